@@ -1,0 +1,27 @@
+/* What every perceptcl app shares: the entry points the dispatcher calls,
+ * device-selection flag parsing, and error reporting. */
+#ifndef PERCEPTCL_APP_H
+#define PERCEPTCL_APP_H
+
+#include "perceptcl/device.h"
+#include "perceptcl/status.h"
+
+/* Each app: argv[0] is the app name ("devices"), returns the exit code. */
+int app_devices(int argc, char **argv);
+
+/* Consumes --platform, --device, --device-type at argv[*i] (and its value).
+ * Returns 1 if consumed, 0 if argv[*i] is not a device flag, -1 on a bad
+ * value (after printing the error). */
+int app_parse_device_flag(int argc, char **argv, int *i, pcl_device_selection *selection);
+
+/* The help text of the device flags, for each app's usage. */
+extern const char app_device_flags_help[];
+
+/* Opens the selected device and prints it once to stderr; on failure prints
+ * the error and returns NULL. */
+pcl_context *app_open_context(const pcl_device_selection *selection);
+
+/* Prints "perceptcl <app>: <what>: <last error>" to stderr; returns 1. */
+int app_fail(const char *app, const char *what);
+
+#endif

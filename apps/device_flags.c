@@ -1,0 +1,53 @@
+/* Device-selection flags and error reporting shared by every app. */
+#include "app.h"
+
+#include <stdio.h>
+#include <string.h>
+
+const char app_device_flags_help[] =
+    "device selection (flag > environment > default: first GPU, else first CPU):\n"
+    "  --platform P        platform index or name substring      (PERCEPTCL_PLATFORM)\n"
+    "  --device D          index, P:D, or name substring          (PERCEPTCL_DEVICE)\n"
+    "  --device-type T     cpu | gpu | accelerator | any          (PERCEPTCL_DEVICE_TYPE)\n";
+
+int app_parse_device_flag(int argc, char **argv, int *i, pcl_device_selection *selection)
+{
+    const char *flag = argv[*i];
+    int is_platform = strcmp(flag, "--platform") == 0, is_device = strcmp(flag, "--device") == 0,
+        is_type = strcmp(flag, "--device-type") == 0;
+    if (!is_platform && !is_device && !is_type) return 0;
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "perceptcl: %s needs a value\n", flag);
+        return -1;
+    }
+    const char *value = argv[++*i];
+    if (is_platform) selection->platform = value;
+    if (is_device) selection->device = value;
+    if (is_type) {
+        if (pcl_device_type_parse(value, &selection->type) != PCL_OK) {
+            fprintf(stderr, "perceptcl: %s\n", pcl_last_error());
+            return -1;
+        }
+        selection->type_set = 1;
+    }
+    return 1;
+}
+
+pcl_context *app_open_context(const pcl_device_selection *selection)
+{
+    pcl_context *context = NULL;
+    if (pcl_context_create(selection, &context) != PCL_OK) {
+        fprintf(stderr, "perceptcl: cannot open an OpenCL device: %s\n", pcl_last_error());
+        return NULL;
+    }
+    const pcl_device_info *info = pcl_context_device(context);
+    fprintf(stderr, "perceptcl: device [%d] %s (%s, %s)\n", info->index, info->name, info->platform_name,
+            pcl_device_type_name(info->type));
+    return context;
+}
+
+int app_fail(const char *app, const char *what)
+{
+    fprintf(stderr, "perceptcl %s: %s: %s\n", app, what, pcl_last_error());
+    return 1;
+}

@@ -1,0 +1,45 @@
+/* perceptcl: one command, one app per file in apps/. */
+#include "app.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef struct app_entry {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} app_entry;
+
+static const app_entry apps[] = {
+    {"devices", app_devices, "list OpenCL platforms and devices (--json)"},
+};
+
+static void print_help(FILE *out)
+{
+    fprintf(out, "perceptcl %s: perceptual losses (SSIM, MS-SSIM) and image synthesis on OpenCL\n\n"
+                 "usage: perceptcl <command> [options]   (perceptcl <command> --help for its options)\n\ncommands:\n",
+            PCL_VERSION);
+    for (size_t i = 0; i < sizeof apps / sizeof apps[0]; i++) fprintf(out, "  %-10s %s\n", apps[i].name, apps[i].summary);
+    fprintf(out, "  help       this text\n\n%s", app_device_flags_help);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_help(stderr);
+        return 2;
+    }
+    const char *command = argv[1];
+    if (strcmp(command, "help") == 0 || strcmp(command, "--help") == 0 || strcmp(command, "-h") == 0) {
+        print_help(stdout);
+        return 0;
+    }
+    if (strcmp(command, "--version") == 0 || strcmp(command, "version") == 0) {
+        printf("perceptcl %s\n", PCL_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof apps / sizeof apps[0]; i++)
+        if (strcmp(command, apps[i].name) == 0) return apps[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "perceptcl: unknown command '%s' (perceptcl help lists them)\n", command);
+    return 2;
+}
