@@ -102,10 +102,9 @@ pcl_status pcl_image_read_png(const char *path, pcl_image **out)
         goto done;
     }
     pcl_image *created = NULL;
-    if (pcl_image_create_checked(path, (int)(width > 0x7fffffff ? 0 : width),
-                                 (int)(height > 0x7fffffff ? 0 : height), channels, &created) != PCL_OK) {
-        status = PCL_ERR_OUT_OF_MEMORY; /* or an out-of-range size: message already recorded */
-        if (created == NULL && strstr(pcl_last_error(), "expected a size")) status = PCL_ERR_FORMAT;
+    pcl_status created_status = pcl_image_create_checked(path, (int)width, (int)height, channels, &created);
+    if (created_status != PCL_OK) { /* message already recorded */
+        status = created_status;
         reader.message[0] = '\0';
         goto done;
     }
