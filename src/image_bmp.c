@@ -106,12 +106,11 @@ static pcl_status bmp_parse(const char *path, const unsigned char *d, size_t siz
         channels = gray ? 1 : 3;
     }
 
-    size_t stride = ((size_t)width * bpp + 31) / 32 * 4;
-    size_t last_row = (size_t)width * bpp / 8; /* the final row's padding may be absent */
+    size_t stride = ((size_t)width * bpp + 31) / 32 * 4; /* rows padded to 4 bytes, the last one too */
     if (data_offset > size)
         return pcl_fail(PCL_ERR_FORMAT, "%s: offset 10: expected the pixel data offset within the file (%zu "
                         "bytes), got %u", path, size, data_offset);
-    size_t need = stride * (size_t)(height - 1) + last_row;
+    size_t need = stride * (size_t)height;
     if (size - data_offset < need) {
         size_t rows_present = (size - data_offset) / stride;
         return pcl_fail(PCL_ERR_FORMAT, "%s: offset %zu: expected %zu bytes of pixel data (%ld rows of %zu), file "

@@ -35,8 +35,8 @@ static void jpeg_on_error(j_common_ptr cinfo)
     jpeg_error_state *state = (jpeg_error_state *)cinfo->err;
     char text[JMSG_LENGTH_MAX];
     cinfo->err->format_message(cinfo, text);
-    snprintf(state->message, sizeof state->message, "offset %zu: expected a valid JPEG stream: %s",
-             jpeg_offset(state), text);
+    snprintf(state->message, sizeof state->message, "near offset %zu of %zu bytes: expected a valid JPEG stream: %s",
+             jpeg_offset(state), state->file_size, text);
     longjmp(state->jump, 1);
 }
 
