@@ -8,6 +8,7 @@
 
 /* Each app: argv[0] is the app name ("devices"), returns the exit code. */
 int app_devices(int argc, char **argv);
+int app_datasets(int argc, char **argv);
 
 /* Consumes --platform, --device, --device-type at argv[*i] (and its value).
  * Returns 1 if consumed, 0 if argv[*i] is not a device flag, -1 on a bad

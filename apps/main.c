@@ -12,6 +12,7 @@ typedef struct app_entry {
 
 static const app_entry apps[] = {
     {"devices", app_devices, "list OpenCL platforms and devices (--json)"},
+    {"datasets", app_datasets, "which corpora a data folder holds and whether they are complete"},
 };
 
 static void print_help(FILE *out)
