@@ -6,8 +6,12 @@
 #include "perceptcl/device.h"
 #include "perceptcl/status.h"
 
+#include <stdio.h>
+
 /* Each app: argv[0] is the app name ("devices"), returns the exit code. */
 int app_devices(int argc, char **argv);
+int app_ssim(int argc, char **argv);
+int app_resize(int argc, char **argv);
 int app_datasets(int argc, char **argv);
 
 /* Consumes --platform, --device, --device-type at argv[*i] (and its value).
@@ -21,6 +25,9 @@ extern const char app_device_flags_help[];
 /* Opens the selected device and prints it once to stderr; on failure prints
  * the error and returns NULL. */
 pcl_context *app_open_context(const pcl_device_selection *selection);
+
+/* Writes text as a JSON string literal, quoted and escaped. */
+void app_print_json_string(FILE *out, const char *text);
 
 /* Prints "perceptcl <app>: <what>: <last error>" to stderr; returns 1. */
 int app_fail(const char *app, const char *what);

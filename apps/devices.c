@@ -5,17 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void print_json_string(const char *text)
-{
-    putchar('"');
-    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
-        if (*p == '"' || *p == '\\') printf("\\%c", *p);
-        else if (*p < 0x20) printf("\\u%04x", *p);
-        else putchar(*p);
-    }
-    putchar('"');
-}
-
 static void print_json(const pcl_device_info *devices, int count, int chosen)
 {
     printf("[\n");
@@ -23,15 +12,15 @@ static void print_json(const pcl_device_info *devices, int count, int chosen)
         const pcl_device_info *d = &devices[i];
         printf("  {\"index\": %d, \"platform_index\": %d, \"device_index\": %d, \"platform\": ", d->index,
                d->platform_index, d->device_index);
-        print_json_string(d->platform_name);
+        app_print_json_string(stdout, d->platform_name);
         printf(", \"name\": ");
-        print_json_string(d->name);
+        app_print_json_string(stdout, d->name);
         printf(", \"vendor\": ");
-        print_json_string(d->vendor);
+        app_print_json_string(stdout, d->vendor);
         printf(", \"type\": \"%s\", \"opencl_c_version\": ", pcl_device_type_name(d->type));
-        print_json_string(d->opencl_c_version);
+        app_print_json_string(stdout, d->opencl_c_version);
         printf(", \"driver_version\": ");
-        print_json_string(d->driver_version);
+        app_print_json_string(stdout, d->driver_version);
         printf(", \"compute_units\": %u, \"global_memory\": %llu, \"max_allocation\": %llu, "
                "\"max_work_group_size\": %zu, \"local_memory\": %llu, \"fp64\": %s, \"fp16\": %s, \"selected\": %s}%s\n",
                d->compute_units, (unsigned long long)d->global_memory, (unsigned long long)d->max_allocation,

@@ -1,4 +1,4 @@
-/* Device-selection flags and error reporting shared by every app. */
+/* What every app shares: device-selection flags, error reporting, JSON strings. */
 #include "app.h"
 
 #include <stdio.h>
@@ -50,4 +50,15 @@ int app_fail(const char *app, const char *what)
 {
     fprintf(stderr, "perceptcl %s: %s: %s\n", app, what, pcl_last_error());
     return 1;
+}
+
+void app_print_json_string(FILE *out, const char *text)
+{
+    fputc('"', out);
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        if (*p == '"' || *p == '\\') fprintf(out, "\\%c", *p);
+        else if (*p < 0x20) fprintf(out, "\\u%04x", *p);
+        else fputc(*p, out);
+    }
+    fputc('"', out);
 }
