@@ -366,6 +366,27 @@ START_TEST(resize_sizes_and_errors)
 }
 END_TEST
 
+START_TEST(datasets_check_reports_completeness)
+{
+    char args[1024];
+    snprintf(args, sizeof args, "datasets check --corpus set5 %s/data", PCL_SOURCE_DIR);
+    ck_assert_msg(run(args) == 0, "%s", err_text);
+    ck_assert_ptr_nonnull(strstr(out_text, "complete"));
+    /* Two of the five Set5 images: incomplete, said, and a failing exit. */
+    char command[1024];
+    snprintf(command, sizeof command, "mkdir -p %s/d/Set5 && cp %s/data/Set5/baby.png %s/data/Set5/bird.png %s/d/Set5/",
+             work, PCL_SOURCE_DIR, PCL_SOURCE_DIR, work);
+    ck_assert_int_eq(system(command), 0);
+    ck_assert_int_eq(run("datasets check d"), 1);
+    ck_assert_ptr_nonnull(strstr(out_text, "expected 5 images, found 2"));
+    /* PERCEPTCL_DATA is the default folder. */
+    snprintf(args, sizeof args, "datasets check --corpus set5 2>/dev/null; PERCEPTCL_DATA=%s/data %s datasets check --corpus set5",
+             PCL_SOURCE_DIR, PCL_PERCEPTCL);
+    ck_assert_int_eq(run(args), 0);
+    ck_assert_ptr_nonnull(strstr(out_text, "complete"));
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("apps");
@@ -380,6 +401,7 @@ int main(void)
     tcase_add_test(tc, errors_are_one_line_and_leave_no_output);
     tcase_add_test(tc, identical_colour_images_and_y);
     tcase_add_test(tc, resize_sizes_and_errors);
+    tcase_add_test(tc, datasets_check_reports_completeness);
     suite_add_tcase(suite, tc);
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);
