@@ -1,0 +1,204 @@
+/* 2-D convolution (cross-correlation) with stride and zero or replicate
+ * padding: im2col + GEMM over chunks of images (kernels/conv2d.cl, src/gemm.c).
+ *   forward   T (O x nc*P) = W (O x K) col (K x nc*P); y = T + bias (scattered to NCHW)
+ *   backward  T = dy (gathered), dW += T col^T (the batch sum inside the GEMM's
+ *             k loop, chunks in ascending order), dcol = W^T T, dx = col2im(dcol),
+ *             bias += per-channel sums of dy (two fixed-order stages). */
+#include "gemm.h"
+#include "layer_internal.h"
+
+#include <limits.h>
+
+typedef struct conv_impl {
+    pcl_conv2d_config config;
+    cl_mem col, t, partial; /* scratch: im2col / dcol, T, bias partial sums */
+    size_t col_bytes, t_bytes, partial_bytes;
+} conv_impl;
+
+enum { P_WEIGHT = 0, P_BIAS = 1 };
+
+/* Scratch budget per chunk (floats), below the device's allocation limit. */
+#define CONV_CHUNK_FLOATS ((size_t)64 << 20)
+
+static pcl_status output_shape(const pcl_layer *layer, const int in[4], int out[4])
+{
+    const pcl_conv2d_config *c = &((const conv_impl *)layer->impl)->config;
+    if (in[1] != c->in_channels)
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "conv2d: input has %d channels, the layer takes %d", in[1],
+                        c->in_channels);
+    int hp = in[2] + 2 * c->pad_h, wp = in[3] + 2 * c->pad_w;
+    if (hp < c->kernel_h || wp < c->kernel_w)
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "conv2d: a %dx%d kernel does not fit a %dx%d input padded by %d, %d",
+                        c->kernel_h, c->kernel_w, in[2], in[3], c->pad_h, c->pad_w);
+    out[0] = in[0];
+    out[1] = c->out_channels;
+    out[2] = (hp - c->kernel_h) / c->stride + 1;
+    out[3] = (wp - c->kernel_w) / c->stride + 1;
+    return PCL_OK;
+}
+
+typedef struct conv_geometry {
+    cl_int C, H, W, KH, KW, S, PH, PW, Ho, Wo, O;
+    size_t K, P, chunk;
+} conv_geometry;
+
+static pcl_status geometry(pcl_layer *layer, const pcl_tensor *x, const pcl_tensor *y, conv_geometry *g)
+{
+    conv_impl *impl = layer->impl;
+    const pcl_conv2d_config *c = &impl->config;
+    g->C = x->c, g->H = x->h, g->W = x->w, g->KH = c->kernel_h, g->KW = c->kernel_w, g->S = c->stride;
+    g->PH = c->pad_h, g->PW = c->pad_w, g->Ho = y->h, g->Wo = y->w, g->O = c->out_channels;
+    g->K = (size_t)g->C * g->KH * g->KW;
+    g->P = (size_t)g->Ho * g->Wo;
+    size_t per_image = (g->K > (size_t)g->O ? g->K : (size_t)g->O) * g->P;
+    size_t budget = CONV_CHUNK_FLOATS;
+    size_t alloc = pcl_context_device(layer->context)->max_allocation / sizeof(float);
+    if (alloc && alloc < budget) budget = alloc;
+    if (budget > INT_MAX) budget = INT_MAX;
+    if (per_image > budget)
+        return pcl_fail(PCL_ERR_TOO_LARGE, "conv2d: one image needs %zu floats of im2col scratch, over the %zu allowed",
+                        per_image, budget);
+    g->chunk = budget / per_image;
+    if (g->chunk > (size_t)x->n) g->chunk = (size_t)x->n;
+    pcl_context *ctx = layer->context;
+    PCL_TRY(pcl_scratch_reserve(ctx, &impl->col, &impl->col_bytes, g->K * g->P * g->chunk * sizeof(float)));
+    PCL_TRY(pcl_scratch_reserve(ctx, &impl->t, &impl->t_bytes, (size_t)g->O * g->P * g->chunk * sizeof(float)));
+    return PCL_OK;
+}
+
+static const char *options(const conv_impl *impl)
+{
+    return impl->config.padding == PCL_PADDING_REPLICATE ? "-DREPLICATE=1" : "-DREPLICATE=0";
+}
+
+static pcl_status im2col(pcl_layer *layer, const conv_geometry *g, const pcl_tensor *x, cl_int n0, cl_int nc)
+{
+    conv_impl *impl = layer->impl;
+    cl_kernel kernel;
+    PCL_TRY(pcl_kernel_get(layer->context, "conv2d.cl", options(impl), "im2col", &kernel));
+    PCL_TRY(pcl_kernel_set_args(kernel, "im2col", 14, sizeof(cl_int), &g->C, sizeof(cl_int), &g->H, sizeof(cl_int),
+                                &g->W, sizeof(cl_int), &g->KH, sizeof(cl_int), &g->KW, sizeof(cl_int), &g->S,
+                                sizeof(cl_int), &g->PH, sizeof(cl_int), &g->PW, sizeof(cl_int), &g->Ho,
+                                sizeof(cl_int), &g->Wo, sizeof n0, &n0, sizeof nc, &nc, sizeof(cl_mem), &x->mem,
+                                sizeof(cl_mem), &impl->col));
+    size_t global[2] = {(size_t)nc * g->P, g->K};
+    return pcl_kernel_launch(layer->context, kernel, "im2col", 2, global, NULL);
+}
+
+static pcl_status forward(pcl_layer *layer, const pcl_tensor *x, pcl_tensor *y)
+{
+    conv_impl *impl = layer->impl;
+    pcl_context *ctx = layer->context;
+    conv_geometry g;
+    PCL_TRY(geometry(layer, x, y, &g));
+    cl_kernel scatter;
+    PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", options(impl), "scatter_bias", &scatter));
+    cl_int has_bias = !impl->config.no_bias, P = (cl_int)g.P;
+    cl_mem bias = has_bias ? layer->params[P_BIAS]->mem : layer->params[P_WEIGHT]->mem;
+    for (size_t start = 0; start < (size_t)x->n; start += g.chunk) {
+        cl_int n0 = (cl_int)start, nc = (cl_int)((size_t)x->n - start < g.chunk ? (size_t)x->n - start : g.chunk);
+        size_t cols = (size_t)nc * g.P;
+        PCL_TRY(im2col(layer, &g, x, n0, nc));
+        PCL_TRY(pcl_gemm(ctx, impl->config.backend, 0, 0, (size_t)g.O, cols, g.K, 1.0f, layer->params[P_WEIGHT]->mem,
+                         0, g.K, impl->col, 0, cols, 0.0f, impl->t, 0, cols));
+        PCL_TRY(pcl_kernel_set_args(scatter, "scatter_bias", 8, sizeof(cl_int), &g.O, sizeof P, &P, sizeof n0, &n0,
+                                    sizeof nc, &nc, sizeof has_bias, &has_bias, sizeof(cl_mem), &impl->t,
+                                    sizeof(cl_mem), &bias, sizeof(cl_mem), &y->mem));
+        size_t global[2] = {cols, (size_t)g.O};
+        PCL_TRY(pcl_kernel_launch(ctx, scatter, "scatter_bias", 2, global, NULL));
+    }
+    return PCL_OK;
+}
+
+static pcl_status bias_grad(pcl_layer *layer, const pcl_tensor *dy)
+{
+    conv_impl *impl = layer->impl;
+    pcl_context *ctx = layer->context;
+    PCL_TRY(pcl_scratch_reserve(ctx, &impl->partial, &impl->partial_bytes, (size_t)dy->n * dy->c * sizeof(float)));
+    cl_kernel kernel;
+    cl_int count = dy->n * dy->c, hw = dy->h * dy->w, n = dy->n, c = dy->c;
+    PCL_TRY(pcl_kernel_get(ctx, "reduce.cl", NULL, "sum_hw", &kernel));
+    PCL_TRY(pcl_kernel_set_args(kernel, "sum_hw", 4, sizeof count, &count, sizeof hw, &hw, sizeof(cl_mem), &dy->mem,
+                                sizeof(cl_mem), &impl->partial));
+    PCL_TRY(pcl_launch_1d(ctx, kernel, "sum_hw", (size_t)count));
+    PCL_TRY(pcl_kernel_get(ctx, "reduce.cl", NULL, "sum_n_add", &kernel));
+    PCL_TRY(pcl_kernel_set_args(kernel, "sum_n_add", 4, sizeof n, &n, sizeof c, &c, sizeof(cl_mem), &impl->partial,
+                                sizeof(cl_mem), &layer->grads[P_BIAS]->mem));
+    return pcl_launch_1d(ctx, kernel, "sum_n_add", (size_t)c);
+}
+
+static pcl_status backward(pcl_layer *layer, const pcl_tensor *x, const pcl_tensor *y, const pcl_tensor *dy,
+                           pcl_tensor *dx)
+{
+    conv_impl *impl = layer->impl;
+    pcl_context *ctx = layer->context;
+    conv_geometry g;
+    PCL_TRY(geometry(layer, x, y, &g));
+    if (!impl->config.no_bias) PCL_TRY(bias_grad(layer, dy));
+    cl_kernel gather, col2im;
+    PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", options(impl), "gather_dy", &gather));
+    PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", options(impl), "col2im", &col2im));
+    cl_int P = (cl_int)g.P;
+    for (size_t start = 0; start < (size_t)x->n; start += g.chunk) {
+        cl_int n0 = (cl_int)start, nc = (cl_int)((size_t)x->n - start < g.chunk ? (size_t)x->n - start : g.chunk);
+        size_t cols = (size_t)nc * g.P;
+        PCL_TRY(pcl_kernel_set_args(gather, "gather_dy", 6, sizeof(cl_int), &g.O, sizeof P, &P, sizeof n0, &n0,
+                                    sizeof nc, &nc, sizeof(cl_mem), &dy->mem, sizeof(cl_mem), &impl->t));
+        size_t global[3] = {cols, (size_t)g.O, 1};
+        PCL_TRY(pcl_kernel_launch(ctx, gather, "gather_dy", 2, global, NULL));
+        PCL_TRY(im2col(layer, &g, x, n0, nc));
+        /* dW (O x K) += T (O x cols) col^T (cols x K). */
+        PCL_TRY(pcl_gemm(ctx, impl->config.backend, 0, 1, (size_t)g.O, g.K, cols, 1.0f, impl->t, 0, cols, impl->col,
+                         0, cols, 1.0f, layer->grads[P_WEIGHT]->mem, 0, g.K));
+        if (!dx) continue;
+        /* dcol (K x cols) = W^T (K x O) T (O x cols), into the col scratch. */
+        PCL_TRY(pcl_gemm(ctx, impl->config.backend, 1, 0, g.K, cols, (size_t)g.O, 1.0f,
+                         layer->params[P_WEIGHT]->mem, 0, g.K, impl->t, 0, cols, 0.0f, impl->col, 0, cols));
+        PCL_TRY(pcl_kernel_set_args(col2im, "col2im", 14, sizeof(cl_int), &g.C, sizeof(cl_int), &g.H,
+                                    sizeof(cl_int), &g.W, sizeof(cl_int), &g.KH, sizeof(cl_int), &g.KW,
+                                    sizeof(cl_int), &g.S, sizeof(cl_int), &g.PH, sizeof(cl_int), &g.PW,
+                                    sizeof(cl_int), &g.Ho, sizeof(cl_int), &g.Wo, sizeof n0, &n0, sizeof nc, &nc,
+                                    sizeof(cl_mem), &impl->col, sizeof(cl_mem), &dx->mem));
+        size_t g3[3] = {(size_t)g.W, (size_t)g.H, (size_t)nc * g.C};
+        PCL_TRY(pcl_kernel_launch(ctx, col2im, "col2im", 3, g3, NULL));
+    }
+    return PCL_OK;
+}
+
+static void destroy(pcl_layer *layer)
+{
+    conv_impl *impl = layer->impl;
+    pcl_buffer_release(impl->col);
+    pcl_buffer_release(impl->t);
+    pcl_buffer_release(impl->partial);
+}
+
+static const pcl_layer_ops ops = {output_shape, forward, backward, destroy};
+
+pcl_status pcl_conv2d_create(pcl_context *context, const pcl_conv2d_config *config, pcl_layer **layer)
+{
+    if (!layer) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_conv2d_create: layer is NULL");
+    *layer = NULL;
+    if (!config) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_conv2d_create: config is NULL");
+    const pcl_conv2d_config *c = config;
+    if (c->in_channels < 1 || c->out_channels < 1 || c->kernel_h < 1 || c->kernel_w < 1 || c->stride < 1 ||
+        c->pad_h < 0 || c->pad_w < 0)
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT,
+                        "pcl_conv2d_create: %d -> %d channels, kernel %dx%d, stride %d, padding %d, %d: each must be "
+                        ">= 1 (padding >= 0)",
+                        c->in_channels, c->out_channels, c->kernel_h, c->kernel_w, c->stride, c->pad_h, c->pad_w);
+    if (c->padding != PCL_PADDING_ZERO && c->padding != PCL_PADDING_REPLICATE)
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_conv2d_create: unknown padding %d", (int)c->padding);
+    if (c->backend < PCL_GEMM_AUTO || c->backend > PCL_GEMM_CLBLAST)
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_conv2d_create: unknown GEMM backend %d", (int)c->backend);
+    PCL_TRY(pcl_layer_alloc(context, PCL_LAYER_CONV2D, &ops, sizeof(conv_impl), layer));
+    pcl_layer *l = *layer;
+    ((conv_impl *)l->impl)->config = *c;
+    pcl_status status = pcl_layer_add_param(l, "weight", c->out_channels, c->in_channels, c->kernel_h, c->kernel_w);
+    if (status == PCL_OK && !c->no_bias) status = pcl_layer_add_param(l, "bias", 1, c->out_channels, 1, 1);
+    if (status != PCL_OK) {
+        pcl_layer_destroy(l);
+        *layer = NULL;
+    }
+    return status;
+}
