@@ -66,7 +66,7 @@ static pcl_status own_gemm(pcl_context *context, int trans_a, int trans_b, size_
     PCL_TRY(pcl_kernel_get(context, "gemm.cl", options, "gemm", &kernel));
     cl_int M = (cl_int)m, N = (cl_int)n, K = (cl_int)k, LDA = (cl_int)lda, LDB = (cl_int)ldb, LDC = (cl_int)ldc;
     cl_ulong ao = a_offset, bo = b_offset, co = c_offset;
-    PCL_TRY(pcl_kernel_set_args(kernel, "gemm", 15, sizeof M, &M, sizeof N, &N, sizeof K, &K, sizeof alpha, &alpha,
+    PCL_TRY(pcl_kernel_set_args(kernel, "gemm", 14, sizeof M, &M, sizeof N, &N, sizeof K, &K, sizeof alpha, &alpha,
                                 sizeof a, &a, sizeof ao, &ao, sizeof LDA, &LDA, sizeof b, &b, sizeof bo, &bo,
                                 sizeof LDB, &LDB, sizeof beta, &beta, sizeof c, &c, sizeof co, &co, sizeof LDC,
                                 &LDC));
