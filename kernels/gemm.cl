@@ -103,3 +103,76 @@ void gemm(const int M, const int N, const int K, const float alpha,
         }
     }
 }
+
+/* gemm_rows: the CPU-device variant (no local memory). Each item computes
+ * RM rows x 16 columns of C with float16 accumulators: one 16-wide load of B
+ * per k, broadcast scalars of A; B must not be transposed (the host
+ * transposes it first). Columns past n use a bounds-checked tail. Same
+ * ascending-k order as gemm. */
+#ifndef RM
+#define RM 4
+#endif
+#ifndef NDIM
+#define NDIM 0 /* which NDRange dimension walks the columns */
+#endif
+__kernel void gemm_rows(const int M, const int N, const int K, const float alpha,
+                        __global const float *A, const ulong a_off, const int lda,
+                        __global const float *B, const ulong b_off, const int ldb,
+                        const float beta, __global float *C, const ulong c_off, const int ldc)
+{
+    A += a_off;
+    B += b_off;
+    C += c_off;
+    const int n0 = get_global_id(NDIM) * 16, m0 = get_global_id(1 - NDIM) * RM;
+    if (n0 >= N || m0 >= M) return;
+    float16 acc[RM];
+    for (int i = 0; i < RM; i++) acc[i] = (float16)(0.0f);
+    int rows[RM];
+    for (int i = 0; i < RM; i++) rows[i] = min(m0 + i, M - 1); /* clamp: extra rows computed, not stored */
+    if (n0 + 16 <= N) {
+        for (int k = 0; k < K; k++) {
+            const float16 b = vload16(0, B + (size_t)k * ldb + n0);
+            for (int i = 0; i < RM; i++) {
+#if TRANS_A
+                const float a = A[(size_t)k * lda + rows[i]];
+#else
+                const float a = A[(size_t)rows[i] * lda + k];
+#endif
+                acc[i] = mad((float16)(a), b, acc[i]);
+            }
+        }
+    } else {
+        for (int k = 0; k < K; k++) {
+            float bv[16];
+            for (int j = 0; j < 16; j++) bv[j] = n0 + j < N ? B[(size_t)k * ldb + n0 + j] : 0.0f;
+            const float16 b = vload16(0, bv);
+            for (int i = 0; i < RM; i++) {
+#if TRANS_A
+                const float a = A[(size_t)k * lda + rows[i]];
+#else
+                const float a = A[(size_t)rows[i] * lda + k];
+#endif
+                acc[i] = mad((float16)(a), b, acc[i]);
+            }
+        }
+    }
+    for (int i = 0; i < RM; i++) {
+        if (m0 + i >= M) break;
+        float out[16];
+        vstore16(acc[i] * alpha, 0, out);
+        for (int j = 0; j < 16 && n0 + j < N; j++) {
+            __global float *c = C + (size_t)(m0 + i) * ldc + n0 + j;
+            *c = beta == 0.0f ? out[j] : out[j] + beta * *c;
+        }
+    }
+}
+
+/* transpose: dst (cols x rows) = src (rows x cols, row stride ld)^T, so that
+ * gemm_rows can read a transposed B row by row. */
+__kernel void transpose(const int rows, const int cols, __global const float *src, const ulong src_off,
+                        const int ld, __global float *dst)
+{
+    const int c = get_global_id(0), r = get_global_id(1);
+    if (c >= cols || r >= rows) return;
+    dst[(size_t)c * rows + r] = src[src_off + (size_t)r * ld + c];
+}

@@ -52,10 +52,63 @@ static gemm_shape choose_shape(size_t limit)
     return s;
 }
 
+/* The CPU-device kernel: RM rows x 16 columns per item, no local memory
+ * (PoCL vectorises it well; the tiled kernel's local-memory panels it does
+ * not). A transposed B is transposed into a temporary buffer first. */
+#define ROWS_RM 6
+
+static pcl_status rows_gemm(pcl_context *context, int trans_a, int trans_b, size_t m, size_t n, size_t k,
+                            float alpha, cl_mem a, size_t a_offset, size_t lda, cl_mem b, size_t b_offset,
+                            size_t ldb, float beta, cl_mem c, size_t c_offset, size_t ldc)
+{
+    cl_mem bt = NULL;
+    if (trans_b) {
+        /* B is stored n x k: make the k x n copy. */
+        PCL_TRY(pcl_buffer_create(context, n * k * sizeof(float), &bt));
+        cl_kernel kernel;
+        cl_int rows = (cl_int)n, cols = (cl_int)k, ld = (cl_int)ldb;
+        cl_ulong off = b_offset;
+        pcl_status status = pcl_kernel_get(context, "gemm.cl", NULL, "transpose", &kernel);
+        if (status == PCL_OK)
+            status = pcl_kernel_set_args(kernel, "transpose", 6, sizeof rows, &rows, sizeof cols, &cols, sizeof b, &b,
+                                         sizeof off, &off, sizeof ld, &ld, sizeof bt, &bt);
+        size_t global[2] = {k, n};
+        if (status == PCL_OK) status = pcl_kernel_launch(context, kernel, "transpose", 2, global, NULL);
+        if (status != PCL_OK) {
+            pcl_buffer_release(bt);
+            return status;
+        }
+        b = bt, b_offset = 0, ldb = n;
+    }
+    char options[64];
+    snprintf(options, sizeof options, "-DTRANS_A=%d -DRM=%d -DNDIM=1", trans_a ? 1 : 0, ROWS_RM);
+    cl_kernel kernel;
+    pcl_status status = pcl_kernel_get(context, "gemm.cl", options, "gemm_rows", &kernel);
+    cl_int M = (cl_int)m, N = (cl_int)n, K = (cl_int)k, LDA = (cl_int)lda, LDB = (cl_int)ldb, LDC = (cl_int)ldc;
+    cl_ulong ao = a_offset, bo = b_offset, co = c_offset;
+    if (status == PCL_OK)
+        status = pcl_kernel_set_args(kernel, "gemm_rows", 14, sizeof M, &M, sizeof N, &N, sizeof K, &K, sizeof alpha,
+                                     &alpha, sizeof a, &a, sizeof ao, &ao, sizeof LDA, &LDA, sizeof b, &b, sizeof bo,
+                                     &bo, sizeof LDB, &LDB, sizeof beta, &beta, sizeof c, &c, sizeof co, &co,
+                                     sizeof LDC, &LDC);
+    size_t global[2] = {(m + ROWS_RM - 1) / ROWS_RM, (n + 15) / 16}; /* NDIM = 1: dimension 1 walks columns */
+    if (status == PCL_OK) status = pcl_kernel_launch(context, kernel, "gemm_rows", 2, global, NULL);
+    /* The in-order queue keeps bt alive for the enqueued kernel after release. */
+    if (bt) pcl_buffer_release(bt);
+    return status;
+}
+
 static pcl_status own_gemm(pcl_context *context, int trans_a, int trans_b, size_t m, size_t n, size_t k,
                            float alpha, cl_mem a, size_t a_offset, size_t lda, cl_mem b, size_t b_offset,
                            size_t ldb, float beta, cl_mem c, size_t c_offset, size_t ldc)
 {
+    /* Which own kernel: rows on CPU devices, tiled elsewhere;
+     * PERCEPTCL_GEMM_KERNEL=rows|tiled overrides (tests run both). */
+    const char *which = getenv("PERCEPTCL_GEMM_KERNEL");
+    int rows = which && *which ? strcmp(which, "rows") == 0 : context->info.type == PCL_DEVICE_TYPE_CPU;
+    if (rows)
+        return rows_gemm(context, trans_a, trans_b, m, n, k, alpha, a, a_offset, lda, b, b_offset, ldb, beta, c,
+                         c_offset, ldc);
     size_t limit = context->info.max_work_group_size;
     if (context->work_group_limit && context->work_group_limit < limit) limit = context->work_group_limit;
     gemm_shape s = choose_shape(limit ? limit : 1);

@@ -247,11 +247,18 @@ static void run_gemm_case(pcl_gemm_backend backend, int ta, int tb, int m, int n
     pcl_buffer_release(ba), pcl_buffer_release(bb), pcl_buffer_release(bc);
 }
 
+/* Loop index of the GEMM-using tests: 0..2 the own row kernel under each
+ * work-group limit, 3 CLBlast, 4..6 the own tiled kernel under each limit. */
+static pcl_gemm_backend gemm_variant(int i)
+{
+    setenv("PERCEPTCL_GEMM_KERNEL", i >= 4 ? "tiled" : "rows", 1);
+    set_limit(i == 3 ? 0 : limits[i % 4 == 3 ? 0 : (i < 3 ? i : i - 4)]);
+    return i == 3 ? PCL_GEMM_CLBLAST : PCL_GEMM_OWN;
+}
+
 START_TEST(test_gemm)
 {
-    /* _i: 0..2 own kernel under each work-group limit, 3 CLBlast. */
-    pcl_gemm_backend backend = _i < 3 ? PCL_GEMM_OWN : PCL_GEMM_CLBLAST;
-    set_limit(_i < 3 ? limits[_i] : 0);
+    pcl_gemm_backend backend = gemm_variant(_i);
     test_rng = 1000 + (uint64_t)_i;
     for (size_t s = 0; s < sizeof gemm_shapes / sizeof gemm_shapes[0]; s++)
         for (int t = 0; t < 4; t++)
@@ -450,8 +457,8 @@ static void run_conv(const conv_case *cc, pcl_gemm_backend backend)
 
 START_TEST(test_conv2d)
 {
-    pcl_gemm_backend backend = _i < 3 ? PCL_GEMM_OWN : PCL_GEMM_CLBLAST;
-    set_limit(_i < 3 ? limits[_i] : 0);
+    pcl_gemm_backend backend = gemm_variant(_i);
+    
     test_rng = 2000 + (uint64_t)_i;
     for (size_t c = 0; c < sizeof conv_cases / sizeof conv_cases[0]; c++) run_conv(&conv_cases[c], backend);
     set_limit(0);
@@ -535,8 +542,8 @@ static void run_dense(int n, int c, int h, int w_, int out, pcl_gemm_backend bac
 
 START_TEST(test_dense)
 {
-    pcl_gemm_backend backend = _i < 3 ? PCL_GEMM_OWN : PCL_GEMM_CLBLAST;
-    set_limit(_i < 3 ? limits[_i] : 0);
+    pcl_gemm_backend backend = gemm_variant(_i);
+    
     test_rng = 3000 + (uint64_t)_i;
     run_dense(3, 37, 1, 1, 13, backend);
     run_dense(1, 5, 1, 1, 7, backend);
@@ -920,9 +927,9 @@ int main(void)
     TCase *tc = tcase_create("layers");
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, test_tensor);
-    tcase_add_loop_test(tc, test_gemm, 0, 4);
-    tcase_add_loop_test(tc, test_conv2d, 0, 4);
-    tcase_add_loop_test(tc, test_dense, 0, 4);
+    tcase_add_loop_test(tc, test_gemm, 0, 7);
+    tcase_add_loop_test(tc, test_conv2d, 0, 7);
+    tcase_add_loop_test(tc, test_dense, 0, 7);
     tcase_add_loop_test(tc, test_elementwise, 0, 9);
     tcase_add_loop_test(tc, test_upsample, 0, 6);
     tcase_add_test(tc, test_reshape);

@@ -1,0 +1,202 @@
+/* bench_layers: conv2d and dense forward + backward on the device, with the
+ * own GEMM kernel and with CLBlast, at the paper's shapes:
+ *   SRCNN 9-5-5 (batch 128 of 33x33, valid: 1->64 9x9, 64->32 5x5, 32->1 5x5)
+ *   dense 1024 -> 8192 at batch 64 (the first layer of the FC autoencoder)
+ *   a square SGEMM (n^3) for reference.
+ * FLOPs as in ../shared/docs/BASELINES.md: a step is 2 MACs forward, 2 MACs
+ * weight gradient and 2 MACs input gradient (none for the network's first
+ * layer). Each figure is the median of the timed repetitions after one
+ * untimed warm-up (which also compiles the kernels).
+ * Usage: bench_layers [--reps N] [--gemm N] [--only srcnn|dense|gemm]
+ *        (device selection: PERCEPTCL_DEVICE / PERCEPTCL_PLATFORM) */
+#include "gemm.h"
+#include "perceptcl/layers.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+#define CHECK(call)                                                                   \
+    do {                                                                              \
+        if ((call) != PCL_OK) {                                                       \
+            fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, pcl_last_error());     \
+            exit(1);                                                                  \
+        }                                                                             \
+    } while (0)
+
+typedef struct stage {
+    pcl_layer *layer;
+    pcl_tensor *x, *y, *dy, *dx;
+    double macs;
+    int first;
+} stage;
+
+static void stage_make(pcl_context *ctx, pcl_layer *layer, int n, int c, int h, int w, int first, double macs,
+                       stage *s)
+{
+    int in[4] = {n, c, h, w}, out[4];
+    CHECK(pcl_layer_output_shape(layer, in, out));
+    s->layer = layer;
+    s->first = first;
+    s->macs = macs;
+    CHECK(pcl_tensor_create(ctx, n, c, h, w, &s->x));
+    CHECK(pcl_tensor_create(ctx, out[0], out[1], out[2], out[3], &s->y));
+    CHECK(pcl_tensor_create(ctx, out[0], out[1], out[2], out[3], &s->dy));
+    CHECK(pcl_tensor_create(ctx, n, c, h, w, &s->dx));
+    CHECK(pcl_tensor_init_gaussian(s->x, 1.0, 1));
+    CHECK(pcl_tensor_init_gaussian(s->dy, 1.0, 2));
+    pcl_tensor *weight;
+    CHECK(pcl_layer_param(layer, 0, &weight, NULL, NULL));
+    CHECK(pcl_tensor_init_gaussian(weight, 0.001, 3));
+}
+
+static void stage_free(stage *s)
+{
+    pcl_tensor_destroy(s->x), pcl_tensor_destroy(s->y), pcl_tensor_destroy(s->dy), pcl_tensor_destroy(s->dx);
+    pcl_layer_destroy(s->layer);
+}
+
+/* Median seconds of forward + backward over all stages. */
+static double time_stages(pcl_context *ctx, stage *stages, int count, int reps, double *per_stage)
+{
+    double *t = calloc((size_t)reps, sizeof *t), *ts = calloc((size_t)reps * count, sizeof *ts);
+    for (int r = -1; r < reps; r++) {
+        double total = 0;
+        for (int i = 0; i < count; i++) {
+            stage *s = &stages[i];
+            CHECK(pcl_context_finish(ctx));
+            double t0 = now();
+            CHECK(pcl_layer_forward(s->layer, s->x, s->y));
+            CHECK(pcl_layer_backward(s->layer, s->x, s->y, s->dy, s->first ? NULL : s->dx));
+            CHECK(pcl_context_finish(ctx));
+            double dt = now() - t0;
+            total += dt;
+            if (r >= 0) ts[(size_t)i * reps + r] = dt;
+        }
+        if (r >= 0) t[r] = total;
+    }
+    qsort(t, (size_t)reps, sizeof *t, cmp_double);
+    for (int i = 0; i < count; i++) {
+        qsort(ts + (size_t)i * reps, (size_t)reps, sizeof *ts, cmp_double);
+        per_stage[i] = ts[(size_t)i * reps + reps / 2];
+    }
+    double median = t[reps / 2];
+    free(t), free(ts);
+    return median;
+}
+
+static double step_flops(const stage *s)
+{
+    return 2.0 * s->macs * (s->first ? 2 : 3);
+}
+
+static void bench_srcnn(pcl_context *ctx, pcl_gemm_backend backend, int reps)
+{
+    const int n = 128;
+    pcl_conv2d_config c1 = {1, 64, 9, 9, 1, 0, 0, PCL_PADDING_ZERO, 0, backend};
+    pcl_conv2d_config c2 = {64, 32, 5, 5, 1, 0, 0, PCL_PADDING_ZERO, 0, backend};
+    pcl_conv2d_config c3 = {32, 1, 5, 5, 1, 0, 0, PCL_PADDING_ZERO, 0, backend};
+    pcl_layer *l1, *l2, *l3;
+    CHECK(pcl_conv2d_create(ctx, &c1, &l1));
+    CHECK(pcl_conv2d_create(ctx, &c2, &l2));
+    CHECK(pcl_conv2d_create(ctx, &c3, &l3));
+    stage s[3];
+    stage_make(ctx, l1, n, 1, 33, 33, 1, (double)n * 64 * 25 * 25 * 81, &s[0]);
+    stage_make(ctx, l2, n, 64, 25, 25, 0, (double)n * 32 * 21 * 21 * 64 * 25, &s[1]);
+    stage_make(ctx, l3, n, 32, 21, 21, 0, (double)n * 1 * 17 * 17 * 32 * 25, &s[2]);
+    double per[3];
+    double t = time_stages(ctx, s, 3, reps, per);
+    double flops = 0;
+    for (int i = 0; i < 3; i++) flops += step_flops(&s[i]);
+    const char *names[3] = {"1->64 9x9 ", "64->32 5x5", "32->1 5x5 "};
+    for (int i = 0; i < 3; i++)
+        printf("  srcnn %s %-7s fwd+bwd %8.2f ms  %7.1f GFLOP/s\n", names[i], pcl_gemm_backend_name(backend),
+               per[i] * 1e3, step_flops(&s[i]) / per[i] * 1e-9);
+    printf("SRCNN conv fwd+bwd, batch 128, %-7s: %8.1f ms/step  %7.1f GFLOP/s  %7.1f patches/s (convs only)\n",
+           pcl_gemm_backend_name(backend), t * 1e3, flops / t * 1e-9, n / t);
+    for (int i = 0; i < 3; i++) stage_free(&s[i]);
+}
+
+static void bench_dense(pcl_context *ctx, pcl_gemm_backend backend, int reps)
+{
+    const int n = 64;
+    pcl_layer *l;
+    CHECK(pcl_dense_create(ctx, 1024, 8192, backend, &l));
+    stage s;
+    stage_make(ctx, l, n, 1024, 1, 1, 0, (double)n * 1024 * 8192, &s);
+    double per;
+    double t = time_stages(ctx, &s, 1, reps, &per);
+    printf("dense 1024->8192 fwd+bwd (with dx), batch 64, %-7s: %8.2f ms  %7.1f GFLOP/s\n",
+           pcl_gemm_backend_name(backend), t * 1e3, step_flops(&s) / t * 1e-9);
+    stage_free(&s);
+}
+
+static void bench_gemm(pcl_context *ctx, pcl_gemm_backend backend, int size, int reps)
+{
+    size_t bytes = (size_t)size * size * sizeof(float);
+    pcl_tensor *a, *b, *c;
+    CHECK(pcl_tensor_create(ctx, 1, 1, size, size, &a));
+    CHECK(pcl_tensor_create(ctx, 1, 1, size, size, &b));
+    CHECK(pcl_tensor_create(ctx, 1, 1, size, size, &c));
+    (void)bytes;
+    CHECK(pcl_tensor_init_gaussian(a, 1.0, 1));
+    CHECK(pcl_tensor_init_gaussian(b, 1.0, 2));
+    double *t = calloc((size_t)reps, sizeof *t);
+    for (int r = -1; r < reps; r++) {
+        CHECK(pcl_context_finish(ctx));
+        double t0 = now();
+        CHECK(pcl_gemm(ctx, backend, 0, 0, size, size, size, 1.0f, a->mem, 0, size, b->mem, 0, size, 0.0f, c->mem, 0,
+                       size));
+        CHECK(pcl_context_finish(ctx));
+        if (r >= 0) t[r] = now() - t0;
+    }
+    qsort(t, (size_t)reps, sizeof *t, cmp_double);
+    printf("sgemm %d^3 %-7s: %8.2f ms  %7.1f GFLOP/s (median of %d)\n", size, pcl_gemm_backend_name(backend),
+           t[reps / 2] * 1e3, 2.0 * size * size * (double)size / t[reps / 2] * 1e-9, reps);
+    free(t);
+    pcl_tensor_destroy(a), pcl_tensor_destroy(b), pcl_tensor_destroy(c);
+}
+
+int main(int argc, char **argv)
+{
+    int reps = 5, gemm_size = 1024;
+    const char *only = NULL, *backend_name = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--gemm") && i + 1 < argc) gemm_size = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
+        else if (!strcmp(argv[i], "--backend") && i + 1 < argc) backend_name = argv[++i];
+        else {
+            fprintf(stderr, "usage: %s [--reps N] [--gemm N] [--only srcnn|dense|gemm] [--backend own|clblast]\n", argv[0]);
+            return 2;
+        }
+    }
+    if (reps < 1) reps = 1;
+    pcl_context *ctx;
+    CHECK(pcl_context_create(NULL, &ctx));
+    printf("device: %s (%s)\n", pcl_context_device(ctx)->name, pcl_context_device(ctx)->platform_name);
+    printf("auto backend here: %s\n", pcl_gemm_backend_name(pcl_gemm_resolve(ctx, PCL_GEMM_AUTO)));
+    pcl_gemm_backend backends[2] = {PCL_GEMM_OWN, PCL_GEMM_CLBLAST};
+    for (int k = 0; k < 2; k++) {
+        if (backend_name && strcmp(backend_name, pcl_gemm_backend_name(backends[k]))) continue;
+        if (!only || !strcmp(only, "gemm")) bench_gemm(ctx, backends[k], gemm_size, reps);
+        if (!only || !strcmp(only, "srcnn")) bench_srcnn(ctx, backends[k], reps);
+        if (!only || !strcmp(only, "dense")) bench_dense(ctx, backends[k], reps);
+    }
+    pcl_context_destroy(ctx);
+    return 0;
+}
