@@ -1,0 +1,371 @@
+/* SSIM / MS-SSIM plans: level table, buffers and the launch sequence of
+ * kernels/ssim.cl (see its header comment for what each kernel does). */
+#include "perceptcl/ssim.h"
+
+#include "internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Must match kernels/ssim.cl. */
+enum {
+    LV_STRIDE = 16,
+    LV_H = 0,
+    LV_W,
+    LV_MH,
+    LV_MW,
+    LV_TX,
+    LV_TBASE,
+    LV_PTX,
+    LV_PBASE,
+    LV_POFF,
+    LV_COFF
+};
+
+#define MAX_SCALES 5
+
+static const double standard_beta[MAX_SCALES] = {0.0448, 0.2856, 0.3001, 0.2363, 0.1333};
+
+struct pcl_ssim {
+    pcl_context *context;
+    pcl_ssim_options options;
+    int batch, height, width, scales, tile;
+    int table[MAX_SCALES * LV_STRIDE];
+    int map_tiles, pixel_tiles; /* totals over the levels */
+    size_t pyramid_elems;       /* per batch, levels 2.. */
+    size_t coeff_elems;         /* per batch */
+    float beta[MAX_SCALES];
+    float c1, c2;
+    cl_mem lv, px, py, partials, coeff, terms, values, factor, dlev;
+    cl_kernel k_pyramid, k_forward, k_reduce, k_backward, k_combine;
+    size_t local_pyramid, local_forward, local_backward;
+};
+
+pcl_ssim_options pcl_ssim_options_default(void)
+{
+    pcl_ssim_options o;
+    o.mode = PCL_SSIM_VALID;
+    o.data_range = 1.0;
+    o.scales = 1;
+    o.weights = PCL_SSIM_WEIGHTS_STANDARD;
+    return o;
+}
+
+static int ceil_div(int a, int b) { return (a + b - 1) / b; }
+
+/* Build options: tile, mode, and the window computed in double. */
+static void build_options(char *out, size_t size, int tile, int same)
+{
+    double g[6], sum = 0.0;
+    for (int k = -5; k <= 5; k++) sum += exp(-(double)(k * k) / (2.0 * 1.5 * 1.5));
+    for (int k = 0; k <= 5; k++) g[k] = exp(-(double)(k * k) / (2.0 * 1.5 * 1.5)) / sum;
+    double cm[6]; /* cm[m] = sum_{u=-5}^{-m} g(u) */
+    for (int m = 0; m <= 5; m++) {
+        cm[m] = 0.0;
+        for (int u = m; u <= 5; u++) cm[m] += g[u];
+    }
+    snprintf(out, size,
+             "-cl-std=CL1.2 -DTILE=%d -DSAME=%d -DG0=%.9ef -DG1=%.9ef -DG2=%.9ef -DG3=%.9ef -DG4=%.9ef -DG5=%.9ef "
+             "-DCM0=%.9ef -DCM1=%.9ef -DCM2=%.9ef -DCM3=%.9ef -DCM4=%.9ef -DCM5=%.9ef",
+             tile, same, g[0], g[1], g[2], g[3], g[4], g[5], cm[0], cm[1], cm[2], cm[3], cm[4], cm[5]);
+}
+
+static size_t local_size(pcl_context *context, cl_kernel kernel, size_t want, size_t *out)
+{
+    size_t limit = 1;
+    if (pcl_kernel_work_group_limit(context, kernel, &limit) != PCL_OK) limit = 1;
+    *out = want < limit ? want : limit;
+    return *out;
+}
+
+void pcl_ssim_destroy(pcl_ssim *plan)
+{
+    if (!plan) return;
+    cl_mem *bufs[] = {&plan->lv,    &plan->px,     &plan->py,     &plan->partials, &plan->coeff,
+                      &plan->terms, &plan->values, &plan->factor, &plan->dlev};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        if (*bufs[i]) pcl_buffer_release(*bufs[i]);
+    free(plan); /* kernels belong to the context */
+}
+
+static pcl_status create_buffer(pcl_context *context, size_t elems, cl_mem *out)
+{
+    return pcl_buffer_create(context, (elems ? elems : 1) * sizeof(float), out);
+}
+
+pcl_status pcl_ssim_create(pcl_context *context, int batch, int height, int width, const pcl_ssim_options *options,
+                           pcl_ssim **out)
+{
+    if (!out) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_ssim_create: plan pointer is NULL");
+    *out = NULL;
+    if (!context) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_ssim_create: context is NULL");
+    pcl_ssim_options o = options ? *options : pcl_ssim_options_default();
+    if (batch < 1 || height < 1 || width < 1)
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_ssim_create: batch %d, height %d, width %d must be >= 1",
+                        batch, height, width);
+    if (o.mode != PCL_SSIM_VALID && o.mode != PCL_SSIM_SAME)
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_ssim_create: unknown mode %d", (int)o.mode);
+    if (!(o.data_range > 0.0) || !isfinite(o.data_range))
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_ssim_create: data range %g must be a positive number",
+                        o.data_range);
+    if (o.scales != 1 && o.scales != 5)
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_ssim_create: scales %d: 1 (SSIM) or 5 (MS-SSIM)", o.scales);
+    if (o.weights != PCL_SSIM_WEIGHTS_STANDARD && o.weights != PCL_SSIM_WEIGHTS_EQUAL)
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_ssim_create: unknown weights %d", (int)o.weights);
+
+    int hs[MAX_SCALES], ws[MAX_SCALES];
+    hs[0] = height;
+    ws[0] = width;
+    for (int j = 1; j < o.scales; j++) {
+        hs[j] = (hs[j - 1] + 1) / 2;
+        ws[j] = (ws[j - 1] + 1) / 2;
+    }
+    if (o.mode == PCL_SSIM_VALID && (hs[o.scales - 1] < 11 || ws[o.scales - 1] < 11)) {
+        char sizes[160] = "";
+        for (int j = 0; j < o.scales; j++) {
+            size_t len = strlen(sizes);
+            snprintf(sizes + len, sizeof sizes - len, "%s%dx%d", j ? ", " : "", ws[j], hs[j]);
+        }
+        if (o.scales == 1)
+            return pcl_fail(PCL_ERR_UNDEFINED,
+                            "SSIM in valid mode is undefined for a %dx%d image (width x height): the 11x11 window "
+                            "needs both sides >= 11; use same mode",
+                            width, height);
+        return pcl_fail(PCL_ERR_UNDEFINED,
+                        "MS-SSIM in valid mode is undefined for a %dx%d image (width x height): pyramid levels %s, "
+                        "every level must be at least 11x11 (shorter side >= 161); use same mode",
+                        width, height, sizes);
+    }
+
+    pcl_ssim *plan = calloc(1, sizeof *plan);
+    if (!plan) return pcl_fail(PCL_ERR_OUT_OF_MEMORY, "pcl_ssim_create: out of host memory");
+    plan->context = context;
+    plan->options = o;
+    plan->batch = batch;
+    plan->height = height;
+    plan->width = width;
+    plan->scales = o.scales;
+    const pcl_device_info *info = pcl_context_device(context);
+    /* TILE 32 needs ~41 KB of local memory (forward), TILE 16 ~14 KB. */
+    plan->tile = info->local_memory >= 48 * 1024 ? 32 : 16;
+    const int same = o.mode == PCL_SSIM_SAME, T = plan->tile;
+    int tbase = 0, pbase = 0;
+    size_t poff = 0, coff = 0;
+    for (int j = 0; j < o.scales; j++) {
+        int *L = plan->table + j * LV_STRIDE;
+        L[LV_H] = hs[j];
+        L[LV_W] = ws[j];
+        L[LV_MH] = same ? hs[j] : hs[j] - 10;
+        L[LV_MW] = same ? ws[j] : ws[j] - 10;
+        L[LV_TX] = ceil_div(L[LV_MW], T);
+        L[LV_TBASE] = tbase;
+        tbase += L[LV_TX] * ceil_div(L[LV_MH], T);
+        L[LV_PTX] = ceil_div(ws[j], T);
+        L[LV_PBASE] = pbase;
+        pbase += L[LV_PTX] * ceil_div(hs[j], T);
+        L[LV_POFF] = (int)poff;
+        if (j > 0) poff += (size_t)batch * hs[j] * ws[j];
+        L[LV_COFF] = (int)coff;
+        coff += (size_t)batch * 3 * L[LV_MH] * L[LV_MW];
+        plan->beta[j] = o.scales == 1 ? 1.0f
+                        : o.weights == PCL_SSIM_WEIGHTS_EQUAL ? 1.0f
+                                                              : (float)standard_beta[j];
+    }
+    for (int j = o.scales; j < MAX_SCALES; j++) plan->beta[j] = 1.0f;
+    plan->map_tiles = tbase;
+    plan->pixel_tiles = pbase;
+    plan->pyramid_elems = poff;
+    plan->coeff_elems = coff;
+    if (coff > (size_t)0x7fffffff || poff > (size_t)0x7fffffff) {
+        pcl_ssim_destroy(plan);
+        return pcl_fail(PCL_ERR_TOO_LARGE, "pcl_ssim_create: batch %d of %dx%d is too large for one plan", batch,
+                        width, height);
+    }
+    plan->c1 = (float)((0.01 * o.data_range) * (0.01 * o.data_range));
+    plan->c2 = (float)((0.03 * o.data_range) * (0.03 * o.data_range));
+
+    pcl_status st = PCL_OK;
+#define TRY_OR_CLEAN(call)                \
+    do {                                  \
+        st = (call);                      \
+        if (st != PCL_OK) goto fail;      \
+    } while (0)
+    TRY_OR_CLEAN(create_buffer(context, (size_t)o.scales * LV_STRIDE, &plan->lv));
+    TRY_OR_CLEAN(pcl_buffer_write(context, plan->lv, 0, sizeof(int) * o.scales * LV_STRIDE, plan->table));
+    TRY_OR_CLEAN(create_buffer(context, poff, &plan->px));
+    TRY_OR_CLEAN(create_buffer(context, poff, &plan->py));
+    TRY_OR_CLEAN(create_buffer(context, poff, &plan->dlev));
+    TRY_OR_CLEAN(create_buffer(context, (size_t)batch * tbase * 3, &plan->partials));
+    TRY_OR_CLEAN(create_buffer(context, coff, &plan->coeff));
+    TRY_OR_CLEAN(create_buffer(context, (size_t)batch * o.scales * 3, &plan->terms));
+    TRY_OR_CLEAN(create_buffer(context, (size_t)batch, &plan->values));
+    TRY_OR_CLEAN(create_buffer(context, (size_t)batch * o.scales, &plan->factor));
+
+    char opts[512];
+    build_options(opts, sizeof opts, T, same);
+    TRY_OR_CLEAN(pcl_kernel_get(context, "ssim.cl", opts, "ssim_pyramid", &plan->k_pyramid));
+    TRY_OR_CLEAN(pcl_kernel_get(context, "ssim.cl", opts, "ssim_forward", &plan->k_forward));
+    TRY_OR_CLEAN(pcl_kernel_get(context, "ssim.cl", opts, "ssim_reduce", &plan->k_reduce));
+    TRY_OR_CLEAN(pcl_kernel_get(context, "ssim.cl", opts, "ssim_backward", &plan->k_backward));
+    TRY_OR_CLEAN(pcl_kernel_get(context, "ssim.cl", opts, "ssim_combine", &plan->k_combine));
+    local_size(context, plan->k_pyramid, 64, &plan->local_pyramid);
+    local_size(context, plan->k_forward, (size_t)T, &plan->local_forward);
+    local_size(context, plan->k_backward, (size_t)T, &plan->local_backward);
+#undef TRY_OR_CLEAN
+    *out = plan;
+    return PCL_OK;
+fail:
+    pcl_ssim_destroy(plan);
+    return st;
+}
+
+cl_mem pcl_ssim_values(const pcl_ssim *plan) { return plan ? plan->values : NULL; }
+
+static pcl_status check_buffer(cl_mem buffer, size_t bytes, const char *what)
+{
+    if (!buffer) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_ssim_run: %s buffer is NULL", what);
+    size_t size = 0;
+    PCL_CL_CHECK(clGetMemObjectInfo(buffer, CL_MEM_SIZE, sizeof size, &size, NULL), "clGetMemObjectInfo(CL_MEM_SIZE)");
+    if (size < bytes)
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_ssim_run: %s buffer holds %zu bytes, the plan needs %zu", what,
+                        size, bytes);
+    return PCL_OK;
+}
+
+/* Pyramid, forward and reduce; dbg receives the level-1 maps when not NULL. */
+static pcl_status run_forward(pcl_ssim *p, cl_mem x, cl_mem y, int want_coeff, cl_mem dbg)
+{
+    pcl_context *ctx = p->context;
+    const int M = p->scales;
+    if (M > 1) {
+        PCL_TRY(pcl_kernel_set_args(p->k_pyramid, "ssim_pyramid", 6, sizeof(cl_mem), &x, sizeof(cl_mem), &y,
+                                    sizeof(cl_mem), &p->px, sizeof(cl_mem), &p->py, sizeof(cl_mem), &p->lv,
+                                    sizeof(int), &M));
+        size_t g = p->local_pyramid * (size_t)p->batch, l = p->local_pyramid;
+        PCL_TRY(pcl_kernel_launch(ctx, p->k_pyramid, "ssim_pyramid", 1, &g, &l));
+    }
+    cl_mem coeff = want_coeff ? p->coeff : NULL;
+    const size_t halo = (size_t)p->tile + 10;
+    PCL_TRY(pcl_kernel_set_args(p->k_forward, "ssim_forward", 16, sizeof(cl_mem), &x, sizeof(cl_mem), &y,
+                                sizeof(cl_mem), &p->px, sizeof(cl_mem), &p->py, sizeof(cl_mem), &p->lv, sizeof(int),
+                                &M, sizeof(int), &p->map_tiles, sizeof(float), &p->c1, sizeof(float), &p->c2,
+                                sizeof(cl_mem), &p->partials, sizeof(cl_mem), &coeff, sizeof(cl_mem), &dbg,
+                                sizeof(float) * halo * halo, NULL, sizeof(float) * halo * halo, NULL,
+                                sizeof(float) * 5 * halo * p->tile, NULL, sizeof(float) * p->tile, NULL));
+    size_t g2[2] = {p->local_forward * (size_t)p->map_tiles, (size_t)p->batch}, l2[2] = {p->local_forward, 1};
+    PCL_TRY(pcl_kernel_launch(ctx, p->k_forward, "ssim_forward", 2, g2, l2));
+    PCL_TRY(pcl_kernel_set_args(p->k_reduce, "ssim_reduce", 13, sizeof(cl_mem), &p->partials, sizeof(cl_mem), &p->lv,
+                                sizeof(int), &M, sizeof(int), &p->map_tiles, sizeof(int), &p->batch, sizeof(float),
+                                &p->beta[0], sizeof(float), &p->beta[1], sizeof(float), &p->beta[2], sizeof(float),
+                                &p->beta[3], sizeof(float), &p->beta[4], sizeof(cl_mem), &p->terms, sizeof(cl_mem),
+                                &p->values, sizeof(cl_mem), &p->factor));
+    size_t g1 = (size_t)p->batch;
+    PCL_TRY(pcl_kernel_launch(ctx, p->k_reduce, "ssim_reduce", 1, &g1, NULL));
+    return PCL_OK;
+}
+
+pcl_status pcl_ssim_run(pcl_ssim *p, cl_mem x, cl_mem y, float *values, cl_mem grad)
+{
+    if (!p) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_ssim_run: plan is NULL");
+    const size_t bytes = sizeof(float) * (size_t)p->batch * p->height * p->width;
+    PCL_TRY(check_buffer(x, bytes, "x"));
+    PCL_TRY(check_buffer(y, bytes, "y"));
+    if (grad) PCL_TRY(check_buffer(grad, bytes, "grad"));
+    pcl_context *ctx = p->context;
+    const int M = p->scales;
+    PCL_TRY(run_forward(p, x, y, grad != NULL, NULL));
+    if (grad) {
+        const size_t halo = (size_t)p->tile + 10;
+        PCL_TRY(pcl_kernel_set_args(p->k_backward, "ssim_backward", 12, sizeof(cl_mem), &x, sizeof(cl_mem), &y,
+                                    sizeof(cl_mem), &p->px, sizeof(cl_mem), &p->py, sizeof(cl_mem), &p->lv,
+                                    sizeof(int), &M, sizeof(cl_mem), &p->coeff, sizeof(cl_mem), &p->factor,
+                                    sizeof(cl_mem), &grad, sizeof(cl_mem), &p->dlev,
+                                    sizeof(float) * 3 * halo * halo, NULL, sizeof(float) * 3 * halo * p->tile, NULL));
+        size_t g2[2] = {p->local_backward * (size_t)p->pixel_tiles, (size_t)p->batch}, l2[2] = {p->local_backward, 1};
+        PCL_TRY(pcl_kernel_launch(ctx, p->k_backward, "ssim_backward", 2, g2, l2));
+        if (M > 1) {
+            PCL_TRY(pcl_kernel_set_args(p->k_combine, "ssim_combine", 5, sizeof(cl_mem), &grad, sizeof(cl_mem),
+                                        &p->dlev, sizeof(cl_mem), &p->lv, sizeof(int), &M, sizeof(int), &p->batch));
+            size_t g3[3] = {(size_t)p->width, (size_t)p->height, (size_t)p->batch};
+            PCL_TRY(pcl_kernel_launch(ctx, p->k_combine, "ssim_combine", 3, g3, NULL));
+        }
+    }
+    if (values) PCL_TRY(pcl_buffer_read(ctx, p->values, 0, sizeof(float) * (size_t)p->batch, values));
+    return PCL_OK;
+}
+
+pcl_status pcl_ssim_scales(pcl_ssim *p, int image, pcl_ssim_scale *scales)
+{
+    if (!p || !scales) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_ssim_scales: NULL argument");
+    if (image < 0 || image >= p->batch)
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_ssim_scales: image %d outside the batch of %d", image,
+                        p->batch);
+    float t[MAX_SCALES * 3];
+    PCL_TRY(pcl_buffer_read(p->context, p->terms, sizeof(float) * (size_t)image * p->scales * 3,
+                            sizeof(float) * (size_t)p->scales * 3, t));
+    for (int j = 0; j < p->scales; j++) {
+        const int *L = p->table + j * LV_STRIDE;
+        scales[j].level = j + 1;
+        scales[j].height = L[LV_H];
+        scales[j].width = L[LV_W];
+        scales[j].map_height = L[LV_MH];
+        scales[j].map_width = L[LV_MW];
+        scales[j].cs = t[j * 3];
+        scales[j].luminance = t[j * 3 + 1];
+        scales[j].ssim = t[j * 3 + 2];
+    }
+    return PCL_OK;
+}
+
+pcl_status pcl_ssim_level_size(const pcl_ssim *p, int level, int *height, int *width)
+{
+    if (!p || level < 1 || level > p->scales)
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_ssim_level_size: level %d outside 1..%d", level,
+                        p ? p->scales : 0);
+    if (height) *height = p->table[(level - 1) * LV_STRIDE + LV_H];
+    if (width) *width = p->table[(level - 1) * LV_STRIDE + LV_W];
+    return PCL_OK;
+}
+
+pcl_status pcl_ssim_read_level(pcl_ssim *p, int level, int image, float *x_out, float *y_out)
+{
+    if (!p || level < 2 || level > p->scales || image < 0 || image >= p->batch)
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_ssim_read_level: level %d (2..%d), image %d (0..%d)", level,
+                        p ? p->scales : 0, image, p ? p->batch - 1 : 0);
+    const int *L = p->table + (level - 1) * LV_STRIDE;
+    const size_t n = (size_t)L[LV_H] * L[LV_W];
+    const size_t off = sizeof(float) * ((size_t)L[LV_POFF] + (size_t)image * n);
+    if (x_out) PCL_TRY(pcl_buffer_read(p->context, p->px, off, sizeof(float) * n, x_out));
+    if (y_out) PCL_TRY(pcl_buffer_read(p->context, p->py, off, sizeof(float) * n, y_out));
+    return PCL_OK;
+}
+
+pcl_status pcl_ssim_maps(pcl_ssim *p, cl_mem x, cl_mem y, cl_mem ssim_map, cl_mem stats)
+{
+    if (!p) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_ssim_maps: plan is NULL");
+    const size_t bytes = sizeof(float) * (size_t)p->batch * p->height * p->width;
+    PCL_TRY(check_buffer(x, bytes, "x"));
+    PCL_TRY(check_buffer(y, bytes, "y"));
+    const size_t plane = (size_t)p->table[LV_MH] * p->table[LV_MW];
+    if (ssim_map) PCL_TRY(check_buffer(ssim_map, sizeof(float) * plane * p->batch, "ssim_map"));
+    if (stats) PCL_TRY(check_buffer(stats, sizeof(float) * plane * 5 * p->batch, "stats"));
+    cl_mem dbg;
+    PCL_TRY(create_buffer(p->context, plane * 6 * p->batch, &dbg));
+    pcl_status st = run_forward(p, x, y, 0, dbg);
+    cl_command_queue q = pcl_context_queue(p->context);
+    for (int n = 0; n < p->batch && st == PCL_OK; n++) {
+        cl_int e = CL_SUCCESS;
+        if (ssim_map)
+            e = clEnqueueCopyBuffer(q, dbg, ssim_map, sizeof(float) * plane * 6 * n, sizeof(float) * plane * n,
+                                    sizeof(float) * plane, 0, NULL, NULL);
+        if (e == CL_SUCCESS && stats)
+            e = clEnqueueCopyBuffer(q, dbg, stats, sizeof(float) * plane * (6 * n + 1), sizeof(float) * plane * 5 * n,
+                                    sizeof(float) * plane * 5, 0, NULL, NULL);
+        if (e != CL_SUCCESS) st = pcl_fail_cl(e, "clEnqueueCopyBuffer(ssim maps)");
+    }
+    if (st == PCL_OK) st = pcl_context_finish(p->context);
+    pcl_buffer_release(dbg);
+    return st;
+}
