@@ -107,10 +107,15 @@ typedef struct maps {
     float l, cs, ssim, a, b, c;
 } maps;
 
-static maps ssim_maps_at(float mx, float my, float exx, float eyy, float exy, float C1, float C2, int f_is_ssim)
+/* The moments arrive shifted by per-tile offsets ox, oy (E[x - ox] ...):
+ * variances are shift-invariant and lose far less to cancellation when the
+ * shift is near the local mean (8-bit data: E[x^2] ~ 1e4 against C2 ~ 58). */
+static maps ssim_maps_at(float sx, float sy, float exx, float eyy, float exy, float ox, float oy, float C1, float C2,
+                         int f_is_ssim)
 {
     maps m;
-    float sx2 = exx - mx * mx, sy2 = eyy - my * my, sxy = exy - mx * my;
+    const float sx2 = exx - sx * sx, sy2 = eyy - sy * sy, sxy = exy - sx * sy;
+    const float mx = sx + ox, my = sy + oy;
     float A1 = 2.0f * mx * my + C1, B1 = mx * mx + my * my + C1;
     float A2 = 2.0f * sxy + C2, B2 = sx2 + sy2 + C2;
     m.l = A1 / B1;
@@ -209,14 +214,14 @@ static void tile_moments(__local const float *lx, __local const float *ly, __loc
 }
 
 /* Loads rows+10 x cols+10 input pixels starting at image position (ir, ic). */
-static void load_tile(__global const float *img, int h, int w, int ir, int ic, int rows, int cols, __local float *dst,
-                      int lid, int ls)
+static void load_tile(__global const float *img, int h, int w, int ir, int ic, int rows, int cols, float off,
+                      __local float *dst, int lid, int ls)
 {
     for (int r = 0; r < rows + 10; r++) {
         const int sr = clamp(ir + r, 0, h - 1);
         for (int c = lid; c < cols + 10; c += ls) {
             const int sc = clamp(ic + c, 0, w - 1);
-            dst[r * HALO + c] = img[sr * w + sc];
+            dst[r * HALO + c] = img[sr * w + sc] - off;
         }
     }
 }
@@ -246,8 +251,11 @@ __kernel void ssim_forward(__global const float *x, __global const float *y, __g
         sx = px + o;
         sy = py + o;
     }
-    load_tile(sx, h, w, r0 + OFF - 5, c0 + OFF - 5, rows, cols, lx, lid, ls);
-    load_tile(sy, h, w, r0 + OFF - 5, c0 + OFF - 5, rows, cols, ly, lid, ls);
+    /* Offsets: the pixel at the centre of the tile (see ssim_maps_at). */
+    const int oc = clamp(r0 + OFF + rows / 2, 0, h - 1) * w + clamp(c0 + OFF + cols / 2, 0, w - 1);
+    const float ox = sx[oc], oy = sy[oc];
+    load_tile(sx, h, w, r0 + OFF - 5, c0 + OFF - 5, rows, cols, ox, lx, lid, ls);
+    load_tile(sy, h, w, r0 + OFF - 5, c0 + OFF - 5, rows, cols, oy, ly, lid, ls);
     barrier(CLK_LOCAL_MEM_FENCE);
     tile_moments(lx, ly, hs, rows, cols, lid, ls);
 
@@ -261,7 +269,7 @@ __kernel void ssim_forward(__global const float *x, __global const float *y, __g
             const float mx = TAPS_DOT(hs, b, TILE), my = TAPS_DOT(hs, plane + b, TILE);
             const float exx = TAPS_DOT(hs, 2 * plane + b, TILE), eyy = TAPS_DOT(hs, 3 * plane + b, TILE);
             const float exy = TAPS_DOT(hs, 4 * plane + b, TILE);
-            const maps m = ssim_maps_at(mx, my, exx, eyy, exy, C1, C2, f_is_ssim);
+            const maps m = ssim_maps_at(mx, my, exx, eyy, exy, ox, oy, C1, C2, f_is_ssim);
             const int p = (r0 + r) * mw + c0 + c;
             if (co) {
                 co[p] = m.a;
@@ -270,8 +278,8 @@ __kernel void ssim_forward(__global const float *x, __global const float *y, __g
             }
             if (dm) {
                 dm[p] = m.ssim;
-                dm[mplane + p] = mx;
-                dm[2 * mplane + p] = my;
+                dm[mplane + p] = mx + ox;
+                dm[2 * mplane + p] = my + oy;
                 dm[3 * mplane + p] = exx - mx * mx;
                 dm[4 * mplane + p] = eyy - my * my;
                 dm[5 * mplane + p] = exy - mx * my;
