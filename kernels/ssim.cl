@@ -194,21 +194,26 @@ static void tile_moments(__local const float *lx, __local const float *ly, __loc
         for (int c = lid; c < cols; c += ls) {
             const int b = r * HALO + c;
             float sx = 0.0f, sy = 0.0f, sxx = 0.0f, syy = 0.0f, sxy = 0.0f;
-            for (int k = 0; k < 11; k++) {
-                const float g = tap(k), vx = lx[b + k], vy = ly[b + k];
-                const float gx = g * vx, gy = g * vy;
-                sx += gx;
-                sy += gy;
-                sxx += gx * vx;
-                syy += gy * vy;
-                sxy += gx * vy;
-            }
+#define HTAP(k, g)                                                       \
+    {                                                                    \
+        const float vx = lx[b + (k)], vy = ly[b + (k)];                  \
+        const float gx = (g) * vx, gy = (g) * vy;                        \
+        sx += gx;                                                        \
+        sy += gy;                                                        \
+        sxx += gx * vx;                                                  \
+        syy += gy * vy;                                                  \
+        sxy += gx * vy;                                                  \
+    }
+            HTAP(0, G5) HTAP(1, G4) HTAP(2, G3) HTAP(3, G2) HTAP(4, G1) HTAP(5, G0)
+            HTAP(6, G1) HTAP(7, G2) HTAP(8, G3) HTAP(9, G4) HTAP(10, G5)
+#undef HTAP
             hs[r * TILE + c] = sx;
             hs[plane + r * TILE + c] = sy;
             hs[2 * plane + r * TILE + c] = sxx;
             hs[3 * plane + r * TILE + c] = syy;
             hs[4 * plane + r * TILE + c] = sxy;
         }
+        barrier(CLK_LOCAL_MEM_FENCE);
     }
     barrier(CLK_LOCAL_MEM_FENCE);
 }
@@ -223,6 +228,7 @@ static void load_tile(__global const float *img, int h, int w, int ir, int ic, i
             const int sc = clamp(ic + c, 0, w - 1);
             dst[r * HALO + c] = img[sr * w + sc] - off;
         }
+        barrier(CLK_LOCAL_MEM_FENCE); /* per row: PoCL then vectorises across work-items */
     }
 }
 
@@ -288,6 +294,7 @@ __kernel void ssim_forward(__global const float *x, __global const float *y, __g
             lx[b] = m.cs;
             ly[b] = m.l;
         }
+        barrier(CLK_LOCAL_MEM_FENCE);
     }
     barrier(CLK_LOCAL_MEM_FENCE);
     /* SSIM = l * cs, recomputed exactly as in ssim_maps_at. */
@@ -412,6 +419,7 @@ __kernel void ssim_backward(__global const float *x, __global const float *y, __
                 vs[q * HALO * TILE + r * HALO + c] = v;
             }
         }
+        barrier(CLK_LOCAL_MEM_FENCE);
     }
     barrier(CLK_LOCAL_MEM_FENCE);
     __global const float *sx, *sy;
@@ -449,6 +457,7 @@ __kernel void ssim_backward(__global const float *x, __global const float *y, __
             const int p = (r0 + r) * w + ca;
             out[p] = s * (wv[0] + 2.0f * sy[p] * wv[1] + sx[p] * wv[2]);
         }
+        barrier(CLK_LOCAL_MEM_FENCE);
     }
 }
 
