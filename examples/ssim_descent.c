@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 enum { BATCH = 4, SIZE = 48, STEPS = 60 };
 
@@ -45,19 +46,30 @@ int main(void)
          check(pcl_buffer_create(context, bytes, &g), "allocating") &&
          check(pcl_buffer_write(context, x, 0, bytes, target), "uploading");
 
-    float values[BATCH], first = 0, last = 0;
+    /* Gradient ascent on MS-SSIM (= descent on the loss 1 - MS-SSIM) with a
+     * simple step control: a step that lowers the value is undone and the
+     * step size halved; a step that raises it grows the step a little. */
+    float *previous = malloc(bytes);
+    float values[BATCH], first = 0, last = 0, rate = 10.0f;
     for (int step = 0; ok && step <= STEPS; step++) {
         ok = check(pcl_buffer_write(context, y, 0, bytes, image), "uploading") &&
-             check(pcl_ssim_run(plan, x, y, values, g), "MS-SSIM") &&
-             check(pcl_buffer_read(context, g, 0, bytes, grad), "downloading");
+             check(pcl_ssim_run(plan, x, y, values, g), "MS-SSIM");
         float mean = 0;
         for (int n = 0; n < BATCH; n++) mean += values[n] / BATCH;
-        if (step == 0) first = mean;
-        last = mean;
-        if (step % 20 == 0) printf("step %2d  mean MS-SSIM %.4f\n", step, mean);
-        /* Gradient ascent on MS-SSIM = descent on the loss 1 - MS-SSIM. */
-        for (size_t i = 0; i < count; i++) image[i] += 50.0f * grad[i];
+        if (step == 0) first = last = mean;
+        if (step > 0 && mean < last) {
+            memcpy(image, previous, bytes);
+            rate *= 0.5f;
+        } else {
+            ok = ok && check(pcl_buffer_read(context, g, 0, bytes, grad), "downloading");
+            last = mean;
+            if (step > 0) rate *= 1.2f;
+            memcpy(previous, image, bytes);
+        }
+        if (step % 20 == 0) printf("step %2d  mean MS-SSIM %.4f\n", step, last);
+        for (size_t i = 0; i < count; i++) image[i] = previous[i] + rate * grad[i];
     }
+    free(previous);
 
     pcl_buffer_release(x);
     pcl_buffer_release(y);
