@@ -1,0 +1,45 @@
+/* perceptcl: the super-resolution evaluation protocol of SRCNN (Dong et al.),
+ * as its MATLAB test code does it:
+ *   Y = rgb2ycbcr(uint8 RGB)(:,:,1)         (BT.601, 8-bit rounded; gray images as is)
+ *   gnd = modcrop(Y, scale)
+ *   low = imresize(gnd, 1/scale, 'bicubic') (on floats: no rounding between passes)
+ *   up  = imresize(low, scale, 'bicubic')
+ *   shave `scale` pixels from every side, round both to uint8
+ *   PSNR on the 8-bit values; SSIM as Wang's ssim_index (valid, Gaussian 11 / 1.5, L = 255).
+ * A network's output replaces `up` (it is fed `up`, scaled as the model expects). */
+#ifndef PERCEPTCL_SR_H
+#define PERCEPTCL_SR_H
+
+#include "perceptcl/device.h"
+#include "perceptcl/image.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* From an 8-bit RGB or gray image: the ground-truth Y (modcropped, integer
+ * values 0..255) and its bicubic down-then-up version (float, unrounded,
+ * same size). Either output may be NULL. */
+pcl_status pcl_sr_prepare(const pcl_image *image, int scale, pcl_image **ground_truth_y, pcl_image **bicubic_y);
+
+/* Removes `border` pixels from every side, then rounds and clamps to 0..255
+ * as MATLAB's uint8() does (halves away from zero). 1-channel images. */
+pcl_status pcl_sr_shave_u8(const pcl_image *image, int border, pcl_image **out);
+
+/* PSNR in dB of two equal-size images of 8-bit values (peak 255), in float64.
+ * Identical images give +infinity. */
+pcl_status pcl_sr_psnr(const pcl_image *reference, const pcl_image *test, double *psnr);
+
+/* PSNR and SSIM of the protocol for one pair: ground truth and estimate, both
+ * unshaved; shaves `border`, rounds to uint8, measures (SSIM on the device). */
+typedef struct pcl_sr_score {
+    double psnr;
+    double ssim;
+} pcl_sr_score;
+pcl_status pcl_sr_score_pair(pcl_context *context, const pcl_image *ground_truth, const pcl_image *estimate,
+                             int border, pcl_sr_score *score);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
