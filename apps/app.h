@@ -12,6 +12,7 @@
 int app_devices(int argc, char **argv);
 int app_ssim(int argc, char **argv);
 int app_resize(int argc, char **argv);
+int app_sr_eval(int argc, char **argv);
 int app_datasets(int argc, char **argv);
 
 /* Consumes --platform, --device, --device-type at argv[*i] (and its value).

@@ -387,6 +387,27 @@ START_TEST(datasets_check_reports_completeness)
 }
 END_TEST
 
+START_TEST(sr_eval_reproduces_the_bicubic_row)
+{
+    char args[1024];
+    snprintf(args, sizeof args, "sr-eval --json --scale 4 %s/data/Set5", PCL_SOURCE_DIR);
+    ck_assert_msg(run(args) == 0, "%s", err_text);
+    char err[256];
+    json *doc = json_parse(out_text, err, sizeof err);
+    ck_assert_msg(doc != NULL, "bad JSON (%s): %s", err, out_text);
+    const json *set = json_at(json_get(doc, "sets"), 0);
+    ck_assert_int_eq((int)json_number(set, "images", 0), 5);
+    /* The SR literature's bicubic x4 figures for Set5: 28.42 dB, 0.8104. */
+    ck_assert_double_eq_tol(json_number(json_get(set, "bicubic"), "psnr", NAN), 28.42, 0.05);
+    ck_assert_double_eq_tol(json_number(json_get(set, "bicubic"), "ssim", NAN), 0.8104, 0.002);
+    ck_assert_double_eq_tol(json_number(json_get(set, "paper_bicubic"), "psnr", NAN), 28.44, 1e-9);
+    json_free(doc);
+    ck_assert_int_eq(run("sr-eval --scale 1 d"), 2);
+    ck_assert_int_eq(run("sr-eval no-such-folder"), 1);
+    ck_assert_ptr_nonnull(strstr(error_line(), "no-such-folder"));
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("apps");
@@ -402,6 +423,7 @@ int main(void)
     tcase_add_test(tc, identical_colour_images_and_y);
     tcase_add_test(tc, resize_sizes_and_errors);
     tcase_add_test(tc, datasets_check_reports_completeness);
+    tcase_add_test(tc, sr_eval_reproduces_the_bicubic_row);
     suite_add_tcase(suite, tc);
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);
