@@ -1,70 +1,68 @@
 /* ssim.cl: SSIM and MS-SSIM, forward and exact gradient (shared/golden/README.md).
  *
- * A batch of N images of H x W, up to 5 pyramid levels. Every kernel covers
- * every level and image in one launch, so one SSIM or MS-SSIM evaluation is a
- * handful of launches (PoCL's launch cost is tens of microseconds):
- *   ssim_pyramid  levels 2..M of x and y (2x2 mean, odd edge replicated);
- *                 one work-group per image walks the levels in order.
- *   ssim_forward  one work-group per (tile of TILE x TILE map positions, image):
- *                 loads the tile and a 5-pixel halo of x and y into local
- *                 memory, blurs the five moments (x, y, xx, yy, xy) along rows
- *                 then columns, forms the luminance / cs / SSIM maps, writes the
- *                 gradient coefficient maps a, b, c (README section 7) and the
- *                 tile's sums of cs, l and SSIM (rows summed in order, then a
- *                 fixed pairwise tree: the order never depends on the
- *                 work-group size).
- *   ssim_reduce   one work-item per image: compensated sums of the tile sums,
- *                 the terms t_j, the value, and the product-rule factor of
- *                 every level (already divided by the map size); any t_j <= 0
- *                 of MS-SSIM gives value 0 and factors 0.
- *   ssim_backward one work-group per (tile of TILE x TILE pixels, image): the
- *                 adjoint window of a, b, c (valid: full correlation; same:
- *                 scatter then fold the clamped padding back onto the edge),
- *                 combined as factor * (W'a + 2 y W'b + x W'c).
- *   ssim_combine  full resolution: adds U^(j-1) of every coarser level's
- *                 gradient (U = adjoint of the 2x2 mean) to level 1.
- *   ssim_fused    SSIM only, when one tile holds the whole map: forward, mean
- *                 and gradient in one work-group per image, one launch.
+ * One kernel, ssim_fused, does a whole evaluation in one launch: one
+ * work-group per image walks every phase in order, with barriers between
+ * phases (global memory fence: each image's scratch is touched by its own
+ * work-group only). Work-items split each phase by rows or by strips of 16
+ * columns; every strip is computed with float16 vectors, so the code is
+ * vectorised explicitly on a CPU (no reliance on the implementation's
+ * work-item-loop vectoriser) and is plain vector arithmetic on a GPU.
+ *   prep      every level's input, shifted by a per-image offset (x - ox,
+ *             y - oy: less float32 cancellation in E[x^2] - E[x]^2 on 8-bit
+ *             data) and padded: same mode replicates the edges (5 pixels),
+ *             both modes extend rows to whole strips, so the window never
+ *             needs a bounds check. Level j+1 is the 2x2 mean of level j (odd
+ *             sizes: the replicated padding supplies the extra row/column).
+ *   forward   per (level, strip): the 11-tap row pass of the five moments
+ *             (x, y, xx, yy, xy) for one input row at a time into a ring of
+ *             the last 11 rows (stored twice, so every window is contiguous),
+ *             the column pass from the ring, the maps l, cs, SSIM, the
+ *             gradient coefficients a', b, c (README section 7, for the
+ *             shifted moments) written inside a 10-pixel zero border, and the
+ *             strip's sums of cs, l, SSIM (lanes by blocks of 32 rows, then a
+ *             fixed tree over lanes).
+ *   reduce    work-item 0: per-level sums over strips in order (compensated),
+ *             terms t_j, the value, and d value / d t_j over the map size;
+ *             any t_j <= 0 of MS-SSIM gives value 0 and factors 0.
+ *   backward  coarsest level first, per strip: the adjoint window (full
+ *             correlation over the zero border; same mode folds the clamped
+ *             padding onto the edge pixels) of a', b, c, combined as
+ *             factor * (W'a' + 2 y' W'b + x' W'c), plus the 2x2-mean adjoint
+ *             of the next coarser level's gradient.
  * Inputs: x, y (N*H*W). Level table `lv` (LV_STRIDE ints per level, filled by
- * src/ssim.c). Outputs: values, terms, gradient.
- * Compile-time parameters: TILE (map positions per tile side, power of two),
- * SAME (1: replicate padding, 0: valid), G0..G5 the window taps g(0)..g(5) and
- * CM0..CM5 the edge sums sum_{u=-5}^{-m} g(u), all computed on the host in
- * double. Work-groups are one-dimensional of any size (loops stride by it).
- * No atomics: every result is written by exactly one work-item. */
+ * src/ssim.c; offsets are within one image's scratch). Outputs: terms
+ * [N][levels][3] (means of cs, l, SSIM), values [N], factor [N][levels],
+ * grad (N*H*W, when want_grad), dbg (level-1 SSIM map and statistics, when
+ * not NULL).
+ * Compile-time parameters: SAME (1: replicate padding, 0: valid), G0..G5 the
+ * window taps g(0)..g(5) and CM0..CM5 the edge sums sum_{u=-5}^{-m} g(u), all
+ * computed on the host in double. Work-groups are one-dimensional of any size
+ * (loops stride by it); results never depend on it. No atomics: every result
+ * is written by exactly one work-item, and sums have a fixed order. */
 
 #define LV_STRIDE 16
 #define LV_H 0
 #define LV_W 1
 #define LV_MH 2
 #define LV_MW 3
-#define LV_TX 4      /* map tiles across */
-#define LV_TBASE 5   /* first map tile of this level */
-#define LV_PTX 6     /* pixel tiles across */
-#define LV_PBASE 7   /* first pixel tile of this level */
-#define LV_POFF 8    /* offset of the level in the pyramid buffers (per batch) */
-#define LV_COFF 9    /* offset of the level in the coefficient buffer (per batch) */
+#define LV_NSF 4   /* forward strips: ceil(MW / 16) */
+#define LV_NSB 5   /* backward strips: ceil(W / 16) */
+#define LV_PW 6    /* row stride of the padded inputs (multiple of 16) */
+#define LV_PH 7    /* rows of the padded inputs */
+#define LV_POFF 8  /* padded x' at POFF, y' at POFF + PH * PW */
+#define LV_CW 9    /* row stride of the coefficient planes */
+#define LV_CH 10   /* rows of a coefficient plane: MH + 20 */
+#define LV_COFF 11 /* planes a', b, c (CH * CW each) */
+#define LV_GW 12   /* row stride of the level gradient (levels >= 2) */
+#define LV_GOFF 13 /* level gradient, H rows */
+#define LV_SOFF 14 /* strip sums: NSF * 3 */
 
+/* Pixel (r, c) sits at (r + OFF, c + OFF) of the padded input. */
 #if SAME
-#define OFF 0
-#else
 #define OFF 5
+#else
+#define OFF 0
 #endif
-#define HALO (TILE + 10)
-
-/* Window taps as a function of k = 0..10 (u = k - 5). */
-#define TAPS_DOT(src, base, step)                                                                   \
-    (G5 * ((src)[(base)] + (src)[(base) + 10 * (step)]) + G4 * ((src)[(base) + (step)] + (src)[(base) + 9 * (step)]) + \
-     G3 * ((src)[(base) + 2 * (step)] + (src)[(base) + 8 * (step)]) +                                 \
-     G2 * ((src)[(base) + 3 * (step)] + (src)[(base) + 7 * (step)]) +                                 \
-     G1 * ((src)[(base) + 4 * (step)] + (src)[(base) + 6 * (step)]) + G0 * (src)[(base) + 5 * (step)])
-
-static int find_level(__global const int *lv, int nlevels, int tile, int base_field)
-{
-    int j = 0;
-    while (j + 1 < nlevels && tile >= lv[(j + 1) * LV_STRIDE + base_field]) j++;
-    return j;
-}
 
 static float edge_sum(int m)
 {
@@ -80,20 +78,8 @@ static float edge_sum(int m)
     }
 }
 
-static float tap(int k)
-{
-    switch (k < 5 ? 5 - k : k - 5) {
-    case 0: return G0;
-    case 1: return G1;
-    case 2: return G2;
-    case 3: return G3;
-    case 4: return G4;
-    default: return G5;
-    }
-}
-
-/* Weight of map index i on pixel r (length n) in same mode, for an edge pixel
- * r == 0 or r == n-1: the taps that the clamp folded onto it. */
+/* Same mode: weight of map index i on the edge pixel r (0 or n-1) of a
+ * length-n axis: the taps that the clamp folded onto it. */
 static float edge_weight(int i, int r, int n)
 {
     if (i < 0 || i >= n) return 0.0f;
@@ -102,391 +88,378 @@ static float edge_weight(int i, int r, int n)
     return n - 1 - i <= 5 ? edge_sum(n - 1 - i) : 0.0f;
 }
 
-/* The SSIM quantities at one position from its five moments. */
-typedef struct maps {
-    float l, cs, ssim, a, b, c;
-} maps;
+/* Symmetric 11-tap sum of v(0) .. v(10). */
+#define SYM11(v)                                                                                             \
+    (G5 * (v(0) + v(10)) + G4 * (v(1) + v(9)) + G3 * (v(2) + v(8)) + G2 * (v(3) + v(7)) + G1 * (v(4) + v(6)) + \
+     G0 * v(5))
 
-/* The moments arrive shifted by per-tile offsets ox, oy (E[x - ox] ...):
- * variances are shift-invariant and lose far less to cancellation when the
- * shift is near the local mean (8-bit data: E[x^2] ~ 1e4 against C2 ~ 58). */
-static maps ssim_maps_at(float sx, float sy, float exx, float eyy, float exy, float ox, float oy, float C1, float C2,
-                         int f_is_ssim)
+static float16 lanes16(void) { return (float16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15); }
+
+/* Lanes below `limit` of v, the others 0. */
+static float16 keep_below(float16 v, int limit)
 {
-    maps m;
-    const float sx2 = exx - sx * sx, sy2 = eyy - sy * sy, sxy = exy - sx * sy;
-    const float mx = sx + ox, my = sy + oy;
-    float A1 = 2.0f * mx * my + C1, B1 = mx * mx + my * my + C1;
-    float A2 = 2.0f * sxy + C2, B2 = sx2 + sy2 + C2;
-    m.l = A1 / B1;
-    m.cs = A2 / B2;
-    m.ssim = m.l * m.cs;
-    float dcs = 2.0f * (my * A2 - mx * B2) / (B2 * B2);
-    if (f_is_ssim) {
-        m.a = m.cs * 2.0f * (mx * B1 - my * A1) / (B1 * B1) + m.l * dcs;
-        m.b = -m.ssim / B2;
-        m.c = 2.0f * m.l / B2;
-    } else {
-        m.a = dcs;
-        m.b = -m.cs / B2;
-        m.c = 2.0f / B2;
-    }
-    return m;
+    return select((float16)(0.0f), v, isless(lanes16(), (float16)((float)limit)));
 }
 
-__kernel void ssim_pyramid(__global const float *x, __global const float *y, __global float *px, __global float *py,
-                           __global const int *lv, const int nlevels)
+/* Sum of the 16 lanes in a fixed tree. */
+static float lane_sum(float16 v)
 {
-    const int n = get_group_id(0), lid = get_local_id(0), ls = get_local_size(0);
-    for (int j = 1; j < nlevels; j++) {
-        const int h = lv[j * LV_STRIDE + LV_H], w = lv[j * LV_STRIDE + LV_W];
-        const int ph = lv[(j - 1) * LV_STRIDE + LV_H], pw = lv[(j - 1) * LV_STRIDE + LV_W];
-        __global const float *sx, *sy;
-        if (j == 1) {
-            sx = x + (size_t)n * ph * pw;
-            sy = y + (size_t)n * ph * pw;
-        } else {
-            const size_t o = (size_t)lv[(j - 1) * LV_STRIDE + LV_POFF] + (size_t)n * ph * pw;
-            sx = px + o;
-            sy = py + o;
-        }
-        const size_t o = (size_t)lv[j * LV_STRIDE + LV_POFF] + (size_t)n * h * w;
-        __global float *dx = px + o, *dy = py + o;
-        for (int r = 0; r < h; r++) {
-            const int r0 = 2 * r, r1 = min(2 * r + 1, ph - 1);
-            for (int c = lid; c < w; c += ls) {
-                const int c0 = 2 * c, c1 = min(2 * c + 1, pw - 1);
-                dx[r * w + c] = (sx[r0 * pw + c0] + sx[r1 * pw + c0] + sx[r0 * pw + c1] + sx[r1 * pw + c1]) * 0.25f;
-                dy[r * w + c] = (sy[r0 * pw + c0] + sy[r1 * pw + c0] + sy[r0 * pw + c1] + sy[r1 * pw + c1]) * 0.25f;
-            }
-        }
-        barrier(CLK_GLOBAL_MEM_FENCE);
-    }
+    const float8 a = v.lo + v.hi;
+    const float4 b = a.lo + a.hi;
+    const float2 c = b.lo + b.hi;
+    return c.x + c.y;
 }
 
-/* Sums v[0..rows-1][0..cols-1] (row stride TILE) in an order fixed by the
- * shape alone: each row in order, then a pairwise tree over TILE rows. */
-static float tile_sum(__local float *v, __local float *rs, int rows, int cols, int lid, int ls)
+/* Stores the first `count` lanes of v (1..16) at p. */
+static void store_lanes(float16 v, int count, __global float *p)
 {
-    for (int r = lid; r < TILE; r += ls) {
-        float s = 0.0f;
-        if (r < rows)
-            for (int c = 0; c < cols; c++) s += v[r * TILE + c];
-        rs[r] = s;
-    }
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int span = TILE / 2; span >= 1; span /= 2) {
-        for (int i = lid; i < span; i += ls) rs[i] += rs[i + span];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    float s = rs[0];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return s;
-}
-
-/* Blurs the five moments of the tile whose inputs (rows+10 x cols+10) are in
- * lx, ly into mom[5][TILE*TILE] via the row pass hs[5][HALO*TILE]. */
-static void tile_moments(__local const float *lx, __local const float *ly, __local float *hs, int rows, int cols,
-                         int lid, int ls)
-{
-    const int plane = HALO * TILE;
-    for (int r = 0; r < rows + 10; r++) {
-        for (int c = lid; c < cols; c += ls) {
-            const int b = r * HALO + c;
-            float sx = 0.0f, sy = 0.0f, sxx = 0.0f, syy = 0.0f, sxy = 0.0f;
-#define HTAP(k, g)                                                       \
-    {                                                                    \
-        const float vx = lx[b + (k)], vy = ly[b + (k)];                  \
-        const float gx = (g) * vx, gy = (g) * vy;                        \
-        sx += gx;                                                        \
-        sy += gy;                                                        \
-        sxx += gx * vx;                                                  \
-        syy += gy * vy;                                                  \
-        sxy += gx * vy;                                                  \
-    }
-            HTAP(0, G5) HTAP(1, G4) HTAP(2, G3) HTAP(3, G2) HTAP(4, G1) HTAP(5, G0)
-            HTAP(6, G1) HTAP(7, G2) HTAP(8, G3) HTAP(9, G4) HTAP(10, G5)
-#undef HTAP
-            hs[r * TILE + c] = sx;
-            hs[plane + r * TILE + c] = sy;
-            hs[2 * plane + r * TILE + c] = sxx;
-            hs[3 * plane + r * TILE + c] = syy;
-            hs[4 * plane + r * TILE + c] = sxy;
-        }
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    barrier(CLK_LOCAL_MEM_FENCE);
-}
-
-/* Loads rows+10 x cols+10 input pixels starting at image position (ir, ic). */
-static void load_tile(__global const float *img, int h, int w, int ir, int ic, int rows, int cols, float off,
-                      __local float *dst, int lid, int ls)
-{
-    for (int r = 0; r < rows + 10; r++) {
-        const int sr = clamp(ir + r, 0, h - 1);
-        for (int c = lid; c < cols + 10; c += ls) {
-            const int sc = clamp(ic + c, 0, w - 1);
-            dst[r * HALO + c] = img[sr * w + sc] - off;
-        }
-        barrier(CLK_LOCAL_MEM_FENCE); /* per row: PoCL then vectorises across work-items */
-    }
-}
-
-__kernel void ssim_forward(__global const float *x, __global const float *y, __global const float *px,
-                           __global const float *py, __global const int *lv, const int nlevels, const int total_tiles,
-                           const float C1, const float C2, __global float *partials, __global float *coeff,
-                           __global float *dbg, __local float *lx, __local float *ly, __local float *hs,
-                           __local float *rs)
-{
-    /* Local arrays come as arguments (lx, ly: HALO*HALO; hs: 5*HALO*TILE;
-     * rs: TILE): PoCL 3.1 on 2 threads corrupted kernel-scope __local arrays
-     * between concurrently running work-groups. */
-    const int t = get_group_id(0), n = get_group_id(1), lid = get_local_id(0), ls = get_local_size(0);
-    const int j = find_level(lv, nlevels, t, LV_TBASE);
-    __global const int *L = lv + j * LV_STRIDE;
-    const int h = L[LV_H], w = L[LV_W], mh = L[LV_MH], mw = L[LV_MW];
-    const int tt = t - L[LV_TBASE], r0 = (tt / L[LV_TX]) * TILE, c0 = (tt % L[LV_TX]) * TILE;
-    const int rows = min(TILE, mh - r0), cols = min(TILE, mw - c0);
-    const int f_is_ssim = (j == nlevels - 1);
-    __global const float *sx, *sy;
-    if (j == 0) {
-        sx = x + (size_t)n * h * w;
-        sy = y + (size_t)n * h * w;
-    } else {
-        const size_t o = (size_t)L[LV_POFF] + (size_t)n * h * w;
-        sx = px + o;
-        sy = py + o;
-    }
-    /* Offsets: the pixel at the centre of the tile (see ssim_maps_at). */
-    const int oc = clamp(r0 + OFF + rows / 2, 0, h - 1) * w + clamp(c0 + OFF + cols / 2, 0, w - 1);
-    const float ox = sx[oc], oy = sy[oc];
-    load_tile(sx, h, w, r0 + OFF - 5, c0 + OFF - 5, rows, cols, ox, lx, lid, ls);
-    load_tile(sy, h, w, r0 + OFF - 5, c0 + OFF - 5, rows, cols, oy, ly, lid, ls);
-    barrier(CLK_LOCAL_MEM_FENCE);
-    tile_moments(lx, ly, hs, rows, cols, lid, ls);
-
-    /* Column pass, maps; cs, l, SSIM go to lx, ly, hs (free now: row stride TILE). */
-    const int plane = HALO * TILE, mplane = mh * mw;
-    __global float *co = coeff ? coeff + (size_t)L[LV_COFF] + (size_t)n * 3 * mplane : 0;
-    __global float *dm = (dbg && j == 0) ? dbg + (size_t)n * 6 * mplane : 0;
-    for (int r = 0; r < rows; r++) {
-        for (int c = lid; c < cols; c += ls) {
-            const int b = r * TILE + c;
-            const float mx = TAPS_DOT(hs, b, TILE), my = TAPS_DOT(hs, plane + b, TILE);
-            const float exx = TAPS_DOT(hs, 2 * plane + b, TILE), eyy = TAPS_DOT(hs, 3 * plane + b, TILE);
-            const float exy = TAPS_DOT(hs, 4 * plane + b, TILE);
-            const maps m = ssim_maps_at(mx, my, exx, eyy, exy, ox, oy, C1, C2, f_is_ssim);
-            const int p = (r0 + r) * mw + c0 + c;
-            if (co) {
-                co[p] = m.a;
-                co[mplane + p] = m.b;
-                co[2 * mplane + p] = m.c;
-            }
-            if (dm) {
-                dm[p] = m.ssim;
-                dm[mplane + p] = mx + ox;
-                dm[2 * mplane + p] = my + oy;
-                dm[3 * mplane + p] = exx - mx * mx;
-                dm[4 * mplane + p] = eyy - my * my;
-                dm[5 * mplane + p] = exy - mx * my;
-            }
-            /* lx, ly (the inputs) are free after the row pass; hs is still read. */
-            lx[b] = m.cs;
-            ly[b] = m.l;
-        }
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    barrier(CLK_LOCAL_MEM_FENCE);
-    /* SSIM = l * cs, recomputed exactly as in ssim_maps_at. */
-    for (int r = 0; r < rows; r++)
-        for (int c = lid; c < cols; c += ls) hs[r * TILE + c] = ly[r * TILE + c] * lx[r * TILE + c];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    const float s_cs = tile_sum(lx, rs, rows, cols, lid, ls);
-    const float s_l = tile_sum(ly, rs, rows, cols, lid, ls);
-    const float s_ssim = tile_sum(hs, rs, rows, cols, lid, ls);
-    if (lid == 0) {
-        __global float *o = partials + ((size_t)n * total_tiles + t) * 3;
-        o[0] = s_cs;
-        o[1] = s_l;
-        o[2] = s_ssim;
-    }
-}
-
-/* One work-item per image. terms: [N][nlevels][3] means of (cs, l, SSIM);
- * factor: [N][nlevels] d value / d t_j divided by the map size. */
-__kernel void ssim_reduce(__global const float *partials, __global const int *lv, const int nlevels,
-                          const int total_tiles, const int batch, const float b0, const float b1, const float b2,
-                          const float b3, const float b4, __global float *terms, __global float *values,
-                          __global float *factor)
-{
-    const int n = get_global_id(0);
-    if (n >= batch) return;
-    float t[5], beta[5] = {b0, b1, b2, b3, b4};
-    for (int j = 0; j < nlevels; j++) {
-        __global const int *L = lv + j * LV_STRIDE;
-        const int first = L[LV_TBASE], last = (j + 1 < nlevels) ? lv[(j + 1) * LV_STRIDE + LV_TBASE] : total_tiles;
-        const float count = (float)(L[LV_MH] * L[LV_MW]);
-        for (int q = 0; q < 3; q++) {
-            /* Kahan: the tile sums arrive in a fixed order. */
-            float s = 0.0f, comp = 0.0f;
-            for (int i = first; i < last; i++) {
-                const float v = partials[((size_t)n * total_tiles + i) * 3 + q] - comp;
-                const float u = s + v;
-                comp = (u - s) - v;
-                s = u;
-            }
-            terms[((size_t)n * nlevels + j) * 3 + q] = s / count;
-        }
-        t[j] = terms[((size_t)n * nlevels + j) * 3 + (j == nlevels - 1 ? 2 : 0)];
-    }
-    if (nlevels == 1) {
-        values[n] = t[0];
-        factor[n] = 1.0f / (float)(lv[LV_MH] * lv[LV_MW]);
+    if (count >= 16) {
+        vstore16(v, 0, p);
         return;
     }
-    int positive = 1;
-    for (int j = 0; j < nlevels; j++) positive = positive && (t[j] > 0.0f);
-    float value = 1.0f;
-    for (int j = 0; j < nlevels; j++) value *= positive ? pow(t[j], beta[j]) : 0.0f;
-    values[n] = positive ? value : 0.0f;
-    for (int j = 0; j < nlevels; j++) {
-        float f = 0.0f;
-        if (positive) {
-            f = beta[j] * pow(t[j], beta[j] - 1.0f);
-            for (int k = 0; k < nlevels; k++)
-                if (k != j) f *= pow(t[k], beta[k]);
-            f /= (float)(lv[j * LV_STRIDE + LV_MH] * lv[j * LV_STRIDE + LV_MW]);
-        }
-        factor[(size_t)n * nlevels + j] = f;
+    float t[16];
+    vstore16(v, 0, t);
+    for (int k = 0; k < count; k++) p[k] = t[k];
+}
+
+/* Fills the padded rows of one level from pixel row values already written
+ * at rows OFF .. OFF+h-1, columns OFF .. OFF+w-1: left and right columns by
+ * the same work-item that wrote the row (no barrier needed); the caller then
+ * copies the top and bottom rows after a barrier (copy_edge_rows). */
+static void pad_columns(__global float *row, int w, int pw)
+{
+    const float l = row[OFF], r = row[OFF + w - 1];
+    for (int c = 0; c < OFF; c++) row[c] = l;
+    for (int c = OFF + w; c < pw; c++) row[c] = r;
+}
+
+static void copy_edge_rows(__global float *p, int h, int pw, int ph, int lid, int ls)
+{
+    /* Rows 0 .. OFF-1 copy row OFF; rows OFF+h .. ph-1 copy row OFF+h-1. */
+    const int extra = ph - h; /* OFF above, the rest below */
+    for (int e = lid; e < extra; e += ls) {
+        const int dst = e < OFF ? e : h + e, src = e < OFF ? OFF : OFF + h - 1;
+        for (int c = 0; c < pw; c += 16) vstore16(vload16(0, p + src * pw + c), 0, p + dst * pw + c);
     }
 }
 
-/* Adjoint window along one axis: the weight of map index i (local index k of
- * 0..10 around the output) on output pixel r of a length-n axis. */
-static float adj_weight(int k, int i, int r, int n)
+/* Level 1: copies x - o of one image into the padded layout. */
+static void prep_first(__global const float *x, float o, __global float *p, int h, int w, int pw, int lid, int ls)
 {
-#if SAME
-    if (r == 0 || r == n - 1) return edge_weight(i, r, n);
-#endif
-    return tap(k);
+    for (int r = lid; r < h; r += ls) {
+        __global const float *s = x + (size_t)r * w;
+        __global float *d = p + (r + OFF) * pw + OFF;
+        int c = 0;
+        for (; c + 16 <= w; c += 16) vstore16(vload16(0, s + c) - o, 0, d + c);
+        for (; c < w; c++) d[c] = s[c] - o;
+        pad_columns(p + (r + OFF) * pw, w, pw);
+    }
 }
 
-__kernel void ssim_backward(__global const float *x, __global const float *y, __global const float *px,
-                            __global const float *py, __global const int *lv, const int nlevels,
-                            __global const float *coeff, __global const float *factor, __global float *grad,
-                            __global float *dlev, __local float *la, __local float *vs)
+/* Level j+1 (h x w) from the padded level j (stride spw): 2x2 means; the
+ * replicated padding of level j is the odd-size rule. */
+__constant uint16 EVEN = (uint16)(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+__constant uint16 ODD = (uint16)(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+
+static void prep_next(__global const float *s, int spw, __global float *p, int h, int w, int pw, int lid, int ls)
 {
-    /* la: 3*HALO*HALO, vs: 3*HALO*TILE floats (see ssim_forward). */
-    const int t = get_group_id(0), n = get_group_id(1), lid = get_local_id(0), ls = get_local_size(0);
-    const int j = find_level(lv, nlevels, t, LV_PBASE);
-    __global const int *L = lv + j * LV_STRIDE;
-    const int h = L[LV_H], w = L[LV_W], mh = L[LV_MH], mw = L[LV_MW];
-    const int tt = t - L[LV_PBASE], r0 = (tt / L[LV_PTX]) * TILE, c0 = (tt % L[LV_PTX]) * TILE;
-    const int rows = min(TILE, h - r0), cols = min(TILE, w - c0);
-    const int mplane = mh * mw;
-    const float s = factor[(size_t)n * nlevels + j];
-    __global const float *co = coeff + (size_t)L[LV_COFF] + (size_t)n * 3 * mplane;
-    /* Map indices mi0 .. mi0 + rows + 9 (zero outside the map). */
-    const int mi0 = r0 - OFF - 5, mj0 = c0 - OFF - 5;
-    for (int q = 0; q < 3; q++)
-        for (int r = 0; r < rows + 10; r++) {
-            const int i = mi0 + r;
-            for (int c = lid; c < cols + 10; c += ls) {
-                const int jj = mj0 + c;
-                la[q * HALO * HALO + r * HALO + c] =
-                    (i >= 0 && i < mh && jj >= 0 && jj < mw) ? co[q * mplane + i * mw + jj] : 0.0f;
-            }
+    for (int r = lid; r < h; r += ls) {
+        __global const float *s0 = s + (2 * r + OFF) * spw + OFF, *s1 = s0 + spw;
+        __global float *d = p + (r + OFF) * pw + OFF;
+        for (int c = 0; c < w; c += 16) {
+            const float16 a0 = vload16(0, s0 + 2 * c), a1 = vload16(0, s0 + 2 * c + 16);
+            const float16 b0 = vload16(0, s1 + 2 * c), b1 = vload16(0, s1 + 2 * c + 16);
+            /* (x[r0][c0] + x[r1][c0] + x[r0][c1] + x[r1][c1]) / 4 */
+            const float16 m = (shuffle2(a0, a1, EVEN) + shuffle2(b0, b1, EVEN) + shuffle2(a0, a1, ODD) +
+                               shuffle2(b0, b1, ODD)) *
+                              0.25f;
+            vstore16(m, 0, d + c);
         }
-    barrier(CLK_LOCAL_MEM_FENCE);
-    /* Column pass: vs[q][r][c] = sum_k K(i, r) la[q][r + k][c]. */
-    for (int r = 0; r < rows; r++) {
-        const int ra = r0 + r;
-#if SAME
-        const int edge = (ra == 0 || ra == h - 1);
-#else
-        const int edge = 0;
-#endif
-        for (int c = lid; c < cols + 10; c += ls) {
+        pad_columns(p + (r + OFF) * pw, w, pw);
+    }
+}
+
+/* Forward of one strip (16 map columns from c0) of one level. */
+static void forward_strip(__global float *img, __global const int *L, int c0, float ox, float oy, float C1, float C2,
+                          int f_is_ssim, int want_grad, __global float *sums, __global float *dm)
+{
+    const int mh = L[LV_MH], mw = L[LV_MW], pw = L[LV_PW], cw = L[LV_CW], ch = L[LV_CH];
+    __global const float *px = img + L[LV_POFF] + c0, *py = px + L[LV_PH] * pw;
+    __global float *ca = img + L[LV_COFF] + 10 * cw + 10 + c0, *cb = ca + ch * cw, *cc = cb + ch * cw;
+    const int valid = mw - c0;
+    float16 rx[22], ry[22], rxx[22], ryy[22], rxy[22];
+    float16 acc[3] = {0.0f, 0.0f, 0.0f}, blk[3] = {0.0f, 0.0f, 0.0f};
+    for (int R = 0; R < mh + 10; R++) {
+        /* Row pass of input row R into ring slots R % 11 and R % 11 + 11. */
+        __global const float *prx = px + R * pw, *pry = py + R * pw;
+        float16 hx = 0.0f, hy = 0.0f, hxx = 0.0f, hyy = 0.0f, hxy = 0.0f;
+#define HTAP(k, g)                                                    \
+    {                                                                 \
+        const float16 vx = vload16(0, prx + (k)), vy = vload16(0, pry + (k)); \
+        const float16 gx = (g) * vx, gy = (g) * vy;                   \
+        hx += gx;                                                     \
+        hy += gy;                                                     \
+        hxx += gx * vx;                                               \
+        hyy += gy * vy;                                               \
+        hxy += gx * vy;                                               \
+    }
+        HTAP(0, G5) HTAP(1, G4) HTAP(2, G3) HTAP(3, G2) HTAP(4, G1) HTAP(5, G0)
+        HTAP(6, G1) HTAP(7, G2) HTAP(8, G3) HTAP(9, G4) HTAP(10, G5)
+#undef HTAP
+        const int s = R % 11;
+        rx[s] = rx[s + 11] = hx;
+        ry[s] = ry[s + 11] = hy;
+        rxx[s] = rxx[s + 11] = hxx;
+        ryy[s] = ryy[s + 11] = hyy;
+        rxy[s] = rxy[s + 11] = hxy;
+        if (R < 10) continue;
+        /* Column pass: map row i = R - 10 from ring rows i .. i+10. */
+        const int i = R - 10, b = i % 11;
+#define RX(k) rx[b + (k)]
+#define RY(k) ry[b + (k)]
+#define RXX(k) rxx[b + (k)]
+#define RYY(k) ryy[b + (k)]
+#define RXY(k) rxy[b + (k)]
+        const float16 sx = SYM11(RX), sy = SYM11(RY), exx = SYM11(RXX), eyy = SYM11(RYY), exy = SYM11(RXY);
+#undef RX
+#undef RY
+#undef RXX
+#undef RYY
+#undef RXY
+        const float16 sx2 = exx - sx * sx, sy2 = eyy - sy * sy, sxy = exy - sx * sy;
+        const float16 mx = sx + ox, my = sy + oy;
+        const float16 A1 = 2.0f * mx * my + C1, B1 = mx * mx + my * my + C1;
+        const float16 A2 = 2.0f * sxy + C2, B2 = sx2 + sy2 + C2;
+        const float16 l = A1 / B1, cs = A2 / B2, ssim = l * cs;
+        if (want_grad) {
+            /* f = SSIM (last level) or cs; b = df/d sigma_y^2, c = df/d sigma_xy,
+             * a' = df/d mu_y - 2 mu_y' b - mu_x' c (shifted moments). */
+            float16 fa, fb, fc;
+            if (f_is_ssim) {
+                fb = -ssim / B2;
+                fc = 2.0f * l / B2;
+                fa = cs * 2.0f * (mx * B1 - my * A1) / (B1 * B1) - 2.0f * sy * fb - sx * fc;
+            } else {
+                fb = -cs / B2;
+                fc = 2.0f / B2;
+                fa = -2.0f * sy * fb - sx * fc;
+            }
+            /* Lanes past the map stay 0: they are the zero border. */
+            vstore16(keep_below(fa, valid), 0, ca + i * cw);
+            vstore16(keep_below(fb, valid), 0, cb + i * cw);
+            vstore16(keep_below(fc, valid), 0, cc + i * cw);
+        }
+        if (dm) {
+            const int plane = mh * mw, n = min(valid, 16);
+            __global float *o = dm + i * mw + c0;
+            store_lanes(ssim, n, o);
+            store_lanes(mx, n, o + plane);
+            store_lanes(my, n, o + 2 * plane);
+            store_lanes(sx2, n, o + 3 * plane);
+            store_lanes(sy2, n, o + 4 * plane);
+            store_lanes(sxy, n, o + 5 * plane);
+        }
+        blk[0] += keep_below(cs, valid);
+        blk[1] += keep_below(l, valid);
+        blk[2] += keep_below(ssim, valid);
+        if ((i & 31) == 31 || i == mh - 1) {
             for (int q = 0; q < 3; q++) {
-                __local const float *src = la + q * HALO * HALO;
-                float v;
-                if (!edge) {
-                    v = TAPS_DOT(src, r * HALO + c, HALO);
-                } else {
-                    v = 0.0f;
-                    for (int k = 0; k < 11; k++) v += adj_weight(k, mi0 + r + k, ra, mh) * src[(r + k) * HALO + c];
-                }
-                vs[q * HALO * TILE + r * HALO + c] = v;
+                acc[q] += blk[q];
+                blk[q] = 0.0f;
             }
         }
-        barrier(CLK_LOCAL_MEM_FENCE);
     }
-    barrier(CLK_LOCAL_MEM_FENCE);
-    __global const float *sx, *sy;
-    __global float *out;
-    if (j == 0) {
-        sx = x + (size_t)n * h * w;
-        sy = y + (size_t)n * h * w;
-        out = grad + (size_t)n * h * w;
-    } else {
-        const size_t o = (size_t)L[LV_POFF] + (size_t)n * h * w;
-        sx = px + o;
-        sy = py + o;
-        out = dlev + o;
-    }
-    for (int r = 0; r < rows; r++) {
-        for (int c = lid; c < cols; c += ls) {
-            const int ca = c0 + c;
-#if SAME
-            const int edge = (ca == 0 || ca == w - 1);
-#else
-            const int edge = 0;
-#endif
-            float wv[3];
-            for (int q = 0; q < 3; q++) {
-                __local const float *src = vs + q * HALO * TILE + r * HALO;
-                float v;
-                if (!edge) {
-                    v = TAPS_DOT(src, c, 1);
-                } else {
-                    v = 0.0f;
-                    for (int k = 0; k < 11; k++) v += adj_weight(k, mj0 + c + k, ca, mw) * src[c + k];
+    for (int q = 0; q < 3; q++) sums[q] = lane_sum(acc[q]);
+}
+
+/* Backward of one strip (16 pixel columns from c0) of level j. */
+static void backward_strip(__global float *img, __global const int *L, __global const int *Lc, int c0, float f,
+                           __global float *out, int out_stride)
+{
+    const int h = L[LV_H], w = L[LV_W], mh = L[LV_MH], pw = L[LV_PW], cw = L[LV_CW], ch = L[LV_CH];
+    __global const float *ca = img + L[LV_COFF] + c0 + OFF, *cb = ca + ch * cw, *cc = cb + ch * cw;
+    __global const float *px = img + L[LV_POFF] + OFF * pw + OFF + c0, *py = px + L[LV_PH] * pw;
+    float16 ra[22], rb[22], rc[22];
+    /* The lanes of pixels 0 and w-1 (same mode): the clamp's folded taps. */
+    const int first = SAME && c0 == 0, last = SAME && c0 <= w - 1 && w - 1 < c0 + 16;
+    const float16 lane = lanes16();
+    /* Coarser level: its gradient, 1/4 per pixel of each 2x2 block; the
+     * odd-size rule appended a copy of the last row/column: twice the weight. */
+    __global const float *gc = Lc ? img + Lc[LV_GOFF] + c0 / 2 : 0;
+    const int gcw = Lc ? Lc[LV_GW] : 0;
+    const float16 fcol = select((float16)(0.25f), (float16)(0.5f),
+                                isequal(lane, (float16)((float)(w - 1 - c0))) & (int16)(-(w & 1)));
+    const uint16 UP = (uint16)(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+    /* Output row r reads coefficient rows r + OFF .. r + OFF + 10. */
+    for (int R = OFF; R < h + OFF + 10; R++) {
+        float16 ha = 0.0f, hb = 0.0f, hc = 0.0f;
+        if (R >= 10 && R < mh + 10) { /* rows outside are the zero border */
+            __global const float *pa = ca + R * cw, *pb = cb + R * cw, *pc = cc + R * cw;
+#define VA(k) vload16(0, pa + (k))
+#define VB(k) vload16(0, pb + (k))
+#define VC(k) vload16(0, pc + (k))
+            ha = SYM11(VA);
+            hb = SYM11(VB);
+            hc = SYM11(VC);
+#undef VA
+#undef VB
+#undef VC
+            if (first || last) {
+                /* map column i sits at coefficient column i + 10 */
+                __global const float *qa = pa - c0 - OFF + 10, *qb = pb - c0 - OFF + 10, *qc = pc - c0 - OFF + 10;
+                for (int e = 0; e < 2; e++) {
+                    if (!(e ? last : first)) continue;
+                    const int col = e ? w - 1 : 0;
+                    float sa = 0.0f, sb = 0.0f, sc = 0.0f;
+                    for (int i = max(col - 5, 0); i <= min(col + 5, w - 1); i++) {
+                        const float wt = edge_weight(i, col, w);
+                        sa += wt * qa[i];
+                        sb += wt * qb[i];
+                        sc += wt * qc[i];
+                    }
+                    const int16 at = isequal(lane, (float16)((float)(col - c0)));
+                    ha = select(ha, (float16)(sa), at);
+                    hb = select(hb, (float16)(sb), at);
+                    hc = select(hc, (float16)(sc), at);
                 }
-                wv[q] = v;
             }
-            const int p = (r0 + r) * w + ca;
-            out[p] = s * (wv[0] + 2.0f * sy[p] * wv[1] + sx[p] * wv[2]);
         }
-        barrier(CLK_LOCAL_MEM_FENCE);
+        const int s = R % 11;
+        ra[s] = ra[s + 11] = ha;
+        rb[s] = rb[s + 11] = hb;
+        rc[s] = rc[s + 11] = hc;
+        if (R < OFF + 10) continue;
+        const int r = R - OFF - 10, b = (r + OFF) % 11;
+        float16 za, zb, zc;
+        if (SAME && (r == 0 || r == h - 1)) {
+            za = zb = zc = 0.0f;
+            for (int k = 0; k < 11; k++) {
+                const float wt = edge_weight(r - 5 + k, r, h);
+                za += wt * ra[b + k];
+                zb += wt * rb[b + k];
+                zc += wt * rc[b + k];
+            }
+        } else {
+#define RA(k) ra[b + (k)]
+#define RB(k) rb[b + (k)]
+#define RC(k) rc[b + (k)]
+            za = SYM11(RA);
+            zb = SYM11(RB);
+            zc = SYM11(RC);
+#undef RA
+#undef RB
+#undef RC
+        }
+        const float16 xv = vload16(0, px + r * pw), yv = vload16(0, py + r * pw);
+        float16 g = f * (za + 2.0f * yv * zb + xv * zc);
+        if (gc) {
+            const float16 up = shuffle(vload8(0, gc + (r / 2) * gcw), UP);
+            const float frow = (r == h - 1 && (h & 1)) ? 2.0f : 1.0f;
+            g += (frow * fcol) * up;
+        }
+        store_lanes(g, w - c0, out + r * out_stride + c0);
     }
 }
 
-/* grad[n][r][c] += sum_{j >= 1} U^j(dlev_j) at level 1, Horner from the
- * coarsest level. U: coarse value / 4 onto the 2x2 block; a row or column
- * that the odd-size rule appended lands on the last real one (factor 2). */
-__kernel void ssim_combine(__global float *grad, __global const float *dlev, __global const int *lv, const int nlevels,
-                           const int batch)
+__kernel void ssim_fused(__global const float *x, __global const float *y, __global float *scratch,
+                         __global const int *lv, const int nlevels, const int image_stride, const float C1,
+                         const float C2, const float b0, const float b1, const float b2, const float b3,
+                         const float b4, const int want_grad, __global float *terms, __global float *values,
+                         __global float *factor, __global float *grad, __global float *dbg)
 {
-    const int c = get_global_id(0), r = get_global_id(1), n = get_global_id(2);
+    const int n = get_group_id(0), lid = get_local_id(0), ls = get_local_size(0);
     const int h = lv[LV_H], w = lv[LV_W];
-    if (c >= w || r >= h || n >= batch) return;
-    int rr[5], cc[5];
-    float f[5];
-    rr[0] = r;
-    cc[0] = c;
-    for (int j = 1; j < nlevels; j++) {
-        const int ph = lv[(j - 1) * LV_STRIDE + LV_H], pw = lv[(j - 1) * LV_STRIDE + LV_W];
-        const float fr = (rr[j - 1] == ph - 1 && (ph & 1)) ? 2.0f : 1.0f;
-        const float fc = (cc[j - 1] == pw - 1 && (pw & 1)) ? 2.0f : 1.0f;
-        f[j] = 0.25f * fr * fc;
-        rr[j] = rr[j - 1] >> 1;
-        cc[j] = cc[j - 1] >> 1;
+    __global const float *xn = x + (size_t)n * h * w, *yn = y + (size_t)n * h * w;
+    __global float *img = scratch + (size_t)n * image_stride;
+    /* Offsets: the centre pixel (img[0], img[1] keep them for the host). */
+    const float ox = xn[(h / 2) * w + w / 2], oy = yn[(h / 2) * w + w / 2];
+    if (lid == 0) {
+        img[0] = ox;
+        img[1] = oy;
     }
-    float acc = 0.0f;
-    for (int j = nlevels - 1; j >= 1; j--) {
-        const int lh = lv[j * LV_STRIDE + LV_H], lw = lv[j * LV_STRIDE + LV_W];
-        const float d = dlev[(size_t)lv[j * LV_STRIDE + LV_POFF] + (size_t)n * lh * lw + rr[j] * lw + cc[j]];
-        acc = f[j] * (d + acc);
+
+    /* prep */
+    for (int j = 0; j < nlevels; j++) {
+        __global const int *L = lv + j * LV_STRIDE;
+        const int lh = L[LV_H], lw = L[LV_W], pw = L[LV_PW], ph = L[LV_PH];
+        __global float *pxj = img + L[LV_POFF], *pyj = pxj + ph * pw;
+        if (j == 0) {
+            prep_first(xn, ox, pxj, lh, lw, pw, lid, ls);
+            prep_first(yn, oy, pyj, lh, lw, pw, lid, ls);
+        } else {
+            __global const int *P = L - LV_STRIDE;
+            __global const float *sx = img + P[LV_POFF], *sy = sx + P[LV_PH] * P[LV_PW];
+            prep_next(sx, P[LV_PW], pxj, lh, lw, pw, lid, ls);
+            prep_next(sy, P[LV_PW], pyj, lh, lw, pw, lid, ls);
+        }
+        barrier(CLK_GLOBAL_MEM_FENCE);
+        copy_edge_rows(pxj, lh, pw, ph, lid, ls);
+        copy_edge_rows(pyj, lh, pw, ph, lid, ls);
+        barrier(CLK_GLOBAL_MEM_FENCE);
     }
-    grad[((size_t)n * h + r) * w + c] += acc;
+
+    /* forward: (level, strip) pairs shared out */
+    int total = 0;
+    for (int j = 0; j < nlevels; j++) total += lv[j * LV_STRIDE + LV_NSF];
+    for (int t = lid; t < total; t += ls) {
+        int j = 0, s = t;
+        while (s >= lv[j * LV_STRIDE + LV_NSF]) s -= lv[(j++) * LV_STRIDE + LV_NSF];
+        __global const int *L = lv + j * LV_STRIDE;
+        __global float *dm = (dbg && j == 0) ? dbg + (size_t)n * 6 * L[LV_MH] * L[LV_MW] : 0;
+        forward_strip(img, L, 16 * s, ox, oy, C1, C2, j == nlevels - 1, want_grad, img + L[LV_SOFF] + 3 * s, dm);
+    }
+    barrier(CLK_GLOBAL_MEM_FENCE);
+
+    /* reduce */
+    if (lid == 0) {
+        float t[5], beta[5] = {b0, b1, b2, b3, b4};
+        for (int j = 0; j < nlevels; j++) {
+            __global const int *L = lv + j * LV_STRIDE;
+            const float count = (float)(L[LV_MH] * L[LV_MW]);
+            for (int q = 0; q < 3; q++) {
+                float s = 0.0f, comp = 0.0f; /* Kahan, strips in order */
+                for (int i = 0; i < L[LV_NSF]; i++) {
+                    const float v = img[L[LV_SOFF] + 3 * i + q] - comp;
+                    const float u = s + v;
+                    comp = (u - s) - v;
+                    s = u;
+                }
+                terms[((size_t)n * nlevels + j) * 3 + q] = s / count;
+                if (q == (j == nlevels - 1 ? 2 : 0)) t[j] = s / count;
+            }
+        }
+        if (nlevels == 1) {
+            values[n] = t[0];
+            factor[n] = 1.0f / (float)(lv[LV_MH] * lv[LV_MW]);
+        } else {
+            int positive = 1;
+            for (int j = 0; j < nlevels; j++) positive = positive && (t[j] > 0.0f);
+            float value = 1.0f;
+            for (int j = 0; j < nlevels; j++) value *= positive ? pow(t[j], beta[j]) : 0.0f;
+            values[n] = positive ? value : 0.0f;
+            for (int j = 0; j < nlevels; j++) {
+                float fj = 0.0f;
+                if (positive) {
+                    fj = beta[j] * pow(t[j], beta[j] - 1.0f);
+                    for (int k = 0; k < nlevels; k++)
+                        if (k != j) fj *= pow(t[k], beta[k]);
+                    fj /= (float)(lv[j * LV_STRIDE + LV_MH] * lv[j * LV_STRIDE + LV_MW]);
+                }
+                factor[(size_t)n * nlevels + j] = fj;
+            }
+        }
+    }
+    if (!want_grad) return; /* uniform across the work-group */
+    barrier(CLK_GLOBAL_MEM_FENCE);
+
+    /* backward, coarsest level first */
+    for (int j = nlevels - 1; j >= 0; j--) {
+        __global const int *L = lv + j * LV_STRIDE;
+        const float f = factor[(size_t)n * nlevels + j];
+        __global float *out = j ? img + L[LV_GOFF] : grad + (size_t)n * h * w;
+        const int stride = j ? L[LV_GW] : w;
+        for (int s = lid; s < L[LV_NSB]; s += ls)
+            backward_strip(img, L, j + 1 < nlevels ? L + LV_STRIDE : 0, 16 * s, f, out, stride);
+        barrier(CLK_GLOBAL_MEM_FENCE);
+    }
 }

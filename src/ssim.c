@@ -16,12 +16,17 @@ enum {
     LV_W,
     LV_MH,
     LV_MW,
-    LV_TX,
-    LV_TBASE,
-    LV_PTX,
-    LV_PBASE,
+    LV_NSF,
+    LV_NSB,
+    LV_PW,
+    LV_PH,
     LV_POFF,
-    LV_COFF
+    LV_CW,
+    LV_CH,
+    LV_COFF,
+    LV_GW,
+    LV_GOFF,
+    LV_SOFF
 };
 
 #define MAX_SCALES 5
@@ -31,16 +36,14 @@ static const double standard_beta[MAX_SCALES] = {0.0448, 0.2856, 0.3001, 0.2363,
 struct pcl_ssim {
     pcl_context *context;
     pcl_ssim_options options;
-    int batch, height, width, scales, tile;
+    int batch, height, width, scales;
     int table[MAX_SCALES * LV_STRIDE];
-    int map_tiles, pixel_tiles; /* totals over the levels */
-    size_t pyramid_elems;       /* per batch, levels 2.. */
-    size_t coeff_elems;         /* per batch */
+    size_t image_stride; /* scratch floats per image */
     float beta[MAX_SCALES];
     float c1, c2;
-    cl_mem lv, px, py, partials, coeff, terms, values, factor, dlev;
-    cl_kernel k_pyramid, k_forward, k_reduce, k_backward, k_combine;
-    size_t local_pyramid, local_forward, local_backward;
+    cl_mem lv, scratch, terms, values, factor;
+    cl_kernel k_fused;
+    size_t local;
 };
 
 pcl_ssim_options pcl_ssim_options_default(void)
@@ -55,8 +58,8 @@ pcl_ssim_options pcl_ssim_options_default(void)
 
 static int ceil_div(int a, int b) { return (a + b - 1) / b; }
 
-/* Build options: tile, mode, and the window computed in double. */
-static void build_options(char *out, size_t size, int tile, int same)
+/* Build options: mode, and the window computed in double. */
+static void build_options(char *out, size_t size, int same)
 {
     double g[6], sum = 0.0;
     for (int k = -5; k <= 5; k++) sum += exp(-(double)(k * k) / (2.0 * 1.5 * 1.5));
@@ -67,9 +70,9 @@ static void build_options(char *out, size_t size, int tile, int same)
         for (int u = m; u <= 5; u++) cm[m] += g[u];
     }
     snprintf(out, size,
-             "-cl-std=CL1.2 -DTILE=%d -DSAME=%d -DG0=%.9ef -DG1=%.9ef -DG2=%.9ef -DG3=%.9ef -DG4=%.9ef -DG5=%.9ef "
+             "-cl-std=CL1.2 -DSAME=%d -DG0=%.9ef -DG1=%.9ef -DG2=%.9ef -DG3=%.9ef -DG4=%.9ef -DG5=%.9ef "
              "-DCM0=%.9ef -DCM1=%.9ef -DCM2=%.9ef -DCM3=%.9ef -DCM4=%.9ef -DCM5=%.9ef",
-             tile, same, g[0], g[1], g[2], g[3], g[4], g[5], cm[0], cm[1], cm[2], cm[3], cm[4], cm[5]);
+             same, g[0], g[1], g[2], g[3], g[4], g[5], cm[0], cm[1], cm[2], cm[3], cm[4], cm[5]);
 }
 
 static size_t local_size(pcl_context *context, cl_kernel kernel, size_t want, size_t *out)
@@ -83,8 +86,7 @@ static size_t local_size(pcl_context *context, cl_kernel kernel, size_t want, si
 void pcl_ssim_destroy(pcl_ssim *plan)
 {
     if (!plan) return;
-    cl_mem *bufs[] = {&plan->lv,    &plan->px,     &plan->py,     &plan->partials, &plan->coeff,
-                      &plan->terms, &plan->values, &plan->factor, &plan->dlev};
+    cl_mem *bufs[] = {&plan->lv, &plan->scratch, &plan->terms, &plan->values, &plan->factor};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         if (*bufs[i]) pcl_buffer_release(*bufs[i]);
     free(plan); /* kernels belong to the context */
@@ -147,41 +149,54 @@ pcl_status pcl_ssim_create(pcl_context *context, int batch, int height, int widt
     plan->height = height;
     plan->width = width;
     plan->scales = o.scales;
-    const pcl_device_info *info = pcl_context_device(context);
-    /* TILE 32 needs ~41 KB of local memory (forward), TILE 16 ~14 KB. */
-    plan->tile = info->local_memory >= 48 * 1024 ? 32 : 16;
-    const int same = o.mode == PCL_SSIM_SAME, T = plan->tile;
-    int tbase = 0, pbase = 0;
-    size_t poff = 0, coff = 0;
+    const int same = o.mode == PCL_SSIM_SAME, off = same ? 5 : 0;
+    /* Per-image scratch (kernels/ssim.cl): two offsets, then per level the
+     * padded x', y', the coefficient planes a', b, c inside a 10-pixel zero
+     * border, the level gradient (levels >= 2) and the strip sums. Strides
+     * leave room for whole 16-wide strips, so the kernel needs no bounds
+     * checks; every block starts on 16 floats. */
+    size_t at = 16;
+#define TAKE(field, floats)                              \
+    do {                                                 \
+        L[field] = (int)at;                              \
+        at += ((size_t)(floats) + 15) / 16 * 16;         \
+    } while (0)
     for (int j = 0; j < o.scales; j++) {
         int *L = plan->table + j * LV_STRIDE;
         L[LV_H] = hs[j];
         L[LV_W] = ws[j];
         L[LV_MH] = same ? hs[j] : hs[j] - 10;
         L[LV_MW] = same ? ws[j] : ws[j] - 10;
-        L[LV_TX] = ceil_div(L[LV_MW], T);
-        L[LV_TBASE] = tbase;
-        tbase += L[LV_TX] * ceil_div(L[LV_MH], T);
-        L[LV_PTX] = ceil_div(ws[j], T);
-        L[LV_PBASE] = pbase;
-        pbase += L[LV_PTX] * ceil_div(hs[j], T);
-        L[LV_POFF] = (int)poff;
-        if (j > 0) poff += (size_t)batch * hs[j] * ws[j];
-        L[LV_COFF] = (int)coff;
-        coff += (size_t)batch * 3 * L[LV_MH] * L[LV_MW];
+        L[LV_NSF] = ceil_div(L[LV_MW], 16);
+        L[LV_NSB] = ceil_div(ws[j], 16);
+        const int next = j + 1 < o.scales ? 2 * ceil_div(ws[j + 1], 16) : 0;
+        int widest = L[LV_NSF] > L[LV_NSB] ? L[LV_NSF] : L[LV_NSB];
+        widest = widest > next ? widest : next;
+        L[LV_PW] = 16 * (widest + 1);
+        L[LV_PH] = hs[j] + 2 * off + 1; /* one more row: the 2x2 mean of an odd height */
+        TAKE(LV_POFF, 2 * (size_t)L[LV_PH] * L[LV_PW]);
+        L[LV_CW] = 16 * (widest + 1);
+        L[LV_CH] = L[LV_MH] + 20;
+        TAKE(LV_COFF, 3 * (size_t)L[LV_CH] * L[LV_CW]);
+        L[LV_GW] = 16 * L[LV_NSB];
+        if (j > 0) TAKE(LV_GOFF, (size_t)hs[j] * L[LV_GW]);
+        TAKE(LV_SOFF, 3 * (size_t)L[LV_NSF]);
         plan->beta[j] = o.scales == 1 ? 1.0f
                         : o.weights == PCL_SSIM_WEIGHTS_EQUAL ? 1.0f
                                                               : (float)standard_beta[j];
+        if (at > (size_t)0x7fffffff) break;
     }
+#undef TAKE
     for (int j = o.scales; j < MAX_SCALES; j++) plan->beta[j] = 1.0f;
-    plan->map_tiles = tbase;
-    plan->pixel_tiles = pbase;
-    plan->pyramid_elems = poff;
-    plan->coeff_elems = coff;
-    if (coff > (size_t)0x7fffffff || poff > (size_t)0x7fffffff) {
+    plan->image_stride = at;
+    const pcl_device_info *info = pcl_context_device(context);
+    if (at > (size_t)0x7fffffff || (uint64_t)at * batch * sizeof(float) > info->max_allocation) {
         pcl_ssim_destroy(plan);
-        return pcl_fail(PCL_ERR_TOO_LARGE, "pcl_ssim_create: batch %d of %dx%d is too large for one plan", batch,
-                        width, height);
+        return pcl_fail(PCL_ERR_TOO_LARGE,
+                        "pcl_ssim_create: batch %d of %dx%d needs %.0f MB of scratch, over the device's largest "
+                        "buffer (%.0f MB)",
+                        batch, width, height, (double)at * batch * sizeof(float) / 1e6,
+                        (double)info->max_allocation / 1e6);
     }
     plan->c1 = (float)((0.01 * o.data_range) * (0.01 * o.data_range));
     plan->c2 = (float)((0.03 * o.data_range) * (0.03 * o.data_range));
@@ -194,25 +209,17 @@ pcl_status pcl_ssim_create(pcl_context *context, int batch, int height, int widt
     } while (0)
     TRY_OR_CLEAN(create_buffer(context, (size_t)o.scales * LV_STRIDE, &plan->lv));
     TRY_OR_CLEAN(pcl_buffer_write(context, plan->lv, 0, sizeof(int) * o.scales * LV_STRIDE, plan->table));
-    TRY_OR_CLEAN(create_buffer(context, poff, &plan->px));
-    TRY_OR_CLEAN(create_buffer(context, poff, &plan->py));
-    TRY_OR_CLEAN(create_buffer(context, poff, &plan->dlev));
-    TRY_OR_CLEAN(create_buffer(context, (size_t)batch * tbase * 3, &plan->partials));
-    TRY_OR_CLEAN(create_buffer(context, coff, &plan->coeff));
+    TRY_OR_CLEAN(create_buffer(context, at * batch, &plan->scratch));
+    /* The zero borders of the coefficient planes are never written again. */
+    TRY_OR_CLEAN(pcl_buffer_fill_zero(context, plan->scratch, 0, sizeof(float) * at * batch));
     TRY_OR_CLEAN(create_buffer(context, (size_t)batch * o.scales * 3, &plan->terms));
     TRY_OR_CLEAN(create_buffer(context, (size_t)batch, &plan->values));
     TRY_OR_CLEAN(create_buffer(context, (size_t)batch * o.scales, &plan->factor));
 
     char opts[512];
-    build_options(opts, sizeof opts, T, same);
-    TRY_OR_CLEAN(pcl_kernel_get(context, "ssim.cl", opts, "ssim_pyramid", &plan->k_pyramid));
-    TRY_OR_CLEAN(pcl_kernel_get(context, "ssim.cl", opts, "ssim_forward", &plan->k_forward));
-    TRY_OR_CLEAN(pcl_kernel_get(context, "ssim.cl", opts, "ssim_reduce", &plan->k_reduce));
-    TRY_OR_CLEAN(pcl_kernel_get(context, "ssim.cl", opts, "ssim_backward", &plan->k_backward));
-    TRY_OR_CLEAN(pcl_kernel_get(context, "ssim.cl", opts, "ssim_combine", &plan->k_combine));
-    local_size(context, plan->k_pyramid, 64, &plan->local_pyramid);
-    local_size(context, plan->k_forward, (size_t)T, &plan->local_forward);
-    local_size(context, plan->k_backward, (size_t)T, &plan->local_backward);
+    build_options(opts, sizeof opts, same);
+    TRY_OR_CLEAN(pcl_kernel_get(context, "ssim.cl", opts, "ssim_fused", &plan->k_fused));
+    local_size(context, plan->k_fused, 1, &plan->local);
 #undef TRY_OR_CLEAN
     *out = plan;
     return PCL_OK;
@@ -234,36 +241,20 @@ static pcl_status check_buffer(cl_mem buffer, size_t bytes, const char *what)
     return PCL_OK;
 }
 
-/* Pyramid, forward and reduce; dbg receives the level-1 maps when not NULL. */
-static pcl_status run_forward(pcl_ssim *p, cl_mem x, cl_mem y, int want_coeff, cl_mem dbg)
+/* The fused kernel: forward, reduce, and the gradient when grad is not NULL;
+ * dbg receives the level-1 maps when not NULL. */
+static pcl_status run_fused(pcl_ssim *p, cl_mem x, cl_mem y, cl_mem grad, cl_mem dbg)
 {
-    pcl_context *ctx = p->context;
-    const int M = p->scales;
-    if (M > 1) {
-        PCL_TRY(pcl_kernel_set_args(p->k_pyramid, "ssim_pyramid", 6, sizeof(cl_mem), &x, sizeof(cl_mem), &y,
-                                    sizeof(cl_mem), &p->px, sizeof(cl_mem), &p->py, sizeof(cl_mem), &p->lv,
-                                    sizeof(int), &M));
-        size_t g = p->local_pyramid * (size_t)p->batch, l = p->local_pyramid;
-        PCL_TRY(pcl_kernel_launch(ctx, p->k_pyramid, "ssim_pyramid", 1, &g, &l));
-    }
-    cl_mem coeff = want_coeff ? p->coeff : NULL;
-    const size_t halo = (size_t)p->tile + 10;
-    PCL_TRY(pcl_kernel_set_args(p->k_forward, "ssim_forward", 16, sizeof(cl_mem), &x, sizeof(cl_mem), &y,
-                                sizeof(cl_mem), &p->px, sizeof(cl_mem), &p->py, sizeof(cl_mem), &p->lv, sizeof(int),
-                                &M, sizeof(int), &p->map_tiles, sizeof(float), &p->c1, sizeof(float), &p->c2,
-                                sizeof(cl_mem), &p->partials, sizeof(cl_mem), &coeff, sizeof(cl_mem), &dbg,
-                                sizeof(float) * halo * halo, NULL, sizeof(float) * halo * halo, NULL,
-                                sizeof(float) * 5 * halo * p->tile, NULL, sizeof(float) * p->tile, NULL));
-    size_t g2[2] = {p->local_forward * (size_t)p->map_tiles, (size_t)p->batch}, l2[2] = {p->local_forward, 1};
-    PCL_TRY(pcl_kernel_launch(ctx, p->k_forward, "ssim_forward", 2, g2, l2));
-    PCL_TRY(pcl_kernel_set_args(p->k_reduce, "ssim_reduce", 13, sizeof(cl_mem), &p->partials, sizeof(cl_mem), &p->lv,
-                                sizeof(int), &M, sizeof(int), &p->map_tiles, sizeof(int), &p->batch, sizeof(float),
-                                &p->beta[0], sizeof(float), &p->beta[1], sizeof(float), &p->beta[2], sizeof(float),
-                                &p->beta[3], sizeof(float), &p->beta[4], sizeof(cl_mem), &p->terms, sizeof(cl_mem),
-                                &p->values, sizeof(cl_mem), &p->factor));
-    size_t g1 = (size_t)p->batch;
-    PCL_TRY(pcl_kernel_launch(ctx, p->k_reduce, "ssim_reduce", 1, &g1, NULL));
-    return PCL_OK;
+    const int M = p->scales, stride = (int)p->image_stride, want = grad != NULL;
+    PCL_TRY(pcl_kernel_set_args(p->k_fused, "ssim_fused", 19, sizeof(cl_mem), &x, sizeof(cl_mem), &y,
+                                sizeof(cl_mem), &p->scratch, sizeof(cl_mem), &p->lv, sizeof(int), &M, sizeof(int),
+                                &stride, sizeof(float), &p->c1, sizeof(float), &p->c2, sizeof(float), &p->beta[0],
+                                sizeof(float), &p->beta[1], sizeof(float), &p->beta[2], sizeof(float), &p->beta[3],
+                                sizeof(float), &p->beta[4], sizeof(int), &want, sizeof(cl_mem), &p->terms,
+                                sizeof(cl_mem), &p->values, sizeof(cl_mem), &p->factor, sizeof(cl_mem), &grad,
+                                sizeof(cl_mem), &dbg));
+    size_t g = p->local * (size_t)p->batch, l = p->local;
+    return pcl_kernel_launch(p->context, p->k_fused, "ssim_fused", 1, &g, &l);
 }
 
 pcl_status pcl_ssim_run(pcl_ssim *p, cl_mem x, cl_mem y, float *values, cl_mem grad)
@@ -273,26 +264,8 @@ pcl_status pcl_ssim_run(pcl_ssim *p, cl_mem x, cl_mem y, float *values, cl_mem g
     PCL_TRY(check_buffer(x, bytes, "x"));
     PCL_TRY(check_buffer(y, bytes, "y"));
     if (grad) PCL_TRY(check_buffer(grad, bytes, "grad"));
-    pcl_context *ctx = p->context;
-    const int M = p->scales;
-    PCL_TRY(run_forward(p, x, y, grad != NULL, NULL));
-    if (grad) {
-        const size_t halo = (size_t)p->tile + 10;
-        PCL_TRY(pcl_kernel_set_args(p->k_backward, "ssim_backward", 12, sizeof(cl_mem), &x, sizeof(cl_mem), &y,
-                                    sizeof(cl_mem), &p->px, sizeof(cl_mem), &p->py, sizeof(cl_mem), &p->lv,
-                                    sizeof(int), &M, sizeof(cl_mem), &p->coeff, sizeof(cl_mem), &p->factor,
-                                    sizeof(cl_mem), &grad, sizeof(cl_mem), &p->dlev,
-                                    sizeof(float) * 3 * halo * halo, NULL, sizeof(float) * 3 * halo * p->tile, NULL));
-        size_t g2[2] = {p->local_backward * (size_t)p->pixel_tiles, (size_t)p->batch}, l2[2] = {p->local_backward, 1};
-        PCL_TRY(pcl_kernel_launch(ctx, p->k_backward, "ssim_backward", 2, g2, l2));
-        if (M > 1) {
-            PCL_TRY(pcl_kernel_set_args(p->k_combine, "ssim_combine", 5, sizeof(cl_mem), &grad, sizeof(cl_mem),
-                                        &p->dlev, sizeof(cl_mem), &p->lv, sizeof(int), &M, sizeof(int), &p->batch));
-            size_t g3[3] = {(size_t)p->width, (size_t)p->height, (size_t)p->batch};
-            PCL_TRY(pcl_kernel_launch(ctx, p->k_combine, "ssim_combine", 3, g3, NULL));
-        }
-    }
-    if (values) PCL_TRY(pcl_buffer_read(ctx, p->values, 0, sizeof(float) * (size_t)p->batch, values));
+    PCL_TRY(run_fused(p, x, y, grad, NULL));
+    if (values) PCL_TRY(pcl_buffer_read(p->context, p->values, 0, sizeof(float) * (size_t)p->batch, values));
     return PCL_OK;
 }
 
@@ -334,12 +307,26 @@ pcl_status pcl_ssim_read_level(pcl_ssim *p, int level, int image, float *x_out, 
     if (!p || level < 2 || level > p->scales || image < 0 || image >= p->batch)
         return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_ssim_read_level: level %d (2..%d), image %d (0..%d)", level,
                         p ? p->scales : 0, image, p ? p->batch - 1 : 0);
+    /* The scratch holds x - ox, y - oy, padded (kernels/ssim.cl). */
     const int *L = p->table + (level - 1) * LV_STRIDE;
-    const size_t n = (size_t)L[LV_H] * L[LV_W];
-    const size_t off = sizeof(float) * ((size_t)L[LV_POFF] + (size_t)image * n);
-    if (x_out) PCL_TRY(pcl_buffer_read(p->context, p->px, off, sizeof(float) * n, x_out));
-    if (y_out) PCL_TRY(pcl_buffer_read(p->context, p->py, off, sizeof(float) * n, y_out));
-    return PCL_OK;
+    const int h = L[LV_H], w = L[LV_W], pw = L[LV_PW], ph = L[LV_PH];
+    const int off = p->options.mode == PCL_SSIM_SAME ? 5 : 0;
+    const size_t base = p->image_stride * (size_t)image;
+    float o[2];
+    PCL_TRY(pcl_buffer_read(p->context, p->scratch, sizeof(float) * base, sizeof o, o));
+    float *buf = malloc(sizeof(float) * (size_t)ph * pw);
+    if (!buf) return pcl_fail(PCL_ERR_OUT_OF_MEMORY, "pcl_ssim_read_level: out of host memory");
+    pcl_status st = PCL_OK;
+    for (int q = 0; q < 2 && st == PCL_OK; q++) {
+        float *dst = q ? y_out : x_out;
+        if (!dst) continue;
+        st = pcl_buffer_read(p->context, p->scratch, sizeof(float) * (base + L[LV_POFF] + (size_t)q * ph * pw),
+                             sizeof(float) * (size_t)ph * pw, buf);
+        for (int r = 0; r < h && st == PCL_OK; r++)
+            for (int c = 0; c < w; c++) dst[(size_t)r * w + c] = buf[(size_t)(r + off) * pw + c + off] + o[q];
+    }
+    free(buf);
+    return st;
 }
 
 pcl_status pcl_ssim_maps(pcl_ssim *p, cl_mem x, cl_mem y, cl_mem ssim_map, cl_mem stats)
@@ -353,7 +340,7 @@ pcl_status pcl_ssim_maps(pcl_ssim *p, cl_mem x, cl_mem y, cl_mem ssim_map, cl_me
     if (stats) PCL_TRY(check_buffer(stats, sizeof(float) * plane * 5 * p->batch, "stats"));
     cl_mem dbg;
     PCL_TRY(create_buffer(p->context, plane * 6 * p->batch, &dbg));
-    pcl_status st = run_forward(p, x, y, 0, dbg);
+    pcl_status st = run_fused(p, x, y, NULL, dbg);
     cl_command_queue q = pcl_context_queue(p->context);
     for (int n = 0; n < p->batch && st == PCL_OK; n++) {
         cl_int e = CL_SUCCESS;
