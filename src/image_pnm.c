@@ -119,6 +119,12 @@ static pcl_status pnm_parse(pnm_parser *p, pcl_image **out)
 
     size_t samples = (size_t)width * (size_t)height * (size_t)channels;
     if (kind == '2' || kind == '3') {
+        /* Each sample takes a separator and a digit at least: refuse a header
+         * the file cannot fill before allocating the image it claims. */
+        size_t have = p->size - p->offset;
+        if (have / 2 < samples)
+            return pcl_fail(PCL_ERR_FORMAT, "%s: offset %zu: expected %zu ASCII samples (at least %zu bytes), "
+                            "file ends after %zu", path, p->offset, samples, 2 * samples, have);
         pcl_image *image;
         PCL_TRY(pcl_image_create_checked(path, (int)width, (int)height, channels, &image));
         for (size_t i = 0; i < samples; i++) {

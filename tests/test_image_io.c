@@ -572,6 +572,31 @@ START_TEST(corrupt_pgm)
 }
 END_TEST
 
+/* Found by tests/fuzz/fuzz_pnm (datasets/FUZZING.md): a 24-byte ASCII PGM whose
+ * header claims 3277 x 165535 samples made the reader allocate 2.2 GB before
+ * reading any. Each ASCII sample needs a separator and a digit, so the header
+ * must be refused as soon as it is read, naming what the file lacks (the
+ * "ASCII samples" message, not the later "expected a sample, file ends"). */
+START_TEST(fuzz_pnm_ascii_header_larger_than_file)
+{
+    static const char input[] = "P2 3277 165535 1\r\r\r\r\r\r#\n";
+    const char *path = temp_path("fuzz_ascii_oom.pgm");
+    write_bytes(path, input, sizeof input - 1);
+    expect_format_error(path, "ASCII header claims more samples than the file holds");
+    ck_assert_msg(strstr(pcl_last_error(), "expected 542458195 ASCII samples") != NULL,
+                  "not refused at the header: %s", pcl_last_error());
+
+    /* The bound is exact: 2 bytes per sample is enough (3 samples, 6 bytes). */
+    static const char tight[] = "P2 3 1 9\n1 2 3";
+    const char *tight_path = temp_path("fuzz_ascii_tight.pgm");
+    write_bytes(tight_path, tight, sizeof tight - 1);
+    pcl_image *image = read_ok(tight_path);
+    const int expected[3][1] = {{1}, {2}, {3}};
+    for (int x = 0; x < 3; x++) expect_pixel(image, x, 0, expected[x]);
+    pcl_image_destroy(image);
+}
+END_TEST
+
 /* ---- writers ------------------------------------------------------------------- */
 
 static pcl_image *make_pattern(int w, int h, int ch)
@@ -736,6 +761,7 @@ int main(void)
     tcase_add_test(corrupt, corrupt_jpeg);
     tcase_add_test(corrupt, corrupt_bmp);
     tcase_add_test(corrupt, corrupt_pgm);
+    tcase_add_test(corrupt, fuzz_pnm_ascii_header_larger_than_file);
     suite_add_tcase(suite, corrupt);
 
     TCase *writers = tcase_create("writers");
