@@ -156,14 +156,27 @@ static void bench_gemm(pcl_context *ctx, pcl_gemm_backend backend, int size, int
     CHECK(pcl_tensor_init_gaussian(a, 1.0, 1));
     CHECK(pcl_tensor_init_gaussian(b, 1.0, 2));
     double *t = calloc((size_t)reps, sizeof *t);
+    /* The packed micro-kernel alone (operands packed once, untimed). */
+    int kernel_only = backend == PCL_GEMM_OWN && getenv("BENCH_KERNEL_ONLY");
+    cl_mem ap = NULL, bp = NULL;
+    if (kernel_only) {
+        CHECK(pcl_buffer_create(ctx, pcl_gemm_packed_a_floats(size, size) * 4, &ap));
+        CHECK(pcl_buffer_create(ctx, pcl_gemm_packed_b_floats(size, size) * 4, &bp));
+        CHECK(pcl_gemm_pack_a(ctx, 0, size, size, a->mem, 0, size, ap));
+        CHECK(pcl_gemm_pack_b(ctx, 0, size, size, b->mem, 0, size, bp));
+    }
     for (int r = -1; r < reps; r++) {
         CHECK(pcl_context_finish(ctx));
         double t0 = now();
-        CHECK(pcl_gemm(ctx, backend, 0, 0, size, size, size, 1.0f, a->mem, 0, size, b->mem, 0, size, 0.0f, c->mem, 0,
-                       size));
+        if (kernel_only)
+            CHECK(pcl_gemm_packed(ctx, NULL, size, size, size, 1.0f, ap, bp, 0.0f, c->mem, 0, size, 0, 0));
+        else
+            CHECK(pcl_gemm(ctx, backend, 0, 0, size, size, size, 1.0f, a->mem, 0, size, b->mem, 0, size, 0.0f,
+                           c->mem, 0, size));
         CHECK(pcl_context_finish(ctx));
         if (r >= 0) t[r] = now() - t0;
     }
+    if (ap) pcl_buffer_release(ap), pcl_buffer_release(bp);
     qsort(t, (size_t)reps, sizeof *t, cmp_double);
     printf("sgemm %d^3 %-7s: %8.2f ms  %7.1f GFLOP/s (median of %d)\n", size, pcl_gemm_backend_name(backend),
            t[reps / 2] * 1e3, 2.0 * size * size * (double)size / t[reps / 2] * 1e-9, reps);

@@ -104,75 +104,177 @@ void gemm(const int M, const int N, const int K, const float alpha,
     }
 }
 
-/* gemm_rows: the CPU-device variant (no local memory). Each item computes
- * RM rows x 16 columns of C with float16 accumulators: one 16-wide load of B
- * per k, broadcast scalars of A; B must not be transposed (the host
- * transposes it first). Columns past n use a bounds-checked tail. Same
- * ascending-k order as gemm. */
-#ifndef RM
-#define RM 4
+/* ---- The packed path (CPU devices) --------------------------------------
+ * Operands are first packed into panels so that the micro-kernel's k loop
+ * reads unit-stride memory and needs no bounds checks:
+ *   Ap[mb][k][i] = op(A)[mb*MR + i][k]   (0 past M; MR rows per panel)
+ *   Bp[nb][k][j] = op(B)[k][nb*NR + j]   (0 past N; NR columns per panel)
+ * Transposed operands are handled by the packers (no transposed copy of a
+ * whole matrix). gemm_packed: one item per MR x NR block of C (dimension 0
+ * walks the row panels, so the items of a group share one B panel in cache)
+ * and per k slice (dimension 2, split-K): MR x NR/16 float16 accumulators
+ * in registers, one broadcast of A per row and NR/16 vector loads of B per
+ * k. With one slice the epilogue writes C (alpha, beta) directly; with
+ * several each slice writes its partial block and gemm_reduce adds the
+ * slices in ascending order (deterministic, no atomics).
+ * C addressing (the epilogue): element (m, n) lives at
+ *   c[m*ldc + (n / period)*ldp + n % period]
+ * which is plain row-major for period >= N, and lets a convolution write
+ * NCHW outputs directly (n = image*P + pixel, period P, ldp = O*P). */
+#ifndef MR
+#define MR 8
 #endif
-#ifndef NDIM
-#define NDIM 0 /* which NDRange dimension walks the columns */
+#ifndef NR
+#define NR 32
 #endif
-__kernel void gemm_rows(const int M, const int N, const int K, const float alpha,
-                        __global const float *A, const ulong a_off, const int lda,
-                        __global const float *B, const ulong b_off, const int ldb,
-                        const float beta, __global float *C, const ulong c_off, const int ldc)
+#define NV (NR / 16)
+
+/* One item per (panel, k): it writes the panel's MR (NR) contiguous floats
+ * for that k, so the stores are unit-stride; dimension 0 walks k. */
+__kernel void pack_a(const int M, const int K, __global const float *A, const ulong a_off, const int lda,
+                     __global float *Ap)
 {
-    A += a_off;
-    B += b_off;
-    C += c_off;
-    const int n0 = get_global_id(NDIM) * 16, m0 = get_global_id(1 - NDIM) * RM;
-    if (n0 >= N || m0 >= M) return;
-    float16 acc[RM];
-    for (int i = 0; i < RM; i++) acc[i] = (float16)(0.0f);
-    int rows[RM];
-    for (int i = 0; i < RM; i++) rows[i] = min(m0 + i, M - 1); /* clamp: extra rows computed, not stored */
-    if (n0 + 16 <= N) {
-        for (int k = 0; k < K; k++) {
-            const float16 b = vload16(0, B + (size_t)k * ldb + n0);
-            for (int i = 0; i < RM; i++) {
+    const int k = get_global_id(0), mb = get_global_id(1);
+    if (k >= K || mb * MR >= M) return;
+    float v[MR];
+    for (int i = 0; i < MR; i++) {
+        const int m = mb * MR + i;
 #if TRANS_A
-                const float a = A[(size_t)k * lda + rows[i]];
+        v[i] = m < M ? A[a_off + (size_t)k * lda + m] : 0.0f; /* stored k x m */
 #else
-                const float a = A[(size_t)rows[i] * lda + k];
+        v[i] = m < M ? A[a_off + (size_t)m * lda + k] : 0.0f; /* stored m x k */
 #endif
-                acc[i] = mad((float16)(a), b, acc[i]);
-            }
-        }
-    } else {
-        for (int k = 0; k < K; k++) {
-            float bv[16];
-            for (int j = 0; j < 16; j++) bv[j] = n0 + j < N ? B[(size_t)k * ldb + n0 + j] : 0.0f;
-            const float16 b = vload16(0, bv);
-            for (int i = 0; i < RM; i++) {
-#if TRANS_A
-                const float a = A[(size_t)k * lda + rows[i]];
-#else
-                const float a = A[(size_t)rows[i] * lda + k];
-#endif
-                acc[i] = mad((float16)(a), b, acc[i]);
-            }
-        }
     }
-    for (int i = 0; i < RM; i++) {
+    __global float *dst = Ap + ((size_t)mb * K + k) * MR;
+    for (int i = 0; i < MR; i++) dst[i] = v[i];
+}
+
+__kernel void pack_b(const int N, const int K, __global const float *B, const ulong b_off, const int ldb,
+                     __global float *Bp)
+{
+    const int k = get_global_id(0), nb = get_global_id(1);
+    if (k >= K || nb * NR >= N) return;
+    __global float *dst = Bp + ((size_t)nb * K + k) * NR;
+#if TRANS_B
+    for (int j = 0; j < NR; j++) {
+        const int n = nb * NR + j;
+        dst[j] = n < N ? B[b_off + (size_t)n * ldb + k] : 0.0f; /* stored n x k */
+    }
+#else
+    __global const float *src = B + b_off + (size_t)k * ldb + nb * NR; /* stored k x n */
+    if (nb * NR + NR <= N) {
+        for (int v = 0; v < NR / 16; v++) vstore16(vload16(v, src), v, dst);
+    } else {
+        for (int j = 0; j < NR; j++) dst[j] = nb * NR + j < N ? src[j] : 0.0f;
+    }
+#endif
+}
+
+/* Stores one MR x NR block (values already scaled by alpha) at rows m0..,
+ * columns n0.. of C with the period addressing above. A full block whose
+ * columns lie in one period is stored with vector loads and stores. */
+static void store_block(const int M, const int N, const int m0, const int n0, const float *out, const float beta,
+                        __global float *C, const int ldc, const int period, const int ldp)
+{
+    int q = n0 / period, r = n0 % period;
+    if (m0 + MR <= M && n0 + NR <= N && r + NR <= period) {
+        __global float *base = C + (size_t)q * ldp + r + (size_t)m0 * ldc;
+        for (int i = 0; i < MR; i++) {
+            __global float *row = base + (size_t)i * ldc;
+            for (int v = 0; v < NR / 16; v++) {
+                float16 x = vload16(0, out + i * NR + v * 16);
+                if (beta != 0.0f) x = fma((float16)(beta), vload16(v, row), x);
+                vstore16(x, v, row);
+            }
+        }
+        return;
+    }
+    size_t col[NR];
+    for (int j = 0; j < NR; j++) {
+        col[j] = (size_t)q * ldp + r;
+        if (++r == period) r = 0, q++;
+    }
+    for (int i = 0; i < MR; i++) {
         if (m0 + i >= M) break;
-        float out[16];
-        vstore16(acc[i] * alpha, 0, out);
-        for (int j = 0; j < 16 && n0 + j < N; j++) {
-            __global float *c = C + (size_t)(m0 + i) * ldc + n0 + j;
-            *c = beta == 0.0f ? out[j] : out[j] + beta * *c;
+        __global float *row = C + (size_t)(m0 + i) * ldc;
+        for (int j = 0; j < NR && n0 + j < N; j++) {
+            const float v = out[i * NR + j];
+            row[col[j]] = beta == 0.0f ? v : fma(beta, row[col[j]], v);
         }
     }
 }
 
-/* transpose: dst (cols x rows) = src (rows x cols, row stride ld)^T, so that
- * gemm_rows can read a transposed B row by row. */
-__kernel void transpose(const int rows, const int cols, __global const float *src, const ulong src_off,
-                        const int ld, __global float *dst)
+/* The micro-kernel's registers are named variables, not arrays (PoCL keeps
+ * private arrays in memory), and the updates use fma(), which maps to one
+ * vfmadd on CPUs (mad() was compiled as a multiply and an add). */
+#define ROWS_8(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+#define ROWS_6(X) X(0) X(1) X(2) X(3) X(4) X(5)
+#define ROWS_4(X) X(0) X(1) X(2) X(3)
+#define ROWS_2(X) X(0) X(1)
+#define ROWS_1(X) X(0)
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define ROWS CAT(ROWS_, MR)
+#if NR == 32
+#define DECL(i) float16 c##i##0 = (float16)(0.0f), c##i##1 = (float16)(0.0f);
+#define UPDATE(i)                            \
+    {                                        \
+        const float16 av = (float16)(a[i]);  \
+        c##i##0 = fma(av, b0, c##i##0);      \
+        c##i##1 = fma(av, b1, c##i##1);      \
+    }
+#define SAVE(i) vstore16(c##i##0 * scale, 0, out + i * NR), vstore16(c##i##1 * scale, 0, out + i * NR + 16);
+#define LOAD_B const float16 b0 = vload16(0, b), b1 = vload16(1, b);
+#elif NR == 16
+#define DECL(i) float16 c##i##0 = (float16)(0.0f);
+#define UPDATE(i) c##i##0 = fma((float16)(a[i]), b0, c##i##0);
+#define SAVE(i) vstore16(c##i##0 * scale, 0, out + i * NR);
+#define LOAD_B const float16 b0 = vload16(0, b);
+#else
+#error "NR must be 16 or 32"
+#endif
+
+__kernel void gemm_packed(const int M, const int N, const int K, const int kbase, const int kslice, const float alpha,
+                          __global const float *Ap, __global const float *Bp, const float beta, __global float *C,
+                          const ulong c_off, const int ldc, const int period, const int ldp, const int split,
+                          __global float *partial)
 {
-    const int c = get_global_id(0), r = get_global_id(1);
-    if (c >= cols || r >= rows) return;
-    dst[(size_t)c * rows + r] = src[src_off + (size_t)r * ld + c];
+    const int mb = get_global_id(0), nb = get_global_id(1), ks = get_global_id(2);
+    const int m0 = mb * MR, n0 = nb * NR;
+    if (m0 >= M || n0 >= N) return;
+    const int k0 = kbase + ks * kslice, k1 = min(K, k0 + kslice);
+    __global const float *a = Ap + ((size_t)mb * K + k0) * MR;
+    __global const float *b = Bp + ((size_t)nb * K + k0) * NR;
+    ROWS(DECL)
+    for (int k = k0; k < k1; k++) {
+        LOAD_B
+        ROWS(UPDATE)
+        a += MR;
+        b += NR;
+    }
+    float out[MR * NR];
+    const float scale = split ? 1.0f : alpha;
+    ROWS(SAVE)
+    if (split) {
+        /* Split-K: the raw slice sum, row-major M x N per slice. */
+        __global float *p = partial + (size_t)ks * M * N;
+        for (int i = 0; i < MR && m0 + i < M; i++)
+            for (int j = 0; j < NR && n0 + j < N; j++) p[(size_t)(m0 + i) * N + n0 + j] = out[i * NR + j];
+        return;
+    }
+    store_block(M, N, m0, n0, out, beta, C + c_off, ldc, period, ldp);
+}
+
+/* C = alpha * (sum of the slices, in ascending order) + beta C. */
+__kernel void gemm_reduce(const int M, const int N, const int slices, const float alpha,
+                          __global const float *partial, const float beta, __global float *C, const ulong c_off,
+                          const int ldc, const int period, const int ldp)
+{
+    const int n = get_global_id(0), m = get_global_id(1);
+    if (n >= N || m >= M) return;
+    float s = 0.0f;
+    for (int t = 0; t < slices; t++) s += partial[((size_t)t * M + m) * N + n];
+    __global float *c = C + c_off + (size_t)m * ldc + (size_t)(n / period) * ldp + n % period;
+    const float v = alpha * s;
+    *c = beta == 0.0f ? v : v + beta * *c;
 }

@@ -202,7 +202,10 @@ static double dot(const double *a, const double *b, long n)
 
 /* ---- GEMM ------------------------------------------------------------- */
 
-static const int gemm_shapes[][3] = {{1, 1, 1}, {3, 5, 7}, {17, 33, 65}, {64, 64, 64}, {70, 129, 31}, {5, 300, 2}};
+/* The last two reach the packed path's k blocking (k > 2048 over many
+ * blocks) and its split-K (few blocks, k > 8192). */
+static const int gemm_shapes[][3] = {{1, 1, 1},    {3, 5, 7},      {17, 33, 65},   {64, 64, 64},
+                                     {70, 129, 31}, {5, 300, 2}, {41, 99, 2100}, {9, 40, 9000}};
 
 static void run_gemm_case(pcl_gemm_backend backend, int ta, int tb, int m, int n, int k, double beta)
 {
@@ -247,11 +250,11 @@ static void run_gemm_case(pcl_gemm_backend backend, int ta, int tb, int m, int n
     pcl_buffer_release(ba), pcl_buffer_release(bb), pcl_buffer_release(bc);
 }
 
-/* Loop index of the GEMM-using tests: 0..2 the own row kernel under each
+/* Loop index of the GEMM-using tests: 0..2 the own packed kernels under each
  * work-group limit, 3 CLBlast, 4..6 the own tiled kernel under each limit. */
 static pcl_gemm_backend gemm_variant(int i)
 {
-    setenv("PERCEPTCL_GEMM_KERNEL", i >= 4 ? "tiled" : "rows", 1);
+    setenv("PERCEPTCL_GEMM_KERNEL", i >= 4 ? "tiled" : "packed", 1);
     set_limit(i == 3 ? 0 : limits[i % 4 == 3 ? 0 : (i < 3 ? i : i - 4)]);
     return i == 3 ? PCL_GEMM_CLBLAST : PCL_GEMM_OWN;
 }
