@@ -64,30 +64,6 @@
 #define OFF 0
 #endif
 
-static float edge_sum(int m)
-{
-    /* sum_{u=-5}^{-m} g(u), m = 0..5 */
-    switch (m) {
-    case 0: return CM0;
-    case 1: return CM1;
-    case 2: return CM2;
-    case 3: return CM3;
-    case 4: return CM4;
-    case 5: return CM5;
-    default: return 0.0f;
-    }
-}
-
-/* Same mode: weight of map index i on the edge pixel r (0 or n-1) of a
- * length-n axis: the taps that the clamp folded onto it. */
-static float edge_weight(int i, int r, int n)
-{
-    if (i < 0 || i >= n) return 0.0f;
-    if (n == 1) return 1.0f;
-    if (r == 0) return i <= 5 ? edge_sum(i) : 0.0f;
-    return n - 1 - i <= 5 ? edge_sum(n - 1 - i) : 0.0f;
-}
-
 /* Symmetric 11-tap sum of v(0) .. v(10). */
 #define SYM11(v)                                                                                             \
     (G5 * (v(0) + v(10)) + G4 * (v(1) + v(9)) + G3 * (v(2) + v(8)) + G2 * (v(3) + v(7)) + G1 * (v(4) + v(6)) + \
@@ -305,23 +281,26 @@ static void backward_strip(__global float *img, __global const int *L, __global 
 #undef VB
 #undef VC
             if (first || last) {
-                /* map column i sits at coefficient column i + 10 */
+                /* Pixel 0 gathers map columns 0..5 with weights CM0..CM5,
+                 * pixel w-1 columns w-1..w-6 (the zero border covers short
+                 * rows); a 1-pixel row gathers its single column whole. */
                 __global const float *qa = pa - c0 - OFF + 10, *qb = pb - c0 - OFF + 10, *qc = pc - c0 - OFF + 10;
-                for (int e = 0; e < 2; e++) {
-                    if (!(e ? last : first)) continue;
-                    const int col = e ? w - 1 : 0;
-                    float sa = 0.0f, sb = 0.0f, sc = 0.0f;
-                    for (int i = max(col - 5, 0); i <= min(col + 5, w - 1); i++) {
-                        const float wt = edge_weight(i, col, w);
-                        sa += wt * qa[i];
-                        sb += wt * qb[i];
-                        sc += wt * qc[i];
-                    }
-                    const int16 at = isequal(lane, (float16)((float)(col - c0)));
-                    ha = select(ha, (float16)(sa), at);
-                    hb = select(hb, (float16)(sb), at);
-                    hc = select(hc, (float16)(sc), at);
+#define FOLD(q, i0, d) \
+    (w == 1 ? (q)[0] : CM0 * (q)[i0] + CM1 * (q)[(i0) + (d)] + CM2 * (q)[(i0) + 2 * (d)] + CM3 * (q)[(i0) + 3 * (d)] + \
+                           CM4 * (q)[(i0) + 4 * (d)] + CM5 * (q)[(i0) + 5 * (d)])
+                if (first) {
+                    const int16 at = isequal(lane, (float16)(0.0f));
+                    ha = select(ha, (float16)(FOLD(qa, 0, 1)), at);
+                    hb = select(hb, (float16)(FOLD(qb, 0, 1)), at);
+                    hc = select(hc, (float16)(FOLD(qc, 0, 1)), at);
                 }
+                if (last) {
+                    const int16 at = isequal(lane, (float16)((float)(w - 1 - c0)));
+                    ha = select(ha, (float16)(FOLD(qa, w - 1, -1)), at);
+                    hb = select(hb, (float16)(FOLD(qb, w - 1, -1)), at);
+                    hc = select(hc, (float16)(FOLD(qc, w - 1, -1)), at);
+                }
+#undef FOLD
             }
         }
         const int s = R % 11;
@@ -331,14 +310,19 @@ static void backward_strip(__global float *img, __global const int *L, __global 
         if (R < OFF + 10) continue;
         const int r = R - OFF - 10, b = (r + OFF) % 11;
         float16 za, zb, zc;
-        if (SAME && (r == 0 || r == h - 1)) {
-            za = zb = zc = 0.0f;
-            for (int k = 0; k < 11; k++) {
-                const float wt = edge_weight(r - 5 + k, r, h);
-                za += wt * ra[b + k];
-                zb += wt * rb[b + k];
-                zc += wt * rc[b + k];
-            }
+        if (SAME && r == 0) { /* map rows 0..5 at ring rows 5..10 (h == 1: row 0 whole) */
+            const float c0w = h == 1 ? 1.0f : CM0;
+#define FOLD0(q) (c0w * q[b + 5] + CM1 * q[b + 6] + CM2 * q[b + 7] + CM3 * q[b + 8] + CM4 * q[b + 9] + CM5 * q[b + 10])
+            za = FOLD0(ra);
+            zb = FOLD0(rb);
+            zc = FOLD0(rc);
+#undef FOLD0
+        } else if (SAME && r == h - 1) { /* map rows h-1..h-6 at ring rows 5..0 */
+#define FOLD1(q) (CM0 * q[b + 5] + CM1 * q[b + 4] + CM2 * q[b + 3] + CM3 * q[b + 2] + CM4 * q[b + 1] + CM5 * q[b])
+            za = FOLD1(ra);
+            zb = FOLD1(rb);
+            zc = FOLD1(rc);
+#undef FOLD1
         } else {
 #define RA(k) ra[b + (k)]
 #define RB(k) rb[b + (k)]
