@@ -83,6 +83,16 @@ pcl_status pcl_image_read_png(const char *path, pcl_image **out)
     png_uint_32 width = 0, height = 0;
     int bit_depth = 0, color_type = 0, interlace = 0;
     png_get_IHDR(png, info, &width, &height, &bit_depth, &color_type, &interlace, NULL, NULL);
+    /* Deflate expands at most 1032:1, so the file must hold 1/1032 of the raw
+     * pixel bytes: refuse a header claiming more before allocating for it (a
+     * 100-byte file could otherwise reserve 4 GiB). */
+    double raw_bytes = (double)width * (double)height * png_get_channels(png, info) * bit_depth / 8.0;
+    if (raw_bytes / 1032.0 > (double)file_size) {
+        snprintf(reader.message, sizeof reader.message,
+                 "header: %ux%u pixels need at least %.0f bytes of compressed data, the file has %zu",
+                 (unsigned)width, (unsigned)height, raw_bytes / 1032.0, file_size);
+        goto done;
+    }
 
     /* Expand to whole bytes per sample; palette becomes RGB, tRNS becomes alpha. */
     if (color_type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);

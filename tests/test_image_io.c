@@ -597,6 +597,56 @@ START_TEST(fuzz_pnm_ascii_header_larger_than_file)
 }
 END_TEST
 
+/* CRC-32 of PNG chunks (ISO 3309, reflected 0xEDB88320), bit by bit. */
+static uint32_t png_crc(const unsigned char *bytes, size_t n)
+{
+    uint32_t crc = 0xFFFFFFFFu;
+    for (size_t i = 0; i < n; i++) {
+        crc ^= bytes[i];
+        for (int k = 0; k < 8; k++) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+    }
+    return crc ^ 0xFFFFFFFFu;
+}
+
+static size_t png_chunk(unsigned char *out, const char *type, const unsigned char *payload, uint32_t n)
+{
+    const unsigned char length[4] = {(unsigned char)(n >> 24), (unsigned char)(n >> 16), (unsigned char)(n >> 8),
+                                     (unsigned char)n};
+    memcpy(out, length, 4);
+    memcpy(out + 4, type, 4);
+    if (n) memcpy(out + 8, payload, n);
+    uint32_t crc = png_crc(out + 4, 4 + (size_t)n);
+    for (int k = 0; k < 4; k++) out[8 + n + (uint32_t)k] = (unsigned char)(crc >> (24 - 8 * k));
+    return 12 + (size_t)n;
+}
+
+/* Found by probing tests/fuzz/fuzz_png with a hand-edited header (see
+ * datasets/FUZZING.md): a 59-byte PNG with valid CRCs claiming 16384 x 16384
+ * RGBA made the reader allocate 4 GiB of floats and 1 GiB of rows before
+ * decoding a row. Deflate expands at most 1032:1, so 1 GiB of raw pixels needs
+ * at least 1,040,448 bytes of file: refused at the header. */
+START_TEST(fuzz_png_header_larger_than_file)
+{
+    static const unsigned char signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+    /* width 16384, height 16384, depth 8, colour type 6 (RGBA), deflate, filter 0, no interlace */
+    static const unsigned char ihdr[13] = {0, 0, 0x40, 0, 0, 0, 0x40, 0, 8, 6, 0, 0, 0};
+    static const unsigned char idat[2] = {0x78, 0x9C}; /* a zlib header, then nothing */
+    unsigned char file[128];
+    size_t n = 0;
+    memcpy(file, signature, 8);
+    n = 8;
+    n += png_chunk(file + n, "IHDR", ihdr, 13);
+    n += png_chunk(file + n, "IDAT", idat, 2);
+    n += png_chunk(file + n, "IEND", NULL, 0);
+    ck_assert_uint_eq(n, 59);
+    const char *path = temp_path("fuzz_png_oom.png");
+    write_bytes(path, file, n);
+    expect_format_error(path, "PNG header claims more pixels than deflate can expand the file to");
+    ck_assert_msg(strstr(pcl_last_error(), "need at least 1040448 bytes of compressed data") != NULL,
+                  "not refused at the header: %s", pcl_last_error());
+}
+END_TEST
+
 /* ---- writers ------------------------------------------------------------------- */
 
 static pcl_image *make_pattern(int w, int h, int ch)
@@ -762,6 +812,7 @@ int main(void)
     tcase_add_test(corrupt, corrupt_bmp);
     tcase_add_test(corrupt, corrupt_pgm);
     tcase_add_test(corrupt, fuzz_pnm_ascii_header_larger_than_file);
+    tcase_add_test(corrupt, fuzz_png_header_larger_than_file);
     suite_add_tcase(suite, corrupt);
 
     TCase *writers = tcase_create("writers");
