@@ -1,0 +1,154 @@
+/* perceptcl: the training loop every app shares.
+ *
+ *   pcl_trainer_create(model, optimizer, &config, &trainer)
+ *   pcl_trainer_run(trainer, &train_source, &validation_source, &result)
+ *   pcl_trainer_evaluate(trainer, &source, &loss)
+ *   pcl_trainer_destroy(trainer)
+ *
+ * One run: epochs of seeded shuffled mini-batches (train.h's position), per
+ * step: fill the batch from the data source, forward, the loss by name,
+ * backward, one optimizer step; per epoch: a validation pass (inference
+ * mode), early stopping, a CSV log line, the loss curve redrawn and a
+ * checkpoint written atomically (weights, optimizer state, position, early
+ * stopping with the best weights). config.resume_path continues such a
+ * checkpoint exactly: the resumed run's weights are bitwise those of an
+ * uninterrupted run with the same seed on the same device.
+ *
+ * The loss of a batch of n images (what is minimised, logged and shown):
+ *   mse, mae:      (1/n) sum_i value_i
+ *   ssim, msssim:  (1/n) sum_i (1 - value_i)
+ * where value_i is loss.h's per-image value; an image of C channels is C
+ * single-channel images to loss.h and value_i the mean over its channels.
+ * Models with a VAE sampler add kl_weight * (1/n) sum_i KL_i (model.h).
+ * The validation loss is the mean of the same per-image loss over every
+ * validation record.
+ *
+ * A loss that is NaN or infinite stops the run with PCL_ERR_UNDEFINED and a
+ * message naming the epoch, the step and the batch; nothing is saved for
+ * that step. */
+#ifndef PERCEPTCL_TRAINER_H
+#define PERCEPTCL_TRAINER_H
+
+#include "perceptcl/model.h"
+#include "perceptcl/optimizer.h"
+#include "perceptcl/ssim.h"
+#include "perceptcl/train.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- data sources --------------------------------------------------------- */
+
+/* Records the trainer asks for by index (patches, images, dataset records). */
+typedef struct pcl_data_source {
+    size_t count;  /* number of records, >= 1 */
+    int input[3];  /* c, h, w of one input record */
+    int target[3]; /* c, h, w of one target record: the model's output shape */
+    /* Fills inputs (n * input c*h*w floats, NCHW, record after record) and
+     * targets (n * target c*h*w) for records indices[0..n-1]. seed is
+     * pcl_train_step_seed(run seed, step) for a training batch (for random
+     * crops or noise: the same step gets the same seed after a resume) and
+     * pcl_train_step_seed(run seed, UINT64_MAX - batch index) for
+     * validation batches. Returns PCL_OK or a failure with its message. */
+    pcl_status (*fill)(void *user, const size_t *indices, size_t n, uint64_t seed, float *inputs, float *targets);
+    /* Optional, validation sources only: the shapes of record index (images
+     * of different sizes). The trainer then batches consecutive records of
+     * equal shapes. NULL: every record has input and target. */
+    pcl_status (*shape)(void *user, size_t index, int input[3], int target[3]);
+    void *user;
+} pcl_data_source;
+
+/* Records held in two host arrays (count * input floats, count * target
+ * floats), for tests and small data sets. The arrays are not copied: they
+ * and *arrays must outlive the source. */
+typedef struct pcl_array_source {
+    const float *inputs, *targets;
+    size_t count;
+    int input[3], target[3];
+} pcl_array_source;
+pcl_data_source pcl_data_source_from_arrays(const pcl_array_source *arrays);
+
+/* ---- configuration ------------------------------------------------------- */
+
+typedef struct pcl_trainer_epoch {
+    int64_t epoch;            /* the epoch just completed, from 0 */
+    int64_t step;             /* optimizer steps so far */
+    double train_loss;        /* its mean training loss (over its batches) */
+    double validation_loss;   /* NaN without validation */
+    double images_per_second; /* training images per second in this epoch */
+    int improved;             /* validation improved on the best so far */
+} pcl_trainer_epoch;
+
+typedef struct pcl_trainer_config {
+    const char *loss;                     /* "mse", "mae", "ssim", "msssim" */
+    const pcl_ssim_options *ssim_options; /* ssim/msssim; NULL: defaults (copied) */
+    size_t batch;                         /* training mini-batch, >= 1 */
+    int drop_last;                        /* skip the last partial mini-batch */
+    size_t validation_batch;              /* 0: batch */
+    int64_t epochs;                       /* total epochs, resumed ones included */
+    int64_t max_steps;                    /* > 0: also stop once step == max_steps
+                                             (mid-epoch too; checkpoint written) */
+    uint64_t seed;                        /* shuffling, noise; a resume uses the saved one */
+    int patience;                         /* > 0: early stopping (needs validation) */
+    double min_delta;                     /* improvement below best - min_delta counts */
+    int restore_best;                     /* at the end, the best validation weights
+                                             are copied into the model */
+    const char *checkpoint_path;          /* NULL: no checkpoints */
+    const char *resume_path;              /* NULL: a new run */
+    const char *log_path;                 /* NULL: no CSV log (appended on resume) */
+    const char *curve_path;               /* NULL: no SVG loss curve */
+    const char *title;                    /* for the curve; NULL: "training loss" */
+    FILE *progress_stream;                /* NULL: stderr */
+    pcl_progress_mode progress_mode;      /* AUTO: a bar on a terminal, else lines */
+    double progress_interval;             /* seconds between plain lines */
+    /* Optional: called after every epoch (after its checkpoint); a failure
+     * stops the run with that status. Schedules may change the optimizer's
+     * learning rate here (a function of the epoch keeps resumes exact). */
+    pcl_status (*on_epoch)(void *user, const pcl_trainer_epoch *epoch);
+    void *user;
+} pcl_trainer_config;
+
+/* loss "mse", batch 16, epochs 1, seed 0, no early stopping, no files,
+ * progress AUTO on stderr every 10 s. */
+pcl_trainer_config pcl_trainer_config_default(void);
+
+typedef struct pcl_trainer_result {
+    int64_t epochs;               /* epochs completed, resumed ones included */
+    int64_t steps;                /* optimizer steps in all */
+    double train_loss;            /* last completed epoch's (NaN: none this run) */
+    double validation_loss;       /* last completed epoch's (NaN: none) */
+    double best_validation_loss;  /* +inf without validation */
+    int64_t best_epoch;           /* -1 without validation */
+    int stopped_early;            /* early stopping ended the run */
+    double images_per_second;     /* training throughput of the last epoch */
+} pcl_trainer_result;
+
+/* ---- the trainer ----------------------------------------------------------- */
+
+typedef struct pcl_trainer pcl_trainer;
+
+/* The model and optimizer are not owned. An optimizer with no parameters
+ * gets the model's (pcl_model_add_to_optimizer); otherwise it must hold
+ * them already. config's strings are copied. */
+pcl_status pcl_trainer_create(pcl_model *model, pcl_optimizer *optimizer, const pcl_trainer_config *config,
+                              pcl_trainer **trainer);
+void pcl_trainer_destroy(pcl_trainer *trainer);
+
+/* Trains (see the top of this file). validation may be NULL. The model is
+ * left in training mode. result may be NULL. */
+pcl_status pcl_trainer_run(pcl_trainer *trainer, const pcl_data_source *train, const pcl_data_source *validation,
+                           pcl_trainer_result *result);
+
+/* The mean per-image loss of the model on every record of source, in
+ * inference mode (the mode is restored). */
+pcl_status pcl_trainer_evaluate(pcl_trainer *trainer, const pcl_data_source *source, double *loss);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
