@@ -1,0 +1,111 @@
+/* perceptcl: SRCNN (Dong et al., TPAMI 2016), the 9-5-5 network of Snell et
+ * al. 2017 section 6, its training data and its test-time use.
+ *
+ * The network, on the Y channel scaled to [0, 1]:
+ *   conv1 9x9, 1 -> 64, ReLU;  conv2 5x5, 64 -> 32, ReLU;  conv3 5x5, 32 -> 1
+ * as a pcl_model of 5 layers (0 conv1, 1 ReLU, 2 conv2, 3 ReLU, 4 conv3).
+ * Training uses valid convolutions, as SRCNN's Caffe model does: a 33x33
+ * input gives a 17x17 output (33 - 8 - 4 - 4), compared with the centre
+ * 17x17 of the ground-truth patch. (SRCNN's generate_train.m writes 21x21
+ * labels: that is its 9-1-5 network; for 9-5-5 the label is 17x17.)
+ * Test time uses replicate padding in every layer (SRCNN's MATLAB test code:
+ * imfilter(..., 'same', 'replicate')), so the output has the input's size.
+ * Initialisation: weights Gaussian std 0.001 (pcl_model_init_weights with
+ * PCL_INIT_GAUSSIAN), biases 0.
+ *
+ * Weight files (safetensors, see checkpoint.h; PyTorch reads them with
+ * safetensors.torch.load_file):
+ *   conv1.weight [64, 1, 9, 9]   conv1.bias [64]
+ *   conv2.weight [32, 64, 5, 5]  conv2.bias [32]
+ *   conv3.weight [1, 32, 5, 5]   conv3.bias [1]
+ * float32, the layout of torch.nn.Conv2d (out, in, kh, kw; cross-correlation),
+ * so a PyTorch module with attributes conv1, conv2, conv3 loads them with
+ * load_state_dict. Metadata: "format" = "perceptcl-srcnn-1", "architecture"
+ * = "9-5-5", "input" = "Y/255 of bicubic-upscaled BT.601 Y", plus what the
+ * caller adds (scale, loss, training command). */
+#ifndef PERCEPTCL_SRCNN_H
+#define PERCEPTCL_SRCNN_H
+
+#include "perceptcl/checkpoint.h"
+#include "perceptcl/image.h"
+#include "perceptcl/model.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Pixels lost on each side by the valid network: (9 - 1) / 2 + 2 + 2. */
+#define PCL_SRCNN_BORDER 8
+/* SRCNN's training sub-image size and stride (generate_train.m). */
+#define PCL_SRCNN_INPUT_SIZE 33
+#define PCL_SRCNN_STRIDE 14
+
+typedef enum pcl_srcnn_mode {
+    PCL_SRCNN_VALID = 0,    /* training: output 16 pixels smaller in each dimension */
+    PCL_SRCNN_REPLICATE = 1 /* test time: same-size output, edges replicated in every layer */
+} pcl_srcnn_mode;
+
+/* A new 9-5-5 SRCNN as a pcl_model (weights 0: initialise them with
+ * pcl_srcnn_init or load them). */
+pcl_status pcl_srcnn_create(pcl_context *context, pcl_srcnn_mode mode, pcl_model **model);
+/* Gaussian weights with std (SRCNN: 0.001) from seed, biases 0. */
+pcl_status pcl_srcnn_init(pcl_model *model, double std, uint64_t seed);
+/* Copies every weight and bias of src into dst (both SRCNNs, any modes). */
+pcl_status pcl_srcnn_copy_weights(pcl_model *dst, const pcl_model *src);
+
+/* The three conv layers' tensors under the file names above ("conv1.weight",
+ * "conv1.bias", ...), for pcl_train_save / pcl_train_load and early
+ * stopping. Owned by the caller (pcl_train_weights_destroy). */
+pcl_status pcl_srcnn_weights(const pcl_model *model, pcl_train_weights **weights);
+
+/* Writes the weights (layout above) and metadata (the standard keys plus
+ * every entry of extra, which may be NULL) atomically. */
+pcl_status pcl_srcnn_save(const pcl_model *model, const char *path, const pcl_checkpoint *extra);
+/* Reads a weight file written by pcl_srcnn_save (or by PyTorch with the same
+ * names and shapes; biases may also be stored as [n, 1, 1, 1] or [1, n, 1,
+ * 1]). metadata (may be NULL) receives the file's checkpoint (weights and
+ * metadata), to be destroyed by the caller. */
+pcl_status pcl_srcnn_load(pcl_model *model, const char *path, pcl_checkpoint **metadata);
+
+/* Test time: the network's Y for a bicubic-upscaled Y image (1 channel,
+ * 0..255 as pcl_sr_prepare gives it, any size >= 1x1): input / 255, network
+ * with replicate padding, output * 255 (not rounded or clamped). The image
+ * is processed in tiles with an 8-pixel halo taken from the image, so memory
+ * stays bounded; each tile's output equals the whole-image result (up to
+ * float32 summation order). model must be PCL_SRCNN_REPLICATE. */
+pcl_status pcl_srcnn_apply(pcl_model *model, const pcl_image *bicubic_y, pcl_image **out);
+
+/* Training data: sub-images of SRCNN's generate_train.m. */
+typedef struct pcl_srcnn_patches {
+    size_t count;        /* pairs */
+    size_t capacity;     /* pairs allocated */
+    int input_size;      /* 33 */
+    int label_size;      /* input_size - 2 * PCL_SRCNN_BORDER (17) */
+    int stride;          /* 14 */
+    int scale;           /* 2..8 */
+    float *input;        /* count * input_size^2, the bicubic Y / 255 */
+    float *label;        /* count * label_size^2, the ground-truth Y / 255, centre of the patch */
+    size_t images;       /* images read */
+} pcl_srcnn_patches;
+
+/* An empty set. input_size > 2 * PCL_SRCNN_BORDER, stride >= 1, scale 2..8. */
+pcl_status pcl_srcnn_patches_create(int scale, int input_size, int stride, pcl_srcnn_patches **patches);
+void pcl_srcnn_patches_destroy(pcl_srcnn_patches *patches);
+/* Appends one image's pairs: Y = rgb2ycbcr (8-bit rounded; gray as is),
+ * modcrop(scale), bicubic down by 1/scale and up to the modcropped size
+ * (MATLAB imresize on floats: pcl_sr_prepare), then every input_size square
+ * at positions 0, stride, 2 stride, ... that fits (rows of positions top to
+ * bottom, left to right), divided by 255; the label is the centre
+ * label_size square of the ground truth at the same position. An image
+ * smaller than the patch adds nothing. *added (may be NULL) gets the count. */
+pcl_status pcl_srcnn_patches_add_image(pcl_srcnn_patches *patches, const pcl_image *image, size_t *added);
+/* Appends every image of a folder (pcl_dataset_open_folder order). */
+pcl_status pcl_srcnn_patches_add_folder(pcl_srcnn_patches *patches, const char *dir);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
