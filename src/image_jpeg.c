@@ -104,6 +104,19 @@ pcl_status pcl_image_read_jpeg(const char *path, pcl_image **out)
                  cinfo.num_components);
         goto done;
     }
+    if (!cinfo.arith_code) {
+        /* Every 8x8 block of a Huffman-coded JPEG costs at least one bit (its
+         * DC code), so a header claiming more blocks than the file has bits is
+         * corrupt: refuse it before allocating the image (found by fuzzing: a
+         * 4 KB file claiming 16000x16000 made libjpeg and us allocate 3 GB). */
+        size_t blocks = (size_t)((cinfo.image_width + 7) / 8) * (size_t)((cinfo.image_height + 7) / 8);
+        if (blocks / 8 > file_size) {
+            snprintf(err.message, sizeof err.message,
+                     "header: %ux%u pixels need at least %zu bytes of coded data, the file has %zu",
+                     (unsigned)cinfo.image_width, (unsigned)cinfo.image_height, blocks / 8, file_size);
+            goto done;
+        }
+    }
     jpeg_start_decompress(&cinfo);
     int width = (int)cinfo.output_width, height = (int)cinfo.output_height;
     int channels = cinfo.output_components;

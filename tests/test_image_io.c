@@ -647,6 +647,34 @@ START_TEST(fuzz_png_header_larger_than_file)
 }
 END_TEST
 
+/* Found by tests/fuzz/fuzz_jpeg with a hand-edited header (datasets/FUZZING.md):
+ * a small JPEG whose frame header claims 16000 x 16000 made libjpeg and the
+ * reader allocate ~3 GB before finding the data short. A Huffman-coded JPEG
+ * spends at least one bit per 8x8 block: 4,000,000 blocks need 500,000 bytes. */
+START_TEST(fuzz_jpeg_header_larger_than_file)
+{
+    char source[1024];
+    snprintf(source, sizeof source, "%s", FIXTURES "/jpeg_gray.jpg");
+    size_t size = 0;
+    unsigned char *bytes = load_bytes(source, &size);
+    size_t sof = 0;
+    for (size_t i = 2; i + 9 < size && !sof; i++)
+        if (bytes[i] == 0xFF && (bytes[i + 1] == 0xC0 || bytes[i + 1] == 0xC1 || bytes[i + 1] == 0xC2)) sof = i;
+    ck_assert_msg(sof != 0, "no SOF marker in %s", source);
+    /* SOF: FF Cn, length (2), precision (1), height (2), width (2). */
+    bytes[sof + 5] = 16000 >> 8;
+    bytes[sof + 6] = 16000 & 0xFF;
+    bytes[sof + 7] = 16000 >> 8;
+    bytes[sof + 8] = 16000 & 0xFF;
+    const char *path = temp_path("fuzz_jpeg_oom.jpg");
+    write_bytes(path, bytes, size);
+    free(bytes);
+    expect_format_error(path, "JPEG header claims more blocks than the file has bits");
+    ck_assert_msg(strstr(pcl_last_error(), "need at least 500000 bytes of coded data") != NULL,
+                  "not refused at the header: %s", pcl_last_error());
+}
+END_TEST
+
 /* ---- writers ------------------------------------------------------------------- */
 
 static pcl_image *make_pattern(int w, int h, int ch)
@@ -813,6 +841,7 @@ int main(void)
     tcase_add_test(corrupt, corrupt_pgm);
     tcase_add_test(corrupt, fuzz_pnm_ascii_header_larger_than_file);
     tcase_add_test(corrupt, fuzz_png_header_larger_than_file);
+    tcase_add_test(corrupt, fuzz_jpeg_header_larger_than_file);
     suite_add_tcase(suite, corrupt);
 
     TCase *writers = tcase_create("writers");
