@@ -57,7 +57,7 @@
 #define LV_GOFF 13 /* level gradient, H rows */
 #define LV_SOFF 14 /* strip sums: NSF * 3 */
 
-/* Pixel (r, c) sits at (r + OFF, c + OFF) of the padded input. */
+/* Pixel row r sits at row r + OFF of the padded input. */
 #if SAME
 #define OFF 5
 #else
@@ -86,6 +86,17 @@ static float lane_sum(float16 v)
     return c.x + c.y;
 }
 
+/* Whole-vector access at addresses that are multiples of 16 floats (every
+ * row of the scratch layout starts on one; buffers are aligned to at least
+ * the largest built-in type): one vector instruction, where vload16 may be
+ * split into pieces. Windows at other offsets are cut from two such vectors. */
+#define LDA16(p) (*(__global const float16 *)(p))
+#define STA16(p, v) (*(__global float16 *)(p) = (v))
+#define SH(a, b, k)                                                                                                  \
+    shuffle2((a), (b),                                                                                               \
+             (uint16)((k), (k) + 1, (k) + 2, (k) + 3, (k) + 4, (k) + 5, (k) + 6, (k) + 7, (k) + 8, (k) + 9, (k) + 10, \
+                      (k) + 11, (k) + 12, (k) + 13, (k) + 14, (k) + 15))
+
 /* Stores the first `count` lanes of v (1..16) at p. */
 static void store_lanes(float16 v, int count, __global float *p)
 {
@@ -98,60 +109,82 @@ static void store_lanes(float16 v, int count, __global float *p)
     for (int k = 0; k < count; k++) p[k] = t[k];
 }
 
-/* Fills the padded rows of one level from pixel row values already written
- * at rows OFF .. OFF+h-1, columns OFF .. OFF+w-1: left and right columns by
- * the same work-item that wrote the row (no barrier needed); the caller then
- * copies the top and bottom rows after a barrier (copy_edge_rows). */
-static void pad_columns(__global float *row, int w, int pw)
-{
-    const float l = row[OFF], r = row[OFF + w - 1];
-    for (int c = 0; c < OFF; c++) row[c] = l;
-    for (int c = OFF + w; c < pw; c++) row[c] = r;
-}
+/* Padded input layout: pixel (r, c) of a level at row r + OFF, column
+ * c + 16 (16: every pixel row starts on a whole vector), edges replicated
+ * all round (the clamp of same mode; in valid mode only the right and
+ * bottom padding is ever read, by whole strips and the odd-size rule). */
+#define PL 16
+#define BF (PL - OFF)
 
-static void copy_edge_rows(__global float *p, int h, int pw, int ph, int lid, int ls)
+/* Level 1: padded row R of x - o (source row clamped), one vector at a time. */
+static void prep_first(__global const float *x, float o, __global float *p, int h, int w, int pw, int ph, int lid,
+                       int ls)
 {
-    /* Rows 0 .. OFF-1 copy row OFF; rows OFF+h .. ph-1 copy row OFF+h-1. */
-    const int extra = ph - h; /* OFF above, the rest below */
-    for (int e = lid; e < extra; e += ls) {
-        const int dst = e < OFF ? e : h + e, src = e < OFF ? OFF : OFF + h - 1;
-        for (int c = 0; c < pw; c += 16) vstore16(vload16(0, p + src * pw + c), 0, p + dst * pw + c);
+    const float16 lane = lanes16();
+    for (int R = lid; R < ph; R += ls) {
+        __global const float *s = x + (size_t)clamp(R - OFF, 0, h - 1) * w;
+        __global float *d = p + R * pw;
+        const float left = s[0] - o, right = s[w - 1] - o;
+        for (int C0 = 0; C0 < pw; C0 += 16) {
+            const int c = C0 - PL; /* pixel column of lane 0 */
+            float16 v;
+            if (c < 0)
+                v = (float16)(left);
+            else if (c >= w)
+                v = (float16)(right);
+            else {
+                if (c + 16 <= w)
+                    v = (w % 16 == 0) ? LDA16(s + c) : vload16(0, s + c); /* aligned rows when w % 16 == 0 */
+                else {
+                    float t[16];
+                    for (int k = 0; k < 16; k++) t[k] = s[min(c + k, w - 1)];
+                    v = vload16(0, t);
+                }
+                v = select(v - o, (float16)(right), isgreaterequal(lane, (float16)((float)(w - c))));
+            }
+            STA16(d + C0, v);
+        }
     }
 }
 
-/* Level 1: copies x - o of one image into the padded layout. */
-static void prep_first(__global const float *x, float o, __global float *p, int h, int w, int pw, int lid, int ls)
-{
-    for (int r = lid; r < h; r += ls) {
-        __global const float *s = x + (size_t)r * w;
-        __global float *d = p + (r + OFF) * pw + OFF;
-        int c = 0;
-        for (; c + 16 <= w; c += 16) vstore16(vload16(0, s + c) - o, 0, d + c);
-        for (; c < w; c++) d[c] = s[c] - o;
-        pad_columns(p + (r + OFF) * pw, w, pw);
-    }
-}
-
-/* Level j+1 (h x w) from the padded level j (stride spw): 2x2 means; the
- * replicated padding of level j is the odd-size rule. */
+/* Level j+1 (h x w) from the padded level j (stride spw): 2x2 means of
+ * columns 2c, 2c+1 (padded 2c + 16 ...: two whole vectors per 16 pixels) and
+ * rows 2r, 2r+1; the replicated padding of level j is the odd-size rule. */
 __constant uint16 EVEN = (uint16)(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
 __constant uint16 ODD = (uint16)(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
 
-static void prep_next(__global const float *s, int spw, __global float *p, int h, int w, int pw, int lid, int ls)
+static float16 mean4(float16 a0, float16 a1, float16 b0, float16 b1)
 {
-    for (int r = lid; r < h; r += ls) {
-        __global const float *s0 = s + (2 * r + OFF) * spw + OFF, *s1 = s0 + spw;
-        __global float *d = p + (r + OFF) * pw + OFF;
-        for (int c = 0; c < w; c += 16) {
-            const float16 a0 = vload16(0, s0 + 2 * c), a1 = vload16(0, s0 + 2 * c + 16);
-            const float16 b0 = vload16(0, s1 + 2 * c), b1 = vload16(0, s1 + 2 * c + 16);
-            /* (x[r0][c0] + x[r1][c0] + x[r0][c1] + x[r1][c1]) / 4 */
-            const float16 m = (shuffle2(a0, a1, EVEN) + shuffle2(b0, b1, EVEN) + shuffle2(a0, a1, ODD) +
-                               shuffle2(b0, b1, ODD)) *
-                              0.25f;
-            vstore16(m, 0, d + c);
+    /* (x[r0][c0] + x[r1][c0] + x[r0][c1] + x[r1][c1]) / 4 */
+    return (shuffle2(a0, a1, EVEN) + shuffle2(b0, b1, EVEN) + shuffle2(a0, a1, ODD) + shuffle2(b0, b1, ODD)) * 0.25f;
+}
+
+static void prep_next(__global const float *s, int spw, __global float *p, int h, int w, int pw, int ph, int lid,
+                      int ls)
+{
+    const float16 lane = lanes16();
+    for (int R = lid; R < ph; R += ls) {
+        const int r = clamp(R - OFF, 0, h - 1);
+        __global const float *s0 = s + (2 * r + OFF) * spw + PL, *s1 = s0 + spw; /* pixel column 0 */
+        __global float *d = p + R * pw;
+        /* pixels 0 and w-1, by the same operations as the vector lanes */
+        const float left = (s0[0] + s1[0] + s0[1] + s1[1]) * 0.25f;
+        const int e = 2 * (w - 1);
+        const float right = (s0[e] + s1[e] + s0[e + 1] + s1[e + 1]) * 0.25f;
+        for (int C0 = 0; C0 < pw; C0 += 16) {
+            const int c = C0 - PL;
+            float16 v;
+            if (c < 0)
+                v = (float16)(left);
+            else if (c >= w)
+                v = (float16)(right);
+            else {
+                __global const float *q0 = s0 + 2 * c, *q1 = s1 + 2 * c;
+                v = mean4(LDA16(q0), LDA16(q0 + 16), LDA16(q1), LDA16(q1 + 16));
+                v = select(v, (float16)(right), isgreaterequal(lane, (float16)((float)(w - c))));
+            }
+            STA16(d + C0, v);
         }
-        pad_columns(p + (r + OFF) * pw, w, pw);
     }
 }
 
@@ -161,17 +194,22 @@ static void forward_strip(__global float *img, __global const int *L, int c0, fl
 {
     const int mh = L[LV_MH], mw = L[LV_MW], pw = L[LV_PW], cw = L[LV_CW], ch = L[LV_CH];
     __global const float *px = img + L[LV_POFF] + c0, *py = px + L[LV_PH] * pw;
-    __global float *ca = img + L[LV_COFF] + 10 * cw + 10 + c0, *cb = ca + ch * cw, *cc = cb + ch * cw;
+    __global float *ca = img + L[LV_COFF] + 10 * cw + 16 + c0, *cb = ca + ch * cw, *cc = cb + ch * cw;
     const int valid = mw - c0;
     float16 rx[22], ry[22], rxx[22], ryy[22], rxy[22];
     float16 acc[3] = {0.0f, 0.0f, 0.0f}, blk[3] = {0.0f, 0.0f, 0.0f};
     for (int R = 0; R < mh + 10; R++) {
         /* Row pass of input row R into ring slots R % 11 and R % 11 + 11. */
+        /* Map column m0 + lane, tap k reads pixel m0 + lane + k - OFF: padded
+         * column m0 + BF + k + lane, cut from the vectors at m0, +16, +32. */
         __global const float *prx = px + R * pw, *pry = py + R * pw;
+        const float16 x0 = LDA16(prx), x1 = LDA16(prx + 16), x2 = LDA16(prx + 32);
+        const float16 y0 = LDA16(pry), y1 = LDA16(pry + 16), y2 = LDA16(pry + 32);
         float16 hx = 0.0f, hy = 0.0f, hxx = 0.0f, hyy = 0.0f, hxy = 0.0f;
 #define HTAP(k, g)                                                    \
     {                                                                 \
-        const float16 vx = vload16(0, prx + (k)), vy = vload16(0, pry + (k)); \
+        const float16 vx = BF + (k) <= 16 ? SH(x0, x1, BF + (k)) : SH(x1, x2, BF + (k)-16); \
+        const float16 vy = BF + (k) <= 16 ? SH(y0, y1, BF + (k)) : SH(y1, y2, BF + (k)-16); \
         const float16 gx = (g) * vx, gy = (g) * vy;                   \
         hx += gx;                                                     \
         hy += gy;                                                     \
@@ -206,24 +244,26 @@ static void forward_strip(__global float *img, __global const int *L, int c0, fl
         const float16 mx = sx + ox, my = sy + oy;
         const float16 A1 = 2.0f * mx * my + C1, B1 = mx * mx + my * my + C1;
         const float16 A2 = 2.0f * sxy + C2, B2 = sx2 + sy2 + C2;
-        const float16 l = A1 / B1, cs = A2 / B2, ssim = l * cs;
+        /* Two divisions per position (a vector division costs ~10 multiplies). */
+        const float16 iB1 = 1.0f / B1, iB2 = 1.0f / B2;
+        const float16 l = A1 * iB1, cs = A2 * iB2, ssim = l * cs;
         if (want_grad) {
             /* f = SSIM (last level) or cs; b = df/d sigma_y^2, c = df/d sigma_xy,
              * a' = df/d mu_y - 2 mu_y' b - mu_x' c (shifted moments). */
             float16 fa, fb, fc;
             if (f_is_ssim) {
-                fb = -ssim / B2;
-                fc = 2.0f * l / B2;
-                fa = cs * 2.0f * (mx * B1 - my * A1) / (B1 * B1) - 2.0f * sy * fb - sx * fc;
+                fb = -ssim * iB2;
+                fc = 2.0f * l * iB2;
+                fa = cs * 2.0f * (mx - my * l) * iB1 - 2.0f * sy * fb - sx * fc;
             } else {
-                fb = -cs / B2;
-                fc = 2.0f / B2;
+                fb = -cs * iB2;
+                fc = 2.0f * iB2;
                 fa = -2.0f * sy * fb - sx * fc;
             }
             /* Lanes past the map stay 0: they are the zero border. */
-            vstore16(keep_below(fa, valid), 0, ca + i * cw);
-            vstore16(keep_below(fb, valid), 0, cb + i * cw);
-            vstore16(keep_below(fc, valid), 0, cc + i * cw);
+            STA16(ca + i * cw, keep_below(fa, valid));
+            STA16(cb + i * cw, keep_below(fb, valid));
+            STA16(cc + i * cw, keep_below(fc, valid));
         }
         if (dm) {
             const int plane = mh * mw, n = min(valid, 16);
@@ -250,11 +290,11 @@ static void forward_strip(__global float *img, __global const int *L, int c0, fl
 
 /* Backward of one strip (16 pixel columns from c0) of level j. */
 static void backward_strip(__global float *img, __global const int *L, __global const int *Lc, int c0, float f,
-                           __global float *out, int out_stride)
+                           __global float *out, int out_stride, int aligned_out)
 {
     const int h = L[LV_H], w = L[LV_W], mh = L[LV_MH], pw = L[LV_PW], cw = L[LV_CW], ch = L[LV_CH];
-    __global const float *ca = img + L[LV_COFF] + c0 + OFF, *cb = ca + ch * cw, *cc = cb + ch * cw;
-    __global const float *px = img + L[LV_POFF] + OFF * pw + OFF + c0, *py = px + L[LV_PH] * pw;
+    __global const float *ca = img + L[LV_COFF] + c0, *cb = ca + ch * cw, *cc = cb + ch * cw;
+    __global const float *px = img + L[LV_POFF] + OFF * pw + PL + c0, *py = px + L[LV_PH] * pw;
     float16 ra[22], rb[22], rc[22];
     /* The lanes of pixels 0 and w-1 (same mode): the clamp's folded taps. */
     const int first = SAME && c0 == 0, last = SAME && c0 <= w - 1 && w - 1 < c0 + 16;
@@ -271,20 +311,27 @@ static void backward_strip(__global float *img, __global const int *L, __global 
         float16 ha = 0.0f, hb = 0.0f, hc = 0.0f;
         if (R >= 10 && R < mh + 10) { /* rows outside are the zero border */
             __global const float *pa = ca + R * cw, *pb = cb + R * cw, *pc = cc + R * cw;
-#define VA(k) vload16(0, pa + (k))
-#define VB(k) vload16(0, pb + (k))
-#define VC(k) vload16(0, pc + (k))
+            /* Map column i sits at coefficient column i + 16: pixel c0 + lane
+             * reads columns c0 + BASE + k + lane, k = 0..10. */
+#define BASE (OFF + 6)
+            const float16 a0 = LDA16(pa), a1 = LDA16(pa + 16), a2 = LDA16(pa + 32);
+            const float16 b0 = LDA16(pb), b1 = LDA16(pb + 16), b2 = LDA16(pb + 32);
+            const float16 e0 = LDA16(pc), e1 = LDA16(pc + 16), e2 = LDA16(pc + 32);
+#define VA(k) (BASE + (k) <= 16 ? SH(a0, a1, BASE + (k)) : SH(a1, a2, BASE + (k)-16))
+#define VB(k) (BASE + (k) <= 16 ? SH(b0, b1, BASE + (k)) : SH(b1, b2, BASE + (k)-16))
+#define VC(k) (BASE + (k) <= 16 ? SH(e0, e1, BASE + (k)) : SH(e1, e2, BASE + (k)-16))
             ha = SYM11(VA);
             hb = SYM11(VB);
             hc = SYM11(VC);
 #undef VA
 #undef VB
 #undef VC
+#undef BASE
             if (first || last) {
                 /* Pixel 0 gathers map columns 0..5 with weights CM0..CM5,
                  * pixel w-1 columns w-1..w-6 (the zero border covers short
                  * rows); a 1-pixel row gathers its single column whole. */
-                __global const float *qa = pa - c0 - OFF + 10, *qb = pb - c0 - OFF + 10, *qc = pc - c0 - OFF + 10;
+                __global const float *qa = pa - c0 + 16, *qb = pb - c0 + 16, *qc = pc - c0 + 16;
 #define FOLD(q, i0, d) \
     (w == 1 ? (q)[0] : CM0 * (q)[i0] + CM1 * (q)[(i0) + (d)] + CM2 * (q)[(i0) + 2 * (d)] + CM3 * (q)[(i0) + 3 * (d)] + \
                            CM4 * (q)[(i0) + 4 * (d)] + CM5 * (q)[(i0) + 5 * (d)])
@@ -334,14 +381,17 @@ static void backward_strip(__global float *img, __global const int *L, __global 
 #undef RB
 #undef RC
         }
-        const float16 xv = vload16(0, px + r * pw), yv = vload16(0, py + r * pw);
+        const float16 xv = LDA16(px + r * pw), yv = LDA16(py + r * pw);
         float16 g = f * (za + 2.0f * yv * zb + xv * zc);
         if (gc) {
-            const float16 up = shuffle(vload8(0, gc + (r / 2) * gcw), UP);
+            const float16 up = shuffle(*(__global const float8 *)(gc + (r / 2) * gcw), UP);
             const float frow = (r == h - 1 && (h & 1)) ? 2.0f : 1.0f;
             g += (frow * fcol) * up;
         }
-        store_lanes(g, w - c0, out + r * out_stride + c0);
+        if (aligned_out)
+            STA16(out + r * out_stride + c0, g);
+        else
+            store_lanes(g, w - c0, out + r * out_stride + c0);
     }
 }
 
@@ -368,17 +418,14 @@ __kernel void ssim_fused(__global const float *x, __global const float *y, __glo
         const int lh = L[LV_H], lw = L[LV_W], pw = L[LV_PW], ph = L[LV_PH];
         __global float *pxj = img + L[LV_POFF], *pyj = pxj + ph * pw;
         if (j == 0) {
-            prep_first(xn, ox, pxj, lh, lw, pw, lid, ls);
-            prep_first(yn, oy, pyj, lh, lw, pw, lid, ls);
+            prep_first(xn, ox, pxj, lh, lw, pw, ph, lid, ls);
+            prep_first(yn, oy, pyj, lh, lw, pw, ph, lid, ls);
         } else {
             __global const int *P = L - LV_STRIDE;
             __global const float *sx = img + P[LV_POFF], *sy = sx + P[LV_PH] * P[LV_PW];
-            prep_next(sx, P[LV_PW], pxj, lh, lw, pw, lid, ls);
-            prep_next(sy, P[LV_PW], pyj, lh, lw, pw, lid, ls);
+            prep_next(sx, P[LV_PW], pxj, lh, lw, pw, ph, lid, ls);
+            prep_next(sy, P[LV_PW], pyj, lh, lw, pw, ph, lid, ls);
         }
-        barrier(CLK_GLOBAL_MEM_FENCE);
-        copy_edge_rows(pxj, lh, pw, ph, lid, ls);
-        copy_edge_rows(pyj, lh, pw, ph, lid, ls);
         barrier(CLK_GLOBAL_MEM_FENCE);
     }
 
@@ -443,7 +490,8 @@ __kernel void ssim_fused(__global const float *x, __global const float *y, __glo
         __global float *out = j ? img + L[LV_GOFF] : grad + (size_t)n * h * w;
         const int stride = j ? L[LV_GW] : w;
         for (int s = lid; s < L[LV_NSB]; s += ls)
-            backward_strip(img, L, j + 1 < nlevels ? L + LV_STRIDE : 0, 16 * s, f, out, stride);
+            backward_strip(img, L, j + 1 < nlevels ? L + LV_STRIDE : 0, 16 * s, f, out, stride,
+                           j > 0 || (w % 16 == 0));
         barrier(CLK_GLOBAL_MEM_FENCE);
     }
 }

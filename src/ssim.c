@@ -172,10 +172,10 @@ pcl_status pcl_ssim_create(pcl_context *context, int batch, int height, int widt
         const int next = j + 1 < o.scales ? 2 * ceil_div(ws[j + 1], 16) : 0;
         int widest = L[LV_NSF] > L[LV_NSB] ? L[LV_NSF] : L[LV_NSB];
         widest = widest > next ? widest : next;
-        L[LV_PW] = 16 * (widest + 1);
+        L[LV_PW] = 16 * (widest + 3); /* 16 columns of left padding, strips read 48 columns */
         L[LV_PH] = hs[j] + 2 * off + 1; /* one more row: the 2x2 mean of an odd height */
         TAKE(LV_POFF, 2 * (size_t)L[LV_PH] * L[LV_PW]);
-        L[LV_CW] = 16 * (widest + 1);
+        L[LV_CW] = 16 * (widest + 2); /* map column i at i + 16; the backward reads 48 columns per strip */
         L[LV_CH] = L[LV_MH] + 20;
         TAKE(LV_COFF, 3 * (size_t)L[LV_CH] * L[LV_CW]);
         L[LV_GW] = 16 * L[LV_NSB];
@@ -329,7 +329,7 @@ pcl_status pcl_ssim_read_level(pcl_ssim *p, int level, int image, float *x_out, 
         st = pcl_buffer_read(p->context, p->scratch, sizeof(float) * (base + L[LV_POFF] + (size_t)q * ph * pw),
                              sizeof(float) * (size_t)ph * pw, buf);
         for (int r = 0; r < h && st == PCL_OK; r++)
-            for (int c = 0; c < w; c++) dst[(size_t)r * w + c] = buf[(size_t)(r + off) * pw + c + off] + o[q];
+            for (int c = 0; c < w; c++) dst[(size_t)r * w + c] = buf[(size_t)(r + off) * pw + c + 16] + o[q];
     }
     free(buf);
     return st;
