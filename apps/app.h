@@ -14,6 +14,7 @@ int app_ssim(int argc, char **argv);
 int app_resize(int argc, char **argv);
 int app_sr_eval(int argc, char **argv);
 int app_datasets(int argc, char **argv);
+int app_srcnn(int argc, char **argv);
 
 /* Consumes --platform, --device, --device-type at argv[*i] (and its value).
  * Returns 1 if consumed, 0 if argv[*i] is not a device flag, -1 on a bad

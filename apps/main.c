@@ -15,6 +15,7 @@ static const app_entry apps[] = {
     {"ssim", app_ssim, "SSIM / MS-SSIM of images against a reference (--map, --grad, --json)"},
     {"resize", app_resize, "MATLAB-compatible bicubic resize of an image file"},
     {"sr-eval", app_sr_eval, "SRCNN evaluation protocol (PSNR/SSIM on Y) of the bicubic baseline"},
+    {"srcnn", app_srcnn, "SRCNN super-resolution with MSE / MAE / MS-SSIM: train, eval (Table 2), upscale, compare"},
     {"datasets", app_datasets, "which corpora a data folder holds and whether they are complete"},
 };
 

@@ -1,0 +1,847 @@
+/* perceptcl srcnn: SRCNN 9-5-5 super-resolution trained with MSE, MAE or
+ * MS-SSIM (Snell et al. 2017, section 6 and appendix D), evaluated with the
+ * SRCNN protocol beside the paper's Table 2, and used on images.
+ *
+ *   perceptcl srcnn train    ...   train on folders of images (never the test sets)
+ *   perceptcl srcnn eval     ...   Table 2: PSNR / SSIM per set, bicubic and each model
+ *   perceptcl srcnn upscale  ...   colour upscaling of one image (network Y, bicubic Cb/Cr)
+ *   perceptcl srcnn compare  ...   Figure-8-like strip of crops as a PNG */
+#include "app.h"
+#include "perceptcl/color.h"
+#include "perceptcl/datasets.h"
+#include "perceptcl/resize.h"
+#include "perceptcl/sr.h"
+#include "perceptcl/srcnn.h"
+#include "perceptcl/trainer.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+static const char usage[] =
+    "usage: perceptcl srcnn train   --loss mse|mae|msssim --train DIR [--train DIR2] --out MODEL.safetensors\n"
+    "                               [--scale 4] [--epochs 10] [--max-steps N] [--batch 128]\n"
+    "                               [--lr 1e-3 | --srcnn-lr] [--momentum 0.9] [--seed 1]\n"
+    "                               [--msssim-weights equal|standard] [--stride 14] [--limit-patches N]\n"
+    "                               [--resume] [--log CSV] [--curve SVG]\n"
+    "       perceptcl srcnn eval    --model M [--model M2 ...] [--scale 4] [--report PREFIX] DIR...\n"
+    "       perceptcl srcnn upscale --model M [--scale 4] IN OUT.png\n"
+    "       perceptcl srcnn compare --model M [--model M2 ...] [--scale 4] [--crop X,Y,W,H] [--zoom 3]\n"
+    "                               IMAGE OUT.png\n\n"
+    "SRCNN 9-5-5 (64, 32, 1 filters, ReLU) on the Y channel (BT.601, rgb2ycbcr) scaled to [0, 1].\n\n"
+    "train: 33x33 sub-images at stride 14 (SRCNN's generate_train.m) of every image in the folders:\n"
+    "  Y, modcrop to the scale, MATLAB bicubic down by 1/scale and up (on floats). Valid convolutions:\n"
+    "  the 17x17 output is compared with the centre 17x17 of the ground truth. Weights Gaussian\n"
+    "  std 0.001, biases 0; SGD, momentum 0.9, mini-batch 128. --lr (default 1e-3, the paper's) is\n"
+    "  in the units of SRCNN's Caffe solver, whose Euclidean loss is the sum over a patch's pixels\n"
+    "  / (2 x batch): perceptcl's loss is the per-pixel mean, so the optimizer is given lr x 289/2,\n"
+    "  which makes MSE steps equal to Caffe's; MAE and MS-SSIM get the same factor. --srcnn-lr:\n"
+    "  SRCNN's 1e-4 with 1e-5 on the last layer.\n"
+    "  MS-SSIM: 5 scales, downsampling by 2, L = 1, same mode (windows clamped at the edges),\n"
+    "  exponents all 1 (the paper's; --msssim-weights standard for Wang's). Valid-mode MS-SSIM is\n"
+    "  undefined on a 17x17 patch (its coarsest level is 2x2, under the 11x11 window), hence same\n"
+    "  mode. The loss minimised is 1 - MS-SSIM.\n"
+    "  Every epoch writes MODEL.safetensors.train (weights, optimizer state, position) atomically;\n"
+    "  --resume continues it exactly. The final weights go to MODEL.safetensors (conv1.weight ...\n"
+    "  conv3.bias, PyTorch's Conv2d layout, see include/perceptcl/srcnn.h).\n\n"
+    "eval: the SRCNN protocol (as perceptcl sr-eval) with each model's Y in place of bicubic's; the\n"
+    "  network runs with replicate padding, so its output has the input's size. Prints Table 2's\n"
+    "  shape (PSNR and SSIM per set for bicubic and each model) beside the paper's figures;\n"
+    "  --report PREFIX also writes PREFIX.md and PREFIX.json.\n\n"
+    "upscale: IN is the low-resolution image; the output is scale times larger: bicubic Cb and Cr,\n"
+    "  network Y (8-bit YCbCr as MATLAB's rgb2ycbcr on uint8). Gray images stay gray.\n\n"
+    "compare: IMAGE is a ground-truth image; it is downscaled and upscaled as in eval, and the\n"
+    "  strip shows the same crop, left to right: bicubic, each --model in order, original,\n"
+    "  enlarged --zoom times (nearest). Default crop: the 64x64 window (stride 8) with the\n"
+    "  largest Y variance. The crop's PSNR / SSIM on Y are printed.\n\n"
+    "Errors: one line on stderr, non-zero exit, no output file written.\n\n";
+
+/* Table 2 of Snell et al. 2017 (x4): bicubic, MSE, MAE, MS-SSIM. */
+static const struct {
+    const char *set;
+    double psnr[4], ssim[4];
+} paper[] = {
+    {"Set5", {28.44, 30.52, 29.57, 30.35}, {0.8097, 0.8621, 0.8350, 0.8681}},
+    {"Set14", {26.01, 27.53, 26.82, 27.47}, {0.7018, 0.7512, 0.7310, 0.7610}},
+    {"BSD200", {25.92, 26.87, 26.47, 26.84}, {0.6952, 0.7378, 0.7220, 0.7484}},
+};
+static const char *const paper_columns[4] = {"bicubic", "mse", "mae", "msssim"};
+static const char *const paper_labels[4] = {"bicubic", "MSE", "MAE", "MS-SSIM"};
+
+#define MAX_MODELS 8
+#define MAX_DIRS 16
+
+static int fail_line(const char *command, const char *what)
+{
+    fprintf(stderr, "perceptcl srcnn %s: %s: %s\n", command, what, pcl_last_error());
+    return 1;
+}
+
+static int bad_usage(const char *command, const char *message, const char *arg)
+{
+    fprintf(stderr, "perceptcl srcnn %s: %s%s%s%s\n", command, message, arg ? " '" : "", arg ? arg : "", arg ? "'" : "");
+    return 2;
+}
+
+static const char *base_name(const char *path, char *name, size_t size)
+{
+    size_t n = strlen(path);
+    while (n > 1 && path[n - 1] == '/') n--;
+    size_t start = n;
+    while (start > 0 && path[start - 1] != '/') start--;
+    snprintf(name, size, "%.*s", (int)(n - start), path + start);
+    return name;
+}
+
+static int parse_double(const char *text, double *value)
+{
+    char *end;
+    errno = 0;
+    *value = strtod(text, &end);
+    return *text && !*end && errno == 0 && isfinite(*value);
+}
+
+static int parse_long(const char *text, long lo, long hi, long *value)
+{
+    char *end;
+    errno = 0;
+    *value = strtol(text, &end, 10);
+    return *text && !*end && errno == 0 && *value >= lo && *value <= hi;
+}
+
+/* Writes text to path atomically (temporary beside it, then rename). */
+static int write_text_atomic(const char *path, const char *text)
+{
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "w");
+    if (!f) return -1;
+    size_t n = strlen(text);
+    int ok = fwrite(text, 1, n, f) == n;
+    ok = (fflush(f) == 0) && ok;
+    ok = (fsync(fileno(f)) == 0) && ok;
+    ok = (fclose(f) == 0) && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        remove(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+/* A growing string for the reports. */
+typedef struct text {
+    char *data;
+    size_t length, capacity;
+} text;
+
+static void text_printf(text *t, const char *format, ...) __attribute__((format(printf, 2, 3)));
+static void text_printf(text *t, const char *format, ...)
+{
+    va_list args;
+    for (;;) {
+        va_start(args, format);
+        size_t room = t->capacity - t->length;
+        int n = t->data ? vsnprintf(t->data + t->length, room, format, args) : -1;
+        va_end(args);
+        if (n >= 0 && (size_t)n < room) {
+            t->length += (size_t)n;
+            return;
+        }
+        size_t capacity = t->capacity ? t->capacity * 2 : 4096;
+        while (n >= 0 && capacity < t->length + (size_t)n + 1) capacity *= 2;
+        char *grown = realloc(t->data, capacity);
+        if (!grown) abort(); /* the app, not the library: out of memory for a few kB of text */
+        t->data = grown;
+        t->capacity = capacity;
+    }
+}
+
+static void text_json_string(text *t, const char *s)
+{
+    text_printf(t, "\"");
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') text_printf(t, "\\%c", *p);
+        else if (*p < 0x20) text_printf(t, "\\u%04x", *p);
+        else text_printf(t, "%c", *p);
+    }
+    text_printf(t, "\"");
+}
+
+/* A test-time model and what its file says about itself. */
+typedef struct loaded_model {
+    pcl_model *model;
+    char label[64];  /* column title: the loss ("MSE") or the file name */
+    int paper_index; /* column of the paper's Table 2 for this loss, -1 if none */
+    int scale;       /* from the file's metadata, 0 if absent */
+} loaded_model;
+
+static int load_models(pcl_context *context, const char *command, const char **paths, int count,
+                       loaded_model *models)
+{
+    for (int m = 0; m < count; m++) {
+        pcl_checkpoint *meta = NULL;
+        loaded_model *lm = &models[m];
+        if (pcl_srcnn_create(context, PCL_SRCNN_REPLICATE, &lm->model) != PCL_OK ||
+            pcl_srcnn_load(lm->model, paths[m], &meta) != PCL_OK)
+            return fail_line(command, paths[m]);
+        const char *loss = pcl_checkpoint_metadata(meta, "loss");
+        const char *scale = pcl_checkpoint_metadata(meta, "scale");
+        lm->paper_index = -1;
+        base_name(paths[m], lm->label, sizeof lm->label);
+        for (int p = 1; loss && p < 4; p++)
+            if (strcmp(loss, paper_columns[p]) == 0) {
+                lm->paper_index = p;
+                snprintf(lm->label, sizeof lm->label, "%s", paper_labels[p]);
+            }
+        long s = 0;
+        lm->scale = scale && parse_long(scale, 2, 8, &s) ? (int)s : 0;
+        pcl_checkpoint_destroy(meta);
+    }
+    return 0;
+}
+
+static void free_models(loaded_model *models, int count)
+{
+    for (int m = 0; m < count; m++) pcl_model_destroy(models[m].model);
+}
+
+/* ---- train ------------------------------------------------------------------ */
+
+static int run_train(int argc, char **argv)
+{
+    const char *cmd = "train";
+    pcl_device_selection selection = {0};
+    const char *loss = NULL, *out = NULL, *log_path = NULL, *curve_path = NULL;
+    const char *dirs[MAX_DIRS];
+    int dir_count = 0, resume = 0, srcnn_lr = 0, lr_given = 0;
+    long scale = 4, epochs = 10, batch = 128, seed = 1, stride = PCL_SRCNN_STRIDE, max_steps = 0, limit = 0;
+    double lr = 1e-3, momentum = 0.9;
+    pcl_ssim_weights weights = PCL_SSIM_WEIGHTS_EQUAL;
+    for (int i = 1; i < argc; i++) {
+        int used = app_parse_device_flag(argc, argv, &i, &selection);
+        if (used < 0) return 2;
+        if (used) continue;
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) return printf("%s%s", usage, app_device_flags_help), 0;
+        if (strcmp(a, "--resume") == 0) { resume = 1; continue; }
+        if (strcmp(a, "--srcnn-lr") == 0) { srcnn_lr = 1; continue; }
+        if (a[0] != '-' || !v) return bad_usage(cmd, "unknown argument or missing value:", a);
+        i++;
+        if (strcmp(a, "--loss") == 0) {
+            if (strcmp(v, "mse") && strcmp(v, "mae") && strcmp(v, "msssim"))
+                return bad_usage(cmd, "--loss must be mse, mae or msssim, not", v);
+            loss = v;
+        } else if (strcmp(a, "--train") == 0) {
+            if (dir_count == MAX_DIRS) return bad_usage(cmd, "too many --train folders", NULL);
+            dirs[dir_count++] = v;
+        } else if (strcmp(a, "--out") == 0) out = v;
+        else if (strcmp(a, "--log") == 0) log_path = v;
+        else if (strcmp(a, "--curve") == 0) curve_path = v;
+        else if (strcmp(a, "--scale") == 0) {
+            if (!parse_long(v, 2, 8, &scale)) return bad_usage(cmd, "--scale must be 2..8, not", v);
+        } else if (strcmp(a, "--epochs") == 0) {
+            if (!parse_long(v, 1, 1000000, &epochs)) return bad_usage(cmd, "--epochs must be >= 1, not", v);
+        } else if (strcmp(a, "--max-steps") == 0) {
+            if (!parse_long(v, 1, 1000000000, &max_steps)) return bad_usage(cmd, "--max-steps must be >= 1, not", v);
+        } else if (strcmp(a, "--batch") == 0) {
+            if (!parse_long(v, 1, 65536, &batch)) return bad_usage(cmd, "--batch must be 1..65536, not", v);
+        } else if (strcmp(a, "--seed") == 0) {
+            if (!parse_long(v, 0, 0x7fffffffL, &seed)) return bad_usage(cmd, "--seed must be a non-negative integer, not", v);
+        } else if (strcmp(a, "--stride") == 0) {
+            if (!parse_long(v, 1, 1024, &stride)) return bad_usage(cmd, "--stride must be 1..1024, not", v);
+        } else if (strcmp(a, "--limit-patches") == 0) {
+            if (!parse_long(v, 1, 1000000000, &limit)) return bad_usage(cmd, "--limit-patches must be >= 1, not", v);
+        } else if (strcmp(a, "--lr") == 0) {
+            if (!parse_double(v, &lr) || !(lr > 0)) return bad_usage(cmd, "--lr must be a number > 0, not", v);
+            lr_given = 1;
+        } else if (strcmp(a, "--momentum") == 0) {
+            if (!parse_double(v, &momentum) || momentum < 0 || momentum >= 1)
+                return bad_usage(cmd, "--momentum must be in [0, 1), not", v);
+        } else if (strcmp(a, "--msssim-weights") == 0) {
+            if (strcmp(v, "equal") == 0) weights = PCL_SSIM_WEIGHTS_EQUAL;
+            else if (strcmp(v, "standard") == 0) weights = PCL_SSIM_WEIGHTS_STANDARD;
+            else return bad_usage(cmd, "--msssim-weights must be equal or standard, not", v);
+        } else return bad_usage(cmd, "unknown option", a);
+    }
+    if (!loss) return bad_usage(cmd, "needs --loss mse|mae|msssim", NULL);
+    if (!dir_count) return bad_usage(cmd, "needs --train DIR", NULL);
+    if (!out) return bad_usage(cmd, "needs --out MODEL.safetensors", NULL);
+    if (srcnn_lr && lr_given) return bad_usage(cmd, "--lr and --srcnn-lr exclude each other", NULL);
+    if (srcnn_lr) lr = 1e-4;
+    char state_path[4200];
+    snprintf(state_path, sizeof state_path, "%s.train", out);
+    if (resume && access(state_path, R_OK) != 0)
+        return fprintf(stderr, "perceptcl srcnn train: --resume: no training state at %s\n", state_path), 1;
+
+    /* Data first: a bad folder fails before the device is opened. */
+    pcl_srcnn_patches *patches = NULL;
+    if (pcl_srcnn_patches_create((int)scale, PCL_SRCNN_INPUT_SIZE, (int)stride, &patches) != PCL_OK)
+        return fail_line(cmd, "training data");
+    for (int d = 0; d < dir_count; d++)
+        if (pcl_srcnn_patches_add_folder(patches, dirs[d]) != PCL_OK) {
+            pcl_srcnn_patches_destroy(patches);
+            return fail_line(cmd, dirs[d]);
+        }
+    if (patches->count == 0) {
+        pcl_srcnn_patches_destroy(patches);
+        return fprintf(stderr, "perceptcl srcnn train: no %dx%d sub-image fits in the training images\n",
+                       PCL_SRCNN_INPUT_SIZE, PCL_SRCNN_INPUT_SIZE), 1;
+    }
+    if (limit && (size_t)limit < patches->count) patches->count = (size_t)limit;
+    fprintf(stderr, "perceptcl srcnn train: %zu sub-images %dx%d (labels %dx%d) from %zu images, x%ld, loss %s\n",
+            patches->count, patches->input_size, patches->input_size, patches->label_size, patches->label_size,
+            patches->images, scale, loss);
+
+    pcl_context *context = app_open_context(&selection);
+    if (!context) return pcl_srcnn_patches_destroy(patches), 1;
+    pcl_model *model = NULL;
+    pcl_optimizer *optimizer = NULL;
+    pcl_trainer *trainer = NULL;
+    int rc = 0;
+    const int label_pixels = patches->label_size * patches->label_size;
+    pcl_sgd_config sgd = pcl_sgd_config_default();
+    sgd.learning_rate = lr * label_pixels / 2.0; /* Caffe units, see the usage text */
+    sgd.momentum = momentum;
+    pcl_ssim_options ssim_options = pcl_ssim_options_default();
+    ssim_options.mode = PCL_SSIM_SAME;
+    ssim_options.data_range = 1.0;
+    ssim_options.scales = 5;
+    ssim_options.weights = weights;
+    char title[128];
+    snprintf(title, sizeof title, "SRCNN 9-5-5 x%ld, %s loss", scale, loss);
+
+    if (pcl_srcnn_create(context, PCL_SRCNN_VALID, &model) != PCL_OK ||
+        pcl_srcnn_init(model, 0.001, (uint64_t)seed) != PCL_OK ||
+        (srcnn_lr && pcl_model_set_lr_multiplier(model, 4, 0.1) != PCL_OK) ||
+        pcl_sgd_create(context, &sgd, &optimizer) != PCL_OK)
+        rc = fail_line(cmd, "model");
+    pcl_trainer_config config = pcl_trainer_config_default();
+    config.loss = loss;
+    config.ssim_options = &ssim_options;
+    config.batch = (size_t)batch;
+    config.epochs = epochs;
+    config.max_steps = max_steps;
+    config.seed = (uint64_t)seed;
+    config.checkpoint_path = state_path;
+    config.resume_path = resume ? state_path : NULL;
+    config.log_path = log_path;
+    config.curve_path = curve_path;
+    config.title = title;
+    if (rc == 0 && pcl_trainer_create(model, optimizer, &config, &trainer) != PCL_OK) rc = fail_line(cmd, "trainer");
+    pcl_array_source arrays = {patches->input, patches->label, patches->count, {1, patches->input_size, patches->input_size},
+                               {1, patches->label_size, patches->label_size}};
+    pcl_data_source source = pcl_data_source_from_arrays(&arrays);
+    pcl_trainer_result result = {0};
+    if (rc == 0 && pcl_trainer_run(trainer, &source, NULL, &result) != PCL_OK) rc = fail_line(cmd, "training");
+    if (rc == 0) {
+        pcl_checkpoint *meta = NULL;
+        char value[4096];
+        pcl_status s = pcl_checkpoint_create(&meta);
+        if (s == PCL_OK) s = pcl_checkpoint_set_metadata(meta, "loss", loss);
+        snprintf(value, sizeof value, "%ld", scale);
+        if (s == PCL_OK) s = pcl_checkpoint_set_metadata(meta, "scale", value);
+        snprintf(value, sizeof value, "%lld", (long long)result.epochs);
+        if (s == PCL_OK) s = pcl_checkpoint_set_metadata(meta, "epochs", value);
+        snprintf(value, sizeof value, "%lld", (long long)result.steps);
+        if (s == PCL_OK) s = pcl_checkpoint_set_metadata(meta, "steps", value);
+        snprintf(value, sizeof value, "%.9g", result.train_loss);
+        if (s == PCL_OK) s = pcl_checkpoint_set_metadata(meta, "train_loss", value);
+        snprintf(value, sizeof value, "%zu", patches->count);
+        if (s == PCL_OK) s = pcl_checkpoint_set_metadata(meta, "sub_images", value);
+        snprintf(value, sizeof value, "sgd lr=%g (caffe units; optimizer %g)%s momentum=%g batch=%ld seed=%ld%s", lr,
+                 sgd.learning_rate, srcnn_lr ? " last-layer x0.1" : "", momentum, batch, seed,
+                 strcmp(loss, "msssim") == 0
+                     ? (weights == PCL_SSIM_WEIGHTS_EQUAL ? " msssim=same,5 scales,equal exponents"
+                                                          : " msssim=same,5 scales,standard exponents")
+                     : "");
+        if (s == PCL_OK) s = pcl_checkpoint_set_metadata(meta, "training", value);
+        size_t at = 0;
+        value[0] = '\0';
+        for (int d = 0; d < dir_count && at < sizeof value; d++) {
+            char name[256];
+            int n = snprintf(value + at, sizeof value - at, "%s%s", d ? "," : "", base_name(dirs[d], name, sizeof name));
+            if (n > 0) at += (size_t)n;
+        }
+        if (s == PCL_OK) s = pcl_checkpoint_set_metadata(meta, "train_sets", value);
+        if (s == PCL_OK) s = pcl_srcnn_save(model, out, meta);
+        if (s != PCL_OK) rc = fail_line(cmd, out);
+        pcl_checkpoint_destroy(meta);
+        if (rc == 0)
+            fprintf(stderr, "perceptcl srcnn train: %lld epochs, %lld steps, last epoch loss %.6g, %.1f patches/s -> %s\n",
+                    (long long)result.epochs, (long long)result.steps, result.train_loss, result.images_per_second, out);
+    }
+    pcl_trainer_destroy(trainer);
+    pcl_optimizer_destroy(optimizer);
+    pcl_model_destroy(model);
+    pcl_srcnn_patches_destroy(patches);
+    pcl_context_destroy(context);
+    return rc;
+}
+
+/* ---- eval ------------------------------------------------------------------- */
+
+typedef struct set_result {
+    char name[128];
+    int images;
+    int paper_row; /* -1: not a set of Table 2 */
+    double psnr[1 + MAX_MODELS], ssim[1 + MAX_MODELS];
+} set_result;
+
+static int evaluate_set(pcl_context *context, const char *dir, int scale, loaded_model *models, int model_count,
+                        set_result *r)
+{
+    pcl_folder_options options = {0};
+    pcl_dataset *dataset = NULL;
+    if (pcl_dataset_open_folder(dir, &options, &dataset) != PCL_OK) return fail_line("eval", dir);
+    int count = (int)pcl_dataset_count(dataset);
+    if (count == 0) {
+        pcl_dataset_destroy(dataset);
+        return fprintf(stderr, "perceptcl srcnn eval: no images in %s\n", dir), 1;
+    }
+    r->images = count;
+    int rc = 0;
+    for (int i = 0; i < count && rc == 0; i++) {
+        pcl_record_info info;
+        pcl_image *image = NULL, *truth = NULL, *bicubic = NULL;
+        pcl_sr_score score;
+        const char *what = dir;
+        if (pcl_dataset_record_info(dataset, (size_t)i, &info) != PCL_OK) rc = 1;
+        else what = info.path;
+        if (rc == 0 && (pcl_image_read(info.path, &image) != PCL_OK ||
+                        pcl_sr_prepare(image, scale, &truth, &bicubic) != PCL_OK ||
+                        pcl_sr_score_pair(context, truth, bicubic, scale, &score) != PCL_OK))
+            rc = 1;
+        if (rc == 0) {
+            r->psnr[0] += score.psnr / count;
+            r->ssim[0] += score.ssim / count;
+        }
+        for (int m = 0; m < model_count && rc == 0; m++) {
+            pcl_image *estimate = NULL;
+            if (pcl_srcnn_apply(models[m].model, bicubic, &estimate) != PCL_OK ||
+                pcl_sr_score_pair(context, truth, estimate, scale, &score) != PCL_OK)
+                rc = 1;
+            else {
+                r->psnr[1 + m] += score.psnr / count;
+                r->ssim[1 + m] += score.ssim / count;
+            }
+            pcl_image_destroy(estimate);
+        }
+        if (rc) fail_line("eval", what);
+        pcl_image_destroy(image);
+        pcl_image_destroy(truth);
+        pcl_image_destroy(bicubic);
+    }
+    pcl_dataset_destroy(dataset);
+    return rc;
+}
+
+static void write_markdown(text *t, const set_result *sets, int set_count, const loaded_model *models, int model_count,
+                           int scale)
+{
+    text_printf(t, "# SRCNN 9-5-5, x%d: PSNR (dB) and SSIM on Y (SRCNN protocol)\n\n", scale);
+    text_printf(t, "| set | images | metric | bicubic");
+    for (int m = 0; m < model_count; m++) text_printf(t, " | %s", models[m].label);
+    if (scale == 4) text_printf(t, " | paper: bicubic | paper: MSE | paper: MAE | paper: MS-SSIM");
+    text_printf(t, " |\n|---|---|---|---");
+    for (int m = 0; m < model_count; m++) text_printf(t, "|---");
+    if (scale == 4) text_printf(t, "|---|---|---|---");
+    text_printf(t, "|\n");
+    for (int s = 0; s < set_count; s++)
+        for (int metric = 0; metric < 2; metric++) {
+            const double *v = metric ? sets[s].ssim : sets[s].psnr;
+            const char *fmt = metric ? " | %.4f" : " | %.2f";
+            text_printf(t, "| %s | %d | %s", sets[s].name, sets[s].images, metric ? "SSIM" : "PSNR");
+            for (int m = 0; m <= model_count; m++) text_printf(t, fmt, v[m]);
+            if (scale == 4)
+                for (int p = 0; p < 4; p++) {
+                    if (sets[s].paper_row < 0) text_printf(t, " | -");
+                    else text_printf(t, fmt, metric ? paper[sets[s].paper_row].ssim[p] : paper[sets[s].paper_row].psnr[p]);
+                }
+            text_printf(t, " |\n");
+        }
+    text_printf(t, "\nPaper: Snell et al. 2017, Table 2 (SRCNN trained on ImageNet patches). "
+                   "Columns other than bicubic and the paper's are the models given to eval.\n");
+}
+
+static void write_json(text *t, const set_result *sets, int set_count, const loaded_model *models, int model_count,
+                       const char **model_paths, int scale)
+{
+    text_printf(t, "{\"protocol\": \"srcnn\", \"scale\": %d, \"models\": [", scale);
+    for (int m = 0; m < model_count; m++) {
+        text_printf(t, "%s{\"label\": ", m ? ", " : "");
+        text_json_string(t, models[m].label);
+        text_printf(t, ", \"path\": ");
+        text_json_string(t, model_paths[m]);
+        text_printf(t, "}");
+    }
+    text_printf(t, "], \"sets\": [");
+    for (int s = 0; s < set_count; s++) {
+        text_printf(t, "%s{\"set\": ", s ? ", " : "");
+        text_json_string(t, sets[s].name);
+        text_printf(t, ", \"images\": %d, \"results\": {\"bicubic\": {\"psnr\": %.4f, \"ssim\": %.6f}", sets[s].images,
+                    sets[s].psnr[0], sets[s].ssim[0]);
+        for (int m = 0; m < model_count; m++) {
+            text_printf(t, ", ");
+            text_json_string(t, models[m].label);
+            text_printf(t, ": {\"psnr\": %.4f, \"ssim\": %.6f}", sets[s].psnr[1 + m], sets[s].ssim[1 + m]);
+        }
+        text_printf(t, "}");
+        if (sets[s].paper_row >= 0 && scale == 4) {
+            text_printf(t, ", \"paper\": {");
+            for (int p = 0; p < 4; p++)
+                text_printf(t, "%s\"%s\": {\"psnr\": %.2f, \"ssim\": %.4f}", p ? ", " : "", paper_labels[p],
+                            paper[sets[s].paper_row].psnr[p], paper[sets[s].paper_row].ssim[p]);
+            text_printf(t, "}");
+        }
+        text_printf(t, "}");
+    }
+    text_printf(t, "]}\n");
+}
+
+static int run_eval(int argc, char **argv)
+{
+    const char *cmd = "eval";
+    pcl_device_selection selection = {0};
+    const char *model_paths[MAX_MODELS], *dirs[MAX_DIRS], *report = NULL;
+    int model_count = 0, dir_count = 0;
+    long scale = 4;
+    for (int i = 1; i < argc; i++) {
+        int used = app_parse_device_flag(argc, argv, &i, &selection);
+        if (used < 0) return 2;
+        if (used) continue;
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) return printf("%s%s", usage, app_device_flags_help), 0;
+        if (a[0] != '-') {
+            if (dir_count == MAX_DIRS) return bad_usage(cmd, "too many folders", NULL);
+            dirs[dir_count++] = a;
+            continue;
+        }
+        if (!v) return bad_usage(cmd, "unknown argument or missing value:", a);
+        i++;
+        if (strcmp(a, "--model") == 0) {
+            if (model_count == MAX_MODELS) return bad_usage(cmd, "too many --model files", NULL);
+            model_paths[model_count++] = v;
+        } else if (strcmp(a, "--scale") == 0) {
+            if (!parse_long(v, 2, 8, &scale)) return bad_usage(cmd, "--scale must be 2..8, not", v);
+        } else if (strcmp(a, "--report") == 0) report = v;
+        else return bad_usage(cmd, "unknown option", a);
+    }
+    if (!dir_count) return bad_usage(cmd, "needs a folder of test images", NULL);
+    pcl_context *context = app_open_context(&selection);
+    if (!context) return 1;
+    loaded_model models[MAX_MODELS] = {0};
+    int rc = load_models(context, cmd, model_paths, model_count, models);
+    for (int m = 0; m < model_count && rc == 0; m++)
+        if (models[m].scale && models[m].scale != scale)
+            fprintf(stderr, "perceptcl srcnn eval: warning: %s was trained for x%d, evaluated at x%ld\n", model_paths[m],
+                    models[m].scale, scale);
+    set_result *sets = calloc((size_t)dir_count, sizeof *sets);
+    if (!sets) rc = 1;
+    for (int d = 0; d < dir_count && rc == 0; d++) {
+        base_name(dirs[d], sets[d].name, sizeof sets[d].name);
+        sets[d].paper_row = -1;
+        for (int p = 0; p < 3; p++)
+            if (strcasecmp(sets[d].name, paper[p].set) == 0) sets[d].paper_row = p;
+        rc = evaluate_set(context, dirs[d], (int)scale, models, model_count, &sets[d]);
+    }
+    if (rc == 0) {
+        text md = {0}, js = {0};
+        write_markdown(&md, sets, dir_count, models, model_count, (int)scale);
+        write_json(&js, sets, dir_count, models, model_count, model_paths, (int)scale);
+        if (report) {
+            char path[4200];
+            snprintf(path, sizeof path, "%s.md", report);
+            if (write_text_atomic(path, md.data) != 0)
+                rc = (fprintf(stderr, "perceptcl srcnn eval: cannot write %s: %s\n", path, strerror(errno)), 1);
+            snprintf(path, sizeof path, "%s.json", report);
+            if (rc == 0 && write_text_atomic(path, js.data) != 0) {
+                rc = (fprintf(stderr, "perceptcl srcnn eval: cannot write %s: %s\n", path, strerror(errno)), 1);
+                snprintf(path, sizeof path, "%s.md", report);
+                remove(path); /* both or neither */
+            }
+        }
+        if (rc == 0) fputs(md.data, stdout);
+        free(md.data);
+        free(js.data);
+    }
+    free(sets);
+    free_models(models, model_count);
+    pcl_context_destroy(context);
+    return rc;
+}
+
+/* ---- colour pipeline (upscale, compare) ------------------------------------- */
+
+/* 8-bit YCbCr (rgb2ycbcr on uint8) of a gray, RGB or RGBA image; gray keeps
+ * one channel (its values are the Y the protocol uses). */
+static pcl_status to_ycbcr(const pcl_image *image, pcl_image **out)
+{
+    *out = NULL;
+    if (image->max_value != 255.0f) {
+        pcl_image *scaled = NULL;
+        pcl_status s = pcl_image_clone(image, &scaled);
+        if (s != PCL_OK) return s;
+        for (size_t i = 0; i < pcl_image_size(scaled); i++)
+            scaled->data[i] = roundf(scaled->data[i] * 255.0f / image->max_value);
+        scaled->max_value = 255.0f;
+        s = to_ycbcr(scaled, out);
+        pcl_image_destroy(scaled);
+        return s;
+    }
+    if (image->channels == 1) return pcl_image_clone(image, out);
+    if (image->channels == 2) {
+        pcl_image *gray = NULL;
+        pcl_status s = pcl_color_channel(image, 0, &gray);
+        if (s == PCL_OK) *out = gray;
+        return s;
+    }
+    return pcl_color_rgb_to_ycbcr(image, PCL_YCBCR_ROUND_U8, out);
+}
+
+/* Network Y (NULL model: bicubic Y) merged with the other channels of the
+ * upscaled YCbCr image, back to 8-bit RGB (or gray). */
+static pcl_status colour_result(pcl_model *model, const pcl_image *ycc_up, pcl_image **rgb)
+{
+    *rgb = NULL;
+    pcl_image *planes[3] = {0}, *y = NULL, *merged = NULL;
+    pcl_status s = pcl_color_split(ycc_up, planes);
+    if (s == PCL_OK) {
+        if (model) s = pcl_srcnn_apply(model, planes[0], &y);
+        else s = pcl_image_clone(planes[0], &y);
+    }
+    if (s == PCL_OK) {
+        pcl_image_destroy(planes[0]);
+        planes[0] = y;
+        y = NULL;
+        s = pcl_color_merge(planes, ycc_up->channels, &merged);
+    }
+    if (s == PCL_OK) {
+        if (ycc_up->channels == 3) s = pcl_color_ycbcr_to_rgb(merged, PCL_YCBCR_ROUND_U8, rgb);
+        else {
+            for (size_t i = 0; i < pcl_image_size(merged); i++) {
+                float v = merged->data[i];
+                merged->data[i] = v <= 0 ? 0 : v >= 255 ? 255 : floorf(v + 0.5f);
+            }
+            *rgb = merged;
+            merged = NULL;
+        }
+    }
+    for (int c = 0; c < 3; c++) pcl_image_destroy(planes[c]);
+    pcl_image_destroy(y);
+    pcl_image_destroy(merged);
+    return s;
+}
+
+static int run_upscale(int argc, char **argv)
+{
+    const char *cmd = "upscale";
+    pcl_device_selection selection = {0};
+    const char *model_path = NULL, *files[2];
+    int file_count = 0;
+    long scale = 4;
+    for (int i = 1; i < argc; i++) {
+        int used = app_parse_device_flag(argc, argv, &i, &selection);
+        if (used < 0) return 2;
+        if (used) continue;
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) return printf("%s%s", usage, app_device_flags_help), 0;
+        if (a[0] != '-') {
+            if (file_count == 2) return bad_usage(cmd, "expects IN OUT, got an extra", a);
+            files[file_count++] = a;
+            continue;
+        }
+        if (!v) return bad_usage(cmd, "unknown argument or missing value:", a);
+        i++;
+        if (strcmp(a, "--model") == 0) model_path = v;
+        else if (strcmp(a, "--scale") == 0) {
+            if (!parse_long(v, 2, 8, &scale)) return bad_usage(cmd, "--scale must be 2..8, not", v);
+        } else return bad_usage(cmd, "unknown option", a);
+    }
+    if (!model_path) return bad_usage(cmd, "needs --model M", NULL);
+    if (file_count != 2) return bad_usage(cmd, "expects IN OUT", NULL);
+    pcl_image *image = NULL, *ycc = NULL, *up = NULL, *rgb = NULL;
+    if (pcl_image_read(files[0], &image) != PCL_OK) return fail_line(cmd, files[0]);
+    if (to_ycbcr(image, &ycc) != PCL_OK) {
+        pcl_image_destroy(image);
+        return fail_line(cmd, files[0]);
+    }
+    pcl_image_destroy(image);
+    pcl_context *context = app_open_context(&selection);
+    if (!context) return pcl_image_destroy(ycc), 1;
+    loaded_model model = {0};
+    int rc = load_models(context, cmd, &model_path, 1, &model);
+    if (rc == 0 && (pcl_resize_bicubic_scale(ycc, (double)scale, PCL_RESIZE_DEFAULT, &up) != PCL_OK ||
+                    colour_result(model.model, up, &rgb) != PCL_OK))
+        rc = fail_line(cmd, files[0]);
+    if (rc == 0 && pcl_image_write_png(files[1], rgb) != PCL_OK) rc = fail_line(cmd, files[1]);
+    if (rc == 0) fprintf(stderr, "perceptcl srcnn upscale: %dx%d -> %dx%d: %s\n", ycc->width, ycc->height, rgb->width,
+                         rgb->height, files[1]);
+    pcl_image_destroy(ycc);
+    pcl_image_destroy(up);
+    pcl_image_destroy(rgb);
+    free_models(&model, 1);
+    pcl_context_destroy(context);
+    return rc;
+}
+
+/* ---- compare ---------------------------------------------------------------- */
+
+/* The size x size window (stride 8) of largest variance of a 1-channel image. */
+static void busiest_window(const pcl_image *y, int size, int *bx, int *by)
+{
+    double best = -1;
+    *bx = *by = 0;
+    for (int y0 = 0; y0 + size <= y->height; y0 += 8)
+        for (int x0 = 0; x0 + size <= y->width; x0 += 8) {
+            double s = 0, s2 = 0;
+            for (int r = 0; r < size; r++)
+                for (int c = 0; c < size; c++) {
+                    double v = y->data[(size_t)(y0 + r) * y->width + x0 + c];
+                    s += v;
+                    s2 += v * v;
+                }
+            double n = (double)size * size, var = s2 / n - (s / n) * (s / n);
+            if (var > best) {
+                best = var;
+                *bx = x0;
+                *by = y0;
+            }
+        }
+}
+
+static int run_compare(int argc, char **argv)
+{
+    const char *cmd = "compare";
+    pcl_device_selection selection = {0};
+    const char *model_paths[MAX_MODELS], *files[2];
+    int model_count = 0, file_count = 0, crop_given = 0, crop[4] = {0};
+    long scale = 4, zoom = 3;
+    for (int i = 1; i < argc; i++) {
+        int used = app_parse_device_flag(argc, argv, &i, &selection);
+        if (used < 0) return 2;
+        if (used) continue;
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) return printf("%s%s", usage, app_device_flags_help), 0;
+        if (a[0] != '-') {
+            if (file_count == 2) return bad_usage(cmd, "expects IMAGE OUT.png, got an extra", a);
+            files[file_count++] = a;
+            continue;
+        }
+        if (!v) return bad_usage(cmd, "unknown argument or missing value:", a);
+        i++;
+        if (strcmp(a, "--model") == 0) {
+            if (model_count == MAX_MODELS) return bad_usage(cmd, "too many --model files", NULL);
+            model_paths[model_count++] = v;
+        } else if (strcmp(a, "--scale") == 0) {
+            if (!parse_long(v, 2, 8, &scale)) return bad_usage(cmd, "--scale must be 2..8, not", v);
+        } else if (strcmp(a, "--zoom") == 0) {
+            if (!parse_long(v, 1, 16, &zoom)) return bad_usage(cmd, "--zoom must be 1..16, not", v);
+        } else if (strcmp(a, "--crop") == 0) {
+            char tail;
+            if (sscanf(v, "%d,%d,%d,%d%c", &crop[0], &crop[1], &crop[2], &crop[3], &tail) != 4 || crop[0] < 0 ||
+                crop[1] < 0 || crop[2] < 1 || crop[3] < 1)
+                return bad_usage(cmd, "--crop must be X,Y,W,H (W, H >= 1), not", v);
+            crop_given = 1;
+        } else return bad_usage(cmd, "unknown option", a);
+    }
+    if (!model_count) return bad_usage(cmd, "needs --model M", NULL);
+    if (file_count != 2) return bad_usage(cmd, "expects IMAGE OUT.png", NULL);
+    pcl_image *image = NULL, *ycc = NULL, *gnd = NULL, *low = NULL, *up = NULL;
+    if (pcl_image_read(files[0], &image) != PCL_OK) return fail_line(cmd, files[0]);
+    int rc = 0;
+    if (to_ycbcr(image, &ycc) != PCL_OK || pcl_image_modcrop(ycc, (int)scale, &gnd) != PCL_OK ||
+        pcl_resize_bicubic_scale(gnd, 1.0 / (double)scale, PCL_RESIZE_DEFAULT, &low) != PCL_OK ||
+        pcl_resize_bicubic(low, gnd->width, gnd->height, PCL_RESIZE_DEFAULT, &up) != PCL_OK)
+        rc = fail_line(cmd, files[0]);
+    pcl_image_destroy(image);
+    pcl_image_destroy(ycc);
+    pcl_image_destroy(low);
+    if (rc == 0 && !crop_given) {
+        int size = gnd->width < gnd->height ? gnd->width : gnd->height;
+        if (size > 64) size = 64;
+        pcl_image *y = NULL;
+        if (pcl_color_channel(gnd, 0, &y) != PCL_OK) rc = fail_line(cmd, files[0]);
+        else busiest_window(y, size, &crop[0], &crop[1]);
+        crop[2] = crop[3] = size;
+        pcl_image_destroy(y);
+    }
+    if (rc == 0 && (crop[0] + crop[2] > gnd->width || crop[1] + crop[3] > gnd->height))
+        rc = (fprintf(stderr, "perceptcl srcnn compare: --crop %d,%d,%d,%d is outside the %dx%d (modcropped) image\n",
+                      crop[0], crop[1], crop[2], crop[3], gnd->width, gnd->height), 2);
+    pcl_context *context = NULL;
+    loaded_model models[MAX_MODELS] = {0};
+    if (rc == 0 && !(context = app_open_context(&selection))) rc = 1;
+    if (rc == 0) rc = load_models(context, cmd, model_paths, model_count, models);
+    /* Panels: bicubic, models..., original; each the crop, zoomed. */
+    int panels = model_count + 2, gap = 4, pw = crop[2] * (int)zoom, ph = crop[3] * (int)zoom;
+    pcl_image *strip = NULL, *truth_rgb = NULL;
+    if (rc == 0 && (colour_result(NULL, gnd, &truth_rgb) != PCL_OK ||
+                    pcl_image_create(&strip, panels * pw + (panels - 1) * gap, ph, truth_rgb->channels) != PCL_OK))
+        rc = fail_line(cmd, "strip");
+    if (rc == 0)
+        for (size_t i = 0; i < pcl_image_size(strip); i++) strip->data[i] = 255.0f;
+    if (rc == 0) printf("| panel | crop PSNR (dB) | crop SSIM |\n|---|---|---|\n");
+    for (int p = 0; p < panels && rc == 0; p++) {
+        pcl_image *rgb = NULL, *ypanel = NULL, *ytruth = NULL;
+        const char *label = p == 0 ? "bicubic" : p == panels - 1 ? "original" : models[p - 1].label;
+        pcl_status s = p == panels - 1 ? pcl_image_clone(truth_rgb, &rgb)
+                                       : colour_result(p == 0 ? NULL : models[p - 1].model, up, &rgb);
+        if (s != PCL_OK) {
+            rc = fail_line(cmd, label);
+            break;
+        }
+        for (int r = 0; r < ph; r++)
+            for (int c = 0; c < pw; c++)
+                for (int ch = 0; ch < rgb->channels; ch++)
+                    strip->data[((size_t)r * strip->width + (size_t)p * (pw + gap) + c) * strip->channels + ch] =
+                        rgb->data[((size_t)(crop[1] + r / zoom) * rgb->width + crop[0] + c / zoom) * rgb->channels + ch];
+        if (p < panels - 1) {
+            /* The crop's scores on Y (recomputed from the 8-bit colour panel when in colour). */
+            pcl_image *yc = NULL, *tc = NULL;
+            pcl_sr_score score = {0, 0};
+            s = rgb->channels == 3 ? pcl_color_rgb_to_y(rgb, PCL_YCBCR_ROUND_U8, &ypanel) : pcl_image_clone(rgb, &ypanel);
+            if (s == PCL_OK) s = pcl_color_channel(gnd, 0, &ytruth);
+            if (s == PCL_OK) s = pcl_image_crop(ypanel, crop[0], crop[1], crop[2], crop[3], &yc);
+            if (s == PCL_OK) s = pcl_image_crop(ytruth, crop[0], crop[1], crop[2], crop[3], &tc);
+            if (s == PCL_OK && crop[2] >= 11 && crop[3] >= 11) s = pcl_sr_score_pair(context, tc, yc, 0, &score);
+            else if (s == PCL_OK) s = pcl_sr_psnr(tc, yc, &score.psnr);
+            if (s != PCL_OK) rc = fail_line(cmd, label);
+            else printf("| %s | %.2f | %.4f |\n", label, score.psnr, score.ssim);
+            pcl_image_destroy(yc);
+            pcl_image_destroy(tc);
+        }
+        pcl_image_destroy(rgb);
+        pcl_image_destroy(ypanel);
+        pcl_image_destroy(ytruth);
+    }
+    if (rc == 0 && pcl_image_write_png(files[1], strip) != PCL_OK) rc = fail_line(cmd, files[1]);
+    if (rc == 0)
+        fprintf(stderr, "perceptcl srcnn compare: crop %d,%d,%d,%d x%ld, panels: bicubic, %d model(s), original -> %s\n",
+                crop[0], crop[1], crop[2], crop[3], zoom, model_count, files[1]);
+    pcl_image_destroy(strip);
+    pcl_image_destroy(truth_rgb);
+    pcl_image_destroy(gnd);
+    pcl_image_destroy(up);
+    free_models(models, model_count);
+    if (context) pcl_context_destroy(context);
+    return rc;
+}
+
+int app_srcnn(int argc, char **argv)
+{
+    if (argc < 2) return fprintf(stderr, "%s", usage), 2;
+    const char *sub = argv[1];
+    if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 || strcmp(sub, "help") == 0)
+        return printf("%s%s", usage, app_device_flags_help), 0;
+    if (strcmp(sub, "train") == 0) return run_train(argc - 1, argv + 1);
+    if (strcmp(sub, "eval") == 0) return run_eval(argc - 1, argv + 1);
+    if (strcmp(sub, "upscale") == 0) return run_upscale(argc - 1, argv + 1);
+    if (strcmp(sub, "compare") == 0) return run_compare(argc - 1, argv + 1);
+    fprintf(stderr, "perceptcl srcnn: unknown subcommand '%s' (train, eval, upscale, compare)\n", sub);
+    return 2;
+}
