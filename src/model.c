@@ -85,6 +85,14 @@ void pcl_model_destroy(pcl_model *model)
     free(model);
 }
 
+/* PyTorch's BatchNorm calls gamma and beta weight and bias. */
+static const char *torch_name(const char *name)
+{
+    if (!strcmp(name, "gamma")) return "weight";
+    if (!strcmp(name, "beta")) return "bias";
+    return name;
+}
+
 pcl_status pcl_model_add(pcl_model *model, pcl_layer *layer)
 {
     if (!model || !layer) {
@@ -113,9 +121,17 @@ pcl_status pcl_model_add(pcl_model *model, pcl_layer *layer)
         }
         model->capacity = capacity;
     }
-    char prefix[16];
-    snprintf(prefix, sizeof prefix, "%d", model->count);
-    pcl_status status = pcl_train_weights_add_layer(model->weights, layer, prefix);
+    pcl_status status = PCL_OK;
+    for (int p = 0; p < layer->param_count && status == PCL_OK; p++) {
+        char name[64];
+        snprintf(name, sizeof name, "%d.%s", model->count, torch_name(layer->param_names[p]));
+        status = pcl_train_weights_add(model->weights, name, layer->params[p]);
+    }
+    for (int b = 0; b < layer->buffer_count && status == PCL_OK; b++) {
+        char name[64];
+        snprintf(name, sizeof name, "%d.%s", model->count, layer->buffer_names[b]);
+        status = pcl_train_weights_add(model->weights, name, layer->buffers[b]);
+    }
     if (status != PCL_OK) {
         pcl_layer_destroy(layer);
         return status;
@@ -153,10 +169,12 @@ pcl_status pcl_model_add_to_optimizer(pcl_model *model, pcl_optimizer *optimizer
 {
     if (!model || !optimizer) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_model_add_to_optimizer: NULL argument");
     for (int i = 0; i < model->count; i++) {
-        if (pcl_layer_param_count(model->layers[i]) == 0) continue;
-        char prefix[16];
-        snprintf(prefix, sizeof prefix, "%d", i);
-        PCL_TRY(pcl_optimizer_add_layer(optimizer, model->layers[i], prefix, model->lr[i]));
+        pcl_layer *layer = model->layers[i];
+        for (int p = 0; p < layer->param_count; p++) {
+            char name[64];
+            snprintf(name, sizeof name, "%d.%s", i, torch_name(layer->param_names[p]));
+            PCL_TRY(pcl_optimizer_add(optimizer, layer->params[p], layer->grads[p], name, model->lr[i]));
+        }
     }
     return PCL_OK;
 }
