@@ -98,6 +98,11 @@ int pcl_gemm_packed_nr(void)
     return PACK_NR;
 }
 
+int pcl_gemm_packed_mr(void)
+{
+    return PACK_MR;
+}
+
 static pcl_status pack(pcl_context *context, int which_b, int trans, size_t rows, size_t k, cl_mem src,
                        size_t offset, size_t ld, cl_mem dst)
 {

@@ -38,6 +38,7 @@ int pcl_gemm_own_packed(pcl_context *context);
 size_t pcl_gemm_packed_a_floats(size_t m, size_t k);
 size_t pcl_gemm_packed_b_floats(size_t n, size_t k);
 int pcl_gemm_packed_nr(void);
+int pcl_gemm_packed_mr(void);
 pcl_status pcl_gemm_pack_a(pcl_context *context, int trans_a, size_t m, size_t k, cl_mem a, size_t a_offset,
                            size_t lda, cl_mem ap);
 pcl_status pcl_gemm_pack_b(pcl_context *context, int trans_b, size_t n, size_t k, cl_mem b, size_t b_offset,

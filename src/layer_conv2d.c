@@ -1,5 +1,7 @@
 /* 2-D convolution (cross-correlation) with stride and zero or replicate
  * padding: im2col + GEMM over chunks of images (kernels/conv2d.cl, src/gemm.c).
+ * On CPU devices with the own GEMM: the packed path (see packed_forward);
+ * elsewhere (CLBlast, the tiled kernel) the general one:
  *   forward   T (O x nc*P) = W (O x K) col (K x nc*P); y = T + bias (scattered to NCHW)
  *   backward  T = dy (gathered), dW += T col^T (the batch sum inside the GEMM's
  *             k loop, chunks in ascending order), dcol = W^T T, dx = col2im(dcol),
@@ -8,11 +10,16 @@
 #include "layer_internal.h"
 
 #include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 typedef struct conv_impl {
     pcl_conv2d_config config;
     cl_mem col, t, partial; /* scratch: im2col / dcol, T, bias partial sums */
     size_t col_bytes, t_bytes, partial_bytes;
+    cl_mem wp; /* packed path: the packed weights (W, W^T or flipped) */
+    size_t wp_bytes;
+    pcl_gemm_scratch gemm;
 } conv_impl;
 
 enum { P_WEIGHT = 0, P_BIAS = 1 };
@@ -85,8 +92,211 @@ static pcl_status im2col(pcl_layer *layer, const conv_geometry *g, const pcl_ten
     return pcl_kernel_launch(layer->context, kernel, "im2col", 2, global, NULL);
 }
 
+/* ---- The packed path (own GEMM on CPU devices) ---------------------------
+ * The operands go straight into the GEMM's packed panels (kernels/conv2d.cl):
+ *   forward  y = bias (fill), y += Wp · im2col_b           (C written as NCHW)
+ *   backward dW += dy_a · im2col_bt (the batch inside k),  dcol = W^T · dy_b,
+ *            dx = col2im(dcol)
+ * so no im2col matrix is transposed or repacked. Images go in chunks whose
+ * panels stay near the cache (PACKED_CHUNK_FLOATS; PERCEPTCL_CONV_CHUNK
+ * overrides it for tuning). */
+#define PACKED_CHUNK_FLOATS ((size_t)8 << 20)
+
+static int use_packed(pcl_layer *layer)
+{
+    conv_impl *impl = layer->impl;
+    return pcl_gemm_resolve(layer->context, impl->config.backend) == PCL_GEMM_OWN &&
+           pcl_gemm_own_packed(layer->context);
+}
+
+static size_t round_up(size_t v, size_t to)
+{
+    return (v + to - 1) / to * to;
+}
+
+static char *packed_options(const conv_impl *impl, char *buffer, size_t size)
+{
+    snprintf(buffer, size, "-DREPLICATE=%d -DMR=%d -DNR=%d", impl->config.padding == PCL_PADDING_REPLICATE,
+             pcl_gemm_packed_mr(), pcl_gemm_packed_nr());
+    return buffer;
+}
+
+static pcl_status packed_geometry(pcl_layer *layer, const pcl_tensor *x, const pcl_tensor *y, int with_dx,
+                                  conv_geometry *g)
+{
+    conv_impl *impl = layer->impl;
+    const pcl_conv2d_config *c = &impl->config;
+    size_t mr = (size_t)pcl_gemm_packed_mr(), nr = (size_t)pcl_gemm_packed_nr();
+    g->C = x->c, g->H = x->h, g->W = x->w, g->KH = c->kernel_h, g->KW = c->kernel_w, g->S = c->stride;
+    g->PH = c->pad_h, g->PW = c->pad_w, g->Ho = y->h, g->Wo = y->w, g->O = c->out_channels;
+    g->K = (size_t)g->C * g->KH * g->KW;
+    g->P = (size_t)g->Ho * g->Wo;
+    size_t kp = round_up(g->K, nr), op = round_up((size_t)g->O, nr > mr ? nr : mr);
+    size_t k2 = (size_t)g->O * g->KH * g->KW, hw = (size_t)g->H * g->W;
+    size_t per_image = (kp > op ? kp : op) * g->P;
+    if (with_dx && k2 * hw > per_image) per_image = k2 * hw; /* im2col of dy for a direct dx */
+    size_t budget = PACKED_CHUNK_FLOATS;
+    const char *env = getenv("PERCEPTCL_CONV_CHUNK");
+    if (env && atol(env) > 0) budget = (size_t)atol(env);
+    size_t alloc = pcl_context_device(layer->context)->max_allocation / sizeof(float);
+    if (alloc && alloc / 2 < budget) budget = alloc / 2; /* room for the NR column padding */
+    if (budget > INT_MAX / 2) budget = INT_MAX / 2;
+    g->chunk = budget / per_image;
+    if (g->chunk < 1) g->chunk = 1;
+    if (g->chunk > (size_t)x->n) g->chunk = (size_t)x->n;
+    size_t cols = g->chunk * g->P, pcols = round_up(cols, nr);
+    size_t col_floats = kp * cols;
+    if (pcols * g->K > col_floats) col_floats = pcols * g->K;
+    if (with_dx && k2 * round_up(g->chunk * hw, nr) > col_floats) col_floats = k2 * round_up(g->chunk * hw, nr);
+    size_t t_floats = op * pcols;
+    if (col_floats > INT_MAX || t_floats > INT_MAX)
+        return pcl_fail(PCL_ERR_TOO_LARGE, "conv2d: one image needs %zu floats of packed scratch", col_floats);
+    pcl_context *ctx = layer->context;
+    PCL_TRY(pcl_scratch_reserve(ctx, &impl->col, &impl->col_bytes, col_floats * sizeof(float)));
+    PCL_TRY(pcl_scratch_reserve(ctx, &impl->t, &impl->t_bytes, t_floats * sizeof(float)));
+    size_t wp = pcl_gemm_packed_a_floats((size_t)g->O, g->K), wtp = pcl_gemm_packed_a_floats(g->K, (size_t)g->O);
+    size_t wfp = pcl_gemm_packed_a_floats((size_t)g->C, k2);
+    if (wtp > wp) wp = wtp;
+    if (wfp > wp) wp = wfp;
+    PCL_TRY(pcl_scratch_reserve(ctx, &impl->wp, &impl->wp_bytes, wp * sizeof(float)));
+    return PCL_OK;
+}
+
+/* im2col of `in` (geometry g) into the packed B panels in impl->col:
+ * forward layout (transposed = 0) or col^T (transposed = 1). */
+static pcl_status packed_im2col(pcl_layer *layer, const conv_geometry *g, cl_mem in, cl_int n0, cl_int nc,
+                                int transposed)
+{
+    conv_impl *impl = layer->impl;
+    pcl_context *ctx = layer->context;
+    char opts[96];
+    packed_options(impl, opts, sizeof opts);
+    size_t nr = (size_t)pcl_gemm_packed_nr();
+    const char *name = transposed ? "im2col_bt" : "im2col_b";
+    cl_kernel kernel;
+    PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", opts, name, &kernel));
+    PCL_TRY(pcl_kernel_set_args(kernel, name, 14, sizeof(cl_int), &g->C, sizeof(cl_int), &g->H, sizeof(cl_int),
+                                &g->W, sizeof(cl_int), &g->KH, sizeof(cl_int), &g->KW, sizeof(cl_int), &g->S,
+                                sizeof(cl_int), &g->PH, sizeof(cl_int), &g->PW, sizeof(cl_int), &g->Ho,
+                                sizeof(cl_int), &g->Wo, sizeof n0, &n0, sizeof nc, &nc, sizeof(cl_mem), &in,
+                                sizeof(cl_mem), &impl->col));
+    /* One item per (tap or tap panel, output row, image). */
+    size_t global[3] = {transposed ? (g->K + nr - 1) / nr : g->K, (size_t)g->Ho, (size_t)nc};
+    return pcl_kernel_launch(ctx, kernel, name, 3, global, NULL);
+}
+
+static pcl_status packed_dy(pcl_layer *layer, const conv_geometry *g, const pcl_tensor *dy, cl_int n0, cl_int nc,
+                            int as_b)
+{
+    conv_impl *impl = layer->impl;
+    char opts[96];
+    const char *name = as_b ? "dy_b" : "dy_a";
+    cl_kernel kernel;
+    cl_int P = (cl_int)g->P;
+    PCL_TRY(pcl_kernel_get(layer->context, "conv2d.cl", packed_options(impl, opts, sizeof opts), name, &kernel));
+    PCL_TRY(pcl_kernel_set_args(kernel, name, 6, sizeof(cl_int), &g->O, sizeof P, &P, sizeof n0, &n0, sizeof nc, &nc,
+                                sizeof(cl_mem), &dy->mem, sizeof(cl_mem), &impl->t));
+    size_t mr = (size_t)pcl_gemm_packed_mr(), nr = (size_t)pcl_gemm_packed_nr(), cols = (size_t)nc * g->P;
+    size_t global[2] = {as_b ? (size_t)g->O : g->P, as_b ? (cols + nr - 1) / nr : ((size_t)g->O + mr - 1) / mr};
+    return pcl_kernel_launch(layer->context, kernel, name, 2, global, NULL);
+}
+
+static pcl_status packed_forward(pcl_layer *layer, const pcl_tensor *x, pcl_tensor *y)
+{
+    conv_impl *impl = layer->impl;
+    pcl_context *ctx = layer->context;
+    conv_geometry g;
+    PCL_TRY(packed_geometry(layer, x, y, 0, &g));
+    PCL_TRY(pcl_gemm_pack_a(ctx, 0, (size_t)g.O, g.K, layer->params[P_WEIGHT]->mem, 0, g.K, impl->wp));
+    int has_bias = !impl->config.no_bias;
+    if (has_bias) {
+        char opts[96];
+        cl_kernel fill;
+        cl_ulong total = pcl_tensor_count(y);
+        cl_int P = (cl_int)g.P;
+        PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", packed_options(impl, opts, sizeof opts), "fill_bias", &fill));
+        PCL_TRY(pcl_kernel_set_args(fill, "fill_bias", 5, sizeof total, &total, sizeof(cl_int), &g.O, sizeof P, &P,
+                                    sizeof(cl_mem), &layer->params[P_BIAS]->mem, sizeof(cl_mem), &y->mem));
+        PCL_TRY(pcl_launch_1d(ctx, fill, "fill_bias", (size_t)total));
+    }
+    for (size_t start = 0; start < (size_t)x->n; start += g.chunk) {
+        cl_int n0 = (cl_int)start, nc = (cl_int)((size_t)x->n - start < g.chunk ? (size_t)x->n - start : g.chunk);
+        size_t cols = (size_t)nc * g.P;
+        PCL_TRY(packed_im2col(layer, &g, x->mem, n0, nc, 0));
+        /* y[n0 + i, o, p] (+)= sum_r W[o, r] col[r, i*P + p]: row o at o*P, column j at (j / P)*O*P + j % P. */
+        PCL_TRY(pcl_gemm_packed(ctx, &impl->gemm, (size_t)g.O, cols, g.K, 1.0f, impl->wp, impl->col,
+                                has_bias ? 1.0f : 0.0f, y->mem, start * g.O * g.P, g.P, g.P, (size_t)g.O * g.P));
+    }
+    return PCL_OK;
+}
+
+static pcl_status bias_grad(pcl_layer *layer, const pcl_tensor *dy);
+
+static pcl_status packed_backward(pcl_layer *layer, const pcl_tensor *x, const pcl_tensor *y, const pcl_tensor *dy,
+                                  pcl_tensor *dx)
+{
+    conv_impl *impl = layer->impl;
+    pcl_context *ctx = layer->context;
+    conv_geometry g;
+    PCL_TRY(packed_geometry(layer, x, y, dx != NULL, &g));
+    if (!impl->config.no_bias) PCL_TRY(bias_grad(layer, dy));
+    cl_kernel col2im;
+    PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", options(impl), "col2im", &col2im));
+    /* With stride 1 and zero padding the input gradient is a convolution of
+     * dy (padded by k-1-pad) with the flipped W^T: no dcol, no col2im. */
+    const pcl_conv2d_config *cf = &impl->config;
+    int direct = cf->stride == 1 && cf->padding == PCL_PADDING_ZERO && cf->pad_h <= cf->kernel_h - 1 &&
+                 cf->pad_w <= cf->kernel_w - 1;
+    conv_geometry gd = g; /* dy -> dx as a convolution */
+    gd.C = g.O, gd.H = g.Ho, gd.W = g.Wo, gd.PH = g.KH - 1 - g.PH, gd.PW = g.KW - 1 - g.PW, gd.Ho = g.H, gd.Wo = g.W;
+    gd.O = g.C, gd.K = (size_t)g.O * g.KH * g.KW, gd.P = (size_t)g.H * g.W;
+    if (dx && direct) {
+        char opts[96];
+        cl_kernel flip;
+        PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", packed_options(impl, opts, sizeof opts), "wflip_a", &flip));
+        PCL_TRY(pcl_kernel_set_args(flip, "wflip_a", 6, sizeof(cl_int), &g.O, sizeof(cl_int), &g.C, sizeof(cl_int),
+                                    &g.KH, sizeof(cl_int), &g.KW, sizeof(cl_mem), &layer->params[P_WEIGHT]->mem,
+                                    sizeof(cl_mem), &impl->wp));
+        size_t mr = (size_t)pcl_gemm_packed_mr(), gf[2] = {gd.K, ((size_t)g.C + mr - 1) / mr};
+        PCL_TRY(pcl_kernel_launch(ctx, flip, "wflip_a", 2, gf, NULL));
+    } else if (dx) {
+        /* W^T (K x O) packed once: W is stored O x K, i.e. transposed. */
+        PCL_TRY(pcl_gemm_pack_a(ctx, 1, g.K, (size_t)g.O, layer->params[P_WEIGHT]->mem, 0, g.K, impl->wp));
+    }
+    for (size_t start = 0; start < (size_t)x->n; start += g.chunk) {
+        cl_int n0 = (cl_int)start, nc = (cl_int)((size_t)x->n - start < g.chunk ? (size_t)x->n - start : g.chunk);
+        size_t cols = (size_t)nc * g.P;
+        /* dW (O x K) += dy (O x cols) col^T (cols x K). */
+        PCL_TRY(packed_dy(layer, &g, dy, n0, nc, 0));
+        PCL_TRY(packed_im2col(layer, &g, x->mem, n0, nc, 1));
+        PCL_TRY(pcl_gemm_packed(ctx, &impl->gemm, (size_t)g.O, g.K, cols, 1.0f, impl->t, impl->col, 1.0f,
+                                layer->grads[P_WEIGHT]->mem, 0, g.K, 0, 0));
+        if (!dx) continue;
+        if (direct) {
+            /* dx[n0 + i, c, q] = sum_r' Wflip[c, r'] im2col(dy)[r', i*H*W + q]. */
+            PCL_TRY(packed_im2col(layer, &gd, dy->mem, n0, nc, 0));
+            PCL_TRY(pcl_gemm_packed(ctx, &impl->gemm, (size_t)g.C, (size_t)nc * gd.P, gd.K, 1.0f, impl->wp, impl->col,
+                                    0.0f, dx->mem, start * g.C * gd.P, gd.P, gd.P, (size_t)g.C * gd.P));
+            continue;
+        }
+        /* dcol (K x cols) = W^T (K x O) dy (O x cols), into the col scratch. */
+        PCL_TRY(packed_dy(layer, &g, dy, n0, nc, 1));
+        PCL_TRY(pcl_gemm_packed(ctx, &impl->gemm, g.K, cols, (size_t)g.O, 1.0f, impl->wp, impl->t, 0.0f, impl->col, 0,
+                                cols, 0, 0));
+        PCL_TRY(pcl_kernel_set_args(col2im, "col2im", 14, sizeof(cl_int), &g.C, sizeof(cl_int), &g.H,
+                                    sizeof(cl_int), &g.W, sizeof(cl_int), &g.KH, sizeof(cl_int), &g.KW,
+                                    sizeof(cl_int), &g.S, sizeof(cl_int), &g.PH, sizeof(cl_int), &g.PW,
+                                    sizeof(cl_int), &g.Ho, sizeof(cl_int), &g.Wo, sizeof n0, &n0, sizeof nc, &nc,
+                                    sizeof(cl_mem), &impl->col, sizeof(cl_mem), &dx->mem));
+        size_t g3[3] = {(size_t)g.W, (size_t)g.H, (size_t)nc * g.C};
+        PCL_TRY(pcl_kernel_launch(ctx, col2im, "col2im", 3, g3, NULL));
+    }
+    return PCL_OK;
+}
+
 static pcl_status forward(pcl_layer *layer, const pcl_tensor *x, pcl_tensor *y)
 {
+    if (use_packed(layer)) return packed_forward(layer, x, y);
     conv_impl *impl = layer->impl;
     pcl_context *ctx = layer->context;
     conv_geometry g;
@@ -130,6 +340,7 @@ static pcl_status bias_grad(pcl_layer *layer, const pcl_tensor *dy)
 static pcl_status backward(pcl_layer *layer, const pcl_tensor *x, const pcl_tensor *y, const pcl_tensor *dy,
                            pcl_tensor *dx)
 {
+    if (use_packed(layer)) return packed_backward(layer, x, y, dy, dx);
     conv_impl *impl = layer->impl;
     pcl_context *ctx = layer->context;
     conv_geometry g;
@@ -171,6 +382,8 @@ static void destroy(pcl_layer *layer)
     pcl_buffer_release(impl->col);
     pcl_buffer_release(impl->t);
     pcl_buffer_release(impl->partial);
+    pcl_buffer_release(impl->wp);
+    pcl_gemm_scratch_release(&impl->gemm);
 }
 
 static const pcl_layer_ops ops = {output_shape, forward, backward, destroy};

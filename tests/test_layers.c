@@ -255,6 +255,10 @@ static void run_gemm_case(pcl_gemm_backend backend, int ta, int tb, int m, int n
 static pcl_gemm_backend gemm_variant(int i)
 {
     setenv("PERCEPTCL_GEMM_KERNEL", i >= 4 ? "tiled" : "packed", 1);
+    /* Variant 1: the packed convolution one image per chunk (the chunk loop,
+     * and weight gradients accumulated over chunks). */
+    if (i == 1) setenv("PERCEPTCL_CONV_CHUNK", "1", 1);
+    else unsetenv("PERCEPTCL_CONV_CHUNK");
     set_limit(i == 3 ? 0 : limits[i % 4 == 3 ? 0 : (i < 3 ? i : i - 4)]);
     return i == 3 ? PCL_GEMM_CLBLAST : PCL_GEMM_OWN;
 }
