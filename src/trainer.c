@@ -36,7 +36,8 @@ struct pcl_trainer {
     int has_ssim, higher_is_better, per_channel;
     loss_slot train_loss, eval_loss;
     batch_buffers buf;
-    cl_kernel k_scale;
+    cl_kernel k_scale, k_nonfinite;
+    cl_mem flags; /* NONFINITE_CHUNKS ints */
     uint64_t seed; /* the run's (the saved one after a resume) */
 };
 
@@ -46,6 +47,8 @@ static double now_seconds(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
+
+enum { NONFINITE_CHUNKS = 256 };
 
 pcl_trainer_config pcl_trainer_config_default(void)
 {
@@ -100,6 +103,7 @@ static char *copy_string(const char *s, int *failed)
 void pcl_trainer_destroy(pcl_trainer *trainer)
 {
     if (!trainer) return;
+    pcl_buffer_release(trainer->flags);
     pcl_loss_destroy(trainer->train_loss.loss);
     pcl_loss_destroy(trainer->eval_loss.loss);
     pcl_tensor_destroy(trainer->buf.x);
@@ -179,6 +183,10 @@ pcl_status pcl_trainer_create(pcl_model *model, pcl_optimizer *optimizer, const 
     t->ssim = config->ssim_options ? *config->ssim_options : pcl_ssim_options_default();
     t->seed = config->seed;
     pcl_status status = pcl_kernel_get(pcl_model_context(model), "trainer.cl", NULL, "scale", &t->k_scale);
+    if (status == PCL_OK)
+        status = pcl_kernel_get(pcl_model_context(model), "trainer.cl", NULL, "nonfinite_flags", &t->k_nonfinite);
+    if (status == PCL_OK)
+        status = pcl_buffer_create(pcl_model_context(model), NONFINITE_CHUNKS * sizeof(cl_int), &t->flags);
     if (status != PCL_OK) {
         pcl_trainer_destroy(t);
         return status;
@@ -220,7 +228,7 @@ static pcl_status ensure_loss(pcl_trainer *tr, loss_slot *slot, int images, int 
 
 /* Fills and uploads a batch of n records with shapes in/tg. */
 static pcl_status load_batch(pcl_trainer *tr, const pcl_data_source *src, const size_t *indices, size_t n,
-                             uint64_t seed, const int in[3], const int tg[3])
+                             uint64_t seed, const int in[3], const int tg[3], const char *where)
 {
     pcl_context *ctx = pcl_model_context(tr->model);
     const size_t in_count = n * (size_t)in[0] * in[1] * in[2], tg_count = n * (size_t)tg[0] * tg[1] * tg[2];
@@ -229,8 +237,38 @@ static pcl_status load_batch(pcl_trainer *tr, const pcl_data_source *src, const 
     PCL_TRY(ensure_tensor(ctx, &tr->buf.x, (int)n, in[0], in[1], in[2]));
     PCL_TRY(ensure_tensor(ctx, &tr->buf.t, (int)n, tg[0], tg[1], tg[2]));
     PCL_TRY(src->fill(src->user, indices, n, seed, tr->buf.hx, tr->buf.ht));
+    /* A NaN or infinity in the data would only show up later as a NaN loss
+     * (or, with MS-SSIM, not at all): name the record now. */
+    for (int which = 0; which < 2; which++) {
+        const float *p = which ? tr->buf.ht : tr->buf.hx;
+        const size_t per = which ? tg_count / n : in_count / n;
+        for (size_t i = 0; i < n * per; i++)
+            if (!isfinite(p[i]))
+                return pcl_fail(PCL_ERR_UNDEFINED, "%s: record %zu has %s %s at value %zu", where, indices[i / per],
+                                which ? "a target" : "an input", isnan(p[i]) ? "NaN" : "infinity", i % per);
+    }
     PCL_TRY(pcl_tensor_upload(tr->buf.x, tr->buf.hx));
     PCL_TRY(pcl_tensor_upload(tr->buf.t, tr->buf.ht));
+    return PCL_OK;
+}
+
+/* Fails when y holds a NaN or an infinity (SSIM-family losses clamp them). */
+static pcl_status check_output(pcl_trainer *tr, const pcl_tensor *y, const char *where)
+{
+    const size_t count = pcl_tensor_count(y);
+    if (count > 0x7fffffff) return pcl_fail(PCL_ERR_TOO_LARGE, "trainer: output of %zu floats", count);
+    const int n = (int)count, chunk = (n + NONFINITE_CHUNKS - 1) / NONFINITE_CHUNKS;
+    const int chunks = (n + chunk - 1) / chunk;
+    PCL_TRY(pcl_kernel_set_args(tr->k_nonfinite, "nonfinite_flags", 5, sizeof n, &n, sizeof chunk, &chunk,
+                                sizeof chunks, &chunks, sizeof(cl_mem), &y->mem, sizeof(cl_mem), &tr->flags));
+    PCL_TRY(pcl_launch_1d(pcl_model_context(tr->model), tr->k_nonfinite, "nonfinite_flags", (size_t)chunks));
+    cl_int flags[NONFINITE_CHUNKS];
+    PCL_TRY(pcl_buffer_read(pcl_model_context(tr->model), tr->flags, 0, (size_t)chunks * sizeof(cl_int), flags));
+    for (int g = 0; g < chunks; g++)
+        if (flags[g])
+            return pcl_fail(PCL_ERR_UNDEFINED, "%s: the model's output has a NaN or infinity in values %d..%d "
+                            "(image %d): check the inputs and the learning rate", where, g * chunk,
+                            (g + 1) * chunk - 1, g * chunk / (y->c * y->h * y->w));
     return PCL_OK;
 }
 
@@ -247,6 +285,7 @@ static pcl_status batch_loss(pcl_trainer *tr, loss_slot *slot, const pcl_tensor 
     const int n = y->n, channels = tr->per_channel ? y->c : 1;
     const int images = n * channels, height = tr->per_channel ? y->h : y->c * y->h, width = y->w;
     PCL_TRY(ensure_loss(tr, slot, images, height, width));
+    if (tr->per_channel) PCL_TRY(check_output(tr, y, where));
     PCL_TRY(ensure_host(&tr->buf.values, &tr->buf.values_cap, (size_t)images));
     if (grad) PCL_TRY(ensure_tensor(pcl_model_context(tr->model), &tr->buf.dy, y->n, y->c, y->h, y->w));
     PCL_TRY(pcl_loss_run(slot->loss, t->mem, y->mem, tr->buf.values, grad ? tr->buf.dy->mem : NULL));
@@ -282,13 +321,13 @@ static pcl_status train_step(pcl_trainer *tr, const pcl_data_source *src, const 
                              const pcl_train_position *pos, double *loss)
 {
     const uint64_t step_seed = pcl_train_step_seed(tr->seed, (uint64_t)pos->step);
-    PCL_TRY(load_batch(tr, src, indices, n, step_seed, src->input, src->target));
-    pcl_model_set_noise_seed(tr->model, step_seed);
-    pcl_tensor *y;
-    PCL_TRY(pcl_model_forward(tr->model, tr->buf.x, &y));
     char where[160];
     snprintf(where, sizeof where, "training epoch %lld, step %lld (batch %lld of the epoch)", (long long)pos->epoch,
              (long long)pos->step, (long long)pos->batch);
+    PCL_TRY(load_batch(tr, src, indices, n, step_seed, src->input, src->target, where));
+    pcl_model_set_noise_seed(tr->model, step_seed);
+    pcl_tensor *y;
+    PCL_TRY(pcl_model_forward(tr->model, tr->buf.x, &y));
     double sum;
     PCL_TRY(batch_loss(tr, &tr->train_loss, y, 1, &sum, where));
     PCL_TRY(pcl_optimizer_zero_grad(tr->optimizer));
@@ -348,12 +387,12 @@ static pcl_status evaluate(pcl_trainer *tr, const pcl_data_source *src, double *
             n = src->count - start < batch ? src->count - start : batch;
         }
         for (size_t i = 0; i < n; i++) idx[i] = start + i;
-        status = load_batch(tr, src, idx, n, pcl_train_step_seed(tr->seed, UINT64_MAX - b), in, tg);
+        char where[128];
+        snprintf(where, sizeof where, "evaluation, records %zu..%zu", start, start + n - 1);
+        status = load_batch(tr, src, idx, n, pcl_train_step_seed(tr->seed, UINT64_MAX - b), in, tg, where);
         pcl_tensor *y = NULL;
         if (status == PCL_OK) status = pcl_model_forward(tr->model, tr->buf.x, &y);
         if (status == PCL_OK) {
-            char where[128];
-            snprintf(where, sizeof where, "evaluation, records %zu..%zu", start, start + n - 1);
             double sum;
             status = batch_loss(tr, &tr->eval_loss, y, 0, &sum, where);
             total += sum;
@@ -476,6 +515,7 @@ static pcl_status run(pcl_trainer *tr, const pcl_data_source *train, const pcl_d
             done++;
             pos.batch++;
             pos.step++;
+            res->steps = pos.step;
             pcl_progress_batch(rs->progress, loss, n);
         }
         pos.elapsed += now_seconds() - started;

@@ -6,9 +6,10 @@
  * reallocated; reshape layers at the front (a view of the caller's x), in
  * the middle and at the end (a view of the caller's dy). Names follow
  * PyTorch's nn.Sequential. The VAE sampler's KL: pcl_model_kl against a
- * float64 evaluation of the closed form on the sampler's input, and its
- * gradient scaled by kl_weight / n (checked through the bias gradient of
- * the dense layer in front of it, against float64). */
+ * float64 evaluation of the closed form on the sampler's input; its
+ * gradient enters with kl_weight / n (the hand composition sets that weight
+ * on its own sampler, so a model that scaled otherwise fails the bitwise
+ * gradient comparison). */
 #include "perceptcl/layers.h"
 #include "perceptcl/model.h"
 #include "perceptcl/optimizer.h"

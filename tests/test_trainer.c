@@ -1,0 +1,611 @@
+/* The shared training loop (trainer.h), on problems whose answers are known:
+ *
+ * - gradient scale and sign: one plain SGD step of a 1x1 convolution (2
+ *   channels in and out, so SSIM's per-channel mean is exercised) with each
+ *   loss; the update and the reported loss against a float64 chain (the
+ *   loss's float64 reference gradient, times -1/(n C) or 1/n, through the
+ *   convolution by hand);
+ * - it learns: a 3x3 convolution learning a fixed 3x3 filter (exactly
+ *   representable, so the optimum loss is 0) with each loss, Adam with a
+ *   learning-rate schedule set from on_epoch; the validation
+ *   loss must fall below 5% of the identity predictor's loss, computed in
+ *   float64 from the problem;
+ * - the same seed gives bitwise the same weights and optimizer state; another
+ *   seed does not;
+ * - resume after whole epochs and mid-epoch (max_steps) is bitwise the same
+ *   as a straight run, also with a VAE sampler (noise per step) and a
+ *   partial last batch; the CSV log holds one line per epoch;
+ * - early stopping on a constructed plateau (a learning rate too small to
+ *   change a float32 weight) stops after patience epochs, keeps epoch 0 as
+ *   the best, and a resume of the stopped run does nothing;
+ * - a NaN in a training or validation record stops the run with an error
+ *   naming the epoch and step (or the validation records) and the record;
+ *   so does a loss that overflows (a learning rate of 1e30). */
+#include "perceptcl/checkpoint.h"
+#include "perceptcl/image.h"
+#include "perceptcl/layers.h"
+#include "perceptcl/model.h"
+#include "perceptcl/optimizer.h"
+#include "perceptcl/trainer.h"
+#include "ssim_reference.h"
+
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define OK(call) ck_assert_msg((call) == PCL_OK, "%s", pcl_last_error())
+
+static pcl_context *ctx;
+static const char *loss_names[] = {"mse", "mae", "ssim", "msssim"};
+static const double ms_beta[5] = {0.0448, 0.2856, 0.3001, 0.2363, 0.1333};
+
+static double uniform(uint64_t *s) { return (double)(pcl_rng_next(s) >> 11) * 0x1.0p-53; }
+
+static pcl_ssim_options ssim_options(void)
+{
+    pcl_ssim_options o = pcl_ssim_options_default();
+    o.mode = PCL_SSIM_SAME; /* small images */
+    o.data_range = 1.0;
+    return o;
+}
+
+/* float64 per-image loss of one channel (what the trainer minimises) and
+ * d loss / d y. */
+static double ref_loss(const char *name, const double *t, const double *y, int h, int w, double *grad)
+{
+    const int p = h * w;
+    if (!strcmp(name, "mse") || !strcmp(name, "mae")) {
+        const int mse = !strcmp(name, "mse");
+        double sum = 0;
+        for (int i = 0; i < p; i++) {
+            double d = y[i] - t[i];
+            sum += mse ? d * d : fabs(d);
+            if (grad) grad[i] = (mse ? 2 * d : (d > 0) - (d < 0)) / p;
+        }
+        return sum / p;
+    }
+    const int ms = !strcmp(name, "msssim");
+    double value;
+    ck_assert(ref_ssim(t, y, h, w, 1, 1.0, ms ? 5 : 1, ms_beta, &value, NULL, grad) == 0);
+    if (grad)
+        for (int i = 0; i < p; i++) grad[i] = -grad[i];
+    return 1 - value;
+}
+
+static pcl_trainer_config quiet_config(const char *loss)
+{
+    static pcl_ssim_options o;
+    o = ssim_options();
+    pcl_trainer_config c = pcl_trainer_config_default();
+    c.loss = loss;
+    c.ssim_options = &o;
+    c.progress_mode = PCL_PROGRESS_OFF;
+    return c;
+}
+
+/* ---- gradient scale and sign ---------------------------------------------- */
+
+enum { GC = 2, GH = 12, GW = 12, GN = 3 };
+
+START_TEST(test_gradient_scale)
+{
+    const char *name = loss_names[_i];
+    static float xs[GN * GC * GH * GW], ts[GN * GC * GH * GW];
+    uint64_t r = 17;
+    for (int i = 0; i < GN * GC * GH * GW; i++) xs[i] = (float)(0.1 + 0.8 * uniform(&r));
+    for (int i = 0; i < GN * GC * GH * GW; i++) ts[i] = (float)(0.1 + 0.8 * uniform(&r));
+    pcl_array_source arrays = {xs, ts, GN, {GC, GH, GW}, {GC, GH, GW}};
+    pcl_data_source src = pcl_data_source_from_arrays(&arrays);
+
+    pcl_model *m;
+    OK(pcl_model_create(ctx, &m));
+    pcl_layer *conv;
+    pcl_conv2d_config cc = {GC, GC, 1, 1, 1, 0, 0, PCL_PADDING_ZERO, 0, PCL_GEMM_AUTO};
+    OK(pcl_conv2d_create(ctx, &cc, &conv));
+    OK(pcl_model_add(m, conv));
+    float w0[GC * GC] = {0.9f, 0.2f, -0.1f, 0.7f}, b0[GC] = {0.05f, -0.02f}, w1[GC * GC], b1[GC];
+    pcl_tensor *wt, *bt;
+    OK(pcl_layer_param(conv, 0, &wt, NULL, NULL));
+    OK(pcl_layer_param(conv, 1, &bt, NULL, NULL));
+    OK(pcl_tensor_upload(wt, w0));
+    OK(pcl_tensor_upload(bt, b0));
+    const double lr = 0.1;
+    pcl_optimizer *opt;
+    pcl_sgd_config sc = pcl_sgd_config_default();
+    sc.learning_rate = lr;
+    OK(pcl_sgd_create(ctx, &sc, &opt));
+    pcl_trainer_config c = quiet_config(name);
+    c.batch = GN;
+    c.epochs = 1;
+    pcl_trainer *tr;
+    OK(pcl_trainer_create(m, opt, &c, &tr));
+    pcl_trainer_result res;
+    OK(pcl_trainer_run(tr, &src, NULL, &res));
+    ck_assert_int_eq(res.steps, 1);
+    OK(pcl_tensor_download(wt, w1));
+    OK(pcl_tensor_download(bt, b1));
+
+    /* float64: y = w x + b per pixel, batch loss (1/n) sum_i per-image loss,
+     * an image's loss the mean over channels for ssim/msssim (C images to
+     * loss.h) and over all c*h*w pixels for mse/mae. */
+    const int per_channel = !strcmp(name, "ssim") || !strcmp(name, "msssim");
+    const int P = GH * GW;
+    double gw[GC * GC] = {0}, gb[GC] = {0}, total = 0;
+    double y[GC * GH * GW], t[GC * GH * GW], g[GC * GH * GW];
+    for (int n = 0; n < GN; n++) {
+        const float *x = xs + n * GC * P;
+        for (int o = 0; o < GC; o++)
+            for (int p = 0; p < P; p++) {
+                double v = b0[o];
+                for (int k = 0; k < GC; k++) v += (double)w0[o * GC + k] * x[k * P + p];
+                y[o * P + p] = v;
+                t[o * P + p] = ts[n * GC * P + o * P + p];
+            }
+        if (per_channel) {
+            for (int o = 0; o < GC; o++) {
+                total += ref_loss(name, t + o * P, y + o * P, GH, GW, g + o * P) / GC / GN;
+                for (int p = 0; p < P; p++) g[o * P + p] /= GC * GN;
+            }
+        } else {
+            total += ref_loss(name, t, y, GC * GH, GW, g) / GN; /* one image of c*h*w pixels */
+            for (int p = 0; p < GC * P; p++) g[p] /= GN;
+        }
+        for (int o = 0; o < GC; o++)
+            for (int p = 0; p < P; p++) {
+                gb[o] += g[o * P + p];
+                for (int k = 0; k < GC; k++) gw[o * GC + k] += g[o * P + p] * x[k * P + p];
+            }
+    }
+    ck_assert_msg(fabs(res.train_loss - total) <= 1e-5 * fabs(total) + 1e-7, "%s: loss %.9g, float64 %.9g", name,
+                  res.train_loss, total);
+    /* the update -lr g against float64; float32 error of a sum of 432 terms
+     * and of the loss gradient: 1e-3 relative to the largest component */
+    double scale = 0;
+    for (int i = 0; i < GC * GC; i++) scale = fmax(scale, fabs(lr * gw[i]));
+    for (int i = 0; i < GC; i++) scale = fmax(scale, fabs(lr * gb[i]));
+    ck_assert(scale > 1e-4);
+    for (int i = 0; i < GC * GC; i++)
+        ck_assert_msg(fabs((w1[i] - w0[i]) - (-lr * gw[i])) <= 1e-3 * scale + 1e-7,
+                      "%s: weight %d moved by %.9g, float64 %.9g", name, i, w1[i] - w0[i], -lr * gw[i]);
+    for (int i = 0; i < GC; i++)
+        ck_assert_msg(fabs((b1[i] - b0[i]) - (-lr * gb[i])) <= 1e-3 * scale + 1e-7,
+                      "%s: bias %d moved by %.9g, float64 %.9g", name, i, b1[i] - b0[i], -lr * gb[i]);
+    pcl_trainer_destroy(tr);
+    pcl_optimizer_destroy(opt);
+    pcl_model_destroy(m);
+}
+END_TEST
+
+/* ---- a filter to learn ------------------------------------------------------ */
+
+enum { FH = 16, FW = 16, FP = FH * FW, NTRAIN = 40, NVAL = 8 };
+static const double filter[9] = {0.05, 0.10, 0.00, 0.10, 0.45, 0.15, 0.00, 0.10, 0.05};
+static float f_x[(NTRAIN + NVAL) * FP], f_t[(NTRAIN + NVAL) * FP];
+
+static void make_filter_data(void)
+{
+    uint64_t r = 4242;
+    for (int s = 0; s < NTRAIN + NVAL; s++) {
+        float *x = f_x + s * FP, *t = f_t + s * FP;
+        /* smooth blobs plus texture, in [0, 1] */
+        double cx = uniform(&r) * FW, cy = uniform(&r) * FH, rad = 3 + 4 * uniform(&r), base = 0.2 * uniform(&r);
+        for (int i = 0; i < FH; i++)
+            for (int j = 0; j < FW; j++) {
+                double d2 = (i - cy) * (i - cy) + (j - cx) * (j - cx);
+                x[i * FW + j] = (float)(base + 0.5 * exp(-d2 / (2 * rad * rad)) + 0.3 * uniform(&r));
+            }
+        for (int i = 0; i < FH; i++)
+            for (int j = 0; j < FW; j++) {
+                double v = 0;
+                for (int u = -1; u <= 1; u++)
+                    for (int q = -1; q <= 1; q++) {
+                        int ii = i + u, jj = j + q;
+                        if (ii >= 0 && ii < FH && jj >= 0 && jj < FW) v += filter[(u + 1) * 3 + q + 1] * x[ii * FW + jj];
+                    }
+                t[i * FW + j] = (float)v;
+            }
+    }
+}
+
+static pcl_model *filter_model(uint64_t seed)
+{
+    pcl_model *m;
+    OK(pcl_model_create(ctx, &m));
+    pcl_layer *conv;
+    pcl_conv2d_config cc = {1, 1, 3, 3, 1, 1, 1, PCL_PADDING_ZERO, 0, PCL_GEMM_AUTO};
+    OK(pcl_conv2d_create(ctx, &cc, &conv));
+    OK(pcl_model_add(m, conv));
+    OK(pcl_model_init_weights(m, PCL_INIT_XAVIER_UNIFORM, 0, seed));
+    return m;
+}
+
+/* A schedule through on_epoch: lr = 0.05 for 30 epochs, then * 0.8 per epoch, a function
+ * of the epoch as trainer.h asks (Adam's fixed step would otherwise keep the
+ * weights jittering around the optimum). */
+static int schedule_calls;
+static pcl_status schedule(void *user, const pcl_trainer_epoch *epoch)
+{
+    schedule_calls++;
+    ck_assert(isfinite(epoch->train_loss) && isfinite(epoch->validation_loss));
+    const double done = (double)(epoch->epoch + 1);
+    return pcl_optimizer_set_learning_rate(user, done < 30 ? 0.05 : 0.05 * pow(0.8, done - 29));
+}
+
+START_TEST(test_learns)
+{
+    const char *name = loss_names[_i];
+    pcl_array_source train_a = {f_x, f_t, NTRAIN, {1, FH, FW}, {1, FH, FW}};
+    pcl_array_source val_a = {f_x + NTRAIN * FP, f_t + NTRAIN * FP, NVAL, {1, FH, FW}, {1, FH, FW}};
+    pcl_data_source train = pcl_data_source_from_arrays(&train_a), val = pcl_data_source_from_arrays(&val_a);
+    /* the identity predictor's validation loss, float64 */
+    double baseline = 0;
+    for (int s = 0; s < NVAL; s++) {
+        double x[FP], t[FP];
+        for (int p = 0; p < FP; p++) x[p] = val_a.inputs[s * FP + p], t[p] = val_a.targets[s * FP + p];
+        baseline += ref_loss(name, t, x, FH, FW, NULL) / NVAL;
+    }
+    ck_assert(baseline > 0);
+
+    pcl_model *m = filter_model(3);
+    pcl_optimizer *opt;
+    pcl_adam_config ac = pcl_adam_config_default();
+    ac.learning_rate = 0.05;
+    OK(pcl_adam_create(ctx, &ac, &opt));
+    pcl_trainer_config c = quiet_config(name);
+    c.batch = 8;
+    c.epochs = 60;
+    c.seed = 1;
+    c.restore_best = 1;
+    c.on_epoch = schedule;
+    c.user = opt;
+    schedule_calls = 0;
+    pcl_trainer *tr;
+    OK(pcl_trainer_create(m, opt, &c, &tr));
+    double before;
+    OK(pcl_trainer_evaluate(tr, &val, &before));
+    pcl_trainer_result res;
+    OK(pcl_trainer_run(tr, &train, &val, &res));
+    ck_assert_int_eq(res.epochs, 60);
+    ck_assert_int_eq(res.steps, 60 * 5);
+    ck_assert_int_eq(schedule_calls, 60);
+    double after;
+    OK(pcl_trainer_evaluate(tr, &val, &after));
+    ck_assert_msg(isfinite(after) && after < 0.05 * baseline,
+                  "%s: validation loss %g (start %g) not below 5%% of the identity predictor's %g", name, after, before,
+                  baseline);
+    /* restore_best: the model holds the best epoch's weights */
+    ck_assert_msg(after == res.best_validation_loss, "%s: evaluate %.9g, best %.9g", name, after,
+                  res.best_validation_loss);
+    fprintf(stderr, "%-6s validation loss %.3g -> %.3g (identity predictor %.3g), best epoch %lld\n", name, before,
+            after, baseline, (long long)res.best_epoch);
+    pcl_trainer_destroy(tr);
+    pcl_optimizer_destroy(opt);
+    pcl_model_destroy(m);
+}
+END_TEST
+
+/* ---- reproducibility and resume ---------------------------------------------- */
+
+/* Model 0: conv, batch norm, ReLU, conv. Model 1: flatten, dense, VAE
+ * sampler, dense, reshape (noise drawn per step). */
+static pcl_model *deep_model(int kind, uint64_t seed)
+{
+    pcl_model *m;
+    OK(pcl_model_create(ctx, &m));
+    pcl_layer *l;
+    if (kind == 0) {
+        pcl_conv2d_config c1 = {1, 4, 3, 3, 1, 1, 1, PCL_PADDING_REPLICATE, 0, PCL_GEMM_AUTO};
+        OK(pcl_conv2d_create(ctx, &c1, &l));
+        OK(pcl_model_add(m, l));
+        OK(pcl_batchnorm_create(ctx, 4, 0.1f, 1e-5f, &l));
+        OK(pcl_model_add(m, l));
+        OK(pcl_activation_create(ctx, PCL_ACTIVATION_RELU, &l));
+        OK(pcl_model_add(m, l));
+        pcl_conv2d_config c2 = {4, 1, 3, 3, 1, 1, 1, PCL_PADDING_ZERO, 0, PCL_GEMM_AUTO};
+        OK(pcl_conv2d_create(ctx, &c2, &l));
+        OK(pcl_model_add(m, l));
+        OK(pcl_model_set_lr_multiplier(m, 3, 0.1));
+    } else {
+        OK(pcl_reshape_create(ctx, FP, 1, 1, &l));
+        OK(pcl_model_add(m, l));
+        OK(pcl_dense_create(ctx, FP, 8, PCL_GEMM_AUTO, &l));
+        OK(pcl_model_add(m, l));
+        OK(pcl_vae_sampler_create(ctx, 4, &l));
+        OK(pcl_model_add(m, l));
+        OK(pcl_dense_create(ctx, 4, FP, PCL_GEMM_AUTO, &l));
+        OK(pcl_model_add(m, l));
+        OK(pcl_reshape_create(ctx, 1, FH, FW, &l));
+        OK(pcl_model_add(m, l));
+        pcl_model_set_kl_weight(m, 0.01);
+    }
+    OK(pcl_model_init_weights(m, PCL_INIT_HE_NORMAL, 0, seed));
+    return m;
+}
+
+typedef struct run_spec {
+    int kind;
+    uint64_t seed, init_seed;
+    int64_t epochs, max_steps;
+    const char *checkpoint, *resume, *log;
+} run_spec;
+
+/* Trains and returns every weight and optimizer state float (malloc'd). */
+static float *train_run(const run_spec *spec, size_t *count, pcl_trainer_result *res)
+{
+    pcl_array_source train_a = {f_x, f_t, 22, {1, FH, FW}, {1, FH, FW}}; /* batches 8, 8, 6 */
+    pcl_array_source val_a = {f_x + NTRAIN * FP, f_t + NTRAIN * FP, NVAL, {1, FH, FW}, {1, FH, FW}};
+    pcl_data_source train = pcl_data_source_from_arrays(&train_a), val = pcl_data_source_from_arrays(&val_a);
+    pcl_model *m = deep_model(spec->kind, spec->init_seed);
+    pcl_optimizer *opt;
+    pcl_adam_config ac = pcl_adam_config_default();
+    ac.learning_rate = 0.01;
+    OK(pcl_adam_create(ctx, &ac, &opt));
+    pcl_trainer_config c = quiet_config("mse");
+    c.batch = 8;
+    c.validation_batch = 3; /* 3, 3, 2 */
+    c.epochs = spec->epochs;
+    c.max_steps = spec->max_steps;
+    c.seed = spec->seed;
+    c.checkpoint_path = spec->checkpoint;
+    c.resume_path = spec->resume;
+    c.log_path = spec->log;
+    pcl_trainer *tr;
+    OK(pcl_trainer_create(m, opt, &c, &tr));
+    OK(pcl_trainer_run(tr, &train, &val, res));
+    size_t n = 0;
+    pcl_train_weights *w = pcl_model_weights(m);
+    for (int pass = 0; pass < 2; pass++) {
+        float *out = pass ? malloc(n * sizeof *out) : NULL;
+        size_t k = 0;
+        for (int i = 0; i < pcl_train_weights_count(w); i++) {
+            pcl_tensor *t;
+            OK(pcl_train_weights_entry(w, i, NULL, &t));
+            if (out) OK(pcl_tensor_download(t, out + k));
+            k += pcl_tensor_count(t);
+        }
+        for (int i = 0; i < pcl_optimizer_param_count(opt); i++)
+            for (int s = 0; s < pcl_optimizer_state_count(opt); s++) {
+                pcl_tensor *t;
+                OK(pcl_optimizer_state(opt, i, s, &t, NULL));
+                if (out) OK(pcl_tensor_download(t, out + k));
+                k += pcl_tensor_count(t);
+            }
+        n = k;
+        if (out) {
+            for (size_t i = 0; i < n; i++) ck_assert_msg(isfinite(out[i]), "value %zu not finite", i);
+            *count = n;
+            pcl_trainer_destroy(tr);
+            pcl_optimizer_destroy(opt);
+            pcl_model_destroy(m);
+            return out;
+        }
+    }
+    return NULL;
+}
+
+static void path_for(char *path, size_t size, const char *what)
+{
+    snprintf(path, size, "/tmp/pcl_test_trainer_%ld_%s", (long)getpid(), what);
+}
+
+static int count_lines(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "%s missing", path);
+    int lines = 0, ch;
+    while ((ch = fgetc(f)) != EOF) lines += ch == '\n';
+    fclose(f);
+    return lines;
+}
+
+START_TEST(test_same_seed)
+{
+    const int kind = _i;
+    size_t n1, n2, n3;
+    pcl_trainer_result r1, r2, r3;
+    run_spec s = {kind, 7, 11, 3, 0, NULL, NULL, NULL};
+    float *a = train_run(&s, &n1, &r1);
+    float *b = train_run(&s, &n2, &r2);
+    s.seed = 8;
+    float *c = train_run(&s, &n3, &r3);
+    ck_assert_uint_eq(n1, n2);
+    ck_assert_msg(!memcmp(a, b, n1 * sizeof *a), "same seed, different weights");
+    ck_assert_msg(memcmp(a, c, n1 * sizeof *a), "another seed gave the same weights");
+    ck_assert(r1.best_validation_loss == r2.best_validation_loss && r1.steps == 9 && r1.epochs == 3);
+    free(a);
+    free(b);
+    free(c);
+}
+END_TEST
+
+START_TEST(test_resume)
+{
+    const int kind = _i / 2, mid_epoch = _i % 2;
+    char ck_straight[256], ck_split[256], log_split[256];
+    path_for(ck_straight, sizeof ck_straight, "straight.safetensors");
+    path_for(ck_split, sizeof ck_split, "split.safetensors");
+    path_for(log_split, sizeof log_split, "split.csv");
+    unlink(log_split);
+    size_t n1, n2;
+    pcl_trainer_result r1, r2;
+    run_spec straight = {kind, 5, 11, 4, 0, ck_straight, NULL, NULL};
+    float *a = train_run(&straight, &n1, &r1);
+    /* first part: 2 epochs, or 4 steps (mid-epoch 1 of 3 batches) */
+    run_spec first = {kind, 5, 11, mid_epoch ? 4 : 2, mid_epoch ? 4 : 0, ck_split, NULL, log_split};
+    free(train_run(&first, &n2, &r2));
+    ck_assert_int_eq(r2.steps, mid_epoch ? 4 : 6);
+    /* second part: other initial weights and another seed in the config,
+     * both replaced by the checkpoint's */
+    run_spec second = {kind, 99, 12345, 4, 0, ck_split, ck_split, log_split};
+    float *b = train_run(&second, &n2, &r2);
+    ck_assert_uint_eq(n1, n2);
+    for (size_t i = 0; i < n1; i++)
+        ck_assert_msg(!memcmp(&a[i], &b[i], sizeof *a), "value %zu: straight %.9g, resumed %.9g", i, a[i], b[i]);
+    ck_assert_int_eq(r2.steps, 12);
+    ck_assert_int_eq(r2.epochs, 4);
+    ck_assert(r1.best_validation_loss == r2.best_validation_loss);
+    ck_assert_int_eq(r1.best_epoch, r2.best_epoch);
+    ck_assert(r1.validation_loss == r2.validation_loss);
+    /* the log: a header and one line per epoch over both parts */
+    ck_assert_int_eq(count_lines(log_split), 1 + 4);
+    /* the checkpoints hold the same position */
+    pcl_checkpoint *c1, *c2;
+    OK(pcl_checkpoint_read(ck_straight, &c1));
+    OK(pcl_checkpoint_read(ck_split, &c2));
+    const char *keys[] = {"seed", "epoch", "batch", "step", "rng", "loss", "optimizer_steps", "early_stop_best"};
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
+        ck_assert_str_eq(pcl_checkpoint_metadata(c1, keys[k]), pcl_checkpoint_metadata(c2, keys[k]));
+    pcl_checkpoint_destroy(c1);
+    pcl_checkpoint_destroy(c2);
+    free(a);
+    free(b);
+    unlink(ck_straight);
+    unlink(ck_split);
+    unlink(log_split);
+}
+END_TEST
+
+/* ---- early stopping ---------------------------------------------------------- */
+
+START_TEST(test_early_stop)
+{
+    char ck[256], log[256], svg[256];
+    path_for(ck, sizeof ck, "plateau.safetensors");
+    path_for(log, sizeof log, "plateau.csv");
+    path_for(svg, sizeof svg, "plateau.svg");
+    unlink(log);
+    pcl_array_source train_a = {f_x, f_t, 16, {1, FH, FW}, {1, FH, FW}};
+    pcl_array_source val_a = {f_x + NTRAIN * FP, f_t + NTRAIN * FP, NVAL, {1, FH, FW}, {1, FH, FW}};
+    pcl_data_source train = pcl_data_source_from_arrays(&train_a), val = pcl_data_source_from_arrays(&val_a);
+    for (int pass = 0; pass < 2; pass++) {
+        pcl_model *m = filter_model(3);
+        /* a plateau: the step is far below half an ulp of every weight, so
+         * no weight changes and the validation loss stays the same */
+        pcl_optimizer *opt;
+        pcl_sgd_config sc = pcl_sgd_config_default();
+        sc.learning_rate = 1e-30;
+        OK(pcl_sgd_create(ctx, &sc, &opt));
+        pcl_trainer_config c = quiet_config("mse");
+        c.batch = 8;
+        c.epochs = 50;
+        c.patience = 3;
+        c.checkpoint_path = ck;
+        c.resume_path = pass ? ck : NULL; /* pass 1: resume the stopped run */
+        c.log_path = log;
+        c.curve_path = svg;
+        pcl_trainer *tr;
+        OK(pcl_trainer_create(m, opt, &c, &tr));
+        pcl_trainer_result res;
+        OK(pcl_trainer_run(tr, &train, &val, &res));
+        ck_assert(res.stopped_early);
+        ck_assert_int_eq(res.epochs, 4); /* epoch 0 the best, 1..3 without improvement */
+        ck_assert_int_eq(res.steps, 8);
+        ck_assert_int_eq(res.best_epoch, 0);
+        if (pass == 0) ck_assert(res.validation_loss == res.best_validation_loss);
+        ck_assert_int_eq(count_lines(log), 1 + 4); /* the resume added nothing */
+        pcl_trainer_destroy(tr);
+        pcl_optimizer_destroy(opt);
+        pcl_model_destroy(m);
+    }
+    FILE *f = fopen(svg, "r");
+    ck_assert_msg(f != NULL, "no loss curve");
+    char head[64] = {0};
+    ck_assert(fread(head, 1, sizeof head - 1, f) > 0);
+    fclose(f);
+    ck_assert_msg(strstr(head, "<svg") || strstr(head, "<?xml"), "%s", head);
+    /* patience without validation is refused */
+    pcl_model *m = filter_model(3);
+    pcl_optimizer *opt;
+    pcl_sgd_config sc = pcl_sgd_config_default();
+    OK(pcl_sgd_create(ctx, &sc, &opt));
+    pcl_trainer_config c = quiet_config("mse");
+    c.patience = 2;
+    pcl_trainer *tr;
+    OK(pcl_trainer_create(m, opt, &c, &tr));
+    ck_assert_int_eq(pcl_trainer_run(tr, &train, NULL, NULL), PCL_ERR_INVALID_ARGUMENT);
+    pcl_trainer_destroy(tr);
+    pcl_optimizer_destroy(opt);
+    pcl_model_destroy(m);
+    unlink(ck);
+    unlink(log);
+    unlink(svg);
+}
+END_TEST
+
+/* ---- NaN ------------------------------------------------------------------- */
+
+START_TEST(test_nan)
+{
+    const int in_validation = _i == 1, diverge = _i == 2;
+    char ck[256];
+    path_for(ck, sizeof ck, "nan.safetensors");
+    unlink(ck);
+    static float x[24 * FP];
+    memcpy(x, f_x, sizeof x);
+    pcl_array_source train_a = {in_validation ? f_x : x, f_t, 24, {1, FH, FW}, {1, FH, FW}};
+    pcl_array_source val_a = {in_validation ? x : f_x, f_t, 24, {1, FH, FW}, {1, FH, FW}};
+    if (!diverge) x[13 * FP + 100] = NAN; /* record 13 */
+    pcl_data_source train = pcl_data_source_from_arrays(&train_a), val = pcl_data_source_from_arrays(&val_a);
+    pcl_model *m = filter_model(3);
+    pcl_optimizer *opt;
+    pcl_sgd_config sc = pcl_sgd_config_default();
+    if (diverge) sc.learning_rate = 1e30; /* the first step throws the weights to ~1e29 */
+    OK(pcl_sgd_create(ctx, &sc, &opt));
+    pcl_trainer_config c = quiet_config(diverge ? "mse" : "ssim");
+    c.batch = 8;
+    c.epochs = 2;
+    c.checkpoint_path = ck;
+    pcl_trainer *tr;
+    OK(pcl_trainer_create(m, opt, &c, &tr));
+    pcl_trainer_result res;
+    ck_assert_int_eq(pcl_trainer_run(tr, &train, &val, &res), PCL_ERR_UNDEFINED);
+    const char *msg = pcl_last_error();
+    fprintf(stderr, "expected error: %s\n", msg);
+    if (diverge) {
+        ck_assert_msg(strstr(msg, "epoch 0, step 1 ") && (strstr(msg, "NaN") || strstr(msg, "infinite")), "%s", msg);
+        ck_assert_int_eq(res.steps, 1);
+    } else if (in_validation) {
+        ck_assert_msg(strstr(msg, "validation after epoch 0") && strstr(msg, "records 8..15") && strstr(msg, "NaN"),
+                      "%s", msg);
+        ck_assert_int_eq(res.steps, 3);
+    } else {
+        /* the batch holding record 13 fails before its optimizer step */
+        ck_assert_msg(strstr(msg, "epoch 0, step") && strstr(msg, "NaN"), "%s", msg);
+        ck_assert(res.steps < 3);
+    }
+    ck_assert_msg(access(ck, F_OK) != 0, "a checkpoint was written for a failed epoch");
+    pcl_trainer_destroy(tr);
+    pcl_optimizer_destroy(opt);
+    pcl_model_destroy(m);
+}
+END_TEST
+
+int main(void)
+{
+    pcl_status status = pcl_context_create(NULL, &ctx);
+    if (status != PCL_OK) {
+        fprintf(stderr, "no OpenCL device: %s\n", pcl_last_error());
+        return 77;
+    }
+    make_filter_data();
+    Suite *suite = suite_create("trainer");
+    TCase *tc = tcase_create("trainer");
+    tcase_set_timeout(tc, 600);
+    tcase_add_loop_test(tc, test_gradient_scale, 0, 4);
+    tcase_add_loop_test(tc, test_learns, 0, 4);
+    tcase_add_loop_test(tc, test_same_seed, 0, 2);
+    tcase_add_loop_test(tc, test_resume, 0, 4);
+    tcase_add_test(tc, test_early_stop);
+    tcase_add_loop_test(tc, test_nan, 0, 3);
+    suite_add_tcase(suite, tc);
+    SRunner *runner = srunner_create(suite);
+    srunner_set_fork_status(runner, CK_NOFORK);
+    srunner_run_all(runner, CK_NORMAL);
+    int failed = srunner_ntests_failed(runner);
+    srunner_free(runner);
+    pcl_context_destroy(ctx);
+    return failed ? 1 : 0;
+}
