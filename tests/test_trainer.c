@@ -18,6 +18,8 @@
  * - early stopping on a constructed plateau (a learning rate too small to
  *   change a float32 weight) stops after patience epochs, keeps epoch 0 as
  *   the best, and a resume of the stopped run does nothing;
+ * - evaluation over records of several sizes (batched by equal shapes)
+ *   against float64;
  * - a NaN in a training or validation record stops the run with an error
  *   naming the epoch and step (or the validation records) and the record;
  *   so does a loss that overflows (a learning rate of 1e30). */
@@ -535,6 +537,84 @@ START_TEST(test_early_stop)
 }
 END_TEST
 
+/* ---- evaluation over records of several sizes --------------------------------- */
+
+/* Records 0..2 are 16x16, 3..4 the top-left 12x10 of records 3..4. */
+static void shaped_size(size_t index, int *h, int *w)
+{
+    *h = index < 3 ? FH : 12;
+    *w = index < 3 ? FW : 10;
+}
+
+static pcl_status shaped_shape(void *user, size_t index, int input[3], int target[3])
+{
+    (void)user;
+    input[0] = target[0] = 1;
+    shaped_size(index, &input[1], &input[2]);
+    target[1] = input[1], target[2] = input[2];
+    return PCL_OK;
+}
+
+static pcl_status shaped_fill(void *user, const size_t *indices, size_t n, uint64_t seed, float *inputs,
+                              float *targets)
+{
+    (void)user, (void)seed;
+    for (size_t k = 0; k < n; k++) {
+        int h, w;
+        shaped_size(indices[k], &h, &w);
+        for (int i = 0; i < h; i++)
+            for (int j = 0; j < w; j++) {
+                inputs[(k * h + i) * w + j] = f_x[indices[k] * FP + i * FW + j];
+                targets[(k * h + i) * w + j] = f_t[indices[k] * FP + i * FW + j];
+            }
+    }
+    return PCL_OK;
+}
+
+START_TEST(test_evaluate_shapes)
+{
+    /* An identity convolution (centre tap 1) reproduces its input exactly,
+     * so the loss is the identity predictor's, computed here in float64. */
+    pcl_model *m = filter_model(3);
+    float identity[9] = {0, 0, 0, 0, 1, 0, 0, 0, 0}, zero = 0;
+    pcl_tensor *w, *b;
+    OK(pcl_layer_param(pcl_model_layer(m, 0), 0, &w, NULL, NULL));
+    OK(pcl_layer_param(pcl_model_layer(m, 0), 1, &b, NULL, NULL));
+    OK(pcl_tensor_upload(w, identity));
+    OK(pcl_tensor_upload(b, &zero));
+    pcl_data_source src = {5, {0, 0, 0}, {0, 0, 0}, shaped_fill, shaped_shape, NULL};
+    for (int l = 0; l < 2; l++) {
+        pcl_optimizer *opt;
+        pcl_sgd_config sc = pcl_sgd_config_default();
+        OK(pcl_sgd_create(ctx, &sc, &opt));
+        pcl_trainer_config c = quiet_config(loss_names[l * 2]); /* mse, ssim */
+        c.batch = 2;
+        pcl_trainer *tr;
+        OK(pcl_trainer_create(m, opt, &c, &tr));
+        double loss, expected = 0;
+        OK(pcl_trainer_evaluate(tr, &src, &loss));
+        for (size_t r = 0; r < 5; r++) {
+            int h, wd;
+            shaped_size(r, &h, &wd);
+            double x[FP], t[FP];
+            for (int i = 0; i < h; i++)
+                for (int j = 0; j < wd; j++) {
+                    x[i * wd + j] = f_x[r * FP + i * FW + j];
+                    t[i * wd + j] = f_t[r * FP + i * FW + j];
+                }
+            expected += ref_loss(loss_names[l * 2], t, x, h, wd, NULL) / 5;
+        }
+        ck_assert_msg(fabs(loss - expected) <= 1e-5 * expected, "%s: %.9g, float64 %.9g", loss_names[l * 2], loss,
+                      expected);
+        /* a training source may not have per-record shapes */
+        ck_assert_int_eq(pcl_trainer_run(tr, &src, NULL, NULL), PCL_ERR_INVALID_ARGUMENT);
+        pcl_trainer_destroy(tr);
+        pcl_optimizer_destroy(opt);
+    }
+    pcl_model_destroy(m);
+}
+END_TEST
+
 /* ---- NaN ------------------------------------------------------------------- */
 
 START_TEST(test_nan)
@@ -599,6 +679,7 @@ int main(void)
     tcase_add_loop_test(tc, test_same_seed, 0, 2);
     tcase_add_loop_test(tc, test_resume, 0, 4);
     tcase_add_test(tc, test_early_stop);
+    tcase_add_test(tc, test_evaluate_shapes);
     tcase_add_loop_test(tc, test_nan, 0, 3);
     suite_add_tcase(suite, tc);
     SRunner *runner = srunner_create(suite);
