@@ -34,7 +34,8 @@
  * [N][levels][3] (means of cs, l, SSIM), values [N], factor [N][levels],
  * grad (N*H*W, when want_grad), dbg (level-1 SSIM map and statistics, when
  * not NULL).
- * Compile-time parameters: SAME (1: replicate padding, 0: valid), G0..G5 the
+ * Compile-time parameters: SAME (1: replicate padding, 0: valid), ONE_DIV
+ * (1: one division per map position, see forward_strip), G0..G5 the
  * window taps g(0)..g(5) and CM0..CM5 the edge sums sum_{u=-5}^{-m} g(u), all
  * computed on the host in double. Work-groups are one-dimensional of any size
  * (loops stride by it); results never depend on it. No atomics: every result
@@ -244,8 +245,14 @@ static void forward_strip(__global float *img, __global const int *L, int c0, fl
         const float16 mx = sx + ox, my = sy + oy;
         const float16 A1 = 2.0f * mx * my + C1, B1 = mx * mx + my * my + C1;
         const float16 A2 = 2.0f * sxy + C2, B2 = sx2 + sy2 + C2;
-        /* Two divisions per position (a vector division costs ~10 multiplies). */
+        /* A vector division costs ~10 multiplies: one per position where the
+         * data range keeps B1 * B2 a normal float (ONE_DIV, set by the host),
+         * two otherwise. */
+#if ONE_DIV
+        const float16 iB12 = 1.0f / (B1 * B2), iB1 = B2 * iB12, iB2 = B1 * iB12;
+#else
         const float16 iB1 = 1.0f / B1, iB2 = 1.0f / B2;
+#endif
         const float16 l = A1 * iB1, cs = A2 * iB2, ssim = l * cs;
         if (want_grad) {
             /* f = SSIM (last level) or cs; b = df/d sigma_y^2, c = df/d sigma_xy,

@@ -59,7 +59,7 @@ pcl_ssim_options pcl_ssim_options_default(void)
 static int ceil_div(int a, int b) { return (a + b - 1) / b; }
 
 /* Build options: mode, and the window computed in double. */
-static void build_options(char *out, size_t size, int same)
+static void build_options(char *out, size_t size, int same, int one_div)
 {
     double g[6], sum = 0.0;
     for (int k = -5; k <= 5; k++) sum += exp(-(double)(k * k) / (2.0 * 1.5 * 1.5));
@@ -70,9 +70,9 @@ static void build_options(char *out, size_t size, int same)
         for (int u = m; u <= 5; u++) cm[m] += g[u];
     }
     snprintf(out, size,
-             "-cl-std=CL1.2 -DSAME=%d -DG0=%.9ef -DG1=%.9ef -DG2=%.9ef -DG3=%.9ef -DG4=%.9ef -DG5=%.9ef "
+             "-cl-std=CL1.2 -DSAME=%d -DONE_DIV=%d -DG0=%.9ef -DG1=%.9ef -DG2=%.9ef -DG3=%.9ef -DG4=%.9ef -DG5=%.9ef "
              "-DCM0=%.9ef -DCM1=%.9ef -DCM2=%.9ef -DCM3=%.9ef -DCM4=%.9ef -DCM5=%.9ef",
-             same, g[0], g[1], g[2], g[3], g[4], g[5], cm[0], cm[1], cm[2], cm[3], cm[4], cm[5]);
+             same, one_div, g[0], g[1], g[2], g[3], g[4], g[5], cm[0], cm[1], cm[2], cm[3], cm[4], cm[5]);
 }
 
 static size_t local_size(pcl_context *context, cl_kernel kernel, size_t want, size_t *out)
@@ -217,7 +217,10 @@ pcl_status pcl_ssim_create(pcl_context *context, int batch, int height, int widt
     TRY_OR_CLEAN(create_buffer(context, (size_t)batch * o.scales, &plan->factor));
 
     char opts[512];
-    build_options(opts, sizeof opts, same);
+    /* One division per map position computes 1 / (B1 B2), B1 B2 >= 9e-8 L^4:
+     * a normal float, without overflow for data near the range, when
+     * 1e-6 <= L <= 1e4. */
+    build_options(opts, sizeof opts, same, o.data_range >= 1e-6 && o.data_range <= 1e4);
     TRY_OR_CLEAN(pcl_kernel_get(context, "ssim.cl", opts, "ssim_fused", &plan->k_fused));
     /* One work-item per work-group on a CPU: each strip is already 16 lanes
      * wide, and PoCL's work-item loops around barriers cost more than they
