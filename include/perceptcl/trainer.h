@@ -78,7 +78,8 @@ pcl_data_source pcl_data_source_from_arrays(const pcl_array_source *arrays);
 typedef struct pcl_trainer_epoch {
     int64_t epoch;            /* the epoch just completed, from 0 */
     int64_t step;             /* optimizer steps so far */
-    double train_loss;        /* its mean training loss (over its batches) */
+    double train_loss;        /* its mean training loss over the batches this
+                                 run did (a resume mid-epoch: the rest) */
     double validation_loss;   /* NaN without validation */
     double images_per_second; /* training images per second in this epoch */
     int improved;             /* validation improved on the best so far */
