@@ -1,9 +1,12 @@
 /* ssim.cl: SSIM and MS-SSIM, forward and exact gradient (shared/golden/README.md).
  *
- * One kernel, ssim_fused, does a whole evaluation in one launch: one
- * work-group per image walks every phase in order, with barriers between
- * phases (global memory fence: each image's scratch is touched by its own
- * work-group only). Work-items split each phase by rows or by strips of 16
+ * One kernel, ssim_fused, does a whole evaluation in one launch: a
+ * work-group takes one image at a time and walks every phase in order, with
+ * barriers between phases (global memory fence: each image's scratch and
+ * each work-group's slot are touched by that work-group only). The slot (the
+ * level-1 input, coefficient planes, level gradients, sums) is reused image
+ * after image so that it stays in cache; per-image scratch keeps the offsets
+ * and the levels >= 2 that the host may read back. Work-items split each phase by rows or by strips of 16
  * columns; every strip is computed with float16 vectors, so the code is
  * vectorised explicitly on a CPU (no reliance on the implementation's
  * work-item-loop vectoriser) and is plain vector arithmetic on a GPU.
@@ -30,7 +33,8 @@
  *             factor * (W'a' + 2 y' W'b + x' W'c), plus the 2x2-mean adjoint
  *             of the next coarser level's gradient.
  * Inputs: x, y (N*H*W). Level table `lv` (LV_STRIDE ints per level, filled by
- * src/ssim.c; offsets are within one image's scratch). Outputs: terms
+ * src/ssim.c; offsets are within one image's scratch for the padded inputs of
+ * levels >= 2, within one slot for everything else). Outputs: terms
  * [N][levels][3] (means of cs, l, SSIM), values [N], factor [N][levels],
  * grad (N*H*W, when want_grad), dbg (level-1 SSIM map and statistics, when
  * not NULL).
@@ -190,12 +194,12 @@ static void prep_next(__global const float *s, int spw, __global float *p, int h
 }
 
 /* Forward of one strip (16 map columns from c0) of one level. */
-static void forward_strip(__global float *img, __global const int *L, int c0, float ox, float oy, float C1, float C2,
+static void forward_strip(__global const float *pin, __global float *slot, __global const int *L, int c0, float ox, float oy, float C1, float C2,
                           int f_is_ssim, int want_grad, __global float *sums, __global float *dm)
 {
     const int mh = L[LV_MH], mw = L[LV_MW], pw = L[LV_PW], cw = L[LV_CW], ch = L[LV_CH];
-    __global const float *px = img + L[LV_POFF] + c0, *py = px + L[LV_PH] * pw;
-    __global float *ca = img + L[LV_COFF] + 10 * cw + 16 + c0, *cb = ca + ch * cw, *cc = cb + ch * cw;
+    __global const float *px = pin + L[LV_POFF] + c0, *py = px + L[LV_PH] * pw;
+    __global float *ca = slot + L[LV_COFF] + 10 * cw + 16 + c0, *cb = ca + ch * cw, *cc = cb + ch * cw;
     const int valid = mw - c0;
     float16 rx[22], ry[22], rxx[22], ryy[22], rxy[22];
     float16 acc[3] = {0.0f, 0.0f, 0.0f}, blk[3] = {0.0f, 0.0f, 0.0f};
@@ -296,19 +300,19 @@ static void forward_strip(__global float *img, __global const int *L, int c0, fl
 }
 
 /* Backward of one strip (16 pixel columns from c0) of level j. */
-static void backward_strip(__global float *img, __global const int *L, __global const int *Lc, int c0, float f,
+static void backward_strip(__global const float *pin, __global const float *slot, __global const int *L, __global const int *Lc, int c0, float f,
                            __global float *out, int out_stride, int aligned_out)
 {
     const int h = L[LV_H], w = L[LV_W], mh = L[LV_MH], pw = L[LV_PW], cw = L[LV_CW], ch = L[LV_CH];
-    __global const float *ca = img + L[LV_COFF] + c0, *cb = ca + ch * cw, *cc = cb + ch * cw;
-    __global const float *px = img + L[LV_POFF] + OFF * pw + PL + c0, *py = px + L[LV_PH] * pw;
+    __global const float *ca = slot + L[LV_COFF] + c0, *cb = ca + ch * cw, *cc = cb + ch * cw;
+    __global const float *px = pin + L[LV_POFF] + OFF * pw + PL + c0, *py = px + L[LV_PH] * pw;
     float16 ra[22], rb[22], rc[22];
     /* The lanes of pixels 0 and w-1 (same mode): the clamp's folded taps. */
     const int first = SAME && c0 == 0, last = SAME && c0 <= w - 1 && w - 1 < c0 + 16;
     const float16 lane = lanes16();
     /* Coarser level: its gradient, 1/4 per pixel of each 2x2 block; the
      * odd-size rule appended a copy of the last row/column: twice the weight. */
-    __global const float *gc = Lc ? img + Lc[LV_GOFF] + c0 / 2 : 0;
+    __global const float *gc = Lc ? slot + Lc[LV_GOFF] + c0 / 2 : 0;
     const int gcw = Lc ? Lc[LV_GW] : 0;
     const float16 fcol = select((float16)(0.25f), (float16)(0.5f),
                                 isequal(lane, (float16)((float)(w - 1 - c0))) & (int16)(-(w & 1)));
@@ -402,100 +406,108 @@ static void backward_strip(__global float *img, __global const int *L, __global 
     }
 }
 
-__kernel void ssim_fused(__global const float *x, __global const float *y, __global float *scratch,
-                         __global const int *lv, const int nlevels, const int image_stride, const float C1,
-                         const float C2, const float b0, const float b1, const float b2, const float b3,
-                         const float b4, const int want_grad, __global float *terms, __global float *values,
-                         __global float *factor, __global float *grad, __global float *dbg)
+__kernel void ssim_fused(__global const float *x, __global const float *y, __global float *images,
+                         __global float *slots, __global const int *lv, const int nlevels, const int batch,
+                         const int image_stride, const int slot_stride, const float C1, const float C2,
+                         const float b0, const float b1, const float b2, const float b3, const float b4,
+                         const int want_grad, __global float *terms, __global float *values, __global float *factor,
+                         __global float *grad, __global float *dbg)
 {
-    const int n = get_group_id(0), lid = get_local_id(0), ls = get_local_size(0);
-    const int h = lv[LV_H], w = lv[LV_W];
-    __global const float *xn = x + (size_t)n * h * w, *yn = y + (size_t)n * h * w;
-    __global float *img = scratch + (size_t)n * image_stride;
-    /* Offsets: the centre pixel (img[0], img[1] keep them for the host). */
-    const float ox = xn[(h / 2) * w + w / 2], oy = yn[(h / 2) * w + w / 2];
-    if (lid == 0) {
-        img[0] = ox;
-        img[1] = oy;
-    }
-
-    /* prep */
-    for (int j = 0; j < nlevels; j++) {
-        __global const int *L = lv + j * LV_STRIDE;
-        const int lh = L[LV_H], lw = L[LV_W], pw = L[LV_PW], ph = L[LV_PH];
-        __global float *pxj = img + L[LV_POFF], *pyj = pxj + ph * pw;
-        if (j == 0) {
-            prep_first(xn, ox, pxj, lh, lw, pw, ph, lid, ls);
-            prep_first(yn, oy, pyj, lh, lw, pw, ph, lid, ls);
-        } else {
-            __global const int *P = L - LV_STRIDE;
-            __global const float *sx = img + P[LV_POFF], *sy = sx + P[LV_PH] * P[LV_PW];
-            prep_next(sx, P[LV_PW], pxj, lh, lw, pw, ph, lid, ls);
-            prep_next(sy, P[LV_PW], pyj, lh, lw, pw, ph, lid, ls);
+    /* Work-group g takes images g, g + G, ... in turn, reusing its slot (the
+     * level-1 input, coefficient planes, level gradients and sums), which so
+     * stays in cache; what the host reads back later (offsets, levels >= 2)
+     * stays per image. Each image is processed the same way whatever G. */
+    const int lid = get_local_id(0), ls = get_local_size(0), h = lv[LV_H], w = lv[LV_W];
+    __global float *slot = slots + (size_t)get_group_id(0) * slot_stride;
+    for (int n = get_group_id(0); n < batch; n += get_num_groups(0)) {
+        __global const float *xn = x + (size_t)n * h * w, *yn = y + (size_t)n * h * w;
+        __global float *img = images + (size_t)n * image_stride;
+        /* Offsets: the centre pixel (img[0], img[1] keep them for the host). */
+        const float ox = xn[(h / 2) * w + w / 2], oy = yn[(h / 2) * w + w / 2];
+        if (lid == 0) {
+            img[0] = ox;
+            img[1] = oy;
         }
-        barrier(CLK_GLOBAL_MEM_FENCE);
-    }
 
-    /* forward: (level, strip) pairs shared out */
-    int total = 0;
-    for (int j = 0; j < nlevels; j++) total += lv[j * LV_STRIDE + LV_NSF];
-    for (int t = lid; t < total; t += ls) {
-        int j = 0, s = t;
-        while (s >= lv[j * LV_STRIDE + LV_NSF]) s -= lv[(j++) * LV_STRIDE + LV_NSF];
-        __global const int *L = lv + j * LV_STRIDE;
-        __global float *dm = (dbg && j == 0) ? dbg + (size_t)n * 6 * L[LV_MH] * L[LV_MW] : 0;
-        forward_strip(img, L, 16 * s, ox, oy, C1, C2, j == nlevels - 1, want_grad, img + L[LV_SOFF] + 3 * s, dm);
-    }
-    barrier(CLK_GLOBAL_MEM_FENCE);
-
-    /* reduce */
-    if (lid == 0) {
-        float t[5], beta[5] = {b0, b1, b2, b3, b4};
+        /* prep: level 1 in the slot, levels >= 2 per image */
         for (int j = 0; j < nlevels; j++) {
             __global const int *L = lv + j * LV_STRIDE;
-            const float count = (float)(L[LV_MH] * L[LV_MW]);
-            for (int q = 0; q < 3; q++) {
-                float s = 0.0f, comp = 0.0f; /* Kahan, strips in order */
-                for (int i = 0; i < L[LV_NSF]; i++) {
-                    const float v = img[L[LV_SOFF] + 3 * i + q] - comp;
-                    const float u = s + v;
-                    comp = (u - s) - v;
-                    s = u;
-                }
-                terms[((size_t)n * nlevels + j) * 3 + q] = s / count;
-                if (q == (j == nlevels - 1 ? 2 : 0)) t[j] = s / count;
+            const int lh = L[LV_H], lw = L[LV_W], pw = L[LV_PW], ph = L[LV_PH];
+            __global float *pxj = (j ? img : slot) + L[LV_POFF], *pyj = pxj + ph * pw;
+            if (j == 0) {
+                prep_first(xn, ox, pxj, lh, lw, pw, ph, lid, ls);
+                prep_first(yn, oy, pyj, lh, lw, pw, ph, lid, ls);
+            } else {
+                __global const int *P = L - LV_STRIDE;
+                __global const float *sx = (j > 1 ? img : slot) + P[LV_POFF], *sy = sx + P[LV_PH] * P[LV_PW];
+                prep_next(sx, P[LV_PW], pxj, lh, lw, pw, ph, lid, ls);
+                prep_next(sy, P[LV_PW], pyj, lh, lw, pw, ph, lid, ls);
             }
+            barrier(CLK_GLOBAL_MEM_FENCE);
         }
-        if (nlevels == 1) {
-            values[n] = t[0];
-            factor[n] = 1.0f / (float)(lv[LV_MH] * lv[LV_MW]);
-        } else {
-            int positive = 1;
-            for (int j = 0; j < nlevels; j++) positive = positive && (t[j] > 0.0f);
-            float value = 1.0f;
-            for (int j = 0; j < nlevels; j++) value *= positive ? pow(t[j], beta[j]) : 0.0f;
-            values[n] = positive ? value : 0.0f;
-            /* d value / d t_j = beta_j value / t_j (all t_j > 0): five pow
-             * calls instead of thirty. */
-            for (int j = 0; j < nlevels; j++) {
-                float fj = 0.0f;
-                if (positive) fj = beta[j] * value / t[j] / (float)(lv[j * LV_STRIDE + LV_MH] * lv[j * LV_STRIDE + LV_MW]);
-                factor[(size_t)n * nlevels + j] = fj;
-            }
-        }
-    }
-    if (!want_grad) return; /* uniform across the work-group */
-    barrier(CLK_GLOBAL_MEM_FENCE);
 
-    /* backward, coarsest level first */
-    for (int j = nlevels - 1; j >= 0; j--) {
-        __global const int *L = lv + j * LV_STRIDE;
-        const float f = factor[(size_t)n * nlevels + j];
-        __global float *out = j ? img + L[LV_GOFF] : grad + (size_t)n * h * w;
-        const int stride = j ? L[LV_GW] : w;
-        for (int s = lid; s < L[LV_NSB]; s += ls)
-            backward_strip(img, L, j + 1 < nlevels ? L + LV_STRIDE : 0, 16 * s, f, out, stride,
-                           j > 0 || (w % 16 == 0));
+        /* forward: (level, strip) pairs shared out */
+        int total = 0;
+        for (int j = 0; j < nlevels; j++) total += lv[j * LV_STRIDE + LV_NSF];
+        for (int t = lid; t < total; t += ls) {
+            int j = 0, s = t;
+            while (s >= lv[j * LV_STRIDE + LV_NSF]) s -= lv[(j++) * LV_STRIDE + LV_NSF];
+            __global const int *L = lv + j * LV_STRIDE;
+            __global float *dm = (dbg && j == 0) ? dbg + (size_t)n * 6 * L[LV_MH] * L[LV_MW] : 0;
+            forward_strip(j ? img : slot, slot, L, 16 * s, ox, oy, C1, C2, j == nlevels - 1, want_grad,
+                          slot + L[LV_SOFF] + 3 * s, dm);
+        }
         barrier(CLK_GLOBAL_MEM_FENCE);
+
+        /* reduce */
+        if (lid == 0) {
+            float t[5], beta[5] = {b0, b1, b2, b3, b4};
+            for (int j = 0; j < nlevels; j++) {
+                __global const int *L = lv + j * LV_STRIDE;
+                const float count = (float)(L[LV_MH] * L[LV_MW]);
+                for (int q = 0; q < 3; q++) {
+                    float s = 0.0f, comp = 0.0f; /* Kahan, strips in order */
+                    for (int i = 0; i < L[LV_NSF]; i++) {
+                        const float v = slot[L[LV_SOFF] + 3 * i + q] - comp;
+                        const float u = s + v;
+                        comp = (u - s) - v;
+                        s = u;
+                    }
+                    terms[((size_t)n * nlevels + j) * 3 + q] = s / count;
+                    if (q == (j == nlevels - 1 ? 2 : 0)) t[j] = s / count;
+                }
+            }
+            if (nlevels == 1) {
+                values[n] = t[0];
+                factor[n] = 1.0f / (float)(lv[LV_MH] * lv[LV_MW]);
+            } else {
+                int positive = 1;
+                for (int j = 0; j < nlevels; j++) positive = positive && (t[j] > 0.0f);
+                float value = 1.0f;
+                for (int j = 0; j < nlevels; j++) value *= positive ? pow(t[j], beta[j]) : 0.0f;
+                values[n] = positive ? value : 0.0f;
+                /* d value / d t_j = beta_j value / t_j (all t_j > 0): five pow
+                 * calls instead of thirty. */
+                for (int j = 0; j < nlevels; j++) {
+                    float fj = 0.0f;
+                    if (positive)
+                        fj = beta[j] * value / t[j] / (float)(lv[j * LV_STRIDE + LV_MH] * lv[j * LV_STRIDE + LV_MW]);
+                    factor[(size_t)n * nlevels + j] = fj;
+                }
+            }
+        }
+        barrier(CLK_GLOBAL_MEM_FENCE);
+
+        /* backward, coarsest level first (want_grad is uniform) */
+        for (int j = want_grad ? nlevels - 1 : -1; j >= 0; j--) {
+            __global const int *L = lv + j * LV_STRIDE;
+            const float f = factor[(size_t)n * nlevels + j];
+            __global float *out = j ? slot + L[LV_GOFF] : grad + (size_t)n * h * w;
+            const int stride = j ? L[LV_GW] : w;
+            for (int s = lid; s < L[LV_NSB]; s += ls)
+                backward_strip(j ? img : slot, slot, L, j + 1 < nlevels ? L + LV_STRIDE : 0, 16 * s, f, out, stride,
+                               j > 0 || (w % 16 == 0));
+            barrier(CLK_GLOBAL_MEM_FENCE);
+        }
     }
 }

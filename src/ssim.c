@@ -39,9 +39,11 @@ struct pcl_ssim {
     int batch, height, width, scales;
     int table[MAX_SCALES * LV_STRIDE];
     size_t image_stride; /* scratch floats per image */
+    size_t slot_stride;  /* slot floats per work-group */
+    int slots;           /* work-groups */
     float beta[MAX_SCALES];
     float c1, c2;
-    cl_mem lv, scratch, terms, values, factor;
+    cl_mem lv, scratch, slot, terms, values, factor;
     cl_kernel k_fused;
     size_t local;
 };
@@ -86,7 +88,7 @@ static size_t local_size(pcl_context *context, cl_kernel kernel, size_t want, si
 void pcl_ssim_destroy(pcl_ssim *plan)
 {
     if (!plan) return;
-    cl_mem *bufs[] = {&plan->lv, &plan->scratch, &plan->terms, &plan->values, &plan->factor};
+    cl_mem *bufs[] = {&plan->lv, &plan->scratch, &plan->slot, &plan->terms, &plan->values, &plan->factor};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         if (*bufs[i]) pcl_buffer_release(*bufs[i]);
     free(plan); /* kernels belong to the context */
@@ -150,16 +152,18 @@ pcl_status pcl_ssim_create(pcl_context *context, int batch, int height, int widt
     plan->width = width;
     plan->scales = o.scales;
     const int same = o.mode == PCL_SSIM_SAME, off = same ? 5 : 0;
-    /* Per-image scratch (kernels/ssim.cl): two offsets, then per level the
-     * padded x', y', the coefficient planes a', b, c inside a 10-pixel zero
-     * border, the level gradient (levels >= 2) and the strip sums. Strides
-     * leave room for whole 16-wide strips, so the kernel needs no bounds
-     * checks; every block starts on 16 floats. */
-    size_t at = 16;
-#define TAKE(field, floats)                              \
+    /* Scratch (kernels/ssim.cl), in two regions. Per image: two offsets, the
+     * padded x', y' of levels >= 2 (pcl_ssim_read_level reads them later).
+     * Per slot (one per work-group, reused image after image so it stays in
+     * cache): the padded level 1, the coefficient planes a', b, c inside a
+     * zero border, the level gradients and the strip sums. Strides leave room
+     * for whole 16-wide strips, so the kernel needs no bounds checks; every
+     * block starts on 16 floats. */
+    size_t at_image = 16, at_slot = 0;
+#define TAKE(field, at, floats)                          \
     do {                                                 \
-        L[field] = (int)at;                              \
-        at += ((size_t)(floats) + 15) / 16 * 16;         \
+        L[field] = (int)(at);                            \
+        (at) += ((size_t)(floats) + 15) / 16 * 16;       \
     } while (0)
     for (int j = 0; j < o.scales; j++) {
         int *L = plan->table + j * LV_STRIDE;
@@ -174,28 +178,43 @@ pcl_status pcl_ssim_create(pcl_context *context, int batch, int height, int widt
         widest = widest > next ? widest : next;
         L[LV_PW] = 16 * (widest + 3); /* 16 columns of left padding, strips read 48 columns */
         L[LV_PH] = hs[j] + 2 * off + 1; /* one more row: the 2x2 mean of an odd height */
-        TAKE(LV_POFF, 2 * (size_t)L[LV_PH] * L[LV_PW]);
+        if (j == 0)
+            TAKE(LV_POFF, at_slot, 2 * (size_t)L[LV_PH] * L[LV_PW]);
+        else
+            TAKE(LV_POFF, at_image, 2 * (size_t)L[LV_PH] * L[LV_PW]);
         L[LV_CW] = 16 * (widest + 2); /* map column i at i + 16; the backward reads 48 columns per strip */
         L[LV_CH] = L[LV_MH] + 20;
-        TAKE(LV_COFF, 3 * (size_t)L[LV_CH] * L[LV_CW]);
+        TAKE(LV_COFF, at_slot, 3 * (size_t)L[LV_CH] * L[LV_CW]);
         L[LV_GW] = 16 * L[LV_NSB];
-        if (j > 0) TAKE(LV_GOFF, (size_t)hs[j] * L[LV_GW]);
-        TAKE(LV_SOFF, 3 * (size_t)L[LV_NSF]);
+        if (j > 0) TAKE(LV_GOFF, at_slot, (size_t)hs[j] * L[LV_GW]);
+        TAKE(LV_SOFF, at_slot, 3 * (size_t)L[LV_NSF]);
         plan->beta[j] = o.scales == 1 ? 1.0f
                         : o.weights == PCL_SSIM_WEIGHTS_EQUAL ? 1.0f
                                                               : (float)standard_beta[j];
-        if (at > (size_t)0x7fffffff) break;
+        if (at_slot > (size_t)0x7fffffff) break;
     }
 #undef TAKE
     for (int j = o.scales; j < MAX_SCALES; j++) plan->beta[j] = 1.0f;
-    plan->image_stride = at;
     const pcl_device_info *info = pcl_context_device(context);
-    if (at > (size_t)0x7fffffff || (uint64_t)at * batch * sizeof(float) > info->max_allocation) {
+    /* CPU: a few work-groups per compute unit, each looping over images;
+     * elsewhere one work-group (and slot) per image. */
+    plan->slots = batch;
+    if (info->type == PCL_DEVICE_TYPE_CPU) {
+        const int most = 4 * (int)(info->compute_units ? info->compute_units : 1);
+        plan->slots = batch < most ? batch : most;
+    }
+    plan->image_stride = at_image;
+    plan->slot_stride = at_slot;
+    if (at_slot > (size_t)0x7fffffff || (uint64_t)at_image * batch * sizeof(float) > info->max_allocation ||
+        (uint64_t)at_slot * plan->slots * sizeof(float) > info->max_allocation) {
         pcl_ssim_destroy(plan);
         return pcl_fail(PCL_ERR_TOO_LARGE,
-                        "pcl_ssim_create: batch %d of %dx%d needs %.0f MB of scratch, over the device's largest "
-                        "buffer (%.0f MB)",
-                        batch, width, height, (double)at * batch * sizeof(float) / 1e6,
+                        "pcl_ssim_create: batch %d of %dx%d needs %.0f MB of scratch in one buffer, over the "
+                        "device's largest buffer (%.0f MB)",
+                        batch, width, height,
+                        (double)(at_slot * plan->slots > at_image * batch ? at_slot * plan->slots
+                                                                          : at_image * batch) *
+                            sizeof(float) / 1e6,
                         (double)info->max_allocation / 1e6);
     }
     plan->c1 = (float)((0.01 * o.data_range) * (0.01 * o.data_range));
@@ -209,9 +228,10 @@ pcl_status pcl_ssim_create(pcl_context *context, int batch, int height, int widt
     } while (0)
     TRY_OR_CLEAN(create_buffer(context, (size_t)o.scales * LV_STRIDE, &plan->lv));
     TRY_OR_CLEAN(pcl_buffer_write(context, plan->lv, 0, sizeof(int) * o.scales * LV_STRIDE, plan->table));
-    TRY_OR_CLEAN(create_buffer(context, at * batch, &plan->scratch));
+    TRY_OR_CLEAN(create_buffer(context, at_image * batch, &plan->scratch));
+    TRY_OR_CLEAN(create_buffer(context, at_slot * plan->slots, &plan->slot));
     /* The zero borders of the coefficient planes are never written again. */
-    TRY_OR_CLEAN(pcl_buffer_fill_zero(context, plan->scratch, 0, sizeof(float) * at * batch));
+    TRY_OR_CLEAN(pcl_buffer_fill_zero(context, plan->slot, 0, sizeof(float) * at_slot * plan->slots));
     TRY_OR_CLEAN(create_buffer(context, (size_t)batch * o.scales * 3, &plan->terms));
     TRY_OR_CLEAN(create_buffer(context, (size_t)batch, &plan->values));
     TRY_OR_CLEAN(create_buffer(context, (size_t)batch * o.scales, &plan->factor));
@@ -254,15 +274,16 @@ static pcl_status check_buffer(cl_mem buffer, size_t bytes, const char *what)
  * dbg receives the level-1 maps when not NULL. */
 static pcl_status run_fused(pcl_ssim *p, cl_mem x, cl_mem y, cl_mem grad, cl_mem dbg)
 {
-    const int M = p->scales, stride = (int)p->image_stride, want = grad != NULL;
-    PCL_TRY(pcl_kernel_set_args(p->k_fused, "ssim_fused", 19, sizeof(cl_mem), &x, sizeof(cl_mem), &y,
-                                sizeof(cl_mem), &p->scratch, sizeof(cl_mem), &p->lv, sizeof(int), &M, sizeof(int),
-                                &stride, sizeof(float), &p->c1, sizeof(float), &p->c2, sizeof(float), &p->beta[0],
+    const int M = p->scales, istride = (int)p->image_stride, sstride = (int)p->slot_stride, want = grad != NULL;
+    PCL_TRY(pcl_kernel_set_args(p->k_fused, "ssim_fused", 22, sizeof(cl_mem), &x, sizeof(cl_mem), &y,
+                                sizeof(cl_mem), &p->scratch, sizeof(cl_mem), &p->slot, sizeof(cl_mem), &p->lv,
+                                sizeof(int), &M, sizeof(int), &p->batch, sizeof(int), &istride, sizeof(int),
+                                &sstride, sizeof(float), &p->c1, sizeof(float), &p->c2, sizeof(float), &p->beta[0],
                                 sizeof(float), &p->beta[1], sizeof(float), &p->beta[2], sizeof(float), &p->beta[3],
                                 sizeof(float), &p->beta[4], sizeof(int), &want, sizeof(cl_mem), &p->terms,
                                 sizeof(cl_mem), &p->values, sizeof(cl_mem), &p->factor, sizeof(cl_mem), &grad,
                                 sizeof(cl_mem), &dbg));
-    size_t g = p->local * (size_t)p->batch, l = p->local;
+    size_t g = p->local * (size_t)p->slots, l = p->local;
     return pcl_kernel_launch(p->context, p->k_fused, "ssim_fused", 1, &g, &l);
 }
 
