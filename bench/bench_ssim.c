@@ -1,9 +1,10 @@
 /* SSIM / MS-SSIM loss + gradient throughput (the W1 and W2 workloads of
  * shared/docs/BASELINES.md).
- *   bench_ssim [w1|w2|custom BATCH H W SCALES MODE(valid|same)] [--reps R] [--iters I]
+ *   bench_ssim [w1|w2|custom BATCH H W SCALES MODE(valid|same)] [--reps R] [--iters I] [--forward]
  * w1: MS-SSIM, 32 x 96x96, same mode, 5 scales; w2: SSIM, 64 x 32x32, valid.
  * Each rep times I calls of pcl_ssim_run(values to host + gradient on device);
- * prints the median and range of images/s over R reps. */
+ * prints the median and range of images/s over R reps. --forward: values
+ * only, no gradient (the W6 metric workloads). */
 #include "perceptcl/ssim.h"
 
 #include <stdio.h>
@@ -26,7 +27,7 @@ static int cmp(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-    int batch = 32, h = 96, w = 96, scales = 5, same = 1, reps = 7, iters = 20;
+    int batch = 32, h = 96, w = 96, scales = 5, same = 1, reps = 7, iters = 20, forward = 0;
     const char *name = "w1";
     int i = 1;
     if (i < argc && !strcmp(argv[i], "w2")) {
@@ -48,9 +49,10 @@ int main(int argc, char **argv)
         same = !strcmp(argv[i + 5], "same");
         i += 6;
     }
-    for (; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "--reps")) reps = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--iters")) iters = atoi(argv[i + 1]);
+    for (; i < argc; i++) {
+        if (!strcmp(argv[i], "--forward")) forward = 1;
+        else if (i + 1 < argc && !strcmp(argv[i], "--reps")) reps = atoi(argv[++i]);
+        else if (i + 1 < argc && !strcmp(argv[i], "--iters")) iters = atoi(argv[++i]);
     }
     if (reps < 1 || reps > 100) reps = 7;
     pcl_context *ctx;
@@ -81,21 +83,23 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_ssim: %s\n", pcl_last_error());
         return 1;
     }
-    for (int k = 0; k < 3; k++) pcl_ssim_run(plan, bx, by, values, bg); /* warm-up */
+    cl_mem gout = forward ? NULL : bg;
+    for (int k = 0; k < 3; k++) pcl_ssim_run(plan, bx, by, values, gout); /* warm-up */
     double *rate = malloc(sizeof(double) * reps);
     for (int r = 0; r < reps; r++) {
         const double t0 = now();
         for (int k = 0; k < iters; k++)
-            if (pcl_ssim_run(plan, bx, by, values, bg) != PCL_OK) {
+            if (pcl_ssim_run(plan, bx, by, values, gout) != PCL_OK) {
                 fprintf(stderr, "bench_ssim: %s\n", pcl_last_error());
                 return 1;
             }
         rate[r] = (double)batch * iters / (now() - t0);
     }
     qsort(rate, (size_t)reps, sizeof(double), cmp);
-    printf("%s: %s %d x %dx%d (HxW), %s, %d scale(s), loss+gradient: %.1f images/s median (min %.1f, max %.1f; "
+    printf("%s: %s %d x %dx%d (HxW), %s, %d scale(s), %s: %.1f images/s median (min %.1f, max %.1f; "
            "%d reps x %d calls) on %s\n",
-           name, scales == 1 ? "SSIM" : "MS-SSIM", batch, h, w, same ? "same" : "valid", scales, rate[reps / 2],
+           name, scales == 1 ? "SSIM" : "MS-SSIM", batch, h, w, same ? "same" : "valid", scales,
+           forward ? "value only" : "loss+gradient", rate[reps / 2],
            rate[0], rate[reps - 1], reps, iters, pcl_context_device(ctx)->name);
     pcl_ssim_destroy(plan);
     pcl_buffer_release(bx);
