@@ -281,3 +281,190 @@ __kernel void fill_bias(const ulong total, const int O, const int P, __global co
     if (e >= total) return;
     y[e] = bias[(e / P) % O];
 }
+
+/* ---- Direct (implicit-GEMM) kernels: stride 1, zero padding --------------
+ * The input is read in place (or from a zero-padded copy made by pad_copy),
+ * with no im2col at all. Output pixels are indexed in the input's width:
+ * q = oh*Wp + ow for ow < Wp (only ow < Wo are real outputs), so that for a
+ * tap (c, u, v) the inputs of 16 consecutive q are 16 consecutive floats,
+ * x[c][u*Wp + v + q]: one vector load. The Wp - Wo extra columns per row are
+ * computed and dropped (1.2-1.3x extra work at the SRCNN shapes), which
+ * costs less than writing and reading an im2col matrix.
+ * Reads past the end of the tensor (the last rows of the last image) go
+ * through a bounds-checked path, so the kernels never read outside it.
+ * Compile-time parameters: MR (output channels per item: 1, 2, 4 or 8),
+ * MO x MT (dw_direct: output channels x taps per item). */
+#define RW_8(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+#define RW_4(X) X(0) X(1) X(2) X(3)
+#define RW_2(X) X(0) X(1)
+#define RW_1(X) X(0)
+#define PASTE_(a, b) a##b
+#define PASTE(a, b) PASTE_(a, b)
+
+/* dst (planes = N*C of (H+2ph) x (W+2pw), then zeros up to total) = zero-padded src. */
+__kernel void pad_copy(const int planes, const int H, const int W, const int ph, const int pw, const ulong total,
+                       __global const float *src, __global float *dst)
+{
+    const size_t e = get_global_id(0);
+    if (e >= total) return;
+    const int Hp = H + 2 * ph, Wp = W + 2 * pw;
+    const size_t plane = e / ((size_t)Hp * Wp); /* n*C + c; past the planes: slack */
+    const int rem = (int)(e - plane * Hp * Wp), h = rem / Wp - ph, w = rem % Wp - pw;
+    float v = 0.0f;
+    if (h >= 0 && h < H && w >= 0 && w < W && plane < planes) v = src[(plane * H + h) * W + w];
+    dst[e] = v;
+}
+
+/* Ap[ob][r][t] = w[ob*MR + t][r] (0 past O): the weights in MR-row panels. */
+__kernel void wpack_a(const int O, const int K, __global const float *w, __global float *Ap)
+{
+    const int r = get_global_id(0), ob = get_global_id(1);
+    if (r >= K || ob * MR >= O) return;
+    __global float *dst = Ap + ((size_t)ob * K + r) * MR;
+    for (int t = 0; t < MR; t++) dst[t] = ob * MR + t < O ? w[(size_t)(ob * MR + t) * K + r] : 0.0f;
+}
+
+#define D_DECL(i) float16 d##i##0 = (float16)(0.0f), d##i##1 = (float16)(0.0f);
+#define D_UPD(i)                               \
+    {                                          \
+        const float16 av = (float16)(ap[i]);   \
+        d##i##0 = fma(av, b0, d##i##0);        \
+        d##i##1 = fma(av, b1, d##i##1);        \
+    }
+#define D_SAVE(i) vstore16(d##i##0, 0, out + i * 32), vstore16(d##i##1, 0, out + i * 32 + 16);
+#define D_ROWS PASTE(RW_, MR)
+
+static float16 load16_safe(__global const float *x, const long idx, const long total)
+{
+    float v[16];
+    for (int t = 0; t < 16; t++) v[t] = idx + t < total ? x[idx + t] : 0.0f;
+    return vload16(0, v);
+}
+
+/* conv_direct: y[n, o, oh, ow] = beta y + sum_{c,u,v} A[o][(c*KH+u)*KW+v] x[n, c, oh+u, ow+v]
+ * (valid correlation of the C x Hp x Wp input), A packed by wpack_a /
+ * wflip_a. One item per (MR output channels, 32 consecutive q, image). */
+__kernel void conv_direct(const int N, const int C, const int Hp, const int Wp, const int KH, const int KW,
+                          const int O, const long total, __global const float *x, __global const float *Ap,
+                          const float beta, __global float *y)
+{
+    const int ob = get_global_id(0), qb = get_global_id(1), n = get_global_id(2);
+    const int Ho = Hp - KH + 1, Wo = Wp - KW + 1, Q = Ho * Wp, K = C * KH * KW;
+    const int q0 = qb * 32;
+    if (ob * MR >= O || q0 >= Q || n >= N) return;
+    const long base = (long)n * C * Hp * Wp + q0;
+    __global const float *ap = Ap + (size_t)ob * K * MR;
+    D_ROWS(D_DECL)
+    /* The furthest read of this item: channel C-1, tap (KH-1, KW-1), lane 31. */
+    const int safe = base + (long)(C - 1) * Hp * Wp + (long)(KH - 1) * Wp + (KW - 1) + 31 < total;
+    for (int c = 0; c < C; c++) {
+        for (int u = 0; u < KH; u++) {
+            const long row = base + ((long)c * Hp + u) * Wp;
+            if (safe) {
+                __global const float *xr = x + row;
+                for (int v = 0; v < KW; v++) {
+                    const float16 b0 = vload16(0, xr + v), b1 = vload16(0, xr + v + 16);
+                    D_ROWS(D_UPD)
+                    ap += MR;
+                }
+            } else {
+                for (int v = 0; v < KW; v++) {
+                    const float16 b0 = load16_safe(x, row + v, total), b1 = load16_safe(x, row + v + 16, total);
+                    D_ROWS(D_UPD)
+                    ap += MR;
+                }
+            }
+        }
+    }
+    float out[MR * 32];
+    D_ROWS(D_SAVE)
+    int oh = q0 / Wp, ow = q0 % Wp;
+    const int P = Ho * Wo;
+    for (int t = 0; t < 32; t++) {
+        if (oh < Ho && ow < Wo) {
+            __global float *dst = y + ((size_t)n * O + ob * MR) * P + oh * Wo + ow;
+            for (int i = 0; i < MR && ob * MR + i < O; i++) {
+                const float v = out[i * 32 + t];
+                dst[(size_t)i * P] = beta == 0.0f ? v : v + beta * dst[(size_t)i * P];
+            }
+        }
+        if (++ow == Wp) ow = 0, oh++;
+    }
+}
+
+/* dyq[n][o][q] = dy[n0+n, o, oh, ow] for q = oh*Wp + ow with ow < Wo, else 0;
+ * Qp (a multiple of 16) floats per (image, channel): dy in the q indexing. */
+__kernel void dy_q(const int O, const int Ho, const int Wo, const int Wp, const int Qp, const int n0, const int nc,
+                   __global const float *dy, __global float *dyq)
+{
+    const int q = get_global_id(0), o = get_global_id(1), n = get_global_id(2);
+    if (q >= Qp || o >= O || n >= nc) return;
+    const int oh = q / Wp, ow = q % Wp;
+    float v = 0.0f;
+    if (oh < Ho && ow < Wo) v = dy[(((size_t)(n0 + n) * O + o) * Ho + oh) * Wo + ow];
+    dyq[((size_t)n * O + o) * Qp + q] = v;
+}
+
+/* dw_direct: dW[o][r] += sum over the chunk's images and q of
+ * dyq[n][o][q] x[n0+n][off_r + q], r = (c*KH+u)*KW+v, off_r = (c*Hp+u)*Wp+v:
+ * MO x MT float16 accumulators along q, one vector load of dyq per channel
+ * and of x per tap per 16 q; the 16 lanes are added in a fixed order at the
+ * end (deterministic). One item per (MT taps, MO output channels). */
+#ifndef MO
+#define MO 4
+#endif
+#ifndef MT
+#define MT 4
+#endif
+#define O_4(X, t) X(0, t) X(1, t) X(2, t) X(3, t)
+#define O_2(X, t) X(0, t) X(1, t)
+#define O_1(X, t) X(0, t)
+#define T_8(Y) Y(0) Y(1) Y(2) Y(3) Y(4) Y(5) Y(6) Y(7)
+#define T_4(Y) Y(0) Y(1) Y(2) Y(3)
+#define FOR_O PASTE(O_, MO)
+#define FOR_T PASTE(T_, MT)
+#define W_DECL2(o, t) float16 e##o##_##t = (float16)(0.0f);
+#define W_DECL(t) FOR_O(W_DECL2, t)
+#define W_LOADX(t) const float16 xv##t = safe ? vload16(0, x + xo##t + q) : load16_safe(x, xo##t + q, total);
+#define W_UPD2(o, t) e##o##_##t = fma(dv##o, xv##t, e##o##_##t);
+#define W_UPD(t) FOR_O(W_UPD2, t)
+#define W_LOADD(o, t) const float16 dv##o = vload16(0, dq + (size_t)(o) * Qp + q);
+#define W_OFF(t) long off##t = -1; if (r0 + t < K) { const int r = r0 + t, v = r % KW, u = (r / KW) % KH, c = r / (KW * KH); off##t = ((long)c * Hp + u) * Wp + v; }
+#define W_XO(t) const long xo##t = base + (off##t < 0 ? 0 : off##t);
+#define W_MAXOFF(t) maxoff = max(maxoff, off##t);
+#define W_STORE2(o, t)                                                                 \
+    if (ob * MO + o < O && r0 + t < K) {                                               \
+        float l[16];                                                                   \
+        vstore16(e##o##_##t, 0, l);                                                    \
+        float s = 0.0f;                                                                \
+        for (int z = 0; z < 16; z++) s += l[z];                                        \
+        __global float *g = dw + (size_t)(ob * MO + o) * K + r0 + t;                   \
+        *g = beta == 0.0f ? s : s + beta * *g;                                         \
+    }
+#define W_STORE(t) FOR_O(W_STORE2, t)
+
+__kernel void dw_direct(const int C, const int Hp, const int Wp, const int KH, const int KW, const int O, const int Qp,
+                        const int n0, const int nc, const long total, __global const float *x,
+                        __global const float *dyq, const float beta, __global float *dw)
+{
+    const int tb = get_global_id(0), ob = get_global_id(1);
+    const int K = C * KH * KW, r0 = tb * MT;
+    if (r0 >= K || ob * MO >= O) return;
+    FOR_T(W_OFF)
+    long maxoff = 0;
+    FOR_T(W_MAXOFF)
+    FOR_T(W_DECL)
+    for (int n = 0; n < nc; n++) {
+        const long base = (long)(n0 + n) * C * Hp * Wp;
+        FOR_T(W_XO)
+        __global const float *dq = dyq + ((size_t)n * O + ob * MO) * Qp;
+        for (int q = 0; q < Qp; q += 16) {
+            const int safe = base + maxoff + q + 15 < total;
+            FOR_T(W_LOADX)
+            /* dyq rows past O (ob*MO + o >= O) are not read: MO divides O. */
+            FOR_O(W_LOADD, 0)
+            FOR_T(W_UPD)
+        }
+    }
+    FOR_T(W_STORE)
+}

@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct conv_impl {
     pcl_conv2d_config config;
@@ -19,6 +20,8 @@ typedef struct conv_impl {
     size_t col_bytes, t_bytes, partial_bytes;
     cl_mem wp; /* packed path: the packed weights (W, W^T or flipped) */
     size_t wp_bytes;
+    cl_mem pad, dyq; /* direct path: a zero-padded input (or dy), dy in q order */
+    size_t pad_bytes, dyq_bytes;
     pcl_gemm_scratch gemm;
 } conv_impl;
 
@@ -294,8 +297,173 @@ static pcl_status packed_backward(pcl_layer *layer, const pcl_tensor *x, const p
     return PCL_OK;
 }
 
+/* ---- The direct path (stride 1, zero padding, CPU devices) --------------
+ * No im2col: kernels/conv2d.cl's conv_direct reads the input in place (or a
+ * zero-padded copy) with one vector load per tap, for the forward and for
+ * the input gradient (a convolution of the padded dy with the flipped W^T);
+ * dw_direct reduces dy against shifted input rows for the weight gradient,
+ * over chunks of images in ascending order (beta = 1: gradients accumulate).
+ * PERCEPTCL_CONV=packed turns it off (the packed im2col path above). */
+#define DIRECT_SLACK 64            /* zero floats after a padded copy */
+#define DYQ_CHUNK_FLOATS ((size_t)1 << 18)
+
+static int use_direct(pcl_layer *layer)
+{
+    const pcl_conv2d_config *c = &((conv_impl *)layer->impl)->config;
+    const char *env = getenv("PERCEPTCL_CONV");
+    if (env && strcmp(env, "packed") == 0) return 0;
+    return use_packed(layer) && c->stride == 1 && c->padding == PCL_PADDING_ZERO && c->pad_h <= c->kernel_h - 1 &&
+           c->pad_w <= c->kernel_w - 1;
+}
+
+static int rows_for(int channels)
+{
+    return channels >= 8 ? 8 : channels >= 4 ? 4 : channels >= 2 ? 2 : 1;
+}
+
+static const char *direct_options(int mr, int mo, char *buffer, size_t size)
+{
+    snprintf(buffer, size, "-DREPLICATE=0 -DMR=%d -DNR=32 -DMO=%d -DMT=%d", mr, mo, mo == 4 ? 4 : 8);
+    return buffer;
+}
+
+/* The input of a valid convolution: t itself when there is no padding, else
+ * a zero-padded copy in impl->pad. *total: floats readable there. */
+static pcl_status direct_input(pcl_layer *layer, const pcl_tensor *t, int ph, int pw, cl_mem *in, cl_long *total)
+{
+    conv_impl *impl = layer->impl;
+    pcl_context *ctx = layer->context;
+    if (ph == 0 && pw == 0) {
+        *in = t->mem;
+        *total = (cl_long)pcl_tensor_count(t);
+        return PCL_OK;
+    }
+    cl_ulong count = (cl_ulong)t->n * t->c * (t->h + 2 * ph) * (t->w + 2 * pw) + DIRECT_SLACK;
+    PCL_TRY(pcl_scratch_reserve(ctx, &impl->pad, &impl->pad_bytes, count * sizeof(float)));
+    char opts[128];
+    cl_kernel kernel;
+    PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", direct_options(1, 1, opts, sizeof opts), "pad_copy", &kernel));
+    cl_int C = t->n * t->c, H = t->h, W = t->w, PH = ph, PW = pw;
+    PCL_TRY(pcl_kernel_set_args(kernel, "pad_copy", 8, sizeof C, &C, sizeof H, &H, sizeof W, &W, sizeof PH, &PH,
+                                sizeof PW, &PW, sizeof count, &count, sizeof(cl_mem), &t->mem, sizeof(cl_mem),
+                                &impl->pad));
+    PCL_TRY(pcl_launch_1d(ctx, kernel, "pad_copy", (size_t)count));
+    *in = impl->pad;
+    *total = (cl_long)count;
+    return PCL_OK;
+}
+
+/* out (n x O x (Hp-KH+1) x (Wp-KW+1)) = beta out + valid correlation of `in`
+ * (n x C x Hp x Wp) with the packed weights impl->wp (MR rows per panel). */
+static pcl_status direct_conv(pcl_layer *layer, int mr, cl_mem in, cl_long total, int n, int C, int Hp, int Wp,
+                              int O, float beta, cl_mem out)
+{
+    conv_impl *impl = layer->impl;
+    pcl_context *ctx = layer->context;
+    char opts[128];
+    cl_kernel kernel;
+    PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", direct_options(mr, 1, opts, sizeof opts), "conv_direct", &kernel));
+    cl_int nn = n, c = C, hp = Hp, wp = Wp, kh = impl->config.kernel_h, kw = impl->config.kernel_w, o = O;
+    PCL_TRY(pcl_kernel_set_args(kernel, "conv_direct", 12, sizeof nn, &nn, sizeof c, &c, sizeof hp, &hp, sizeof wp, &wp, sizeof kh,
+                                &kh, sizeof kw, &kw, sizeof o, &o, sizeof total, &total, sizeof(cl_mem), &in,
+                                sizeof(cl_mem), &impl->wp, sizeof beta, &beta, sizeof(cl_mem), &out));
+    size_t q = (size_t)(Hp - kh + 1) * Wp;
+    size_t global[3] = {(size_t)(O + mr - 1) / mr, (q + 31) / 32, (size_t)n};
+    return pcl_kernel_launch(ctx, kernel, "conv_direct", 3, global, NULL);
+}
+
+static pcl_status direct_forward(pcl_layer *layer, const pcl_tensor *x, pcl_tensor *y)
+{
+    conv_impl *impl = layer->impl;
+    pcl_context *ctx = layer->context;
+    const pcl_conv2d_config *cf = &impl->config;
+    int O = cf->out_channels, K = x->c * cf->kernel_h * cf->kernel_w, mr = rows_for(O);
+    cl_mem in;
+    cl_long total;
+    PCL_TRY(direct_input(layer, x, cf->pad_h, cf->pad_w, &in, &total));
+    PCL_TRY(pcl_scratch_reserve(ctx, &impl->wp, &impl->wp_bytes, (size_t)(O + mr - 1) / mr * mr * K * sizeof(float)));
+    char opts[128];
+    cl_kernel kernel;
+    PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", direct_options(mr, 1, opts, sizeof opts), "wpack_a", &kernel));
+    cl_int o = O, k = K;
+    PCL_TRY(pcl_kernel_set_args(kernel, "wpack_a", 4, sizeof o, &o, sizeof k, &k, sizeof(cl_mem),
+                                &layer->params[P_WEIGHT]->mem, sizeof(cl_mem), &impl->wp));
+    size_t gw[2] = {(size_t)K, (size_t)(O + mr - 1) / mr};
+    PCL_TRY(pcl_kernel_launch(ctx, kernel, "wpack_a", 2, gw, NULL));
+    int has_bias = !cf->no_bias;
+    if (has_bias) {
+        cl_kernel fill;
+        cl_ulong count = pcl_tensor_count(y);
+        cl_int P = y->h * y->w;
+        PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", direct_options(mr, 1, opts, sizeof opts), "fill_bias", &fill));
+        PCL_TRY(pcl_kernel_set_args(fill, "fill_bias", 5, sizeof count, &count, sizeof o, &o, sizeof P, &P,
+                                    sizeof(cl_mem), &layer->params[P_BIAS]->mem, sizeof(cl_mem), &y->mem));
+        PCL_TRY(pcl_launch_1d(ctx, fill, "fill_bias", (size_t)count));
+    }
+    return direct_conv(layer, mr, in, total, x->n, x->c, x->h + 2 * cf->pad_h, x->w + 2 * cf->pad_w, O,
+                       has_bias ? 1.0f : 0.0f, y->mem);
+}
+
+static pcl_status direct_backward(pcl_layer *layer, const pcl_tensor *x, const pcl_tensor *dy, pcl_tensor *dx)
+{
+    conv_impl *impl = layer->impl;
+    pcl_context *ctx = layer->context;
+    const pcl_conv2d_config *cf = &impl->config;
+    if (!cf->no_bias) PCL_TRY(bias_grad(layer, dy));
+    cl_int C = x->c, O = cf->out_channels, KH = cf->kernel_h, KW = cf->kernel_w, Ho = dy->h, Wo = dy->w;
+    cl_int Hp = x->h + 2 * cf->pad_h, Wp = x->w + 2 * cf->pad_w;
+    cl_int Qp = (cl_int)round_up((size_t)Ho * Wp, 16), K = C * KH * KW;
+    /* dW: MO output channels per item, MO dividing O (dyq rows past O are not read). */
+    int mo = O % 4 == 0 ? 4 : O % 2 == 0 ? 2 : 1, mt = mo == 4 ? 4 : 8;
+    cl_mem in;
+    cl_long total;
+    PCL_TRY(direct_input(layer, x, cf->pad_h, cf->pad_w, &in, &total));
+    size_t per_image = (size_t)O * Qp, budget = DYQ_CHUNK_FLOATS;
+    const char *env = getenv("PERCEPTCL_CONV_CHUNK");
+    if (env && atol(env) > 0) budget = (size_t)atol(env);
+    size_t chunk = budget / per_image;
+    if (chunk < 1) chunk = 1;
+    if (chunk > (size_t)x->n) chunk = (size_t)x->n;
+    PCL_TRY(pcl_scratch_reserve(ctx, &impl->dyq, &impl->dyq_bytes, chunk * per_image * sizeof(float)));
+    char opts[128];
+    direct_options(1, mo, opts, sizeof opts);
+    cl_kernel kq, kw;
+    PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", opts, "dy_q", &kq));
+    PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", opts, "dw_direct", &kw));
+    float one = 1.0f;
+    for (size_t start = 0; start < (size_t)x->n; start += chunk) {
+        cl_int n0 = (cl_int)start, nc = (cl_int)((size_t)x->n - start < chunk ? (size_t)x->n - start : chunk);
+        PCL_TRY(pcl_kernel_set_args(kq, "dy_q", 9, sizeof O, &O, sizeof Ho, &Ho, sizeof Wo, &Wo, sizeof Wp, &Wp,
+                                    sizeof Qp, &Qp, sizeof n0, &n0, sizeof nc, &nc, sizeof(cl_mem), &dy->mem,
+                                    sizeof(cl_mem), &impl->dyq));
+        size_t gq[3] = {(size_t)Qp, (size_t)O, (size_t)nc};
+        PCL_TRY(pcl_kernel_launch(ctx, kq, "dy_q", 3, gq, NULL));
+        PCL_TRY(pcl_kernel_set_args(kw, "dw_direct", 14, sizeof C, &C, sizeof Hp, &Hp, sizeof Wp, &Wp, sizeof KH, &KH,
+                                    sizeof KW, &KW, sizeof O, &O, sizeof Qp, &Qp, sizeof n0, &n0, sizeof nc, &nc,
+                                    sizeof total, &total, sizeof(cl_mem), &in, sizeof(cl_mem), &impl->dyq,
+                                    sizeof one, &one, sizeof(cl_mem), &layer->grads[P_WEIGHT]->mem));
+        size_t gw[2] = {(size_t)(K + mt - 1) / mt, (size_t)(O / mo)};
+        PCL_TRY(pcl_kernel_launch(ctx, kw, "dw_direct", 2, gw, NULL));
+    }
+    if (!dx) return PCL_OK;
+    /* dx = valid correlation of dy padded by (k - 1 - pad) with the flipped W^T. */
+    int mr = rows_for(C);
+    cl_int ph = KH - 1 - cf->pad_h, pw = KW - 1 - cf->pad_w;
+    PCL_TRY(direct_input(layer, dy, ph, pw, &in, &total));
+    size_t k2 = (size_t)O * KH * KW;
+    PCL_TRY(pcl_scratch_reserve(ctx, &impl->wp, &impl->wp_bytes, (size_t)(C + mr - 1) / mr * mr * k2 * sizeof(float)));
+    cl_kernel flip;
+    PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", direct_options(mr, 1, opts, sizeof opts), "wflip_a", &flip));
+    PCL_TRY(pcl_kernel_set_args(flip, "wflip_a", 6, sizeof O, &O, sizeof C, &C, sizeof KH, &KH, sizeof KW, &KW,
+                                sizeof(cl_mem), &layer->params[P_WEIGHT]->mem, sizeof(cl_mem), &impl->wp));
+    size_t gf[2] = {k2, (size_t)(C + mr - 1) / mr};
+    PCL_TRY(pcl_kernel_launch(ctx, flip, "wflip_a", 2, gf, NULL));
+    return direct_conv(layer, mr, in, total, dy->n, O, Ho + 2 * ph, Wo + 2 * pw, C, 0.0f, dx->mem);
+}
+
 static pcl_status forward(pcl_layer *layer, const pcl_tensor *x, pcl_tensor *y)
 {
+    if (use_direct(layer)) return direct_forward(layer, x, y);
     if (use_packed(layer)) return packed_forward(layer, x, y);
     conv_impl *impl = layer->impl;
     pcl_context *ctx = layer->context;
@@ -340,6 +508,7 @@ static pcl_status bias_grad(pcl_layer *layer, const pcl_tensor *dy)
 static pcl_status backward(pcl_layer *layer, const pcl_tensor *x, const pcl_tensor *y, const pcl_tensor *dy,
                            pcl_tensor *dx)
 {
+    if (use_direct(layer)) return direct_backward(layer, x, dy, dx);
     if (use_packed(layer)) return packed_backward(layer, x, y, dy, dx);
     conv_impl *impl = layer->impl;
     pcl_context *ctx = layer->context;
@@ -383,6 +552,8 @@ static void destroy(pcl_layer *layer)
     pcl_buffer_release(impl->t);
     pcl_buffer_release(impl->partial);
     pcl_buffer_release(impl->wp);
+    pcl_buffer_release(impl->pad);
+    pcl_buffer_release(impl->dyq);
     pcl_gemm_scratch_release(&impl->gemm);
 }
 

@@ -259,6 +259,9 @@ static pcl_gemm_backend gemm_variant(int i)
      * and weight gradients accumulated over chunks). */
     if (i == 1) setenv("PERCEPTCL_CONV_CHUNK", "1", 1);
     else unsetenv("PERCEPTCL_CONV_CHUNK");
+    /* Variant 2: the packed im2col path where the direct one would apply. */
+    if (i == 2) setenv("PERCEPTCL_CONV", "packed", 1);
+    else unsetenv("PERCEPTCL_CONV");
     set_limit(i == 3 ? 0 : limits[i % 4 == 3 ? 0 : (i < 3 ? i : i - 4)]);
     return i == 3 ? PCL_GEMM_CLBLAST : PCL_GEMM_OWN;
 }
@@ -370,6 +373,8 @@ static const conv_case conv_cases[] = {
     {3, 1, 11, 10, 7, 9, 9, 1, 0, 0, 0}, /* SRCNN-like valid 9x9 */
     {2, 3, 1, 4, 2, 3, 3, 1, 1, 1, 1},  /* one-row image: both edges are one pixel */
     {1, 6, 6, 6, 5, 5, 5, 2, 3, 3, 1},  /* replicate padding wider than the stride */
+    {2, 6, 9, 8, 1, 5, 5, 1, 0, 0, 0},  /* one output channel (SRCNN's last layer) */
+    {2, 9, 6, 7, 12, 3, 5, 1, 2, 1, 0}, /* partial channel blocks, padding k - 1 */
 };
 
 typedef struct conv_state {
