@@ -45,7 +45,10 @@ static const char usage[] =
     "  MS-SSIM: 5 scales, downsampling by 2, L = 1, same mode (windows clamped at the edges),\n"
     "  exponents all 1 (the paper's; --msssim-weights standard for Wang's). Valid-mode MS-SSIM is\n"
     "  undefined on a 17x17 patch (its coarsest level is 2x2, under the 11x11 window), hence same\n"
-    "  mode. The loss minimised is 1 - MS-SSIM.\n"
+    "  mode. The loss minimised is 1 - MS-SSIM. From the Gaussian initialisation the network outputs\n"
+    "  ~0, where MS-SSIM with exponents 1 is a product of six terms near 0: its gradient vanishes,\n"
+    "  and once a term is <= 0 the value and gradient are exactly 0 (loss 1, stuck). --init starts\n"
+    "  from trained weights instead (e.g. the MSE model: fine-tuning), which avoids that plateau.\n"
     "  Every epoch writes MODEL.safetensors.train (weights, optimizer state, position) atomically;\n"
     "  --resume continues it exactly. The final weights go to MODEL.safetensors (conv1.weight ...\n"
     "  conv3.bias, PyTorch's Conv2d layout, see include/perceptcl/srcnn.h).\n\n"
@@ -216,7 +219,7 @@ static int run_train(int argc, char **argv)
 {
     const char *cmd = "train";
     pcl_device_selection selection = {0};
-    const char *loss = NULL, *out = NULL, *log_path = NULL, *curve_path = NULL;
+    const char *loss = NULL, *out = NULL, *log_path = NULL, *curve_path = NULL, *init_path = NULL;
     const char *dirs[MAX_DIRS];
     int dir_count = 0, resume = 0, srcnn_lr = 0, lr_given = 0;
     long scale = 4, epochs = 10, batch = 128, seed = 1, stride = PCL_SRCNN_STRIDE, max_steps = 0, limit = 0;
@@ -240,6 +243,7 @@ static int run_train(int argc, char **argv)
             if (dir_count == MAX_DIRS) return bad_usage(cmd, "too many --train folders", NULL);
             dirs[dir_count++] = v;
         } else if (strcmp(a, "--out") == 0) out = v;
+        else if (strcmp(a, "--init") == 0) init_path = v;
         else if (strcmp(a, "--log") == 0) log_path = v;
         else if (strcmp(a, "--curve") == 0) curve_path = v;
         else if (strcmp(a, "--scale") == 0) {
@@ -317,6 +321,7 @@ static int run_train(int argc, char **argv)
 
     if (pcl_srcnn_create(context, PCL_SRCNN_VALID, &model) != PCL_OK ||
         pcl_srcnn_init(model, 0.001, (uint64_t)seed) != PCL_OK ||
+        (init_path && pcl_srcnn_load(model, init_path, NULL) != PCL_OK) ||
         (srcnn_lr && pcl_model_set_lr_multiplier(model, 4, 0.1) != PCL_OK) ||
         pcl_sgd_create(context, &sgd, &optimizer) != PCL_OK)
         rc = fail_line(cmd, "model");
@@ -368,6 +373,7 @@ static int run_train(int argc, char **argv)
             if (n > 0) at += (size_t)n;
         }
         if (s == PCL_OK) s = pcl_checkpoint_set_metadata(meta, "train_sets", value);
+        if (s == PCL_OK && init_path) s = pcl_checkpoint_set_metadata(meta, "init", base_name(init_path, value, sizeof value));
         if (s == PCL_OK) s = pcl_srcnn_save(model, out, meta);
         if (s != PCL_OK) rc = fail_line(cmd, out);
         pcl_checkpoint_destroy(meta);
