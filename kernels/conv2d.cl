@@ -301,18 +301,18 @@ __kernel void fill_bias(const ulong total, const int O, const int P, __global co
 #define PASTE_(a, b) a##b
 #define PASTE(a, b) PASTE_(a, b)
 
-/* dst (planes = N*C of (H+2ph) x (W+2pw), then zeros up to total) = zero-padded src. */
-__kernel void pad_copy(const int planes, const int H, const int W, const int ph, const int pw, const ulong total,
+/* dst (planes = N*C of (H+2ph) x (W+2pw)) = zero-padded src; one item per
+ * destination pixel (no divisions). The caller zeroes the slack after it. */
+__kernel void pad_copy(const int planes, const int H, const int W, const int ph, const int pw,
                        __global const float *src, __global float *dst)
 {
-    const size_t e = get_global_id(0);
-    if (e >= total) return;
+    const int w = get_global_id(0), h = get_global_id(1), plane = get_global_id(2);
     const int Hp = H + 2 * ph, Wp = W + 2 * pw;
-    const size_t plane = e / ((size_t)Hp * Wp); /* n*C + c; past the planes: slack */
-    const int rem = (int)(e - plane * Hp * Wp), h = rem / Wp - ph, w = rem % Wp - pw;
+    if (w >= Wp || h >= Hp || plane >= planes) return;
+    const int sh = h - ph, sw = w - pw;
     float v = 0.0f;
-    if (h >= 0 && h < H && w >= 0 && w < W && plane < planes) v = src[(plane * H + h) * W + w];
-    dst[e] = v;
+    if (sh >= 0 && sh < H && sw >= 0 && sw < W) v = src[((size_t)plane * H + sh) * W + sw];
+    dst[((size_t)plane * Hp + h) * Wp + w] = v;
 }
 
 /* Ap[ob][r][t] = w[ob*MR + t][r] (0 past O): the weights in MR-row panels. */
@@ -341,12 +341,12 @@ static float16 load16_safe(__global const float *x, const long idx, const long t
     return vload16(0, v);
 }
 
-/* conv_direct: y[n, o, oh, ow] = beta y + sum_{c,u,v} A[o][(c*KH+u)*KW+v] x[n, c, oh+u, ow+v]
+/* conv_direct: y[n, o, oh, ow] = beta y + bias[o] + sum_{c,u,v} A[o][(c*KH+u)*KW+v] x[n, c, oh+u, ow+v]
  * (valid correlation of the C x Hp x Wp input), A packed by wpack_a /
  * wflip_a. One item per (MR output channels, 32 consecutive q, image). */
 __kernel void conv_direct(const int N, const int C, const int Hp, const int Wp, const int KH, const int KW,
                           const int O, const long total, __global const float *x, __global const float *Ap,
-                          const float beta, __global float *y)
+                          const float beta, const int has_bias, __global const float *bias, __global float *y)
 {
     const int ob = get_global_id(0), qb = get_global_id(1), n = get_global_id(2);
     const int Ho = Hp - KH + 1, Wo = Wp - KW + 1, Q = Ho * Wp, K = C * KH * KW;
@@ -384,7 +384,7 @@ __kernel void conv_direct(const int N, const int C, const int Hp, const int Wp, 
         if (oh < Ho && ow < Wo) {
             __global float *dst = y + ((size_t)n * O + ob * MR) * P + oh * Wo + ow;
             for (int i = 0; i < MR && ob * MR + i < O; i++) {
-                const float v = out[i * 32 + t];
+                const float v = out[i * 32 + t] + (has_bias ? bias[ob * MR + i] : 0.0f);
                 dst[(size_t)i * P] = beta == 0.0f ? v : v + beta * dst[(size_t)i * P];
             }
         }
@@ -425,7 +425,8 @@ __kernel void dy_q(const int O, const int Ho, const int Wo, const int Wp, const 
 #define FOR_T PASTE(T_, MT)
 #define W_DECL2(o, t) float16 e##o##_##t = (float16)(0.0f);
 #define W_DECL(t) FOR_O(W_DECL2, t)
-#define W_LOADX(t) const float16 xv##t = safe ? vload16(0, x + xo##t + q) : load16_safe(x, xo##t + q, total);
+#define W_LOADX(t) const float16 xv##t = vload16(0, x + xo##t + q);
+#define W_LOADX_SAFE(t) const float16 xv##t = load16_safe(x, xo##t + q, total);
 #define W_UPD2(o, t) e##o##_##t = fma(dv##o, xv##t, e##o##_##t);
 #define W_UPD(t) FOR_O(W_UPD2, t)
 #define W_LOADD(o, t) const float16 dv##o = vload16(0, dq + (size_t)(o) * Qp + q);
@@ -458,10 +459,18 @@ __kernel void dw_direct(const int C, const int Hp, const int Wp, const int KH, c
         const long base = (long)(n0 + n) * C * Hp * Wp;
         FOR_T(W_XO)
         __global const float *dq = dyq + ((size_t)n * O + ob * MO) * Qp;
-        for (int q = 0; q < Qp; q += 16) {
-            const int safe = base + maxoff + q + 15 < total;
+        /* q below qsafe: every x load of the block lies inside the tensor. */
+        const long room = total - (base + maxoff) - 15;
+        const int qsafe = room <= 0 ? 0 : (int)min((long)Qp, (room + 15) / 16 * 16);
+        int q = 0;
+        for (; q < qsafe; q += 16) {
             FOR_T(W_LOADX)
             /* dyq rows past O (ob*MO + o >= O) are not read: MO divides O. */
+            FOR_O(W_LOADD, 0)
+            FOR_T(W_UPD)
+        }
+        for (; q < Qp; q += 16) {
+            FOR_T(W_LOADX_SAFE)
             FOR_O(W_LOADD, 0)
             FOR_T(W_UPD)
         }

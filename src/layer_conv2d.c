@@ -343,11 +343,16 @@ static pcl_status direct_input(pcl_layer *layer, const pcl_tensor *t, int ph, in
     char opts[128];
     cl_kernel kernel;
     PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", direct_options(1, 1, opts, sizeof opts), "pad_copy", &kernel));
-    cl_int C = t->n * t->c, H = t->h, W = t->w, PH = ph, PW = pw;
-    PCL_TRY(pcl_kernel_set_args(kernel, "pad_copy", 8, sizeof C, &C, sizeof H, &H, sizeof W, &W, sizeof PH, &PH,
-                                sizeof PW, &PW, sizeof count, &count, sizeof(cl_mem), &t->mem, sizeof(cl_mem),
-                                &impl->pad));
-    PCL_TRY(pcl_launch_1d(ctx, kernel, "pad_copy", (size_t)count));
+    cl_int planes = t->n * t->c, H = t->h, W = t->w, PH = ph, PW = pw;
+    PCL_TRY(pcl_kernel_set_args(kernel, "pad_copy", 7, sizeof planes, &planes, sizeof H, &H, sizeof W, &W,
+                                sizeof PH, &PH, sizeof PW, &PW, sizeof(cl_mem), &t->mem, sizeof(cl_mem), &impl->pad));
+    size_t global[3] = {(size_t)(W + 2 * pw), (size_t)(H + 2 * ph), (size_t)planes};
+    PCL_TRY(pcl_kernel_launch(ctx, kernel, "pad_copy", 3, global, NULL));
+    float zero = 0.0f; /* the slack the direct kernels may read */
+    PCL_CL_CHECK(clEnqueueFillBuffer(pcl_context_queue(ctx), impl->pad, &zero, sizeof zero,
+                                     (count - DIRECT_SLACK) * sizeof(float), DIRECT_SLACK * sizeof(float), 0, NULL,
+                                     NULL),
+                 "clEnqueueFillBuffer(conv2d pad slack)");
     *in = impl->pad;
     *total = (cl_long)count;
     return PCL_OK;
@@ -356,7 +361,7 @@ static pcl_status direct_input(pcl_layer *layer, const pcl_tensor *t, int ph, in
 /* out (n x O x (Hp-KH+1) x (Wp-KW+1)) = beta out + valid correlation of `in`
  * (n x C x Hp x Wp) with the packed weights impl->wp (MR rows per panel). */
 static pcl_status direct_conv(pcl_layer *layer, int mr, cl_mem in, cl_long total, int n, int C, int Hp, int Wp,
-                              int O, float beta, cl_mem out)
+                              int O, cl_mem bias, cl_mem out)
 {
     conv_impl *impl = layer->impl;
     pcl_context *ctx = layer->context;
@@ -364,9 +369,13 @@ static pcl_status direct_conv(pcl_layer *layer, int mr, cl_mem in, cl_long total
     cl_kernel kernel;
     PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", direct_options(mr, 1, opts, sizeof opts), "conv_direct", &kernel));
     cl_int nn = n, c = C, hp = Hp, wp = Wp, kh = impl->config.kernel_h, kw = impl->config.kernel_w, o = O;
-    PCL_TRY(pcl_kernel_set_args(kernel, "conv_direct", 12, sizeof nn, &nn, sizeof c, &c, sizeof hp, &hp, sizeof wp, &wp, sizeof kh,
-                                &kh, sizeof kw, &kw, sizeof o, &o, sizeof total, &total, sizeof(cl_mem), &in,
-                                sizeof(cl_mem), &impl->wp, sizeof beta, &beta, sizeof(cl_mem), &out));
+    float beta = 0.0f;
+    cl_int has_bias = bias != NULL;
+    cl_mem b = bias ? bias : in;
+    PCL_TRY(pcl_kernel_set_args(kernel, "conv_direct", 14, sizeof nn, &nn, sizeof c, &c, sizeof hp, &hp, sizeof wp,
+                                &wp, sizeof kh, &kh, sizeof kw, &kw, sizeof o, &o, sizeof total, &total,
+                                sizeof(cl_mem), &in, sizeof(cl_mem), &impl->wp, sizeof beta, &beta, sizeof has_bias,
+                                &has_bias, sizeof(cl_mem), &b, sizeof(cl_mem), &out));
     size_t q = (size_t)(Hp - kh + 1) * Wp;
     size_t global[3] = {(size_t)(O + mr - 1) / mr, (q + 31) / 32, (size_t)n};
     return pcl_kernel_launch(ctx, kernel, "conv_direct", 3, global, NULL);
@@ -390,18 +399,8 @@ static pcl_status direct_forward(pcl_layer *layer, const pcl_tensor *x, pcl_tens
                                 &layer->params[P_WEIGHT]->mem, sizeof(cl_mem), &impl->wp));
     size_t gw[2] = {(size_t)K, (size_t)(O + mr - 1) / mr};
     PCL_TRY(pcl_kernel_launch(ctx, kernel, "wpack_a", 2, gw, NULL));
-    int has_bias = !cf->no_bias;
-    if (has_bias) {
-        cl_kernel fill;
-        cl_ulong count = pcl_tensor_count(y);
-        cl_int P = y->h * y->w;
-        PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", direct_options(mr, 1, opts, sizeof opts), "fill_bias", &fill));
-        PCL_TRY(pcl_kernel_set_args(fill, "fill_bias", 5, sizeof count, &count, sizeof o, &o, sizeof P, &P,
-                                    sizeof(cl_mem), &layer->params[P_BIAS]->mem, sizeof(cl_mem), &y->mem));
-        PCL_TRY(pcl_launch_1d(ctx, fill, "fill_bias", (size_t)count));
-    }
     return direct_conv(layer, mr, in, total, x->n, x->c, x->h + 2 * cf->pad_h, x->w + 2 * cf->pad_w, O,
-                       has_bias ? 1.0f : 0.0f, y->mem);
+                       cf->no_bias ? NULL : layer->params[P_BIAS]->mem, y->mem);
 }
 
 static pcl_status direct_backward(pcl_layer *layer, const pcl_tensor *x, const pcl_tensor *dy, pcl_tensor *dx)
@@ -458,7 +457,7 @@ static pcl_status direct_backward(pcl_layer *layer, const pcl_tensor *x, const p
                                 sizeof(cl_mem), &layer->params[P_WEIGHT]->mem, sizeof(cl_mem), &impl->wp));
     size_t gf[2] = {k2, (size_t)(C + mr - 1) / mr};
     PCL_TRY(pcl_kernel_launch(ctx, flip, "wflip_a", 2, gf, NULL));
-    return direct_conv(layer, mr, in, total, dy->n, O, Ho + 2 * ph, Wo + 2 * pw, C, 0.0f, dx->mem);
+    return direct_conv(layer, mr, in, total, dy->n, O, Ho + 2 * ph, Wo + 2 * pw, C, NULL, dx->mem);
 }
 
 static pcl_status forward(pcl_layer *layer, const pcl_tensor *x, pcl_tensor *y)
