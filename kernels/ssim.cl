@@ -6,22 +6,26 @@
  * each work-group's slot are touched by that work-group only). The slot (the
  * level-1 input, coefficient planes, level gradients, sums) is reused image
  * after image so that it stays in cache; per-image scratch keeps the offsets
- * and the levels >= 2 that the host may read back. Work-items split each phase by rows or by strips of 16
- * columns; every strip is computed with float16 vectors, so the code is
- * vectorised explicitly on a CPU (no reliance on the implementation's
- * work-item-loop vectoriser) and is plain vector arithmetic on a GPU.
+ * and the levels >= 2 that the host may read back. Work-items split each
+ * phase by rows or by strips of 16 columns; every strip is computed with
+ * float16 vectors, so the code is vectorised explicitly on a CPU (no
+ * reliance on the implementation's work-item-loop vectoriser) and is plain
+ * vector arithmetic on a GPU. Rows of the scratch start on whole vectors:
+ * windows at other offsets are cut from two aligned vectors by shuffle2
+ * (PoCL splits an unaligned vload16 into pieces).
  *   prep      every level's input, shifted by a per-image offset (x - ox,
- *             y - oy: less float32 cancellation in E[x^2] - E[x]^2 on 8-bit
- *             data) and padded: same mode replicates the edges (5 pixels),
- *             both modes extend rows to whole strips, so the window never
- *             needs a bounds check. Level j+1 is the 2x2 mean of level j (odd
+ *             y - oy, the centre pixel: less float32 cancellation in
+ *             E[x^2] - E[x]^2 on 8-bit data) and padded by replicated edges
+ *             (same mode: 5 rows above and below; both modes: 16 columns on
+ *             the left, whole strips plus 32 on the right), so the window
+ *             never needs a bounds check. Level j+1 is the 2x2 mean of level j (odd
  *             sizes: the replicated padding supplies the extra row/column).
  *   forward   per (level, strip): the 11-tap row pass of the five moments
  *             (x, y, xx, yy, xy) for one input row at a time into a ring of
  *             the last 11 rows (stored twice, so every window is contiguous),
  *             the column pass from the ring, the maps l, cs, SSIM, the
  *             gradient coefficients a', b, c (README section 7, for the
- *             shifted moments) written inside a 10-pixel zero border, and the
+ *             shifted moments) written inside a zero border, and the
  *             strip's sums of cs, l, SSIM (lanes by blocks of 32 rows, then a
  *             fixed tree over lanes).
  *   reduce    work-item 0: per-level sums over strips in order (compensated),
