@@ -127,6 +127,9 @@ void gemm(const int M, const int N, const int K, const float alpha,
 #ifndef NR
 #define NR 32
 #endif
+#ifndef A_STRIDED
+#define A_STRIDED 0 /* 1: gemm_packed reads A in place (strides sm, sk) */
+#endif
 #define NV (NR / 16)
 
 /* One item per (panel, k): it writes the panel's MR (NR) contiguous floats
@@ -224,8 +227,15 @@ static void store_block(const int M, const int N, const int m0, const int n0, co
         c##i##1 = fma(av, b1, c##i##1);      \
     }
 #define SAVE(i) vstore16(c##i##0 * scale, 0, out + i * NR), vstore16(c##i##1 * scale, 0, out + i * NR + 16);
+#define UPDATE_S(i)                                     \
+    {                                                   \
+        const float16 av = (float16)(a[(size_t)(i) * sm]); \
+        c##i##0 = fma(av, b0, c##i##0);                 \
+        c##i##1 = fma(av, b1, c##i##1);                 \
+    }
 #define LOAD_B const float16 b0 = vload16(0, b), b1 = vload16(1, b);
 #elif NR == 16
+#define UPDATE_S(i) c##i##0 = fma((float16)(a[(size_t)(i) * sm]), b0, c##i##0);
 #define DECL(i) float16 c##i##0 = (float16)(0.0f);
 #define UPDATE(i) c##i##0 = fma((float16)(a[i]), b0, c##i##0);
 #define SAVE(i) vstore16(c##i##0 * scale, 0, out + i * NR);
@@ -237,21 +247,34 @@ static void store_block(const int M, const int N, const int m0, const int n0, co
 __kernel void gemm_packed(const int M, const int N, const int K, const int kbase, const int kslice, const float alpha,
                           __global const float *Ap, __global const float *Bp, const float beta, __global float *C,
                           const ulong c_off, const int ldc, const int period, const int ldp, const int split,
-                          __global float *partial)
+                          __global float *partial, const int sm, const int sk)
 {
     const int mb = get_global_id(0), nb = get_global_id(1), ks = get_global_id(2);
     const int m0 = mb * MR, n0 = nb * NR;
     if (m0 >= M || n0 >= N) return;
     const int k0 = kbase + ks * kslice, k1 = min(K, k0 + kslice);
-    __global const float *a = Ap + ((size_t)mb * K + k0) * MR;
     __global const float *b = Bp + ((size_t)nb * K + k0) * NR;
     ROWS(DECL)
+#if A_STRIDED
+    /* A read in place: element (m, k) at Ap[m*sm + k*sk] (the host uses this
+     * only when MR divides M, so every row read exists). */
+    __global const float *a = Ap + (size_t)m0 * sm + (size_t)k0 * sk;
+    const size_t step = sk;
+    for (int k = k0; k < k1; k++) {
+        LOAD_B
+        ROWS(UPDATE_S)
+        a += step;
+        b += NR;
+    }
+#else
+    __global const float *a = Ap + ((size_t)mb * K + k0) * MR;
     for (int k = k0; k < k1; k++) {
         LOAD_B
         ROWS(UPDATE)
         a += MR;
         b += NR;
     }
+#endif
     float out[MR * NR];
     const float scale = split ? 1.0f : alpha;
     ROWS(SAVE)

@@ -83,6 +83,11 @@ static void packed_options(char *options, size_t size, int trans_a, int trans_b)
              PACK_NR);
 }
 
+static void strided_options(char *options, size_t size)
+{
+    snprintf(options, size, "-DTRANS_A=0 -DTRANS_B=0 -DMR=%d -DNR=%d -DA_STRIDED=1", PACK_MR, PACK_NR);
+}
+
 size_t pcl_gemm_packed_a_floats(size_t m, size_t k)
 {
     return (m + PACK_MR - 1) / PACK_MR * PACK_MR * k;
@@ -144,11 +149,14 @@ pcl_status pcl_gemm_pack_b(pcl_context *context, int trans_b, size_t n, size_t k
 
 static pcl_status launch_packed(pcl_context *context, cl_kernel kernel, size_t m, size_t n, size_t k, size_t kbase,
                                 size_t kslice, size_t slices, float alpha, cl_mem ap, cl_mem bp, float beta, cl_mem c,
-                                size_t c_offset, size_t ldc, size_t period, size_t ldp, cl_mem partial)
+                                size_t c_offset, size_t ldc, size_t period, size_t ldp, cl_mem partial, cl_int sm,
+                                cl_int sk)
 {
     cl_int M = (cl_int)m, N = (cl_int)n, K = (cl_int)k, KB = (cl_int)kbase, KS = (cl_int)kslice, LDC = (cl_int)ldc,
            PER = (cl_int)period, LDP = (cl_int)ldp, split = slices > 1;
     cl_ulong co = c_offset;
+    PCL_CL_CHECK(clSetKernelArg(kernel, 16, sizeof sm, &sm), "clSetKernelArg(gemm_packed, 16)");
+    PCL_CL_CHECK(clSetKernelArg(kernel, 17, sizeof sk, &sk), "clSetKernelArg(gemm_packed, 17)");
     PCL_TRY(pcl_kernel_set_args(kernel, "gemm_packed", 16, sizeof M, &M, sizeof N, &N, sizeof K, &K, sizeof KB, &KB,
                                 sizeof KS, &KS, sizeof alpha, &alpha, sizeof ap, &ap, sizeof bp, &bp, sizeof beta,
                                 &beta, sizeof c, &c, sizeof co, &co, sizeof LDC, &LDC, sizeof PER, &PER, sizeof LDP,
@@ -157,13 +165,29 @@ static pcl_status launch_packed(pcl_context *context, cl_kernel kernel, size_t m
     return pcl_kernel_launch(context, kernel, "gemm_packed", 3, global, NULL);
 }
 
+static pcl_status gemm_packed_any(pcl_context *context, pcl_gemm_scratch *scratch, size_t m, size_t n, size_t k,
+                                  float alpha, cl_mem ap, size_t a_offset, cl_int sm, cl_int sk, cl_mem bp,
+                                  float beta, cl_mem c, size_t c_offset, size_t ldc, size_t period, size_t ldp);
+
 pcl_status pcl_gemm_packed(pcl_context *context, pcl_gemm_scratch *scratch, size_t m, size_t n, size_t k,
                            float alpha, cl_mem ap, cl_mem bp, float beta, cl_mem c, size_t c_offset, size_t ldc,
                            size_t period, size_t ldp)
 {
+    return gemm_packed_any(context, scratch, m, n, k, alpha, ap, 0, 0, 0, bp, beta, c, c_offset, ldc, period, ldp);
+}
+
+/* sm == 0: A packed in ap; else A read in place at ap + a_offset with
+ * element (i, k) at i*sm + k*sk (MR must divide m). */
+static pcl_status gemm_packed_any(pcl_context *context, pcl_gemm_scratch *scratch, size_t m, size_t n, size_t k,
+                                  float alpha, cl_mem ap, size_t a_offset, cl_int sm, cl_int sk, cl_mem bp,
+                                  float beta, cl_mem c, size_t c_offset, size_t ldc, size_t period, size_t ldp)
+{
     if (period == 0 || period > n) period = n, ldp = 0;
     char options[96];
-    packed_options(options, sizeof options, 0, 0);
+    if (sm) strided_options(options, sizeof options);
+    else packed_options(options, sizeof options, 0, 0);
+    if (sm && a_offset) /* the kernel takes no A offset (packed_gemm never asks) */
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "gemm: strided A with an offset");
     cl_kernel kernel;
     PCL_TRY(pcl_kernel_get(context, "gemm.cl", options, "gemm_packed", &kernel));
     size_t tiles = (m + PACK_MR - 1) / PACK_MR * ((n + PACK_NR - 1) / PACK_NR);
@@ -179,7 +203,7 @@ pcl_status pcl_gemm_packed(pcl_context *context, pcl_gemm_scratch *scratch, size
         if (env && atoi(env) > 0) kc = (size_t)atoi(env);
         for (size_t k0 = 0; k0 < k; k0 += kc)
             PCL_TRY(launch_packed(context, kernel, m, n, k, k0, kc, 1, alpha, ap, bp, k0 ? 1.0f : beta, c, c_offset,
-                                  ldc, period, ldp, c));
+                                  ldc, period, ldp, c, sm, sk));
         return PCL_OK;
     }
     size_t kslice = (k + slices - 1) / slices;
@@ -190,7 +214,7 @@ pcl_status pcl_gemm_packed(pcl_context *context, pcl_gemm_scratch *scratch, size
     cl_mem partial = scratch->partial;
     if (status == PCL_OK)
         status = launch_packed(context, kernel, m, n, k, 0, kslice, slices, alpha, ap, bp, beta, c, c_offset, ldc,
-                               period, ldp, partial);
+                               period, ldp, partial, sm, sk);
     if (status == PCL_OK) {
         cl_int M = (cl_int)m, N = (cl_int)n, S = (cl_int)slices, LDC = (cl_int)ldc, PER = (cl_int)period,
                LDP = (cl_int)ldp;
@@ -212,15 +236,32 @@ static pcl_status packed_gemm(pcl_context *context, pcl_gemm_scratch *scratch, i
                               size_t n, size_t k, float alpha, cl_mem a, size_t a_offset, size_t lda, cl_mem b,
                               size_t b_offset, size_t ldb, float beta, cl_mem c, size_t c_offset, size_t ldc)
 {
+    return pcl_gemm_packed_ex(context, scratch, trans_a, trans_b, m, n, k, alpha, a, a_offset, lda, b, b_offset, ldb,
+                              beta, c, c_offset, ldc, 0, 0);
+}
+
+pcl_status pcl_gemm_packed_ex(pcl_context *context, pcl_gemm_scratch *scratch, int trans_a, int trans_b, size_t m,
+                              size_t n, size_t k, float alpha, cl_mem a, size_t a_offset, size_t lda, cl_mem b,
+                              size_t b_offset, size_t ldb, float beta, cl_mem c, size_t c_offset, size_t ldc,
+                              size_t period, size_t ldp)
+{
     pcl_gemm_scratch local = {0};
     if (!scratch) scratch = &local;
-    pcl_status status = reserve(context, &scratch->a, &scratch->a_bytes, pcl_gemm_packed_a_floats(m, k) * 4);
+    /* A is read in place (no packing pass) when every MR-row panel is
+     * complete and it starts at offset 0; PERCEPTCL_GEMM_PACK_A=1 packs. */
+    const char *env = getenv("PERCEPTCL_GEMM_PACK_A");
+    int strided = m % PACK_MR == 0 && a_offset == 0 && !(env && *env == '1');
+    pcl_status status = PCL_OK;
+    if (!strided) status = reserve(context, &scratch->a, &scratch->a_bytes, pcl_gemm_packed_a_floats(m, k) * 4);
     if (status == PCL_OK) status = reserve(context, &scratch->b, &scratch->b_bytes, pcl_gemm_packed_b_floats(n, k) * 4);
-    if (status == PCL_OK) status = pcl_gemm_pack_a(context, trans_a, m, k, a, a_offset, lda, scratch->a);
+    if (status == PCL_OK && !strided) status = pcl_gemm_pack_a(context, trans_a, m, k, a, a_offset, lda, scratch->a);
     if (status == PCL_OK) status = pcl_gemm_pack_b(context, trans_b, n, k, b, b_offset, ldb, scratch->b);
-    if (status == PCL_OK)
+    if (status == PCL_OK && strided)
+        status = gemm_packed_any(context, scratch, m, n, k, alpha, a, 0, trans_a ? 1 : (cl_int)lda,
+                                 trans_a ? (cl_int)lda : 1, scratch->b, beta, c, c_offset, ldc, period, ldp);
+    else if (status == PCL_OK)
         status = pcl_gemm_packed(context, scratch, m, n, k, alpha, scratch->a, scratch->b, beta, c, c_offset, ldc,
-                                 0, 0);
+                                 period, ldp);
     pcl_gemm_scratch_release(&local);
     return status;
 }

@@ -43,6 +43,12 @@ pcl_status pcl_gemm_pack_a(pcl_context *context, int trans_a, size_t m, size_t k
                            size_t lda, cl_mem ap);
 pcl_status pcl_gemm_pack_b(pcl_context *context, int trans_b, size_t n, size_t k, cl_mem b, size_t b_offset,
                            size_t ldb, cl_mem bp);
+/* pcl_gemm's packed path with C's period addressing (below): packs B, and
+ * A too unless MR divides m and a_offset is 0 (then A is read in place). */
+pcl_status pcl_gemm_packed_ex(pcl_context *context, pcl_gemm_scratch *scratch, int trans_a, int trans_b, size_t m,
+                              size_t n, size_t k, float alpha, cl_mem a, size_t a_offset, size_t lda, cl_mem b,
+                              size_t b_offset, size_t ldb, float beta, cl_mem c, size_t c_offset, size_t ldc,
+                              size_t period, size_t ldp);
 /* C = alpha Ap Bp + beta C from packed panels. C's element (i, j) is at
  * c_offset + i*ldc + (j / period)*ldp + j % period (period 0: row-major). */
 pcl_status pcl_gemm_packed(pcl_context *context, pcl_gemm_scratch *scratch, size_t m, size_t n, size_t k,

@@ -5,7 +5,19 @@
 typedef struct dense_impl {
     int in, out;
     pcl_gemm_backend backend;
+    pcl_gemm_scratch gemm;
 } dense_impl;
+
+/* On CPU devices with the own GEMM the products run transposed, so that the
+ * big operand W is read in place (kernels/gemm.cl, A_STRIDED) and only the
+ * batch-sized operand is packed: y^T = W x^T, dx^T = W^T dy^T (outputs
+ * written back through the period addressing: element (o, b) at b*out + o). */
+static int transposed_path(pcl_layer *layer, int rows)
+{
+    dense_impl *impl = layer->impl;
+    return rows % pcl_gemm_packed_mr() == 0 &&
+           pcl_gemm_resolve(layer->context, impl->backend) == PCL_GEMM_OWN && pcl_gemm_own_packed(layer->context);
+}
 
 enum { P_WEIGHT = 0, P_BIAS = 1 };
 
@@ -25,8 +37,12 @@ static pcl_status forward(pcl_layer *layer, const pcl_tensor *x, pcl_tensor *y)
     pcl_context *ctx = layer->context;
     size_t n = (size_t)x->n, in = (size_t)impl->in, out = (size_t)impl->out;
     /* y (n x out) = x (n x in) W^T, W stored out x in. */
-    PCL_TRY(pcl_gemm(ctx, impl->backend, 0, 1, n, out, in, 1.0f, x->mem, 0, in, layer->params[P_WEIGHT]->mem, 0, in,
-                     0.0f, y->mem, 0, out));
+    if (transposed_path(layer, (int)out))
+        PCL_TRY(pcl_gemm_packed_ex(ctx, &impl->gemm, 0, 1, out, n, in, 1.0f, layer->params[P_WEIGHT]->mem, 0, in,
+                                   x->mem, 0, in, 0.0f, y->mem, 0, 1, 1, out));
+    else
+        PCL_TRY(pcl_gemm_ex(ctx, impl->backend, &impl->gemm, 0, 1, n, out, in, 1.0f, x->mem, 0, in,
+                            layer->params[P_WEIGHT]->mem, 0, in, 0.0f, y->mem, 0, out));
     /* + bias (kernels/dense.cl). */
     cl_kernel kernel;
     PCL_TRY(pcl_kernel_get(ctx, "dense.cl", NULL, "add_bias", &kernel));
@@ -44,8 +60,8 @@ static pcl_status backward(pcl_layer *layer, const pcl_tensor *x, const pcl_tens
     pcl_context *ctx = layer->context;
     size_t n = (size_t)x->n, in = (size_t)impl->in, out = (size_t)impl->out;
     /* dW (out x in) += dy^T (out x n) x (n x in): the batch sum inside the GEMM's k loop. */
-    PCL_TRY(pcl_gemm(ctx, impl->backend, 1, 0, out, in, n, 1.0f, dy->mem, 0, out, x->mem, 0, in, 1.0f,
-                     layer->grads[P_WEIGHT]->mem, 0, in));
+    PCL_TRY(pcl_gemm_ex(ctx, impl->backend, &impl->gemm, 1, 0, out, in, n, 1.0f, dy->mem, 0, out, x->mem, 0, in,
+                        1.0f, layer->grads[P_WEIGHT]->mem, 0, in));
     cl_kernel kernel;
     PCL_TRY(pcl_kernel_get(ctx, "reduce.cl", NULL, "sum_n_add", &kernel));
     cl_int nn = (cl_int)n, o = (cl_int)out;
@@ -54,11 +70,19 @@ static pcl_status backward(pcl_layer *layer, const pcl_tensor *x, const pcl_tens
     PCL_TRY(pcl_launch_1d(ctx, kernel, "sum_n_add", out));
     if (!dx) return PCL_OK;
     /* dx (n x in) = dy (n x out) W (out x in). */
-    return pcl_gemm(ctx, impl->backend, 0, 0, n, in, out, 1.0f, dy->mem, 0, out, layer->params[P_WEIGHT]->mem, 0, in,
-                    0.0f, dx->mem, 0, in);
+    if (transposed_path(layer, (int)in))
+        return pcl_gemm_packed_ex(ctx, &impl->gemm, 1, 1, in, n, out, 1.0f, layer->params[P_WEIGHT]->mem, 0, in,
+                                  dy->mem, 0, out, 0.0f, dx->mem, 0, 1, 1, in);
+    return pcl_gemm_ex(ctx, impl->backend, &impl->gemm, 0, 0, n, in, out, 1.0f, dy->mem, 0, out,
+                       layer->params[P_WEIGHT]->mem, 0, in, 0.0f, dx->mem, 0, in);
 }
 
-static const pcl_layer_ops ops = {output_shape, forward, backward, NULL};
+static void destroy(pcl_layer *layer)
+{
+    pcl_gemm_scratch_release(&((dense_impl *)layer->impl)->gemm);
+}
+
+static const pcl_layer_ops ops = {output_shape, forward, backward, destroy};
 
 pcl_status pcl_dense_create(pcl_context *context, int in_features, int out_features, pcl_gemm_backend backend,
                             pcl_layer **layer)

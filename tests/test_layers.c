@@ -202,15 +202,16 @@ static double dot(const double *a, const double *b, long n)
 
 /* ---- GEMM ------------------------------------------------------------- */
 
-/* The last two reach the packed path's k blocking (k > 2048 over many
- * blocks) and its split-K (few blocks, k > 8192). */
-static const int gemm_shapes[][3] = {{1, 1, 1},    {3, 5, 7},      {17, 33, 65},   {64, 64, 64},
-                                     {70, 129, 31}, {5, 300, 2}, {41, 99, 2100}, {9, 40, 9000}};
+/* {41, 99, 2100} and {9, 40, 9000} reach the packed path's k blocking (k >
+ * 2048 over many blocks) and its split-K (few blocks, k > 8192); shapes with
+ * m + k even start A at offset 0, so those with 8 | m read A in place. */
+static const int gemm_shapes[][3] = {{1, 1, 1},    {3, 5, 7},     {17, 33, 65},   {64, 64, 64},   {70, 129, 31},
+                                     {5, 300, 2},  {41, 99, 2100}, {9, 40, 9000}, {16, 70, 2100}, {8, 33, 9000}};
 
 static void run_gemm_case(pcl_gemm_backend backend, int ta, int tb, int m, int n, int k, double beta)
 {
     int a_rows = ta ? k : m, a_cols = ta ? m : k, b_rows = tb ? n : k, b_cols = tb ? k : n;
-    int lda = a_cols + 2, ldb = b_cols + 1, ldc = n + 3, a_off = 3, b_off = 1, c_off = 2;
+    int lda = a_cols + 2, ldb = b_cols + 1, ldc = n + 3, a_off = (m + k) % 2 ? 3 : 0, b_off = 1, c_off = 2;
     arr a = arr_random(a_off + (long)a_rows * lda, -1, 1), b = arr_random(b_off + (long)b_rows * ldb, -1, 1);
     arr c = arr_random(c_off + (long)m * ldc, -1, 1);
     if (beta == 0.0)
@@ -561,6 +562,7 @@ START_TEST(test_dense)
     run_dense(1, 5, 1, 1, 7, backend);
     run_dense(3, 2, 3, 3, 11, backend); /* a conv-shaped input flattened by the layer */
     run_dense(5, 130, 1, 1, 67, backend);
+    run_dense(6, 40, 1, 1, 24, backend); /* 8 | in, out: the transposed products, W read in place */
     set_limit(0);
 }
 END_TEST
