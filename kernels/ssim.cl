@@ -312,7 +312,9 @@ static void backward_strip(__global const float *pin, __global const float *slot
     __global const float *px = pin + L[LV_POFF] + OFF * pw + PL + c0, *py = px + L[LV_PH] * pw;
     float16 ra[22], rb[22], rc[22];
     /* The lanes of pixels 0 and w-1 (same mode): the clamp's folded taps. */
-    const int first = SAME && c0 == 0, last = SAME && c0 <= w - 1 && w - 1 < c0 + 16;
+#if SAME
+    const int first = c0 == 0, last = c0 <= w - 1 && w - 1 < c0 + 16;
+#endif
     const float16 lane = lanes16();
     /* Coarser level: its gradient, 1/4 per pixel of each 2x2 block; the
      * odd-size rule appended a copy of the last row/column: twice the weight. */
@@ -342,6 +344,7 @@ static void backward_strip(__global const float *pin, __global const float *slot
 #undef VB
 #undef VC
 #undef BASE
+#if SAME
             if (first || last) {
                 /* Pixel 0 gathers map columns 0..5 with weights CM0..CM5,
                  * pixel w-1 columns w-1..w-6 (the zero border covers short
@@ -364,6 +367,7 @@ static void backward_strip(__global const float *pin, __global const float *slot
                 }
 #undef FOLD
             }
+#endif
         }
         const int s = R % 11;
         ra[s] = ra[s + 11] = ha;

@@ -83,9 +83,9 @@ static void free_out(run_out *o)
 static const double beta_std[5] = {0.0448, 0.2856, 0.3001, 0.2363, 0.1333}, beta_eq[5] = {1, 1, 1, 1, 1};
 
 /* Device against the reference for one configuration, every image. */
-static void compare(pcl_context *ctx, int batch, int h, int w, int same, int scales, int equal, int invert_last)
+static void compare_range(pcl_context *ctx, int batch, int h, int w, int same, int scales, int equal,
+                          int invert_last, double L)
 {
-    const double L = 1.0 + 254.0 * (h % 2); /* mix L = 1 and L = 255 */
     const size_t n = (size_t)h * w;
     float *x = malloc(sizeof(float) * n * batch), *y = malloc(sizeof(float) * n * batch);
     for (int b = 0; b < batch; b++) make_pair(x + b * n, y + b * n, h, w, L, invert_last && b == batch - 1);
@@ -129,6 +129,11 @@ static void compare(pcl_context *ctx, int batch, int h, int w, int same, int sca
     free_out(&out);
 }
 
+static void compare(pcl_context *ctx, int batch, int h, int w, int same, int scales, int equal, int invert_last)
+{
+    compare_range(ctx, batch, h, w, same, scales, equal, invert_last, 1.0 + 254.0 * (h % 2)); /* L = 1 and 255 */
+}
+
 static pcl_context *ctx;
 
 static void setup(void)
@@ -158,6 +163,17 @@ START_TEST(odd_non_square_batches)
     compare(ctx, 3, 45, 29, 1, 5, 1, 0);
     compare(ctx, 2, 70, 33, 1, 5, 0, 0); /* several tiles per level */
     compare(ctx, 2, 165, 171, 0, 5, 1, 1);
+}
+END_TEST
+
+/* Data ranges outside 1e-6 .. 1e4 take the kernel's two-division path
+ * (ONE_DIV = 0 in kernels/ssim.cl). */
+START_TEST(extreme_data_ranges)
+{
+    compare_range(ctx, 2, 23, 37, 1, 1, 0, 0, 1e5);
+    compare_range(ctx, 2, 45, 29, 1, 5, 1, 0, 1e5);
+    compare_range(ctx, 2, 23, 37, 0, 1, 0, 0, 1e-7);
+    compare_range(ctx, 2, 45, 29, 1, 5, 0, 0, 1e-7);
 }
 END_TEST
 
@@ -271,6 +287,7 @@ int main(void)
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, minimum_sizes);
     tcase_add_test(tc, odd_non_square_batches);
+    tcase_add_test(tc, extreme_data_ranges);
     tcase_add_test(tc, undefined_sizes);
     tcase_add_test(tc, deterministic);
     suite_add_tcase(s, tc);
