@@ -7,7 +7,9 @@
  * weight gradient and 2 MACs input gradient (none for the network's first
  * layer). Each figure is the median of the timed repetitions after one
  * untimed warm-up (which also compiles the kernels).
- * Usage: bench_layers [--reps N] [--gemm N] [--only srcnn|dense|gemm]
+ *   and, opt-in, all conv/dense layers of W4 (conv AE) and W5 (FC AE).
+ * Set BENCH_KERNEL_ONLY=1 to time the packed GEMM micro-kernel alone.
+ * Usage: bench_layers [--reps N] [--gemm N] [--only srcnn|dense|gemm|fcae|convae]
  *        (device selection: PERCEPTCL_DEVICE / PERCEPTCL_PLATFORM) */
 #include "gemm.h"
 #include "perceptcl/layers.h"
@@ -145,6 +147,74 @@ static void bench_dense(pcl_context *ctx, pcl_gemm_backend backend, int reps)
     stage_free(&s);
 }
 
+/* W5's layers (BASELINES.md): the FC autoencoder 1024-8192-4096-2048-1024-512-256 and
+ * back, batch 64, every dense layer forward + backward (no dx for the first). */
+static void bench_fcae(pcl_context *ctx, pcl_gemm_backend backend, int reps)
+{
+    const int n = 64, widths[7] = {1024, 8192, 4096, 2048, 1024, 512, 256};
+    stage s[12];
+    int count = 0;
+    for (int dir = 0; dir < 2; dir++)
+        for (int i = 0; i < 6; i++) {
+            int a = dir ? widths[6 - i] : widths[i], b = dir ? widths[5 - i] : widths[i + 1];
+            pcl_layer *l;
+            CHECK(pcl_dense_create(ctx, a, b, backend, &l));
+            stage_make(ctx, l, n, a, 1, 1, count == 0, (double)n * a * b, &s[count]);
+            count++;
+        }
+    double per[12], flops = 0;
+    double t = time_stages(ctx, s, count, reps, per);
+    for (int i = 0; i < count; i++) flops += step_flops(&s[i]);
+    printf("FC-AE dense layers fwd+bwd, batch 64, %-7s: %8.1f ms/step  %7.1f GFLOP/s  %7.1f images/s (dense only)\n",
+           pcl_gemm_backend_name(backend), t * 1e3, flops / t * 1e-9, n / t);
+    for (int i = 0; i < count; i++) stage_free(&s[i]);
+}
+
+/* W4's conv and FC layers (BASELINES.md): batch 64 of 1x96x96; encoder 5x5
+ * stride-2 convs 1->128->256->512 (padding 2), FC 73728->128, decoder FC
+ * 128->73728 and 5x5 convs 512->256 (24x24), 256->128 (48x48), 128->1
+ * (96x96) on the upsampled maps (the upsampling itself is not timed). */
+static void bench_convae(pcl_context *ctx, pcl_gemm_backend backend, int reps)
+{
+    const int n = 64;
+    typedef struct { int c, o, hw, s; } cv;
+    const cv convs[6] = {{1, 128, 96, 2}, {128, 256, 48, 2}, {256, 512, 24, 2},
+                         {512, 256, 24, 1}, {256, 128, 48, 1}, {128, 1, 96, 1}};
+    stage s[8];
+    int count = 0;
+    const char *names[8];
+    for (int i = 0; i < 6; i++) {
+        if (i == 3) { /* the FC bottleneck between encoder and decoder */
+            pcl_layer *l;
+            CHECK(pcl_dense_create(ctx, 512 * 12 * 12, 128, backend, &l));
+            stage_make(ctx, l, n, 512, 12, 12, 0, (double)n * 73728 * 128, &s[count]);
+            names[count++] = "fc 73728->128";
+            CHECK(pcl_dense_create(ctx, 128, 512 * 12 * 12, backend, &l));
+            stage_make(ctx, l, n, 128, 1, 1, 0, (double)n * 73728 * 128, &s[count]);
+            names[count++] = "fc 128->73728";
+        }
+        pcl_conv2d_config c = {convs[i].c, convs[i].o, 5, 5, convs[i].s, 2, 2, PCL_PADDING_ZERO, 0, backend};
+        pcl_layer *l;
+        CHECK(pcl_conv2d_create(ctx, &c, &l));
+        int out = convs[i].hw / convs[i].s;
+        stage_make(ctx, l, n, convs[i].c, convs[i].hw, convs[i].hw, i == 0,
+                   (double)n * convs[i].o * out * out * convs[i].c * 25, &s[count]);
+        static const char *conv_names[6] = {"conv 1->128 s2", "conv 128->256 s2", "conv 256->512 s2",
+                                            "conv 512->256", "conv 256->128", "conv 128->1"};
+        names[count++] = conv_names[i];
+    }
+    double per[8], flops = 0;
+    double t = time_stages(ctx, s, count, reps, per);
+    for (int i = 0; i < count; i++) {
+        flops += step_flops(&s[i]);
+        printf("  conv-AE %-17s %-7s fwd+bwd %9.1f ms  %7.1f GFLOP/s\n", names[i], pcl_gemm_backend_name(backend),
+               per[i] * 1e3, step_flops(&s[i]) / per[i] * 1e-9);
+    }
+    printf("conv-AE conv+FC fwd+bwd, batch 64, %-7s: %8.1f ms/step  %7.1f GFLOP/s  %7.2f images/s (layers only)\n",
+           pcl_gemm_backend_name(backend), t * 1e3, flops / t * 1e-9, n / t);
+    for (int i = 0; i < count; i++) stage_free(&s[i]);
+}
+
 static void bench_gemm(pcl_context *ctx, pcl_gemm_backend backend, int size, int reps)
 {
     size_t bytes = (size_t)size * size * sizeof(float);
@@ -194,7 +264,8 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
         else if (!strcmp(argv[i], "--backend") && i + 1 < argc) backend_name = argv[++i];
         else {
-            fprintf(stderr, "usage: %s [--reps N] [--gemm N] [--only srcnn|dense|gemm] [--backend own|clblast]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--reps N] [--gemm N] [--only srcnn|dense|gemm|fcae|convae] [--backend own|clblast]\n",
+                    argv[0]);
             return 2;
         }
     }
@@ -209,6 +280,9 @@ int main(int argc, char **argv)
         if (!only || !strcmp(only, "gemm")) bench_gemm(ctx, backends[k], gemm_size, reps);
         if (!only || !strcmp(only, "srcnn")) bench_srcnn(ctx, backends[k], reps);
         if (!only || !strcmp(only, "dense")) bench_dense(ctx, backends[k], reps);
+        /* The whole-network shapes are opt-in (W4 is ~1.8 TFLOP per step). */
+        if (only && !strcmp(only, "fcae")) bench_fcae(ctx, backends[k], reps);
+        if (only && !strcmp(only, "convae")) bench_convae(ctx, backends[k], reps);
     }
     pcl_context_destroy(ctx);
     return 0;
