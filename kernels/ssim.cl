@@ -414,6 +414,70 @@ static void backward_strip(__global const float *pin, __global const float *slot
     }
 }
 
+/* Step 1: every level's padded input (level 1 in the slot, levels >= 2 per
+ * image); work-items share rows. Ends with a barrier per level. */
+static void prep_image(__global const float *xn, __global const float *yn, float ox, float oy, __global float *img,
+                       __global float *slot, __global const int *lv, int nlevels, int lid, int ls)
+{
+    for (int j = 0; j < nlevels; j++) {
+        __global const int *L = lv + j * LV_STRIDE;
+        const int lh = L[LV_H], lw = L[LV_W], pw = L[LV_PW], ph = L[LV_PH];
+        __global float *pxj = (j ? img : slot) + L[LV_POFF], *pyj = pxj + ph * pw;
+        if (j == 0) {
+            prep_first(xn, ox, pxj, lh, lw, pw, ph, lid, ls);
+            prep_first(yn, oy, pyj, lh, lw, pw, ph, lid, ls);
+        } else {
+            __global const int *P = L - LV_STRIDE;
+            __global const float *sx = (j > 1 ? img : slot) + P[LV_POFF], *sy = sx + P[LV_PH] * P[LV_PW];
+            prep_next(sx, P[LV_PW], pxj, lh, lw, pw, ph, lid, ls);
+            prep_next(sy, P[LV_PW], pyj, lh, lw, pw, ph, lid, ls);
+        }
+        barrier(CLK_GLOBAL_MEM_FENCE);
+    }
+}
+
+/* Step 3 (one work-item): terms, value and the factors d value / d t_j over
+ * the map size, from the strip sums in the slot. */
+static void reduce_image(__global const float *slot, __global const int *lv, int nlevels, int n, float b0, float b1,
+                         float b2, float b3, float b4, __global float *terms, __global float *values,
+                         __global float *factor)
+{
+    float t[5], beta[5] = {b0, b1, b2, b3, b4};
+    for (int j = 0; j < nlevels; j++) {
+        __global const int *L = lv + j * LV_STRIDE;
+        const float count = (float)(L[LV_MH] * L[LV_MW]);
+        for (int q = 0; q < 3; q++) {
+            float s = 0.0f, comp = 0.0f; /* Kahan, strips in order */
+            for (int i = 0; i < L[LV_NSF]; i++) {
+                const float v = slot[L[LV_SOFF] + 3 * i + q] - comp;
+                const float u = s + v;
+                comp = (u - s) - v;
+                s = u;
+            }
+            terms[((size_t)n * nlevels + j) * 3 + q] = s / count;
+            if (q == (j == nlevels - 1 ? 2 : 0)) t[j] = s / count;
+        }
+    }
+    if (nlevels == 1) {
+        values[n] = t[0];
+        factor[n] = 1.0f / (float)(lv[LV_MH] * lv[LV_MW]);
+    } else {
+        int positive = 1;
+        for (int j = 0; j < nlevels; j++) positive = positive && (t[j] > 0.0f);
+        float value = 1.0f;
+        for (int j = 0; j < nlevels; j++) value *= positive ? pow(t[j], beta[j]) : 0.0f;
+        values[n] = positive ? value : 0.0f;
+        /* d value / d t_j = beta_j value / t_j (all t_j > 0): five pow
+         * calls instead of thirty. */
+        for (int j = 0; j < nlevels; j++) {
+            float fj = 0.0f;
+            if (positive)
+                fj = beta[j] * value / t[j] / (float)(lv[j * LV_STRIDE + LV_MH] * lv[j * LV_STRIDE + LV_MW]);
+            factor[(size_t)n * nlevels + j] = fj;
+        }
+    }
+}
+
 __kernel void ssim_fused(__global const float *x, __global const float *y, __global float *images,
                          __global float *slots, __global const int *lv, const int nlevels, const int batch,
                          const int image_stride, const int slot_stride, const float C1, const float C2,
@@ -437,22 +501,7 @@ __kernel void ssim_fused(__global const float *x, __global const float *y, __glo
             img[1] = oy;
         }
 
-        /* prep: level 1 in the slot, levels >= 2 per image */
-        for (int j = 0; j < nlevels; j++) {
-            __global const int *L = lv + j * LV_STRIDE;
-            const int lh = L[LV_H], lw = L[LV_W], pw = L[LV_PW], ph = L[LV_PH];
-            __global float *pxj = (j ? img : slot) + L[LV_POFF], *pyj = pxj + ph * pw;
-            if (j == 0) {
-                prep_first(xn, ox, pxj, lh, lw, pw, ph, lid, ls);
-                prep_first(yn, oy, pyj, lh, lw, pw, ph, lid, ls);
-            } else {
-                __global const int *P = L - LV_STRIDE;
-                __global const float *sx = (j > 1 ? img : slot) + P[LV_POFF], *sy = sx + P[LV_PH] * P[LV_PW];
-                prep_next(sx, P[LV_PW], pxj, lh, lw, pw, ph, lid, ls);
-                prep_next(sy, P[LV_PW], pyj, lh, lw, pw, ph, lid, ls);
-            }
-            barrier(CLK_GLOBAL_MEM_FENCE);
-        }
+        prep_image(xn, yn, ox, oy, img, slot, lv, nlevels, lid, ls);
 
         /* forward: (level, strip) pairs shared out */
         int total = 0;
@@ -468,42 +517,7 @@ __kernel void ssim_fused(__global const float *x, __global const float *y, __glo
         barrier(CLK_GLOBAL_MEM_FENCE);
 
         /* reduce */
-        if (lid == 0) {
-            float t[5], beta[5] = {b0, b1, b2, b3, b4};
-            for (int j = 0; j < nlevels; j++) {
-                __global const int *L = lv + j * LV_STRIDE;
-                const float count = (float)(L[LV_MH] * L[LV_MW]);
-                for (int q = 0; q < 3; q++) {
-                    float s = 0.0f, comp = 0.0f; /* Kahan, strips in order */
-                    for (int i = 0; i < L[LV_NSF]; i++) {
-                        const float v = slot[L[LV_SOFF] + 3 * i + q] - comp;
-                        const float u = s + v;
-                        comp = (u - s) - v;
-                        s = u;
-                    }
-                    terms[((size_t)n * nlevels + j) * 3 + q] = s / count;
-                    if (q == (j == nlevels - 1 ? 2 : 0)) t[j] = s / count;
-                }
-            }
-            if (nlevels == 1) {
-                values[n] = t[0];
-                factor[n] = 1.0f / (float)(lv[LV_MH] * lv[LV_MW]);
-            } else {
-                int positive = 1;
-                for (int j = 0; j < nlevels; j++) positive = positive && (t[j] > 0.0f);
-                float value = 1.0f;
-                for (int j = 0; j < nlevels; j++) value *= positive ? pow(t[j], beta[j]) : 0.0f;
-                values[n] = positive ? value : 0.0f;
-                /* d value / d t_j = beta_j value / t_j (all t_j > 0): five pow
-                 * calls instead of thirty. */
-                for (int j = 0; j < nlevels; j++) {
-                    float fj = 0.0f;
-                    if (positive)
-                        fj = beta[j] * value / t[j] / (float)(lv[j * LV_STRIDE + LV_MH] * lv[j * LV_STRIDE + LV_MW]);
-                    factor[(size_t)n * nlevels + j] = fj;
-                }
-            }
-        }
+        if (lid == 0) reduce_image(slot, lv, nlevels, n, b0, b1, b2, b3, b4, terms, values, factor);
         barrier(CLK_GLOBAL_MEM_FENCE);
 
         /* backward, coarsest level first (want_grad is uniform) */
@@ -518,4 +532,67 @@ __kernel void ssim_fused(__global const float *x, __global const float *y, __glo
             barrier(CLK_GLOBAL_MEM_FENCE);
         }
     }
+}
+
+/* The phased schedule, for batches smaller than the number of compute units:
+ * the steps of ssim_fused as separate launches (prep, forward, reduce, then
+ * backward once per level, coarsest first), so that the strips of one image
+ * run on several work-groups. One slot per image. The per-strip work is the
+ * same code as in ssim_fused: the results are bit-identical. */
+__kernel void ssim_step_prep(__global const float *x, __global const float *y, __global float *images,
+                             __global float *slots, __global const int *lv, const int nlevels,
+                             const int image_stride, const int slot_stride)
+{
+    const int n = get_group_id(0), lid = get_local_id(0), ls = get_local_size(0), h = lv[LV_H], w = lv[LV_W];
+    __global const float *xn = x + (size_t)n * h * w, *yn = y + (size_t)n * h * w;
+    __global float *img = images + (size_t)n * image_stride;
+    const float ox = xn[(h / 2) * w + w / 2], oy = yn[(h / 2) * w + w / 2];
+    if (lid == 0) {
+        img[0] = ox;
+        img[1] = oy;
+    }
+    prep_image(xn, yn, ox, oy, img, slots + (size_t)n * slot_stride, lv, nlevels, lid, ls);
+}
+
+/* One work-item per (strip of any level, image). */
+__kernel void ssim_step_forward(__global float *images, __global float *slots, __global const int *lv,
+                                const int nlevels, const int batch, const int image_stride, const int slot_stride,
+                                const float C1, const float C2, const int want_grad, __global float *dbg)
+{
+    const int t = get_global_id(0), n = get_global_id(1);
+    int total = 0;
+    for (int j = 0; j < nlevels; j++) total += lv[j * LV_STRIDE + LV_NSF];
+    if (t >= total || n >= batch) return;
+    int j = 0, s = t;
+    while (s >= lv[j * LV_STRIDE + LV_NSF]) s -= lv[(j++) * LV_STRIDE + LV_NSF];
+    __global const int *L = lv + j * LV_STRIDE;
+    __global float *img = images + (size_t)n * image_stride, *slot = slots + (size_t)n * slot_stride;
+    __global float *dm = (dbg && j == 0) ? dbg + (size_t)n * 6 * L[LV_MH] * L[LV_MW] : 0;
+    forward_strip(j ? img : slot, slot, L, 16 * s, img[0], img[1], C1, C2, j == nlevels - 1, want_grad,
+                  slot + L[LV_SOFF] + 3 * s, dm);
+}
+
+__kernel void ssim_step_reduce(__global const float *slots, __global const int *lv, const int nlevels,
+                               const int batch, const int slot_stride, const float b0, const float b1,
+                               const float b2, const float b3, const float b4, __global float *terms,
+                               __global float *values, __global float *factor)
+{
+    const int n = get_global_id(0);
+    if (n < batch)
+        reduce_image(slots + (size_t)n * slot_stride, lv, nlevels, n, b0, b1, b2, b3, b4, terms, values, factor);
+}
+
+/* Level j: one work-item per (strip, image). */
+__kernel void ssim_step_backward(__global float *images, __global float *slots, __global const int *lv,
+                                 const int nlevels, const int j, const int batch, const int image_stride,
+                                 const int slot_stride, __global const float *factor, __global float *grad)
+{
+    const int s = get_global_id(0), n = get_global_id(1);
+    __global const int *L = lv + j * LV_STRIDE;
+    if (s >= L[LV_NSB] || n >= batch) return;
+    const int h = lv[LV_H], w = lv[LV_W];
+    __global float *img = images + (size_t)n * image_stride, *slot = slots + (size_t)n * slot_stride;
+    __global float *out = j ? slot + L[LV_GOFF] : grad + (size_t)n * h * w;
+    backward_strip(j ? img : slot, slot, L, j + 1 < nlevels ? L + LV_STRIDE : 0, 16 * s,
+                   factor[(size_t)n * nlevels + j], out, j ? L[LV_GW] : w, j > 0 || (w % 16 == 0));
 }

@@ -45,6 +45,8 @@ struct pcl_ssim {
     float c1, c2;
     cl_mem lv, scratch, slot, terms, values, factor;
     cl_kernel k_fused;
+    int phased; /* the per-step kernels instead of k_fused (small batches) */
+    cl_kernel k_prep, k_forward, k_reduce, k_backward;
     size_t local;
 };
 
@@ -200,8 +202,14 @@ pcl_status pcl_ssim_create(pcl_context *context, int batch, int height, int widt
      * elsewhere one work-group (and slot) per image. */
     plan->slots = batch;
     if (info->type == PCL_DEVICE_TYPE_CPU) {
-        const int most = 4 * (int)(info->compute_units ? info->compute_units : 1);
+        const int units = (int)(info->compute_units ? info->compute_units : 1), most = 4 * units;
         plan->slots = batch < most ? batch : most;
+        /* Fewer images than twice the compute units, each of 256x256 or more
+         * (~0.5 ms of work): one launch per step, strips spread over
+         * work-groups, so that one image uses every core; below that size the
+         * extra launches (~10 us each on PoCL) cost more than they share. */
+        plan->phased = batch < 2 * units && (long)height * width >= 256 * 256;
+        if (plan->phased) plan->slots = batch;
     }
     plan->image_stride = at_image;
     plan->slot_stride = at_slot;
@@ -242,6 +250,12 @@ pcl_status pcl_ssim_create(pcl_context *context, int batch, int height, int widt
      * 1e-6 <= L <= 1e4. */
     build_options(opts, sizeof opts, same, o.data_range >= 1e-6 && o.data_range <= 1e4);
     TRY_OR_CLEAN(pcl_kernel_get(context, "ssim.cl", opts, "ssim_fused", &plan->k_fused));
+    if (plan->phased) {
+        TRY_OR_CLEAN(pcl_kernel_get(context, "ssim.cl", opts, "ssim_step_prep", &plan->k_prep));
+        TRY_OR_CLEAN(pcl_kernel_get(context, "ssim.cl", opts, "ssim_step_forward", &plan->k_forward));
+        TRY_OR_CLEAN(pcl_kernel_get(context, "ssim.cl", opts, "ssim_step_reduce", &plan->k_reduce));
+        TRY_OR_CLEAN(pcl_kernel_get(context, "ssim.cl", opts, "ssim_step_backward", &plan->k_backward));
+    }
     /* One work-item per work-group on a CPU: each strip is already 16 lanes
      * wide, and PoCL's work-item loops around barriers cost more than they
      * share (W1 7,600 against 4,400 images/s with 8). Elsewhere one work-item
@@ -272,8 +286,47 @@ static pcl_status check_buffer(cl_mem buffer, size_t bytes, const char *what)
 
 /* The fused kernel: forward, reduce, and the gradient when grad is not NULL;
  * dbg receives the level-1 maps when not NULL. */
+/* The same steps as separate launches (kernels/ssim.cl, ssim_step_*). */
+static pcl_status run_phased(pcl_ssim *p, cl_mem x, cl_mem y, cl_mem grad, cl_mem dbg)
+{
+    pcl_context *ctx = p->context;
+    const int M = p->scales, istride = (int)p->image_stride, sstride = (int)p->slot_stride, want = grad != NULL;
+    const size_t one[2] = {1, 1};
+    PCL_TRY(pcl_kernel_set_args(p->k_prep, "ssim_step_prep", 8, sizeof(cl_mem), &x, sizeof(cl_mem), &y,
+                                sizeof(cl_mem), &p->scratch, sizeof(cl_mem), &p->slot, sizeof(cl_mem), &p->lv,
+                                sizeof(int), &M, sizeof(int), &istride, sizeof(int), &sstride));
+    size_t g = p->local * (size_t)p->batch, l = p->local;
+    PCL_TRY(pcl_kernel_launch(ctx, p->k_prep, "ssim_step_prep", 1, &g, &l));
+    size_t strips = 0;
+    for (int j = 0; j < M; j++) strips += (size_t)p->table[j * LV_STRIDE + LV_NSF];
+    PCL_TRY(pcl_kernel_set_args(p->k_forward, "ssim_step_forward", 11, sizeof(cl_mem), &p->scratch, sizeof(cl_mem),
+                                &p->slot, sizeof(cl_mem), &p->lv, sizeof(int), &M, sizeof(int), &p->batch,
+                                sizeof(int), &istride, sizeof(int), &sstride, sizeof(float), &p->c1, sizeof(float),
+                                &p->c2, sizeof(int), &want, sizeof(cl_mem), &dbg));
+    size_t g2[2] = {strips, (size_t)p->batch};
+    PCL_TRY(pcl_kernel_launch(ctx, p->k_forward, "ssim_step_forward", 2, g2, one));
+    PCL_TRY(pcl_kernel_set_args(p->k_reduce, "ssim_step_reduce", 13, sizeof(cl_mem), &p->slot, sizeof(cl_mem),
+                                &p->lv, sizeof(int), &M, sizeof(int), &p->batch, sizeof(int), &sstride,
+                                sizeof(float), &p->beta[0], sizeof(float), &p->beta[1], sizeof(float), &p->beta[2],
+                                sizeof(float), &p->beta[3], sizeof(float), &p->beta[4], sizeof(cl_mem), &p->terms,
+                                sizeof(cl_mem), &p->values, sizeof(cl_mem), &p->factor));
+    size_t g1 = (size_t)p->batch;
+    PCL_TRY(pcl_kernel_launch(ctx, p->k_reduce, "ssim_step_reduce", 1, &g1, one));
+    if (!want) return PCL_OK;
+    for (int j = M - 1; j >= 0; j--) {
+        PCL_TRY(pcl_kernel_set_args(p->k_backward, "ssim_step_backward", 10, sizeof(cl_mem), &p->scratch,
+                                    sizeof(cl_mem), &p->slot, sizeof(cl_mem), &p->lv, sizeof(int), &M, sizeof(int),
+                                    &j, sizeof(int), &p->batch, sizeof(int), &istride, sizeof(int), &sstride,
+                                    sizeof(cl_mem), &p->factor, sizeof(cl_mem), &grad));
+        size_t g3[2] = {(size_t)p->table[j * LV_STRIDE + LV_NSB], (size_t)p->batch};
+        PCL_TRY(pcl_kernel_launch(ctx, p->k_backward, "ssim_step_backward", 2, g3, one));
+    }
+    return PCL_OK;
+}
+
 static pcl_status run_fused(pcl_ssim *p, cl_mem x, cl_mem y, cl_mem grad, cl_mem dbg)
 {
+    if (p->phased) return run_phased(p, x, y, grad, dbg);
     const int M = p->scales, istride = (int)p->image_stride, sstride = (int)p->slot_stride, want = grad != NULL;
     PCL_TRY(pcl_kernel_set_args(p->k_fused, "ssim_fused", 22, sizeof(cl_mem), &x, sizeof(cl_mem), &y,
                                 sizeof(cl_mem), &p->scratch, sizeof(cl_mem), &p->slot, sizeof(cl_mem), &p->lv,

@@ -225,6 +225,34 @@ START_TEST(deterministic)
 }
 END_TEST
 
+/* An image's value and gradient do not depend on the batch around it: one
+ * image alone (on a CPU, the per-step launches of src/ssim.c) against the
+ * same image inside a batch of 5 (the fused kernel), bit for bit. */
+START_TEST(batch_independent)
+{
+    const int sizes[2][2] = {{256, 260}, {270, 257}}; /* 256x256 or more: see src/ssim.c */
+    for (int k = 0; k < 2; k++) {
+        const int h = sizes[k][0], w = sizes[k][1], batch = 5;
+        const size_t n = (size_t)h * w;
+        float *x = malloc(sizeof(float) * n * batch), *y = malloc(sizeof(float) * n * batch);
+        for (int b = 0; b < batch; b++) make_pair(x + b * n, y + b * n, h, w, 1.0, 0);
+        pcl_ssim_options o = pcl_ssim_options_default();
+        o.mode = k ? PCL_SSIM_VALID : PCL_SSIM_SAME;
+        o.scales = k ? 1 : 5;
+        run_out one, all;
+        ck_assert_int_eq(device_run(ctx, x + 2 * n, y + 2 * n, 1, h, w, &o, &one), PCL_OK);
+        ck_assert_int_eq(device_run(ctx, x, y, batch, h, w, &o, &all), PCL_OK);
+        ck_assert_msg(!memcmp(one.values, all.values + 2, sizeof(float)), "%dx%d: value differs in a batch", w, h);
+        ck_assert_msg(!memcmp(one.grad, all.grad + 2 * n, sizeof(float) * n), "%dx%d: gradient differs in a batch", w,
+                      h);
+        free_out(&one);
+        free_out(&all);
+        free(x);
+        free(y);
+    }
+}
+END_TEST
+
 /* The reference gradient against central differences in float64. */
 static void fd_check(int h, int w, int same, int scales, int equal)
 {
@@ -290,6 +318,7 @@ int main(void)
     tcase_add_test(tc, extreme_data_ranges);
     tcase_add_test(tc, undefined_sizes);
     tcase_add_test(tc, deterministic);
+    tcase_add_test(tc, batch_independent);
     suite_add_tcase(s, tc);
     TCase *ref = tcase_create("reference");
     tcase_set_timeout(ref, 600);
