@@ -6,7 +6,9 @@
  * each work-group's slot are touched by that work-group only). The slot (the
  * level-1 input, coefficient planes, level gradients, sums) is reused image
  * after image so that it stays in cache; per-image scratch keeps the offsets
- * and the levels >= 2 that the host may read back. Work-items split each
+ * and the levels >= 2 that the host may read back. (ssim_step_*, at the end:
+ * the same steps as separate launches, for small batches of large images.)
+ * Work-items split each
  * phase by rows or by strips of 16 columns; every strip is computed with
  * float16 vectors, so the code is vectorised explicitly on a CPU (no
  * reliance on the implementation's work-item-loop vectoriser) and is plain
