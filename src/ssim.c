@@ -193,7 +193,7 @@ pcl_status pcl_ssim_create(pcl_context *context, int batch, int height, int widt
         plan->beta[j] = o.scales == 1 ? 1.0f
                         : o.weights == PCL_SSIM_WEIGHTS_EQUAL ? 1.0f
                                                               : (float)standard_beta[j];
-        if (at_slot > (size_t)0x7fffffff) break;
+        if (at_slot > (size_t)0x7fffffff || at_image > (size_t)0x7fffffff) break; /* refused below */
     }
 #undef TAKE
     for (int j = o.scales; j < MAX_SCALES; j++) plan->beta[j] = 1.0f;
@@ -213,7 +213,7 @@ pcl_status pcl_ssim_create(pcl_context *context, int batch, int height, int widt
     }
     plan->image_stride = at_image;
     plan->slot_stride = at_slot;
-    if (at_slot > (size_t)0x7fffffff || (uint64_t)at_image * batch * sizeof(float) > info->max_allocation ||
+    if (at_slot > (size_t)0x7fffffff || at_image > (size_t)0x7fffffff || (uint64_t)at_image * batch * sizeof(float) > info->max_allocation ||
         (uint64_t)at_slot * plan->slots * sizeof(float) > info->max_allocation) {
         pcl_ssim_destroy(plan);
         return pcl_fail(PCL_ERR_TOO_LARGE,
