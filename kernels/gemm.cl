@@ -13,7 +13,9 @@
  * Why: CLBlast's untuned SGEMM runs at ~4% of the cores on PoCL; a tiled
  *   kernel whose shape is chosen from the device's work-group limit runs
  *   everywhere, down to one item per group. Edges are zero-padded on load, so
- *   any m, n, k work; the k reduction runs in ascending order (deterministic). */
+ *   any m, n, k work; the k reduction runs in ascending order (deterministic).
+ * The CPU path (packed panels, register-blocked micro-kernel) follows the
+ * tiled kernel below; it is what PoCL runs. */
 #ifndef TRANS_A
 #define TRANS_A 0
 #endif

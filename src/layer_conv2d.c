@@ -1,7 +1,10 @@
 /* 2-D convolution (cross-correlation) with stride and zero or replicate
- * padding: im2col + GEMM over chunks of images (kernels/conv2d.cl, src/gemm.c).
- * On CPU devices with the own GEMM: the packed path (see packed_forward);
- * elsewhere (CLBlast, the tiled kernel) the general one:
+ * padding (kernels/conv2d.cl, src/gemm.c). Three paths:
+ *   direct (CPU devices, own GEMM, stride 1, zero padding <= k-1): implicit
+ *     GEMM kernels that read the input in place, no im2col (direct_forward);
+ *   packed (CPU devices, own GEMM, otherwise): im2col written straight into
+ *     the GEMM's packed panels, no transposes (packed_forward);
+ *   general (CLBlast, the tiled GPU kernel): im2col + GEMM over chunks:
  *   forward   T (O x nc*P) = W (O x K) col (K x nc*P); y = T + bias (scattered to NCHW)
  *   backward  T = dy (gathered), dW += T col^T (the batch sum inside the GEMM's
  *             k loop, chunks in ascending order), dcol = W^T T, dx = col2im(dcol),
