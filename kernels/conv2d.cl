@@ -324,6 +324,26 @@ __kernel void wpack_a(const int O, const int K, __global const float *w, __globa
     for (int t = 0; t < MR; t++) dst[t] = ob * MR + t < O ? w[(size_t)(ob * MR + t) * K + r] : 0.0f;
 }
 
+#ifndef DQ
+#define DQ 2 /* float16 vectors of outputs per item: 32 or 48 consecutive q */
+#endif
+#define QW (16 * DQ)
+#if DQ == 3
+#define D_DECL(i) float16 d##i##0 = (float16)(0.0f), d##i##1 = (float16)(0.0f), d##i##2 = (float16)(0.0f);
+#define D_UPD(i)                               \
+    {                                          \
+        const float16 av = (float16)(ap[i]);   \
+        d##i##0 = fma(av, b0, d##i##0);        \
+        d##i##1 = fma(av, b1, d##i##1);        \
+        d##i##2 = fma(av, b2, d##i##2);        \
+    }
+#define D_SAVE(i) vstore16(d##i##0, 0, out + i * QW), vstore16(d##i##1, 0, out + i * QW + 16), \
+                  vstore16(d##i##2, 0, out + i * QW + 32);
+#define D_LOADB const float16 b0 = vload16(0, xr + v), b1 = vload16(0, xr + v + 16), b2 = vload16(0, xr + v + 32);
+#define D_LOADB_SAFE                                                                                   \
+    const float16 b0 = load16_safe(x, row + v, total), b1 = load16_safe(x, row + v + 16, total), \
+                  b2 = load16_safe(x, row + v + 32, total);
+#else
 #define D_DECL(i) float16 d##i##0 = (float16)(0.0f), d##i##1 = (float16)(0.0f);
 #define D_UPD(i)                               \
     {                                          \
@@ -331,7 +351,10 @@ __kernel void wpack_a(const int O, const int K, __global const float *w, __globa
         d##i##0 = fma(av, b0, d##i##0);        \
         d##i##1 = fma(av, b1, d##i##1);        \
     }
-#define D_SAVE(i) vstore16(d##i##0, 0, out + i * 32), vstore16(d##i##1, 0, out + i * 32 + 16);
+#define D_SAVE(i) vstore16(d##i##0, 0, out + i * QW), vstore16(d##i##1, 0, out + i * QW + 16);
+#define D_LOADB const float16 b0 = vload16(0, xr + v), b1 = vload16(0, xr + v + 16);
+#define D_LOADB_SAFE const float16 b0 = load16_safe(x, row + v, total), b1 = load16_safe(x, row + v + 16, total);
+#endif
 #define D_ROWS PASTE(RW_, MR)
 
 static float16 load16_safe(__global const float *x, const long idx, const long total)
@@ -343,48 +366,48 @@ static float16 load16_safe(__global const float *x, const long idx, const long t
 
 /* conv_direct: y[n, o, oh, ow] = beta y + bias[o] + sum_{c,u,v} A[o][(c*KH+u)*KW+v] x[n, c, oh+u, ow+v]
  * (valid correlation of the C x Hp x Wp input), A packed by wpack_a /
- * wflip_a. One item per (MR output channels, 32 consecutive q, image). */
+ * wflip_a. One item per (MR output channels, QW consecutive q, image). */
 __kernel void conv_direct(const int N, const int C, const int Hp, const int Wp, const int KH, const int KW,
                           const int O, const long total, __global const float *x, __global const float *Ap,
                           const float beta, const int has_bias, __global const float *bias, __global float *y)
 {
     const int ob = get_global_id(0), qb = get_global_id(1), n = get_global_id(2);
     const int Ho = Hp - KH + 1, Wo = Wp - KW + 1, Q = Ho * Wp, K = C * KH * KW;
-    const int q0 = qb * 32;
+    const int q0 = qb * QW;
     if (ob * MR >= O || q0 >= Q || n >= N) return;
     const long base = (long)n * C * Hp * Wp + q0;
     __global const float *ap = Ap + (size_t)ob * K * MR;
     D_ROWS(D_DECL)
-    /* The furthest read of this item: channel C-1, tap (KH-1, KW-1), lane 31. */
-    const int safe = base + (long)(C - 1) * Hp * Wp + (long)(KH - 1) * Wp + (KW - 1) + 31 < total;
+    /* The furthest read of this item: channel C-1, tap (KH-1, KW-1), last lane. */
+    const int safe = base + (long)(C - 1) * Hp * Wp + (long)(KH - 1) * Wp + (KW - 1) + QW - 1 < total;
     for (int c = 0; c < C; c++) {
         for (int u = 0; u < KH; u++) {
             const long row = base + ((long)c * Hp + u) * Wp;
             if (safe) {
                 __global const float *xr = x + row;
                 for (int v = 0; v < KW; v++) {
-                    const float16 b0 = vload16(0, xr + v), b1 = vload16(0, xr + v + 16);
+                    D_LOADB
                     D_ROWS(D_UPD)
                     ap += MR;
                 }
             } else {
                 for (int v = 0; v < KW; v++) {
-                    const float16 b0 = load16_safe(x, row + v, total), b1 = load16_safe(x, row + v + 16, total);
+                    D_LOADB_SAFE
                     D_ROWS(D_UPD)
                     ap += MR;
                 }
             }
         }
     }
-    float out[MR * 32];
+    float out[MR * QW];
     D_ROWS(D_SAVE)
     int oh = q0 / Wp, ow = q0 % Wp;
     const int P = Ho * Wo;
-    for (int t = 0; t < 32; t++) {
+    for (int t = 0; t < QW; t++) {
         if (oh < Ho && ow < Wo) {
             __global float *dst = y + ((size_t)n * O + ob * MR) * P + oh * Wo + ow;
             for (int i = 0; i < MR && ob * MR + i < O; i++) {
-                const float v = out[i * 32 + t] + (has_bias ? bias[ob * MR + i] : 0.0f);
+                const float v = out[i * QW + t] + (has_bias ? bias[ob * MR + i] : 0.0f);
                 dst[(size_t)i * P] = beta == 0.0f ? v : v + beta * dst[(size_t)i * P];
             }
         }

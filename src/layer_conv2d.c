@@ -309,6 +309,7 @@ static pcl_status packed_backward(pcl_layer *layer, const pcl_tensor *x, const p
  * PERCEPTCL_CONV=packed turns it off (the packed im2col path above). */
 #define DIRECT_SLACK 64            /* zero floats after a padded copy */
 #define DYQ_CHUNK_FLOATS ((size_t)1 << 18)
+#define DIRECT_DQ 2 /* 3 measured within the noise of 2 (RESULTS.md) */
 
 static int use_direct(pcl_layer *layer)
 {
@@ -324,9 +325,19 @@ static int rows_for(int channels)
     return channels >= 8 ? 8 : channels >= 4 ? 4 : channels >= 2 ? 2 : 1;
 }
 
+/* conv_direct's outputs per item: DQ float16 vectors along q (PERCEPTCL_CONV_DQ
+ * = 2 or 3 overrides, for tuning and tests). */
+static int direct_dq(void)
+{
+    const char *env = getenv("PERCEPTCL_CONV_DQ");
+    if (env && (atoi(env) == 2 || atoi(env) == 3)) return atoi(env);
+    return DIRECT_DQ;
+}
+
 static const char *direct_options(int mr, int mo, char *buffer, size_t size)
 {
-    snprintf(buffer, size, "-DREPLICATE=0 -DMR=%d -DNR=32 -DMO=%d -DMT=%d", mr, mo, mo == 4 ? 4 : 8);
+    snprintf(buffer, size, "-DREPLICATE=0 -DMR=%d -DNR=32 -DMO=%d -DMT=%d -DDQ=%d", mr, mo, mo == 4 ? 4 : 8,
+             direct_dq());
     return buffer;
 }
 
@@ -380,7 +391,8 @@ static pcl_status direct_conv(pcl_layer *layer, int mr, cl_mem in, cl_long total
                                 sizeof(cl_mem), &in, sizeof(cl_mem), &impl->wp, sizeof beta, &beta, sizeof has_bias,
                                 &has_bias, sizeof(cl_mem), &b, sizeof(cl_mem), &out));
     size_t q = (size_t)(Hp - kh + 1) * Wp;
-    size_t global[3] = {(size_t)(O + mr - 1) / mr, (q + 31) / 32, (size_t)n};
+    size_t qw = 16 * (size_t)direct_dq();
+    size_t global[3] = {(size_t)(O + mr - 1) / mr, (q + qw - 1) / qw, (size_t)n};
     return pcl_kernel_launch(ctx, kernel, "conv_direct", 3, global, NULL);
 }
 

@@ -260,6 +260,9 @@ static pcl_gemm_backend gemm_variant(int i)
      * and weight gradients accumulated over chunks). */
     if (i == 1) setenv("PERCEPTCL_CONV_CHUNK", "1", 1);
     else unsetenv("PERCEPTCL_CONV_CHUNK");
+    /* Variant 0: the direct convolution with 48 outputs per item. */
+    if (i == 0) setenv("PERCEPTCL_CONV_DQ", "3", 1);
+    else unsetenv("PERCEPTCL_CONV_DQ");
     /* Variant 2: the packed im2col path where the direct one would apply. */
     if (i == 2) setenv("PERCEPTCL_CONV", "packed", 1);
     else unsetenv("PERCEPTCL_CONV");
