@@ -74,7 +74,7 @@ static void build_options(char *out, size_t size, int same, int one_div)
         for (int u = m; u <= 5; u++) cm[m] += g[u];
     }
     snprintf(out, size,
-             "-cl-std=CL1.2 -DSAME=%d -DONE_DIV=%d -DG0=%.9ef -DG1=%.9ef -DG2=%.9ef -DG3=%.9ef -DG4=%.9ef -DG5=%.9ef "
+             "-DSAME=%d -DONE_DIV=%d -DG0=%.9ef -DG1=%.9ef -DG2=%.9ef -DG3=%.9ef -DG4=%.9ef -DG5=%.9ef "
              "-DCM0=%.9ef -DCM1=%.9ef -DCM2=%.9ef -DCM3=%.9ef -DCM4=%.9ef -DCM5=%.9ef",
              same, one_div, g[0], g[1], g[2], g[3], g[4], g[5], cm[0], cm[1], cm[2], cm[3], cm[4], cm[5]);
 }

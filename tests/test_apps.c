@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "check_run.h"
 
 static char work[64];
 static char out_text[1 << 16], err_text[1 << 16];
@@ -425,9 +426,6 @@ int main(void)
     tcase_add_test(tc, datasets_check_reports_completeness);
     tcase_add_test(tc, sr_eval_reproduces_the_bicubic_row);
     suite_add_tcase(suite, tc);
-    SRunner *runner = srunner_create(suite);
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
+    int failed = pcl_check_run(suite, 0);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

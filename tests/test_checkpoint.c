@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "check_run.h"
 
 /* safetensors.numpy.save_file({"b.weight": [[1.5, -2], [0.25, 3]], "a": 7 (0-d),
  * "c": zeros((0, 3)), "d": [1e-40, -0.0, 3.4028235e38]} as float32,
@@ -395,9 +396,6 @@ int main(void)
     tcase_add_test(tc, test_round_trip);
     tcase_add_test(tc, test_corrupt);
     suite_add_tcase(suite, tc);
-    SRunner *runner = srunner_create(suite);
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
+    int failed = pcl_check_run(suite, 0);
     return failed ? 1 : 0;
 }

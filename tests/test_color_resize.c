@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "check_run.h"
 
 static pcl_image *image_from(int w, int h, int ch, const float *values)
 {
@@ -573,9 +574,6 @@ int main(void)
     tcase_add_test(crop, crops);
     tcase_add_test(crop, patches);
     suite_add_tcase(suite, crop);
-    SRunner *runner = srunner_create(suite);
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
+    int failed = pcl_check_run(suite, 0);
     return failed == 0 ? 0 : 1;
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "check_run.h"
 
 #define DATA PCL_SHARED_DIR "/datasets"
 
@@ -854,9 +855,6 @@ static Suite *datasets_suite(void)
 
 int main(void)
 {
-    SRunner *runner = srunner_create(datasets_suite());
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
+    int failed = pcl_check_run(datasets_suite(), 0);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "check_run.h"
 
 static pcl_device_info machine[4];
 
@@ -202,9 +203,6 @@ int main(void)
     tcase_add_test(tc, error_names);
     tcase_add_test(tc, no_platform_message_says_how_to_install);
     suite_add_tcase(suite, tc);
-    SRunner *runner = srunner_create(suite);
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
+    int failed = pcl_check_run(suite, 0);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

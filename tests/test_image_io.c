@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "check_run.h"
 
 #define DATASETS PCL_SHARED_DIR "/datasets"
 #define FIXTURES PCL_SOURCE_DIR "/tests/data"
@@ -850,10 +851,7 @@ int main(void)
     tcase_add_test(writers, pnm_pfm_roundtrip);
     suite_add_tcase(suite, writers);
 
-    SRunner *runner = srunner_create(suite);
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
+    int failed = pcl_check_run(suite, 0);
     remove_temp_dir();
     return failed == 0 ? 0 : 1;
 }

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "check_run.h"
 
 #define U (1.0 / 16777216.0)
 
@@ -954,12 +955,8 @@ int main(void)
     tcase_add_loop_test(tc, test_vae_sampler, 0, 3);
     tcase_add_test(tc, test_bad_arguments);
     suite_add_tcase(suite, tc);
-    SRunner *runner = srunner_create(suite);
     /* One context for all tests: no fork, so kernels build once. */
-    srunner_set_fork_status(runner, CK_NOFORK);
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
+    int failed = pcl_check_run(suite, 1);
     pcl_context_destroy(ctx);
     return failed ? 1 : 0;
 }

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "check_run.h"
 
 static pcl_context *ctx;
 static void setup(void) { ck_assert_msg(pcl_context_create(NULL, &ctx) == PCL_OK, "no device: %s", pcl_last_error()); }
@@ -128,9 +129,6 @@ int main(void)
     tcase_add_test(tc, ssim_by_name);
     tcase_add_test(tc, unknown_name);
     suite_add_tcase(s, tc);
-    SRunner *r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    const int failed = srunner_ntests_failed(r);
-    srunner_free(r);
+    int failed = pcl_check_run(s, 0);
     return failed ? 1 : 0;
 }

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "check_run.h"
 
 #define U (1.0 / 16777216.0)
 
@@ -360,11 +361,7 @@ int main(void)
     tcase_add_test(tc, test_bitwise);
     tcase_add_test(tc, test_bad_arguments);
     suite_add_tcase(suite, tc);
-    SRunner *runner = srunner_create(suite);
-    srunner_set_fork_status(runner, CK_NOFORK);
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
+    int failed = pcl_check_run(suite, 1);
     pcl_context_destroy(ctx);
     return failed ? 1 : 0;
 }

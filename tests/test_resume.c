@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "check_run.h"
 
 enum { IN = 8, HID = 16, OUT = 4, NS = 24, NV = 6, BATCH = 6 };
 
@@ -336,11 +337,7 @@ int main(void)
     tcase_set_timeout(tc, 600);
     tcase_add_loop_test(tc, test_resume, 0, (int)(sizeof resume_cases / sizeof resume_cases[0]));
     suite_add_tcase(suite, tc);
-    SRunner *runner = srunner_create(suite);
-    srunner_set_fork_status(runner, CK_NOFORK);
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
+    int failed = pcl_check_run(suite, 1);
     pcl_context_destroy(ctx);
     return failed ? 1 : 0;
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "check_run.h"
 
 static int compare_names(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
@@ -116,9 +117,6 @@ int main(void)
     tcase_add_test(tc, psnr_and_shave_by_hand);
     tcase_add_test(tc, bicubic_matches_published_figures);
     suite_add_tcase(suite, tc);
-    SRunner *runner = srunner_create(suite);
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
+    int failed = pcl_check_run(suite, 0);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

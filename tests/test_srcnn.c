@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "check_run.h"
 
 static pcl_context *context;
 static char work[64];
@@ -500,11 +501,7 @@ int main(void)
     tcase_add_test(tc, eval_identity_reproduces_bicubic);
     tcase_add_test(tc, short_training_lowers_each_loss);
     suite_add_tcase(suite, tc);
-    SRunner *runner = srunner_create(suite);
-    srunner_set_fork_status(runner, CK_NOFORK);
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
+    int failed = pcl_check_run(suite, 1);
     pcl_context_destroy(context);
     char command[128];
     snprintf(command, sizeof command, "rm -rf %s", work);

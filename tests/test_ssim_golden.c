@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "check_run.h"
 
 static json *manifest;
 static double tol_value, tol_identical, tol_grad_rel, tol_grad_floor, tol_map, tol_mu, tol_sigma, tol_pyr;
@@ -438,10 +439,7 @@ int main(void)
     tcase_add_loop_test(ref, golden_reference, 0, ncases);
     tcase_set_timeout(ref, 600);
     suite_add_tcase(s, ref);
-    SRunner *runner = srunner_create(s);
-    srunner_run_all(runner, CK_NORMAL);
-    const int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
+    int failed = pcl_check_run(s, 0);
     json_free(manifest);
     return failed ? 1 : 0;
 }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "check_run.h"
 
 /* Gradient tolerance of the golden manifest (cases.json): 2e-3 of the
  * largest element plus 1e-2 / (L W H). Values: 3e-5. */
@@ -324,9 +325,6 @@ int main(void)
     tcase_set_timeout(ref, 600);
     tcase_add_test(ref, reference_gradient_finite_differences);
     suite_add_tcase(s, ref);
-    SRunner *runner = srunner_create(s);
-    srunner_run_all(runner, CK_NORMAL);
-    const int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
+    int failed = pcl_check_run(s, 0);
     return failed ? 1 : 0;
 }

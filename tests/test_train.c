@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "check_run.h"
 
 static char tmpdir[256];
 
@@ -278,9 +279,6 @@ int main(void)
     tcase_add_test(tc, test_log);
     tcase_add_test(tc, test_curve);
     suite_add_tcase(suite, tc);
-    SRunner *runner = srunner_create(suite);
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
+    int failed = pcl_check_run(suite, 0);
     return failed ? 1 : 0;
 }

@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "check_run.h"
 
 #define OK(call) ck_assert_msg((call) == PCL_OK, "%s", pcl_last_error())
 
@@ -682,11 +683,7 @@ int main(void)
     tcase_add_test(tc, test_evaluate_shapes);
     tcase_add_loop_test(tc, test_nan, 0, 3);
     suite_add_tcase(suite, tc);
-    SRunner *runner = srunner_create(suite);
-    srunner_set_fork_status(runner, CK_NOFORK);
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
+    int failed = pcl_check_run(suite, 1);
     pcl_context_destroy(ctx);
     return failed ? 1 : 0;
 }
