@@ -6,10 +6,8 @@
 #include "perceptcl/image.h"
 #include "perceptcl/sr.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 static const char usage[] =
     "usage: perceptcl sr-eval [--scale S] [--json] DIR...\n\n"
@@ -18,23 +16,6 @@ static const char usage[] =
     "8-bit Y and SSIM as Wang's ssim_index (valid, Gaussian 11/1.5, L = 255). Reports the\n"
     "bicubic baseline per folder, beside the paper's Table 2 bicubic figures (x4) where the\n"
     "folder is Set5, Set14 or BSD200. Default scale 4.\n\n";
-
-/* Table 2 of Snell et al. 2017, bicubic column (x4). */
-static const struct {
-    const char *set;
-    double psnr, ssim;
-} paper_bicubic[] = {{"Set5", 28.44, 0.8097}, {"Set14", 26.01, 0.7018}, {"BSD200", 25.92, 0.6952}};
-
-static const char *base_name(const char *path)
-{
-    size_t n = strlen(path);
-    while (n > 1 && path[n - 1] == '/') n--;
-    static char name[256];
-    size_t start = n;
-    while (start > 0 && path[start - 1] != '/') start--;
-    snprintf(name, sizeof name, "%.*s", (int)(n - start), path + start);
-    return name;
-}
 
 /* Mean PSNR and SSIM of the bicubic baseline over the images of dir. */
 static int evaluate_folder(pcl_context *context, const char *dir, int scale, int *count, double *psnr, double *ssim)
@@ -103,22 +84,19 @@ int app_sr_eval(int argc, char **argv)
         double psnr = 0, ssim = 0;
         rc = evaluate_folder(context, dirs[d], scale, &count, &psnr, &ssim);
         if (rc) break;
-        const char *name = base_name(dirs[d]);
-        int paper = -1;
-        for (int p = 0; p < 3 && scale == 4; p++)
-            if (strcasecmp(name, paper_bicubic[p].set) == 0) paper = p;
+        char name[256];
+        app_base_name(dirs[d], name, sizeof name);
+        /* The paper's bicubic column (Table 2) is for x4 only. */
+        const app_paper_row *paper = scale == 4 ? app_paper_row_find(name) : NULL;
         if (json) {
             printf("%s{\"set\": ", d ? ", " : "");
             app_print_json_string(stdout, name);
             printf(", \"images\": %d, \"bicubic\": {\"psnr\": %.4f, \"ssim\": %.6f}", count, psnr, ssim);
-            if (paper >= 0)
-                printf(", \"paper_bicubic\": {\"psnr\": %.2f, \"ssim\": %.4f}", paper_bicubic[paper].psnr,
-                       paper_bicubic[paper].ssim);
+            if (paper) printf(", \"paper_bicubic\": {\"psnr\": %.2f, \"ssim\": %.4f}", paper->psnr[0], paper->ssim[0]);
             printf("}");
         } else {
             char paper_text[64] = "-";
-            if (paper >= 0)
-                snprintf(paper_text, sizeof paper_text, "%.2f / %.4f", paper_bicubic[paper].psnr, paper_bicubic[paper].ssim);
+            if (paper) snprintf(paper_text, sizeof paper_text, "%.2f / %.4f", paper->psnr[0], paper->ssim[0]);
             printf("| %s | %d | %.2f | %.4f | %s |\n", name, count, psnr, ssim, paper_text);
         }
         fflush(stdout);

@@ -64,17 +64,6 @@ static const char usage[] =
     "  largest Y variance. The crop's PSNR / SSIM on Y are printed.\n\n"
     "Errors: one line on stderr, non-zero exit, no output file written.\n\n";
 
-/* Table 2 of Snell et al. 2017 (x4): bicubic, MSE, MAE, MS-SSIM. */
-static const struct {
-    const char *set;
-    double psnr[4], ssim[4];
-} paper[] = {
-    {"Set5", {28.44, 30.52, 29.57, 30.35}, {0.8097, 0.8621, 0.8350, 0.8681}},
-    {"Set14", {26.01, 27.53, 26.82, 27.47}, {0.7018, 0.7512, 0.7310, 0.7610}},
-    {"BSD200", {25.92, 26.87, 26.47, 26.84}, {0.6952, 0.7378, 0.7220, 0.7484}},
-};
-static const char *const paper_columns[4] = {"bicubic", "mse", "mae", "msssim"};
-static const char *const paper_labels[4] = {"bicubic", "MSE", "MAE", "MS-SSIM"};
 
 #define MAX_MODELS 8
 #define MAX_DIRS 16
@@ -89,16 +78,6 @@ static int bad_usage(const char *command, const char *message, const char *arg)
 {
     fprintf(stderr, "perceptcl srcnn %s: %s%s%s%s\n", command, message, arg ? " '" : "", arg ? arg : "", arg ? "'" : "");
     return 2;
-}
-
-static const char *base_name(const char *path, char *name, size_t size)
-{
-    size_t n = strlen(path);
-    while (n > 1 && path[n - 1] == '/') n--;
-    size_t start = n;
-    while (start > 0 && path[start - 1] != '/') start--;
-    snprintf(name, size, "%.*s", (int)(n - start), path + start);
-    return name;
 }
 
 static int parse_double(const char *text, double *value)
@@ -195,11 +174,11 @@ static int load_models(pcl_context *context, const char *command, const char **p
         const char *loss = pcl_checkpoint_metadata(meta, "loss");
         const char *scale = pcl_checkpoint_metadata(meta, "scale");
         lm->paper_index = -1;
-        base_name(paths[m], lm->label, sizeof lm->label);
+        app_base_name(paths[m], lm->label, sizeof lm->label);
         for (int p = 1; loss && p < 4; p++)
-            if (strcmp(loss, paper_columns[p]) == 0) {
+            if (strcmp(loss, app_paper_columns[p]) == 0) {
                 lm->paper_index = p;
-                snprintf(lm->label, sizeof lm->label, "%s", paper_labels[p]);
+                snprintf(lm->label, sizeof lm->label, "%s", app_paper_labels[p]);
             }
         long s = 0;
         lm->scale = scale && parse_long(scale, 2, 8, &s) ? (int)s : 0;
@@ -369,11 +348,11 @@ static int run_train(int argc, char **argv)
         value[0] = '\0';
         for (int d = 0; d < dir_count && at < sizeof value; d++) {
             char name[256];
-            int n = snprintf(value + at, sizeof value - at, "%s%s", d ? "," : "", base_name(dirs[d], name, sizeof name));
+            int n = snprintf(value + at, sizeof value - at, "%s%s", d ? "," : "", app_base_name(dirs[d], name, sizeof name));
             if (n > 0) at += (size_t)n;
         }
         if (s == PCL_OK) s = pcl_checkpoint_set_metadata(meta, "train_sets", value);
-        if (s == PCL_OK && init_path) s = pcl_checkpoint_set_metadata(meta, "init", base_name(init_path, value, sizeof value));
+        if (s == PCL_OK && init_path) s = pcl_checkpoint_set_metadata(meta, "init", app_base_name(init_path, value, sizeof value));
         if (s == PCL_OK) s = pcl_srcnn_save(model, out, meta);
         if (s != PCL_OK) rc = fail_line(cmd, out);
         pcl_checkpoint_destroy(meta);
@@ -466,7 +445,7 @@ static void write_markdown(text *t, const set_result *sets, int set_count, const
             if (scale == 4)
                 for (int p = 0; p < 4; p++) {
                     if (sets[s].paper_row < 0) text_printf(t, " | -");
-                    else text_printf(t, fmt, metric ? paper[sets[s].paper_row].ssim[p] : paper[sets[s].paper_row].psnr[p]);
+                    else text_printf(t, fmt, metric ? app_paper_table2[sets[s].paper_row].ssim[p] : app_paper_table2[sets[s].paper_row].psnr[p]);
                 }
             text_printf(t, " |\n");
         }
@@ -500,8 +479,8 @@ static void write_json(text *t, const set_result *sets, int set_count, const loa
         if (sets[s].paper_row >= 0 && scale == 4) {
             text_printf(t, ", \"paper\": {");
             for (int p = 0; p < 4; p++)
-                text_printf(t, "%s\"%s\": {\"psnr\": %.2f, \"ssim\": %.4f}", p ? ", " : "", paper_labels[p],
-                            paper[sets[s].paper_row].psnr[p], paper[sets[s].paper_row].ssim[p]);
+                text_printf(t, "%s\"%s\": {\"psnr\": %.2f, \"ssim\": %.4f}", p ? ", " : "", app_paper_labels[p],
+                            app_paper_table2[sets[s].paper_row].psnr[p], app_paper_table2[sets[s].paper_row].ssim[p]);
             text_printf(t, "}");
         }
         text_printf(t, "}");
@@ -549,10 +528,10 @@ static int run_eval(int argc, char **argv)
     set_result *sets = calloc((size_t)dir_count, sizeof *sets);
     if (!sets) rc = 1;
     for (int d = 0; d < dir_count && rc == 0; d++) {
-        base_name(dirs[d], sets[d].name, sizeof sets[d].name);
+        app_base_name(dirs[d], sets[d].name, sizeof sets[d].name);
         sets[d].paper_row = -1;
-        for (int p = 0; p < 3; p++)
-            if (strcasecmp(sets[d].name, paper[p].set) == 0) sets[d].paper_row = p;
+        for (int p = 0; p < APP_PAPER_SETS; p++)
+            if (strcasecmp(sets[d].name, app_paper_table2[p].set) == 0) sets[d].paper_row = p;
         rc = evaluate_set(context, dirs[d], (int)scale, models, model_count, &sets[d]);
     }
     if (rc == 0) {
