@@ -296,7 +296,10 @@ int app_ssim(int argc, char **argv)
             goto done;
         }
     if (args.map_path && write_map(context, plan, x, y, channels, args.map_path) != 0) goto done;
-    if (args.grad_path && write_grad(context, grad, width, height, channels, args.grad_path) != 0) goto done;
+    if (args.grad_path && write_grad(context, grad, width, height, channels, args.grad_path) != 0) {
+        if (args.map_path) remove(args.map_path); /* all outputs or none */
+        goto done;
+    }
     print_results(&args, values, channels, range);
     rc = 0;
 done:

@@ -316,6 +316,11 @@ START_TEST(errors_are_one_line_and_leave_no_output)
     /* Same mode is defined at any size. */
     ck_assert_int_eq(run("ssim --mode same --range 1 t1.pfm t2.pfm"), 0);
 
+    /* A failed second output takes the first one with it: all outputs or none. */
+    ck_assert_int_eq(run("ssim --mode same --range 1 --map m.png --grad no-such-dir/g.pfm t1.pfm t2.pfm"), 1);
+    ck_assert_ptr_nonnull(strstr(error_line(), "no-such-dir/g.pfm"));
+    ck_assert(!file_exists("m.png"));
+
     /* Usage errors exit 2. */
     ck_assert_int_eq(run("ssim x.pfm"), 2);
     ck_assert_int_eq(run("ssim --mode diagonal x.pfm y.pfm"), 2);
