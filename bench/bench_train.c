@@ -1,0 +1,429 @@
+/* bench_train: whole training steps of the paper's networks, the W3a, W4a, W4b
+ * and W5a workloads of ../shared/docs/BASELINES.md (PyTorch's versions:
+ * ../shared/bench/torch_ref/run.py and models.py), built with the public
+ * model / layer / loss / optimizer API:
+ *   W3a  SRCNN 9-5-5 (valid), 128 x 33x33 -> 17x17, SGD lr 1e-3 m 0.9, MSE
+ *   W4a  conv AE, 64 x 96x96 in [-1, 1], Adam lr 1e-3, MSE
+ *   W4b  the same with 1 - MS-SSIM (same mode, L = 2, standard weights)
+ *   W5a  FC AE 1024-8192-...-256 (tanh + sign bottleneck, straight-through),
+ *        64 x 32x32 in [-1, 1], SGD lr 1e-2 m 0.9 wd 5e-5, MSE
+ * One step is what the trainer (src/trainer.c) does with a batch already on
+ * the device: forward, the loss by name (values read to the host: the
+ * trainer checks them every step), its gradient scaled to the batch mean,
+ * zero_grad, backward, optimizer step, then a finish of the queue before the
+ * clock stops. The batch is fixed and synthetic (blurred noise stretched to
+ * the range, as run.py's smooth_images). Untimed warm-up steps (PyTorch's
+ * counts), then the median / min / max of the timed steps.
+ * FLOPs as torch_ref/flops.py: 2 (3 sum MACs - first layer's MACs) + optimizer
+ * FLOPs per parameter (SGD m 4, +2 with weight decay; Adam 13) + loss.
+ * Sanity check: every step's loss must be finite (else exit 1); the first
+ * and last are printed, with whether the last is lower (on W4a, Adam at lr
+ * 1e-3 makes the loss jump for a few steps before it falls, in PyTorch too).
+ * Usage: bench_train [--only W3a,W4a,W4b,W5a] [--reps N] [--json]
+ *        (--json: one JSON object per workload on stdout, the text on stderr;
+ *         device selection: PERCEPTCL_DEVICE / PERCEPTCL_PLATFORM) */
+#include "perceptcl/layers.h"
+#include "perceptcl/loss.h"
+#include "perceptcl/model.h"
+#include "perceptcl/optimizer.h"
+#include "runtime.h" /* the trainer's gradient-scale kernel (trainer.cl) */
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CHECK(call)                                                                   \
+    do {                                                                              \
+        if ((call) != PCL_OK) {                                                       \
+            fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, pcl_last_error());     \
+            exit(1);                                                                  \
+        }                                                                             \
+    } while (0)
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* ---- building a network while counting its MACs ------------------------- */
+
+typedef struct net {
+    pcl_context *ctx;
+    pcl_model *model;
+    int shape[4];           /* the current output shape */
+    double macs, first_macs; /* forward MACs of the batch; those of the first conv/dense */
+} net;
+
+static void net_add(net *n, pcl_layer *layer, double macs)
+{
+    int out[4];
+    CHECK(pcl_layer_output_shape(layer, n->shape, out));
+    CHECK(pcl_model_add(n->model, layer));
+    if (macs > 0 && n->macs == 0) n->first_macs = macs;
+    n->macs += macs;
+    memcpy(n->shape, out, sizeof out);
+}
+
+static void net_conv(net *n, int out, int k, int stride, int pad)
+{
+    pcl_conv2d_config c = {n->shape[1], out, k, k, stride, pad, pad, PCL_PADDING_ZERO, 0, PCL_GEMM_AUTO};
+    pcl_layer *l;
+    CHECK(pcl_conv2d_create(n->ctx, &c, &l));
+    const int ho = (n->shape[2] + 2 * pad - k) / stride + 1, wo = (n->shape[3] + 2 * pad - k) / stride + 1;
+    net_add(n, l, (double)n->shape[0] * out * ho * wo * n->shape[1] * k * k);
+}
+
+static void net_dense(net *n, int out)
+{
+    const int in = n->shape[1] * n->shape[2] * n->shape[3];
+    pcl_layer *l;
+    CHECK(pcl_dense_create(n->ctx, in, out, PCL_GEMM_AUTO, &l));
+    net_add(n, l, (double)n->shape[0] * in * out);
+}
+
+static void net_act(net *n, pcl_activation a)
+{
+    pcl_layer *l;
+    CHECK(pcl_activation_create(n->ctx, a, &l));
+    net_add(n, l, 0);
+}
+
+static void net_reshape(net *n, int c, int h, int w)
+{
+    pcl_layer *l;
+    CHECK(pcl_reshape_create(n->ctx, c, h, w, &l));
+    net_add(n, l, 0);
+}
+
+static void net_upsample(net *n)
+{
+    pcl_layer *l;
+    CHECK(pcl_upsample_create(n->ctx, 2, &l));
+    net_add(n, l, 0);
+}
+
+static void net_binary(net *n)
+{
+    pcl_layer *l;
+    CHECK(pcl_binary_create(n->ctx, &l));
+    net_add(n, l, 0);
+}
+
+/* models.py ConvAE: 5x5 stride-2 convs 1->128->256->512 (96->48->24->12), FC
+ * 73728->128 + tanh; FC 128->73728 + ReLU, then three times 2x nearest
+ * upsampling + 5x5 conv (512->256->128->1), ReLU, ReLU, tanh. */
+static void build_convae(net *n)
+{
+    net_conv(n, 128, 5, 2, 2), net_act(n, PCL_ACTIVATION_RELU);
+    net_conv(n, 256, 5, 2, 2), net_act(n, PCL_ACTIVATION_RELU);
+    net_conv(n, 512, 5, 2, 2), net_act(n, PCL_ACTIVATION_RELU);
+    net_dense(n, 128), net_act(n, PCL_ACTIVATION_TANH);
+    net_dense(n, 512 * 12 * 12), net_act(n, PCL_ACTIVATION_RELU);
+    net_reshape(n, 512, 12, 12);
+    net_upsample(n), net_conv(n, 256, 5, 1, 2), net_act(n, PCL_ACTIVATION_RELU);
+    net_upsample(n), net_conv(n, 128, 5, 1, 2), net_act(n, PCL_ACTIVATION_RELU);
+    net_upsample(n), net_conv(n, 1, 5, 1, 2), net_act(n, PCL_ACTIVATION_TANH);
+}
+
+/* models.py FCAE: dense 1024-8192-4096-2048-1024-512-256 with ReLU, then tanh
+ * and sign with the gradient passed straight through (pcl_binary is exactly
+ * that pair), the mirrored decoder with ReLU and a final tanh, back to 1x32x32. */
+static void build_fcae(net *n)
+{
+    static const int widths[7] = {1024, 8192, 4096, 2048, 1024, 512, 256};
+    for (int i = 1; i < 7; i++) {
+        net_dense(n, widths[i]);
+        if (i < 6) net_act(n, PCL_ACTIVATION_RELU);
+    }
+    net_binary(n);
+    for (int i = 5; i >= 0; i--) {
+        net_dense(n, widths[i]);
+        net_act(n, i > 0 ? PCL_ACTIVATION_RELU : PCL_ACTIVATION_TANH);
+    }
+    net_reshape(n, 1, 32, 32);
+}
+
+/* ---- FLOPs (torch_ref/flops.py) ----------------------------------------- */
+
+static void ssim_counts(double h, double w, int same, double *fwd, double *bwd)
+{
+    const double horiz = same ? (h + 10) * w : h * (w - 10);
+    const double map = same ? h * w : (h - 10) * (w - 10);
+    const double blur = 5.0 * 2 * 11 * (horiz + map);
+    *fwd = 3 * h * w + blur + 18 * map;
+    *bwd = floor(3 * blur / 5) + 36 * map + 5 * h * w;
+}
+
+/* FLOPs of one batch's loss, forward + backward. */
+static double loss_flops(const char *loss, int n, int h, int w)
+{
+    if (!strcmp(loss, "mse")) return n * 5.0 * h * w;
+    double fwd = 0, bwd = 0; /* msssim, same mode, 5 levels */
+    for (int j = 0; j < 5; j++) {
+        double f, b;
+        ssim_counts(h, w, 1, &f, &b);
+        fwd += f, bwd += b;
+        if (j < 4) {
+            bwd += (double)h * w;
+            h = (h + 1) / 2, w = (w + 1) / 2;
+            fwd += 8.0 * h * w;
+        }
+    }
+    return n * (fwd + bwd);
+}
+
+/* ---- synthetic data (run.py smooth_images) ------------------------------ */
+
+/* n images of h x w: uniform noise, 5x5 box blur with replicated edges, each
+ * image stretched to [lo, hi]. */
+static float *smooth_images(int n, int h, int w, float lo, float hi, uint64_t seed)
+{
+    float *noise = malloc(sizeof(float) * (size_t)n * h * w), *out = malloc(sizeof(float) * (size_t)n * h * w);
+    if (!noise || !out) {
+        fprintf(stderr, "bench_train: out of memory\n");
+        exit(1);
+    }
+    uint64_t state = seed;
+    for (size_t i = 0; i < (size_t)n * h * w; i++) noise[i] = (float)pcl_random_uniform(&state);
+    for (int k = 0; k < n; k++) {
+        const float *src = noise + (size_t)k * h * w;
+        float *dst = out + (size_t)k * h * w, mn = INFINITY, mx = -INFINITY;
+        for (int i = 0; i < h; i++)
+            for (int j = 0; j < w; j++) {
+                float s = 0;
+                for (int u = -2; u <= 2; u++)
+                    for (int v = -2; v <= 2; v++) {
+                        const int y = i + u < 0 ? 0 : i + u >= h ? h - 1 : i + u;
+                        const int x = j + v < 0 ? 0 : j + v >= w ? w - 1 : j + v;
+                        s += src[y * w + x];
+                    }
+                dst[i * w + j] = s / 25;
+                mn = fminf(mn, s / 25), mx = fmaxf(mx, s / 25);
+            }
+        for (int i = 0; i < h * w; i++) dst[i] = lo + (hi - lo) * (dst[i] - mn) / (mx - mn);
+    }
+    free(noise);
+    return out;
+}
+
+/* ---- the workloads ------------------------------------------------------- */
+
+typedef struct workload {
+    const char *name, *what, *unit;
+    int warmup, reps;
+} workload;
+
+static const workload workloads[] = {
+    {"W3a", "SRCNN 9-5-5 train step, 128 x 33x33 -> 17x17, SGD m=0.9, MSE", "patches/s", 3, 20},
+    {"W4a", "conv AE train step, 64 x 96x96, Adam, MSE", "images/s", 2, 10},
+    {"W4b", "conv AE train step, 64 x 96x96, Adam, 1 - MS-SSIM (same, 5 scales)", "images/s", 2, 10},
+    {"W5a", "FC AE train step, 64 x 1024, SGD m=0.9 wd=5e-5, MSE", "images/s", 3, 20},
+};
+
+typedef struct bench {
+    pcl_context *ctx;
+    pcl_model *model;
+    pcl_optimizer *opt;
+    pcl_loss *loss;
+    pcl_tensor *x, *target, *dy;
+    float *values;
+    int batch;
+    float grad_scale; /* d (batch loss) / d value_i: 1/n, or -1/n for 1 - MS-SSIM */
+    int higher_is_better;
+    cl_kernel k_scale;
+    double flops;
+} bench;
+
+static void bench_setup(pcl_context *ctx, const workload *wl, bench *b)
+{
+    memset(b, 0, sizeof *b);
+    b->ctx = ctx;
+    net n = {ctx, NULL, {0}, 0, 0};
+    float *hx, *ht;
+    int th, tw;
+    double opt_flops_per_param;
+    const int srcnn = !strcmp(wl->name, "W3a"), conv = wl->name[1] == '4';
+    b->batch = srcnn ? 128 : 64;
+    const int ih = srcnn ? 33 : conv ? 96 : 32, iw = ih;
+    n.shape[0] = b->batch, n.shape[1] = 1, n.shape[2] = ih, n.shape[3] = iw;
+    CHECK(pcl_model_create(ctx, &n.model));
+    if (srcnn) {
+        /* models.py SRCNN (as src/srcnn.c, valid mode): 9x9 1->64, ReLU, 5x5
+         * 64->32, ReLU, 5x5 32->1, no padding; Gaussian init std 0.001. */
+        net_conv(&n, 64, 9, 1, 0), net_act(&n, PCL_ACTIVATION_RELU);
+        net_conv(&n, 32, 5, 1, 0), net_act(&n, PCL_ACTIVATION_RELU);
+        net_conv(&n, 1, 5, 1, 0);
+        CHECK(pcl_model_init_weights(n.model, PCL_INIT_GAUSSIAN, 1e-3, 1));
+        hx = smooth_images(b->batch, ih, iw, 0.0f, 1.0f, 3);
+        th = tw = 17;
+        ht = malloc(sizeof(float) * (size_t)b->batch * th * tw);
+        for (int k = 0; k < b->batch; k++) /* the centre 17x17 of the input, as run.py */
+            for (int i = 0; i < th; i++)
+                memcpy(ht + ((size_t)k * th + i) * tw, hx + ((size_t)k * ih + i + 8) * iw + 8, sizeof(float) * tw);
+        pcl_sgd_config c = {1e-3, 0.9, 0.0, 0.0, 0};
+        CHECK(pcl_sgd_create(ctx, &c, &b->opt));
+        opt_flops_per_param = 4;
+    } else {
+        th = ih, tw = iw;
+        if (conv) build_convae(&n);
+        else build_fcae(&n);
+        /* PyTorch keeps its default init; the step's time does not depend on
+         * the values, and He keeps the ReLU activations O(1). */
+        CHECK(pcl_model_init_weights(n.model, PCL_INIT_HE_NORMAL, 0, 1));
+        hx = smooth_images(b->batch, th, tw, -1.0f, 1.0f, conv ? 4 : 5);
+        ht = hx; /* autoencoders: the target is the input */
+        if (conv) {
+            pcl_adam_config c = pcl_adam_config_default();
+            CHECK(pcl_adam_create(ctx, &c, &b->opt));
+            opt_flops_per_param = 13;
+        } else {
+            pcl_sgd_config c = {1e-2, 0.9, 0.0, 5e-5, 0};
+            CHECK(pcl_sgd_create(ctx, &c, &b->opt));
+            opt_flops_per_param = 6;
+        }
+    }
+    b->model = n.model;
+    int in[4] = {b->batch, 1, ih, iw}, out[4];
+    CHECK(pcl_model_output_shape(b->model, in, out));
+    if (out[1] != 1 || out[2] != th || out[3] != tw) {
+        fprintf(stderr, "bench_train: %s gives %dx%dx%d, expected 1x%dx%d\n", wl->name, out[1], out[2], out[3], th, tw);
+        exit(1);
+    }
+    CHECK(pcl_model_add_to_optimizer(b->model, b->opt));
+    CHECK(pcl_tensor_create(ctx, in[0], in[1], in[2], in[3], &b->x));
+    CHECK(pcl_tensor_create(ctx, out[0], out[1], out[2], out[3], &b->target));
+    CHECK(pcl_tensor_create(ctx, out[0], out[1], out[2], out[3], &b->dy));
+    CHECK(pcl_tensor_upload(b->x, hx));
+    CHECK(pcl_tensor_upload(b->target, ht));
+    if (ht != hx) free(ht);
+    free(hx);
+
+    const char *loss = !strcmp(wl->name, "W4b") ? "msssim" : "mse";
+    pcl_ssim_options so = pcl_ssim_options_default();
+    so.mode = PCL_SSIM_SAME; /* ssim_torch.ms_ssim(t, o, 2.0, "same") */
+    so.data_range = 2.0;
+    CHECK(pcl_loss_create(ctx, loss, b->batch, th, tw, &so, &b->loss));
+    b->higher_is_better = pcl_loss_higher_is_better(b->loss);
+    b->grad_scale = (float)((b->higher_is_better ? -1.0 : 1.0) / b->batch);
+    b->values = malloc(sizeof(float) * (size_t)b->batch);
+    CHECK(pcl_kernel_get(ctx, "trainer.cl", NULL, "scale", &b->k_scale));
+    b->flops = 2 * (3 * n.macs - n.first_macs) + opt_flops_per_param * (double)pcl_model_param_floats(b->model) +
+               loss_flops(loss, b->batch, th, tw);
+}
+
+static void bench_free(bench *b)
+{
+    pcl_loss_destroy(b->loss);
+    pcl_optimizer_destroy(b->opt);
+    pcl_model_destroy(b->model);
+    pcl_tensor_destroy(b->x), pcl_tensor_destroy(b->target), pcl_tensor_destroy(b->dy);
+    free(b->values);
+}
+
+/* One training step; returns the batch loss (before the update). */
+static double bench_step(bench *b)
+{
+    pcl_tensor *y;
+    CHECK(pcl_model_forward(b->model, b->x, &y));
+    CHECK(pcl_loss_run(b->loss, b->target->mem, y->mem, b->values, b->dy->mem));
+    double sum = 0;
+    for (int i = 0; i < b->batch; i++) sum += b->higher_is_better ? 1.0 - b->values[i] : b->values[i];
+    const int count = (int)pcl_tensor_count(b->dy);
+    CHECK(pcl_kernel_set_args(b->k_scale, "scale", 3, sizeof count, &count, sizeof b->grad_scale, &b->grad_scale,
+                              sizeof(cl_mem), &b->dy->mem));
+    const size_t global = (size_t)count;
+    CHECK(pcl_kernel_launch(b->ctx, b->k_scale, "scale", 1, &global, NULL));
+    CHECK(pcl_optimizer_zero_grad(b->opt));
+    CHECK(pcl_model_backward(b->model, b->dy));
+    CHECK(pcl_optimizer_step(b->opt));
+    CHECK(pcl_context_finish(b->ctx));
+    return sum / b->batch;
+}
+
+static int run_workload(pcl_context *ctx, const workload *wl, int reps, int json)
+{
+    bench b;
+    bench_setup(ctx, wl, &b);
+    const int steps = wl->warmup + reps;
+    double *t = malloc(sizeof(double) * (size_t)reps), *loss = malloc(sizeof(double) * (size_t)steps);
+    for (int s = 0; s < steps; s++) {
+        const double t0 = now();
+        loss[s] = bench_step(&b);
+        if (s >= wl->warmup) t[s - wl->warmup] = now() - t0;
+        if (!isfinite(loss[s])) {
+            fprintf(stderr, "bench_train: %s: the loss of step %d is %g\n", wl->name, s + 1, loss[s]);
+            return 1;
+        }
+    }
+    qsort(t, (size_t)reps, sizeof *t, cmp_double);
+    const double med = t[reps / 2];
+    const int decreased = loss[steps - 1] < loss[0];
+    FILE *text = json ? stderr : stdout;
+    fprintf(text, "%-4s %10.2f %-9s (min %.2f, max %.2f; median step %.1f ms) %7.2f GFLOP/s  loss %.6g -> %.6g (%s)  %s\n",
+            wl->name, b.batch / med, wl->unit, b.batch / t[reps - 1], b.batch / t[0], med * 1e3, b.flops / med * 1e-9,
+            loss[0], loss[steps - 1], decreased ? "decreasing" : "NOT decreasing", wl->what);
+    fflush(text);
+    if (json) {
+        printf("{\"name\": \"%s\", \"what\": \"%s\", \"unit\": \"%s\", \"batch\": %d, \"warmup\": %d, \"reps\": %d, "
+               "\"median_s\": %.6f, \"min_s\": %.6f, \"max_s\": %.6f, \"rate_median\": %.4f, \"rate_min\": %.4f, "
+               "\"rate_max\": %.4f, \"flops_per_step\": %.0f, \"gflops_median\": %.4f, \"first_loss\": %.8g, "
+               "\"last_loss\": %.8g, \"loss_decreased\": %s}\n",
+               wl->name, wl->what, wl->unit, b.batch, wl->warmup, reps, med, t[0], t[reps - 1], b.batch / med,
+               b.batch / t[reps - 1], b.batch / t[0], b.flops, b.flops / med * 1e-9, loss[0], loss[steps - 1],
+               decreased ? "true" : "false");
+        fflush(stdout);
+    }
+    free(t), free(loss);
+    bench_free(&b);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *only = NULL;
+    int reps = 0, json = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--json")) json = 1;
+        else if (i + 1 < argc && !strcmp(argv[i], "--only")) only = argv[++i];
+        else if (i + 1 < argc && !strcmp(argv[i], "--reps")) reps = atoi(argv[++i]);
+        else {
+            fprintf(stderr, "usage: bench_train [--only W3a,W4a,W4b,W5a] [--reps N] [--json]\n");
+            return 2;
+        }
+    }
+    if (reps < 0 || reps > 1000) {
+        fprintf(stderr, "bench_train: --reps must be 1..1000\n");
+        return 2;
+    }
+    pcl_context *ctx;
+    CHECK(pcl_context_create(NULL, &ctx));
+    fprintf(json ? stderr : stdout, "device: %s\n", pcl_context_device(ctx)->name);
+    int status = 0, ran = 0;
+    for (size_t k = 0; k < sizeof workloads / sizeof workloads[0] && !status; k++) {
+        const workload *wl = &workloads[k];
+        if (only) { /* exact names in a comma-separated list */
+            const char *p = strstr(only, wl->name);
+            const size_t len = strlen(wl->name);
+            while (p && !((p == only || p[-1] == ',') && (p[len] == ',' || p[len] == '\0'))) p = strstr(p + 1, wl->name);
+            if (!p) continue;
+        }
+        status = run_workload(ctx, wl, reps ? reps : wl->reps, json);
+        ran++;
+    }
+    if (!ran) {
+        fprintf(stderr, "bench_train: no workload named in --only %s (W3a, W4a, W4b, W5a)\n", only);
+        status = 2;
+    }
+    pcl_context_destroy(ctx);
+    return status;
+}

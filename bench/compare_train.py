@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""Whole training steps: perceptcl against the PyTorch reference, in one run.
+
+Runs the PyTorch workloads W3a (SRCNN 9-5-5, 128 x 33x33, SGD, MSE), W4a / W4b (conv
+autoencoder, 64 x 96x96, Adam, MSE / 1 - MS-SSIM) and W5a (FC autoencoder, 64 x 32x32,
+SGD with weight decay, MSE) of ../shared/bench/torch_ref (their definitions imported
+from its run.py, torch.set_num_threads(2)) and perceptcl's bench_train on the same
+workloads, alternating (torch, perceptcl, torch, perceptcl) so both see the same machine
+load, and prints the medians and the ratio. Each measurement is a fresh process.
+
+Usage (from the repository root, after `ninja -C build`):
+  /usr/bin/python3 bench/compare_train.py [--rounds 2] [--build build] [--only W3a,W5a]
+      [--reps N] [--timeout S] [--torch-ref ../shared/bench/torch_ref]
+--reps overrides the timed steps of both sides (default: run.py's, 20 or 10); the
+untimed warm-up steps are run.py's (2 or 3) on both sides. The environment is passed on
+as is (OPENBLAS_CORETYPE matters to W5a: see ../shared/docs/BASELINES.md).
+Python is only the harness: perceptcl itself is the C program build/bench/bench_train.
+"""
+import argparse
+import importlib.util
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+WORKLOADS = ["W3a", "W4a", "W4b", "W5a"]
+
+
+def torch_worker(torch_ref, name, reps):
+    """Runs one run.py variant in this process and prints its result as JSON."""
+    spec = importlib.util.spec_from_file_location("torch_ref_run", os.path.join(torch_ref, "run.py"))
+    run = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run)
+    run.torch.set_num_threads(run.THREADS)
+    v = next(v for v in run.variants() if v["name"] == name)
+    if reps:
+        v["reps"] = reps
+    r = run.run_variant(v)
+    r["torch"] = run.torch.__version__
+    r["threads"] = run.torch.get_num_threads()
+    print(json.dumps(r))
+
+
+def measure(cmd, timeout):
+    """Runs cmd; returns (the last JSON line of its stdout, its stderr), or (None, why)."""
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None, f"timed out (> {timeout} s)"
+    if p.returncode != 0:
+        return None, f"failed ({p.returncode}): {p.stderr.strip()[-300:]}"
+    return json.loads(p.stdout.strip().splitlines()[-1]), p.stderr
+
+
+def torch_rate(args, name):
+    cmd = [sys.executable, os.path.abspath(__file__), "--torch-worker", name, "--torch-ref", args.torch_ref]
+    if args.reps:
+        cmd += ["--reps", str(args.reps)]
+    return measure(cmd, args.timeout)
+
+
+def perceptcl_rate(args, name):
+    cmd = [os.path.join(args.build, "bench", "bench_train"), "--only", name, "--json"]
+    if args.reps:
+        cmd += ["--reps", str(args.reps)]
+    return measure(cmd, args.timeout)
+
+
+def cpu_name():
+    with open("/proc/cpuinfo") as f:
+        return next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "?")
+
+
+def fmt(rates):
+    return ", ".join(f"{r:,.1f}" if r is not None else "-" for r in rates)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--only", help="comma-separated workloads (default: " + ",".join(WORKLOADS) + ")")
+    ap.add_argument("--reps", type=int, help="timed steps per measurement, both sides (default: run.py's)")
+    ap.add_argument("--timeout", type=int, default=900, help="seconds allowed per measurement")
+    ap.add_argument("--torch-ref", default=os.path.join("..", "shared", "bench", "torch_ref"))
+    ap.add_argument("--torch-worker", metavar="NAME", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.torch_worker:
+        torch_worker(args.torch_ref, args.torch_worker, args.reps)
+        return
+    names = args.only.split(",") if args.only else WORKLOADS
+    unknown = [n for n in names if n not in WORKLOADS]
+    if unknown:
+        ap.error(f"unknown workload(s) {', '.join(unknown)} (known: {', '.join(WORKLOADS)})")
+
+    print(f"date: {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}; CPU: {cpu_name()}, "
+          f"{os.cpu_count()} CPUs; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
+    print(f"loadavg at start: {os.getloadavg()}")
+    details = []
+    print("| workload | PyTorch | perceptcl | ratio | perceptcl GFLOP/s | perceptcl loss, first -> last step |")
+    print("|---|---|---|---|---|---|")
+    for name in names:
+        torch_rates, our_rates, ours = [], [], []
+        for _ in range(args.rounds):
+            t, why = torch_rate(args, name)
+            torch_rates.append(t["rate_median"] if t else None)
+            if t:
+                details.append(f"PyTorch {t['torch']}, {t['threads']} threads")
+            else:
+                details.append(f"{name} PyTorch: {why}")
+            p, err = perceptcl_rate(args, name)
+            our_rates.append(p["rate_median"] if p else None)
+            if p:
+                ours.append(p)
+                details += [line for line in err.splitlines() if line.startswith("device:")][:1]
+            else:
+                details.append(f"{name} perceptcl: {err}")
+        got_t = [r for r in torch_rates if r is not None]
+        got_p = [r for r in our_rates if r is not None]
+        tm = statistics.median(got_t) if got_t else None
+        pm = statistics.median(got_p) if got_p else None
+        unit = ours[0]["unit"] if ours else (t["unit"] if t else "")
+        what = ours[0]["what"] if ours else name
+        ratio = f"{pm / tm:.2f}x" if tm and pm else "-"
+        gf = fmt([p["gflops_median"] for p in ours])
+        losses = "; ".join(f"{p['first_loss']:.4g} -> {p['last_loss']:.4g}" for p in ours)
+        print(f"| {name}: {what} | {tm or 0:,.1f} {unit} ({fmt(torch_rates)}) | {pm or 0:,.1f} ({fmt(our_rates)}) "
+              f"| {ratio} | {gf} | {losses} |", flush=True)
+    print(f"loadavg at end: {os.getloadavg()}")
+    for line in dict.fromkeys(details):  # each distinct line once, in order
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
