@@ -9,7 +9,9 @@
  * untimed warm-up (which also compiles the kernels).
  *   and, opt-in, all conv/dense layers of W4 (conv AE) and W5 (FC AE).
  * Set BENCH_KERNEL_ONLY=1 to time the packed GEMM micro-kernel alone.
- * Usage: bench_layers [--reps N] [--gemm N] [--only srcnn|dense|gemm|fcae|convae]
+ * Usage: bench_layers [--reps N] [--gemm N] [--only srcnn|dense|gemm|fcae|convae] [--split]
+ *        (--split, conv-AE only: forward, dW and dx of each layer apart;
+ *        --stage NAME: the same for the layers whose name contains NAME)
  *        (device selection: PERCEPTCL_DEVICE / PERCEPTCL_PLATFORM) */
 #include "gemm.h"
 #include "perceptcl/layers.h"
@@ -70,6 +72,47 @@ static void stage_free(stage *s)
 {
     pcl_tensor_destroy(s->x), pcl_tensor_destroy(s->y), pcl_tensor_destroy(s->dy), pcl_tensor_destroy(s->dx);
     pcl_layer_destroy(s->layer);
+}
+
+/* --split: each stage's forward, weight gradient (backward without dx) and
+ * input gradient (backward with dx minus without) timed apart, medians. */
+static int split_passes;
+static const char *split_only; /* --stage NAME: only stages whose name contains NAME */
+
+static void time_split(pcl_context *ctx, stage *stages, int count, int reps, const char *const *names)
+{
+    double *ts = calloc((size_t)reps * 3, sizeof *ts);
+    for (int i = 0; i < count; i++) {
+        stage *s = &stages[i];
+        if (split_only && !strstr(names[i], split_only)) continue;
+        for (int r = -1; r < reps; r++) {
+            double t[4];
+            CHECK(pcl_context_finish(ctx));
+            t[0] = now();
+            CHECK(pcl_layer_forward(s->layer, s->x, s->y));
+            CHECK(pcl_context_finish(ctx));
+            t[1] = now();
+            CHECK(pcl_layer_backward(s->layer, s->x, s->y, s->dy, NULL));
+            CHECK(pcl_context_finish(ctx));
+            t[2] = now();
+            if (!s->first) CHECK(pcl_layer_backward(s->layer, s->x, s->y, s->dy, s->dx));
+            CHECK(pcl_context_finish(ctx));
+            t[3] = now();
+            if (r < 0) continue;
+            ts[r] = t[1] - t[0];
+            ts[reps + r] = t[2] - t[1];
+            ts[2 * reps + r] = s->first ? 0.0 : (t[3] - t[2]) - (t[2] - t[1]);
+        }
+        double med[3];
+        for (int k = 0; k < 3; k++) {
+            qsort(ts + (size_t)k * reps, (size_t)reps, sizeof *ts, cmp_double);
+            med[k] = ts[(size_t)k * reps + reps / 2];
+        }
+        printf("  %-20s forward %8.1f ms (%6.1f GFLOP/s)  dW %8.1f ms (%6.1f)  dx %8.1f ms (%6.1f)\n", names[i],
+               med[0] * 1e3, 2 * s->macs / med[0] * 1e-9, med[1] * 1e3, 2 * s->macs / med[1] * 1e-9, med[2] * 1e3,
+               med[2] > 0 ? 2 * s->macs / med[2] * 1e-9 : 0.0);
+    }
+    free(ts);
 }
 
 /* Median seconds of forward + backward over all stages. */
@@ -204,6 +247,11 @@ static void bench_convae(pcl_context *ctx, pcl_gemm_backend backend, int reps)
         names[count++] = conv_names[i];
     }
     double per[8], flops = 0;
+    if (split_passes) {
+        time_split(ctx, s, count, reps, names);
+        for (int i = 0; i < count; i++) stage_free(&s[i]);
+        return;
+    }
     double t = time_stages(ctx, s, count, reps, per);
     for (int i = 0; i < count; i++) {
         flops += step_flops(&s[i]);
@@ -263,8 +311,10 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--gemm") && i + 1 < argc) gemm_size = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
         else if (!strcmp(argv[i], "--backend") && i + 1 < argc) backend_name = argv[++i];
+        else if (!strcmp(argv[i], "--split")) split_passes = 1;
+        else if (!strcmp(argv[i], "--stage") && i + 1 < argc) split_passes = 1, split_only = argv[++i];
         else {
-            fprintf(stderr, "usage: %s [--reps N] [--gemm N] [--only srcnn|dense|gemm|fcae|convae] [--backend own|clblast]\n",
+            fprintf(stderr, "usage: %s [--reps N] [--gemm N] [--only srcnn|dense|gemm|fcae|convae] [--backend own|clblast] [--split] [--stage NAME]\n",
                     argv[0]);
             return 2;
         }

@@ -282,18 +282,26 @@ __kernel void fill_bias(const ulong total, const int O, const int P, __global co
     y[e] = bias[(e / P) % O];
 }
 
-/* ---- Direct (implicit-GEMM) kernels: stride 1, zero padding --------------
+/* ---- Direct (implicit-GEMM) kernels: zero padding, stride ST -------------
  * The input is read in place (or from a zero-padded copy made by pad_copy),
  * with no im2col at all. Output pixels are indexed in the input's width:
  * q = oh*Wp + ow for ow < Wp (only ow < Wo are real outputs), so that for a
  * tap (c, u, v) the inputs of 16 consecutive q are 16 consecutive floats,
  * x[c][u*Wp + v + q]: one vector load. The Wp - Wo extra columns per row are
- * computed and dropped (1.2-1.3x extra work at the SRCNN shapes), which
- * costs less than writing and reading an im2col matrix.
+ * computed and dropped (1.1-1.3x extra work at the SRCNN and conv-AE
+ * shapes), which costs less than writing and reading an im2col matrix.
+ * Stride ST > 1: pad_copy splits the padded input into ST x ST phase planes,
+ * plane (c, a, b) holding xpad[c][ST*i + a][ST*j + b] (Hp x Wp each, Hp =
+ * ceil(padded height / ST)); tap (u, v) of output (oh, ow) is then element
+ * (oh + u/ST, ow + v/ST) of plane (c, u%ST, v%ST), so the same q indexing and
+ * unit-stride vector loads apply. ST = 1 is the plain padded input.
  * Reads past the end of the tensor (the last rows of the last image) go
  * through a bounds-checked path, so the kernels never read outside it.
- * Compile-time parameters: MR (output channels per item: 1, 2, 4 or 8),
- * MO x MT (dw_direct: output channels x taps per item). */
+ * Compile-time parameters: ST (stride), MR (output channels per item: 1, 2,
+ * 4 or 8), MO x MT (dw_direct: output channels x taps per item). */
+#ifndef ST
+#define ST 1
+#endif
 #define RW_8(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
 #define RW_4(X) X(0) X(1) X(2) X(3)
 #define RW_2(X) X(0) X(1)
@@ -301,18 +309,57 @@ __kernel void fill_bias(const ulong total, const int O, const int P, __global co
 #define PASTE_(a, b) a##b
 #define PASTE(a, b) PASTE_(a, b)
 
-/* dst (planes = N*C of (H+2ph) x (W+2pw)) = zero-padded src; one item per
- * destination pixel (no divisions). The caller zeroes the slack after it. */
-__kernel void pad_copy(const int planes, const int H, const int W, const int ph, const int pw,
-                       __global const float *src, __global float *dst)
+/* dst = the zero-padded src (planes = N*C of H x W, padded by ph, pw) in
+ * ST x ST phase planes of Hq x Wq (Hq = ceil((H + 2ph) / ST), likewise Wq):
+ * dst[(plane*ST + a)*ST + b][i][j] = padded[plane][ST*i + a][ST*j + b], 0 past
+ * the padded edge. One item per destination pixel; no division by a
+ * run-time value. The caller zeroes the slack after it. */
+__kernel void pad_copy(const int planes, const int H, const int W, const int ph, const int pw, const int Hq,
+                       const int Wq, __global const float *src, __global float *dst)
 {
-    const int w = get_global_id(0), h = get_global_id(1), plane = get_global_id(2);
-    const int Hp = H + 2 * ph, Wp = W + 2 * pw;
-    if (w >= Wp || h >= Hp || plane >= planes) return;
-    const int sh = h - ph, sw = w - pw;
+    const int w = get_global_id(0), h = get_global_id(1), pp = get_global_id(2);
+    if (w >= Wq || h >= Hq || pp >= planes * ST * ST) return;
+    const int plane = pp / (ST * ST), a = pp / ST % ST, b = pp % ST;
+    const int sh = ST * h + a - ph, sw = ST * w + b - pw;
     float v = 0.0f;
     if (sh >= 0 && sh < H && sw >= 0 && sw < W) v = src[((size_t)plane * H + sh) * W + sw];
-    dst[((size_t)plane * Hp + h) * Wp + w] = v;
+    dst[((size_t)pp * Hq + h) * Wq + w] = v;
+}
+
+/* dx of a stride-ST convolution from its phases: dxq (n x C*ST*ST x Hd x Wd,
+ * the valid correlation of dy with wphase_a's weights) holds, for plane
+ * (c, a, b), the padded input's gradient at (ST*i + a, ST*j + b); dx[n, c,
+ * ih, iw] is that at (ih + ph, iw + pw), 0 where no tap reached. */
+__kernel void unphase(const int planes, const int H, const int W, const int ph, const int pw, const int Hd,
+                      const int Wd, __global const float *dxq, __global float *dx)
+{
+    const int iw = get_global_id(0), ih = get_global_id(1), plane = get_global_id(2);
+    if (iw >= W || ih >= H || plane >= planes) return;
+    const int y = ih + ph, x = iw + pw, i = y / ST, j = x / ST;
+    float v = 0.0f;
+    if (i < Hd && j < Wd) v = dxq[(((size_t)plane * ST + y % ST) * ST + x % ST) * Hd * Wd + (size_t)i * Wd + j];
+    dx[((size_t)plane * H + ih) * W + iw] = v;
+}
+
+/* wphase_a: the packed A of a stride-ST input gradient as one stride-1
+ * correlation of dy (zero-padded by T-1, T = ceil(K/ST) taps per phase):
+ * row m = (c*ST + a)*ST + b, column r' = (o*TH + t)*TW + s' holds
+ * W[o, c, ST*(TH-1-t) + a, ST*(TW-1-s') + b] (0 where that tap is past the
+ * kernel); Ap[m / MR][r'][m % MR], 0 past C*ST*ST rows. */
+__kernel void wphase_a(const int O, const int C, const int KH, const int KW, __global const float *w,
+                       __global float *Ap)
+{
+    const int TH = (KH + ST - 1) / ST, TW = (KW + ST - 1) / ST;
+    const int rr = get_global_id(0), mb = get_global_id(1);
+    const int K2 = O * TH * TW, M = C * ST * ST;
+    if (rr >= K2 || mb * MR >= M) return;
+    const int sv = rr % TW, t = (rr / TW) % TH, o = rr / (TW * TH);
+    __global float *dst = Ap + ((size_t)mb * K2 + rr) * MR;
+    for (int l = 0; l < MR; l++) {
+        const int m = mb * MR + l, c = m / (ST * ST), a = m / ST % ST, b = m % ST;
+        const int u = ST * (TH - 1 - t) + a, v = ST * (TW - 1 - sv) + b;
+        dst[l] = m < M && u < KH && v < KW ? w[(((size_t)o * C + c) * KH + u) * KW + v] : 0.0f;
+    }
 }
 
 /* Ap[ob][r][t] = w[ob*MR + t][r] (0 past O): the weights in MR-row panels. */
@@ -339,10 +386,10 @@ __kernel void wpack_a(const int O, const int K, __global const float *w, __globa
     }
 #define D_SAVE(i) vstore16(d##i##0, 0, out + i * QW), vstore16(d##i##1, 0, out + i * QW + 16), \
                   vstore16(d##i##2, 0, out + i * QW + 32);
-#define D_LOADB const float16 b0 = vload16(0, xr + v), b1 = vload16(0, xr + v + 16), b2 = vload16(0, xr + v + 32);
+#define D_LOADB const float16 b0 = vload16(0, xr + vo), b1 = vload16(0, xr + vo + 16), b2 = vload16(0, xr + vo + 32);
 #define D_LOADB_SAFE                                                                                   \
-    const float16 b0 = load16_safe(x, row + v, total), b1 = load16_safe(x, row + v + 16, total), \
-                  b2 = load16_safe(x, row + v + 32, total);
+    const float16 b0 = load16_safe(x, row + vo, total), b1 = load16_safe(x, row + vo + 16, total), \
+                  b2 = load16_safe(x, row + vo + 32, total);
 #else
 #define D_DECL(i) float16 d##i##0 = (float16)(0.0f), d##i##1 = (float16)(0.0f);
 #define D_UPD(i)                               \
@@ -352,8 +399,8 @@ __kernel void wpack_a(const int O, const int K, __global const float *w, __globa
         d##i##1 = fma(av, b1, d##i##1);        \
     }
 #define D_SAVE(i) vstore16(d##i##0, 0, out + i * QW), vstore16(d##i##1, 0, out + i * QW + 16);
-#define D_LOADB const float16 b0 = vload16(0, xr + v), b1 = vload16(0, xr + v + 16);
-#define D_LOADB_SAFE const float16 b0 = load16_safe(x, row + v, total), b1 = load16_safe(x, row + v + 16, total);
+#define D_LOADB const float16 b0 = vload16(0, xr + vo), b1 = vload16(0, xr + vo + 16);
+#define D_LOADB_SAFE const float16 b0 = load16_safe(x, row + vo, total), b1 = load16_safe(x, row + vo + 16, total);
 #endif
 #define D_ROWS PASTE(RW_, MR)
 
@@ -364,34 +411,42 @@ static float16 load16_safe(__global const float *x, const long idx, const long t
     return vload16(0, v);
 }
 
-/* conv_direct: y[n, o, oh, ow] = beta y + bias[o] + sum_{c,u,v} A[o][(c*KH+u)*KW+v] x[n, c, oh+u, ow+v]
- * (valid correlation of the C x Hp x Wp input), A packed by wpack_a /
- * wflip_a. One item per (MR output channels, QW consecutive q, image). */
-__kernel void conv_direct(const int N, const int C, const int Hp, const int Wp, const int KH, const int KW,
-                          const int O, const long total, __global const float *x, __global const float *Ap,
-                          const float beta, const int has_bias, __global const float *bias, __global float *y)
+/* conv_direct: y[n, o, oh, ow] = beta y + bias[o] + sum_{c,u,v} A[o][(c*KH+u)*KW+v] x[n, c, ST*oh+u, ST*ow+v]
+ * (valid correlation of the padded input, stored as C*ST*ST planes of Hp x
+ * Wp: see above), A packed by wpack_a / wflip_a / wphase_a. Ho x Wo outputs.
+ * One item per (MR output channels, QW consecutive q, image). */
+__kernel void conv_direct(const int N, const int C, const int Hp, const int Wp, const int Ho, const int Wo,
+                          const int KH, const int KW, const int O, const long total, __global const float *x,
+                          __global const float *Ap, const float beta, const int has_bias, __global const float *bias,
+                          __global float *y)
 {
     const int ob = get_global_id(0), qb = get_global_id(1), n = get_global_id(2);
-    const int Ho = Hp - KH + 1, Wo = Wp - KW + 1, Q = Ho * Wp, K = C * KH * KW;
+    const int Q = Ho * Wp, K = C * KH * KW;
+    const long plane = (long)Hp * Wp;
     const int q0 = qb * QW;
     if (ob * MR >= O || q0 >= Q || n >= N) return;
-    const long base = (long)n * C * Hp * Wp + q0;
+    const long base = (long)n * C * ST * ST * plane + q0;
     __global const float *ap = Ap + (size_t)ob * K * MR;
     D_ROWS(D_DECL)
-    /* The furthest read of this item: channel C-1, tap (KH-1, KW-1), last lane. */
-    const int safe = base + (long)(C - 1) * Hp * Wp + (long)(KH - 1) * Wp + (KW - 1) + QW - 1 < total;
+    /* A bound on the furthest read of this item: the last plane, tap row
+     * (KH-1)/ST and column (KW-1)/ST, last lane. */
+    const int safe =
+        base + (long)(C * ST * ST - 1) * plane + (long)((KH - 1) / ST) * Wp + (KW - 1) / ST + QW - 1 < total;
     for (int c = 0; c < C; c++) {
         for (int u = 0; u < KH; u++) {
-            const long row = base + ((long)c * Hp + u) * Wp;
+            /* plane (c, u%ST, 0), row u/ST; tap v adds plane (v%ST) and column v/ST */
+            const long row = base + ((long)(c * ST + u % ST) * ST * Hp + u / ST) * Wp;
             if (safe) {
                 __global const float *xr = x + row;
                 for (int v = 0; v < KW; v++) {
+                    const long vo = (v % ST) * plane + v / ST;
                     D_LOADB
                     D_ROWS(D_UPD)
                     ap += MR;
                 }
             } else {
                 for (int v = 0; v < KW; v++) {
+                    const long vo = (v % ST) * plane + v / ST;
                     D_LOADB_SAFE
                     D_ROWS(D_UPD)
                     ap += MR;
@@ -429,10 +484,11 @@ __kernel void dy_q(const int O, const int Ho, const int Wo, const int Wp, const 
 }
 
 /* dw_direct: dW[o][r] += sum over the chunk's images and q of
- * dyq[n][o][q] x[n0+n][off_r + q], r = (c*KH+u)*KW+v, off_r = (c*Hp+u)*Wp+v:
+ * dyq[n][o][q] x[n0+n][off_r + q], r = (c*KH+u)*KW+v, off_r = the offset of
+ * tap (u, v) in the ST x ST phase planes of channel c (ST = 1: (c*Hp+u)*Wp+v):
  * MO x MT float16 accumulators along q, one vector load of dyq per channel
  * and of x per tap per 16 q; the 16 lanes are added in a fixed order at the
- * end (deterministic). One item per (MT taps, MO output channels). */
+ * end (sum16: deterministic). One item per (MT taps, MO output channels). */
 #ifndef MO
 #define MO 4
 #endif
@@ -453,19 +509,35 @@ __kernel void dy_q(const int O, const int Ho, const int Wo, const int Wp, const 
 #define W_UPD2(o, t) e##o##_##t = fma(dv##o, xv##t, e##o##_##t);
 #define W_UPD(t) FOR_O(W_UPD2, t)
 #define W_LOADD(o, t) const float16 dv##o = vload16(0, dq + (size_t)(o) * Qp + q);
-#define W_OFF(t) long off##t = -1; if (r0 + t < K) { const int r = r0 + t, v = r % KW, u = (r / KW) % KH, c = r / (KW * KH); off##t = ((long)c * Hp + u) * Wp + v; }
+/* Tap r0 + t's offset (-1 past K); (c, u, v) stepped from the first tap's
+ * without further divisions. */
+#define W_OFF(t)                                                                                    \
+    long off##t = -1;                                                                              \
+    if (r0 + t < K) off##t = (((long)(tc * ST + tu % ST) * ST + tv % ST) * Hp + tu / ST) * Wp + tv / ST; \
+    if (++tv == KW) {                                                                              \
+        tv = 0;                                                                                    \
+        if (++tu == KH) tu = 0, tc++;                                                              \
+    }
 #define W_XO(t) const long xo##t = base + (off##t < 0 ? 0 : off##t);
 #define W_MAXOFF(t) maxoff = max(maxoff, off##t);
 #define W_STORE2(o, t)                                                                 \
     if (ob * MO + o < O && r0 + t < K) {                                               \
-        float l[16];                                                                   \
-        vstore16(e##o##_##t, 0, l);                                                    \
-        float s = 0.0f;                                                                \
-        for (int z = 0; z < 16; z++) s += l[z];                                        \
+        const float s = sum16(e##o##_##t);                                             \
         __global float *g = dw + (size_t)(ob * MO + o) * K + r0 + t;                   \
         *g = beta == 0.0f ? s : s + beta * *g;                                         \
     }
 #define W_STORE(t) FOR_O(W_STORE2, t)
+
+/* The 16 lanes of v added by halving (a fixed order: deterministic); a
+ * handful of vector adds, where a scalar loop over the lanes cost as much
+ * as the reduction over q at one image per launch. */
+static float sum16(const float16 v)
+{
+    const float8 h = v.lo + v.hi;
+    const float4 f = h.lo + h.hi;
+    const float2 d = f.lo + f.hi;
+    return d.x + d.y;
+}
 
 __kernel void dw_direct(const int C, const int Hp, const int Wp, const int KH, const int KW, const int O, const int Qp,
                         const int n0, const int nc, const long total, __global const float *x,
@@ -474,12 +546,13 @@ __kernel void dw_direct(const int C, const int Hp, const int Wp, const int KH, c
     const int tb = get_global_id(0), ob = get_global_id(1);
     const int K = C * KH * KW, r0 = tb * MT;
     if (r0 >= K || ob * MO >= O) return;
+    int tv = r0 % KW, tu = r0 / KW % KH, tc = r0 / (KW * KH);
     FOR_T(W_OFF)
     long maxoff = 0;
     FOR_T(W_MAXOFF)
     FOR_T(W_DECL)
     for (int n = 0; n < nc; n++) {
-        const long base = (long)(n0 + n) * C * Hp * Wp;
+        const long base = (long)(n0 + n) * C * ST * ST * Hp * Wp;
         FOR_T(W_XO)
         __global const float *dq = dyq + ((size_t)n * O + ob * MO) * Qp;
         /* q below qsafe: every x load of the block lies inside the tensor. */

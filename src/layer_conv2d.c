@@ -1,7 +1,8 @@
 /* 2-D convolution (cross-correlation) with stride and zero or replicate
  * padding (kernels/conv2d.cl, src/gemm.c). Three paths:
- *   direct (CPU devices, own GEMM, stride 1, zero padding <= k-1): implicit
- *     GEMM kernels that read the input in place, no im2col (direct_forward);
+ *   direct (CPU devices, own GEMM, zero padding <= k-1, stride <= 4):
+ *     implicit-GEMM kernels that read the input in place (stride 1) or split
+ *     into stride x stride phase planes, no im2col (direct_forward);
  *   packed (CPU devices, own GEMM, otherwise): im2col written straight into
  *     the GEMM's packed panels, no transposes (packed_forward);
  *   general (CLBlast, the tiled GPU kernel): im2col + GEMM over chunks:
@@ -300,24 +301,30 @@ static pcl_status packed_backward(pcl_layer *layer, const pcl_tensor *x, const p
     return PCL_OK;
 }
 
-/* ---- The direct path (stride 1, zero padding, CPU devices) --------------
+/* ---- The direct path (zero padding, CPU devices) -------------------------
  * No im2col: kernels/conv2d.cl's conv_direct reads the input in place (or a
- * zero-padded copy) with one vector load per tap, for the forward and for
- * the input gradient (a convolution of the padded dy with the flipped W^T);
+ * zero-padded copy, split into S x S phase planes for a stride S > 1) with
+ * one vector load per tap, for the forward and for the input gradient;
  * dw_direct reduces dy against shifted input rows for the weight gradient,
  * over chunks of images in ascending order (beta = 1: gradients accumulate).
+ * The input gradient is a convolution of dy with the flipped W^T: for
+ * stride 1 straight into dx (dy padded by k-1-pad); for stride S one stride-1
+ * correlation of dy with the S*S phases of the flipped kernel (wphase_a,
+ * ceil(k/S) taps each, the missing ones zero), then unphase into dx.
  * PERCEPTCL_CONV=packed turns it off (the packed im2col path above). */
 #define DIRECT_SLACK 64            /* zero floats after a padded copy */
-#define DYQ_CHUNK_FLOATS ((size_t)1 << 18)
+#define DW_ITEM_Q 704
+#define DYQ_CHUNK_FLOATS ((size_t)1 << 24)
 #define DIRECT_DQ 2 /* 3 measured within the noise of 2 (RESULTS.md) */
+#define DIRECT_MAX_STRIDE 4
 
 static int use_direct(pcl_layer *layer)
 {
     const pcl_conv2d_config *c = &((conv_impl *)layer->impl)->config;
     const char *env = getenv("PERCEPTCL_CONV");
     if (env && strcmp(env, "packed") == 0) return 0;
-    return use_packed(layer) && c->stride == 1 && c->padding == PCL_PADDING_ZERO && c->pad_h <= c->kernel_h - 1 &&
-           c->pad_w <= c->kernel_w - 1;
+    return use_packed(layer) && c->stride <= DIRECT_MAX_STRIDE && c->padding == PCL_PADDING_ZERO &&
+           c->pad_h <= c->kernel_h - 1 && c->pad_w <= c->kernel_w - 1;
 }
 
 static int rows_for(int channels)
@@ -334,33 +341,39 @@ static int direct_dq(void)
     return DIRECT_DQ;
 }
 
-static const char *direct_options(int mr, int mo, char *buffer, size_t size)
+static const char *direct_options(int mr, int mo, int stride, char *buffer, size_t size)
 {
-    snprintf(buffer, size, "-DREPLICATE=0 -DMR=%d -DNR=32 -DMO=%d -DMT=%d -DDQ=%d", mr, mo, mo == 4 ? 4 : 8,
-             direct_dq());
+    snprintf(buffer, size, "-DREPLICATE=0 -DMR=%d -DNR=32 -DMO=%d -DMT=%d -DDQ=%d -DST=%d", mr, mo, mo == 4 ? 4 : 8,
+             direct_dq(), stride);
     return buffer;
 }
 
-/* The input of a valid convolution: t itself when there is no padding, else
- * a zero-padded copy in impl->pad. *total: floats readable there. */
-static pcl_status direct_input(pcl_layer *layer, const pcl_tensor *t, int ph, int pw, cl_mem *in, cl_long *total)
+/* The input of a valid convolution: t itself when there is no padding and
+ * stride 1, else a zero-padded copy in impl->pad, as S x S phase planes of
+ * *hq x *wq each (stride 1: one plane per channel, the padded size).
+ * *total: floats readable there. */
+static pcl_status direct_input(pcl_layer *layer, const pcl_tensor *t, int ph, int pw, int stride, cl_mem *in,
+                               cl_long *total, int *hq, int *wq)
 {
     conv_impl *impl = layer->impl;
     pcl_context *ctx = layer->context;
-    if (ph == 0 && pw == 0) {
+    *hq = (t->h + 2 * ph + stride - 1) / stride;
+    *wq = (t->w + 2 * pw + stride - 1) / stride;
+    if (ph == 0 && pw == 0 && stride == 1) {
         *in = t->mem;
         *total = (cl_long)pcl_tensor_count(t);
         return PCL_OK;
     }
-    cl_ulong count = (cl_ulong)t->n * t->c * (t->h + 2 * ph) * (t->w + 2 * pw) + DIRECT_SLACK;
+    cl_ulong count = (cl_ulong)t->n * t->c * stride * stride * *hq * *wq + DIRECT_SLACK;
     PCL_TRY(pcl_scratch_reserve(ctx, &impl->pad, &impl->pad_bytes, count * sizeof(float)));
     char opts[128];
     cl_kernel kernel;
-    PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", direct_options(1, 1, opts, sizeof opts), "pad_copy", &kernel));
-    cl_int planes = t->n * t->c, H = t->h, W = t->w, PH = ph, PW = pw;
-    PCL_TRY(pcl_kernel_set_args(kernel, "pad_copy", 7, sizeof planes, &planes, sizeof H, &H, sizeof W, &W,
-                                sizeof PH, &PH, sizeof PW, &PW, sizeof(cl_mem), &t->mem, sizeof(cl_mem), &impl->pad));
-    size_t global[3] = {(size_t)(W + 2 * pw), (size_t)(H + 2 * ph), (size_t)planes};
+    PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", direct_options(1, 1, stride, opts, sizeof opts), "pad_copy", &kernel));
+    cl_int planes = t->n * t->c, H = t->h, W = t->w, PH = ph, PW = pw, HQ = *hq, WQ = *wq;
+    PCL_TRY(pcl_kernel_set_args(kernel, "pad_copy", 9, sizeof planes, &planes, sizeof H, &H, sizeof W, &W,
+                                sizeof PH, &PH, sizeof PW, &PW, sizeof HQ, &HQ, sizeof WQ, &WQ, sizeof(cl_mem),
+                                &t->mem, sizeof(cl_mem), &impl->pad));
+    size_t global[3] = {(size_t)WQ, (size_t)HQ, (size_t)planes * stride * stride};
     PCL_TRY(pcl_kernel_launch(ctx, kernel, "pad_copy", 3, global, NULL));
     float zero = 0.0f; /* the slack the direct kernels may read */
     PCL_CL_CHECK(clEnqueueFillBuffer(pcl_context_queue(ctx), impl->pad, &zero, sizeof zero,
@@ -372,50 +385,74 @@ static pcl_status direct_input(pcl_layer *layer, const pcl_tensor *t, int ph, in
     return PCL_OK;
 }
 
-/* out (n x O x (Hp-KH+1) x (Wp-KW+1)) = beta out + valid correlation of `in`
- * (n x C x Hp x Wp) with the packed weights impl->wp (MR rows per panel). */
-static pcl_status direct_conv(pcl_layer *layer, int mr, cl_mem in, cl_long total, int n, int C, int Hp, int Wp,
-                              int O, cl_mem bias, cl_mem out)
+/* The geometry of one conv_direct launch: n images of C channels stored as
+ * S x S phase planes of Hq x Wq, a KH x KW kernel, O outputs of Ho x Wo. */
+typedef struct direct_shape {
+    int n, C, Hq, Wq, S, KH, KW, O, Ho, Wo;
+} direct_shape;
+
+/* out = valid correlation of `in` with the packed weights impl->wp (MR rows
+ * per panel), + bias when given. */
+static pcl_status direct_conv(pcl_layer *layer, int mr, cl_mem in, cl_long total, const direct_shape *d,
+                              cl_mem bias, cl_mem out)
 {
     conv_impl *impl = layer->impl;
     pcl_context *ctx = layer->context;
     char opts[128];
     cl_kernel kernel;
-    PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", direct_options(mr, 1, opts, sizeof opts), "conv_direct", &kernel));
-    cl_int nn = n, c = C, hp = Hp, wp = Wp, kh = impl->config.kernel_h, kw = impl->config.kernel_w, o = O;
+    PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", direct_options(mr, 1, d->S, opts, sizeof opts), "conv_direct",
+                           &kernel));
+    cl_int nn = d->n, c = d->C, hp = d->Hq, wp = d->Wq, ho = d->Ho, wo = d->Wo, kh = d->KH, kw = d->KW, o = d->O;
     float beta = 0.0f;
     cl_int has_bias = bias != NULL;
     cl_mem b = bias ? bias : in;
-    PCL_TRY(pcl_kernel_set_args(kernel, "conv_direct", 14, sizeof nn, &nn, sizeof c, &c, sizeof hp, &hp, sizeof wp,
-                                &wp, sizeof kh, &kh, sizeof kw, &kw, sizeof o, &o, sizeof total, &total,
-                                sizeof(cl_mem), &in, sizeof(cl_mem), &impl->wp, sizeof beta, &beta, sizeof has_bias,
-                                &has_bias, sizeof(cl_mem), &b, sizeof(cl_mem), &out));
-    size_t q = (size_t)(Hp - kh + 1) * Wp;
+    PCL_TRY(pcl_kernel_set_args(kernel, "conv_direct", 16, sizeof nn, &nn, sizeof c, &c, sizeof hp, &hp, sizeof wp,
+                                &wp, sizeof ho, &ho, sizeof wo, &wo, sizeof kh, &kh, sizeof kw, &kw, sizeof o, &o,
+                                sizeof total, &total, sizeof(cl_mem), &in, sizeof(cl_mem), &impl->wp, sizeof beta,
+                                &beta, sizeof has_bias, &has_bias, sizeof(cl_mem), &b, sizeof(cl_mem), &out));
+    size_t q = (size_t)d->Ho * d->Wq;
     size_t qw = 16 * (size_t)direct_dq();
-    size_t global[3] = {(size_t)(O + mr - 1) / mr, (q + qw - 1) / qw, (size_t)n};
+    size_t global[3] = {(size_t)(d->O + mr - 1) / mr, (q + qw - 1) / qw, (size_t)d->n};
     return pcl_kernel_launch(ctx, kernel, "conv_direct", 3, global, NULL);
+}
+
+/* Packs the weights into impl->wp with kernel `name` (wpack_a, wflip_a or
+ * wphase_a): `rows` output rows in MR-row panels of k2 columns each. */
+static pcl_status direct_weights(pcl_layer *layer, const char *name, int mr, int stride, size_t rows, size_t k2)
+{
+    conv_impl *impl = layer->impl;
+    pcl_context *ctx = layer->context;
+    const pcl_conv2d_config *cf = &impl->config;
+    size_t panels = (rows + (size_t)mr - 1) / (size_t)mr;
+    PCL_TRY(pcl_scratch_reserve(ctx, &impl->wp, &impl->wp_bytes, panels * mr * k2 * sizeof(float)));
+    char opts[128];
+    cl_kernel kernel;
+    PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", direct_options(mr, 1, stride, opts, sizeof opts), name, &kernel));
+    cl_mem w = layer->params[P_WEIGHT]->mem;
+    if (!strcmp(name, "wpack_a")) {
+        cl_int o = (cl_int)rows, k = (cl_int)k2;
+        PCL_TRY(pcl_kernel_set_args(kernel, name, 4, sizeof o, &o, sizeof k, &k, sizeof(cl_mem), &w, sizeof(cl_mem),
+                                    &impl->wp));
+    } else {
+        cl_int O = cf->out_channels, C = cf->in_channels, KH = cf->kernel_h, KW = cf->kernel_w;
+        PCL_TRY(pcl_kernel_set_args(kernel, name, 6, sizeof O, &O, sizeof C, &C, sizeof KH, &KH, sizeof KW, &KW,
+                                    sizeof(cl_mem), &w, sizeof(cl_mem), &impl->wp));
+    }
+    size_t global[2] = {k2, panels};
+    return pcl_kernel_launch(ctx, kernel, name, 2, global, NULL);
 }
 
 static pcl_status direct_forward(pcl_layer *layer, const pcl_tensor *x, pcl_tensor *y)
 {
     conv_impl *impl = layer->impl;
-    pcl_context *ctx = layer->context;
     const pcl_conv2d_config *cf = &impl->config;
     int O = cf->out_channels, K = x->c * cf->kernel_h * cf->kernel_w, mr = rows_for(O);
     cl_mem in;
     cl_long total;
-    PCL_TRY(direct_input(layer, x, cf->pad_h, cf->pad_w, &in, &total));
-    PCL_TRY(pcl_scratch_reserve(ctx, &impl->wp, &impl->wp_bytes, (size_t)(O + mr - 1) / mr * mr * K * sizeof(float)));
-    char opts[128];
-    cl_kernel kernel;
-    PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", direct_options(mr, 1, opts, sizeof opts), "wpack_a", &kernel));
-    cl_int o = O, k = K;
-    PCL_TRY(pcl_kernel_set_args(kernel, "wpack_a", 4, sizeof o, &o, sizeof k, &k, sizeof(cl_mem),
-                                &layer->params[P_WEIGHT]->mem, sizeof(cl_mem), &impl->wp));
-    size_t gw[2] = {(size_t)K, (size_t)(O + mr - 1) / mr};
-    PCL_TRY(pcl_kernel_launch(ctx, kernel, "wpack_a", 2, gw, NULL));
-    return direct_conv(layer, mr, in, total, x->n, x->c, x->h + 2 * cf->pad_h, x->w + 2 * cf->pad_w, O,
-                       cf->no_bias ? NULL : layer->params[P_BIAS]->mem, y->mem);
+    direct_shape d = {x->n, x->c, 0, 0, cf->stride, cf->kernel_h, cf->kernel_w, O, y->h, y->w};
+    PCL_TRY(direct_input(layer, x, cf->pad_h, cf->pad_w, cf->stride, &in, &total, &d.Hq, &d.Wq));
+    PCL_TRY(direct_weights(layer, "wpack_a", mr, 1, (size_t)O, (size_t)K));
+    return direct_conv(layer, mr, in, total, &d, cf->no_bias ? NULL : layer->params[P_BIAS]->mem, y->mem);
 }
 
 static pcl_status direct_backward(pcl_layer *layer, const pcl_tensor *x, const pcl_tensor *dy, pcl_tensor *dx)
@@ -425,22 +462,30 @@ static pcl_status direct_backward(pcl_layer *layer, const pcl_tensor *x, const p
     const pcl_conv2d_config *cf = &impl->config;
     if (!cf->no_bias) PCL_TRY(bias_grad(layer, dy));
     cl_int C = x->c, O = cf->out_channels, KH = cf->kernel_h, KW = cf->kernel_w, Ho = dy->h, Wo = dy->w;
-    cl_int Hp = x->h + 2 * cf->pad_h, Wp = x->w + 2 * cf->pad_w;
-    cl_int Qp = (cl_int)round_up((size_t)Ho * Wp, 16), K = C * KH * KW;
+    int S = cf->stride;
+    cl_int K = C * KH * KW;
     /* dW: MO output channels per item, MO dividing O (dyq rows past O are not read). */
     int mo = O % 4 == 0 ? 4 : O % 2 == 0 ? 2 : 1, mt = mo == 4 ? 4 : 8;
     cl_mem in;
     cl_long total;
-    PCL_TRY(direct_input(layer, x, cf->pad_h, cf->pad_w, &in, &total));
-    size_t per_image = (size_t)O * Qp, budget = DYQ_CHUNK_FLOATS;
+    int hq, wq;
+    PCL_TRY(direct_input(layer, x, cf->pad_h, cf->pad_w, S, &in, &total, &hq, &wq));
+    cl_int Hp = hq, Wp = wq, Qp = (cl_int)round_up((size_t)Ho * Wp, 16);
+    /* Images per dw_direct launch: about DW_ITEM_Q values of q per item, so
+     * that the dyq and x rows an item streams (~24 bytes per q) stay in L1
+     * for the next item, which reads the same rows (measured on PoCL: 4
+     * images of 176 q ran 1.35x faster than 1, 2 images of 672 q 1.05x
+     * slower than 1); PERCEPTCL_CONV_CHUNK (floats of dyq) overrides. */
+    size_t per_image = (size_t)O * Qp;
+    size_t chunk = DW_ITEM_Q / (size_t)Qp;
+    if (chunk * per_image > DYQ_CHUNK_FLOATS) chunk = DYQ_CHUNK_FLOATS / per_image;
     const char *env = getenv("PERCEPTCL_CONV_CHUNK");
-    if (env && atol(env) > 0) budget = (size_t)atol(env);
-    size_t chunk = budget / per_image;
+    if (env && atol(env) > 0) chunk = (size_t)atol(env) / per_image;
     if (chunk < 1) chunk = 1;
     if (chunk > (size_t)x->n) chunk = (size_t)x->n;
     PCL_TRY(pcl_scratch_reserve(ctx, &impl->dyq, &impl->dyq_bytes, chunk * per_image * sizeof(float)));
     char opts[128];
-    direct_options(1, mo, opts, sizeof opts);
+    direct_options(1, mo, S, opts, sizeof opts);
     cl_kernel kq, kw;
     PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", opts, "dy_q", &kq));
     PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", opts, "dw_direct", &kw));
@@ -460,19 +505,33 @@ static pcl_status direct_backward(pcl_layer *layer, const pcl_tensor *x, const p
         PCL_TRY(pcl_kernel_launch(ctx, kw, "dw_direct", 2, gw, NULL));
     }
     if (!dx) return PCL_OK;
-    /* dx = valid correlation of dy padded by (k - 1 - pad) with the flipped W^T. */
-    int mr = rows_for(C);
-    cl_int ph = KH - 1 - cf->pad_h, pw = KW - 1 - cf->pad_w;
-    PCL_TRY(direct_input(layer, dy, ph, pw, &in, &total));
-    size_t k2 = (size_t)O * KH * KW;
-    PCL_TRY(pcl_scratch_reserve(ctx, &impl->wp, &impl->wp_bytes, (size_t)(C + mr - 1) / mr * mr * k2 * sizeof(float)));
-    cl_kernel flip;
-    PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", direct_options(mr, 1, opts, sizeof opts), "wflip_a", &flip));
-    PCL_TRY(pcl_kernel_set_args(flip, "wflip_a", 6, sizeof O, &O, sizeof C, &C, sizeof KH, &KH, sizeof KW, &KW,
-                                sizeof(cl_mem), &layer->params[P_WEIGHT]->mem, sizeof(cl_mem), &impl->wp));
-    size_t gf[2] = {k2, (size_t)(C + mr - 1) / mr};
-    PCL_TRY(pcl_kernel_launch(ctx, flip, "wflip_a", 2, gf, NULL));
-    return direct_conv(layer, mr, in, total, dy->n, O, Ho + 2 * ph, Wo + 2 * pw, C, NULL, dx->mem);
+    if (S == 1) {
+        /* dx = valid correlation of dy padded by (k - 1 - pad) with the flipped W^T. */
+        int mr = rows_for(C);
+        cl_int ph = KH - 1 - cf->pad_h, pw = KW - 1 - cf->pad_w;
+        direct_shape d = {dy->n, O, 0, 0, 1, KH, KW, C, x->h, x->w};
+        PCL_TRY(direct_input(layer, dy, ph, pw, 1, &in, &total, &d.Hq, &d.Wq));
+        PCL_TRY(direct_weights(layer, "wflip_a", mr, 1, (size_t)C, (size_t)O * KH * KW));
+        return direct_conv(layer, mr, in, total, &d, NULL, dx->mem);
+    }
+    /* Stride S: the padded input's gradient in S*S phases (dxq in impl->col),
+     * each a correlation of dy padded by T-1 with T = ceil(k/S) taps, then
+     * cropped and interleaved into dx. */
+    int th = (KH + S - 1) / S, tw = (KW + S - 1) / S, M = C * S * S, mr = rows_for(M);
+    direct_shape d = {dy->n, O, 0, 0, 1, th, tw, M, Ho + th - 1, Wo + tw - 1};
+    PCL_TRY(direct_input(layer, dy, th - 1, tw - 1, 1, &in, &total, &d.Hq, &d.Wq));
+    PCL_TRY(pcl_scratch_reserve(ctx, &impl->col, &impl->col_bytes,
+                                (size_t)dy->n * M * d.Ho * d.Wo * sizeof(float)));
+    PCL_TRY(direct_weights(layer, "wphase_a", mr, S, (size_t)M, (size_t)O * th * tw));
+    PCL_TRY(direct_conv(layer, mr, in, total, &d, NULL, impl->col));
+    cl_kernel un;
+    PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", direct_options(1, 1, S, opts, sizeof opts), "unphase", &un));
+    cl_int planes = x->n * C, H = x->h, W = x->w, PH = cf->pad_h, PW = cf->pad_w, Hd = d.Ho, Wd = d.Wo;
+    PCL_TRY(pcl_kernel_set_args(un, "unphase", 9, sizeof planes, &planes, sizeof H, &H, sizeof W, &W, sizeof PH, &PH,
+                                sizeof PW, &PW, sizeof Hd, &Hd, sizeof Wd, &Wd, sizeof(cl_mem), &impl->col,
+                                sizeof(cl_mem), &dx->mem));
+    size_t gu[3] = {(size_t)W, (size_t)H, (size_t)planes};
+    return pcl_kernel_launch(ctx, un, "unphase", 3, gu, NULL);
 }
 
 static pcl_status forward(pcl_layer *layer, const pcl_tensor *x, pcl_tensor *y)

@@ -380,6 +380,12 @@ static const conv_case conv_cases[] = {
     {1, 6, 6, 6, 5, 5, 5, 2, 3, 3, 1},  /* replicate padding wider than the stride */
     {2, 6, 9, 8, 1, 5, 5, 1, 0, 0, 0},  /* one output channel (SRCNN's last layer) */
     {2, 9, 6, 7, 12, 3, 5, 1, 2, 1, 0}, /* partial channel blocks, padding k - 1 */
+    /* Zero padding, stride > 1: the direct path's phase planes (conv-AE encoder). */
+    {2, 6, 13, 12, 9, 5, 5, 2, 2, 2, 0}, /* conv-AE-like 5x5 s2 p2, odd height, partial blocks */
+    {3, 1, 12, 10, 6, 5, 5, 2, 2, 2, 0}, /* one input channel (the first layer) */
+    {2, 4, 10, 9, 5, 4, 3, 3, 1, 2, 0},  /* stride 3, 4x3 kernel: phases of 2 and 1 taps */
+    {1, 2, 7, 7, 3, 2, 2, 2, 0, 0, 0},   /* 2x2 stride 2, no padding: one tap per phase */
+    {2, 3, 8, 8, 16, 3, 3, 2, 1, 1, 0},  /* 3x3 s2 p1 on an even input, full channel blocks */
 };
 
 typedef struct conv_state {
