@@ -65,6 +65,13 @@ pcl_status pcl_layer_add_buffer(pcl_layer *layer, const char *name, int n, int c
     return pcl_tensor_fill(layer->buffers[i], value);
 }
 
+const char *pcl_layer_torch_name(const char *name)
+{
+    if (!strcmp(name, "gamma")) return "weight";
+    if (!strcmp(name, "beta")) return "bias";
+    return name;
+}
+
 pcl_status pcl_layer_output_shape(const pcl_layer *layer, const int in[4], int out[4])
 {
     if (!layer || !in || !out) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_layer_output_shape: NULL argument");

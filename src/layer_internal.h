@@ -37,6 +37,10 @@ pcl_status pcl_layer_alloc(pcl_context *context, pcl_layer_kind kind, const pcl_
 pcl_status pcl_layer_add_param(pcl_layer *layer, const char *name, int n, int c, int h, int w);
 pcl_status pcl_layer_add_buffer(pcl_layer *layer, const char *name, int n, int c, int h, int w, float value);
 
+/* The name PyTorch's module gives a parameter: batch normalisation's gamma
+ * and beta are its weight and bias; other names are the same. */
+const char *pcl_layer_torch_name(const char *name);
+
 /* Grows *buffer to at least bytes (scratch kept between calls). */
 pcl_status pcl_scratch_reserve(pcl_context *context, cl_mem *buffer, size_t *capacity, size_t bytes);
 

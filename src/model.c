@@ -85,14 +85,6 @@ void pcl_model_destroy(pcl_model *model)
     free(model);
 }
 
-/* PyTorch's BatchNorm calls gamma and beta weight and bias. */
-static const char *torch_name(const char *name)
-{
-    if (!strcmp(name, "gamma")) return "weight";
-    if (!strcmp(name, "beta")) return "bias";
-    return name;
-}
-
 pcl_status pcl_model_add(pcl_model *model, pcl_layer *layer)
 {
     if (!model || !layer) {
@@ -121,17 +113,11 @@ pcl_status pcl_model_add(pcl_model *model, pcl_layer *layer)
         }
         model->capacity = capacity;
     }
-    pcl_status status = PCL_OK;
-    for (int p = 0; p < layer->param_count && status == PCL_OK; p++) {
-        char name[64];
-        snprintf(name, sizeof name, "%d.%s", model->count, torch_name(layer->param_names[p]));
-        status = pcl_train_weights_add(model->weights, name, layer->params[p]);
-    }
-    for (int b = 0; b < layer->buffer_count && status == PCL_OK; b++) {
-        char name[64];
-        snprintf(name, sizeof name, "%d.%s", model->count, layer->buffer_names[b]);
-        status = pcl_train_weights_add(model->weights, name, layer->buffers[b]);
-    }
+    /* PyTorch's names and shapes ("0.weight", "2.running_mean"), as its
+     * nn.Sequential's state_dict has them. */
+    char prefix[16];
+    snprintf(prefix, sizeof prefix, "%d", model->count);
+    pcl_status status = pcl_train_weights_add_layer(model->weights, layer, prefix);
     if (status != PCL_OK) {
         pcl_layer_destroy(layer);
         return status;
@@ -172,7 +158,7 @@ pcl_status pcl_model_add_to_optimizer(pcl_model *model, pcl_optimizer *optimizer
         pcl_layer *layer = model->layers[i];
         for (int p = 0; p < layer->param_count; p++) {
             char name[64];
-            snprintf(name, sizeof name, "%d.%s", i, torch_name(layer->param_names[p]));
+            snprintf(name, sizeof name, "%d.%s", i, pcl_layer_torch_name(layer->param_names[p]));
             PCL_TRY(pcl_optimizer_add(optimizer, layer->params[p], layer->grads[p], name, model->lr[i]));
         }
     }

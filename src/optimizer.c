@@ -2,6 +2,8 @@
  * the step loop and accessors (the update rules are in src/optimizer_*.c). */
 #include "optimizer_internal.h"
 
+#include "layer_internal.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,6 +120,7 @@ pcl_status pcl_optimizer_add_layer(pcl_optimizer *optimizer, pcl_layer *layer, c
         pcl_tensor *value, *grad;
         const char *pname;
         PCL_TRY(pcl_layer_param(layer, i, &value, &grad, &pname));
+        pname = pcl_layer_torch_name(pname); /* as the model and pcl_train_weights_add_layer name it */
         char name[256];
         if (snprintf(name, sizeof name, "%s.%s", prefix, pname) >= (int)sizeof name)
             return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_optimizer_add_layer: name '%s.%s' too long", prefix, pname);

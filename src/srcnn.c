@@ -100,7 +100,8 @@ pcl_status pcl_srcnn_weights(const pcl_model *model, pcl_train_weights **weights
         snprintf(name, sizeof name, "%s.weight", conv_name[k]);
         if (status == PCL_OK) status = pcl_train_weights_add(tw, name, w);
         snprintf(name, sizeof name, "%s.bias", conv_name[k]);
-        if (status == PCL_OK) status = pcl_train_weights_add(tw, name, b);
+        int64_t bias_shape[1] = {conv_out[k]}; /* (C), as in the weight files */
+        if (status == PCL_OK) status = pcl_train_weights_add_shaped(tw, name, b, 1, bias_shape);
     }
     if (status != PCL_OK) {
         pcl_train_weights_destroy(tw);

@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FORMAT "perceptcl-train-1"
+#define FORMAT "perceptcl-train-2"
+/* Before tensors had PyTorch's shapes: every tensor is (n, c, h, w). */
+#define FORMAT_4D "perceptcl-train-1"
 
 /* C hex floats round-trip a double exactly (and "inf" for the best loss of a
  * run without validation yet). */
@@ -40,6 +42,47 @@ static pcl_status state_name(char *name, size_t capacity, const char *param, con
     return PCL_OK;
 }
 
+/* The shape a tensor is saved with. */
+typedef struct saved_shape {
+    int ndim;
+    int64_t dims[4];
+} saved_shape;
+
+static saved_shape device_shape(const pcl_tensor *t)
+{
+    saved_shape s = {4, {t->n, t->c, t->h, t->w}};
+    return s;
+}
+
+static saved_shape weight_shape(const pcl_train_weights *weights, int index)
+{
+    saved_shape s;
+    pcl_train_weights_shape(weights, index, &s.ndim, s.dims); /* index < count: cannot fail */
+    return s;
+}
+
+/* An optimizer state tensor follows its parameter's saved shape (found by
+ * the tensor); a parameter not among the weights keeps (n, c, h, w). */
+static saved_shape state_shape(const pcl_train_weights *weights, const pcl_tensor *param, const pcl_tensor *state)
+{
+    for (int i = 0; i < pcl_train_weights_count(weights); i++) {
+        pcl_tensor *t;
+        pcl_train_weights_entry(weights, i, NULL, &t);
+        if (t == param && pcl_tensor_count(t) == pcl_tensor_count(state)) return weight_shape(weights, i);
+    }
+    return device_shape(state);
+}
+
+static pcl_status add(pcl_checkpoint *c, const char *name, const pcl_tensor *t, saved_shape shape)
+{
+    float *data = malloc(pcl_tensor_count(t) * sizeof(float));
+    if (!data) return pcl_fail(PCL_ERR_OUT_OF_MEMORY, "checkpoint: out of memory for '%s'", name);
+    pcl_status status = pcl_tensor_download(t, data);
+    if (status == PCL_OK) status = pcl_checkpoint_add(c, name, shape.ndim, shape.dims, data);
+    free(data);
+    return status;
+}
+
 static pcl_status fill(pcl_checkpoint *c, const pcl_train_weights *weights, const pcl_optimizer *optimizer,
                        const pcl_early_stop *stop, const pcl_train_position *position, const char *loss_name)
 {
@@ -58,7 +101,7 @@ static pcl_status fill(pcl_checkpoint *c, const pcl_train_weights *weights, cons
         const char *name;
         pcl_tensor *t;
         PCL_TRY(pcl_train_weights_entry(weights, i, &name, &t));
-        PCL_TRY(pcl_checkpoint_add_tensor(c, name, t));
+        PCL_TRY(add(c, name, t, weight_shape(weights, i)));
     }
     if (optimizer) {
         char text[512];
@@ -70,13 +113,14 @@ static pcl_status fill(pcl_checkpoint *c, const pcl_train_weights *weights, cons
         PCL_TRY(pcl_checkpoint_set_metadata(c, "optimizer_config", text));
         for (int i = 0; i < pcl_optimizer_param_count(optimizer); i++) {
             const char *pname;
-            PCL_TRY(pcl_optimizer_param(optimizer, i, NULL, NULL, &pname, NULL));
+            pcl_tensor *param;
+            PCL_TRY(pcl_optimizer_param(optimizer, i, &param, NULL, &pname, NULL));
             for (int s = 0; s < pcl_optimizer_state_count(optimizer); s++) {
                 pcl_tensor *t;
                 const char *slot;
                 PCL_TRY(pcl_optimizer_state(optimizer, i, s, &t, &slot));
                 PCL_TRY(state_name(text, sizeof text, pname, slot));
-                PCL_TRY(pcl_checkpoint_add_tensor(c, text, t));
+                PCL_TRY(add(c, text, t, state_shape(weights, param, t)));
             }
         }
     }
@@ -90,7 +134,7 @@ static pcl_status fill(pcl_checkpoint *c, const pcl_train_weights *weights, cons
             char full[512];
             PCL_TRY(pcl_train_weights_entry(stop->weights, i, &name, NULL));
             snprintf(full, sizeof full, "best.%s", name);
-            PCL_TRY(pcl_checkpoint_add_tensor(c, full, stop->best[i]));
+            PCL_TRY(add(c, full, stop->best[i], weight_shape(stop->weights, i)));
         }
     }
     return PCL_OK;
@@ -108,12 +152,13 @@ pcl_status pcl_train_save(const char *path, const pcl_train_weights *weights, co
     return status;
 }
 
-/* With apply 0 only checks that the tensor is there with t's shape. */
-static pcl_status take(const pcl_checkpoint *c, const char *name, pcl_tensor *t, int apply)
+/* Checks that the tensor is there with the expected shape (the message
+ * names the file, the tensor and both shapes); apply 1 also uploads it. */
+static pcl_status take(const pcl_checkpoint *c, const char *name, pcl_tensor *t, saved_shape shape, int apply)
 {
-    if (apply) return pcl_checkpoint_load_tensor(c, name, t);
-    int64_t shape[4] = {t->n, t->c, t->h, t->w};
-    return pcl_checkpoint_find(c, name, 4, shape, NULL);
+    const float *data;
+    PCL_TRY(pcl_checkpoint_find(c, name, shape.ndim, shape.dims, &data));
+    return apply ? pcl_tensor_upload(t, data) : PCL_OK;
 }
 
 /* Run twice: first apply = 0 checks everything, so a checkpoint that does not
@@ -122,14 +167,15 @@ static pcl_status load(const pcl_checkpoint *c, const char *path, pcl_train_weig
                        pcl_optimizer *optimizer, pcl_early_stop *stop, pcl_train_position *position, int apply)
 {
     const char *format = pcl_checkpoint_metadata(c, "format");
-    if (!format || strcmp(format, FORMAT) != 0)
-        return pcl_fail(PCL_ERR_FORMAT, "%s: metadata 'format' is %s%s%s, expected \"" FORMAT "\"", path,
-                        format ? "\"" : "", format ? format : "missing", format ? "\"" : "");
+    int all_4d = format && strcmp(format, FORMAT_4D) == 0;
+    if (!format || (strcmp(format, FORMAT) != 0 && !all_4d))
+        return pcl_fail(PCL_ERR_FORMAT, "%s: metadata 'format' is %s%s%s, expected \"" FORMAT "\" (or \"" FORMAT_4D
+                        "\")", path, format ? "\"" : "", format ? format : "missing", format ? "\"" : "");
     for (int i = 0; i < pcl_train_weights_count(weights); i++) {
         const char *name;
         pcl_tensor *t;
         PCL_TRY(pcl_train_weights_entry(weights, i, &name, &t));
-        PCL_TRY(take(c, name, t, apply));
+        PCL_TRY(take(c, name, t, all_4d ? device_shape(t) : weight_shape(weights, i), apply));
     }
     if (optimizer) {
         const char *kind = pcl_checkpoint_metadata(c, "optimizer");
@@ -144,13 +190,14 @@ static pcl_status load(const pcl_checkpoint *c, const char *path, pcl_train_weig
         char name[512];
         for (int i = 0; i < pcl_optimizer_param_count(optimizer); i++) {
             const char *pname;
-            PCL_TRY(pcl_optimizer_param(optimizer, i, NULL, NULL, &pname, NULL));
+            pcl_tensor *param;
+            PCL_TRY(pcl_optimizer_param(optimizer, i, &param, NULL, &pname, NULL));
             for (int s = 0; s < pcl_optimizer_state_count(optimizer); s++) {
                 pcl_tensor *t;
                 const char *slot;
                 PCL_TRY(pcl_optimizer_state(optimizer, i, s, &t, &slot));
                 PCL_TRY(state_name(name, sizeof name, pname, slot));
-                PCL_TRY(take(c, name, t, apply));
+                PCL_TRY(take(c, name, t, all_4d ? device_shape(t) : state_shape(weights, param, t), apply));
             }
         }
         if (!(lr > 0.0) || !isfinite(lr))
@@ -172,7 +219,8 @@ static pcl_status load(const pcl_checkpoint *c, const char *path, pcl_train_weig
             char full[512];
             PCL_TRY(pcl_train_weights_entry(stop->weights, i, &name, NULL));
             snprintf(full, sizeof full, "best.%s", name);
-            PCL_TRY(take(c, full, stop->best[i], apply));
+            PCL_TRY(take(c, full, stop->best[i], all_4d ? device_shape(stop->best[i]) : weight_shape(stop->weights, i),
+                         apply));
         }
         if (apply) {
             stop->have_best = have != 0;

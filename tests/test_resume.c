@@ -9,11 +9,19 @@
  * (SGD with momentum and Adam; a split mid-epoch and one at an epoch's end).
  * Also: the loss goes down (the loop trains), a checkpoint for another
  * optimizer or with a missing tensor is refused without touching the model,
- * and a weights-only load works. */
+ * and a weights-only load works.
+ *
+ * Shapes: the tensors of a model with conv, dense and batch normalisation
+ * layers are saved with the shapes PyTorch documents for nn.Conv2d,
+ * nn.Linear and nn.BatchNorm2d/1d (the optimizer's state and early
+ * stopping's best copies shaped as their weight); a file of the earlier
+ * layout (format perceptcl-train-1, every tensor n, c, h, w) still resumes
+ * exactly; an entry of a wrong shape is refused naming it and both shapes. */
 #include "perceptcl/checkpoint.h"
 #include "perceptcl/image.h"
 #include "perceptcl/layers.h"
 #include "perceptcl/loss.h"
+#include "perceptcl/model.h"
 #include "perceptcl/optimizer.h"
 #include "perceptcl/train.h"
 
@@ -222,6 +230,53 @@ static void make_data(void)
     }
 }
 
+/* The tensors' device shapes as layers.h documents them: a vector (C) is
+ * (1, C, 1, 1), a dense weight (out, in) is (out, in, 1, 1). */
+static int device_shape(int ndim, const int64_t *shape, int64_t out[4])
+{
+    int64_t d[4] = {1, 1, 1, 1};
+    if (ndim == 1) d[1] = shape[0];
+    else if (ndim == 2) d[0] = shape[0], d[1] = shape[1];
+    else memcpy(d, shape, sizeof d);
+    memcpy(out, d, sizeof d);
+    return 4;
+}
+
+/* Copies checkpoint from into to with metadata format replaced (when not
+ * NULL), every tensor in its device shape when all_4d, and the tensor
+ * called odd (when not NULL) given odd_shape instead. */
+static void rewrite(const char *from, const char *to, const char *format, int all_4d, const char *odd, int odd_ndim,
+                    const int64_t *odd_shape)
+{
+    pcl_checkpoint *in, *out;
+    OK(pcl_checkpoint_read(from, &in));
+    OK(pcl_checkpoint_create(&out));
+    for (int i = 0; i < pcl_checkpoint_metadata_count(in); i++) {
+        const char *key, *value;
+        pcl_checkpoint_metadata_entry(in, i, &key, &value);
+        OK(pcl_checkpoint_set_metadata(out, key, format && !strcmp(key, "format") ? format : value));
+    }
+    for (int i = 0; i < pcl_checkpoint_count(in); i++) {
+        const char *name;
+        int ndim;
+        const int64_t *shape;
+        const float *data;
+        int64_t d4[4];
+        OK(pcl_checkpoint_entry(in, i, &name, &ndim, &shape, &data));
+        if (odd && !strcmp(name, odd)) OK(pcl_checkpoint_add(out, name, odd_ndim, odd_shape, data));
+        else if (all_4d) OK(pcl_checkpoint_add(out, name, device_shape(ndim, shape, d4), d4, data));
+        else OK(pcl_checkpoint_add(out, name, ndim, shape, data));
+    }
+    OK(pcl_checkpoint_write(out, to));
+    pcl_checkpoint_destroy(in);
+    pcl_checkpoint_destroy(out);
+}
+
+static void expect_shape(const pcl_checkpoint *ck, const char *name, int ndim, const int64_t *shape)
+{
+    OK(pcl_checkpoint_find(ck, name, ndim, shape, NULL));
+}
+
 static const struct {
     int adam;
     int64_t total, split;
@@ -282,13 +337,36 @@ START_TEST(test_resume)
     OK(pcl_checkpoint_read(path, &ck));
     ck_assert_str_eq(pcl_checkpoint_metadata(ck, "optimizer"), adam ? "adam" : "sgd");
     ck_assert_str_eq(pcl_checkpoint_metadata(ck, "loss"), "mse");
-    ck_assert_str_eq(pcl_checkpoint_metadata(ck, "format"), "perceptcl-train-1");
-    int64_t shape[4] = {1, HID, 1, 1};
-    OK(pcl_checkpoint_find(ck, "1.running_var", 4, shape, NULL));
-    OK(pcl_checkpoint_find(ck, adam ? "optimizer.3.weight.exp_avg_sq" : "optimizer.3.weight.momentum_buffer", 4,
-                           (int64_t[4]){OUT, HID, 1, 1}, NULL));
+    ck_assert_str_eq(pcl_checkpoint_metadata(ck, "format"), "perceptcl-train-2");
+    /* nn.BatchNorm1d's running_var is (C), nn.Linear's weight (out, in). */
+    expect_shape(ck, "1.running_var", 1, (int64_t[1]){HID});
+    expect_shape(ck, "1.weight", 1, (int64_t[1]){HID}); /* gamma, by PyTorch's name */
+    expect_shape(ck, adam ? "optimizer.3.weight.exp_avg_sq" : "optimizer.3.weight.momentum_buffer", 2,
+                 (int64_t[2]){OUT, HID});
+    expect_shape(ck, "best.3.weight", 2, (int64_t[2]){OUT, HID});
     pcl_checkpoint_destroy(ck);
     model_destroy(&c);
+
+    /* The same checkpoint in the earlier layout (every tensor n, c, h, w,
+     * format perceptcl-train-1) resumes to bitwise the same end. */
+    char old_path[300];
+    snprintf(old_path, sizeof old_path, "%s.old", path);
+    rewrite(path, old_path, "perceptcl-train-1", 1, NULL, 0, NULL);
+    OK(pcl_checkpoint_read(old_path, &ck));
+    expect_shape(ck, "1.running_var", 4, (int64_t[4]){1, HID, 1, 1});
+    pcl_checkpoint_destroy(ck);
+    model e;
+    model_create(&e, adam, 999);
+    pcl_train_position pe = pcl_train_position_start(1);
+    OK(pcl_train_load(old_path, e.weights, e.opt, e.stop, &pe));
+    run(&e, &pe, total);
+    snapshot(&e, resumed);
+    for (size_t i = 0; i < n; i++)
+        ck_assert_msg(!memcmp(&straight[i], &resumed[i], sizeof(float)), "old layout, element %zu: straight %.9g, "
+                      "resumed %.9g", i, straight[i], resumed[i]);
+    ck_assert(!memcmp(&pa, &pe, sizeof pa));
+    model_destroy(&e);
+    unlink(old_path);
 
     /* Another optimizer: refused, and the model is left as it was. */
     model d;
@@ -324,6 +402,170 @@ START_TEST(test_resume)
 }
 END_TEST
 
+/* A wrong shape is refused, naming the tensor and both shapes, and nothing
+ * is loaded: in the current layout (a transposed weight, a vector in the
+ * earlier 4-D shape, a best copy), and in the earlier one (a 1-D entry). */
+START_TEST(test_wrong_shape)
+{
+    char path[256], bad[300];
+    snprintf(path, sizeof path, "/tmp/pcl_test_shape_%ld.safetensors", (long)getpid());
+    snprintf(bad, sizeof bad, "%s.bad", path);
+    model a;
+    model_create(&a, 1, 11);
+    pcl_train_position pa = pcl_train_position_start(3);
+    run(&a, &pa, 5); /* past an epoch's end: early stopping has best copies */
+    OK(pcl_train_save(path, a.weights, a.opt, a.stop, &pa, "mse"));
+    model_destroy(&a);
+    static const struct {
+        const char *format, *name;
+        int all_4d, ndim;
+        int64_t shape[4];
+        const char *expected;
+    } cases[] = {
+        {NULL, "0.weight", 0, 2, {IN, HID}, "[16, 8]"},
+        {NULL, "1.running_mean", 0, 4, {1, HID, 1, 1}, "[16]"},
+        {NULL, "best.3.bias", 0, 2, {OUT, 1}, "[4]"},
+        {"perceptcl-train-1", "optimizer.0.bias.exp_avg", 1, 1, {HID}, "[1, 16, 1, 1]"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        rewrite(path, bad, cases[k].format, cases[k].all_4d, cases[k].name, cases[k].ndim, cases[k].shape);
+        model b;
+        model_create(&b, 1, 999);
+        pcl_train_position pb = pcl_train_position_start(1), pb0 = pb;
+        size_t n = snapshot(&b, NULL);
+        float *before = malloc(n * sizeof(float)), *after = malloc(n * sizeof(float));
+        snapshot(&b, before);
+        ck_assert_int_eq(pcl_train_load(bad, b.weights, b.opt, b.stop, &pb), PCL_ERR_FORMAT);
+        char got[64], quoted[64];
+        snprintf(quoted, sizeof quoted, "'%s'", cases[k].name);
+        snprintf(got, sizeof got, "[%lld", (long long)cases[k].shape[0]);
+        for (int d = 1; d < cases[k].ndim; d++)
+            snprintf(got + strlen(got), sizeof got - strlen(got), ", %lld", (long long)cases[k].shape[d]);
+        strcat(got, "]");
+        const char *msg = pcl_last_error();
+        ck_assert_msg(strstr(msg, bad) && strstr(msg, quoted) && strstr(msg, got) && strstr(msg, cases[k].expected),
+                      "case %zu: %s", k, msg);
+        snapshot(&b, after);
+        ck_assert_msg(!memcmp(before, after, n * sizeof(float)), "case %zu: the model was changed", k);
+        ck_assert(!memcmp(&pb, &pb0, sizeof pb));
+        free(before);
+        free(after);
+        model_destroy(&b);
+    }
+    unlink(bad);
+    unlink(path);
+}
+END_TEST
+
+/* The trainer's model (pcl_model: conv, batch normalisation, conv without
+ * bias, flatten, dense, batch normalisation) saved with Adam and early
+ * stopping: every entry has PyTorch's state_dict shape, as its documentation
+ * gives it (nn.Conv2d weight (out, in, kh, kw), bias (out); nn.Linear weight
+ * (out, in), bias (out); nn.BatchNorm2d/1d weight, bias, running_mean,
+ * running_var (C)); Adam's exp_avg and exp_avg_sq and the best copies are
+ * shaped as their weight. The file loads back into the same model. */
+START_TEST(test_torch_shapes)
+{
+    enum { H = 5, W = 5, FLAT = 2 * H * (W - 2) };
+    char path[256];
+    snprintf(path, sizeof path, "/tmp/pcl_test_torch_%ld.safetensors", (long)getpid());
+    pcl_model *m;
+    pcl_layer *l;
+    OK(pcl_model_create(ctx, &m));
+    pcl_conv2d_config c0 = {.in_channels = 3, .out_channels = 4, .kernel_h = 3, .kernel_w = 3, .stride = 1,
+                            .pad_h = 1, .pad_w = 1};
+    OK(pcl_conv2d_create(ctx, &c0, &l));
+    OK(pcl_model_add(m, l));
+    OK(pcl_batchnorm_create(ctx, 4, 0.1f, 1e-5f, &l));
+    OK(pcl_model_add(m, l));
+    OK(pcl_activation_create(ctx, PCL_ACTIVATION_RELU, &l));
+    OK(pcl_model_add(m, l));
+    pcl_conv2d_config c3 = {.in_channels = 4, .out_channels = 2, .kernel_h = 1, .kernel_w = 3, .stride = 1,
+                            .no_bias = 1};
+    OK(pcl_conv2d_create(ctx, &c3, &l));
+    OK(pcl_model_add(m, l));
+    OK(pcl_reshape_create(ctx, FLAT, 1, 1, &l));
+    OK(pcl_model_add(m, l));
+    OK(pcl_dense_create(ctx, FLAT, 6, PCL_GEMM_AUTO, &l));
+    OK(pcl_model_add(m, l));
+    OK(pcl_batchnorm_create(ctx, 6, 0.1f, 1e-5f, &l));
+    OK(pcl_model_add(m, l));
+    int out[4];
+    OK(pcl_model_output_shape(m, (int[4]){2, 3, H, W}, out));
+    ck_assert(out[0] == 2 && out[1] == 6 && out[2] == 1 && out[3] == 1);
+    OK(pcl_model_init_weights(m, PCL_INIT_GAUSSIAN, 0.1, 7));
+    pcl_optimizer *opt;
+    pcl_adam_config ac = pcl_adam_config_default();
+    OK(pcl_adam_create(ctx, &ac, &opt));
+    OK(pcl_model_add_to_optimizer(m, opt));
+    pcl_early_stop *stop;
+    int improved, should_stop;
+    OK(pcl_early_stop_create(3, 0.0, pcl_model_weights(m), &stop));
+    OK(pcl_early_stop_update(stop, 0, 1.0, &improved, &should_stop));
+    pcl_train_position pos = pcl_train_position_start(5);
+    OK(pcl_train_save(path, pcl_model_weights(m), opt, stop, &pos, "mse"));
+
+    static const struct {
+        const char *name;
+        int ndim;
+        int64_t shape[4];
+        int param; /* has optimizer state */
+    } expected[] = {
+        {"0.weight", 4, {4, 3, 3, 3}, 1},  {"0.bias", 1, {4}, 1},
+        {"1.weight", 1, {4}, 1},           {"1.bias", 1, {4}, 1},
+        {"1.running_mean", 1, {4}, 0},     {"1.running_var", 1, {4}, 0},
+        {"3.weight", 4, {2, 4, 1, 3}, 1},  {"5.weight", 2, {6, FLAT}, 1},
+        {"5.bias", 1, {6}, 1},             {"6.weight", 1, {6}, 1},
+        {"6.bias", 1, {6}, 1},             {"6.running_mean", 1, {6}, 0},
+        {"6.running_var", 1, {6}, 0},
+    };
+    const int count = (int)(sizeof expected / sizeof expected[0]);
+    pcl_checkpoint *ck;
+    OK(pcl_checkpoint_read(path, &ck));
+    int tensors = 0;
+    for (int i = 0; i < count; i++) {
+        char name[128];
+        expect_shape(ck, expected[i].name, expected[i].ndim, expected[i].shape);
+        snprintf(name, sizeof name, "best.%s", expected[i].name);
+        expect_shape(ck, name, expected[i].ndim, expected[i].shape);
+        tensors += 2;
+        if (expected[i].param) {
+            snprintf(name, sizeof name, "optimizer.%s.exp_avg", expected[i].name);
+            expect_shape(ck, name, expected[i].ndim, expected[i].shape);
+            snprintf(name, sizeof name, "optimizer.%s.exp_avg_sq", expected[i].name);
+            expect_shape(ck, name, expected[i].ndim, expected[i].shape);
+            tensors += 2;
+        }
+    }
+    ck_assert_int_eq(pcl_checkpoint_count(ck), tensors); /* nothing else (no "3.bias") */
+    /* The weights the file holds are the model's, value for value. */
+    pcl_train_weights *w = pcl_model_weights(m);
+    ck_assert_int_eq(pcl_train_weights_count(w), count);
+    for (int i = 0; i < count; i++) {
+        const char *name;
+        pcl_tensor *t;
+        const float *data;
+        OK(pcl_train_weights_entry(w, i, &name, &t));
+        ck_assert_str_eq(name, expected[i].name);
+        OK(pcl_checkpoint_find(ck, name, expected[i].ndim, expected[i].shape, &data));
+        size_t n = pcl_tensor_count(t);
+        float *host = malloc(n * sizeof(float));
+        OK(pcl_tensor_download(t, host));
+        ck_assert_msg(!memcmp(host, data, n * sizeof(float)), "%s differs", name);
+        free(host);
+    }
+    pcl_checkpoint_destroy(ck);
+    /* And it loads back. */
+    pcl_train_position back;
+    OK(pcl_train_load(path, pcl_model_weights(m), opt, stop, &back));
+    ck_assert_uint_eq(back.seed, 5);
+    pcl_early_stop_destroy(stop);
+    pcl_optimizer_destroy(opt);
+    pcl_model_destroy(m);
+    unlink(path);
+}
+END_TEST
+
 int main(void)
 {
     pcl_status status = pcl_context_create(NULL, &ctx);
@@ -336,6 +578,8 @@ int main(void)
     TCase *tc = tcase_create("resume");
     tcase_set_timeout(tc, 600);
     tcase_add_loop_test(tc, test_resume, 0, (int)(sizeof resume_cases / sizeof resume_cases[0]));
+    tcase_add_test(tc, test_wrong_shape);
+    tcase_add_test(tc, test_torch_shapes);
     suite_add_tcase(suite, tc);
     int failed = pcl_check_run(suite, 1);
     pcl_context_destroy(ctx);

@@ -21,8 +21,8 @@
  * index in the model, so "0.weight", "2.bias", "3.running_mean", and
  * batch normalisation's gamma and beta are "<index>.weight" and
  * "<index>.bias" as in PyTorch's BatchNorm; a PyTorch nn.Sequential of the
- * same layers has the same keys (dense weights are stored (out, in, 1, 1)
- * where nn.Linear has (out, in)).
+ * same layers has the same keys, and checkpoints give the tensors its
+ * shapes (dense weights (out, in), vectors (C): the table in train.h).
  *
  * The VAE sampler: its KL term is part of the model's loss. With kl weight w
  * (pcl_model_set_kl_weight, default 1) the loss of a batch of n images is

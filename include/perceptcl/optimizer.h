@@ -86,7 +86,9 @@ pcl_status pcl_optimizer_kind_parse(const char *text, pcl_optimizer_kind *kind);
  * layer). Refused after the first step. */
 pcl_status pcl_optimizer_add(pcl_optimizer *optimizer, pcl_tensor *value, pcl_tensor *grad, const char *name,
                              double lr_multiplier);
-/* Registers every parameter of a layer as "<prefix>.<param name>". */
+/* Registers every parameter of a layer as "<prefix>.<name>" with PyTorch's
+ * name (batch normalisation's gamma and beta as "weight" and "bias"), the
+ * names pcl_train_weights_add_layer gives them. */
 pcl_status pcl_optimizer_add_layer(pcl_optimizer *optimizer, pcl_layer *layer, const char *prefix,
                                    double lr_multiplier);
 

@@ -5,9 +5,10 @@
  *   the model's tensors   pcl_train_weights: named parameters and buffers
  *   early stopping        pcl_early_stop: patience on validation loss,
  *                         keeping a device copy of the best weights
- *   resume                pcl_train_save / pcl_train_load: weights, optimizer
- *                         state, position (epoch, batch, step, RNG state) and
- *                         early-stopping state in one safetensors checkpoint
+ *   resume                pcl_train_save / pcl_train_load: weights (PyTorch's
+ *                         names and shapes), optimizer state, position
+ *                         (epoch, batch, step, RNG state) and early-stopping
+ *                         state in one safetensors checkpoint
  *   progress              pcl_progress: a live bar (loss, images/s, ETA) when
  *                         the stream is a terminal, periodic lines otherwise
  *   CSV log               pcl_train_log: one flushed line per record
@@ -67,19 +68,46 @@ void pcl_train_next_epoch(pcl_train_position *position);
 
 /* ---- the model's tensors ------------------------------------------------ */
 
-/* Named tensors a checkpoint saves as the model (not owned). */
+/* Named tensors a checkpoint saves as the model (not owned), each with the
+ * shape the file gives it (the device tensor is always n, c, h, w).
+ *
+ * A layer's tensors (pcl_train_weights_add_layer, and so every pcl_model and
+ * the trainer's checkpoints) carry PyTorch's names and shapes, so that
+ * safetensors.torch.load_file(path) gives tensors that a torch module's
+ * load_state_dict takes once the keys are renamed to the module's:
+ *   conv2d     "<i>.weight" (out, in, kh, kw)    "<i>.bias" (out)
+ *   dense      "<i>.weight" (out, in)            "<i>.bias" (out)
+ *              (nn.Linear's; a dense layer after a flatten takes the
+ *              input in c, h, w order, as nn.Flatten gives it)
+ *   batchnorm  "<i>.weight", "<i>.bias" (gamma, beta), "<i>.running_mean",
+ *              "<i>.running_var", all (C); nn.BatchNorm2d also has
+ *              num_batches_tracked, which load_state_dict fills in itself
+ *              when absent (it is unused with a fixed momentum).
+ * <i> is the layer's index in the model, counting layers without tensors
+ * (activations, reshapes): for a model built in the same order as an
+ * nn.Sequential, the keys are the Sequential's as they are. Elsewhere map
+ * them, e.g. {"layer3.weight": sd["3.weight"], ...} from a list of
+ * (perceptcl index, torch name) pairs; the optimizer's and early stopping's
+ * entries ("optimizer.", "best." below) are not a module's: drop them. */
 typedef struct pcl_train_weights pcl_train_weights;
 
 pcl_status pcl_train_weights_create(pcl_train_weights **weights);
 void pcl_train_weights_destroy(pcl_train_weights *weights);
-/* Adds one tensor under a unique name (copied). */
+/* Adds one tensor under a unique name (copied), saved with its device shape
+ * (n, c, h, w). */
 pcl_status pcl_train_weights_add(pcl_train_weights *weights, const char *name, pcl_tensor *tensor);
-/* Adds a layer's parameters and buffers as "<prefix>.<name>" ("0.weight",
- * "3.running_mean", as PyTorch names an nn.Sequential's). */
+/* The same, saved with the given shape (ndim 1 to 4, extents >= 1, as many
+ * values as the tensor holds; shape is copied). */
+pcl_status pcl_train_weights_add_shaped(pcl_train_weights *weights, const char *name, pcl_tensor *tensor, int ndim,
+                                        const int64_t *shape);
+/* Adds a layer's parameters and buffers as "<prefix>.<name>" with
+ * PyTorch's names and shapes (the table above). */
 pcl_status pcl_train_weights_add_layer(pcl_train_weights *weights, pcl_layer *layer, const char *prefix);
 int pcl_train_weights_count(const pcl_train_weights *weights);
 pcl_status pcl_train_weights_entry(const pcl_train_weights *weights, int index, const char **name,
                                    pcl_tensor **tensor);
+/* The shape entry index is saved with (shape: room for 4; either may be NULL). */
+pcl_status pcl_train_weights_shape(const pcl_train_weights *weights, int index, int *ndim, int64_t shape[4]);
 
 /* ---- early stopping ------------------------------------------------------ */
 
@@ -103,11 +131,14 @@ int pcl_early_stop_bad_epochs(const pcl_early_stop *stop);
 
 /* ---- resume -------------------------------------------------------------- */
 
-/* Writes a checkpoint atomically: every weight by its name; for the
- * optimizer (may be NULL) each state tensor as
- * "optimizer.<param name>.<state name>"; for early stopping (may be NULL)
- * each best weight as "best.<name>"; metadata "format"
- * ("perceptcl-train-1"), "seed", "epoch", "batch", "step", "epoch_rng",
+/* Writes a checkpoint atomically: every weight by its name, with the shape
+ * recorded for it (pcl_train_weights_shape); for the optimizer (may be
+ * NULL) each state tensor as "optimizer.<param name>.<state name>"
+ * ("momentum_buffer"; "exp_avg", "exp_avg_sq"), with the shape of the
+ * weight that is its parameter (4-D n, c, h, w for a parameter not among
+ * the weights); for early stopping (may be NULL) each best weight as
+ * "best.<name>", shaped as the weight; metadata "format"
+ * ("perceptcl-train-2"), "seed", "epoch", "batch", "step", "epoch_rng",
  * "rng", "elapsed", "loss" (loss_name, may be NULL), "optimizer",
  * "optimizer_steps", "learning_rate", "optimizer_config", "early_stop_*".
  * Floating metadata is written as C hex floats (exact round trip). */
@@ -115,7 +146,11 @@ pcl_status pcl_train_save(const char *path, const pcl_train_weights *weights, co
                           const pcl_early_stop *stop, const pcl_train_position *position, const char *loss_name);
 /* Reads what pcl_train_save wrote into the same (freshly built) model: every
  * weight must be present with its shape; optimizer (may be NULL: weights
- * only) must be of the saved kind; position may be NULL. */
+ * only) must be of the saved kind; position may be NULL. A file of format
+ * "perceptcl-train-1" (written before tensors had PyTorch's shapes) holds
+ * every tensor as its device shape (n, c, h, w) and is read as such. A
+ * tensor of another shape is refused with a message naming the file, the
+ * tensor, its shape and the one expected; nothing is loaded then. */
 pcl_status pcl_train_load(const char *path, pcl_train_weights *weights, pcl_optimizer *optimizer,
                           pcl_early_stop *stop, pcl_train_position *position);
 
