@@ -471,16 +471,17 @@ __kernel void conv_direct(const int N, const int C, const int Hp, const int Wp, 
 }
 
 /* dyq[n][o][q] = dy[n0+n, o, oh, ow] for q = oh*Wp + ow with ow < Wo, else 0;
- * Qp (a multiple of 16) floats per (image, channel): dy in the q indexing. */
+ * Qp (a multiple of 16) floats per (image, channel): dy in the q indexing.
+ * One item per (ow < Wp, oh, image x channel): no division per element. */
 __kernel void dy_q(const int O, const int Ho, const int Wo, const int Wp, const int Qp, const int n0, const int nc,
                    __global const float *dy, __global float *dyq)
 {
-    const int q = get_global_id(0), o = get_global_id(1), n = get_global_id(2);
-    if (q >= Qp || o >= O || n >= nc) return;
-    const int oh = q / Wp, ow = q % Wp;
+    const int ow = get_global_id(0), oh = get_global_id(1), plane = get_global_id(2);
+    const int q = oh * Wp + ow;
+    if (ow >= Wp || q >= Qp || plane >= nc * O) return;
     float v = 0.0f;
-    if (oh < Ho && ow < Wo) v = dy[(((size_t)(n0 + n) * O + o) * Ho + oh) * Wo + ow];
-    dyq[((size_t)n * O + o) * Qp + q] = v;
+    if (oh < Ho && ow < Wo) v = dy[((size_t)n0 * O + plane) * Ho * Wo + (size_t)oh * Wo + ow];
+    dyq[(size_t)plane * Qp + q] = v;
 }
 
 /* dw_direct: dW[o][r] += sum over the chunk's images and q of

@@ -495,7 +495,7 @@ static pcl_status direct_backward(pcl_layer *layer, const pcl_tensor *x, const p
         PCL_TRY(pcl_kernel_set_args(kq, "dy_q", 9, sizeof O, &O, sizeof Ho, &Ho, sizeof Wo, &Wo, sizeof Wp, &Wp,
                                     sizeof Qp, &Qp, sizeof n0, &n0, sizeof nc, &nc, sizeof(cl_mem), &dy->mem,
                                     sizeof(cl_mem), &impl->dyq));
-        size_t gq[3] = {(size_t)Qp, (size_t)O, (size_t)nc};
+        size_t gq[3] = {(size_t)Wp, ((size_t)Qp + Wp - 1) / Wp, (size_t)nc * O};
         PCL_TRY(pcl_kernel_launch(ctx, kq, "dy_q", 3, gq, NULL));
         PCL_TRY(pcl_kernel_set_args(kw, "dw_direct", 14, sizeof C, &C, sizeof Hp, &Hp, sizeof Wp, &Wp, sizeof KH, &KH,
                                     sizeof KW, &KW, sizeof O, &O, sizeof Qp, &Qp, sizeof n0, &n0, sizeof nc, &nc,

@@ -2,6 +2,7 @@
 #include "layer_internal.h"
 
 #include <limits.h>
+#include <stdio.h>
 
 typedef struct upsample_impl {
     int factor;
@@ -21,16 +22,18 @@ static pcl_status run(pcl_layer *layer, const char *name, const pcl_tensor *x, c
 {
     const upsample_impl *impl = layer->impl;
     cl_kernel kernel;
-    PCL_TRY(pcl_kernel_get(layer->context, "upsample.cl", NULL, name, &kernel));
-    cl_int planes = x->n * x->c, h = x->h, w = x->w, f = impl->factor;
-    PCL_TRY(pcl_kernel_set_args(kernel, name, 6, sizeof planes, &planes, sizeof h, &h, sizeof w, &w, sizeof f, &f,
-                                sizeof src, &src, sizeof dst, &dst));
+    char options[32];
+    snprintf(options, sizeof options, "-DF=%d", impl->factor);
+    PCL_TRY(pcl_kernel_get(layer->context, "upsample.cl", options, name, &kernel));
+    cl_int planes = x->n * x->c, h = x->h, w = x->w;
+    PCL_TRY(pcl_kernel_set_args(kernel, name, 5, sizeof planes, &planes, sizeof h, &h, sizeof w, &w, sizeof src, &src,
+                                sizeof dst, &dst));
     return pcl_kernel_launch(layer->context, kernel, name, 3, global, NULL);
 }
 
 static pcl_status forward(pcl_layer *layer, const pcl_tensor *x, pcl_tensor *y)
 {
-    size_t global[3] = {(size_t)y->w, (size_t)y->h, (size_t)x->n * x->c};
+    size_t global[3] = {(size_t)x->w, (size_t)x->h, (size_t)x->n * x->c};
     return run(layer, "upsample_forward", x, x->mem, y->mem, global);
 }
 
