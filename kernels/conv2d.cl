@@ -326,10 +326,10 @@ __kernel void pad_copy(const int planes, const int H, const int W, const int ph,
     dst[((size_t)pp * Hq + h) * Wq + w] = v;
 }
 
-/* dx of a stride-ST convolution from its phases: dxq (n x C*ST*ST x Hd x Wd,
- * the valid correlation of dy with wphase_a's weights) holds, for plane
- * (c, a, b), the padded input's gradient at (ST*i + a, ST*j + b); dx[n, c,
- * ih, iw] is that at (ih + ph, iw + pw), 0 where no tap reached. */
+/* dx of a stride-ST convolution from its phases: dxq ([a*ST + b][n][c] planes
+ * of Hd x Wd, the correlations of dy with wphase_a's weights) holds, for
+ * phase (a, b), the padded input's gradient at (ST*i + a, ST*j + b); dx[n,
+ * c, ih, iw] is that at (ih + ph, iw + pw), 0 where no tap reached. */
 __kernel void unphase(const int planes, const int H, const int W, const int ph, const int pw, const int Hd,
                       const int Wd, __global const float *dxq, __global float *dx)
 {
@@ -337,28 +337,29 @@ __kernel void unphase(const int planes, const int H, const int W, const int ph, 
     if (iw >= W || ih >= H || plane >= planes) return;
     const int y = ih + ph, x = iw + pw, i = y / ST, j = x / ST;
     float v = 0.0f;
-    if (i < Hd && j < Wd) v = dxq[(((size_t)plane * ST + y % ST) * ST + x % ST) * Hd * Wd + (size_t)i * Wd + j];
+    if (i < Hd && j < Wd)
+        v = dxq[((size_t)((y % ST) * ST + x % ST) * planes + plane) * Hd * Wd + (size_t)i * Wd + j];
     dx[((size_t)plane * H + ih) * W + iw] = v;
 }
 
-/* wphase_a: the packed A of a stride-ST input gradient as one stride-1
- * correlation of dy (zero-padded by T-1, T = ceil(K/ST) taps per phase):
- * row m = (c*ST + a)*ST + b, column r' = (o*TH + t)*TW + s' holds
- * W[o, c, ST*(TH-1-t) + a, ST*(TW-1-s') + b] (0 where that tap is past the
- * kernel); Ap[m / MR][r'][m % MR], 0 past C*ST*ST rows. */
-__kernel void wphase_a(const int O, const int C, const int KH, const int KW, __global const float *w,
-                       __global float *Ap)
+/* wphase_a: the packed A of phase (a, b) of a stride-ST input gradient, a
+ * stride-1 correlation of dy with the taps u = ST*u' + a, v = ST*v' + b of
+ * the flipped W^T (TA = ceil((KH - a) / ST) x TB of them): row c, column
+ * r' = (o*TA + t)*TB + s' holds W[o, c, ST*(TA-1-t) + a, ST*(TB-1-s') + b];
+ * Ap[c / MR][r'][c % MR], 0 past C. */
+__kernel void wphase_a(const int O, const int C, const int KH, const int KW, const int a, const int b,
+                       __global const float *w, __global float *Ap)
 {
-    const int TH = (KH + ST - 1) / ST, TW = (KW + ST - 1) / ST;
-    const int rr = get_global_id(0), mb = get_global_id(1);
-    const int K2 = O * TH * TW, M = C * ST * ST;
-    if (rr >= K2 || mb * MR >= M) return;
-    const int sv = rr % TW, t = (rr / TW) % TH, o = rr / (TW * TH);
-    __global float *dst = Ap + ((size_t)mb * K2 + rr) * MR;
+    const int TA = (KH - a + ST - 1) / ST, TB = (KW - b + ST - 1) / ST;
+    const int rr = get_global_id(0), cb = get_global_id(1);
+    const int K2 = O * TA * TB;
+    if (rr >= K2 || cb * MR >= C) return;
+    const int sv = rr % TB, t = (rr / TB) % TA, o = rr / (TB * TA);
+    const int u = ST * (TA - 1 - t) + a, v = ST * (TB - 1 - sv) + b;
+    __global float *dst = Ap + ((size_t)cb * K2 + rr) * MR;
     for (int l = 0; l < MR; l++) {
-        const int m = mb * MR + l, c = m / (ST * ST), a = m / ST % ST, b = m % ST;
-        const int u = ST * (TH - 1 - t) + a, v = ST * (TW - 1 - sv) + b;
-        dst[l] = m < M && u < KH && v < KW ? w[(((size_t)o * C + c) * KH + u) * KW + v] : 0.0f;
+        const int c = cb * MR + l;
+        dst[l] = c < C ? w[(((size_t)o * C + c) * KH + u) * KW + v] : 0.0f;
     }
 }
 
@@ -413,20 +414,22 @@ static float16 load16_safe(__global const float *x, const long idx, const long t
 
 /* conv_direct: y[n, o, oh, ow] = beta y + bias[o] + sum_{c,u,v} A[o][(c*KH+u)*KW+v] x[n, c, ST*oh+u, ST*ow+v]
  * (valid correlation of the padded input, stored as C*ST*ST planes of Hp x
- * Wp: see above), A packed by wpack_a / wflip_a / wphase_a. Ho x Wo outputs.
+ * Wp: see above), A packed by wpack_a / wflip_a / wphase_a. Ho x Wo outputs;
+ * x read from xoff floats into each image, y written from yoff.
  * One item per (MR output channels, QW consecutive q, image). */
 __kernel void conv_direct(const int N, const int C, const int Hp, const int Wp, const int Ho, const int Wo,
                           const int KH, const int KW, const int O, const long total, __global const float *x,
                           __global const float *Ap, const float beta, const int has_bias, __global const float *bias,
-                          __global float *y)
+                          __global float *y, const long xoff, const ulong yoff)
 {
     const int ob = get_global_id(0), qb = get_global_id(1), n = get_global_id(2);
     const int Q = Ho * Wp, K = C * KH * KW;
     const long plane = (long)Hp * Wp;
     const int q0 = qb * QW;
     if (ob * MR >= O || q0 >= Q || n >= N) return;
-    const long base = (long)n * C * ST * ST * plane + q0;
+    const long base = (long)n * C * ST * ST * plane + xoff + q0;
     __global const float *ap = Ap + (size_t)ob * K * MR;
+    y += yoff;
     D_ROWS(D_DECL)
     /* A bound on the furthest read of this item: the last plane, tap row
      * (KH-1)/ST and column (KW-1)/ST, last lane. */

@@ -309,8 +309,8 @@ static pcl_status packed_backward(pcl_layer *layer, const pcl_tensor *x, const p
  * over chunks of images in ascending order (beta = 1: gradients accumulate).
  * The input gradient is a convolution of dy with the flipped W^T: for
  * stride 1 straight into dx (dy padded by k-1-pad); for stride S one stride-1
- * correlation of dy with the S*S phases of the flipped kernel (wphase_a,
- * ceil(k/S) taps each, the missing ones zero), then unphase into dx.
+ * correlation of dy per phase of the flipped kernel (wphase_a: the taps
+ * u = S*u' + a, v = S*v' + b), then unphase interleaves them into dx.
  * PERCEPTCL_CONV=packed turns it off (the packed im2col path above). */
 #define DIRECT_SLACK 64            /* zero floats after a padded copy */
 #define DW_ITEM_Q 704
@@ -386,9 +386,13 @@ static pcl_status direct_input(pcl_layer *layer, const pcl_tensor *t, int ph, in
 }
 
 /* The geometry of one conv_direct launch: n images of C channels stored as
- * S x S phase planes of Hq x Wq, a KH x KW kernel, O outputs of Ho x Wo. */
+ * S x S phase planes of Hq x Wq, a KH x KW kernel, O outputs of Ho x Wo;
+ * the input read from xoff floats into each image, the output written from
+ * yoff floats on. */
 typedef struct direct_shape {
     int n, C, Hq, Wq, S, KH, KW, O, Ho, Wo;
+    long xoff;
+    size_t yoff;
 } direct_shape;
 
 /* out = valid correlation of `in` with the packed weights impl->wp (MR rows
@@ -406,10 +410,13 @@ static pcl_status direct_conv(pcl_layer *layer, int mr, cl_mem in, cl_long total
     float beta = 0.0f;
     cl_int has_bias = bias != NULL;
     cl_mem b = bias ? bias : in;
-    PCL_TRY(pcl_kernel_set_args(kernel, "conv_direct", 16, sizeof nn, &nn, sizeof c, &c, sizeof hp, &hp, sizeof wp,
+    cl_long xoff = d->xoff;
+    cl_ulong yoff = d->yoff;
+    PCL_TRY(pcl_kernel_set_args(kernel, "conv_direct", 18, sizeof nn, &nn, sizeof c, &c, sizeof hp, &hp, sizeof wp,
                                 &wp, sizeof ho, &ho, sizeof wo, &wo, sizeof kh, &kh, sizeof kw, &kw, sizeof o, &o,
                                 sizeof total, &total, sizeof(cl_mem), &in, sizeof(cl_mem), &impl->wp, sizeof beta,
-                                &beta, sizeof has_bias, &has_bias, sizeof(cl_mem), &b, sizeof(cl_mem), &out));
+                                &beta, sizeof has_bias, &has_bias, sizeof(cl_mem), &b, sizeof(cl_mem), &out,
+                                sizeof xoff, &xoff, sizeof yoff, &yoff));
     size_t q = (size_t)d->Ho * d->Wq;
     size_t qw = 16 * (size_t)direct_dq();
     size_t global[3] = {(size_t)(d->O + mr - 1) / mr, (q + qw - 1) / qw, (size_t)d->n};
@@ -417,8 +424,10 @@ static pcl_status direct_conv(pcl_layer *layer, int mr, cl_mem in, cl_long total
 }
 
 /* Packs the weights into impl->wp with kernel `name` (wpack_a, wflip_a or
- * wphase_a): `rows` output rows in MR-row panels of k2 columns each. */
-static pcl_status direct_weights(pcl_layer *layer, const char *name, int mr, int stride, size_t rows, size_t k2)
+ * wphase_a for phase (phase_a, phase_b)): `rows` output rows in MR-row
+ * panels of k2 columns each. */
+static pcl_status direct_weights(pcl_layer *layer, const char *name, int mr, int stride, size_t rows, size_t k2,
+                                 cl_int phase_a, cl_int phase_b)
 {
     conv_impl *impl = layer->impl;
     pcl_context *ctx = layer->context;
@@ -433,6 +442,11 @@ static pcl_status direct_weights(pcl_layer *layer, const char *name, int mr, int
         cl_int o = (cl_int)rows, k = (cl_int)k2;
         PCL_TRY(pcl_kernel_set_args(kernel, name, 4, sizeof o, &o, sizeof k, &k, sizeof(cl_mem), &w, sizeof(cl_mem),
                                     &impl->wp));
+    } else if (!strcmp(name, "wphase_a")) {
+        cl_int O = cf->out_channels, C = cf->in_channels, KH = cf->kernel_h, KW = cf->kernel_w;
+        PCL_TRY(pcl_kernel_set_args(kernel, name, 8, sizeof O, &O, sizeof C, &C, sizeof KH, &KH, sizeof KW, &KW,
+                                    sizeof phase_a, &phase_a, sizeof phase_b, &phase_b, sizeof(cl_mem), &w,
+                                    sizeof(cl_mem), &impl->wp));
     } else {
         cl_int O = cf->out_channels, C = cf->in_channels, KH = cf->kernel_h, KW = cf->kernel_w;
         PCL_TRY(pcl_kernel_set_args(kernel, name, 6, sizeof O, &O, sizeof C, &C, sizeof KH, &KH, sizeof KW, &KW,
@@ -449,9 +463,9 @@ static pcl_status direct_forward(pcl_layer *layer, const pcl_tensor *x, pcl_tens
     int O = cf->out_channels, K = x->c * cf->kernel_h * cf->kernel_w, mr = rows_for(O);
     cl_mem in;
     cl_long total;
-    direct_shape d = {x->n, x->c, 0, 0, cf->stride, cf->kernel_h, cf->kernel_w, O, y->h, y->w};
+    direct_shape d = {x->n, x->c, 0, 0, cf->stride, cf->kernel_h, cf->kernel_w, O, y->h, y->w, 0, 0};
     PCL_TRY(direct_input(layer, x, cf->pad_h, cf->pad_w, cf->stride, &in, &total, &d.Hq, &d.Wq));
-    PCL_TRY(direct_weights(layer, "wpack_a", mr, 1, (size_t)O, (size_t)K));
+    PCL_TRY(direct_weights(layer, "wpack_a", mr, 1, (size_t)O, (size_t)K, 0, 0));
     return direct_conv(layer, mr, in, total, &d, cf->no_bias ? NULL : layer->params[P_BIAS]->mem, y->mem);
 }
 
@@ -509,21 +523,38 @@ static pcl_status direct_backward(pcl_layer *layer, const pcl_tensor *x, const p
         /* dx = valid correlation of dy padded by (k - 1 - pad) with the flipped W^T. */
         int mr = rows_for(C);
         cl_int ph = KH - 1 - cf->pad_h, pw = KW - 1 - cf->pad_w;
-        direct_shape d = {dy->n, O, 0, 0, 1, KH, KW, C, x->h, x->w};
+        direct_shape d = {dy->n, O, 0, 0, 1, KH, KW, C, x->h, x->w, 0, 0};
         PCL_TRY(direct_input(layer, dy, ph, pw, 1, &in, &total, &d.Hq, &d.Wq));
-        PCL_TRY(direct_weights(layer, "wflip_a", mr, 1, (size_t)C, (size_t)O * KH * KW));
+        PCL_TRY(direct_weights(layer, "wflip_a", mr, 1, (size_t)C, (size_t)O * KH * KW, 0, 0));
         return direct_conv(layer, mr, in, total, &d, NULL, dx->mem);
     }
-    /* Stride S: the padded input's gradient in S*S phases (dxq in impl->col),
-     * each a correlation of dy padded by T-1 with T = ceil(k/S) taps, then
-     * cropped and interleaved into dx. */
-    int th = (KH + S - 1) / S, tw = (KW + S - 1) / S, M = C * S * S, mr = rows_for(M);
-    direct_shape d = {dy->n, O, 0, 0, 1, th, tw, M, Ho + th - 1, Wo + tw - 1};
+    /* Stride S: the padded input's gradient in S*S phases (dxq in impl->col,
+     * one block of n x C planes per phase): phase (a, b) is a correlation of
+     * dy with ta x tb taps (ta = ceil((KH - a)/S)), read from dy padded by
+     * T-1 (T = ceil(k/S), the most taps) at an offset of T - ta rows and
+     * T - tb columns; then cropped and interleaved into dx. */
+    int th = (KH + S - 1) / S, tw = (KW + S - 1) / S, mr = rows_for(C);
+    direct_shape d = {dy->n, O, 0, 0, 1, th, tw, C, Ho + th - 1, Wo + tw - 1, 0, 0};
     PCL_TRY(direct_input(layer, dy, th - 1, tw - 1, 1, &in, &total, &d.Hq, &d.Wq));
-    PCL_TRY(pcl_scratch_reserve(ctx, &impl->col, &impl->col_bytes,
-                                (size_t)dy->n * M * d.Ho * d.Wo * sizeof(float)));
-    PCL_TRY(direct_weights(layer, "wphase_a", mr, S, (size_t)M, (size_t)O * th * tw));
-    PCL_TRY(direct_conv(layer, mr, in, total, &d, NULL, impl->col));
+    size_t phase_floats = (size_t)dy->n * C * d.Ho * d.Wo;
+    PCL_TRY(pcl_scratch_reserve(ctx, &impl->col, &impl->col_bytes, phase_floats * S * S * sizeof(float)));
+    for (int a = 0; a < S; a++) {
+        for (int b = 0; b < S; b++) {
+            d.KH = (KH - a + S - 1) / S, d.KW = (KW - b + S - 1) / S;
+            d.xoff = (long)(th - d.KH) * d.Wq + (tw - d.KW);
+            d.yoff = (size_t)(a * S + b) * phase_floats;
+            if (d.KH == 0 || d.KW == 0) { /* no tap of the kernel lands on this phase */
+                float zero = 0.0f;
+                PCL_CL_CHECK(clEnqueueFillBuffer(pcl_context_queue(ctx), impl->col, &zero, sizeof zero,
+                                                 d.yoff * sizeof(float), phase_floats * sizeof(float), 0, NULL, NULL),
+                             "clEnqueueFillBuffer(conv2d empty phase)");
+                continue;
+            }
+            /* The in-order queue runs each phase's conv before the next packing. */
+            PCL_TRY(direct_weights(layer, "wphase_a", mr, S, (size_t)C, (size_t)O * d.KH * d.KW, a, b));
+            PCL_TRY(direct_conv(layer, mr, in, total, &d, NULL, impl->col));
+        }
+    }
     cl_kernel un;
     PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", direct_options(1, 1, S, opts, sizeof opts), "unphase", &un));
     cl_int planes = x->n * C, H = x->h, W = x->w, PH = cf->pad_h, PW = cf->pad_w, Hd = d.Ho, Wd = d.Wo;

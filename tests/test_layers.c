@@ -386,6 +386,7 @@ static const conv_case conv_cases[] = {
     {2, 4, 10, 9, 5, 4, 3, 3, 1, 2, 0},  /* stride 3, 4x3 kernel: phases of 2 and 1 taps */
     {1, 2, 7, 7, 3, 2, 2, 2, 0, 0, 0},   /* 2x2 stride 2, no padding: one tap per phase */
     {2, 3, 8, 8, 16, 3, 3, 2, 1, 1, 0},  /* 3x3 s2 p1 on an even input, full channel blocks */
+    {2, 2, 9, 8, 3, 2, 3, 3, 1, 1, 0},   /* kernel height 2 < stride 3: a phase with no taps */
 };
 
 typedef struct conv_state {
