@@ -290,6 +290,11 @@ __kernel void fill_bias(const ulong total, const int O, const int P, __global co
  * x[c][u*Wp + v + q]: one vector load. The Wp - Wo extra columns per row are
  * computed and dropped (1.1-1.3x extra work at the SRCNN and conv-AE
  * shapes), which costs less than writing and reading an im2col matrix.
+ * With stride 1 a padded row's right padding is the next row's left padding
+ * (both zero): rows are W + pw floats apart, so that only pw of the q per
+ * row are dropped instead of 2 pw (kernel 5, pad 2 at 24 wide: 26 q per
+ * row, not 28). Planes are `plane` floats apart (Hp rows and the last
+ * row's right padding).
  * Stride ST > 1: pad_copy splits the padded input into ST x ST phase planes,
  * plane (c, a, b) holding xpad[c][ST*i + a][ST*j + b] (Hp x Wp each, Hp =
  * ceil(padded height / ST)); tap (u, v) of output (oh, ow) is then element
@@ -309,21 +314,24 @@ __kernel void fill_bias(const ulong total, const int O, const int P, __global co
 #define PASTE_(a, b) a##b
 #define PASTE(a, b) PASTE_(a, b)
 
-/* dst = the zero-padded src (planes = N*C of H x W, padded by ph, pw) in
- * ST x ST phase planes of Hq x Wq (Hq = ceil((H + 2ph) / ST), likewise Wq):
- * dst[(plane*ST + a)*ST + b][i][j] = padded[plane][ST*i + a][ST*j + b], 0 past
- * the padded edge. One item per destination pixel; no division by a
- * run-time value. The caller zeroes the slack after it. */
-__kernel void pad_copy(const int planes, const int H, const int W, const int ph, const int pw, const int Hq,
-                       const int Wq, __global const float *src, __global float *dst)
+/* dst = the zero-padded src (planes = N*C of H x W, padded by ph, pw) as
+ * ST x ST phase planes of Hq rows of Wq floats, `plane` floats apart (see
+ * above: with ST = 1, Wq = W + pw and the rows share their padding; with
+ * ST > 1, Hq = ceil((H + 2ph) / ST), likewise Wq, plane = Hq*Wq):
+ * element e = i*Wq + j of plane (p, a, b) = padded[p][ST*i + a][ST*j + b],
+ * 0 past the padded edge. One item per destination float; no division by
+ * a run-time value. The caller zeroes the slack after the last plane. */
+__kernel void pad_copy(const int planes, const int H, const int W, const int ph, const int pw, const int Wq,
+                       const long plane, __global const float *src, __global float *dst)
 {
     const int w = get_global_id(0), h = get_global_id(1), pp = get_global_id(2);
-    if (w >= Wq || h >= Hq || pp >= planes * ST * ST) return;
-    const int plane = pp / (ST * ST), a = pp / ST % ST, b = pp % ST;
+    const long e = (long)h * Wq + w;
+    if (w >= Wq || e >= plane || pp >= planes * ST * ST) return;
+    const int p = pp / (ST * ST), a = pp / ST % ST, b = pp % ST;
     const int sh = ST * h + a - ph, sw = ST * w + b - pw;
     float v = 0.0f;
-    if (sh >= 0 && sh < H && sw >= 0 && sw < W) v = src[((size_t)plane * H + sh) * W + sw];
-    dst[((size_t)pp * Hq + h) * Wq + w] = v;
+    if (sh >= 0 && sh < H && sw >= 0 && sw < W) v = src[((size_t)p * H + sh) * W + sw];
+    dst[pp * plane + e] = v;
 }
 
 /* dx of a stride-ST convolution from its phases: dxq ([a*ST + b][n][c] planes
@@ -413,18 +421,18 @@ static float16 load16_safe(__global const float *x, const long idx, const long t
 }
 
 /* conv_direct: y[n, o, oh, ow] = beta y + bias[o] + sum_{c,u,v} A[o][(c*KH+u)*KW+v] x[n, c, ST*oh+u, ST*ow+v]
- * (valid correlation of the padded input, stored as C*ST*ST planes of Hp x
- * Wp: see above), A packed by wpack_a / wflip_a / wphase_a. Ho x Wo outputs;
+ * (valid correlation of the padded input, stored as C*ST*ST planes of rows
+ * Wp floats apart: see above), A packed by wpack_a / wflip_a / wphase_a.
+ * Ho x Wo outputs;
  * x read from xoff floats into each image, y written from yoff.
  * One item per (MR output channels, QW consecutive q, image). */
-__kernel void conv_direct(const int N, const int C, const int Hp, const int Wp, const int Ho, const int Wo,
+__kernel void conv_direct(const int N, const int C, const long plane, const int Wp, const int Ho, const int Wo,
                           const int KH, const int KW, const int O, const long total, __global const float *x,
                           __global const float *Ap, const float beta, const int has_bias, __global const float *bias,
                           __global float *y, const long xoff, const ulong yoff)
 {
     const int ob = get_global_id(0), qb = get_global_id(1), n = get_global_id(2);
     const int Q = Ho * Wp, K = C * KH * KW;
-    const long plane = (long)Hp * Wp;
     const int q0 = qb * QW;
     if (ob * MR >= O || q0 >= Q || n >= N) return;
     const long base = (long)n * C * ST * ST * plane + xoff + q0;
@@ -438,7 +446,7 @@ __kernel void conv_direct(const int N, const int C, const int Hp, const int Wp, 
     for (int c = 0; c < C; c++) {
         for (int u = 0; u < KH; u++) {
             /* plane (c, u%ST, 0), row u/ST; tap v adds plane (v%ST) and column v/ST */
-            const long row = base + ((long)(c * ST + u % ST) * ST * Hp + u / ST) * Wp;
+            const long row = base + (long)(c * ST + u % ST) * ST * plane + (long)(u / ST) * Wp;
             if (safe) {
                 __global const float *xr = x + row;
                 for (int v = 0; v < KW; v++) {
@@ -489,7 +497,7 @@ __kernel void dy_q(const int O, const int Ho, const int Wo, const int Wp, const 
 
 /* dw_direct: dW[o][r] += sum over the chunk's images and q of
  * dyq[n][o][q] x[n0+n][off_r + q], r = (c*KH+u)*KW+v, off_r = the offset of
- * tap (u, v) in the ST x ST phase planes of channel c (ST = 1: (c*Hp+u)*Wp+v):
+ * tap (u, v) in the ST x ST phase planes of channel c (ST = 1: c*plane + u*Wp + v):
  * MO x MT float16 accumulators along q, one vector load of dyq per channel
  * and of x per tap per 16 q; the 16 lanes are added in a fixed order at the
  * end (sum16: deterministic). One item per (MT taps, MO output channels). */
@@ -517,7 +525,7 @@ __kernel void dy_q(const int O, const int Ho, const int Wo, const int Wp, const 
  * without further divisions. */
 #define W_OFF(t)                                                                                    \
     long off##t = -1;                                                                              \
-    if (r0 + t < K) off##t = (((long)(tc * ST + tu % ST) * ST + tv % ST) * Hp + tu / ST) * Wp + tv / ST; \
+    if (r0 + t < K) off##t = ((long)(tc * ST + tu % ST) * ST + tv % ST) * plane + (long)(tu / ST) * Wp + tv / ST; \
     if (++tv == KW) {                                                                              \
         tv = 0;                                                                                    \
         if (++tu == KH) tu = 0, tc++;                                                              \
@@ -543,7 +551,7 @@ static float sum16(const float16 v)
     return d.x + d.y;
 }
 
-__kernel void dw_direct(const int C, const int Hp, const int Wp, const int KH, const int KW, const int O, const int Qp,
+__kernel void dw_direct(const int C, const long plane, const int Wp, const int KH, const int KW, const int O, const int Qp,
                         const int n0, const int nc, const long total, __global const float *x,
                         __global const float *dyq, const float beta, __global float *dw)
 {
@@ -556,7 +564,7 @@ __kernel void dw_direct(const int C, const int Hp, const int Wp, const int KH, c
     FOR_T(W_MAXOFF)
     FOR_T(W_DECL)
     for (int n = 0; n < nc; n++) {
-        const long base = (long)(n0 + n) * C * ST * ST * Hp * Wp;
+        const long base = (long)(n0 + n) * C * ST * ST * plane;
         FOR_T(W_XO)
         __global const float *dq = dyq + ((size_t)n * O + ob * MO) * Qp;
         /* q below qsafe: every x load of the block lies inside the tensor. */

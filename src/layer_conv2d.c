@@ -349,31 +349,41 @@ static const char *direct_options(int mr, int mo, int stride, char *buffer, size
 }
 
 /* The input of a valid convolution: t itself when there is no padding and
- * stride 1, else a zero-padded copy in impl->pad, as S x S phase planes of
- * *hq x *wq each (stride 1: one plane per channel, the padded size).
- * *total: floats readable there. */
+ * stride 1, else a zero-padded copy in impl->pad (kernels/conv2d.cl, direct
+ * kernels): rows *wq floats apart, planes *plane floats apart, stride x
+ * stride phase planes per channel; stride 1: *wq = W + pw (neighbouring rows
+ * share their zero padding), *plane = (H + 2ph) * *wq + pw. *total: floats
+ * readable there. */
 static pcl_status direct_input(pcl_layer *layer, const pcl_tensor *t, int ph, int pw, int stride, cl_mem *in,
-                               cl_long *total, int *hq, int *wq)
+                               cl_long *total, int *wq, cl_long *plane)
 {
     conv_impl *impl = layer->impl;
     pcl_context *ctx = layer->context;
-    *hq = (t->h + 2 * ph + stride - 1) / stride;
-    *wq = (t->w + 2 * pw + stride - 1) / stride;
     if (ph == 0 && pw == 0 && stride == 1) {
+        *wq = t->w;
+        *plane = (cl_long)t->h * t->w;
         *in = t->mem;
         *total = (cl_long)pcl_tensor_count(t);
         return PCL_OK;
     }
-    cl_ulong count = (cl_ulong)t->n * t->c * stride * stride * *hq * *wq + DIRECT_SLACK;
+    if (stride == 1) {
+        *wq = t->w + pw;
+        *plane = (cl_long)(t->h + 2 * ph) * *wq + pw;
+    } else {
+        *wq = (t->w + 2 * pw + stride - 1) / stride;
+        *plane = (cl_long)((t->h + 2 * ph + stride - 1) / stride) * *wq;
+    }
+    cl_ulong count = (cl_ulong)t->n * t->c * stride * stride * *plane + DIRECT_SLACK;
     PCL_TRY(pcl_scratch_reserve(ctx, &impl->pad, &impl->pad_bytes, count * sizeof(float)));
     char opts[128];
     cl_kernel kernel;
     PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", direct_options(1, 1, stride, opts, sizeof opts), "pad_copy", &kernel));
-    cl_int planes = t->n * t->c, H = t->h, W = t->w, PH = ph, PW = pw, HQ = *hq, WQ = *wq;
+    cl_int planes = t->n * t->c, H = t->h, W = t->w, PH = ph, PW = pw, WQ = *wq;
+    cl_long PL = *plane;
     PCL_TRY(pcl_kernel_set_args(kernel, "pad_copy", 9, sizeof planes, &planes, sizeof H, &H, sizeof W, &W,
-                                sizeof PH, &PH, sizeof PW, &PW, sizeof HQ, &HQ, sizeof WQ, &WQ, sizeof(cl_mem),
+                                sizeof PH, &PH, sizeof PW, &PW, sizeof WQ, &WQ, sizeof PL, &PL, sizeof(cl_mem),
                                 &t->mem, sizeof(cl_mem), &impl->pad));
-    size_t global[3] = {(size_t)WQ, (size_t)HQ, (size_t)planes * stride * stride};
+    size_t global[3] = {(size_t)WQ, (size_t)((PL + WQ - 1) / WQ), (size_t)planes * stride * stride};
     PCL_TRY(pcl_kernel_launch(ctx, kernel, "pad_copy", 3, global, NULL));
     float zero = 0.0f; /* the slack the direct kernels may read */
     PCL_CL_CHECK(clEnqueueFillBuffer(pcl_context_queue(ctx), impl->pad, &zero, sizeof zero,
@@ -386,12 +396,12 @@ static pcl_status direct_input(pcl_layer *layer, const pcl_tensor *t, int ph, in
 }
 
 /* The geometry of one conv_direct launch: n images of C channels stored as
- * S x S phase planes of Hq x Wq, a KH x KW kernel, O outputs of Ho x Wo;
- * the input read from xoff floats into each image, the output written from
- * yoff floats on. */
+ * S x S phase planes (rows Wq floats apart, planes `plane` apart), a KH x KW
+ * kernel, O outputs of Ho x Wo; the input read from xoff floats into each
+ * image, the output written from yoff floats on. */
 typedef struct direct_shape {
-    int n, C, Hq, Wq, S, KH, KW, O, Ho, Wo;
-    long xoff;
+    int n, C, Wq, S, KH, KW, O, Ho, Wo;
+    cl_long plane, xoff;
     size_t yoff;
 } direct_shape;
 
@@ -406,13 +416,14 @@ static pcl_status direct_conv(pcl_layer *layer, int mr, cl_mem in, cl_long total
     cl_kernel kernel;
     PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", direct_options(mr, 1, d->S, opts, sizeof opts), "conv_direct",
                            &kernel));
-    cl_int nn = d->n, c = d->C, hp = d->Hq, wp = d->Wq, ho = d->Ho, wo = d->Wo, kh = d->KH, kw = d->KW, o = d->O;
+    cl_int nn = d->n, c = d->C, wp = d->Wq, ho = d->Ho, wo = d->Wo, kh = d->KH, kw = d->KW, o = d->O;
+    cl_long plane = d->plane;
     float beta = 0.0f;
     cl_int has_bias = bias != NULL;
     cl_mem b = bias ? bias : in;
     cl_long xoff = d->xoff;
     cl_ulong yoff = d->yoff;
-    PCL_TRY(pcl_kernel_set_args(kernel, "conv_direct", 18, sizeof nn, &nn, sizeof c, &c, sizeof hp, &hp, sizeof wp,
+    PCL_TRY(pcl_kernel_set_args(kernel, "conv_direct", 18, sizeof nn, &nn, sizeof c, &c, sizeof plane, &plane, sizeof wp,
                                 &wp, sizeof ho, &ho, sizeof wo, &wo, sizeof kh, &kh, sizeof kw, &kw, sizeof o, &o,
                                 sizeof total, &total, sizeof(cl_mem), &in, sizeof(cl_mem), &impl->wp, sizeof beta,
                                 &beta, sizeof has_bias, &has_bias, sizeof(cl_mem), &b, sizeof(cl_mem), &out,
@@ -463,8 +474,8 @@ static pcl_status direct_forward(pcl_layer *layer, const pcl_tensor *x, pcl_tens
     int O = cf->out_channels, K = x->c * cf->kernel_h * cf->kernel_w, mr = rows_for(O);
     cl_mem in;
     cl_long total;
-    direct_shape d = {x->n, x->c, 0, 0, cf->stride, cf->kernel_h, cf->kernel_w, O, y->h, y->w, 0, 0};
-    PCL_TRY(direct_input(layer, x, cf->pad_h, cf->pad_w, cf->stride, &in, &total, &d.Hq, &d.Wq));
+    direct_shape d = {x->n, x->c, 0, cf->stride, cf->kernel_h, cf->kernel_w, O, y->h, y->w, 0, 0, 0};
+    PCL_TRY(direct_input(layer, x, cf->pad_h, cf->pad_w, cf->stride, &in, &total, &d.Wq, &d.plane));
     PCL_TRY(direct_weights(layer, "wpack_a", mr, 1, (size_t)O, (size_t)K, 0, 0));
     return direct_conv(layer, mr, in, total, &d, cf->no_bias ? NULL : layer->params[P_BIAS]->mem, y->mem);
 }
@@ -482,9 +493,10 @@ static pcl_status direct_backward(pcl_layer *layer, const pcl_tensor *x, const p
     int mo = O % 4 == 0 ? 4 : O % 2 == 0 ? 2 : 1, mt = mo == 4 ? 4 : 8;
     cl_mem in;
     cl_long total;
-    int hq, wq;
-    PCL_TRY(direct_input(layer, x, cf->pad_h, cf->pad_w, S, &in, &total, &hq, &wq));
-    cl_int Hp = hq, Wp = wq, Qp = (cl_int)round_up((size_t)Ho * Wp, 16);
+    cl_int Wp;
+    cl_long plane;
+    PCL_TRY(direct_input(layer, x, cf->pad_h, cf->pad_w, S, &in, &total, &Wp, &plane));
+    cl_int Qp = (cl_int)round_up((size_t)Ho * Wp, 16);
     /* Images per dw_direct launch: about DW_ITEM_Q values of q per item, so
      * that the dyq and x rows an item streams (~24 bytes per q) stay in L1
      * for the next item, which reads the same rows (measured on PoCL: 4
@@ -511,7 +523,7 @@ static pcl_status direct_backward(pcl_layer *layer, const pcl_tensor *x, const p
                                     sizeof(cl_mem), &impl->dyq));
         size_t gq[3] = {(size_t)Wp, ((size_t)Qp + Wp - 1) / Wp, (size_t)nc * O};
         PCL_TRY(pcl_kernel_launch(ctx, kq, "dy_q", 3, gq, NULL));
-        PCL_TRY(pcl_kernel_set_args(kw, "dw_direct", 14, sizeof C, &C, sizeof Hp, &Hp, sizeof Wp, &Wp, sizeof KH, &KH,
+        PCL_TRY(pcl_kernel_set_args(kw, "dw_direct", 14, sizeof C, &C, sizeof plane, &plane, sizeof Wp, &Wp, sizeof KH, &KH,
                                     sizeof KW, &KW, sizeof O, &O, sizeof Qp, &Qp, sizeof n0, &n0, sizeof nc, &nc,
                                     sizeof total, &total, sizeof(cl_mem), &in, sizeof(cl_mem), &impl->dyq,
                                     sizeof one, &one, sizeof(cl_mem), &layer->grads[P_WEIGHT]->mem));
@@ -523,8 +535,8 @@ static pcl_status direct_backward(pcl_layer *layer, const pcl_tensor *x, const p
         /* dx = valid correlation of dy padded by (k - 1 - pad) with the flipped W^T. */
         int mr = rows_for(C);
         cl_int ph = KH - 1 - cf->pad_h, pw = KW - 1 - cf->pad_w;
-        direct_shape d = {dy->n, O, 0, 0, 1, KH, KW, C, x->h, x->w, 0, 0};
-        PCL_TRY(direct_input(layer, dy, ph, pw, 1, &in, &total, &d.Hq, &d.Wq));
+        direct_shape d = {dy->n, O, 0, 1, KH, KW, C, x->h, x->w, 0, 0, 0};
+        PCL_TRY(direct_input(layer, dy, ph, pw, 1, &in, &total, &d.Wq, &d.plane));
         PCL_TRY(direct_weights(layer, "wflip_a", mr, 1, (size_t)C, (size_t)O * KH * KW, 0, 0));
         return direct_conv(layer, mr, in, total, &d, NULL, dx->mem);
     }
@@ -534,8 +546,8 @@ static pcl_status direct_backward(pcl_layer *layer, const pcl_tensor *x, const p
      * T-1 (T = ceil(k/S), the most taps) at an offset of T - ta rows and
      * T - tb columns; then cropped and interleaved into dx. */
     int th = (KH + S - 1) / S, tw = (KW + S - 1) / S, mr = rows_for(C);
-    direct_shape d = {dy->n, O, 0, 0, 1, th, tw, C, Ho + th - 1, Wo + tw - 1, 0, 0};
-    PCL_TRY(direct_input(layer, dy, th - 1, tw - 1, 1, &in, &total, &d.Hq, &d.Wq));
+    direct_shape d = {dy->n, O, 0, 1, th, tw, C, Ho + th - 1, Wo + tw - 1, 0, 0, 0};
+    PCL_TRY(direct_input(layer, dy, th - 1, tw - 1, 1, &in, &total, &d.Wq, &d.plane));
     size_t phase_floats = (size_t)dy->n * C * d.Ho * d.Wo;
     PCL_TRY(pcl_scratch_reserve(ctx, &impl->col, &impl->col_bytes, phase_floats * S * S * sizeof(float)));
     for (int a = 0; a < S; a++) {
