@@ -352,10 +352,11 @@ static const char *direct_options(int mr, int mo, int stride, char *buffer, size
  * stride 1, else a zero-padded copy in impl->pad (kernels/conv2d.cl, direct
  * kernels): rows *wq floats apart, planes *plane floats apart, stride x
  * stride phase planes per channel; stride 1: *wq = W + pw (neighbouring rows
- * share their zero padding), *plane = (H + 2ph) * *wq + pw. *total: floats
- * readable there. */
-static pcl_status direct_input(pcl_layer *layer, const pcl_tensor *t, int ph, int pw, int stride, cl_mem *in,
-                               cl_long *total, int *wq, cl_long *plane)
+ * share their zero padding), *plane = (H + 2ph) * *wq + pw. out_w: the
+ * outputs per row the caller computes (they must fit in a row). *total:
+ * floats readable there. */
+static pcl_status direct_input(pcl_layer *layer, const pcl_tensor *t, int ph, int pw, int stride, int out_w,
+                               cl_mem *in, cl_long *total, int *wq, cl_long *plane)
 {
     conv_impl *impl = layer->impl;
     pcl_context *ctx = layer->context;
@@ -370,8 +371,19 @@ static pcl_status direct_input(pcl_layer *layer, const pcl_tensor *t, int ph, in
         *wq = t->w + pw;
         *plane = (cl_long)(t->h + 2 * ph) * *wq + pw;
     } else {
-        *wq = (t->w + 2 * pw + stride - 1) / stride;
-        *plane = (cl_long)((t->h + 2 * ph + stride - 1) / stride) * *wq;
+        /* Phase rows share their zero padding too: every phase row starts
+         * with at least `shared` zeros, which also serve as the previous
+         * row's last columns when no phase has data there and the out_w
+         * outputs per row still fit. */
+        int wfull = (t->w + 2 * pw + stride - 1) / stride, shared = wfull;
+        for (int b = 0; b < stride; b++) {
+            int left = pw > b ? (pw - b + stride - 1) / stride : 0, last = (t->w + pw - 1 - b) / stride;
+            if (left < shared) shared = left;
+            if (last > wfull - shared - 1) shared = wfull - 1 - last;
+        }
+        if (shared < 0 || out_w > wfull - shared) shared = 0;
+        *wq = wfull - shared;
+        *plane = (cl_long)((t->h + 2 * ph + stride - 1) / stride) * *wq + shared;
     }
     cl_ulong count = (cl_ulong)t->n * t->c * stride * stride * *plane + DIRECT_SLACK;
     PCL_TRY(pcl_scratch_reserve(ctx, &impl->pad, &impl->pad_bytes, count * sizeof(float)));
@@ -475,7 +487,7 @@ static pcl_status direct_forward(pcl_layer *layer, const pcl_tensor *x, pcl_tens
     cl_mem in;
     cl_long total;
     direct_shape d = {x->n, x->c, 0, cf->stride, cf->kernel_h, cf->kernel_w, O, y->h, y->w, 0, 0, 0};
-    PCL_TRY(direct_input(layer, x, cf->pad_h, cf->pad_w, cf->stride, &in, &total, &d.Wq, &d.plane));
+    PCL_TRY(direct_input(layer, x, cf->pad_h, cf->pad_w, cf->stride, y->w, &in, &total, &d.Wq, &d.plane));
     PCL_TRY(direct_weights(layer, "wpack_a", mr, 1, (size_t)O, (size_t)K, 0, 0));
     return direct_conv(layer, mr, in, total, &d, cf->no_bias ? NULL : layer->params[P_BIAS]->mem, y->mem);
 }
@@ -495,7 +507,7 @@ static pcl_status direct_backward(pcl_layer *layer, const pcl_tensor *x, const p
     cl_long total;
     cl_int Wp;
     cl_long plane;
-    PCL_TRY(direct_input(layer, x, cf->pad_h, cf->pad_w, S, &in, &total, &Wp, &plane));
+    PCL_TRY(direct_input(layer, x, cf->pad_h, cf->pad_w, S, Wo, &in, &total, &Wp, &plane));
     cl_int Qp = (cl_int)round_up((size_t)Ho * Wp, 16);
     /* Images per dw_direct launch: about DW_ITEM_Q values of q per item, so
      * that the dyq and x rows an item streams (~24 bytes per q) stay in L1
@@ -536,7 +548,7 @@ static pcl_status direct_backward(pcl_layer *layer, const pcl_tensor *x, const p
         int mr = rows_for(C);
         cl_int ph = KH - 1 - cf->pad_h, pw = KW - 1 - cf->pad_w;
         direct_shape d = {dy->n, O, 0, 1, KH, KW, C, x->h, x->w, 0, 0, 0};
-        PCL_TRY(direct_input(layer, dy, ph, pw, 1, &in, &total, &d.Wq, &d.plane));
+        PCL_TRY(direct_input(layer, dy, ph, pw, 1, d.Wo, &in, &total, &d.Wq, &d.plane));
         PCL_TRY(direct_weights(layer, "wflip_a", mr, 1, (size_t)C, (size_t)O * KH * KW, 0, 0));
         return direct_conv(layer, mr, in, total, &d, NULL, dx->mem);
     }
@@ -547,7 +559,7 @@ static pcl_status direct_backward(pcl_layer *layer, const pcl_tensor *x, const p
      * T - tb columns; then cropped and interleaved into dx. */
     int th = (KH + S - 1) / S, tw = (KW + S - 1) / S, mr = rows_for(C);
     direct_shape d = {dy->n, O, 0, 1, th, tw, C, Ho + th - 1, Wo + tw - 1, 0, 0, 0};
-    PCL_TRY(direct_input(layer, dy, th - 1, tw - 1, 1, &in, &total, &d.Wq, &d.plane));
+    PCL_TRY(direct_input(layer, dy, th - 1, tw - 1, 1, d.Wo, &in, &total, &d.Wq, &d.plane));
     size_t phase_floats = (size_t)dy->n * C * d.Ho * d.Wo;
     PCL_TRY(pcl_scratch_reserve(ctx, &impl->col, &impl->col_bytes, phase_floats * S * S * sizeof(float)));
     for (int a = 0; a < S; a++) {

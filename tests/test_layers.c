@@ -387,6 +387,7 @@ static const conv_case conv_cases[] = {
     {1, 2, 7, 7, 3, 2, 2, 2, 0, 0, 0},   /* 2x2 stride 2, no padding: one tap per phase */
     {2, 3, 8, 8, 16, 3, 3, 2, 1, 1, 0},  /* 3x3 s2 p1 on an even input, full channel blocks */
     {2, 2, 9, 8, 3, 2, 3, 3, 1, 1, 0},   /* kernel height 2 < stride 3: a phase with no taps */
+    {1, 2, 11, 13, 4, 7, 7, 3, 4, 4, 0}, /* 7x7 stride 3 pad 4: phase rows sharing a zero column */
 };
 
 typedef struct conv_state {
