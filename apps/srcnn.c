@@ -374,7 +374,10 @@ static int run_train(int argc, char **argv)
         if (s == PCL_OK) s = pcl_srcnn_save(model, out, meta);
         if (s != PCL_OK) rc = fail_line(cmd, out);
         pcl_checkpoint_destroy(meta);
-        if (rc == 0)
+        if (rc == 0 && isnan(result.train_loss)) /* --max-steps ended the run before an epoch completed */
+            fprintf(stderr, "perceptcl srcnn train: %lld steps (no full epoch in this run) -> %s\n",
+                    (long long)result.steps, out);
+        else if (rc == 0)
             fprintf(stderr, "perceptcl srcnn train: %lld epochs, %lld steps, last epoch loss %.6g, %.1f patches/s -> %s\n",
                     (long long)result.epochs, (long long)result.steps, result.train_loss, result.images_per_second, out);
     }

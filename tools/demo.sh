@@ -1,35 +1,36 @@
 #!/bin/sh
-# The main job on the data that ships with the project (data/Set5): the bicubic
-# x4 baseline of the super-resolution protocol (SRCNN's: PSNR and SSIM on the Y
-# channel, shaved), beside the paper's Table 2; then, per image, the bicubic
-# picture, its SSIM and MS-SSIM against the original, and its SSIM map.
-# Writes OUT/report.md (default out/demo). PERCEPTCL=path overrides the binary.
+# The main job on the data that ships with the project: the three SRCNN 9-5-5 x4 models
+# that ship in models/ (trained on T91 with MSE, MAE and MS-SSIM losses) evaluated on
+# data/Set5 with the SRCNN protocol (PSNR and SSIM on Y, shaved), beside bicubic and the
+# paper's Table 2; then, per image, a Figure-8-like strip of crops (bicubic, MSE, MAE,
+# MS-SSIM, original). Writes OUT/report.md, OUT/table2.md, OUT/table2.json and
+# OUT/compare-*.png (default OUT: out/demo). PERCEPTCL=path overrides the binary.
 set -eu
 perceptcl=${PERCEPTCL:-build/apps/perceptcl}
 out=${1:-out/demo}
+models="--model models/srcnn_x4_mse.safetensors --model models/srcnn_x4_mae.safetensors
+        --model models/srcnn_x4_msssim.safetensors"
 mkdir -p "$out"
 report="$out/report.md"
 tmp="$report.tmp"
 "$perceptcl" devices
+# shellcheck disable=SC2086
+"$perceptcl" srcnn eval $models --scale 4 --report "$out/table2" data/Set5 > /dev/null
 {
-  echo "# Bicubic x4 on Set5 (SRCNN protocol, Y channel)"
+  cat "$out/table2.md"
   echo
-  "$perceptcl" sr-eval --scale 4 data/Set5
+  echo "## Crops (left to right: bicubic, MSE, MAE, MS-SSIM, original; PSNR / SSIM of the crop on Y)"
   echo
-  echo "## Per image (Y channel, unshaved, L = 255)"
-  echo
-  echo "| image | SSIM (valid) | MS-SSIM standard (same) | MS-SSIM equal (same) | bicubic | SSIM map |"
-  echo "|---|---|---|---|---|---|"
 } > "$tmp"
-for hr_file in data/Set5/*.png; do
-  name=$(basename "$hr_file" .png)
-  "$perceptcl" resize --modcrop 4 --scale 1 "$hr_file" "$out/$name-hr.png"
-  "$perceptcl" resize --scale 0.25 "$out/$name-hr.png" "$out/$name-lr.png"
-  "$perceptcl" resize --scale 4 "$out/$name-lr.png" "$out/$name-bicubic.png"
-  ssim=$("$perceptcl" ssim --y --map "$out/$name-ssim-map.png" "$out/$name-hr.png" "$out/$name-bicubic.png" 2>/dev/null | awk '{print $2}')
-  ms_std=$("$perceptcl" ssim --y --msssim --mode same "$out/$name-hr.png" "$out/$name-bicubic.png" 2>/dev/null | awk '{print $2}')
-  ms_eq=$("$perceptcl" ssim --y --msssim --mode same --weights equal "$out/$name-hr.png" "$out/$name-bicubic.png" 2>/dev/null | awk '{print $2}')
-  echo "| $name | $ssim | $ms_std | $ms_eq | $name-bicubic.png | $name-ssim-map.png |" >> "$tmp"
+for image in data/Set5/*.png; do
+  name=$(basename "$image" .png)
+  {
+    echo "### $name: compare-$name.png"
+    echo
+    # shellcheck disable=SC2086
+    "$perceptcl" srcnn compare $models --scale 4 "$image" "$out/compare-$name.png" 2>/dev/null
+    echo
+  } >> "$tmp"
 done
 mv "$tmp" "$report"
 cat "$report"
