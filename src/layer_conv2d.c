@@ -512,7 +512,7 @@ static pcl_status direct_backward(pcl_layer *layer, const pcl_tensor *x, const p
     /* Images per dw_direct launch: about DW_ITEM_Q values of q per item, so
      * that the dyq and x rows an item streams (~24 bytes per q) stay in L1
      * for the next item, which reads the same rows (measured on PoCL: 4
-     * images of 176 q ran 1.35x faster than 1, 2 images of 672 q 1.05x
+     * images of 176 q ran 1.33x faster than 1, 2 images of 672 q 1.05x
      * slower than 1); PERCEPTCL_CONV_CHUNK (floats of dyq) overrides. */
     size_t per_image = (size_t)O * Qp;
     size_t chunk = DW_ITEM_Q / (size_t)Qp;
