@@ -296,8 +296,9 @@ __kernel void fill_bias(const ulong total, const int O, const int P, __global co
  * row, not 28). Planes are `plane` floats apart (Hp rows and the last
  * row's right padding).
  * Stride ST > 1: pad_copy splits the padded input into ST x ST phase planes,
- * plane (c, a, b) holding xpad[c][ST*i + a][ST*j + b] (Hp x Wp each, Hp =
- * ceil(padded height / ST)); tap (u, v) of output (oh, ow) is then element
+ * plane (c, a, b) holding xpad[c][ST*i + a][ST*j + b] (ceil(padded size /
+ * ST) rows and columns; the rows share zero columns as above when every
+ * phase row starts with some); tap (u, v) of output (oh, ow) is then element
  * (oh + u/ST, ow + v/ST) of plane (c, u%ST, v%ST), so the same q indexing and
  * unit-stride vector loads apply. ST = 1 is the plain padded input.
  * Reads past the end of the tensor (the last rows of the last image) go
@@ -315,9 +316,9 @@ __kernel void fill_bias(const ulong total, const int O, const int P, __global co
 #define PASTE(a, b) PASTE_(a, b)
 
 /* dst = the zero-padded src (planes = N*C of H x W, padded by ph, pw) as
- * ST x ST phase planes of Hq rows of Wq floats, `plane` floats apart (see
- * above: with ST = 1, Wq = W + pw and the rows share their padding; with
- * ST > 1, Hq = ceil((H + 2ph) / ST), likewise Wq, plane = Hq*Wq):
+ * ST x ST phase planes of rows Wq floats apart, planes `plane` floats apart
+ * (see above; the host's direct_input chooses Wq and plane: with ST = 1,
+ * Wq = W + pw; with ST > 1, ceil((W + 2pw) / ST) less the shared columns):
  * element e = i*Wq + j of plane (p, a, b) = padded[p][ST*i + a][ST*j + b],
  * 0 past the padded edge. One item per destination float; no division by
  * a run-time value. The caller zeroes the slack after the last plane. */
