@@ -16,9 +16,11 @@
  * counts), then the median / min / max of the timed steps.
  * FLOPs as torch_ref/flops.py: 2 (3 sum MACs - first layer's MACs) + optimizer
  * FLOPs per parameter (SGD m 4, +2 with weight decay; Adam 13) + loss.
- * Sanity check: every step's loss must be finite (else exit 1); the first
- * and last are printed, with whether the last is lower (on W4a, Adam at lr
- * 1e-3 makes the loss jump for a few steps before it falls, in PyTorch too).
+ * Sanity check: every step's loss must be finite (else exit 1); the first,
+ * last and lowest are printed (--json: every step's). On W4a the first Adam
+ * step (lr 1e-3) from He-normal weights saturates the output tanh and the
+ * loss stays at ~1.07; PyTorch's ConvAE from He-normal weights does the same
+ * (0.147, then 1.085 flat), from its default init it recovers after a jump.
  * Usage: bench_train [--only W3a,W4a,W4b,W5a] [--reps N] [--json]
  *        (--json: one JSON object per workload on stdout, the text on stderr;
  *         device selection: PERCEPTCL_DEVICE / PERCEPTCL_PLATFORM) */
@@ -277,8 +279,9 @@ static void bench_setup(pcl_context *ctx, const workload *wl, bench *b)
         th = ih, tw = iw;
         if (conv) build_convae(&n);
         else build_fcae(&n);
-        /* PyTorch keeps its default init; the step's time does not depend on
-         * the values, and He keeps the ReLU activations O(1). */
+        /* PyTorch keeps its default init (uniform, +-1/sqrt(fan_in)); the
+         * step's time does not depend on the values (no data-dependent paths),
+         * and He keeps the ReLU activations O(1). */
         CHECK(pcl_model_init_weights(n.model, PCL_INIT_HE_NORMAL, 0, 1));
         hx = smooth_images(b->batch, th, tw, -1.0f, 1.0f, conv ? 4 : 5);
         ht = hx; /* autoencoders: the target is the input */
@@ -368,19 +371,24 @@ static int run_workload(pcl_context *ctx, const workload *wl, int reps, int json
     qsort(t, (size_t)reps, sizeof *t, cmp_double);
     const double med = t[reps / 2];
     const int decreased = loss[steps - 1] < loss[0];
+    int lowest = 0;
+    for (int s = 1; s < steps; s++)
+        if (loss[s] < loss[lowest]) lowest = s;
     FILE *text = json ? stderr : stdout;
-    fprintf(text, "%-4s %10.2f %-9s (min %.2f, max %.2f; median step %.1f ms) %7.2f GFLOP/s  loss %.6g -> %.6g (%s)  %s\n",
+    fprintf(text, "%-4s %10.2f %-9s (min %.2f, max %.2f; median step %.1f ms) %7.2f GFLOP/s  loss %.6g -> %.6g (%s; lowest %.6g at step %d)  %s\n",
             wl->name, b.batch / med, wl->unit, b.batch / t[reps - 1], b.batch / t[0], med * 1e3, b.flops / med * 1e-9,
-            loss[0], loss[steps - 1], decreased ? "decreasing" : "NOT decreasing", wl->what);
+            loss[0], loss[steps - 1], decreased ? "decreasing" : "NOT decreasing", loss[lowest], lowest + 1, wl->what);
     fflush(text);
     if (json) {
         printf("{\"name\": \"%s\", \"what\": \"%s\", \"unit\": \"%s\", \"batch\": %d, \"warmup\": %d, \"reps\": %d, "
                "\"median_s\": %.6f, \"min_s\": %.6f, \"max_s\": %.6f, \"rate_median\": %.4f, \"rate_min\": %.4f, "
                "\"rate_max\": %.4f, \"flops_per_step\": %.0f, \"gflops_median\": %.4f, \"first_loss\": %.8g, "
-               "\"last_loss\": %.8g, \"loss_decreased\": %s}\n",
+               "\"last_loss\": %.8g, \"loss_decreased\": %s, \"losses\": [",
                wl->name, wl->what, wl->unit, b.batch, wl->warmup, reps, med, t[0], t[reps - 1], b.batch / med,
                b.batch / t[reps - 1], b.batch / t[0], b.flops, b.flops / med * 1e-9, loss[0], loss[steps - 1],
                decreased ? "true" : "false");
+        for (int s = 0; s < steps; s++) printf("%s%.8g", s ? ", " : "", loss[s]);
+        printf("]}\n");
         fflush(stdout);
     }
     free(t), free(loss);

@@ -125,7 +125,9 @@ def main():
         what = ours[0]["what"] if ours else name
         ratio = f"{pm / tm:.2f}x" if tm and pm else "-"
         gf = fmt([p["gflops_median"] for p in ours])
-        losses = "; ".join(f"{p['first_loss']:.4g} -> {p['last_loss']:.4g}" for p in ours)
+        # Deterministic, so each round's losses are normally the same: each distinct one once.
+        losses = "; ".join(dict.fromkeys(f"{p['first_loss']:.4g} -> {p['last_loss']:.4g} (lowest {min(p['losses']):.4g})"
+                                         for p in ours))
         print(f"| {name}: {what} | {tm or 0:,.1f} {unit} ({fmt(torch_rates)}) | {pm or 0:,.1f} ({fmt(our_rates)}) "
               f"| {ratio} | {gf} | {losses} |", flush=True)
     print(f"loadavg at end: {os.getloadavg()}")
