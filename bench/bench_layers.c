@@ -21,26 +21,7 @@
 #include <string.h>
 #include <time.h>
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-#define CHECK(call)                                                                   \
-    do {                                                                              \
-        if ((call) != PCL_OK) {                                                       \
-            fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, pcl_last_error());     \
-            exit(1);                                                                  \
-        }                                                                             \
-    } while (0)
+#include "bench_common.h"
 
 typedef struct stage {
     pcl_layer *layer;

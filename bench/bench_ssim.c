@@ -12,18 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+#include "bench_common.h"
 
 int main(int argc, char **argv)
 {
@@ -95,7 +84,7 @@ int main(int argc, char **argv)
             }
         rate[r] = (double)batch * iters / (now() - t0);
     }
-    qsort(rate, (size_t)reps, sizeof(double), cmp);
+    qsort(rate, (size_t)reps, sizeof(double), cmp_double);
     printf("%s: %s %d x %dx%d (HxW), %s, %d scale(s), %s: %.1f images/s median (min %.1f, max %.1f; "
            "%d reps x %d calls) on %s\n",
            name, scales == 1 ? "SSIM" : "MS-SSIM", batch, h, w, same ? "same" : "valid", scales,

@@ -36,26 +36,7 @@
 #include <string.h>
 #include <time.h>
 
-#define CHECK(call)                                                                   \
-    do {                                                                              \
-        if ((call) != PCL_OK) {                                                       \
-            fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, pcl_last_error());     \
-            exit(1);                                                                  \
-        }                                                                             \
-    } while (0)
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+#include "bench_common.h"
 
 /* ---- building a network while counting its MACs ------------------------- */
 
