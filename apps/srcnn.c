@@ -85,6 +85,31 @@ static int bad_usage(const char *command, const char *message, const char *arg)
     return 2;
 }
 
+/* One step of a subcommand's argument loop at argv[*i]. Returns:
+ *   ARG_TAKEN       a device flag, stored in selection;
+ *   ARG_EXIT        --help was printed (*rc 0) or the usage is wrong (*rc 2);
+ *   ARG_POSITIONAL  *a is a word that does not start with '-';
+ *   ARG_OPTION      *a is an option: a name in switches (NULL-terminated) has
+ *                   *v NULL, any other takes the next word as *v (*i moves on). */
+typedef enum arg_kind { ARG_TAKEN, ARG_EXIT, ARG_POSITIONAL, ARG_OPTION } arg_kind;
+
+static arg_kind next_arg(const char *cmd, int argc, char **argv, int *i, pcl_device_selection *selection,
+                         const char *const *switches, const char **a, const char **v, int *rc)
+{
+    int used = app_parse_device_flag(argc, argv, i, selection);
+    if (used) return *rc = 2, used < 0 ? ARG_EXIT : ARG_TAKEN;
+    *a = argv[*i];
+    *v = NULL;
+    if (strcmp(*a, "--help") == 0 || strcmp(*a, "-h") == 0)
+        return printf("%s%s", usage, app_device_flags_help), *rc = 0, ARG_EXIT;
+    if ((*a)[0] != '-') return ARG_POSITIONAL;
+    for (int k = 0; switches && switches[k]; k++)
+        if (strcmp(*a, switches[k]) == 0) return ARG_OPTION;
+    if (*i + 1 >= argc) return *rc = bad_usage(cmd, "missing value after", *a), ARG_EXIT;
+    *v = argv[++*i];
+    return ARG_OPTION;
+}
+
 static int parse_double(const char *text, double *value)
 {
     char *end;
@@ -209,17 +234,17 @@ static int run_train(int argc, char **argv)
     long scale = 4, epochs = 10, batch = 128, seed = 1, stride = PCL_SRCNN_STRIDE, max_steps = 0, limit = 0;
     double lr = 1e-3, momentum = 0.9;
     pcl_ssim_weights weights = PCL_SSIM_WEIGHTS_EQUAL;
+    static const char *const switches[] = {"--resume", "--srcnn-lr", NULL};
     for (int i = 1; i < argc; i++) {
-        int used = app_parse_device_flag(argc, argv, &i, &selection);
-        if (used < 0) return 2;
-        if (used) continue;
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) return printf("%s%s", usage, app_device_flags_help), 0;
-        if (strcmp(a, "--resume") == 0) { resume = 1; continue; }
-        if (strcmp(a, "--srcnn-lr") == 0) { srcnn_lr = 1; continue; }
-        if (a[0] != '-' || !v) return bad_usage(cmd, "unknown argument or missing value:", a);
-        i++;
-        if (strcmp(a, "--loss") == 0) {
+        const char *a, *v;
+        int rc;
+        arg_kind kind = next_arg(cmd, argc, argv, &i, &selection, switches, &a, &v, &rc);
+        if (kind == ARG_EXIT) return rc;
+        if (kind == ARG_TAKEN) continue;
+        if (kind == ARG_POSITIONAL) return bad_usage(cmd, "unexpected argument", a);
+        if (strcmp(a, "--resume") == 0) resume = 1;
+        else if (strcmp(a, "--srcnn-lr") == 0) srcnn_lr = 1;
+        else if (strcmp(a, "--loss") == 0) {
             if (strcmp(v, "mse") && strcmp(v, "mae") && strcmp(v, "msssim"))
                 return bad_usage(cmd, "--loss must be mse, mae or msssim, not", v);
             loss = v;
@@ -517,18 +542,16 @@ static int run_eval(int argc, char **argv)
     int model_count = 0, dir_count = 0;
     long scale = 4;
     for (int i = 1; i < argc; i++) {
-        int used = app_parse_device_flag(argc, argv, &i, &selection);
-        if (used < 0) return 2;
-        if (used) continue;
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) return printf("%s%s", usage, app_device_flags_help), 0;
-        if (a[0] != '-') {
+        const char *a, *v;
+        int rc;
+        arg_kind kind = next_arg(cmd, argc, argv, &i, &selection, NULL, &a, &v, &rc);
+        if (kind == ARG_EXIT) return rc;
+        if (kind == ARG_TAKEN) continue;
+        if (kind == ARG_POSITIONAL) {
             if (dir_count == MAX_DIRS) return bad_usage(cmd, "too many folders", NULL);
             dirs[dir_count++] = a;
             continue;
         }
-        if (!v) return bad_usage(cmd, "unknown argument or missing value:", a);
-        i++;
         if (strcmp(a, "--model") == 0) {
             if (model_count == MAX_MODELS) return bad_usage(cmd, "too many --model files", NULL);
             model_paths[model_count++] = v;
@@ -651,18 +674,16 @@ static int run_upscale(int argc, char **argv)
     int file_count = 0;
     long scale = 4;
     for (int i = 1; i < argc; i++) {
-        int used = app_parse_device_flag(argc, argv, &i, &selection);
-        if (used < 0) return 2;
-        if (used) continue;
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) return printf("%s%s", usage, app_device_flags_help), 0;
-        if (a[0] != '-') {
+        const char *a, *v;
+        int rc;
+        arg_kind kind = next_arg(cmd, argc, argv, &i, &selection, NULL, &a, &v, &rc);
+        if (kind == ARG_EXIT) return rc;
+        if (kind == ARG_TAKEN) continue;
+        if (kind == ARG_POSITIONAL) {
             if (file_count == 2) return bad_usage(cmd, "expects IN OUT, got an extra", a);
             files[file_count++] = a;
             continue;
         }
-        if (!v) return bad_usage(cmd, "unknown argument or missing value:", a);
-        i++;
         if (strcmp(a, "--model") == 0) model_path = v;
         else if (strcmp(a, "--scale") == 0) {
             if (!parse_long(v, 2, 8, &scale)) return bad_usage(cmd, "--scale must be 2..8, not", v);
@@ -728,18 +749,16 @@ static int run_compare(int argc, char **argv)
     int model_count = 0, file_count = 0, crop_given = 0, crop[4] = {0};
     long scale = 4, zoom = 3;
     for (int i = 1; i < argc; i++) {
-        int used = app_parse_device_flag(argc, argv, &i, &selection);
-        if (used < 0) return 2;
-        if (used) continue;
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) return printf("%s%s", usage, app_device_flags_help), 0;
-        if (a[0] != '-') {
+        const char *a, *v;
+        int rc;
+        arg_kind kind = next_arg(cmd, argc, argv, &i, &selection, NULL, &a, &v, &rc);
+        if (kind == ARG_EXIT) return rc;
+        if (kind == ARG_TAKEN) continue;
+        if (kind == ARG_POSITIONAL) {
             if (file_count == 2) return bad_usage(cmd, "expects IMAGE OUT.png, got an extra", a);
             files[file_count++] = a;
             continue;
         }
-        if (!v) return bad_usage(cmd, "unknown argument or missing value:", a);
-        i++;
         if (strcmp(a, "--model") == 0) {
             if (model_count == MAX_MODELS) return bad_usage(cmd, "too many --model files", NULL);
             model_paths[model_count++] = v;
