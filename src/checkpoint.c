@@ -619,6 +619,18 @@ static pcl_status parse_uint(parser *ps, uint64_t *value)
 }
 
 /* [uint, ...] with at most max entries. */
+/* After a member of a JSON array or object: skips spaces, then ',' gives 1
+ * (another member follows) and the closing character gives 0 with *status
+ * PCL_OK; anything else gives 0 with a format error naming expected. */
+static int next_member(parser *ps, int close, const char *expected, pcl_status *status)
+{
+    skip_space(ps);
+    *status = PCL_OK;
+    if (peek(ps) == ',' || peek(ps) == close) return ps->text[ps->pos++] == ',';
+    *status = fail_at(ps, expected);
+    return 0;
+}
+
 static pcl_status parse_uint_array(parser *ps, uint64_t *values, int max, int *count, const char *what)
 {
     PCL_TRY(expect(ps, '['));
@@ -635,16 +647,8 @@ static pcl_status parse_uint_array(parser *ps, uint64_t *values, int max, int *c
             return fail_at(ps, expected);
         }
         PCL_TRY(parse_uint(ps, &values[(*count)++]));
-        skip_space(ps);
-        if (peek(ps) == ',') {
-            ps->pos++;
-            continue;
-        }
-        if (peek(ps) == ']') {
-            ps->pos++;
-            return PCL_OK;
-        }
-        return fail_at(ps, "',' or ']'");
+        pcl_status status;
+        if (!next_member(ps, ']', "',' or ']'", &status)) return status;
     }
 }
 
@@ -678,16 +682,7 @@ static pcl_status parse_metadata(parser *ps)
         free(key);
         free(value);
         PCL_TRY(status);
-        skip_space(ps);
-        if (peek(ps) == ',') {
-            ps->pos++;
-            continue;
-        }
-        if (peek(ps) == '}') {
-            ps->pos++;
-            return PCL_OK;
-        }
-        return fail_at(ps, "',' or '}' in __metadata__");
+        if (!next_member(ps, '}', "',' or '}' in __metadata__", &status)) return status;
     }
 }
 
@@ -755,16 +750,11 @@ static pcl_status parse_tensor_info(parser *ps, parsed_tensor *t)
             ps->pos = key_pos;
             return fail_at(ps, "each of \"dtype\", \"shape\", \"data_offsets\" once");
         }
-        skip_space(ps);
-        if (peek(ps) == ',') {
-            ps->pos++;
-            continue;
-        }
-        if (peek(ps) == '}') {
-            ps->pos++;
+        pcl_status separator;
+        if (!next_member(ps, '}', "',' or '}' in a tensor's entry", &separator)) {
+            PCL_TRY(separator);
             break;
         }
-        return fail_at(ps, "',' or '}' in a tensor's entry");
     }
     if (!have_dtype || !have_shape || !have_offsets) {
         ps->pos = open;
@@ -864,17 +854,7 @@ pcl_status pcl_checkpoint_parse(const void *bytes, size_t length, const char *na
         } else {
             free(key);
         }
-        if (status != PCL_OK) break;
-        skip_space(&ps);
-        if (peek(&ps) == ',') {
-            ps.pos++;
-            continue;
-        }
-        if (peek(&ps) == '}') {
-            ps.pos++;
-            break;
-        }
-        status = fail_at(&ps, "',' or '}' after an entry of the header");
+        if (status != PCL_OK || !next_member(&ps, '}', "',' or '}' after an entry of the header", &status)) break;
     }
     if (status == PCL_OK) {
         skip_space(&ps); /* trailing padding */
