@@ -99,6 +99,21 @@ static pcl_status im2col(pcl_layer *layer, const conv_geometry *g, const pcl_ten
     return pcl_kernel_launch(layer->context, kernel, "im2col", 2, global, NULL);
 }
 
+/* dx (images n0 .. n0 + nc) = col2im of the col scratch (K x cols). */
+static pcl_status col2im(pcl_layer *layer, const conv_geometry *g, cl_int n0, cl_int nc, pcl_tensor *dx)
+{
+    conv_impl *impl = layer->impl;
+    cl_kernel kernel;
+    PCL_TRY(pcl_kernel_get(layer->context, "conv2d.cl", options(impl), "col2im", &kernel));
+    PCL_TRY(pcl_kernel_set_args(kernel, "col2im", 14, sizeof(cl_int), &g->C, sizeof(cl_int), &g->H, sizeof(cl_int),
+                                &g->W, sizeof(cl_int), &g->KH, sizeof(cl_int), &g->KW, sizeof(cl_int), &g->S,
+                                sizeof(cl_int), &g->PH, sizeof(cl_int), &g->PW, sizeof(cl_int), &g->Ho,
+                                sizeof(cl_int), &g->Wo, sizeof n0, &n0, sizeof nc, &nc, sizeof(cl_mem), &impl->col,
+                                sizeof(cl_mem), &dx->mem));
+    size_t global[3] = {(size_t)g->W, (size_t)g->H, (size_t)nc * g->C};
+    return pcl_kernel_launch(layer->context, kernel, "col2im", 3, global, NULL);
+}
+
 /* ---- The packed path (own GEMM on CPU devices) ---------------------------
  * The operands go straight into the GEMM's packed panels (kernels/conv2d.cl):
  *   forward  y = bias (fill), y += Wp · im2col_b           (C written as NCHW)
@@ -247,8 +262,6 @@ static pcl_status packed_backward(pcl_layer *layer, const pcl_tensor *x, const p
     conv_geometry g;
     PCL_TRY(packed_geometry(layer, x, y, dx != NULL, &g));
     if (!impl->config.no_bias) PCL_TRY(bias_grad(layer, dy));
-    cl_kernel col2im;
-    PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", options(impl), "col2im", &col2im));
     /* With stride 1 and zero padding the input gradient is a convolution of
      * dy (padded by k-1-pad) with the flipped W^T: no dcol, no col2im. */
     const pcl_conv2d_config *cf = &impl->config;
@@ -290,13 +303,7 @@ static pcl_status packed_backward(pcl_layer *layer, const pcl_tensor *x, const p
         PCL_TRY(packed_dy(layer, &g, dy, n0, nc, 1));
         PCL_TRY(pcl_gemm_packed(ctx, &impl->gemm, g.K, cols, (size_t)g.O, 1.0f, impl->wp, impl->t, 0.0f, impl->col, 0,
                                 cols, 0, 0));
-        PCL_TRY(pcl_kernel_set_args(col2im, "col2im", 14, sizeof(cl_int), &g.C, sizeof(cl_int), &g.H,
-                                    sizeof(cl_int), &g.W, sizeof(cl_int), &g.KH, sizeof(cl_int), &g.KW,
-                                    sizeof(cl_int), &g.S, sizeof(cl_int), &g.PH, sizeof(cl_int), &g.PW,
-                                    sizeof(cl_int), &g.Ho, sizeof(cl_int), &g.Wo, sizeof n0, &n0, sizeof nc, &nc,
-                                    sizeof(cl_mem), &impl->col, sizeof(cl_mem), &dx->mem));
-        size_t g3[3] = {(size_t)g.W, (size_t)g.H, (size_t)nc * g.C};
-        PCL_TRY(pcl_kernel_launch(ctx, col2im, "col2im", 3, g3, NULL));
+        PCL_TRY(col2im(layer, &g, n0, nc, dx));
     }
     return PCL_OK;
 }
@@ -643,9 +650,8 @@ static pcl_status backward(pcl_layer *layer, const pcl_tensor *x, const pcl_tens
     conv_geometry g;
     PCL_TRY(geometry(layer, x, y, &g));
     if (!impl->config.no_bias) PCL_TRY(bias_grad(layer, dy));
-    cl_kernel gather, col2im;
+    cl_kernel gather;
     PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", options(impl), "gather_dy", &gather));
-    PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", options(impl), "col2im", &col2im));
     cl_int P = (cl_int)g.P;
     for (size_t start = 0; start < (size_t)x->n; start += g.chunk) {
         cl_int n0 = (cl_int)start, nc = (cl_int)((size_t)x->n - start < g.chunk ? (size_t)x->n - start : g.chunk);
@@ -662,13 +668,7 @@ static pcl_status backward(pcl_layer *layer, const pcl_tensor *x, const pcl_tens
         /* dcol (K x cols) = W^T (K x O) T (O x cols), into the col scratch. */
         PCL_TRY(pcl_gemm(ctx, impl->config.backend, 1, 0, g.K, cols, (size_t)g.O, 1.0f,
                          layer->params[P_WEIGHT]->mem, 0, g.K, impl->t, 0, cols, 0.0f, impl->col, 0, cols));
-        PCL_TRY(pcl_kernel_set_args(col2im, "col2im", 14, sizeof(cl_int), &g.C, sizeof(cl_int), &g.H,
-                                    sizeof(cl_int), &g.W, sizeof(cl_int), &g.KH, sizeof(cl_int), &g.KW,
-                                    sizeof(cl_int), &g.S, sizeof(cl_int), &g.PH, sizeof(cl_int), &g.PW,
-                                    sizeof(cl_int), &g.Ho, sizeof(cl_int), &g.Wo, sizeof n0, &n0, sizeof nc, &nc,
-                                    sizeof(cl_mem), &impl->col, sizeof(cl_mem), &dx->mem));
-        size_t g3[3] = {(size_t)g.W, (size_t)g.H, (size_t)nc * g.C};
-        PCL_TRY(pcl_kernel_launch(ctx, col2im, "col2im", 3, g3, NULL));
+        PCL_TRY(col2im(layer, &g, n0, nc, dx));
     }
     return PCL_OK;
 }
