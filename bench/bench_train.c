@@ -7,13 +7,15 @@
  *   W4b  the same with 1 - MS-SSIM (same mode, L = 2, standard weights)
  *   W5a  FC AE 1024-8192-...-256 (tanh + sign bottleneck, straight-through),
  *        64 x 32x32 in [-1, 1], SGD lr 1e-2 m 0.9 wd 5e-5, MSE
- * One step is what the trainer (src/trainer.c) does with a batch already on
- * the device: forward, the loss by name (values read to the host: the
- * trainer checks them every step), its gradient scaled to the batch mean,
- * zero_grad, backward, optimizer step, then a finish of the queue before the
- * clock stops. The batch is fixed and synthetic (blurred noise stretched to
- * the range, as run.py's smooth_images). Untimed warm-up steps (PyTorch's
- * counts), then the median / min / max of the timed steps.
+ * The steps are the trainer's own (pcl_trainer_run, src/trainer.c, as the
+ * apps train): the source holds one batch, so every epoch is one step:
+ * batch upload, forward, the loss by name (its values read to the host, where
+ * the trainer checks them), backward, optimizer step. A step's time is the
+ * time between two epoch callbacks; the loss read-back of a step waits for the
+ * previous step's update, so in steady state that interval is one whole step.
+ * The batch is fixed and synthetic (blurred noise stretched to the range, as
+ * run.py's smooth_images). Untimed warm-up steps (PyTorch's counts), then the
+ * median / min / max of the timed steps.
  * FLOPs as torch_ref/flops.py: 2 (3 sum MACs - first layer's MACs) + optimizer
  * FLOPs per parameter (SGD m 4, +2 with weight decay; Adam 13) + loss.
  * Sanity check: every step's loss must be finite (else exit 1); the first,
@@ -28,7 +30,7 @@
 #include "perceptcl/loss.h"
 #include "perceptcl/model.h"
 #include "perceptcl/optimizer.h"
-#include "runtime.h" /* the trainer's gradient-scale kernel (trainer.cl) */
+#include "perceptcl/trainer.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -214,23 +216,20 @@ static const workload workloads[] = {
 };
 
 typedef struct bench {
-    pcl_context *ctx;
     pcl_model *model;
     pcl_optimizer *opt;
-    pcl_loss *loss;
-    pcl_tensor *x, *target, *dy;
-    float *values;
-    int batch;
-    float grad_scale; /* d (batch loss) / d value_i: 1/n, or -1/n for 1 - MS-SSIM */
-    int higher_is_better;
-    cl_kernel k_scale;
+    float *x, *target; /* the batch on the host (target == x for autoencoders) */
+    int batch, in[4], out[4];
+    const char *loss;
     double flops;
+    /* filled by the epoch callback: the end time and loss of each step */
+    double *end, *loss_of;
+    int steps_done;
 } bench;
 
 static void bench_setup(pcl_context *ctx, const workload *wl, bench *b)
 {
     memset(b, 0, sizeof *b);
-    b->ctx = ctx;
     net n = {ctx, NULL, {0}, 0, 0};
     float *hx, *ht;
     int th, tw;
@@ -284,54 +283,56 @@ static void bench_setup(pcl_context *ctx, const workload *wl, bench *b)
         exit(1);
     }
     CHECK(pcl_model_add_to_optimizer(b->model, b->opt));
-    CHECK(pcl_tensor_create(ctx, in[0], in[1], in[2], in[3], &b->x));
-    CHECK(pcl_tensor_create(ctx, out[0], out[1], out[2], out[3], &b->target));
-    CHECK(pcl_tensor_create(ctx, out[0], out[1], out[2], out[3], &b->dy));
-    CHECK(pcl_tensor_upload(b->x, hx));
-    CHECK(pcl_tensor_upload(b->target, ht));
-    if (ht != hx) free(ht);
-    free(hx);
-
-    const char *loss = !strcmp(wl->name, "W4b") ? "msssim" : "mse";
-    pcl_ssim_options so = pcl_ssim_options_default();
-    so.mode = PCL_SSIM_SAME; /* ssim_torch.ms_ssim(t, o, 2.0, "same") */
-    so.data_range = 2.0;
-    CHECK(pcl_loss_create(ctx, loss, b->batch, th, tw, &so, &b->loss));
-    b->higher_is_better = pcl_loss_higher_is_better(b->loss);
-    b->grad_scale = (float)((b->higher_is_better ? -1.0 : 1.0) / b->batch);
-    b->values = malloc(sizeof(float) * (size_t)b->batch);
-    CHECK(pcl_kernel_get(ctx, "trainer.cl", NULL, "scale", &b->k_scale));
+    memcpy(b->in, in, sizeof in);
+    memcpy(b->out, out, sizeof out);
+    b->x = hx;
+    b->target = ht;
+    const char *loss = b->loss = !strcmp(wl->name, "W4b") ? "msssim" : "mse";
     b->flops = 2 * (3 * n.macs - n.first_macs) + opt_flops_per_param * (double)pcl_model_param_floats(b->model) +
                loss_flops(loss, b->batch, th, tw);
 }
 
 static void bench_free(bench *b)
 {
-    pcl_loss_destroy(b->loss);
     pcl_optimizer_destroy(b->opt);
     pcl_model_destroy(b->model);
-    pcl_tensor_destroy(b->x), pcl_tensor_destroy(b->target), pcl_tensor_destroy(b->dy);
-    free(b->values);
+    if (b->target != b->x) free(b->target);
+    free(b->x), free(b->end), free(b->loss_of);
 }
 
-/* One training step; returns the batch loss (before the update). */
-static double bench_step(bench *b)
+static pcl_status record_step(void *user, const pcl_trainer_epoch *epoch)
 {
-    pcl_tensor *y;
-    CHECK(pcl_model_forward(b->model, b->x, &y));
-    CHECK(pcl_loss_run(b->loss, b->target->mem, y->mem, b->values, b->dy->mem));
-    double sum = 0;
-    for (int i = 0; i < b->batch; i++) sum += b->higher_is_better ? 1.0 - b->values[i] : b->values[i];
-    const int count = (int)pcl_tensor_count(b->dy);
-    CHECK(pcl_kernel_set_args(b->k_scale, "scale", 3, sizeof count, &count, sizeof b->grad_scale, &b->grad_scale,
-                              sizeof(cl_mem), &b->dy->mem));
-    const size_t global = (size_t)count;
-    CHECK(pcl_kernel_launch(b->ctx, b->k_scale, "scale", 1, &global, NULL));
-    CHECK(pcl_optimizer_zero_grad(b->opt));
-    CHECK(pcl_model_backward(b->model, b->dy));
-    CHECK(pcl_optimizer_step(b->opt));
-    CHECK(pcl_context_finish(b->ctx));
-    return sum / b->batch;
+    bench *b = user;
+    b->end[b->steps_done] = now();
+    b->loss_of[b->steps_done++] = epoch->train_loss;
+    return PCL_OK;
+}
+
+/* Runs steps training steps through the trainer; t[s] = step s's time. */
+static void run_steps(bench *b, int steps, double *t)
+{
+    pcl_ssim_options so = pcl_ssim_options_default();
+    so.mode = PCL_SSIM_SAME; /* ssim_torch.ms_ssim(t, o, 2.0, "same") */
+    so.data_range = 2.0;
+    pcl_trainer_config config = pcl_trainer_config_default();
+    config.loss = b->loss;
+    config.ssim_options = &so;
+    config.batch = (size_t)b->batch;
+    config.epochs = steps; /* one batch per epoch */
+    config.progress_mode = PCL_PROGRESS_OFF;
+    config.on_epoch = record_step;
+    config.user = b;
+    pcl_array_source arrays = {b->x, b->target, (size_t)b->batch, {b->in[1], b->in[2], b->in[3]},
+                               {b->out[1], b->out[2], b->out[3]}};
+    pcl_data_source source = pcl_data_source_from_arrays(&arrays);
+    pcl_trainer *trainer;
+    b->end = malloc(sizeof(double) * (size_t)steps);
+    b->loss_of = malloc(sizeof(double) * (size_t)steps);
+    CHECK(pcl_trainer_create(b->model, b->opt, &config, &trainer));
+    const double start = now();
+    CHECK(pcl_trainer_run(trainer, &source, NULL, NULL));
+    pcl_trainer_destroy(trainer);
+    for (int k = 0; k < steps; k++) t[k] = b->end[k] - (k ? b->end[k - 1] : start);
 }
 
 static int run_workload(pcl_context *ctx, const workload *wl, int reps, int json)
@@ -339,16 +340,14 @@ static int run_workload(pcl_context *ctx, const workload *wl, int reps, int json
     bench b;
     bench_setup(ctx, wl, &b);
     const int steps = wl->warmup + reps;
-    double *t = malloc(sizeof(double) * (size_t)reps), *loss = malloc(sizeof(double) * (size_t)steps);
-    for (int s = 0; s < steps; s++) {
-        const double t0 = now();
-        loss[s] = bench_step(&b);
-        if (s >= wl->warmup) t[s - wl->warmup] = now() - t0;
+    double *all = malloc(sizeof(double) * (size_t)steps), *t = all + wl->warmup;
+    run_steps(&b, steps, all);
+    const double *loss = b.loss_of;
+    for (int s = 0; s < steps; s++)
         if (!isfinite(loss[s])) {
             fprintf(stderr, "bench_train: %s: the loss of step %d is %g\n", wl->name, s + 1, loss[s]);
             return 1;
         }
-    }
     qsort(t, (size_t)reps, sizeof *t, cmp_double);
     const double med = t[reps / 2];
     const int decreased = loss[steps - 1] < loss[0];
@@ -372,7 +371,7 @@ static int run_workload(pcl_context *ctx, const workload *wl, int reps, int json
         printf("]}\n");
         fflush(stdout);
     }
-    free(t), free(loss);
+    free(all);
     bench_free(&b);
     return 0;
 }
