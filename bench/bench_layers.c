@@ -10,7 +10,7 @@
  *   and, opt-in, all conv/dense layers of W4 (conv AE) and W5 (FC AE).
  * Set BENCH_KERNEL_ONLY=1 to time the packed GEMM micro-kernel alone.
  * Usage: bench_layers [--reps N] [--gemm N] [--only srcnn|dense|gemm|fcae|convae] [--split]
- *        (--split, conv-AE only: forward, dW and dx of each layer apart;
+ *        (--split: forward, dW and dx of each layer apart;
  *        --stage NAME: the same for the layers whose name contains NAME)
  *        (device selection: PERCEPTCL_DEVICE / PERCEPTCL_PLATFORM) */
 #include "gemm.h"
@@ -144,11 +144,16 @@ static void bench_srcnn(pcl_context *ctx, pcl_gemm_backend backend, int reps)
     stage_make(ctx, l1, n, 1, 33, 33, 1, (double)n * 64 * 25 * 25 * 81, &s[0]);
     stage_make(ctx, l2, n, 64, 25, 25, 0, (double)n * 32 * 21 * 21 * 64 * 25, &s[1]);
     stage_make(ctx, l3, n, 32, 21, 21, 0, (double)n * 1 * 17 * 17 * 32 * 25, &s[2]);
+    const char *names[3] = {"1->64 9x9 ", "64->32 5x5", "32->1 5x5 "};
+    if (split_passes) {
+        time_split(ctx, s, 3, reps, names);
+        for (int i = 0; i < 3; i++) stage_free(&s[i]);
+        return;
+    }
     double per[3];
     double t = time_stages(ctx, s, 3, reps, per);
     double flops = 0;
     for (int i = 0; i < 3; i++) flops += step_flops(&s[i]);
-    const char *names[3] = {"1->64 9x9 ", "64->32 5x5", "32->1 5x5 "};
     for (int i = 0; i < 3; i++)
         printf("  srcnn %s %-7s fwd+bwd %8.2f ms  %7.1f GFLOP/s\n", names[i], pcl_gemm_backend_name(backend),
                per[i] * 1e3, step_flops(&s[i]) / per[i] * 1e-9);

@@ -586,3 +586,117 @@ __kernel void dw_direct(const int C, const long plane, const int Wp, const int K
     }
     FOR_T(W_STORE)
 }
+
+/* The weight gradient with output channels along the vector lanes, for O a
+ * multiple of 16 * OVEC: dW[o][r] = sum over images n and q of
+ * dyt[n][q][o] x[n][off_r + q] (dyt: dy in the q indexing, transposed so
+ * that the O channels of one q are contiguous; written by dy_qt). One item
+ * per (TAPS taps, 16 * OVEC channels, chunk of images): TAPS x OVEC float16
+ * accumulators, per q OVEC vector loads of dyt and TAPS scalar loads of x
+ * broadcast (no lane sums at the end), partial sums per chunk in part[chunk]
+ * [r][o], added in a fixed order by dw_sum: deterministic. */
+#ifndef OVEC
+#define OVEC 2
+#endif
+#ifndef TAPS
+#define TAPS 12
+#endif
+
+/* dyt[n][q][o] = dy[n0+n, o, oh, ow] for q = oh*Wp + ow with ow < Wo, else 0;
+ * Q = Ho*Wp. One item per (q, 16 channels, image). */
+__kernel void dy_qt(const int O, const int Ho, const int Wo, const int Wp, const int N,
+                    __global const float *dy, __global float *dyt)
+{
+    const int q = get_global_id(0), ob = get_global_id(1), n = get_global_id(2);
+    const int Q = Ho * Wp;
+    if (q >= Q || ob * 16 >= O || n >= N) return;
+    const int oh = q / Wp, ow = q - oh * Wp;
+    float16 v = (float16)(0.0f);
+    if (ow < Wo) {
+        __global const float *src = dy + ((size_t)n * O + ob * 16) * Ho * Wo + oh * Wo + ow;
+        const size_t s = (size_t)Ho * Wo;
+        v = (float16)(src[0], src[s], src[2 * s], src[3 * s], src[4 * s], src[5 * s], src[6 * s], src[7 * s],
+                      src[8 * s], src[9 * s], src[10 * s], src[11 * s], src[12 * s], src[13 * s], src[14 * s],
+                      src[15 * s]);
+    }
+    vstore16(v, 0, dyt + ((size_t)n * Q + q) * O + ob * 16);
+}
+
+__kernel void dw_ot(const int C, const long plane, const int Wp, const int KH, const int KW, const int O, const int Q,
+                    const int N, const int per_chunk, const long total, __global const float *x,
+                    __global const float *dyt, __global float *part)
+{
+    const int tb = get_global_id(0), ob = get_global_id(1), chunk = get_global_id(2);
+    const int K = C * KH * KW, r0 = tb * TAPS, n0 = chunk * per_chunk;
+    if (r0 >= K || ob * 16 * OVEC >= O || n0 >= N) return;
+    long off[TAPS];
+    long maxoff = 0;
+    int tv = r0 % KW, tu = r0 / KW % KH, tc = r0 / (KW * KH);
+#pragma unroll
+    for (int t = 0; t < TAPS; t++) {
+        off[t] = 0; /* taps past K read tap 0 again; not stored */
+        if (r0 + t < K) off[t] = ((long)(tc * ST + tu % ST) * ST + tv % ST) * plane + (long)(tu / ST) * Wp + tv / ST;
+        maxoff = max(maxoff, off[t]);
+        if (++tv == KW) {
+            tv = 0;
+            if (++tu == KH) tu = 0, tc++;
+        }
+    }
+    float16 acc[TAPS][OVEC];
+#pragma unroll
+    for (int t = 0; t < TAPS; t++)
+#pragma unroll
+        for (int i = 0; i < OVEC; i++) acc[t][i] = (float16)(0.0f);
+    const int n1 = min(N, n0 + per_chunk);
+    for (int n = n0; n < n1; n++) {
+        const long base = (long)n * C * ST * ST * plane;
+        __global const float *dq = dyt + (size_t)n * Q * O + ob * 16 * OVEC;
+        /* q below qsafe: every x read lies inside the tensor; past it (the
+         * last rows of the last image) the index is clamped: those x meet
+         * the zero columns of dyt. */
+        const int qsafe = (int)clamp(total - (base + maxoff), 0L, (long)Q);
+        __global const float *xb = x + base;
+        int q = 0;
+        for (; q < qsafe; q++, dq += O) {
+            float16 dv[OVEC];
+#pragma unroll
+            for (int i = 0; i < OVEC; i++) dv[i] = vload16(i, dq);
+#pragma unroll
+            for (int t = 0; t < TAPS; t++) {
+                const float16 xv = (float16)(xb[off[t] + q]);
+#pragma unroll
+                for (int i = 0; i < OVEC; i++) acc[t][i] = fma(dv[i], xv, acc[t][i]);
+            }
+        }
+        for (; q < Q; q++, dq += O) {
+            float16 dv[OVEC];
+#pragma unroll
+            for (int i = 0; i < OVEC; i++) dv[i] = vload16(i, dq);
+#pragma unroll
+            for (int t = 0; t < TAPS; t++) {
+                const float16 xv = (float16)(x[min(base + off[t] + q, total - 1)]);
+#pragma unroll
+                for (int i = 0; i < OVEC; i++) acc[t][i] = fma(dv[i], xv, acc[t][i]);
+            }
+        }
+    }
+    __global float *dst = part + ((size_t)chunk * K + r0) * O + ob * 16 * OVEC;
+#pragma unroll
+    for (int t = 0; t < TAPS; t++)
+        if (r0 + t < K)
+#pragma unroll
+            for (int i = 0; i < OVEC; i++) vstore16(acc[t][i], i, dst + (size_t)t * O);
+}
+
+/* dw[o][r] = beta dw[o][r] + sum over the chunks of part[chunk][r][o], in
+ * chunk order. */
+__kernel void dw_sum(const int O, const int K, const int chunks, __global const float *part, const float beta,
+                     __global float *dw)
+{
+    const int o = get_global_id(0), r = get_global_id(1); /* o fastest: part is read along rows */
+    if (r >= K || o >= O) return;
+    float s = 0.0f;
+    for (int c = 0; c < chunks; c++) s += part[((size_t)c * K + r) * O + o];
+    __global float *g = dw + (size_t)o * K + r;
+    *g = beta == 0.0f ? s : s + beta * *g;
+}

@@ -261,9 +261,13 @@ static pcl_gemm_backend gemm_variant(int i)
      * and weight gradients accumulated over chunks). */
     if (i == 1) setenv("PERCEPTCL_CONV_CHUNK", "1", 1);
     else unsetenv("PERCEPTCL_CONV_CHUNK");
-    /* Variant 0: the direct convolution with 48 outputs per item. */
-    if (i == 0) setenv("PERCEPTCL_CONV_DQ", "3", 1);
-    else unsetenv("PERCEPTCL_CONV_DQ");
+    /* Variant 0: the direct convolution with 48 outputs per item, and dw_ot
+     * with 32 channels per item where it would take 64. */
+    if (i == 0) setenv("PERCEPTCL_CONV_DQ", "3", 1), setenv("PERCEPTCL_CONV_OV", "2", 1);
+    else unsetenv("PERCEPTCL_CONV_DQ"), unsetenv("PERCEPTCL_CONV_OV");
+    /* Variant 5: dw_direct (lane sums) where dw_ot would apply. */
+    if (i == 5) setenv("PERCEPTCL_CONV_DW", "lanes", 1);
+    else unsetenv("PERCEPTCL_CONV_DW");
     /* Variant 2: the packed im2col path where the direct one would apply. */
     if (i == 2) setenv("PERCEPTCL_CONV", "packed", 1);
     else unsetenv("PERCEPTCL_CONV");
@@ -388,6 +392,10 @@ static const conv_case conv_cases[] = {
     {2, 3, 8, 8, 16, 3, 3, 2, 1, 1, 0},  /* 3x3 s2 p1 on an even input, full channel blocks */
     {2, 2, 9, 8, 3, 2, 3, 3, 1, 1, 0},   /* kernel height 2 < stride 3: a phase with no taps */
     {1, 2, 11, 13, 4, 7, 7, 3, 4, 4, 0}, /* 7x7 stride 3 pad 4: phase rows sharing a zero column */
+    /* 32 or 64 output channels: the weight gradient with channels along the lanes (dw_ot). */
+    {2, 3, 9, 8, 32, 5, 5, 1, 0, 0, 0},   /* 12 taps per item: a partial last block (75 taps) */
+    {2, 1, 12, 12, 64, 9, 9, 1, 0, 0, 0}, /* SRCNN's first layer: 6 taps per item, 81 taps */
+    {3, 2, 10, 11, 64, 3, 3, 2, 1, 1, 0}, /* stride 2 phase planes */
 };
 
 typedef struct conv_state {
