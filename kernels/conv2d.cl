@@ -430,12 +430,17 @@ static float16 load16_safe(__global const float *x, const long idx, const long t
 __kernel void conv_direct(const int N, const int C, const long plane, const int Wp, const int Ho, const int Wo,
                           const int KH, const int KW, const int O, const long total, __global const float *x,
                           __global const float *Ap, const float beta, const int has_bias, __global const float *bias,
-                          __global float *y, const long xoff, const ulong yoff)
+                          __global float *y, const long xoff, const ulong yoff, const int row_lo, const int row_hi)
 {
     const int ob = get_global_id(0), qb = get_global_id(1), n = get_global_id(2);
     const int Q = Ho * Wp, K = C * KH * KW;
     const int q0 = qb * QW;
     if (ob * MR >= O || q0 >= Q || n >= N) return;
+    /* This item's output rows; tap row u reads input rows oh + u/ST, and
+     * rows outside [row_lo, row_hi) (from xoff) hold only zeros: taps
+     * reading nothing else are skipped (the zero padding of a 'same' conv
+     * or of dy in an input gradient; their outputs past Wo change, unused). */
+    const int oh0 = q0 / Wp, oh1 = (q0 + QW - 1) / Wp;
     const long base = (long)n * C * ST * ST * plane + xoff + q0;
     __global const float *ap = Ap + (size_t)ob * K * MR;
     y += yoff;
@@ -446,6 +451,10 @@ __kernel void conv_direct(const int N, const int C, const long plane, const int 
         base + (long)(C * ST * ST - 1) * plane + (long)((KH - 1) / ST) * Wp + (KW - 1) / ST + QW - 1 < total;
     for (int c = 0; c < C; c++) {
         for (int u = 0; u < KH; u++) {
+            if (oh1 + u / ST < row_lo || oh0 + u / ST >= row_hi) {
+                ap += MR * KW;
+                continue;
+            }
             /* plane (c, u%ST, 0), row u/ST; tap v adds plane (v%ST) and column v/ST */
             const long row = base + (long)(c * ST + u % ST) * ST * plane + (long)(u / ST) * Wp;
             if (safe) {

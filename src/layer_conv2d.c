@@ -417,12 +417,15 @@ static pcl_status direct_input(pcl_layer *layer, const pcl_tensor *t, int ph, in
 /* The geometry of one conv_direct launch: n images of C channels stored as
  * S x S phase planes (rows Wq floats apart, planes `plane` apart), a KH x KW
  * kernel, O outputs of Ho x Wo; the input read from xoff floats into each
- * image, the output written from yoff floats on. */
+ * image, the output written from yoff floats on; rows outside [row_lo,
+ * row_hi) of the planes (counted from xoff) are zero padding. */
 typedef struct direct_shape {
     int n, C, Wq, S, KH, KW, O, Ho, Wo;
     cl_long plane, xoff;
     size_t yoff;
+    int row_lo, row_hi;
 } direct_shape;
+#define ALL_ROWS (1 << 28) /* row_hi where no row is known to be padding */
 
 /* out = valid correlation of `in` with the packed weights impl->wp (MR rows
  * per panel), + bias when given. */
@@ -442,11 +445,12 @@ static pcl_status direct_conv(pcl_layer *layer, int mr, cl_mem in, cl_long total
     cl_mem b = bias ? bias : in;
     cl_long xoff = d->xoff;
     cl_ulong yoff = d->yoff;
-    PCL_TRY(pcl_kernel_set_args(kernel, "conv_direct", 18, sizeof nn, &nn, sizeof c, &c, sizeof plane, &plane, sizeof wp,
+    PCL_TRY(pcl_kernel_set_args(kernel, "conv_direct", 20, sizeof nn, &nn, sizeof c, &c, sizeof plane, &plane, sizeof wp,
                                 &wp, sizeof ho, &ho, sizeof wo, &wo, sizeof kh, &kh, sizeof kw, &kw, sizeof o, &o,
                                 sizeof total, &total, sizeof(cl_mem), &in, sizeof(cl_mem), &impl->wp, sizeof beta,
                                 &beta, sizeof has_bias, &has_bias, sizeof(cl_mem), &b, sizeof(cl_mem), &out,
-                                sizeof xoff, &xoff, sizeof yoff, &yoff));
+                                sizeof xoff, &xoff, sizeof yoff, &yoff, sizeof d->row_lo, &d->row_lo,
+                                sizeof d->row_hi, &d->row_hi));
     size_t q = (size_t)d->Ho * d->Wq;
     size_t qw = 16 * (size_t)direct_dq();
     size_t global[3] = {(size_t)(d->O + mr - 1) / mr, (q + qw - 1) / qw, (size_t)d->n};
@@ -493,7 +497,8 @@ static pcl_status direct_forward(pcl_layer *layer, const pcl_tensor *x, pcl_tens
     int O = cf->out_channels, K = x->c * cf->kernel_h * cf->kernel_w, mr = rows_for(O);
     cl_mem in;
     cl_long total;
-    direct_shape d = {x->n, x->c, 0, cf->stride, cf->kernel_h, cf->kernel_w, O, y->h, y->w, 0, 0, 0};
+    direct_shape d = {x->n, x->c, 0, cf->stride, cf->kernel_h, cf->kernel_w, O, y->h, y->w, 0, 0, 0, 0, ALL_ROWS};
+    if (cf->stride == 1) d.row_lo = cf->pad_h, d.row_hi = cf->pad_h + x->h;
     PCL_TRY(direct_input(layer, x, cf->pad_h, cf->pad_w, cf->stride, y->w, &in, &total, &d.Wq, &d.plane));
     PCL_TRY(direct_weights(layer, "wpack_a", mr, 1, (size_t)O, (size_t)K, 0, 0));
     return direct_conv(layer, mr, in, total, &d, cf->no_bias ? NULL : layer->params[P_BIAS]->mem, y->mem);
@@ -639,7 +644,7 @@ static pcl_status direct_backward(pcl_layer *layer, const pcl_tensor *x, const p
         /* dx = valid correlation of dy padded by (k - 1 - pad) with the flipped W^T. */
         int mr = rows_for(C);
         cl_int ph = KH - 1 - cf->pad_h, pw = KW - 1 - cf->pad_w;
-        direct_shape d = {dy->n, O, 0, 1, KH, KW, C, x->h, x->w, 0, 0, 0};
+        direct_shape d = {dy->n, O, 0, 1, KH, KW, C, x->h, x->w, 0, 0, 0, ph, ph + dy->h};
         PCL_TRY(direct_input(layer, dy, ph, pw, 1, d.Wo, &in, &total, &d.Wq, &d.plane));
         PCL_TRY(direct_weights(layer, "wflip_a", mr, 1, (size_t)C, (size_t)O * KH * KW, 0, 0));
         return direct_conv(layer, mr, in, total, &d, NULL, dx->mem);
@@ -650,7 +655,7 @@ static pcl_status direct_backward(pcl_layer *layer, const pcl_tensor *x, const p
      * T-1 (T = ceil(k/S), the most taps) at an offset of T - ta rows and
      * T - tb columns; then cropped and interleaved into dx. */
     int th = (KH + S - 1) / S, tw = (KW + S - 1) / S, mr = rows_for(C);
-    direct_shape d = {dy->n, O, 0, 1, th, tw, C, Ho + th - 1, Wo + tw - 1, 0, 0, 0};
+    direct_shape d = {dy->n, O, 0, 1, th, tw, C, Ho + th - 1, Wo + tw - 1, 0, 0, 0, 0, 0};
     PCL_TRY(direct_input(layer, dy, th - 1, tw - 1, 1, d.Wo, &in, &total, &d.Wq, &d.plane));
     size_t phase_floats = (size_t)dy->n * C * d.Ho * d.Wo;
     PCL_TRY(pcl_scratch_reserve(ctx, &impl->col, &impl->col_bytes, phase_floats * S * S * sizeof(float)));
@@ -658,6 +663,7 @@ static pcl_status direct_backward(pcl_layer *layer, const pcl_tensor *x, const p
         for (int b = 0; b < S; b++) {
             d.KH = (KH - a + S - 1) / S, d.KW = (KW - b + S - 1) / S;
             d.xoff = (long)(th - d.KH) * d.Wq + (tw - d.KW);
+            d.row_lo = d.KH - 1, d.row_hi = d.KH - 1 + Ho; /* dy's rows, from xoff */
             d.yoff = (size_t)(a * S + b) * phase_floats;
             if (d.KH == 0 || d.KW == 0) { /* no tap of the kernel lands on this phase */
                 float zero = 0.0f;
