@@ -611,24 +611,34 @@ __kernel void dw_direct(const int C, const long plane, const int Wp, const int K
 #define TAPS 12
 #endif
 
-/* dyt[n][q][o] = dy[n0+n, o, oh, ow] for q = oh*Wp + ow with ow < Wo, else 0;
- * Q = Ho*Wp. One item per (q, 16 channels, image). */
+/* dyt[n][q][o] = dy[n, o, oh, ow] for q = oh*Wp + ow with ow < Wo, else 0
+ * (Q = Ho*Wp q per image), and sums[n*O + o] = the sum of dy[n, o] over
+ * the image (in q order: the conv bias gradient's per-image part). One
+ * item per (16 channels, image) walking the image in order: 16 input rows
+ * read in step, one vector written per q. */
 __kernel void dy_qt(const int O, const int Ho, const int Wo, const int Wp, const int N,
-                    __global const float *dy, __global float *dyt)
+                    __global const float *dy, __global float *dyt, __global float *sums)
 {
-    const int q = get_global_id(0), ob = get_global_id(1), n = get_global_id(2);
-    const int Q = Ho * Wp;
-    if (q >= Q || ob * 16 >= O || n >= N) return;
-    const int oh = q / Wp, ow = q - oh * Wp;
-    float16 v = (float16)(0.0f);
-    if (ow < Wo) {
-        __global const float *src = dy + ((size_t)n * O + ob * 16) * Ho * Wo + oh * Wo + ow;
-        const size_t s = (size_t)Ho * Wo;
-        v = (float16)(src[0], src[s], src[2 * s], src[3 * s], src[4 * s], src[5 * s], src[6 * s], src[7 * s],
-                      src[8 * s], src[9 * s], src[10 * s], src[11 * s], src[12 * s], src[13 * s], src[14 * s],
-                      src[15 * s]);
+    const int ob = get_global_id(0), n = get_global_id(1);
+    if (ob * 16 >= O || n >= N) return;
+    const size_t s = (size_t)Ho * Wo;
+    __global const float *src = dy + ((size_t)n * O + ob * 16) * s;
+    __global float *dst = dyt + (size_t)n * Ho * Wp * O + ob * 16;
+    float16 sum = (float16)(0.0f);
+    for (int oh = 0; oh < Ho; oh++) {
+        for (int ow = 0; ow < Wp; ow++, dst += O) {
+            float16 v = (float16)(0.0f);
+            if (ow < Wo) {
+                const size_t e = (size_t)oh * Wo + ow;
+                v = (float16)(src[e], src[s + e], src[2 * s + e], src[3 * s + e], src[4 * s + e], src[5 * s + e],
+                              src[6 * s + e], src[7 * s + e], src[8 * s + e], src[9 * s + e], src[10 * s + e],
+                              src[11 * s + e], src[12 * s + e], src[13 * s + e], src[14 * s + e], src[15 * s + e]);
+                sum += v;
+            }
+            vstore16(v, 0, dst);
+        }
     }
-    vstore16(v, 0, dyt + ((size_t)n * Q + q) * O + ob * 16);
+    vstore16(sum, 0, sums + (size_t)n * O + ob * 16);
 }
 
 __kernel void dw_ot(const int C, const long plane, const int Wp, const int KH, const int KW, const int O, const int Q,
@@ -698,14 +708,18 @@ __kernel void dw_ot(const int C, const long plane, const int Wp, const int KH, c
 }
 
 /* dw[o][r] = beta dw[o][r] + sum over the chunks of part[chunk][r][o], in
- * chunk order. */
+ * chunk order; one item per (tap r, 16 channels): vector loads along o. */
 __kernel void dw_sum(const int O, const int K, const int chunks, __global const float *part, const float beta,
                      __global float *dw)
 {
-    const int o = get_global_id(0), r = get_global_id(1); /* o fastest: part is read along rows */
-    if (r >= K || o >= O) return;
-    float s = 0.0f;
-    for (int c = 0; c < chunks; c++) s += part[((size_t)c * K + r) * O + o];
-    __global float *g = dw + (size_t)o * K + r;
-    *g = beta == 0.0f ? s : s + beta * *g;
+    const int r = get_global_id(0), ob = get_global_id(1);
+    if (r >= K || ob * 16 >= O) return;
+    float16 s = (float16)(0.0f);
+    for (int c = 0; c < chunks; c++) s += vload16(0, part + ((size_t)c * K + r) * O + ob * 16);
+    float out[16];
+    vstore16(s, 0, out);
+    for (int j = 0; j < 16; j++) {
+        __global float *g = dw + (size_t)(ob * 16 + j) * K + r;
+        *g = beta == 0.0f ? out[j] : out[j] + beta * *g;
+    }
 }

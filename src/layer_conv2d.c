@@ -253,6 +253,7 @@ static pcl_status packed_forward(pcl_layer *layer, const pcl_tensor *x, pcl_tens
 }
 
 static pcl_status bias_grad(pcl_layer *layer, const pcl_tensor *dy);
+static pcl_status bias_add(pcl_layer *layer, int n, int c);
 
 static pcl_status packed_backward(pcl_layer *layer, const pcl_tensor *x, const pcl_tensor *y, const pcl_tensor *dy,
                                   pcl_tensor *dx)
@@ -603,21 +604,24 @@ static pcl_status dw_channels(pcl_layer *layer, const pcl_tensor *x, const pcl_t
     PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", opts, "dy_qt", &kq));
     PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", opts, "dw_ot", &kw));
     PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", opts, "dw_sum", &ks));
-    PCL_TRY(pcl_kernel_set_args(kq, "dy_qt", 7, sizeof O, &O, sizeof Ho, &Ho, sizeof Wo, &Wo, sizeof Wp, &Wp, sizeof N,
-                                &N, sizeof(cl_mem), &dy->mem, sizeof(cl_mem), &impl->dyq));
-    size_t gq[3] = {(size_t)Q, (size_t)O / 16, (size_t)N};
-    PCL_TRY(pcl_kernel_launch(ctx, kq, "dy_qt", 3, gq, NULL));
+    PCL_TRY(pcl_scratch_reserve(ctx, &impl->partial, &impl->partial_bytes, (size_t)N * O * sizeof(float)));
+    PCL_TRY(pcl_kernel_set_args(kq, "dy_qt", 8, sizeof O, &O, sizeof Ho, &Ho, sizeof Wo, &Wo, sizeof Wp, &Wp, sizeof N,
+                                &N, sizeof(cl_mem), &dy->mem, sizeof(cl_mem), &impl->dyq, sizeof(cl_mem),
+                                &impl->partial));
+    /* One item per work-group: items are long, and the groups spread over the cores. */
+    size_t gq[2] = {(size_t)O / 16, (size_t)N}, one[3] = {1, 1, 1};
+    PCL_TRY(pcl_kernel_launch(ctx, kq, "dy_qt", 2, gq, one));
+    if (!cf->no_bias) PCL_TRY(bias_add(layer, N, O)); /* dy_qt's per-image sums */
     PCL_TRY(pcl_kernel_set_args(kw, "dw_ot", 13, sizeof C, &C, sizeof plane, &plane, sizeof Wp, &Wp, sizeof KH, &KH,
                                 sizeof KW, &KW, sizeof O, &O, sizeof Q, &Q, sizeof N, &N, sizeof per_chunk, &per_chunk,
                                 sizeof total, &total, sizeof(cl_mem), &in, sizeof(cl_mem), &impl->dyq,
                                 sizeof(cl_mem), &impl->dwpart));
-    /* One item per work-group: items are long, and the groups spread over the cores. */
-    size_t gw[3] = {(size_t)(K + taps - 1) / taps, (size_t)O / (16 * ov), (size_t)chunks}, one[3] = {1, 1, 1};
+    size_t gw[3] = {(size_t)(K + taps - 1) / taps, (size_t)O / (16 * ov), (size_t)chunks};
     PCL_TRY(pcl_kernel_launch(ctx, kw, "dw_ot", 3, gw, one));
     float beta = 1.0f;
     PCL_TRY(pcl_kernel_set_args(ks, "dw_sum", 6, sizeof O, &O, sizeof K, &K, sizeof chunks, &chunks, sizeof(cl_mem),
                                 &impl->dwpart, sizeof beta, &beta, sizeof(cl_mem), &layer->grads[P_WEIGHT]->mem));
-    size_t gs[2] = {(size_t)O, (size_t)K};
+    size_t gs[2] = {(size_t)K, (size_t)O / 16};
     return pcl_kernel_launch(ctx, ks, "dw_sum", 2, gs, NULL);
 }
 
@@ -626,7 +630,6 @@ static pcl_status direct_backward(pcl_layer *layer, const pcl_tensor *x, const p
     conv_impl *impl = layer->impl;
     pcl_context *ctx = layer->context;
     const pcl_conv2d_config *cf = &impl->config;
-    if (!cf->no_bias) PCL_TRY(bias_grad(layer, dy));
     cl_int C = x->c, O = cf->out_channels, KH = cf->kernel_h, KW = cf->kernel_w, Ho = dy->h, Wo = dy->w;
     int S = cf->stride;
     cl_mem in;
@@ -635,10 +638,12 @@ static pcl_status direct_backward(pcl_layer *layer, const pcl_tensor *x, const p
     cl_long plane;
     PCL_TRY(direct_input(layer, x, cf->pad_h, cf->pad_w, S, Wo, &in, &total, &Wp, &plane));
     int per_chunk = dw_chunk_images(layer, x, dy, Wp);
-    if (per_chunk > 0)
-        PCL_TRY(dw_channels(layer, x, dy, in, total, Wp, plane, per_chunk));
-    else
+    if (per_chunk > 0) {
+        PCL_TRY(dw_channels(layer, x, dy, in, total, Wp, plane, per_chunk)); /* and the bias gradient */
+    } else {
+        if (!cf->no_bias) PCL_TRY(bias_grad(layer, dy));
         PCL_TRY(dw_lanes(layer, x, dy, in, total, Wp, plane));
+    }
     if (!dx) return PCL_OK;
     if (S == 1) {
         /* dx = valid correlation of dy padded by (k - 1 - pad) with the flipped W^T. */
@@ -715,21 +720,31 @@ static pcl_status forward(pcl_layer *layer, const pcl_tensor *x, pcl_tensor *y)
     return PCL_OK;
 }
 
+/* The bias gradient += the sums over n of impl->partial (n x C per-image
+ * channel sums), in image order. */
+static pcl_status bias_add(pcl_layer *layer, int n, int c)
+{
+    conv_impl *impl = layer->impl;
+    cl_kernel kernel;
+    cl_int nn = n, cc = c;
+    PCL_TRY(pcl_kernel_get(layer->context, "reduce.cl", NULL, "sum_n_add", &kernel));
+    PCL_TRY(pcl_kernel_set_args(kernel, "sum_n_add", 4, sizeof nn, &nn, sizeof cc, &cc, sizeof(cl_mem),
+                                &impl->partial, sizeof(cl_mem), &layer->grads[P_BIAS]->mem));
+    return pcl_launch_1d(layer->context, kernel, "sum_n_add", (size_t)c);
+}
+
 static pcl_status bias_grad(pcl_layer *layer, const pcl_tensor *dy)
 {
     conv_impl *impl = layer->impl;
     pcl_context *ctx = layer->context;
     PCL_TRY(pcl_scratch_reserve(ctx, &impl->partial, &impl->partial_bytes, (size_t)dy->n * dy->c * sizeof(float)));
     cl_kernel kernel;
-    cl_int count = dy->n * dy->c, hw = dy->h * dy->w, n = dy->n, c = dy->c;
+    cl_int count = dy->n * dy->c, hw = dy->h * dy->w;
     PCL_TRY(pcl_kernel_get(ctx, "reduce.cl", NULL, "sum_hw", &kernel));
     PCL_TRY(pcl_kernel_set_args(kernel, "sum_hw", 4, sizeof count, &count, sizeof hw, &hw, sizeof(cl_mem), &dy->mem,
                                 sizeof(cl_mem), &impl->partial));
     PCL_TRY(pcl_launch_1d(ctx, kernel, "sum_hw", (size_t)count));
-    PCL_TRY(pcl_kernel_get(ctx, "reduce.cl", NULL, "sum_n_add", &kernel));
-    PCL_TRY(pcl_kernel_set_args(kernel, "sum_n_add", 4, sizeof n, &n, sizeof c, &c, sizeof(cl_mem), &impl->partial,
-                                sizeof(cl_mem), &layer->grads[P_BIAS]->mem));
-    return pcl_launch_1d(ctx, kernel, "sum_n_add", (size_t)c);
+    return bias_add(layer, dy->n, dy->c);
 }
 
 static pcl_status backward(pcl_layer *layer, const pcl_tensor *x, const pcl_tensor *y, const pcl_tensor *dy,
