@@ -477,17 +477,23 @@ __kernel void conv_direct(const int N, const int C, const long plane, const int 
     }
     float out[MR * QW];
     D_ROWS(D_SAVE)
-    int oh = q0 / Wp, ow = q0 % Wp;
-    const int P = Ho * Wo;
-    for (int t = 0; t < QW; t++) {
-        if (oh < Ho && ow < Wo) {
-            __global float *dst = y + ((size_t)n * O + ob * MR) * P + oh * Wo + ow;
-            for (int i = 0; i < MR && ob * MR + i < O; i++) {
-                const float v = out[i * QW + t] + (has_bias ? bias[ob * MR + i] : 0.0f);
-                dst[(size_t)i * P] = beta == 0.0f ? v : v + beta * dst[(size_t)i * P];
-            }
+    /* The QW values of q are runs of consecutive ow in one or more output
+     * rows: stored run by run (no test per value), columns past Wo dropped. */
+    const int P = Ho * Wo, rows = min(MR, O - ob * MR);
+    __global float *yb = y + ((size_t)n * O + ob * MR) * P;
+    int oh = oh0, ow = q0 - oh0 * Wp;
+    for (int t = 0; t < QW && oh < Ho; oh++, ow = 0) {
+        const int run = min(QW - t, Wp - ow), valid = clamp(Wo - ow, 0, run);
+        for (int i = 0; i < rows; i++) {
+            const float b = has_bias ? bias[ob * MR + i] : 0.0f;
+            __global float *dst = yb + (size_t)i * P + oh * Wo + ow;
+            const float *src = out + i * QW + t;
+            if (beta == 0.0f)
+                for (int j = 0; j < valid; j++) dst[j] = src[j] + b;
+            else
+                for (int j = 0; j < valid; j++) dst[j] = src[j] + b + beta * dst[j];
         }
-        if (++ow == Wp) ow = 0, oh++;
+        t += run;
     }
 }
 
