@@ -603,13 +603,15 @@ __kernel void dw_direct(const int C, const long plane, const int Wp, const int K
 }
 
 /* The weight gradient with output channels along the vector lanes, for O a
- * multiple of 16 * OVEC: dW[o][r] = sum over images n and q of
- * dyt[n][q][o] x[n][off_r + q] (dyt: dy in the q indexing, transposed so
- * that the O channels of one q are contiguous; written by dy_qt). One item
- * per (TAPS taps, 16 * OVEC channels, chunk of images): TAPS x OVEC float16
- * accumulators, per q OVEC vector loads of dyt and TAPS scalar loads of x
- * broadcast (no lane sums at the end), partial sums per chunk in part[chunk]
- * [r][o], added in a fixed order by dw_sum: deterministic. */
+ * multiple of 16 * OVEC: dW[o][r] = sum over images n and outputs (oh, ow)
+ * of dyt[n][oh*Wo + ow][o] x[n][off_r + oh*Wp + ow] (dyt: dy transposed so
+ * that the O channels of one output are contiguous; written by dy_qt). One
+ * item per (TAPS taps, 16 * OVEC channels, chunk of images): TAPS x OVEC
+ * float16 accumulators, per output OVEC vector loads of dyt and TAPS scalar
+ * loads of x broadcast (no lane sums at the end, no padding columns),
+ * partial sums per chunk in part[chunk][r][o], added in a fixed order by
+ * dw_sum: deterministic. Only inputs of valid outputs are read: the host
+ * checks that they lie inside the tensor. */
 #ifndef OVEC
 #define OVEC 2
 #endif
@@ -617,51 +619,44 @@ __kernel void dw_direct(const int C, const long plane, const int Wp, const int K
 #define TAPS 12
 #endif
 
-/* dyt[n][q][o] = dy[n, o, oh, ow] for q = oh*Wp + ow with ow < Wo, else 0
- * (Q = Ho*Wp q per image), and sums[n*O + o] = the sum of dy[n, o] over
- * the image (in q order: the conv bias gradient's per-image part). One
- * item per (16 channels, image) walking the image in order: 16 input rows
- * read in step, one vector written per q. */
-__kernel void dy_qt(const int O, const int Ho, const int Wo, const int Wp, const int N,
-                    __global const float *dy, __global float *dyt, __global float *sums)
+/* dyt[n][p][o] = dy[n, o, p] (P = Ho*Wo outputs per image), and
+ * sums[n*O + o] = the sum of dy[n, o] over the image (in p order: the conv
+ * bias gradient's per-image part). One item per (16 channels, image)
+ * walking the image in order: 16 input rows read in step, one vector
+ * written per output. */
+__kernel void dy_qt(const int O, const int P, const int N, __global const float *dy, __global float *dyt,
+                    __global float *sums)
 {
     const int ob = get_global_id(0), n = get_global_id(1);
     if (ob * 16 >= O || n >= N) return;
-    const size_t s = (size_t)Ho * Wo;
+    const size_t s = (size_t)P;
     __global const float *src = dy + ((size_t)n * O + ob * 16) * s;
-    __global float *dst = dyt + (size_t)n * Ho * Wp * O + ob * 16;
+    __global float *dst = dyt + (size_t)n * P * O + ob * 16;
     float16 sum = (float16)(0.0f);
-    for (int oh = 0; oh < Ho; oh++) {
-        for (int ow = 0; ow < Wp; ow++, dst += O) {
-            float16 v = (float16)(0.0f);
-            if (ow < Wo) {
-                const size_t e = (size_t)oh * Wo + ow;
-                v = (float16)(src[e], src[s + e], src[2 * s + e], src[3 * s + e], src[4 * s + e], src[5 * s + e],
-                              src[6 * s + e], src[7 * s + e], src[8 * s + e], src[9 * s + e], src[10 * s + e],
-                              src[11 * s + e], src[12 * s + e], src[13 * s + e], src[14 * s + e], src[15 * s + e]);
-                sum += v;
-            }
-            vstore16(v, 0, dst);
-        }
+    for (int e = 0; e < P; e++, dst += O) {
+        const float16 v = (float16)(src[e], src[s + e], src[2 * s + e], src[3 * s + e], src[4 * s + e],
+                                    src[5 * s + e], src[6 * s + e], src[7 * s + e], src[8 * s + e], src[9 * s + e],
+                                    src[10 * s + e], src[11 * s + e], src[12 * s + e], src[13 * s + e],
+                                    src[14 * s + e], src[15 * s + e]);
+        sum += v;
+        vstore16(v, 0, dst);
     }
     vstore16(sum, 0, sums + (size_t)n * O + ob * 16);
 }
 
-__kernel void dw_ot(const int C, const long plane, const int Wp, const int KH, const int KW, const int O, const int Q,
-                    const int N, const int per_chunk, const long total, __global const float *x,
+__kernel void dw_ot(const int C, const long plane, const int Wp, const int KH, const int KW, const int O, const int Ho,
+                    const int Wo, const int N, const int per_chunk, __global const float *x,
                     __global const float *dyt, __global float *part)
 {
     const int tb = get_global_id(0), ob = get_global_id(1), chunk = get_global_id(2);
     const int K = C * KH * KW, r0 = tb * TAPS, n0 = chunk * per_chunk;
     if (r0 >= K || ob * 16 * OVEC >= O || n0 >= N) return;
     long off[TAPS];
-    long maxoff = 0;
     int tv = r0 % KW, tu = r0 / KW % KH, tc = r0 / (KW * KH);
 #pragma unroll
     for (int t = 0; t < TAPS; t++) {
         off[t] = 0; /* taps past K read tap 0 again; not stored */
         if (r0 + t < K) off[t] = ((long)(tc * ST + tu % ST) * ST + tv % ST) * plane + (long)(tu / ST) * Wp + tv / ST;
-        maxoff = max(maxoff, off[t]);
         if (++tv == KW) {
             tv = 0;
             if (++tu == KH) tu = 0, tc++;
@@ -674,34 +669,19 @@ __kernel void dw_ot(const int C, const long plane, const int Wp, const int KH, c
         for (int i = 0; i < OVEC; i++) acc[t][i] = (float16)(0.0f);
     const int n1 = min(N, n0 + per_chunk);
     for (int n = n0; n < n1; n++) {
-        const long base = (long)n * C * ST * ST * plane;
-        __global const float *dq = dyt + (size_t)n * Q * O + ob * 16 * OVEC;
-        /* q below qsafe: every x read lies inside the tensor; past it (the
-         * last rows of the last image) the index is clamped: those x meet
-         * the zero columns of dyt. */
-        const int qsafe = (int)clamp(total - (base + maxoff), 0L, (long)Q);
-        __global const float *xb = x + base;
-        int q = 0;
-        for (; q < qsafe; q++, dq += O) {
-            float16 dv[OVEC];
+        __global const float *dq = dyt + (size_t)n * Ho * Wo * O + ob * 16 * OVEC;
+        for (int oh = 0; oh < Ho; oh++) {
+            __global const float *xr = x + (long)n * C * ST * ST * plane + (long)oh * Wp;
+            for (int ow = 0; ow < Wo; ow++, dq += O) {
+                float16 dv[OVEC];
 #pragma unroll
-            for (int i = 0; i < OVEC; i++) dv[i] = vload16(i, dq);
+                for (int i = 0; i < OVEC; i++) dv[i] = vload16(i, dq);
 #pragma unroll
-            for (int t = 0; t < TAPS; t++) {
-                const float16 xv = (float16)(xb[off[t] + q]);
+                for (int t = 0; t < TAPS; t++) {
+                    const float16 xv = (float16)(xr[off[t] + ow]);
 #pragma unroll
-                for (int i = 0; i < OVEC; i++) acc[t][i] = fma(dv[i], xv, acc[t][i]);
-            }
-        }
-        for (; q < Q; q++, dq += O) {
-            float16 dv[OVEC];
-#pragma unroll
-            for (int i = 0; i < OVEC; i++) dv[i] = vload16(i, dq);
-#pragma unroll
-            for (int t = 0; t < TAPS; t++) {
-                const float16 xv = (float16)(x[min(base + off[t] + q, total - 1)]);
-#pragma unroll
-                for (int i = 0; i < OVEC; i++) acc[t][i] = fma(dv[i], xv, acc[t][i]);
+                    for (int i = 0; i < OVEC; i++) acc[t][i] = fma(dv[i], xv, acc[t][i]);
+                }
             }
         }
     }

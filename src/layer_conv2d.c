@@ -569,34 +569,47 @@ static pcl_status dw_lanes(pcl_layer *layer, const pcl_tensor *x, const pcl_tens
 #define DW_CHUNK_BYTES ((size_t)256 << 10) /* dy_qt bytes per chunk: about half an L2 */
 #define DW_PART_FLOATS ((size_t)4 << 20)   /* bound on the partial sums */
 
-/* Images per dw_ot chunk, or 0 where dw_ot does not apply. */
-static int dw_chunk_images(const pcl_layer *layer, const pcl_tensor *x, const pcl_tensor *dy, int Wp)
+/* Images per dw_ot chunk, or 0 where dw_ot does not apply; x laid out by
+ * direct_input (rows Wp floats apart, planes `plane` apart, `total` floats). */
+static int dw_chunk_images(const pcl_layer *layer, const pcl_tensor *x, const pcl_tensor *dy, int Wp, cl_long plane,
+                           cl_long total)
 {
     const pcl_conv2d_config *cf = &((const conv_impl *)layer->impl)->config;
     const char *env = getenv("PERCEPTCL_CONV_DW");
     if (cf->out_channels % 32 != 0 || (env && !strcmp(env, "lanes"))) return 0;
+    /* dw_ot reads without bounds checks: its furthest read, the last image's
+     * furthest tap for the last output, must lie inside the tensor. */
+    const int S = cf->stride;
+    cl_long last = 0;
+    for (int u = 0; u < cf->kernel_h; u++)
+        for (int v = 0; v < cf->kernel_w; v++) {
+            cl_long off = ((cl_long)((x->c - 1) * S + u % S) * S + v % S) * plane + (cl_long)(u / S) * Wp + v / S;
+            if (off > last) last = off;
+        }
+    last += (cl_long)(x->n - 1) * x->c * S * S * plane + (cl_long)(dy->h - 1) * Wp + dy->w - 1;
+    if (last >= total) return 0;
     size_t K = (size_t)x->c * cf->kernel_h * cf->kernel_w, O = (size_t)cf->out_channels;
-    size_t per_chunk = DW_CHUNK_BYTES / ((size_t)dy->h * Wp * O * sizeof(float));
+    size_t per_chunk = DW_CHUNK_BYTES / ((size_t)dy->h * dy->w * O * sizeof(float));
     if ((env = getenv("PERCEPTCL_CONV_CHUNK")) && atoi(env) > 0) per_chunk = (size_t)atoi(env);
     if (per_chunk < 1) per_chunk = 1;
     size_t chunks = ((size_t)x->n + per_chunk - 1) / per_chunk;
     return chunks * K * O <= DW_PART_FLOATS ? (int)per_chunk : 0;
 }
 
-static pcl_status dw_channels(pcl_layer *layer, const pcl_tensor *x, const pcl_tensor *dy, cl_mem in, cl_long total,
-                              cl_int Wp, cl_long plane, cl_int per_chunk)
+static pcl_status dw_channels(pcl_layer *layer, const pcl_tensor *x, const pcl_tensor *dy, cl_mem in, cl_int Wp,
+                              cl_long plane, cl_int per_chunk)
 {
     conv_impl *impl = layer->impl;
     pcl_context *ctx = layer->context;
     const pcl_conv2d_config *cf = &impl->config;
     cl_int C = x->c, O = cf->out_channels, KH = cf->kernel_h, KW = cf->kernel_w, Ho = dy->h, Wo = dy->w, N = x->n;
-    cl_int K = C * KH * KW, Q = Ho * Wp, chunks = (N + per_chunk - 1) / per_chunk;
+    cl_int K = C * KH * KW, P = Ho * Wo, chunks = (N + per_chunk - 1) / per_chunk;
     /* 64 channels x 6 taps (10 loads per 24 FMAs) or 32 x 12 (14 per 24). */
     int ov = O % 64 == 0 ? 4 : 2;
     const char *env = getenv("PERCEPTCL_CONV_OV");
     if (env && atoi(env) == 2) ov = 2;
     int taps = ov == 4 ? 6 : 12;
-    PCL_TRY(pcl_scratch_reserve(ctx, &impl->dyq, &impl->dyq_bytes, (size_t)N * Q * O * sizeof(float)));
+    PCL_TRY(pcl_scratch_reserve(ctx, &impl->dyq, &impl->dyq_bytes, (size_t)N * P * O * sizeof(float)));
     PCL_TRY(pcl_scratch_reserve(ctx, &impl->dwpart, &impl->dwpart_bytes, (size_t)chunks * K * O * sizeof(float)));
     char opts[160];
     snprintf(opts, sizeof opts, "-DREPLICATE=0 -DST=%d -DOVEC=%d -DTAPS=%d", cf->stride, ov, taps);
@@ -605,16 +618,15 @@ static pcl_status dw_channels(pcl_layer *layer, const pcl_tensor *x, const pcl_t
     PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", opts, "dw_ot", &kw));
     PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", opts, "dw_sum", &ks));
     PCL_TRY(pcl_scratch_reserve(ctx, &impl->partial, &impl->partial_bytes, (size_t)N * O * sizeof(float)));
-    PCL_TRY(pcl_kernel_set_args(kq, "dy_qt", 8, sizeof O, &O, sizeof Ho, &Ho, sizeof Wo, &Wo, sizeof Wp, &Wp, sizeof N,
-                                &N, sizeof(cl_mem), &dy->mem, sizeof(cl_mem), &impl->dyq, sizeof(cl_mem),
-                                &impl->partial));
+    PCL_TRY(pcl_kernel_set_args(kq, "dy_qt", 6, sizeof O, &O, sizeof P, &P, sizeof N, &N, sizeof(cl_mem), &dy->mem,
+                                sizeof(cl_mem), &impl->dyq, sizeof(cl_mem), &impl->partial));
     /* One item per work-group: items are long, and the groups spread over the cores. */
     size_t gq[2] = {(size_t)O / 16, (size_t)N}, one[3] = {1, 1, 1};
     PCL_TRY(pcl_kernel_launch(ctx, kq, "dy_qt", 2, gq, one));
     if (!cf->no_bias) PCL_TRY(bias_add(layer, N, O)); /* dy_qt's per-image sums */
     PCL_TRY(pcl_kernel_set_args(kw, "dw_ot", 13, sizeof C, &C, sizeof plane, &plane, sizeof Wp, &Wp, sizeof KH, &KH,
-                                sizeof KW, &KW, sizeof O, &O, sizeof Q, &Q, sizeof N, &N, sizeof per_chunk, &per_chunk,
-                                sizeof total, &total, sizeof(cl_mem), &in, sizeof(cl_mem), &impl->dyq,
+                                sizeof KW, &KW, sizeof O, &O, sizeof Ho, &Ho, sizeof Wo, &Wo, sizeof N, &N,
+                                sizeof per_chunk, &per_chunk, sizeof(cl_mem), &in, sizeof(cl_mem), &impl->dyq,
                                 sizeof(cl_mem), &impl->dwpart));
     size_t gw[3] = {(size_t)(K + taps - 1) / taps, (size_t)O / (16 * ov), (size_t)chunks};
     PCL_TRY(pcl_kernel_launch(ctx, kw, "dw_ot", 3, gw, one));
@@ -637,9 +649,9 @@ static pcl_status direct_backward(pcl_layer *layer, const pcl_tensor *x, const p
     cl_int Wp;
     cl_long plane;
     PCL_TRY(direct_input(layer, x, cf->pad_h, cf->pad_w, S, Wo, &in, &total, &Wp, &plane));
-    int per_chunk = dw_chunk_images(layer, x, dy, Wp);
+    int per_chunk = dw_chunk_images(layer, x, dy, Wp, plane, total);
     if (per_chunk > 0) {
-        PCL_TRY(dw_channels(layer, x, dy, in, total, Wp, plane, per_chunk)); /* and the bias gradient */
+        PCL_TRY(dw_channels(layer, x, dy, in, Wp, plane, per_chunk)); /* and the bias gradient */
     } else {
         if (!cf->no_bias) PCL_TRY(bias_grad(layer, dy));
         PCL_TRY(dw_lanes(layer, x, dy, in, total, Wp, plane));
