@@ -312,9 +312,12 @@ static pcl_status packed_backward(pcl_layer *layer, const pcl_tensor *x, const p
 /* ---- The direct path (zero padding, CPU devices) -------------------------
  * No im2col: kernels/conv2d.cl's conv_direct reads the input in place (or a
  * zero-padded copy, split into S x S phase planes for a stride S > 1) with
- * one vector load per tap, for the forward and for the input gradient;
- * dw_direct reduces dy against shifted input rows for the weight gradient,
- * over chunks of images in ascending order (beta = 1: gradients accumulate).
+ * one vector load per tap, for the forward and for the input gradient.
+ * The weight gradient (beta = 1: gradients accumulate): for O a multiple of
+ * 32, dw_ot with the output channels along the vector lanes over a
+ * transposed dy, which also gives the bias gradient (dw_channels); else
+ * dw_direct, dy reduced along q against shifted input rows in launches of a
+ * few images (dw_lanes). Both add the images in a fixed order.
  * The input gradient is a convolution of dy with the flipped W^T: for
  * stride 1 straight into dx (dy padded by k-1-pad); for stride S one stride-1
  * correlation of dy per phase of the flipped kernel (wphase_a: the taps
@@ -556,18 +559,21 @@ static pcl_status dw_lanes(pcl_layer *layer, const pcl_tensor *x, const pcl_tens
     return PCL_OK;
 }
 
-/* dW += dy (x) x by dw_ot, for O a multiple of 32: dy transposed into q
- * order with the channels contiguous (dy_qt), one launch over (TAPS taps,
- * 16*OVEC channels, chunk of images) writing partial sums per chunk, then
- * dw_sum adding the chunks in order into dW. Three launches for the batch
- * instead of two per few images, and no lane sums; measured on PoCL
- * (bench_layers --split): SRCNN 1->64 9x9 dW 14.1 -> 7.4 ms, 64->32 5x5
- * 24.2 -> 18.5 ms. Where the chunks' partial sums would not fit
- * DW_PART_FLOATS (the conv AE's wide layers), fewer, longer chunks stream
- * dy from memory in every item and ran up to 2.5x slower than dw_lanes:
- * dw_chunks says 0 and dw_lanes is used. */
+/* dW += dy (x) x by dw_ot, for O a multiple of 32: dy transposed with the
+ * channels contiguous (dy_qt, which also sums it for the bias gradient),
+ * one launch over (TAPS taps, 16*OVEC channels, chunk of images) writing
+ * partial sums per chunk, then dw_sum adding the chunks in order into dW.
+ * Three launches for the batch instead of two per few images, no lane
+ * sums, no padding columns; measured on PoCL (bench_layers --split, see
+ * bench/RESULTS.md): SRCNN 1->64 9x9 dW 14.1 -> 5.1 ms, 64->32 5x5 24.2 ->
+ * 14.0 ms. Where the chunks' partial sums would not fit DW_PART_FLOATS (the
+ * conv AE's wide layers), fewer, longer chunks stream dy from memory in
+ * every item and ran up to 2.5x slower than dw_direct: dw_chunk_images
+ * says 0 and dw_lanes is used, as where the transposed dy would pass
+ * DW_DYT_FLOATS. */
 #define DW_CHUNK_BYTES ((size_t)256 << 10) /* dy_qt bytes per chunk: about half an L2 */
 #define DW_PART_FLOATS ((size_t)4 << 20)   /* bound on the partial sums */
+#define DW_DYT_FLOATS ((size_t)1 << 26)    /* bound on the transposed dy (256 MB) */
 
 /* Images per dw_ot chunk, or 0 where dw_ot does not apply; x laid out by
  * direct_input (rows Wp floats apart, planes `plane` apart, `total` floats). */
@@ -589,6 +595,7 @@ static int dw_chunk_images(const pcl_layer *layer, const pcl_tensor *x, const pc
     last += (cl_long)(x->n - 1) * x->c * S * S * plane + (cl_long)(dy->h - 1) * Wp + dy->w - 1;
     if (last >= total) return 0;
     size_t K = (size_t)x->c * cf->kernel_h * cf->kernel_w, O = (size_t)cf->out_channels;
+    if ((size_t)dy->n * dy->h * dy->w * O > DW_DYT_FLOATS) return 0;
     size_t per_chunk = DW_CHUNK_BYTES / ((size_t)dy->h * dy->w * O * sizeof(float));
     if ((env = getenv("PERCEPTCL_CONV_CHUNK")) && atoi(env) > 0) per_chunk = (size_t)atoi(env);
     if (per_chunk < 1) per_chunk = 1;
