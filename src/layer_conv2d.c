@@ -576,7 +576,10 @@ static pcl_status dw_lanes(pcl_layer *layer, const pcl_tensor *x, const pcl_tens
 #define DW_DYT_FLOATS ((size_t)1 << 26)    /* bound on the transposed dy (256 MB) */
 
 /* Images per dw_ot chunk, or 0 where dw_ot does not apply; x laid out by
- * direct_input (rows Wp floats apart, planes `plane` apart, `total` floats). */
+ * direct_input (rows Wp floats apart, planes `plane` apart, `total` floats).
+ * For tests and tuning: PERCEPTCL_CONV_DW=lanes takes dw_direct,
+ * PERCEPTCL_CONV_CHUNK sets the images per chunk (for dw_direct: the floats
+ * of dyq per launch), PERCEPTCL_CONV_OV=2 32 channels per item. */
 static int dw_chunk_images(const pcl_layer *layer, const pcl_tensor *x, const pcl_tensor *dy, int Wp, cl_long plane,
                            cl_long total)
 {
