@@ -396,6 +396,7 @@ static const conv_case conv_cases[] = {
     {2, 3, 9, 8, 32, 5, 5, 1, 0, 0, 0},   /* 12 taps per item: a partial last block (75 taps) */
     {2, 1, 12, 12, 64, 9, 9, 1, 0, 0, 0}, /* SRCNN's first layer: 6 taps per item, 81 taps */
     {3, 2, 10, 11, 64, 3, 3, 2, 1, 1, 0}, /* stride 2 phase planes */
+    {1, 4, 7, 9, 32, 5, 5, 1, 2, 2, 0},   /* one image, 'same' padding: padded rows shared */
 };
 
 typedef struct conv_state {
