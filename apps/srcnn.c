@@ -85,29 +85,38 @@ static int bad_usage(const char *command, const char *message, const char *arg)
     return 2;
 }
 
-/* One step of a subcommand's argument loop at argv[*i]. Returns:
- *   ARG_TAKEN       a device flag, stored in selection;
- *   ARG_EXIT        --help was printed (*rc 0) or the usage is wrong (*rc 2);
- *   ARG_POSITIONAL  *a is a word that does not start with '-';
- *   ARG_OPTION      *a is an option: a name in switches (NULL-terminated) has
- *                   *v NULL, any other takes the next word as *v (*i moves on). */
-typedef enum arg_kind { ARG_TAKEN, ARG_EXIT, ARG_POSITIONAL, ARG_OPTION } arg_kind;
+/* A subcommand's arguments, read one by one with next_arg. */
+typedef struct arg_reader {
+    const char *cmd;
+    int argc, i; /* i: the last word read */
+    char **argv;
+    pcl_device_selection *selection;
+    const char *const *switches; /* options without a value (NULL-terminated), or NULL */
+    int rc;                      /* -1 while reading; after the loop, 0 or 2 to exit with */
+} arg_reader;
 
-static arg_kind next_arg(const char *cmd, int argc, char **argv, int *i, pcl_device_selection *selection,
-                         const char *const *switches, const char **a, const char **v, int *rc)
+/* The next argument that is not a device flag (those go into selection):
+ * returns 1 with *a a word not starting with '-' (*v NULL) or an option (*v
+ * NULL for a switch, else the next word); 0 at the end, or with rc 0 after
+ * printing --help, or rc 2 after a usage error. */
+static int next_arg(arg_reader *r, const char **a, const char **v)
 {
-    int used = app_parse_device_flag(argc, argv, i, selection);
-    if (used) return *rc = 2, used < 0 ? ARG_EXIT : ARG_TAKEN;
-    *a = argv[*i];
-    *v = NULL;
-    if (strcmp(*a, "--help") == 0 || strcmp(*a, "-h") == 0)
-        return printf("%s%s", usage, app_device_flags_help), *rc = 0, ARG_EXIT;
-    if ((*a)[0] != '-') return ARG_POSITIONAL;
-    for (int k = 0; switches && switches[k]; k++)
-        if (strcmp(*a, switches[k]) == 0) return ARG_OPTION;
-    if (*i + 1 >= argc) return *rc = bad_usage(cmd, "missing value after", *a), ARG_EXIT;
-    *v = argv[++*i];
-    return ARG_OPTION;
+    while (++r->i < r->argc) {
+        int used = app_parse_device_flag(r->argc, r->argv, &r->i, r->selection);
+        if (used < 0) return r->rc = 2, 0;
+        if (used) continue;
+        *a = r->argv[r->i];
+        *v = NULL;
+        if (strcmp(*a, "--help") == 0 || strcmp(*a, "-h") == 0)
+            return printf("%s%s", usage, app_device_flags_help), r->rc = 0, 0;
+        if ((*a)[0] != '-') return 1;
+        for (int k = 0; r->switches && r->switches[k]; k++)
+            if (strcmp(*a, r->switches[k]) == 0) return 1;
+        if (r->i + 1 >= r->argc) return r->rc = bad_usage(r->cmd, "missing value after", *a), 0;
+        *v = r->argv[++r->i];
+        return 1;
+    }
+    return 0;
 }
 
 static int parse_double(const char *text, double *value)
@@ -235,13 +244,10 @@ static int run_train(int argc, char **argv)
     double lr = 1e-3, momentum = 0.9;
     pcl_ssim_weights weights = PCL_SSIM_WEIGHTS_EQUAL;
     static const char *const switches[] = {"--resume", "--srcnn-lr", NULL};
-    for (int i = 1; i < argc; i++) {
-        const char *a, *v;
-        int rc;
-        arg_kind kind = next_arg(cmd, argc, argv, &i, &selection, switches, &a, &v, &rc);
-        if (kind == ARG_EXIT) return rc;
-        if (kind == ARG_TAKEN) continue;
-        if (kind == ARG_POSITIONAL) return bad_usage(cmd, "unexpected argument", a);
+    arg_reader r = {cmd, argc, 0, argv, &selection, switches, -1};
+    const char *a, *v;
+    while (next_arg(&r, &a, &v)) {
+        if (a[0] != '-') return bad_usage(cmd, "unexpected argument", a);
         if (strcmp(a, "--resume") == 0) resume = 1;
         else if (strcmp(a, "--srcnn-lr") == 0) srcnn_lr = 1;
         else if (strcmp(a, "--loss") == 0) {
@@ -287,6 +293,7 @@ static int run_train(int argc, char **argv)
             else return bad_usage(cmd, "--msssim-weights must be equal or standard, not", v);
         } else return bad_usage(cmd, "unknown option", a);
     }
+    if (r.rc >= 0) return r.rc;
     if (!loss) return bad_usage(cmd, "needs --loss mse|mae|msssim", NULL);
     if (!dir_count) return bad_usage(cmd, "needs --train DIR", NULL);
     if (!out) return bad_usage(cmd, "needs --out MODEL.safetensors", NULL);
@@ -541,13 +548,10 @@ static int run_eval(int argc, char **argv)
     const char *model_paths[MAX_MODELS], *dirs[MAX_DIRS], *report = NULL;
     int model_count = 0, dir_count = 0;
     long scale = 4;
-    for (int i = 1; i < argc; i++) {
-        const char *a, *v;
-        int rc;
-        arg_kind kind = next_arg(cmd, argc, argv, &i, &selection, NULL, &a, &v, &rc);
-        if (kind == ARG_EXIT) return rc;
-        if (kind == ARG_TAKEN) continue;
-        if (kind == ARG_POSITIONAL) {
+    arg_reader r = {cmd, argc, 0, argv, &selection, NULL, -1};
+    const char *a, *v;
+    while (next_arg(&r, &a, &v)) {
+        if (a[0] != '-') {
             if (dir_count == MAX_DIRS) return bad_usage(cmd, "too many folders", NULL);
             dirs[dir_count++] = a;
             continue;
@@ -560,6 +564,7 @@ static int run_eval(int argc, char **argv)
         } else if (strcmp(a, "--report") == 0) report = v;
         else return bad_usage(cmd, "unknown option", a);
     }
+    if (r.rc >= 0) return r.rc;
     if (!dir_count) return bad_usage(cmd, "needs a folder of test images", NULL);
     pcl_context *context = app_open_context(&selection);
     if (!context) return 1;
@@ -673,13 +678,10 @@ static int run_upscale(int argc, char **argv)
     const char *model_path = NULL, *files[2];
     int file_count = 0;
     long scale = 4;
-    for (int i = 1; i < argc; i++) {
-        const char *a, *v;
-        int rc;
-        arg_kind kind = next_arg(cmd, argc, argv, &i, &selection, NULL, &a, &v, &rc);
-        if (kind == ARG_EXIT) return rc;
-        if (kind == ARG_TAKEN) continue;
-        if (kind == ARG_POSITIONAL) {
+    arg_reader r = {cmd, argc, 0, argv, &selection, NULL, -1};
+    const char *a, *v;
+    while (next_arg(&r, &a, &v)) {
+        if (a[0] != '-') {
             if (file_count == 2) return bad_usage(cmd, "expects IN OUT, got an extra", a);
             files[file_count++] = a;
             continue;
@@ -689,6 +691,7 @@ static int run_upscale(int argc, char **argv)
             if (!parse_long(v, 2, 8, &scale)) return bad_usage(cmd, "--scale must be 2..8, not", v);
         } else return bad_usage(cmd, "unknown option", a);
     }
+    if (r.rc >= 0) return r.rc;
     if (!model_path) return bad_usage(cmd, "needs --model M", NULL);
     if (file_count != 2) return bad_usage(cmd, "expects IN OUT", NULL);
     pcl_image *image = NULL, *ycc = NULL, *up = NULL, *rgb = NULL;
@@ -748,13 +751,10 @@ static int run_compare(int argc, char **argv)
     const char *model_paths[MAX_MODELS], *files[2];
     int model_count = 0, file_count = 0, crop_given = 0, crop[4] = {0};
     long scale = 4, zoom = 3;
-    for (int i = 1; i < argc; i++) {
-        const char *a, *v;
-        int rc;
-        arg_kind kind = next_arg(cmd, argc, argv, &i, &selection, NULL, &a, &v, &rc);
-        if (kind == ARG_EXIT) return rc;
-        if (kind == ARG_TAKEN) continue;
-        if (kind == ARG_POSITIONAL) {
+    arg_reader r = {cmd, argc, 0, argv, &selection, NULL, -1};
+    const char *a, *v;
+    while (next_arg(&r, &a, &v)) {
+        if (a[0] != '-') {
             if (file_count == 2) return bad_usage(cmd, "expects IMAGE OUT.png, got an extra", a);
             files[file_count++] = a;
             continue;
@@ -774,6 +774,7 @@ static int run_compare(int argc, char **argv)
             crop_given = 1;
         } else return bad_usage(cmd, "unknown option", a);
     }
+    if (r.rc >= 0) return r.rc;
     if (!model_count) return bad_usage(cmd, "needs --model M", NULL);
     if (file_count != 2) return bad_usage(cmd, "expects IMAGE OUT.png", NULL);
     pcl_image *image = NULL, *ycc = NULL, *gnd = NULL, *low = NULL, *up = NULL;
