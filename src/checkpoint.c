@@ -140,17 +140,30 @@ pcl_status pcl_checkpoint_add(pcl_checkpoint *checkpoint, const char *name, int 
     return status;
 }
 
-pcl_status pcl_checkpoint_add_tensor(pcl_checkpoint *checkpoint, const char *name, const pcl_tensor *tensor)
+pcl_status pcl_checkpoint_add_tensor_shaped(pcl_checkpoint *checkpoint, const char *name, const pcl_tensor *tensor,
+                                            int ndim, const int64_t *shape)
 {
-    if (!checkpoint || !tensor) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_checkpoint_add_tensor: NULL argument");
+    if (!checkpoint || !tensor || (ndim > 0 && !shape))
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_checkpoint_add_tensor: NULL argument");
     PCL_TRY(check_new_name(checkpoint, name));
-    int64_t shape[4] = {tensor->n, tensor->c, tensor->h, tensor->w};
-    float *data = malloc(pcl_tensor_count(tensor) * sizeof(float));
+    size_t count;
+    if (ndim < 0 || ndim > PCL_CHECKPOINT_MAX_DIMS || !shape_count(ndim, shape, &count) ||
+        count != pcl_tensor_count(tensor))
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_checkpoint_add_tensor: '%s': the shape given (%d dimensions) "
+                        "does not hold the tensor's %zu values", name, ndim, pcl_tensor_count(tensor));
+    float *data = malloc(count * sizeof(float));
     if (!data) return pcl_fail(PCL_ERR_OUT_OF_MEMORY, "pcl_checkpoint_add_tensor: '%s': out of memory", name);
     pcl_status status = pcl_tensor_download(tensor, data);
-    if (status == PCL_OK) status = add_owned(checkpoint, name, 4, shape, data);
+    if (status == PCL_OK) status = add_owned(checkpoint, name, ndim, shape, data);
     if (status != PCL_OK) free(data);
     return status;
+}
+
+pcl_status pcl_checkpoint_add_tensor(pcl_checkpoint *checkpoint, const char *name, const pcl_tensor *tensor)
+{
+    if (!tensor) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_checkpoint_add_tensor: NULL argument");
+    int64_t shape[4] = {tensor->n, tensor->c, tensor->h, tensor->w};
+    return pcl_checkpoint_add_tensor_shaped(checkpoint, name, tensor, 4, shape);
 }
 
 /* ---- metadata ------------------------------------------------------------- */
@@ -300,13 +313,24 @@ pcl_status pcl_checkpoint_find(const pcl_checkpoint *checkpoint, const char *nam
     return PCL_OK;
 }
 
+pcl_status pcl_checkpoint_load_tensor_shaped(const pcl_checkpoint *checkpoint, const char *name, pcl_tensor *tensor,
+                                             int ndim, const int64_t *shape)
+{
+    if (!tensor) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_checkpoint_load_tensor: tensor is NULL");
+    const float *data;
+    size_t count;
+    PCL_TRY(pcl_checkpoint_find(checkpoint, name, ndim, shape, &data));
+    if (!shape_count(ndim, shape, &count) || count != pcl_tensor_count(tensor))
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_checkpoint_load_tensor: '%s': the shape given (%d dimensions) "
+                        "does not hold the tensor's %zu values", name, ndim, pcl_tensor_count(tensor));
+    return pcl_tensor_upload(tensor, data);
+}
+
 pcl_status pcl_checkpoint_load_tensor(const pcl_checkpoint *checkpoint, const char *name, pcl_tensor *tensor)
 {
     if (!tensor) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_checkpoint_load_tensor: tensor is NULL");
     int64_t shape[4] = {tensor->n, tensor->c, tensor->h, tensor->w};
-    const float *data;
-    PCL_TRY(pcl_checkpoint_find(checkpoint, name, 4, shape, &data));
-    return pcl_tensor_upload(tensor, data);
+    return pcl_checkpoint_load_tensor_shaped(checkpoint, name, tensor, 4, shape);
 }
 
 /* ---- writing ------------------------------------------------------------- */
@@ -618,7 +642,6 @@ static pcl_status parse_uint(parser *ps, uint64_t *value)
     return PCL_OK;
 }
 
-/* [uint, ...] with at most max entries. */
 /* After a member of a JSON array or object: skips spaces, then ',' gives 1
  * (another member follows) and the closing character gives 0 with *status
  * PCL_OK; anything else gives 0 with a format error naming expected. */
@@ -631,6 +654,7 @@ static int next_member(parser *ps, int close, const char *expected, pcl_status *
     return 0;
 }
 
+/* [uint, ...] with at most max entries. */
 static pcl_status parse_uint_array(parser *ps, uint64_t *values, int max, int *count, const char *what)
 {
     PCL_TRY(expect(ps, '['));

@@ -155,12 +155,9 @@ pcl_status pcl_model_add_to_optimizer(pcl_model *model, pcl_optimizer *optimizer
 {
     if (!model || !optimizer) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_model_add_to_optimizer: NULL argument");
     for (int i = 0; i < model->count; i++) {
-        pcl_layer *layer = model->layers[i];
-        for (int p = 0; p < layer->param_count; p++) {
-            char name[64];
-            snprintf(name, sizeof name, "%d.%s", i, pcl_layer_torch_name(layer->param_names[p]));
-            PCL_TRY(pcl_optimizer_add(optimizer, layer->params[p], layer->grads[p], name, model->lr[i]));
-        }
+        char prefix[16];
+        snprintf(prefix, sizeof prefix, "%d", i); /* the names pcl_model_add gave the weights */
+        PCL_TRY(pcl_optimizer_add_layer(optimizer, model->layers[i], prefix, model->lr[i]));
     }
     return PCL_OK;
 }

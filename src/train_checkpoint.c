@@ -75,12 +75,7 @@ static saved_shape state_shape(const pcl_train_weights *weights, const pcl_tenso
 
 static pcl_status add(pcl_checkpoint *c, const char *name, const pcl_tensor *t, saved_shape shape)
 {
-    float *data = malloc(pcl_tensor_count(t) * sizeof(float));
-    if (!data) return pcl_fail(PCL_ERR_OUT_OF_MEMORY, "checkpoint: out of memory for '%s'", name);
-    pcl_status status = pcl_tensor_download(t, data);
-    if (status == PCL_OK) status = pcl_checkpoint_add(c, name, shape.ndim, shape.dims, data);
-    free(data);
-    return status;
+    return pcl_checkpoint_add_tensor_shaped(c, name, t, shape.ndim, shape.dims);
 }
 
 static pcl_status fill(pcl_checkpoint *c, const pcl_train_weights *weights, const pcl_optimizer *optimizer,
@@ -152,13 +147,15 @@ pcl_status pcl_train_save(const char *path, const pcl_train_weights *weights, co
     return status;
 }
 
-/* Checks that the tensor is there with the expected shape (the message
- * names the file, the tensor and both shapes); apply 1 also uploads it. */
-static pcl_status take(const pcl_checkpoint *c, const char *name, pcl_tensor *t, saved_shape shape, int apply)
+/* Checks that the tensor is there with the expected shape, t's device
+ * shape in a file of the earlier layout (all_4d); the message names the
+ * file, the tensor and both shapes. apply 1 also uploads it. */
+static pcl_status take(const pcl_checkpoint *c, const char *name, pcl_tensor *t, saved_shape shape, int all_4d,
+                       int apply)
 {
-    const float *data;
-    PCL_TRY(pcl_checkpoint_find(c, name, shape.ndim, shape.dims, &data));
-    return apply ? pcl_tensor_upload(t, data) : PCL_OK;
+    if (all_4d) shape = device_shape(t);
+    if (apply) return pcl_checkpoint_load_tensor_shaped(c, name, t, shape.ndim, shape.dims);
+    return pcl_checkpoint_find(c, name, shape.ndim, shape.dims, NULL);
 }
 
 /* Run twice: first apply = 0 checks everything, so a checkpoint that does not
@@ -175,7 +172,7 @@ static pcl_status load(const pcl_checkpoint *c, const char *path, pcl_train_weig
         const char *name;
         pcl_tensor *t;
         PCL_TRY(pcl_train_weights_entry(weights, i, &name, &t));
-        PCL_TRY(take(c, name, t, all_4d ? device_shape(t) : weight_shape(weights, i), apply));
+        PCL_TRY(take(c, name, t, weight_shape(weights, i), all_4d, apply));
     }
     if (optimizer) {
         const char *kind = pcl_checkpoint_metadata(c, "optimizer");
@@ -197,7 +194,7 @@ static pcl_status load(const pcl_checkpoint *c, const char *path, pcl_train_weig
                 const char *slot;
                 PCL_TRY(pcl_optimizer_state(optimizer, i, s, &t, &slot));
                 PCL_TRY(state_name(name, sizeof name, pname, slot));
-                PCL_TRY(take(c, name, t, all_4d ? device_shape(t) : state_shape(weights, param, t), apply));
+                PCL_TRY(take(c, name, t, state_shape(weights, param, t), all_4d, apply));
             }
         }
         if (!(lr > 0.0) || !isfinite(lr))
@@ -219,8 +216,7 @@ static pcl_status load(const pcl_checkpoint *c, const char *path, pcl_train_weig
             char full[512];
             PCL_TRY(pcl_train_weights_entry(stop->weights, i, &name, NULL));
             snprintf(full, sizeof full, "best.%s", name);
-            PCL_TRY(take(c, full, stop->best[i], all_4d ? device_shape(stop->best[i]) : weight_shape(stop->weights, i),
-                         apply));
+            PCL_TRY(take(c, full, stop->best[i], weight_shape(stop->weights, i), all_4d, apply));
         }
         if (apply) {
             stop->have_best = have != 0;

@@ -554,6 +554,18 @@ START_TEST(test_torch_shapes)
         ck_assert_msg(!memcmp(host, data, n * sizeof(float)), "%s differs", name);
         free(host);
     }
+    /* A shape that does not hold the tensor's values is refused, naming it,
+     * and adds nothing; the same on loading. */
+    pcl_tensor *bias;
+    OK(pcl_train_weights_entry(w, 1, NULL, &bias)); /* "0.bias", 4 values */
+    const int before = pcl_checkpoint_count(ck);
+    ck_assert_int_eq(pcl_checkpoint_add_tensor_shaped(ck, "extra", bias, 1, (int64_t[1]){5}), PCL_ERR_INVALID_ARGUMENT);
+    ck_assert_msg(strstr(pcl_last_error(), "'extra'") && strstr(pcl_last_error(), "4 values"), "%s", pcl_last_error());
+    ck_assert_int_eq(pcl_checkpoint_count(ck), before);
+    ck_assert_int_eq(pcl_checkpoint_load_tensor_shaped(ck, "0.weight", bias, 4, (int64_t[4]){4, 3, 3, 3}),
+                     PCL_ERR_INVALID_ARGUMENT);
+    ck_assert_msg(strstr(pcl_last_error(), "'0.weight'") && strstr(pcl_last_error(), "4 values"), "%s",
+                  pcl_last_error());
     pcl_checkpoint_destroy(ck);
     /* And it loads back. */
     pcl_train_position back;

@@ -46,6 +46,10 @@ pcl_status pcl_checkpoint_add(pcl_checkpoint *checkpoint, const char *name, int 
                               const float *data);
 /* Adds a device tensor with shape [n, c, h, w] (downloads it). */
 pcl_status pcl_checkpoint_add_tensor(pcl_checkpoint *checkpoint, const char *name, const pcl_tensor *tensor);
+/* The same with the given shape, which must hold the tensor's values (e.g.
+ * PyTorch's (C) for a 1 x C x 1 x 1 bias). */
+pcl_status pcl_checkpoint_add_tensor_shaped(pcl_checkpoint *checkpoint, const char *name, const pcl_tensor *tensor,
+                                            int ndim, const int64_t *shape);
 
 /* Sets a metadata entry (copied; replaces an existing key). */
 pcl_status pcl_checkpoint_set_metadata(pcl_checkpoint *checkpoint, const char *key, const char *value);
@@ -71,6 +75,10 @@ pcl_status pcl_checkpoint_find(const pcl_checkpoint *checkpoint, const char *nam
 /* Uploads the tensor called name into a device tensor; the stored shape must
  * be [n, c, h, w] of that tensor. */
 pcl_status pcl_checkpoint_load_tensor(const pcl_checkpoint *checkpoint, const char *name, pcl_tensor *tensor);
+/* The same where the stored shape must be the given one (which must hold
+ * the tensor's values). */
+pcl_status pcl_checkpoint_load_tensor_shaped(const pcl_checkpoint *checkpoint, const char *name, pcl_tensor *tensor,
+                                             int ndim, const int64_t *shape);
 
 /* Writes atomically (see the top of this file). */
 pcl_status pcl_checkpoint_write(const pcl_checkpoint *checkpoint, const char *path);
