@@ -13,7 +13,7 @@
  *        (--split: forward, dW and dx of each layer apart;
  *        --stage NAME: the same for the layers whose name contains NAME)
  *        (device selection: PERCEPTCL_DEVICE / PERCEPTCL_PLATFORM) */
-#include "gemm.h"
+#include "nn/gemm.h"
 #include "perceptcl/layers.h"
 
 #include <stdio.h>

@@ -7,7 +7,7 @@
  *   W4b  the same with 1 - MS-SSIM (same mode, L = 2, standard weights)
  *   W5a  FC AE 1024-8192-...-256 (tanh + sign bottleneck, straight-through),
  *        64 x 32x32 in [-1, 1], SGD lr 1e-2 m 0.9 wd 5e-5, MSE
- * The steps are the trainer's own (pcl_trainer_run, src/trainer.c, as the
+ * The steps are the trainer's own (pcl_trainer_run, src/train/trainer.c, as the
  * apps train): the source holds one batch, so every epoch is one step:
  * batch upload, forward, the loss by name (its values read to the host, where
  * the trainer checks them), backward, optimizer step. A step's time is the
@@ -240,7 +240,7 @@ static void bench_setup(pcl_context *ctx, const workload *wl, bench *b)
     n.shape[0] = b->batch, n.shape[1] = 1, n.shape[2] = ih, n.shape[3] = iw;
     CHECK(pcl_model_create(ctx, &n.model));
     if (srcnn) {
-        /* models.py SRCNN (as src/srcnn.c, valid mode): 9x9 1->64, ReLU, 5x5
+        /* models.py SRCNN (as src/experiments/srcnn.c, valid mode): 9x9 1->64, ReLU, 5x5
          * 64->32, ReLU, 5x5 32->1, no padding; Gaussian init std 0.001. */
         net_conv(&n, 64, 9, 1, 0), net_act(&n, PCL_ACTIVATION_RELU);
         net_conv(&n, 32, 5, 1, 0), net_act(&n, PCL_ACTIVATION_RELU);

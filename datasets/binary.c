@@ -3,7 +3,7 @@
  * with pread() by index when read, so a 243 GB tiny_images.bin costs one
  * file descriptor, not memory. */
 #include "dataset_internal.h"
-#include "internal.h"
+#include "runtime/internal.h"
 
 #include <errno.h>
 #include <fcntl.h>

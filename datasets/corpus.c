@@ -1,7 +1,7 @@
 /* The named corpora: where each is looked for under a data root, how it is
  * opened, and what a complete copy holds (datasets/README.md lists the same). */
 #include "dataset_internal.h"
-#include "internal.h"
+#include "runtime/internal.h"
 
 #include <errno.h>
 #include <stdarg.h>

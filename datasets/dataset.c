@@ -1,7 +1,7 @@
 /* The pcl_dataset object: record lookup, single and batched reads for both
  * binary record files and image folders. */
 #include "dataset_internal.h"
-#include "internal.h"
+#include "runtime/internal.h"
 #include "perceptcl/color.h"
 
 #include <errno.h>

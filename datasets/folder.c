@@ -3,7 +3,7 @@
  * Kaggle's CIFAR-10 PNG copies. Only names are read at open; images are
  * decoded when a record is read. */
 #include "dataset_internal.h"
-#include "internal.h"
+#include "runtime/internal.h"
 
 #include <ctype.h>
 #include <dirent.h>

@@ -2,7 +2,7 @@
  * generator is the library's splitmix64 (pcl_rng_next / pcl_rng_below in
  * image.h), so crops and shuffles share one documented, portable stream. */
 #include "dataset_internal.h"
-#include "internal.h"
+#include "runtime/internal.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -116,7 +116,7 @@ __kernel void gather_dy(const int O, const int P, const int n0, const int nc, __
     t[(size_t)o * nc * P + j] = dy[((size_t)(n0 + i) * O + o) * P + p];
 }
 
-/* ---- The packed path (CPU devices; src/gemm.h, kernels/gemm.cl) ----------
+/* ---- The packed path (CPU devices; src/nn/gemm.h, kernels/gemm.cl) ----------
  * Convolution operands written straight into the GEMM's packed panels, so
  * that no im2col matrix is transposed or copied again (MR rows / NR columns
  * per panel, zero past the edges). Column index j = i*P + p runs over the

@@ -1,4 +1,4 @@
-/* optimizer.cl: parameter updates of the optimizers (src/optimizer_*.c).
+/* optimizer.cl: parameter updates of the optimizers (src/nn/optimizer_*.c).
  * Inputs: p (parameter), g (gradient), state buffers (momentum b; Adam's m and
  *   v), count n, and scalars computed on the host in double and rounded once.
  * Outputs: p and the state buffers, updated in place, n elements each.

@@ -39,7 +39,7 @@
  *             factor * (W'a' + 2 y' W'b + x' W'c), plus the 2x2-mean adjoint
  *             of the next coarser level's gradient.
  * Inputs: x, y (N*H*W). Level table `lv` (LV_STRIDE ints per level, filled by
- * src/ssim.c; offsets are within one image's scratch for the padded inputs of
+ * src/metrics/ssim.c; offsets are within one image's scratch for the padded inputs of
  * levels >= 2, within one slot for everything else). Outputs: terms
  * [N][levels][3] (means of cs, l, SSIM), values [N], factor [N][levels],
  * grad (N*H*W, when want_grad), dbg (level-1 SSIM map and statistics, when

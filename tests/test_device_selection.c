@@ -1,6 +1,6 @@
 /* Device selection rules, work-group choice and error naming: pure logic,
  * checked on a made-up machine with two platforms and four devices. */
-#include "internal.h"
+#include "runtime/internal.h"
 
 #include <check.h>
 #include <stdlib.h>

@@ -13,8 +13,8 @@
  * Tolerances: a sum of K float32 products is within about K u sum|terms|
  * (u = 2^-24) of the exact value, so each output's bound is c (K + 2) u times
  * the same computation on absolute values (the "magnitude"). */
-#include "gemm.h"
-#include "internal.h"
+#include "nn/gemm.h"
+#include "runtime/internal.h"
 #include "layers_reference.h"
 #include "perceptcl/image.h"
 #include "perceptcl/layers.h"

@@ -1,6 +1,6 @@
 /* Optimizers on a real device against a float64 host reference of the update
  * rules documented for torch.optim.SGD and torch.optim.Adam (written here
- * from those formulas, not from src/optimizer_*.c):
+ * from those formulas, not from src/nn/optimizer_*.c):
  *   - hand-derived values for one element (SGD with momentum, Adam's first
  *     step moves by lr sign(g));
  *   - several steps with new random gradients each step, two tensors with

@@ -1,7 +1,7 @@
 /* The kernel runtime on a real device: a kernel run and its result, work-group
  * limits, the disk cache (hit, corruption recovery, rejected binaries),
  * build-error reporting, #include resolution, and allocation limits. */
-#include "internal.h"
+#include "runtime/internal.h"
 
 #include <check.h>
 #include <dirent.h>

@@ -227,11 +227,11 @@ START_TEST(deterministic)
 END_TEST
 
 /* An image's value and gradient do not depend on the batch around it: one
- * image alone (on a CPU, the per-step launches of src/ssim.c) against the
+ * image alone (on a CPU, the per-step launches of src/metrics/ssim.c) against the
  * same image inside a batch of 5 (the fused kernel), bit for bit. */
 START_TEST(batch_independent)
 {
-    const int sizes[2][2] = {{256, 260}, {270, 257}}; /* 256x256 or more: see src/ssim.c */
+    const int sizes[2][2] = {{256, 260}, {270, 257}}; /* 256x256 or more: see src/metrics/ssim.c */
     for (int k = 0; k < 2; k++) {
         const int h = sizes[k][0], w = sizes[k][1], batch = 5;
         const size_t n = (size_t)h * w;

@@ -1,6 +1,6 @@
 /* perceptcl: network layers with forward and backward passes on the device.
  *
- * Every layer kind has the same shape (one file each in src/layer_*.c):
+ * Every layer kind has the same shape (one file each in src/nn/layer_*.c):
  *   pcl_<kind>_create(context, ..., &layer)
  *   pcl_layer_output_shape(layer, in, out)   NCHW extents of the output
  *   pcl_layer_forward(layer, x, y)           y = f(x); y is written in full

@@ -1,6 +1,6 @@
 /* perceptcl: optimizers that update parameters in place on the device.
  *
- * Every optimizer kind has the same shape (one file each in src/optimizer_*.c):
+ * Every optimizer kind has the same shape (one file each in src/nn/optimizer_*.c):
  *   pcl_<kind>_create(context, &config, &optimizer)
  *   pcl_optimizer_add(optimizer, value, grad, name, lr_multiplier)  per tensor
  *   pcl_optimizer_add_layer(optimizer, layer, prefix, lr_multiplier)

@@ -1,0 +1,193 @@
+/* Host images: allocation, format dispatch, file loading and atomic writes. */
+#include "image/image_io.h"
+#include "runtime/internal.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+pcl_status pcl_image_create(pcl_image **out, int width, int height, int channels)
+{
+    if (!out) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_image_create: out is NULL");
+    *out = NULL;
+    if (width < 1 || height < 1 || width > PCL_IMAGE_MAX_SIDE || height > PCL_IMAGE_MAX_SIDE)
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT,
+                        "pcl_image_create: size %dx%d outside 1..%d", width, height, PCL_IMAGE_MAX_SIDE);
+    if (channels < 1 || channels > 4)
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_image_create: channels %d outside 1..4", channels);
+    size_t count = (size_t)width * (size_t)height * (size_t)channels;
+    if (count > PCL_IMAGE_MAX_FLOATS)
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_image_create: %dx%dx%d exceeds %zu floats",
+                        width, height, channels, PCL_IMAGE_MAX_FLOATS);
+    pcl_image *image = malloc(sizeof *image);
+    float *data = calloc(count, sizeof *data);
+    if (!image || !data) {
+        free(image);
+        free(data);
+        return pcl_fail(PCL_ERR_OUT_OF_MEMORY, "pcl_image_create: cannot allocate %dx%dx%d floats",
+                        width, height, channels);
+    }
+    image->width = width;
+    image->height = height;
+    image->channels = channels;
+    image->max_value = 255.0f;
+    image->data = data;
+    *out = image;
+    return PCL_OK;
+}
+
+void pcl_image_destroy(pcl_image *image)
+{
+    if (!image) return;
+    free(image->data);
+    free(image);
+}
+
+size_t pcl_image_size(const pcl_image *image)
+{
+    return image ? (size_t)image->width * (size_t)image->height * (size_t)image->channels : 0;
+}
+
+pcl_status pcl_image_clone(const pcl_image *src, pcl_image **out)
+{
+    if (!src || !out) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_image_clone: NULL argument");
+    PCL_TRY(pcl_image_create(out, src->width, src->height, src->channels));
+    (*out)->max_value = src->max_value;
+    memcpy((*out)->data, src->data, pcl_image_size(src) * sizeof(float));
+    return PCL_OK;
+}
+
+pcl_status pcl_image_create_checked(const char *path, int width, int height, int channels,
+                                    pcl_image **out)
+{
+    *out = NULL;
+    if (width < 1 || height < 1 || width > PCL_IMAGE_MAX_SIDE || height > PCL_IMAGE_MAX_SIDE ||
+        (size_t)width * (size_t)height * (size_t)channels > PCL_IMAGE_MAX_FLOATS)
+        return pcl_fail(PCL_ERR_FORMAT, "%s: header: expected a size within 1..%d per side, got %dx%d",
+                        path, PCL_IMAGE_MAX_SIDE, width, height);
+    pcl_status status = pcl_image_create(out, width, height, channels);
+    if (status == PCL_ERR_OUT_OF_MEMORY)
+        return pcl_fail(status, "%s: cannot allocate a %dx%dx%d image", path, width, height, channels);
+    return status;
+}
+
+pcl_status pcl_file_load(const char *path, unsigned char **data, size_t *size)
+{
+    *data = NULL;
+    *size = 0;
+    FILE *file = fopen(path, "rb");
+    if (!file) return pcl_fail(PCL_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    unsigned char *buffer = NULL;
+    size_t length = 0, capacity = 0;
+    for (;;) {
+        if (length == capacity) {
+            size_t grown = capacity ? capacity * 2 : 65536;
+            unsigned char *bigger = realloc(buffer, grown);
+            if (!bigger) {
+                free(buffer);
+                fclose(file);
+                return pcl_fail(PCL_ERR_OUT_OF_MEMORY, "%s: cannot allocate %zu bytes", path, grown);
+            }
+            buffer = bigger;
+            capacity = grown;
+        }
+        size_t got = fread(buffer + length, 1, capacity - length, file);
+        length += got;
+        if (got == 0) break;
+    }
+    int failed = ferror(file);
+    int saved = errno;
+    fclose(file);
+    if (failed) {
+        free(buffer);
+        return pcl_fail(PCL_ERR_IO, "%s: read error at offset %zu: %s", path, length, strerror(saved));
+    }
+    *data = buffer;
+    *size = length;
+    return PCL_OK;
+}
+
+pcl_status pcl_image_read(const char *path, pcl_image **out)
+{
+    if (!out) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_image_read: out is NULL");
+    *out = NULL;
+    if (!path) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_image_read: path is NULL");
+    unsigned char magic[8] = {0};
+    FILE *file = fopen(path, "rb");
+    if (!file) return pcl_fail(PCL_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    size_t got = fread(magic, 1, sizeof magic, file);
+    fclose(file);
+
+    if (got >= 4 && magic[0] == 0x89 && magic[1] == 'P' && magic[2] == 'N' && magic[3] == 'G')
+        return pcl_image_read_png(path, out);
+    if (got >= 3 && magic[0] == 0xFF && magic[1] == 0xD8 && magic[2] == 0xFF)
+        return pcl_image_read_jpeg(path, out);
+    if (got >= 2 && magic[0] == 'P' &&
+        (magic[1] == '2' || magic[1] == '3' || magic[1] == '5' || magic[1] == '6' ||
+         magic[1] == 'f' || magic[1] == 'F'))
+        return pcl_image_read_pnm(path, out);
+    if (got >= 2 && magic[0] == 'B' && magic[1] == 'M') return pcl_image_read_bmp(path, out);
+    return pcl_fail(PCL_ERR_FORMAT,
+                    "%s: offset 0: expected the magic bytes of PNG, JPEG, PNM/PFM or BMP, got %zu bytes "
+                    "%02x %02x %02x %02x",
+                    path, got, magic[0], magic[1], magic[2], magic[3]);
+}
+
+pcl_status pcl_atomic_open(pcl_atomic_file *af, const char *path)
+{
+    af->file = NULL;
+    af->path = path;
+    int n = snprintf(af->temp_path, sizeof af->temp_path, "%s.tmp.%ld", path, (long)getpid());
+    if (n < 0 || (size_t)n >= sizeof af->temp_path)
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "%s: path too long", path);
+    af->file = fopen(af->temp_path, "wb");
+    if (!af->file)
+        return pcl_fail(PCL_ERR_IO, "%s: cannot create temporary file %s: %s", path, af->temp_path,
+                        strerror(errno));
+    return PCL_OK;
+}
+
+pcl_status pcl_atomic_commit(pcl_atomic_file *af)
+{
+    int failed = fflush(af->file) != 0 || ferror(af->file);
+    int saved = errno;
+    if (fclose(af->file) != 0 && !failed) {
+        failed = 1;
+        saved = errno;
+    }
+    af->file = NULL;
+    if (failed) {
+        remove(af->temp_path);
+        return pcl_fail(PCL_ERR_IO, "%s: write failed: %s", af->path, strerror(saved));
+    }
+    if (rename(af->temp_path, af->path) != 0) {
+        saved = errno;
+        remove(af->temp_path);
+        return pcl_fail(PCL_ERR_IO, "%s: cannot rename %s into place: %s", af->path, af->temp_path,
+                        strerror(saved));
+    }
+    return PCL_OK;
+}
+
+void pcl_atomic_abort(pcl_atomic_file *af)
+{
+    if (af->file) fclose(af->file);
+    af->file = NULL;
+    remove(af->temp_path);
+}
+
+pcl_status pcl_image_check_finite_for_write(const char *path, const pcl_image *image)
+{
+    size_t n = pcl_image_size(image);
+    for (size_t i = 0; i < n; i++) {
+        if (isnan(image->data[i])) {
+            size_t pixel = i / (size_t)image->channels;
+            return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "%s: pixel (%zu, %zu) channel %zu is NaN; not written",
+                            path, pixel % (size_t)image->width, pixel / (size_t)image->width,
+                            i % (size_t)image->channels);
+        }
+    }
+    return PCL_OK;
+}

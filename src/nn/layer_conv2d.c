@@ -1,0 +1,846 @@
+/* 2-D convolution (cross-correlation) with stride and zero or replicate
+ * padding (kernels/conv2d.cl, src/nn/gemm.c). Three paths:
+ *   direct (CPU devices, own GEMM, zero padding <= k-1, stride <= 4):
+ *     implicit-GEMM kernels that read the input in place (stride 1) or split
+ *     into stride x stride phase planes, no im2col (direct_forward);
+ *   packed (CPU devices, own GEMM, otherwise): im2col written straight into
+ *     the GEMM's packed panels, no transposes (packed_forward);
+ *   general (CLBlast, the tiled GPU kernel): im2col + GEMM over chunks:
+ *   forward   T (O x nc*P) = W (O x K) col (K x nc*P); y = T + bias (scattered to NCHW)
+ *   backward  T = dy (gathered), dW += T col^T (the batch sum inside the GEMM's
+ *             k loop, chunks in ascending order), dcol = W^T T, dx = col2im(dcol),
+ *             bias += per-channel sums of dy (two fixed-order stages). */
+#include "nn/gemm.h"
+#include "nn/layer_internal.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct conv_impl {
+    pcl_conv2d_config config;
+    cl_mem col, t, partial; /* scratch: im2col / dcol, T, bias partial sums */
+    size_t col_bytes, t_bytes, partial_bytes;
+    cl_mem wp; /* packed path: the packed weights (W, W^T or flipped) */
+    size_t wp_bytes;
+    cl_mem pad, dyq, dwpart; /* direct path: a zero-padded input (or dy), dy in q order, dW partial sums */
+    size_t pad_bytes, dyq_bytes, dwpart_bytes;
+    pcl_gemm_scratch gemm;
+} conv_impl;
+
+enum { P_WEIGHT = 0, P_BIAS = 1 };
+
+/* Scratch budget per chunk (floats), below the device's allocation limit. */
+#define CONV_CHUNK_FLOATS ((size_t)64 << 20)
+
+static pcl_status output_shape(const pcl_layer *layer, const int in[4], int out[4])
+{
+    const pcl_conv2d_config *c = &((const conv_impl *)layer->impl)->config;
+    if (in[1] != c->in_channels)
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "conv2d: input has %d channels, the layer takes %d", in[1],
+                        c->in_channels);
+    int hp = in[2] + 2 * c->pad_h, wp = in[3] + 2 * c->pad_w;
+    if (hp < c->kernel_h || wp < c->kernel_w)
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "conv2d: a %dx%d kernel does not fit a %dx%d input padded by %d, %d",
+                        c->kernel_h, c->kernel_w, in[2], in[3], c->pad_h, c->pad_w);
+    out[0] = in[0];
+    out[1] = c->out_channels;
+    out[2] = (hp - c->kernel_h) / c->stride + 1;
+    out[3] = (wp - c->kernel_w) / c->stride + 1;
+    return PCL_OK;
+}
+
+typedef struct conv_geometry {
+    cl_int C, H, W, KH, KW, S, PH, PW, Ho, Wo, O;
+    size_t K, P, chunk;
+} conv_geometry;
+
+static pcl_status geometry(pcl_layer *layer, const pcl_tensor *x, const pcl_tensor *y, conv_geometry *g)
+{
+    conv_impl *impl = layer->impl;
+    const pcl_conv2d_config *c = &impl->config;
+    g->C = x->c, g->H = x->h, g->W = x->w, g->KH = c->kernel_h, g->KW = c->kernel_w, g->S = c->stride;
+    g->PH = c->pad_h, g->PW = c->pad_w, g->Ho = y->h, g->Wo = y->w, g->O = c->out_channels;
+    g->K = (size_t)g->C * g->KH * g->KW;
+    g->P = (size_t)g->Ho * g->Wo;
+    size_t per_image = (g->K > (size_t)g->O ? g->K : (size_t)g->O) * g->P;
+    size_t budget = CONV_CHUNK_FLOATS;
+    size_t alloc = pcl_context_device(layer->context)->max_allocation / sizeof(float);
+    if (alloc && alloc < budget) budget = alloc;
+    if (budget > INT_MAX) budget = INT_MAX;
+    if (per_image > budget)
+        return pcl_fail(PCL_ERR_TOO_LARGE, "conv2d: one image needs %zu floats of im2col scratch, over the %zu allowed",
+                        per_image, budget);
+    g->chunk = budget / per_image;
+    if (g->chunk > (size_t)x->n) g->chunk = (size_t)x->n;
+    pcl_context *ctx = layer->context;
+    PCL_TRY(pcl_scratch_reserve(ctx, &impl->col, &impl->col_bytes, g->K * g->P * g->chunk * sizeof(float)));
+    PCL_TRY(pcl_scratch_reserve(ctx, &impl->t, &impl->t_bytes, (size_t)g->O * g->P * g->chunk * sizeof(float)));
+    return PCL_OK;
+}
+
+static const char *options(const conv_impl *impl)
+{
+    return impl->config.padding == PCL_PADDING_REPLICATE ? "-DREPLICATE=1" : "-DREPLICATE=0";
+}
+
+static pcl_status im2col(pcl_layer *layer, const conv_geometry *g, const pcl_tensor *x, cl_int n0, cl_int nc)
+{
+    conv_impl *impl = layer->impl;
+    cl_kernel kernel;
+    PCL_TRY(pcl_kernel_get(layer->context, "conv2d.cl", options(impl), "im2col", &kernel));
+    PCL_TRY(pcl_kernel_set_args(kernel, "im2col", 14, sizeof(cl_int), &g->C, sizeof(cl_int), &g->H, sizeof(cl_int),
+                                &g->W, sizeof(cl_int), &g->KH, sizeof(cl_int), &g->KW, sizeof(cl_int), &g->S,
+                                sizeof(cl_int), &g->PH, sizeof(cl_int), &g->PW, sizeof(cl_int), &g->Ho,
+                                sizeof(cl_int), &g->Wo, sizeof n0, &n0, sizeof nc, &nc, sizeof(cl_mem), &x->mem,
+                                sizeof(cl_mem), &impl->col));
+    size_t global[2] = {(size_t)nc * g->P, g->K};
+    return pcl_kernel_launch(layer->context, kernel, "im2col", 2, global, NULL);
+}
+
+/* dx (images n0 .. n0 + nc) = col2im of the col scratch (K x cols). */
+static pcl_status col2im(pcl_layer *layer, const conv_geometry *g, cl_int n0, cl_int nc, pcl_tensor *dx)
+{
+    conv_impl *impl = layer->impl;
+    cl_kernel kernel;
+    PCL_TRY(pcl_kernel_get(layer->context, "conv2d.cl", options(impl), "col2im", &kernel));
+    PCL_TRY(pcl_kernel_set_args(kernel, "col2im", 14, sizeof(cl_int), &g->C, sizeof(cl_int), &g->H, sizeof(cl_int),
+                                &g->W, sizeof(cl_int), &g->KH, sizeof(cl_int), &g->KW, sizeof(cl_int), &g->S,
+                                sizeof(cl_int), &g->PH, sizeof(cl_int), &g->PW, sizeof(cl_int), &g->Ho,
+                                sizeof(cl_int), &g->Wo, sizeof n0, &n0, sizeof nc, &nc, sizeof(cl_mem), &impl->col,
+                                sizeof(cl_mem), &dx->mem));
+    size_t global[3] = {(size_t)g->W, (size_t)g->H, (size_t)nc * g->C};
+    return pcl_kernel_launch(layer->context, kernel, "col2im", 3, global, NULL);
+}
+
+/* ---- The packed path (own GEMM on CPU devices) ---------------------------
+ * The operands go straight into the GEMM's packed panels (kernels/conv2d.cl):
+ *   forward  y = bias (fill), y += Wp · im2col_b           (C written as NCHW)
+ *   backward dW += dy_a · im2col_bt (the batch inside k),  dcol = W^T · dy_b,
+ *            dx = col2im(dcol)
+ * so no im2col matrix is transposed or repacked. Images go in chunks whose
+ * panels stay near the cache (PACKED_CHUNK_FLOATS; PERCEPTCL_CONV_CHUNK
+ * overrides it for tuning). */
+#define PACKED_CHUNK_FLOATS ((size_t)8 << 20)
+
+static int use_packed(pcl_layer *layer)
+{
+    conv_impl *impl = layer->impl;
+    return pcl_gemm_resolve(layer->context, impl->config.backend) == PCL_GEMM_OWN &&
+           pcl_gemm_own_packed(layer->context);
+}
+
+static size_t round_up(size_t v, size_t to)
+{
+    return (v + to - 1) / to * to;
+}
+
+static char *packed_options(const conv_impl *impl, char *buffer, size_t size)
+{
+    snprintf(buffer, size, "-DREPLICATE=%d -DMR=%d -DNR=%d", impl->config.padding == PCL_PADDING_REPLICATE,
+             pcl_gemm_packed_mr(), pcl_gemm_packed_nr());
+    return buffer;
+}
+
+static pcl_status packed_geometry(pcl_layer *layer, const pcl_tensor *x, const pcl_tensor *y, int with_dx,
+                                  conv_geometry *g)
+{
+    conv_impl *impl = layer->impl;
+    const pcl_conv2d_config *c = &impl->config;
+    size_t mr = (size_t)pcl_gemm_packed_mr(), nr = (size_t)pcl_gemm_packed_nr();
+    g->C = x->c, g->H = x->h, g->W = x->w, g->KH = c->kernel_h, g->KW = c->kernel_w, g->S = c->stride;
+    g->PH = c->pad_h, g->PW = c->pad_w, g->Ho = y->h, g->Wo = y->w, g->O = c->out_channels;
+    g->K = (size_t)g->C * g->KH * g->KW;
+    g->P = (size_t)g->Ho * g->Wo;
+    size_t kp = round_up(g->K, nr), op = round_up((size_t)g->O, nr > mr ? nr : mr);
+    size_t k2 = (size_t)g->O * g->KH * g->KW, hw = (size_t)g->H * g->W;
+    size_t per_image = (kp > op ? kp : op) * g->P;
+    if (with_dx && k2 * hw > per_image) per_image = k2 * hw; /* im2col of dy for a direct dx */
+    size_t budget = PACKED_CHUNK_FLOATS;
+    const char *env = getenv("PERCEPTCL_CONV_CHUNK");
+    if (env && atol(env) > 0) budget = (size_t)atol(env);
+    size_t alloc = pcl_context_device(layer->context)->max_allocation / sizeof(float);
+    if (alloc && alloc / 2 < budget) budget = alloc / 2; /* room for the NR column padding */
+    if (budget > INT_MAX / 2) budget = INT_MAX / 2;
+    g->chunk = budget / per_image;
+    if (g->chunk < 1) g->chunk = 1;
+    if (g->chunk > (size_t)x->n) g->chunk = (size_t)x->n;
+    size_t cols = g->chunk * g->P, pcols = round_up(cols, nr);
+    size_t col_floats = kp * cols;
+    if (pcols * g->K > col_floats) col_floats = pcols * g->K;
+    if (with_dx && k2 * round_up(g->chunk * hw, nr) > col_floats) col_floats = k2 * round_up(g->chunk * hw, nr);
+    size_t t_floats = op * pcols;
+    if (col_floats > INT_MAX || t_floats > INT_MAX)
+        return pcl_fail(PCL_ERR_TOO_LARGE, "conv2d: one image needs %zu floats of packed scratch", col_floats);
+    pcl_context *ctx = layer->context;
+    PCL_TRY(pcl_scratch_reserve(ctx, &impl->col, &impl->col_bytes, col_floats * sizeof(float)));
+    PCL_TRY(pcl_scratch_reserve(ctx, &impl->t, &impl->t_bytes, t_floats * sizeof(float)));
+    size_t wp = pcl_gemm_packed_a_floats((size_t)g->O, g->K), wtp = pcl_gemm_packed_a_floats(g->K, (size_t)g->O);
+    size_t wfp = pcl_gemm_packed_a_floats((size_t)g->C, k2);
+    if (wtp > wp) wp = wtp;
+    if (wfp > wp) wp = wfp;
+    PCL_TRY(pcl_scratch_reserve(ctx, &impl->wp, &impl->wp_bytes, wp * sizeof(float)));
+    return PCL_OK;
+}
+
+/* im2col of `in` (geometry g) into the packed B panels in impl->col:
+ * forward layout (transposed = 0) or col^T (transposed = 1). */
+static pcl_status packed_im2col(pcl_layer *layer, const conv_geometry *g, cl_mem in, cl_int n0, cl_int nc,
+                                int transposed)
+{
+    conv_impl *impl = layer->impl;
+    pcl_context *ctx = layer->context;
+    char opts[96];
+    packed_options(impl, opts, sizeof opts);
+    size_t nr = (size_t)pcl_gemm_packed_nr();
+    const char *name = transposed ? "im2col_bt" : "im2col_b";
+    cl_kernel kernel;
+    PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", opts, name, &kernel));
+    PCL_TRY(pcl_kernel_set_args(kernel, name, 14, sizeof(cl_int), &g->C, sizeof(cl_int), &g->H, sizeof(cl_int),
+                                &g->W, sizeof(cl_int), &g->KH, sizeof(cl_int), &g->KW, sizeof(cl_int), &g->S,
+                                sizeof(cl_int), &g->PH, sizeof(cl_int), &g->PW, sizeof(cl_int), &g->Ho,
+                                sizeof(cl_int), &g->Wo, sizeof n0, &n0, sizeof nc, &nc, sizeof(cl_mem), &in,
+                                sizeof(cl_mem), &impl->col));
+    /* One item per (tap or tap panel, output row, image). */
+    size_t global[3] = {transposed ? (g->K + nr - 1) / nr : g->K, (size_t)g->Ho, (size_t)nc};
+    return pcl_kernel_launch(ctx, kernel, name, 3, global, NULL);
+}
+
+static pcl_status packed_dy(pcl_layer *layer, const conv_geometry *g, const pcl_tensor *dy, cl_int n0, cl_int nc,
+                            int as_b)
+{
+    conv_impl *impl = layer->impl;
+    char opts[96];
+    const char *name = as_b ? "dy_b" : "dy_a";
+    cl_kernel kernel;
+    cl_int P = (cl_int)g->P;
+    PCL_TRY(pcl_kernel_get(layer->context, "conv2d.cl", packed_options(impl, opts, sizeof opts), name, &kernel));
+    PCL_TRY(pcl_kernel_set_args(kernel, name, 6, sizeof(cl_int), &g->O, sizeof P, &P, sizeof n0, &n0, sizeof nc, &nc,
+                                sizeof(cl_mem), &dy->mem, sizeof(cl_mem), &impl->t));
+    size_t mr = (size_t)pcl_gemm_packed_mr(), nr = (size_t)pcl_gemm_packed_nr(), cols = (size_t)nc * g->P;
+    size_t global[2] = {as_b ? (size_t)g->O : g->P, as_b ? (cols + nr - 1) / nr : ((size_t)g->O + mr - 1) / mr};
+    return pcl_kernel_launch(layer->context, kernel, name, 2, global, NULL);
+}
+
+static pcl_status packed_forward(pcl_layer *layer, const pcl_tensor *x, pcl_tensor *y)
+{
+    conv_impl *impl = layer->impl;
+    pcl_context *ctx = layer->context;
+    conv_geometry g;
+    PCL_TRY(packed_geometry(layer, x, y, 0, &g));
+    PCL_TRY(pcl_gemm_pack_a(ctx, 0, (size_t)g.O, g.K, layer->params[P_WEIGHT]->mem, 0, g.K, impl->wp));
+    int has_bias = !impl->config.no_bias;
+    if (has_bias) {
+        char opts[96];
+        cl_kernel fill;
+        cl_ulong total = pcl_tensor_count(y);
+        cl_int P = (cl_int)g.P;
+        PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", packed_options(impl, opts, sizeof opts), "fill_bias", &fill));
+        PCL_TRY(pcl_kernel_set_args(fill, "fill_bias", 5, sizeof total, &total, sizeof(cl_int), &g.O, sizeof P, &P,
+                                    sizeof(cl_mem), &layer->params[P_BIAS]->mem, sizeof(cl_mem), &y->mem));
+        PCL_TRY(pcl_launch_1d(ctx, fill, "fill_bias", (size_t)total));
+    }
+    for (size_t start = 0; start < (size_t)x->n; start += g.chunk) {
+        cl_int n0 = (cl_int)start, nc = (cl_int)((size_t)x->n - start < g.chunk ? (size_t)x->n - start : g.chunk);
+        size_t cols = (size_t)nc * g.P;
+        PCL_TRY(packed_im2col(layer, &g, x->mem, n0, nc, 0));
+        /* y[n0 + i, o, p] (+)= sum_r W[o, r] col[r, i*P + p]: row o at o*P, column j at (j / P)*O*P + j % P. */
+        PCL_TRY(pcl_gemm_packed(ctx, &impl->gemm, (size_t)g.O, cols, g.K, 1.0f, impl->wp, impl->col,
+                                has_bias ? 1.0f : 0.0f, y->mem, start * g.O * g.P, g.P, g.P, (size_t)g.O * g.P));
+    }
+    return PCL_OK;
+}
+
+static pcl_status bias_grad(pcl_layer *layer, const pcl_tensor *dy);
+static pcl_status bias_add(pcl_layer *layer, int n, int c);
+
+static pcl_status packed_backward(pcl_layer *layer, const pcl_tensor *x, const pcl_tensor *y, const pcl_tensor *dy,
+                                  pcl_tensor *dx)
+{
+    conv_impl *impl = layer->impl;
+    pcl_context *ctx = layer->context;
+    conv_geometry g;
+    PCL_TRY(packed_geometry(layer, x, y, dx != NULL, &g));
+    if (!impl->config.no_bias) PCL_TRY(bias_grad(layer, dy));
+    /* With stride 1 and zero padding the input gradient is a convolution of
+     * dy (padded by k-1-pad) with the flipped W^T: no dcol, no col2im. */
+    const pcl_conv2d_config *cf = &impl->config;
+    int direct = cf->stride == 1 && cf->padding == PCL_PADDING_ZERO && cf->pad_h <= cf->kernel_h - 1 &&
+                 cf->pad_w <= cf->kernel_w - 1;
+    conv_geometry gd = g; /* dy -> dx as a convolution */
+    gd.C = g.O, gd.H = g.Ho, gd.W = g.Wo, gd.PH = g.KH - 1 - g.PH, gd.PW = g.KW - 1 - g.PW, gd.Ho = g.H, gd.Wo = g.W;
+    gd.O = g.C, gd.K = (size_t)g.O * g.KH * g.KW, gd.P = (size_t)g.H * g.W;
+    if (dx && direct) {
+        char opts[96];
+        cl_kernel flip;
+        PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", packed_options(impl, opts, sizeof opts), "wflip_a", &flip));
+        PCL_TRY(pcl_kernel_set_args(flip, "wflip_a", 6, sizeof(cl_int), &g.O, sizeof(cl_int), &g.C, sizeof(cl_int),
+                                    &g.KH, sizeof(cl_int), &g.KW, sizeof(cl_mem), &layer->params[P_WEIGHT]->mem,
+                                    sizeof(cl_mem), &impl->wp));
+        size_t mr = (size_t)pcl_gemm_packed_mr(), gf[2] = {gd.K, ((size_t)g.C + mr - 1) / mr};
+        PCL_TRY(pcl_kernel_launch(ctx, flip, "wflip_a", 2, gf, NULL));
+    } else if (dx) {
+        /* W^T (K x O) packed once: W is stored O x K, i.e. transposed. */
+        PCL_TRY(pcl_gemm_pack_a(ctx, 1, g.K, (size_t)g.O, layer->params[P_WEIGHT]->mem, 0, g.K, impl->wp));
+    }
+    for (size_t start = 0; start < (size_t)x->n; start += g.chunk) {
+        cl_int n0 = (cl_int)start, nc = (cl_int)((size_t)x->n - start < g.chunk ? (size_t)x->n - start : g.chunk);
+        size_t cols = (size_t)nc * g.P;
+        /* dW (O x K) += dy (O x cols) col^T (cols x K). */
+        PCL_TRY(packed_dy(layer, &g, dy, n0, nc, 0));
+        PCL_TRY(packed_im2col(layer, &g, x->mem, n0, nc, 1));
+        PCL_TRY(pcl_gemm_packed(ctx, &impl->gemm, (size_t)g.O, g.K, cols, 1.0f, impl->t, impl->col, 1.0f,
+                                layer->grads[P_WEIGHT]->mem, 0, g.K, 0, 0));
+        if (!dx) continue;
+        if (direct) {
+            /* dx[n0 + i, c, q] = sum_r' Wflip[c, r'] im2col(dy)[r', i*H*W + q]. */
+            PCL_TRY(packed_im2col(layer, &gd, dy->mem, n0, nc, 0));
+            PCL_TRY(pcl_gemm_packed(ctx, &impl->gemm, (size_t)g.C, (size_t)nc * gd.P, gd.K, 1.0f, impl->wp, impl->col,
+                                    0.0f, dx->mem, start * g.C * gd.P, gd.P, gd.P, (size_t)g.C * gd.P));
+            continue;
+        }
+        /* dcol (K x cols) = W^T (K x O) dy (O x cols), into the col scratch. */
+        PCL_TRY(packed_dy(layer, &g, dy, n0, nc, 1));
+        PCL_TRY(pcl_gemm_packed(ctx, &impl->gemm, g.K, cols, (size_t)g.O, 1.0f, impl->wp, impl->t, 0.0f, impl->col, 0,
+                                cols, 0, 0));
+        PCL_TRY(col2im(layer, &g, n0, nc, dx));
+    }
+    return PCL_OK;
+}
+
+/* ---- The direct path (zero padding, CPU devices) -------------------------
+ * No im2col: kernels/conv2d.cl's conv_direct reads the input in place (or a
+ * zero-padded copy, split into S x S phase planes for a stride S > 1) with
+ * one vector load per tap, for the forward and for the input gradient.
+ * The weight gradient (beta = 1: gradients accumulate): for O a multiple of
+ * 32, dw_ot with the output channels along the vector lanes over a
+ * transposed dy, which also gives the bias gradient (dw_channels); else
+ * dw_direct, dy reduced along q against shifted input rows in launches of a
+ * few images (dw_lanes). Both add the images in a fixed order.
+ * The input gradient is a convolution of dy with the flipped W^T: for
+ * stride 1 straight into dx (dy padded by k-1-pad); for stride S one stride-1
+ * correlation of dy per phase of the flipped kernel (wphase_a: the taps
+ * u = S*u' + a, v = S*v' + b), then unphase interleaves them into dx.
+ * PERCEPTCL_CONV=packed turns it off (the packed im2col path above). */
+#define DIRECT_SLACK 64            /* zero floats after a padded copy */
+#define DW_ITEM_Q 704
+#define DYQ_CHUNK_FLOATS ((size_t)1 << 24)
+#define DIRECT_DQ 2 /* 3 measured within the noise of 2 (RESULTS.md) */
+#define DIRECT_MAX_STRIDE 4
+
+static int use_direct(pcl_layer *layer)
+{
+    const pcl_conv2d_config *c = &((conv_impl *)layer->impl)->config;
+    const char *env = getenv("PERCEPTCL_CONV");
+    if (env && strcmp(env, "packed") == 0) return 0;
+    return use_packed(layer) && c->stride <= DIRECT_MAX_STRIDE && c->padding == PCL_PADDING_ZERO &&
+           c->pad_h <= c->kernel_h - 1 && c->pad_w <= c->kernel_w - 1;
+}
+
+static int rows_for(int channels)
+{
+    return channels >= 8 ? 8 : channels >= 4 ? 4 : channels >= 2 ? 2 : 1;
+}
+
+/* conv_direct's outputs per item: DQ float16 vectors along q (PERCEPTCL_CONV_DQ
+ * = 2 or 3 overrides, for tuning and tests). */
+static int direct_dq(void)
+{
+    const char *env = getenv("PERCEPTCL_CONV_DQ");
+    if (env && (atoi(env) == 2 || atoi(env) == 3)) return atoi(env);
+    return DIRECT_DQ;
+}
+
+static const char *direct_options(int mr, int mo, int stride, char *buffer, size_t size)
+{
+    snprintf(buffer, size, "-DREPLICATE=0 -DMR=%d -DNR=32 -DMO=%d -DMT=%d -DDQ=%d -DST=%d", mr, mo, mo == 4 ? 4 : 8,
+             direct_dq(), stride);
+    return buffer;
+}
+
+/* The input of a valid convolution: t itself when there is no padding and
+ * stride 1, else a zero-padded copy in impl->pad (kernels/conv2d.cl, direct
+ * kernels): rows *wq floats apart, planes *plane floats apart, stride x
+ * stride phase planes per channel; stride 1: *wq = W + pw (neighbouring rows
+ * share their zero padding), *plane = (H + 2ph) * *wq + pw. out_w: the
+ * outputs per row the caller computes (they must fit in a row). *total:
+ * floats readable there. */
+static pcl_status direct_input(pcl_layer *layer, const pcl_tensor *t, int ph, int pw, int stride, int out_w,
+                               cl_mem *in, cl_long *total, int *wq, cl_long *plane)
+{
+    conv_impl *impl = layer->impl;
+    pcl_context *ctx = layer->context;
+    if (ph == 0 && pw == 0 && stride == 1) {
+        *wq = t->w;
+        *plane = (cl_long)t->h * t->w;
+        *in = t->mem;
+        *total = (cl_long)pcl_tensor_count(t);
+        return PCL_OK;
+    }
+    if (stride == 1) {
+        *wq = t->w + pw;
+        *plane = (cl_long)(t->h + 2 * ph) * *wq + pw;
+    } else {
+        /* Phase rows share their zero padding too: every phase row starts
+         * with at least `shared` zeros, which also serve as the previous
+         * row's last columns when no phase has data there and the out_w
+         * outputs per row still fit. */
+        int wfull = (t->w + 2 * pw + stride - 1) / stride, shared = wfull;
+        for (int b = 0; b < stride; b++) {
+            int left = pw > b ? (pw - b + stride - 1) / stride : 0, last = (t->w + pw - 1 - b) / stride;
+            if (left < shared) shared = left;
+            if (last > wfull - shared - 1) shared = wfull - 1 - last;
+        }
+        if (shared < 0 || out_w > wfull - shared) shared = 0;
+        *wq = wfull - shared;
+        *plane = (cl_long)((t->h + 2 * ph + stride - 1) / stride) * *wq + shared;
+    }
+    cl_ulong count = (cl_ulong)t->n * t->c * stride * stride * *plane + DIRECT_SLACK;
+    PCL_TRY(pcl_scratch_reserve(ctx, &impl->pad, &impl->pad_bytes, count * sizeof(float)));
+    char opts[128];
+    cl_kernel kernel;
+    PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", direct_options(1, 1, stride, opts, sizeof opts), "pad_copy", &kernel));
+    cl_int planes = t->n * t->c, H = t->h, W = t->w, PH = ph, PW = pw, WQ = *wq;
+    cl_long PL = *plane;
+    PCL_TRY(pcl_kernel_set_args(kernel, "pad_copy", 9, sizeof planes, &planes, sizeof H, &H, sizeof W, &W,
+                                sizeof PH, &PH, sizeof PW, &PW, sizeof WQ, &WQ, sizeof PL, &PL, sizeof(cl_mem),
+                                &t->mem, sizeof(cl_mem), &impl->pad));
+    size_t global[3] = {(size_t)WQ, (size_t)((PL + WQ - 1) / WQ), (size_t)planes * stride * stride};
+    PCL_TRY(pcl_kernel_launch(ctx, kernel, "pad_copy", 3, global, NULL));
+    float zero = 0.0f; /* the slack the direct kernels may read */
+    PCL_CL_CHECK(clEnqueueFillBuffer(pcl_context_queue(ctx), impl->pad, &zero, sizeof zero,
+                                     (count - DIRECT_SLACK) * sizeof(float), DIRECT_SLACK * sizeof(float), 0, NULL,
+                                     NULL),
+                 "clEnqueueFillBuffer(conv2d pad slack)");
+    *in = impl->pad;
+    *total = (cl_long)count;
+    return PCL_OK;
+}
+
+/* The geometry of one conv_direct launch: n images of C channels stored as
+ * S x S phase planes (rows Wq floats apart, planes `plane` apart), a KH x KW
+ * kernel, O outputs of Ho x Wo; the input read from xoff floats into each
+ * image, the output written from yoff floats on; rows outside [row_lo,
+ * row_hi) of the planes (counted from xoff) are zero padding. */
+typedef struct direct_shape {
+    int n, C, Wq, S, KH, KW, O, Ho, Wo;
+    cl_long plane, xoff;
+    size_t yoff;
+    int row_lo, row_hi;
+} direct_shape;
+#define ALL_ROWS (1 << 28) /* row_hi where no row is known to be padding */
+
+/* out = valid correlation of `in` with the packed weights impl->wp (MR rows
+ * per panel), + bias when given. */
+static pcl_status direct_conv(pcl_layer *layer, int mr, cl_mem in, cl_long total, const direct_shape *d,
+                              cl_mem bias, cl_mem out)
+{
+    conv_impl *impl = layer->impl;
+    pcl_context *ctx = layer->context;
+    char opts[128];
+    cl_kernel kernel;
+    PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", direct_options(mr, 1, d->S, opts, sizeof opts), "conv_direct",
+                           &kernel));
+    cl_int nn = d->n, c = d->C, wp = d->Wq, ho = d->Ho, wo = d->Wo, kh = d->KH, kw = d->KW, o = d->O;
+    cl_long plane = d->plane;
+    float beta = 0.0f;
+    cl_int has_bias = bias != NULL;
+    cl_mem b = bias ? bias : in;
+    cl_long xoff = d->xoff;
+    cl_ulong yoff = d->yoff;
+    PCL_TRY(pcl_kernel_set_args(kernel, "conv_direct", 20, sizeof nn, &nn, sizeof c, &c, sizeof plane, &plane, sizeof wp,
+                                &wp, sizeof ho, &ho, sizeof wo, &wo, sizeof kh, &kh, sizeof kw, &kw, sizeof o, &o,
+                                sizeof total, &total, sizeof(cl_mem), &in, sizeof(cl_mem), &impl->wp, sizeof beta,
+                                &beta, sizeof has_bias, &has_bias, sizeof(cl_mem), &b, sizeof(cl_mem), &out,
+                                sizeof xoff, &xoff, sizeof yoff, &yoff, sizeof d->row_lo, &d->row_lo,
+                                sizeof d->row_hi, &d->row_hi));
+    size_t q = (size_t)d->Ho * d->Wq;
+    size_t qw = 16 * (size_t)direct_dq();
+    size_t global[3] = {(size_t)(d->O + mr - 1) / mr, (q + qw - 1) / qw, (size_t)d->n};
+    return pcl_kernel_launch(ctx, kernel, "conv_direct", 3, global, NULL);
+}
+
+/* Packs the weights into impl->wp with kernel `name` (wpack_a, wflip_a or
+ * wphase_a for phase (phase_a, phase_b)): `rows` output rows in MR-row
+ * panels of k2 columns each. */
+static pcl_status direct_weights(pcl_layer *layer, const char *name, int mr, int stride, size_t rows, size_t k2,
+                                 cl_int phase_a, cl_int phase_b)
+{
+    conv_impl *impl = layer->impl;
+    pcl_context *ctx = layer->context;
+    const pcl_conv2d_config *cf = &impl->config;
+    size_t panels = (rows + (size_t)mr - 1) / (size_t)mr;
+    PCL_TRY(pcl_scratch_reserve(ctx, &impl->wp, &impl->wp_bytes, panels * mr * k2 * sizeof(float)));
+    char opts[128];
+    cl_kernel kernel;
+    PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", direct_options(mr, 1, stride, opts, sizeof opts), name, &kernel));
+    cl_mem w = layer->params[P_WEIGHT]->mem;
+    if (!strcmp(name, "wpack_a")) {
+        cl_int o = (cl_int)rows, k = (cl_int)k2;
+        PCL_TRY(pcl_kernel_set_args(kernel, name, 4, sizeof o, &o, sizeof k, &k, sizeof(cl_mem), &w, sizeof(cl_mem),
+                                    &impl->wp));
+    } else if (!strcmp(name, "wphase_a")) {
+        cl_int O = cf->out_channels, C = cf->in_channels, KH = cf->kernel_h, KW = cf->kernel_w;
+        PCL_TRY(pcl_kernel_set_args(kernel, name, 8, sizeof O, &O, sizeof C, &C, sizeof KH, &KH, sizeof KW, &KW,
+                                    sizeof phase_a, &phase_a, sizeof phase_b, &phase_b, sizeof(cl_mem), &w,
+                                    sizeof(cl_mem), &impl->wp));
+    } else {
+        cl_int O = cf->out_channels, C = cf->in_channels, KH = cf->kernel_h, KW = cf->kernel_w;
+        PCL_TRY(pcl_kernel_set_args(kernel, name, 6, sizeof O, &O, sizeof C, &C, sizeof KH, &KH, sizeof KW, &KW,
+                                    sizeof(cl_mem), &w, sizeof(cl_mem), &impl->wp));
+    }
+    size_t global[2] = {k2, panels};
+    return pcl_kernel_launch(ctx, kernel, name, 2, global, NULL);
+}
+
+static pcl_status direct_forward(pcl_layer *layer, const pcl_tensor *x, pcl_tensor *y)
+{
+    conv_impl *impl = layer->impl;
+    const pcl_conv2d_config *cf = &impl->config;
+    int O = cf->out_channels, K = x->c * cf->kernel_h * cf->kernel_w, mr = rows_for(O);
+    cl_mem in;
+    cl_long total;
+    direct_shape d = {x->n, x->c, 0, cf->stride, cf->kernel_h, cf->kernel_w, O, y->h, y->w, 0, 0, 0, 0, ALL_ROWS};
+    if (cf->stride == 1) d.row_lo = cf->pad_h, d.row_hi = cf->pad_h + x->h;
+    PCL_TRY(direct_input(layer, x, cf->pad_h, cf->pad_w, cf->stride, y->w, &in, &total, &d.Wq, &d.plane));
+    PCL_TRY(direct_weights(layer, "wpack_a", mr, 1, (size_t)O, (size_t)K, 0, 0));
+    return direct_conv(layer, mr, in, total, &d, cf->no_bias ? NULL : layer->params[P_BIAS]->mem, y->mem);
+}
+
+/* dW += dy (x) x by dw_direct: dy in q order (dyq), MO output channels x MT
+ * taps per item with float16 accumulators along q, in launches of a few
+ * images that add into dW one after the other. `in` is x as direct_input
+ * laid it out (rows Wp floats apart, planes `plane` apart, `total` floats). */
+static pcl_status dw_lanes(pcl_layer *layer, const pcl_tensor *x, const pcl_tensor *dy, cl_mem in, cl_long total,
+                           cl_int Wp, cl_long plane)
+{
+    conv_impl *impl = layer->impl;
+    pcl_context *ctx = layer->context;
+    const pcl_conv2d_config *cf = &impl->config;
+    cl_int C = x->c, O = cf->out_channels, KH = cf->kernel_h, KW = cf->kernel_w, Ho = dy->h, Wo = dy->w;
+    cl_int K = C * KH * KW;
+    /* MO output channels per item, MO dividing O (dyq rows past O are not read). */
+    int mo = O % 4 == 0 ? 4 : O % 2 == 0 ? 2 : 1, mt = mo == 4 ? 4 : 8;
+    cl_int Qp = (cl_int)round_up((size_t)Ho * Wp, 16);
+    /* Images per dw_direct launch: about DW_ITEM_Q values of q per item, so
+     * that the dyq and x rows an item streams (~24 bytes per q) stay in L1
+     * for the next item, which reads the same rows (measured on PoCL: 4
+     * images of 176 q ran 1.33x faster than 1, 2 images of 672 q 1.05x
+     * slower than 1); PERCEPTCL_CONV_CHUNK (floats of dyq) overrides. */
+    size_t per_image = (size_t)O * Qp;
+    size_t chunk = DW_ITEM_Q / (size_t)Qp;
+    if (chunk * per_image > DYQ_CHUNK_FLOATS) chunk = DYQ_CHUNK_FLOATS / per_image;
+    const char *env = getenv("PERCEPTCL_CONV_CHUNK");
+    if (env && atol(env) > 0) chunk = (size_t)atol(env) / per_image;
+    if (chunk < 1) chunk = 1;
+    if (chunk > (size_t)x->n) chunk = (size_t)x->n;
+    PCL_TRY(pcl_scratch_reserve(ctx, &impl->dyq, &impl->dyq_bytes, chunk * per_image * sizeof(float)));
+    char opts[128];
+    direct_options(1, mo, cf->stride, opts, sizeof opts);
+    cl_kernel kq, kw;
+    PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", opts, "dy_q", &kq));
+    PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", opts, "dw_direct", &kw));
+    float one = 1.0f;
+    for (size_t start = 0; start < (size_t)x->n; start += chunk) {
+        cl_int n0 = (cl_int)start, nc = (cl_int)((size_t)x->n - start < chunk ? (size_t)x->n - start : chunk);
+        PCL_TRY(pcl_kernel_set_args(kq, "dy_q", 9, sizeof O, &O, sizeof Ho, &Ho, sizeof Wo, &Wo, sizeof Wp, &Wp,
+                                    sizeof Qp, &Qp, sizeof n0, &n0, sizeof nc, &nc, sizeof(cl_mem), &dy->mem,
+                                    sizeof(cl_mem), &impl->dyq));
+        size_t gq[3] = {(size_t)Wp, ((size_t)Qp + Wp - 1) / Wp, (size_t)nc * O};
+        PCL_TRY(pcl_kernel_launch(ctx, kq, "dy_q", 3, gq, NULL));
+        PCL_TRY(pcl_kernel_set_args(kw, "dw_direct", 14, sizeof C, &C, sizeof plane, &plane, sizeof Wp, &Wp, sizeof KH, &KH,
+                                    sizeof KW, &KW, sizeof O, &O, sizeof Qp, &Qp, sizeof n0, &n0, sizeof nc, &nc,
+                                    sizeof total, &total, sizeof(cl_mem), &in, sizeof(cl_mem), &impl->dyq,
+                                    sizeof one, &one, sizeof(cl_mem), &layer->grads[P_WEIGHT]->mem));
+        size_t gw[2] = {(size_t)(K + mt - 1) / mt, (size_t)(O / mo)};
+        PCL_TRY(pcl_kernel_launch(ctx, kw, "dw_direct", 2, gw, NULL));
+    }
+    return PCL_OK;
+}
+
+/* dW += dy (x) x by dw_ot, for O a multiple of 32: dy transposed with the
+ * channels contiguous (dy_qt, which also sums it for the bias gradient),
+ * one launch over (TAPS taps, 16*OVEC channels, chunk of images) writing
+ * partial sums per chunk, then dw_sum adding the chunks in order into dW.
+ * Three launches for the batch instead of two per few images, no lane
+ * sums, no padding columns; measured on PoCL (bench_layers --split, see
+ * bench/RESULTS.md): SRCNN 1->64 9x9 dW 14.1 -> 5.1 ms, 64->32 5x5 24.2 ->
+ * 14.0 ms. Where the chunks' partial sums would not fit DW_PART_FLOATS (the
+ * conv AE's wide layers), fewer, longer chunks stream dy from memory in
+ * every item and ran up to 2.5x slower than dw_direct: dw_chunk_images
+ * says 0 and dw_lanes is used, as where the transposed dy would pass
+ * DW_DYT_FLOATS. */
+#define DW_CHUNK_BYTES ((size_t)256 << 10) /* dy_qt bytes per chunk: about half an L2 */
+#define DW_PART_FLOATS ((size_t)4 << 20)   /* bound on the partial sums */
+#define DW_DYT_FLOATS ((size_t)1 << 26)    /* bound on the transposed dy (256 MB) */
+
+/* Images per dw_ot chunk, or 0 where dw_ot does not apply; x laid out by
+ * direct_input (rows Wp floats apart, planes `plane` apart, `total` floats).
+ * For tests and tuning: PERCEPTCL_CONV_DW=lanes takes dw_direct,
+ * PERCEPTCL_CONV_CHUNK sets the images per chunk (for dw_direct: the floats
+ * of dyq per launch), PERCEPTCL_CONV_OV=2 32 channels per item. */
+static int dw_chunk_images(const pcl_layer *layer, const pcl_tensor *x, const pcl_tensor *dy, int Wp, cl_long plane,
+                           cl_long total)
+{
+    const pcl_conv2d_config *cf = &((const conv_impl *)layer->impl)->config;
+    const char *env = getenv("PERCEPTCL_CONV_DW");
+    if (cf->out_channels % 32 != 0 || (env && !strcmp(env, "lanes"))) return 0;
+    /* dw_ot reads without bounds checks: its furthest read, the last image's
+     * furthest tap for the last output, must lie inside the tensor. */
+    const int S = cf->stride;
+    cl_long last = 0;
+    for (int u = 0; u < cf->kernel_h; u++)
+        for (int v = 0; v < cf->kernel_w; v++) {
+            cl_long off = ((cl_long)((x->c - 1) * S + u % S) * S + v % S) * plane + (cl_long)(u / S) * Wp + v / S;
+            if (off > last) last = off;
+        }
+    last += (cl_long)(x->n - 1) * x->c * S * S * plane + (cl_long)(dy->h - 1) * Wp + dy->w - 1;
+    if (last >= total) return 0;
+    size_t K = (size_t)x->c * cf->kernel_h * cf->kernel_w, O = (size_t)cf->out_channels;
+    if ((size_t)dy->n * dy->h * dy->w * O > DW_DYT_FLOATS) return 0;
+    size_t per_chunk = DW_CHUNK_BYTES / ((size_t)dy->h * dy->w * O * sizeof(float));
+    if ((env = getenv("PERCEPTCL_CONV_CHUNK")) && atoi(env) > 0) per_chunk = (size_t)atoi(env);
+    if (per_chunk < 1) per_chunk = 1;
+    size_t chunks = ((size_t)x->n + per_chunk - 1) / per_chunk;
+    return chunks * K * O <= DW_PART_FLOATS ? (int)per_chunk : 0;
+}
+
+static pcl_status dw_channels(pcl_layer *layer, const pcl_tensor *x, const pcl_tensor *dy, cl_mem in, cl_int Wp,
+                              cl_long plane, cl_int per_chunk)
+{
+    conv_impl *impl = layer->impl;
+    pcl_context *ctx = layer->context;
+    const pcl_conv2d_config *cf = &impl->config;
+    cl_int C = x->c, O = cf->out_channels, KH = cf->kernel_h, KW = cf->kernel_w, Ho = dy->h, Wo = dy->w, N = x->n;
+    cl_int K = C * KH * KW, P = Ho * Wo, chunks = (N + per_chunk - 1) / per_chunk;
+    /* 64 channels x 6 taps (10 loads per 24 FMAs) or 32 x 12 (14 per 24). */
+    int ov = O % 64 == 0 ? 4 : 2;
+    const char *env = getenv("PERCEPTCL_CONV_OV");
+    if (env && atoi(env) == 2) ov = 2;
+    int taps = ov == 4 ? 6 : 12;
+    PCL_TRY(pcl_scratch_reserve(ctx, &impl->dyq, &impl->dyq_bytes, (size_t)N * P * O * sizeof(float)));
+    PCL_TRY(pcl_scratch_reserve(ctx, &impl->dwpart, &impl->dwpart_bytes, (size_t)chunks * K * O * sizeof(float)));
+    char opts[160];
+    snprintf(opts, sizeof opts, "-DREPLICATE=0 -DST=%d -DOVEC=%d -DTAPS=%d", cf->stride, ov, taps);
+    cl_kernel kq, kw, ks;
+    PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", opts, "dy_qt", &kq));
+    PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", opts, "dw_ot", &kw));
+    PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", opts, "dw_sum", &ks));
+    PCL_TRY(pcl_scratch_reserve(ctx, &impl->partial, &impl->partial_bytes, (size_t)N * O * sizeof(float)));
+    PCL_TRY(pcl_kernel_set_args(kq, "dy_qt", 6, sizeof O, &O, sizeof P, &P, sizeof N, &N, sizeof(cl_mem), &dy->mem,
+                                sizeof(cl_mem), &impl->dyq, sizeof(cl_mem), &impl->partial));
+    /* One item per work-group: items are long, and the groups spread over the cores. */
+    size_t gq[2] = {(size_t)O / 16, (size_t)N}, one[3] = {1, 1, 1};
+    PCL_TRY(pcl_kernel_launch(ctx, kq, "dy_qt", 2, gq, one));
+    if (!cf->no_bias) PCL_TRY(bias_add(layer, N, O)); /* dy_qt's per-image sums */
+    PCL_TRY(pcl_kernel_set_args(kw, "dw_ot", 13, sizeof C, &C, sizeof plane, &plane, sizeof Wp, &Wp, sizeof KH, &KH,
+                                sizeof KW, &KW, sizeof O, &O, sizeof Ho, &Ho, sizeof Wo, &Wo, sizeof N, &N,
+                                sizeof per_chunk, &per_chunk, sizeof(cl_mem), &in, sizeof(cl_mem), &impl->dyq,
+                                sizeof(cl_mem), &impl->dwpart));
+    size_t gw[3] = {(size_t)(K + taps - 1) / taps, (size_t)O / (16 * ov), (size_t)chunks};
+    PCL_TRY(pcl_kernel_launch(ctx, kw, "dw_ot", 3, gw, one));
+    float beta = 1.0f;
+    PCL_TRY(pcl_kernel_set_args(ks, "dw_sum", 6, sizeof O, &O, sizeof K, &K, sizeof chunks, &chunks, sizeof(cl_mem),
+                                &impl->dwpart, sizeof beta, &beta, sizeof(cl_mem), &layer->grads[P_WEIGHT]->mem));
+    size_t gs[2] = {(size_t)K, (size_t)O / 16};
+    return pcl_kernel_launch(ctx, ks, "dw_sum", 2, gs, NULL);
+}
+
+static pcl_status direct_backward(pcl_layer *layer, const pcl_tensor *x, const pcl_tensor *dy, pcl_tensor *dx)
+{
+    conv_impl *impl = layer->impl;
+    pcl_context *ctx = layer->context;
+    const pcl_conv2d_config *cf = &impl->config;
+    cl_int C = x->c, O = cf->out_channels, KH = cf->kernel_h, KW = cf->kernel_w, Ho = dy->h, Wo = dy->w;
+    int S = cf->stride;
+    cl_mem in;
+    cl_long total;
+    cl_int Wp;
+    cl_long plane;
+    PCL_TRY(direct_input(layer, x, cf->pad_h, cf->pad_w, S, Wo, &in, &total, &Wp, &plane));
+    int per_chunk = dw_chunk_images(layer, x, dy, Wp, plane, total);
+    if (per_chunk > 0) {
+        PCL_TRY(dw_channels(layer, x, dy, in, Wp, plane, per_chunk)); /* and the bias gradient */
+    } else {
+        if (!cf->no_bias) PCL_TRY(bias_grad(layer, dy));
+        PCL_TRY(dw_lanes(layer, x, dy, in, total, Wp, plane));
+    }
+    if (!dx) return PCL_OK;
+    if (S == 1) {
+        /* dx = valid correlation of dy padded by (k - 1 - pad) with the flipped W^T. */
+        int mr = rows_for(C);
+        cl_int ph = KH - 1 - cf->pad_h, pw = KW - 1 - cf->pad_w;
+        direct_shape d = {dy->n, O, 0, 1, KH, KW, C, x->h, x->w, 0, 0, 0, ph, ph + dy->h};
+        PCL_TRY(direct_input(layer, dy, ph, pw, 1, d.Wo, &in, &total, &d.Wq, &d.plane));
+        PCL_TRY(direct_weights(layer, "wflip_a", mr, 1, (size_t)C, (size_t)O * KH * KW, 0, 0));
+        return direct_conv(layer, mr, in, total, &d, NULL, dx->mem);
+    }
+    /* Stride S: the padded input's gradient in S*S phases (dxq in impl->col,
+     * one block of n x C planes per phase): phase (a, b) is a correlation of
+     * dy with ta x tb taps (ta = ceil((KH - a)/S)), read from dy padded by
+     * T-1 (T = ceil(k/S), the most taps) at an offset of T - ta rows and
+     * T - tb columns; then cropped and interleaved into dx. */
+    int th = (KH + S - 1) / S, tw = (KW + S - 1) / S, mr = rows_for(C);
+    direct_shape d = {dy->n, O, 0, 1, th, tw, C, Ho + th - 1, Wo + tw - 1, 0, 0, 0, 0, 0};
+    PCL_TRY(direct_input(layer, dy, th - 1, tw - 1, 1, d.Wo, &in, &total, &d.Wq, &d.plane));
+    size_t phase_floats = (size_t)dy->n * C * d.Ho * d.Wo;
+    PCL_TRY(pcl_scratch_reserve(ctx, &impl->col, &impl->col_bytes, phase_floats * S * S * sizeof(float)));
+    for (int a = 0; a < S; a++) {
+        for (int b = 0; b < S; b++) {
+            d.KH = (KH - a + S - 1) / S, d.KW = (KW - b + S - 1) / S;
+            d.xoff = (long)(th - d.KH) * d.Wq + (tw - d.KW);
+            d.row_lo = d.KH - 1, d.row_hi = d.KH - 1 + Ho; /* dy's rows, from xoff */
+            d.yoff = (size_t)(a * S + b) * phase_floats;
+            if (d.KH == 0 || d.KW == 0) { /* no tap of the kernel lands on this phase */
+                float zero = 0.0f;
+                PCL_CL_CHECK(clEnqueueFillBuffer(pcl_context_queue(ctx), impl->col, &zero, sizeof zero,
+                                                 d.yoff * sizeof(float), phase_floats * sizeof(float), 0, NULL, NULL),
+                             "clEnqueueFillBuffer(conv2d empty phase)");
+                continue;
+            }
+            /* The in-order queue runs each phase's conv before the next packing. */
+            PCL_TRY(direct_weights(layer, "wphase_a", mr, S, (size_t)C, (size_t)O * d.KH * d.KW, a, b));
+            PCL_TRY(direct_conv(layer, mr, in, total, &d, NULL, impl->col));
+        }
+    }
+    cl_kernel un;
+    char opts[128];
+    PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", direct_options(1, 1, S, opts, sizeof opts), "unphase", &un));
+    cl_int planes = x->n * C, H = x->h, W = x->w, PH = cf->pad_h, PW = cf->pad_w, Hd = d.Ho, Wd = d.Wo;
+    PCL_TRY(pcl_kernel_set_args(un, "unphase", 9, sizeof planes, &planes, sizeof H, &H, sizeof W, &W, sizeof PH, &PH,
+                                sizeof PW, &PW, sizeof Hd, &Hd, sizeof Wd, &Wd, sizeof(cl_mem), &impl->col,
+                                sizeof(cl_mem), &dx->mem));
+    size_t gu[3] = {(size_t)W, (size_t)H, (size_t)planes};
+    return pcl_kernel_launch(ctx, un, "unphase", 3, gu, NULL);
+}
+
+static pcl_status forward(pcl_layer *layer, const pcl_tensor *x, pcl_tensor *y)
+{
+    if (use_direct(layer)) return direct_forward(layer, x, y);
+    if (use_packed(layer)) return packed_forward(layer, x, y);
+    conv_impl *impl = layer->impl;
+    pcl_context *ctx = layer->context;
+    conv_geometry g;
+    PCL_TRY(geometry(layer, x, y, &g));
+    cl_kernel scatter;
+    PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", options(impl), "scatter_bias", &scatter));
+    cl_int has_bias = !impl->config.no_bias, P = (cl_int)g.P;
+    cl_mem bias = has_bias ? layer->params[P_BIAS]->mem : layer->params[P_WEIGHT]->mem;
+    for (size_t start = 0; start < (size_t)x->n; start += g.chunk) {
+        cl_int n0 = (cl_int)start, nc = (cl_int)((size_t)x->n - start < g.chunk ? (size_t)x->n - start : g.chunk);
+        size_t cols = (size_t)nc * g.P;
+        PCL_TRY(im2col(layer, &g, x, n0, nc));
+        PCL_TRY(pcl_gemm(ctx, impl->config.backend, 0, 0, (size_t)g.O, cols, g.K, 1.0f, layer->params[P_WEIGHT]->mem,
+                         0, g.K, impl->col, 0, cols, 0.0f, impl->t, 0, cols));
+        PCL_TRY(pcl_kernel_set_args(scatter, "scatter_bias", 8, sizeof(cl_int), &g.O, sizeof P, &P, sizeof n0, &n0,
+                                    sizeof nc, &nc, sizeof has_bias, &has_bias, sizeof(cl_mem), &impl->t,
+                                    sizeof(cl_mem), &bias, sizeof(cl_mem), &y->mem));
+        size_t global[2] = {cols, (size_t)g.O};
+        PCL_TRY(pcl_kernel_launch(ctx, scatter, "scatter_bias", 2, global, NULL));
+    }
+    return PCL_OK;
+}
+
+/* The bias gradient += the sums over n of impl->partial (n x C per-image
+ * channel sums), in image order. */
+static pcl_status bias_add(pcl_layer *layer, int n, int c)
+{
+    conv_impl *impl = layer->impl;
+    cl_kernel kernel;
+    cl_int nn = n, cc = c;
+    PCL_TRY(pcl_kernel_get(layer->context, "reduce.cl", NULL, "sum_n_add", &kernel));
+    PCL_TRY(pcl_kernel_set_args(kernel, "sum_n_add", 4, sizeof nn, &nn, sizeof cc, &cc, sizeof(cl_mem),
+                                &impl->partial, sizeof(cl_mem), &layer->grads[P_BIAS]->mem));
+    return pcl_launch_1d(layer->context, kernel, "sum_n_add", (size_t)c);
+}
+
+static pcl_status bias_grad(pcl_layer *layer, const pcl_tensor *dy)
+{
+    conv_impl *impl = layer->impl;
+    pcl_context *ctx = layer->context;
+    PCL_TRY(pcl_scratch_reserve(ctx, &impl->partial, &impl->partial_bytes, (size_t)dy->n * dy->c * sizeof(float)));
+    cl_kernel kernel;
+    cl_int count = dy->n * dy->c, hw = dy->h * dy->w;
+    PCL_TRY(pcl_kernel_get(ctx, "reduce.cl", NULL, "sum_hw", &kernel));
+    PCL_TRY(pcl_kernel_set_args(kernel, "sum_hw", 4, sizeof count, &count, sizeof hw, &hw, sizeof(cl_mem), &dy->mem,
+                                sizeof(cl_mem), &impl->partial));
+    PCL_TRY(pcl_launch_1d(ctx, kernel, "sum_hw", (size_t)count));
+    return bias_add(layer, dy->n, dy->c);
+}
+
+static pcl_status backward(pcl_layer *layer, const pcl_tensor *x, const pcl_tensor *y, const pcl_tensor *dy,
+                           pcl_tensor *dx)
+{
+    if (use_direct(layer)) return direct_backward(layer, x, dy, dx);
+    if (use_packed(layer)) return packed_backward(layer, x, y, dy, dx);
+    conv_impl *impl = layer->impl;
+    pcl_context *ctx = layer->context;
+    conv_geometry g;
+    PCL_TRY(geometry(layer, x, y, &g));
+    if (!impl->config.no_bias) PCL_TRY(bias_grad(layer, dy));
+    cl_kernel gather;
+    PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", options(impl), "gather_dy", &gather));
+    cl_int P = (cl_int)g.P;
+    for (size_t start = 0; start < (size_t)x->n; start += g.chunk) {
+        cl_int n0 = (cl_int)start, nc = (cl_int)((size_t)x->n - start < g.chunk ? (size_t)x->n - start : g.chunk);
+        size_t cols = (size_t)nc * g.P;
+        PCL_TRY(pcl_kernel_set_args(gather, "gather_dy", 6, sizeof(cl_int), &g.O, sizeof P, &P, sizeof n0, &n0,
+                                    sizeof nc, &nc, sizeof(cl_mem), &dy->mem, sizeof(cl_mem), &impl->t));
+        size_t global[3] = {cols, (size_t)g.O, 1};
+        PCL_TRY(pcl_kernel_launch(ctx, gather, "gather_dy", 2, global, NULL));
+        PCL_TRY(im2col(layer, &g, x, n0, nc));
+        /* dW (O x K) += T (O x cols) col^T (cols x K). */
+        PCL_TRY(pcl_gemm(ctx, impl->config.backend, 0, 1, (size_t)g.O, g.K, cols, 1.0f, impl->t, 0, cols, impl->col,
+                         0, cols, 1.0f, layer->grads[P_WEIGHT]->mem, 0, g.K));
+        if (!dx) continue;
+        /* dcol (K x cols) = W^T (K x O) T (O x cols), into the col scratch. */
+        PCL_TRY(pcl_gemm(ctx, impl->config.backend, 1, 0, g.K, cols, (size_t)g.O, 1.0f,
+                         layer->params[P_WEIGHT]->mem, 0, g.K, impl->t, 0, cols, 0.0f, impl->col, 0, cols));
+        PCL_TRY(col2im(layer, &g, n0, nc, dx));
+    }
+    return PCL_OK;
+}
+
+static void destroy(pcl_layer *layer)
+{
+    conv_impl *impl = layer->impl;
+    pcl_buffer_release(impl->col);
+    pcl_buffer_release(impl->t);
+    pcl_buffer_release(impl->partial);
+    pcl_buffer_release(impl->wp);
+    pcl_buffer_release(impl->pad);
+    pcl_buffer_release(impl->dyq);
+    pcl_buffer_release(impl->dwpart);
+    pcl_gemm_scratch_release(&impl->gemm);
+}
+
+static const pcl_layer_ops ops = {output_shape, forward, backward, destroy};
+
+pcl_status pcl_conv2d_create(pcl_context *context, const pcl_conv2d_config *config, pcl_layer **layer)
+{
+    if (!layer) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_conv2d_create: layer is NULL");
+    *layer = NULL;
+    if (!config) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_conv2d_create: config is NULL");
+    const pcl_conv2d_config *c = config;
+    if (c->in_channels < 1 || c->out_channels < 1 || c->kernel_h < 1 || c->kernel_w < 1 || c->stride < 1 ||
+        c->pad_h < 0 || c->pad_w < 0)
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT,
+                        "pcl_conv2d_create: %d -> %d channels, kernel %dx%d, stride %d, padding %d, %d: each must be "
+                        ">= 1 (padding >= 0)",
+                        c->in_channels, c->out_channels, c->kernel_h, c->kernel_w, c->stride, c->pad_h, c->pad_w);
+    if (c->padding != PCL_PADDING_ZERO && c->padding != PCL_PADDING_REPLICATE)
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_conv2d_create: unknown padding %d", (int)c->padding);
+    if (c->backend < PCL_GEMM_AUTO || c->backend > PCL_GEMM_CLBLAST)
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_conv2d_create: unknown GEMM backend %d", (int)c->backend);
+    PCL_TRY(pcl_layer_alloc(context, PCL_LAYER_CONV2D, &ops, sizeof(conv_impl), layer));
+    pcl_layer *l = *layer;
+    ((conv_impl *)l->impl)->config = *c;
+    pcl_status status = pcl_layer_add_param(l, "weight", c->out_channels, c->in_channels, c->kernel_h, c->kernel_w);
+    if (status == PCL_OK && !c->no_bias) status = pcl_layer_add_param(l, "bias", 1, c->out_channels, 1, 1);
+    if (status != PCL_OK) {
+        pcl_layer_destroy(l);
+        *layer = NULL;
+    }
+    return status;
+}

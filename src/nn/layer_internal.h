@@ -1,0 +1,53 @@
+/* The private shape every layer kind shares (src/layer_*.c), and helpers. */
+#ifndef PERCEPTCL_LAYER_INTERNAL_H
+#define PERCEPTCL_LAYER_INTERNAL_H
+
+#include "runtime/internal.h"
+#include "perceptcl/layers.h"
+
+#define PCL_LAYER_MAX_PARAMS 4
+
+typedef struct pcl_layer_ops {
+    pcl_status (*output_shape)(const pcl_layer *layer, const int in[4], int out[4]);
+    pcl_status (*forward)(pcl_layer *layer, const pcl_tensor *x, pcl_tensor *y);
+    pcl_status (*backward)(pcl_layer *layer, const pcl_tensor *x, const pcl_tensor *y, const pcl_tensor *dy,
+                           pcl_tensor *dx);
+    void (*destroy)(pcl_layer *layer); /* frees impl only */
+} pcl_layer_ops;
+
+struct pcl_layer {
+    pcl_layer_kind kind;
+    const pcl_layer_ops *ops;
+    pcl_context *context;
+    int training;
+    int param_count;
+    pcl_tensor *params[PCL_LAYER_MAX_PARAMS];
+    pcl_tensor *grads[PCL_LAYER_MAX_PARAMS];
+    const char *param_names[PCL_LAYER_MAX_PARAMS];
+    int buffer_count;
+    pcl_tensor *buffers[PCL_LAYER_MAX_PARAMS];
+    const char *buffer_names[PCL_LAYER_MAX_PARAMS];
+    void *impl;
+};
+
+/* Allocates a layer with impl_size bytes of zeroed impl. */
+pcl_status pcl_layer_alloc(pcl_context *context, pcl_layer_kind kind, const pcl_layer_ops *ops, size_t impl_size,
+                           pcl_layer **layer);
+/* Adds a parameter (and its gradient, zeroed) of the given shape. */
+pcl_status pcl_layer_add_param(pcl_layer *layer, const char *name, int n, int c, int h, int w);
+pcl_status pcl_layer_add_buffer(pcl_layer *layer, const char *name, int n, int c, int h, int w, float value);
+
+/* The name PyTorch's module gives a parameter: batch normalisation's gamma
+ * and beta are its weight and bias; other names are the same. */
+const char *pcl_layer_torch_name(const char *name);
+
+/* Grows *buffer to at least bytes (scratch kept between calls). */
+pcl_status pcl_scratch_reserve(pcl_context *context, cl_mem *buffer, size_t *capacity, size_t bytes);
+
+/* Launches an elementwise kernel over count items (1-D). */
+pcl_status pcl_launch_1d(pcl_context *context, cl_kernel kernel, const char *name, size_t count);
+
+/* Checks x/y shapes against the layer's output_shape. */
+pcl_status pcl_layer_check_io(const pcl_layer *layer, const pcl_tensor *x, const pcl_tensor *y, const char *what);
+
+#endif

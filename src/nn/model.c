@@ -1,0 +1,398 @@
+/* The sequential model (model.h): owned layers, the tensors between them
+ * sized for the last input shape, reshape layers as views. */
+#include "perceptcl/model.h"
+
+#include "nn/layer_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct pcl_model {
+    pcl_context *context;
+    int count, capacity;
+    pcl_layer **layers;
+    double *lr;
+    pcl_train_weights *weights;
+    int training;
+    double kl_weight;
+    uint64_t noise_seed;
+    /* For the shape in[4] of the last forward: act[0] is the caller's x,
+     * act[i + 1] layer i's output; grad[i] d loss / d act[i] for i >= 1,
+     * grad[count] the caller's dy. A reshape layer's output (gradient input)
+     * is a view of its input (gradient output); views rooted at the caller's
+     * x or dy are remade every call (input_view / grad_view mark them). */
+    int shape[4];
+    int allocated;
+    int (*shapes)[4];
+    const pcl_tensor *x;
+    pcl_tensor **act, **grad;
+    unsigned char *input_view, *grad_view;
+    int batch; /* images in the last forward */
+};
+
+pcl_status pcl_model_create(pcl_context *context, pcl_model **model)
+{
+    if (!model) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_model_create: model is NULL");
+    *model = NULL;
+    if (!context) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_model_create: context is NULL");
+    pcl_model *m = calloc(1, sizeof *m);
+    if (!m) return pcl_fail(PCL_ERR_OUT_OF_MEMORY, "pcl_model_create: out of memory");
+    m->context = context;
+    m->training = 1;
+    m->kl_weight = 1.0;
+    pcl_status status = pcl_train_weights_create(&m->weights);
+    if (status != PCL_OK) {
+        free(m);
+        return status;
+    }
+    *model = m;
+    return PCL_OK;
+}
+
+static void release_tensors(pcl_model *m)
+{
+    if (!m->act) return;
+    for (int i = 1; i <= m->count; i++) pcl_tensor_destroy(m->act[i]);
+    for (int i = 1; i < m->count; i++) pcl_tensor_destroy(m->grad[i]);
+    memset(m->act, 0, (size_t)(m->count + 1) * sizeof *m->act);
+    memset(m->grad, 0, (size_t)(m->count + 1) * sizeof *m->grad);
+    m->allocated = 0;
+}
+
+static void free_arrays(pcl_model *m)
+{
+    release_tensors(m);
+    free(m->act);
+    free(m->grad);
+    free(m->shapes);
+    free(m->input_view);
+    free(m->grad_view);
+    m->act = m->grad = NULL;
+    m->shapes = NULL;
+    m->input_view = m->grad_view = NULL;
+}
+
+void pcl_model_destroy(pcl_model *model)
+{
+    if (!model) return;
+    free_arrays(model);
+    for (int i = 0; i < model->count; i++) pcl_layer_destroy(model->layers[i]);
+    free(model->layers);
+    free(model->lr);
+    pcl_train_weights_destroy(model->weights);
+    free(model);
+}
+
+pcl_status pcl_model_add(pcl_model *model, pcl_layer *layer)
+{
+    if (!model || !layer) {
+        pcl_layer_destroy(layer);
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_model_add: NULL model or layer");
+    }
+    if (layer->context != model->context) {
+        pcl_layer_destroy(layer);
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_model_add: layer %d (%s) belongs to another context",
+                        model->count, pcl_layer_kind_name(layer->kind));
+    }
+    for (int i = 0; i < model->count; i++)
+        if (model->layers[i] == layer)
+            return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_model_add: the layer is already layer %d", i);
+    /* The per-shape arrays depend on the layer count: drop them. */
+    free_arrays(model);
+    if (model->count == model->capacity) {
+        int capacity = model->capacity ? 2 * model->capacity : 8;
+        pcl_layer **layers = realloc(model->layers, (size_t)capacity * sizeof *layers);
+        if (layers) model->layers = layers;
+        double *lr = layers ? realloc(model->lr, (size_t)capacity * sizeof *lr) : NULL;
+        if (lr) model->lr = lr;
+        if (!layers || !lr) {
+            pcl_layer_destroy(layer);
+            return pcl_fail(PCL_ERR_OUT_OF_MEMORY, "pcl_model_add: out of memory");
+        }
+        model->capacity = capacity;
+    }
+    /* PyTorch's names and shapes ("0.weight", "2.running_mean"), as its
+     * nn.Sequential's state_dict has them. */
+    char prefix[16];
+    snprintf(prefix, sizeof prefix, "%d", model->count);
+    pcl_status status = pcl_train_weights_add_layer(model->weights, layer, prefix);
+    if (status != PCL_OK) {
+        pcl_layer_destroy(layer);
+        return status;
+    }
+    pcl_layer_set_training(layer, model->training);
+    model->layers[model->count] = layer;
+    model->lr[model->count] = 1.0;
+    model->count++;
+    return PCL_OK;
+}
+
+int pcl_model_layer_count(const pcl_model *model) { return model ? model->count : 0; }
+
+pcl_layer *pcl_model_layer(const pcl_model *model, int index)
+{
+    if (!model || index < 0 || index >= model->count) return NULL;
+    return model->layers[index];
+}
+
+pcl_context *pcl_model_context(const pcl_model *model) { return model ? model->context : NULL; }
+
+pcl_status pcl_model_set_lr_multiplier(pcl_model *model, int index, double lr_multiplier)
+{
+    if (!model || index < 0 || index >= model->count)
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_model_set_lr_multiplier: no layer %d (the model has %d)", index,
+                        model ? model->count : 0);
+    if (!(lr_multiplier >= 0) || !isfinite(lr_multiplier))
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_model_set_lr_multiplier: multiplier %g is not a finite value >= 0",
+                        lr_multiplier);
+    model->lr[index] = lr_multiplier;
+    return PCL_OK;
+}
+
+pcl_status pcl_model_add_to_optimizer(pcl_model *model, pcl_optimizer *optimizer)
+{
+    if (!model || !optimizer) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_model_add_to_optimizer: NULL argument");
+    for (int i = 0; i < model->count; i++) {
+        char prefix[16];
+        snprintf(prefix, sizeof prefix, "%d", i); /* the names pcl_model_add gave the weights */
+        PCL_TRY(pcl_optimizer_add_layer(optimizer, model->layers[i], prefix, model->lr[i]));
+    }
+    return PCL_OK;
+}
+
+pcl_train_weights *pcl_model_weights(const pcl_model *model) { return model ? model->weights : NULL; }
+
+size_t pcl_model_param_floats(const pcl_model *model)
+{
+    size_t total = 0;
+    for (int i = 0; model && i < model->count; i++)
+        for (int p = 0; p < model->layers[i]->param_count; p++) total += pcl_tensor_count(model->layers[i]->params[p]);
+    return total;
+}
+
+pcl_status pcl_model_init_weights(pcl_model *model, pcl_model_init init, double std, uint64_t seed)
+{
+    if (!model) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_model_init_weights: model is NULL");
+    if (init == PCL_INIT_GAUSSIAN && !(std >= 0 && isfinite(std)))
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_model_init_weights: std %g is not a finite value >= 0", std);
+    if (init != PCL_INIT_HE_NORMAL && init != PCL_INIT_XAVIER_UNIFORM && init != PCL_INIT_GAUSSIAN)
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_model_init_weights: unknown initialiser %d", (int)init);
+    for (int i = 0; i < model->count; i++) {
+        pcl_layer *layer = model->layers[i];
+        if (layer->kind != PCL_LAYER_CONV2D && layer->kind != PCL_LAYER_DENSE) continue;
+        for (int p = 0; p < layer->param_count; p++) {
+            pcl_tensor *t = layer->params[p];
+            if (!strcmp(layer->param_names[p], "bias")) {
+                PCL_TRY(pcl_tensor_fill(t, 0.0f));
+                continue;
+            }
+            if (strcmp(layer->param_names[p], "weight")) continue;
+            /* weight is (out, in, kh, kw) for both kinds (dense: kh = kw = 1) */
+            const int fan_in = t->c * t->h * t->w, fan_out = t->n * t->h * t->w;
+            const uint64_t s = pcl_train_step_seed(seed, (uint64_t)i);
+            if (init == PCL_INIT_HE_NORMAL)
+                PCL_TRY(pcl_tensor_init_he_normal(t, fan_in, s));
+            else if (init == PCL_INIT_XAVIER_UNIFORM)
+                PCL_TRY(pcl_tensor_init_xavier_uniform(t, fan_in, fan_out, s));
+            else
+                PCL_TRY(pcl_tensor_init_gaussian(t, std, s));
+        }
+    }
+    return PCL_OK;
+}
+
+pcl_status pcl_model_output_shape(const pcl_model *model, const int in[4], int out[4])
+{
+    if (!model || !in || !out) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_model_output_shape: NULL argument");
+    if (model->count == 0) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_model_output_shape: the model has no layers");
+    int cur[4] = {in[0], in[1], in[2], in[3]};
+    for (int i = 0; i < model->count; i++) {
+        int next[4];
+        pcl_status status = pcl_layer_output_shape(model->layers[i], cur, next);
+        if (status != PCL_OK)
+            return pcl_fail(status, "model layer %d (%s), input %dx%dx%dx%d: %s", i,
+                            pcl_layer_kind_name(model->layers[i]->kind), cur[0], cur[1], cur[2], cur[3],
+                            pcl_last_error());
+        memcpy(cur, next, sizeof cur);
+    }
+    memcpy(out, cur, sizeof cur);
+    return PCL_OK;
+}
+
+void pcl_model_set_training(pcl_model *model, int training)
+{
+    if (!model) return;
+    model->training = training ? 1 : 0;
+    for (int i = 0; i < model->count; i++) pcl_layer_set_training(model->layers[i], model->training);
+}
+
+static int is_reshape(const pcl_model *m, int i) { return m->layers[i]->kind == PCL_LAYER_RESHAPE; }
+
+/* Makes the tensors for input shape in (after the old ones are released). */
+static pcl_status allocate(pcl_model *m, const int in[4])
+{
+    const int L = m->count;
+    if (!m->act) {
+        m->act = calloc((size_t)L + 1, sizeof *m->act);
+        m->grad = calloc((size_t)L + 1, sizeof *m->grad);
+        m->shapes = calloc((size_t)L + 1, sizeof *m->shapes);
+        m->input_view = calloc((size_t)L + 1, 1);
+        m->grad_view = calloc((size_t)L + 1, 1);
+        if (!m->act || !m->grad || !m->shapes || !m->input_view || !m->grad_view) {
+            free_arrays(m);
+            return pcl_fail(PCL_ERR_OUT_OF_MEMORY, "pcl_model_forward: out of memory");
+        }
+    }
+    release_tensors(m);
+    memset(m->input_view, 0, (size_t)L + 1);
+    memset(m->grad_view, 0, (size_t)L + 1);
+    PCL_TRY(pcl_model_output_shape(m, in, m->shapes[L]));
+    memcpy(m->shapes[0], in, sizeof m->shapes[0]);
+    for (int i = 0; i < L; i++) PCL_TRY(pcl_layer_output_shape(m->layers[i], m->shapes[i], m->shapes[i + 1]));
+    /* Activations, front to back. act[0] (the caller's x) is marked as a
+     * view root so reshapes right after it are remade per call. */
+    m->input_view[0] = 1;
+    pcl_status status = PCL_OK;
+    for (int i = 0; i < L && status == PCL_OK; i++) {
+        const int *s = m->shapes[i + 1];
+        if (is_reshape(m, i) && m->input_view[i])
+            m->input_view[i + 1] = 1; /* made in forward */
+        else if (is_reshape(m, i))
+            status = pcl_reshape_view(m->layers[i], m->act[i], &m->act[i + 1]);
+        else
+            status = pcl_tensor_create(m->context, s[0], s[1], s[2], s[3], &m->act[i + 1]);
+    }
+    /* Gradients, back to front; grad[L] is the caller's dy and grad[0] is
+     * never computed. */
+    m->grad_view[L] = 1;
+    for (int i = L - 1; i >= 1 && status == PCL_OK; i--) {
+        const int *s = m->shapes[i];
+        if (is_reshape(m, i) && m->grad_view[i + 1])
+            m->grad_view[i] = 1;
+        else if (is_reshape(m, i))
+            status = pcl_tensor_view(m->grad[i + 1], s[0], s[1], s[2], s[3], &m->grad[i]);
+        else
+            status = pcl_tensor_create(m->context, s[0], s[1], s[2], s[3], &m->grad[i]);
+    }
+    if (status != PCL_OK) {
+        release_tensors(m);
+        return status;
+    }
+    memcpy(m->shape, in, sizeof m->shape);
+    m->allocated = 1;
+    return PCL_OK;
+}
+
+pcl_status pcl_model_forward(pcl_model *model, const pcl_tensor *x, pcl_tensor **y)
+{
+    if (!model || !x || !y) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_model_forward: NULL argument");
+    *y = NULL;
+    if (model->count == 0) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_model_forward: the model has no layers");
+    if (x->context != model->context)
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_model_forward: x belongs to another context");
+    const int in[4] = {x->n, x->c, x->h, x->w};
+    if (!model->allocated || memcmp(in, model->shape, sizeof in)) PCL_TRY(allocate(model, in));
+    model->x = x;
+    model->act[0] = (pcl_tensor *)x; /* never written: only layers' const inputs */
+    for (int i = 0; i < model->count; i++) {
+        pcl_layer *layer = model->layers[i];
+        if (model->input_view[i + 1]) {
+            pcl_tensor_destroy(model->act[i + 1]);
+            model->act[i + 1] = NULL;
+            PCL_TRY(pcl_reshape_view(layer, model->act[i], &model->act[i + 1]));
+        }
+        if (layer->kind == PCL_LAYER_VAE_SAMPLER)
+            pcl_vae_sampler_set_seed(layer, pcl_train_step_seed(model->noise_seed, (uint64_t)i));
+        pcl_status status = pcl_layer_forward(layer, model->act[i], model->act[i + 1]);
+        if (status != PCL_OK)
+            return pcl_fail(status, "model layer %d (%s) forward: %s", i, pcl_layer_kind_name(layer->kind),
+                            pcl_last_error());
+    }
+    model->batch = x->n;
+    *y = model->act[model->count];
+    return PCL_OK;
+}
+
+pcl_status pcl_model_backward(pcl_model *model, const pcl_tensor *dy)
+{
+    if (!model || !dy) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_model_backward: NULL argument");
+    if (!model->allocated || !model->x)
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_model_backward: no forward before it");
+    const int L = model->count;
+    const pcl_tensor *y = model->act[L];
+    if (!pcl_tensor_same_shape(dy, y))
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_model_backward: dy is %dx%dx%dx%d, the output %dx%dx%dx%d", dy->n,
+                        dy->c, dy->h, dy->w, y->n, y->c, y->h, y->w);
+    model->grad[L] = (pcl_tensor *)dy; /* read only */
+    for (int i = L - 1; i >= 0; i--) {
+        pcl_layer *layer = model->layers[i];
+        if (i >= 1 && model->grad_view[i]) {
+            const int *s = model->shapes[i];
+            pcl_tensor_destroy(model->grad[i]);
+            model->grad[i] = NULL;
+            PCL_TRY(pcl_tensor_view(model->grad[i + 1], s[0], s[1], s[2], s[3], &model->grad[i]));
+        }
+        if (layer->kind == PCL_LAYER_VAE_SAMPLER)
+            pcl_vae_sampler_set_kl_weight(layer, (float)(model->kl_weight / model->batch));
+        pcl_status status = pcl_layer_backward(layer, model->act[i], model->act[i + 1], model->grad[i + 1],
+                                               i >= 1 ? model->grad[i] : NULL);
+        if (status != PCL_OK)
+            return pcl_fail(status, "model layer %d (%s) backward: %s", i, pcl_layer_kind_name(layer->kind),
+                            pcl_last_error());
+    }
+    model->grad[L] = NULL;
+    return PCL_OK;
+}
+
+pcl_status pcl_model_zero_grad(pcl_model *model)
+{
+    if (!model) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_model_zero_grad: model is NULL");
+    for (int i = 0; i < model->count; i++) PCL_TRY(pcl_layer_zero_grad(model->layers[i]));
+    return PCL_OK;
+}
+
+void pcl_model_set_kl_weight(pcl_model *model, double weight)
+{
+    if (model) model->kl_weight = weight;
+}
+
+double pcl_model_kl_weight(const pcl_model *model) { return model ? model->kl_weight : 0.0; }
+
+int pcl_model_has_kl(const pcl_model *model)
+{
+    for (int i = 0; model && i < model->count; i++)
+        if (model->layers[i]->kind == PCL_LAYER_VAE_SAMPLER) return 1;
+    return 0;
+}
+
+pcl_status pcl_model_kl(const pcl_model *model, double *mean_kl)
+{
+    if (!model || !mean_kl) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_model_kl: NULL argument");
+    *mean_kl = 0.0;
+    if (!pcl_model_has_kl(model)) return PCL_OK;
+    if (!model->allocated || model->batch < 1)
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_model_kl: no forward yet");
+    const int n = model->batch;
+    float *kl = malloc((size_t)n * sizeof *kl);
+    if (!kl) return pcl_fail(PCL_ERR_OUT_OF_MEMORY, "pcl_model_kl: out of memory");
+    double sum = 0.0;
+    for (int i = 0; i < model->count; i++) {
+        if (model->layers[i]->kind != PCL_LAYER_VAE_SAMPLER) continue;
+        pcl_status status = pcl_vae_sampler_kl(model->layers[i], kl, n);
+        if (status != PCL_OK) {
+            free(kl);
+            return status;
+        }
+        for (int b = 0; b < n; b++) sum += kl[b];
+    }
+    free(kl);
+    *mean_kl = sum / n;
+    return PCL_OK;
+}
+
+void pcl_model_set_noise_seed(pcl_model *model, uint64_t seed)
+{
+    if (model) model->noise_seed = seed;
+}

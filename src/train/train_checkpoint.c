@@ -1,0 +1,252 @@
+/* Resume: one safetensors checkpoint with the weights, the optimizer's state,
+ * the run's position and early stopping's state (train.h). */
+#include "train/train_internal.h"
+
+#include "perceptcl/checkpoint.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FORMAT "perceptcl-train-2"
+/* Before tensors had PyTorch's shapes: every tensor is (n, c, h, w). */
+#define FORMAT_4D "perceptcl-train-1"
+
+/* C hex floats round-trip a double exactly (and "inf" for the best loss of a
+ * run without validation yet). */
+static pcl_status set_double(pcl_checkpoint *c, const char *key, double value)
+{
+    char text[64];
+    snprintf(text, sizeof text, "%a", value);
+    return pcl_checkpoint_set_metadata(c, key, text);
+}
+
+static pcl_status get_double(const pcl_checkpoint *c, const char *path, const char *key, double *value)
+{
+    const char *text = pcl_checkpoint_metadata(c, key);
+    if (!text) return pcl_fail(PCL_ERR_FORMAT, "%s: metadata '%s' missing", path, key);
+    char *end;
+    errno = 0;
+    *value = strtod(text, &end);
+    if (end == text || *end)
+        return pcl_fail(PCL_ERR_FORMAT, "%s: metadata '%s' is \"%s\", expected a number", path, key, text);
+    return PCL_OK;
+}
+
+static pcl_status state_name(char *name, size_t capacity, const char *param, const char *slot)
+{
+    if (snprintf(name, capacity, "optimizer.%s.%s", param, slot) >= (int)capacity)
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "checkpoint: name 'optimizer.%s.%s' too long", param, slot);
+    return PCL_OK;
+}
+
+/* The shape a tensor is saved with. */
+typedef struct saved_shape {
+    int ndim;
+    int64_t dims[4];
+} saved_shape;
+
+static saved_shape device_shape(const pcl_tensor *t)
+{
+    saved_shape s = {4, {t->n, t->c, t->h, t->w}};
+    return s;
+}
+
+static saved_shape weight_shape(const pcl_train_weights *weights, int index)
+{
+    saved_shape s;
+    pcl_train_weights_shape(weights, index, &s.ndim, s.dims); /* index < count: cannot fail */
+    return s;
+}
+
+/* An optimizer state tensor follows its parameter's saved shape (found by
+ * the tensor); a parameter not among the weights keeps (n, c, h, w). */
+static saved_shape state_shape(const pcl_train_weights *weights, const pcl_tensor *param, const pcl_tensor *state)
+{
+    for (int i = 0; i < pcl_train_weights_count(weights); i++) {
+        pcl_tensor *t;
+        pcl_train_weights_entry(weights, i, NULL, &t);
+        if (t == param && pcl_tensor_count(t) == pcl_tensor_count(state)) return weight_shape(weights, i);
+    }
+    return device_shape(state);
+}
+
+static pcl_status add(pcl_checkpoint *c, const char *name, const pcl_tensor *t, saved_shape shape)
+{
+    return pcl_checkpoint_add_tensor_shaped(c, name, t, shape.ndim, shape.dims);
+}
+
+static pcl_status fill(pcl_checkpoint *c, const pcl_train_weights *weights, const pcl_optimizer *optimizer,
+                       const pcl_early_stop *stop, const pcl_train_position *position, const char *loss_name)
+{
+    PCL_TRY(pcl_checkpoint_set_metadata(c, "format", FORMAT));
+    if (position) {
+        PCL_TRY(pcl_checkpoint_set_metadata_u64(c, "seed", position->seed));
+        PCL_TRY(pcl_checkpoint_set_metadata_i64(c, "epoch", position->epoch));
+        PCL_TRY(pcl_checkpoint_set_metadata_i64(c, "batch", position->batch));
+        PCL_TRY(pcl_checkpoint_set_metadata_i64(c, "step", position->step));
+        PCL_TRY(pcl_checkpoint_set_metadata_u64(c, "epoch_rng", position->epoch_rng));
+        PCL_TRY(pcl_checkpoint_set_metadata_u64(c, "rng", position->rng));
+        PCL_TRY(set_double(c, "elapsed", position->elapsed));
+    }
+    if (loss_name) PCL_TRY(pcl_checkpoint_set_metadata(c, "loss", loss_name));
+    for (int i = 0; i < pcl_train_weights_count(weights); i++) {
+        const char *name;
+        pcl_tensor *t;
+        PCL_TRY(pcl_train_weights_entry(weights, i, &name, &t));
+        PCL_TRY(add(c, name, t, weight_shape(weights, i)));
+    }
+    if (optimizer) {
+        char text[512];
+        PCL_TRY(pcl_checkpoint_set_metadata(c, "optimizer",
+                                            pcl_optimizer_kind_name(pcl_optimizer_get_kind(optimizer))));
+        PCL_TRY(pcl_checkpoint_set_metadata_u64(c, "optimizer_steps", pcl_optimizer_steps(optimizer)));
+        PCL_TRY(set_double(c, "learning_rate", pcl_optimizer_learning_rate(optimizer)));
+        PCL_TRY(pcl_optimizer_describe(optimizer, text, sizeof text));
+        PCL_TRY(pcl_checkpoint_set_metadata(c, "optimizer_config", text));
+        for (int i = 0; i < pcl_optimizer_param_count(optimizer); i++) {
+            const char *pname;
+            pcl_tensor *param;
+            PCL_TRY(pcl_optimizer_param(optimizer, i, &param, NULL, &pname, NULL));
+            for (int s = 0; s < pcl_optimizer_state_count(optimizer); s++) {
+                pcl_tensor *t;
+                const char *slot;
+                PCL_TRY(pcl_optimizer_state(optimizer, i, s, &t, &slot));
+                PCL_TRY(state_name(text, sizeof text, pname, slot));
+                PCL_TRY(add(c, text, t, state_shape(weights, param, t)));
+            }
+        }
+    }
+    if (stop) {
+        PCL_TRY(pcl_checkpoint_set_metadata_i64(c, "early_stop_have_best", stop->have_best));
+        PCL_TRY(set_double(c, "early_stop_best", stop->best_loss));
+        PCL_TRY(pcl_checkpoint_set_metadata_i64(c, "early_stop_best_epoch", stop->best_epoch));
+        PCL_TRY(pcl_checkpoint_set_metadata_i64(c, "early_stop_bad_epochs", stop->bad_epochs));
+        for (int i = 0; stop->have_best && i < stop->count; i++) {
+            const char *name;
+            char full[512];
+            PCL_TRY(pcl_train_weights_entry(stop->weights, i, &name, NULL));
+            snprintf(full, sizeof full, "best.%s", name);
+            PCL_TRY(add(c, full, stop->best[i], weight_shape(stop->weights, i)));
+        }
+    }
+    return PCL_OK;
+}
+
+pcl_status pcl_train_save(const char *path, const pcl_train_weights *weights, const pcl_optimizer *optimizer,
+                          const pcl_early_stop *stop, const pcl_train_position *position, const char *loss_name)
+{
+    if (!path || !weights) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_train_save: NULL argument");
+    pcl_checkpoint *c;
+    PCL_TRY(pcl_checkpoint_create(&c));
+    pcl_status status = fill(c, weights, optimizer, stop, position, loss_name);
+    if (status == PCL_OK) status = pcl_checkpoint_write(c, path);
+    pcl_checkpoint_destroy(c);
+    return status;
+}
+
+/* Checks that the tensor is there with the expected shape, t's device
+ * shape in a file of the earlier layout (all_4d); the message names the
+ * file, the tensor and both shapes. apply 1 also uploads it. */
+static pcl_status take(const pcl_checkpoint *c, const char *name, pcl_tensor *t, saved_shape shape, int all_4d,
+                       int apply)
+{
+    if (all_4d) shape = device_shape(t);
+    if (apply) return pcl_checkpoint_load_tensor_shaped(c, name, t, shape.ndim, shape.dims);
+    return pcl_checkpoint_find(c, name, shape.ndim, shape.dims, NULL);
+}
+
+/* Run twice: first apply = 0 checks everything, so a checkpoint that does not
+ * fit leaves the model untouched; then apply = 1 loads. */
+static pcl_status load(const pcl_checkpoint *c, const char *path, pcl_train_weights *weights,
+                       pcl_optimizer *optimizer, pcl_early_stop *stop, pcl_train_position *position, int apply)
+{
+    const char *format = pcl_checkpoint_metadata(c, "format");
+    int all_4d = format && strcmp(format, FORMAT_4D) == 0;
+    if (!format || (strcmp(format, FORMAT) != 0 && !all_4d))
+        return pcl_fail(PCL_ERR_FORMAT, "%s: metadata 'format' is %s%s%s, expected \"" FORMAT "\" (or \"" FORMAT_4D
+                        "\")", path, format ? "\"" : "", format ? format : "missing", format ? "\"" : "");
+    for (int i = 0; i < pcl_train_weights_count(weights); i++) {
+        const char *name;
+        pcl_tensor *t;
+        PCL_TRY(pcl_train_weights_entry(weights, i, &name, &t));
+        PCL_TRY(take(c, name, t, weight_shape(weights, i), all_4d, apply));
+    }
+    if (optimizer) {
+        const char *kind = pcl_checkpoint_metadata(c, "optimizer");
+        const char *want = pcl_optimizer_kind_name(pcl_optimizer_get_kind(optimizer));
+        if (!kind || strcmp(kind, want) != 0)
+            return pcl_fail(PCL_ERR_FORMAT, "%s: optimizer is %s, this run uses %s (resume with the same "
+                            "optimizer)", path, kind ? kind : "missing (a weights-only checkpoint)", want);
+        uint64_t steps;
+        double lr = 0.0;
+        PCL_TRY(pcl_checkpoint_metadata_u64(c, "optimizer_steps", &steps));
+        PCL_TRY(get_double(c, path, "learning_rate", &lr));
+        char name[512];
+        for (int i = 0; i < pcl_optimizer_param_count(optimizer); i++) {
+            const char *pname;
+            pcl_tensor *param;
+            PCL_TRY(pcl_optimizer_param(optimizer, i, &param, NULL, &pname, NULL));
+            for (int s = 0; s < pcl_optimizer_state_count(optimizer); s++) {
+                pcl_tensor *t;
+                const char *slot;
+                PCL_TRY(pcl_optimizer_state(optimizer, i, s, &t, &slot));
+                PCL_TRY(state_name(name, sizeof name, pname, slot));
+                PCL_TRY(take(c, name, t, state_shape(weights, param, t), all_4d, apply));
+            }
+        }
+        if (!(lr > 0.0) || !isfinite(lr))
+            return pcl_fail(PCL_ERR_FORMAT, "%s: learning_rate %g, expected a finite value > 0", path, lr);
+        if (apply) {
+            pcl_optimizer_set_learning_rate(optimizer, lr);
+            pcl_optimizer_set_steps(optimizer, steps);
+        }
+    }
+    if (stop && pcl_checkpoint_metadata(c, "early_stop_best")) {
+        int64_t have, epoch, bad;
+        double best = 0.0;
+        PCL_TRY(pcl_checkpoint_metadata_i64(c, "early_stop_have_best", &have));
+        PCL_TRY(pcl_checkpoint_metadata_i64(c, "early_stop_best_epoch", &epoch));
+        PCL_TRY(pcl_checkpoint_metadata_i64(c, "early_stop_bad_epochs", &bad));
+        PCL_TRY(get_double(c, path, "early_stop_best", &best));
+        for (int i = 0; have && i < stop->count; i++) {
+            const char *name;
+            char full[512];
+            PCL_TRY(pcl_train_weights_entry(stop->weights, i, &name, NULL));
+            snprintf(full, sizeof full, "best.%s", name);
+            PCL_TRY(take(c, full, stop->best[i], weight_shape(stop->weights, i), all_4d, apply));
+        }
+        if (apply) {
+            stop->have_best = have != 0;
+            stop->best_loss = best;
+            stop->best_epoch = epoch;
+            stop->bad_epochs = (int)bad;
+        }
+    }
+    if (position) {
+        pcl_train_position p;
+        PCL_TRY(pcl_checkpoint_metadata_u64(c, "seed", &p.seed));
+        PCL_TRY(pcl_checkpoint_metadata_i64(c, "epoch", &p.epoch));
+        PCL_TRY(pcl_checkpoint_metadata_i64(c, "batch", &p.batch));
+        PCL_TRY(pcl_checkpoint_metadata_i64(c, "step", &p.step));
+        PCL_TRY(pcl_checkpoint_metadata_u64(c, "epoch_rng", &p.epoch_rng));
+        PCL_TRY(pcl_checkpoint_metadata_u64(c, "rng", &p.rng));
+        PCL_TRY(get_double(c, path, "elapsed", &p.elapsed));
+        if (apply) *position = p;
+    }
+    return PCL_OK;
+}
+
+pcl_status pcl_train_load(const char *path, pcl_train_weights *weights, pcl_optimizer *optimizer,
+                          pcl_early_stop *stop, pcl_train_position *position)
+{
+    if (!path || !weights) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_train_load: NULL argument");
+    pcl_checkpoint *c;
+    PCL_TRY(pcl_checkpoint_read(path, &c));
+    pcl_status status = load(c, path, weights, optimizer, stop, position, 0);
+    if (status == PCL_OK) status = load(c, path, weights, optimizer, stop, position, 1);
+    pcl_checkpoint_destroy(c);
+    return status;
+}
