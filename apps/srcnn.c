@@ -24,7 +24,8 @@
 #include <unistd.h>
 
 static const char usage[] =
-    "usage: perceptcl srcnn train   --loss mse|mae|msssim --train DIR [--train DIR2] --out MODEL.safetensors\n"
+    "usage: perceptcl srcnn train   --loss mse|mae|msssim|msssim-l1 --train DIR [--train DIR2]\n"
+    "                               --out MODEL.safetensors\n"
     "                               [--scale 4] [--epochs 10] [--max-steps N] [--batch 128]\n"
     "                               [--lr 1e-3 | --srcnn-lr] [--momentum 0.9] [--optimizer sgd|adam]\n"
     "                               [--weight-init gaussian|he] [--init MODEL] [--seed 1]\n"
@@ -54,6 +55,8 @@ static const char usage[] =
     "  ~0, where MS-SSIM with exponents 1 is a product of six terms near 0: its gradient vanishes,\n"
     "  and once a term is <= 0 the value and gradient are exactly 0 (loss 1, stuck). --init starts\n"
     "  from trained weights instead (e.g. the MSE model: fine-tuning), which avoids that plateau.\n"
+    "  msssim-l1: 0.84 (1 - MS-SSIM) + 0.16 mean |error| (Zhao et al. 2017; include/perceptcl/loss.h),\n"
+    "  the same MS-SSIM.\n"
     "  Every epoch writes MODEL.safetensors.train (weights, optimizer state, position) atomically;\n"
     "  --resume continues it exactly. The final weights go to MODEL.safetensors (conv1.weight ...\n"
     "  conv3.bias, PyTorch's Conv2d layout, see include/perceptcl/srcnn.h).\n\n"
@@ -237,6 +240,7 @@ static int run_train(int argc, char **argv)
 {
     const char *cmd = "train";
     pcl_device_selection selection = {0};
+    pcl_loss_kind loss_kind = PCL_LOSS_MSE;
     const char *loss = NULL, *out = NULL, *log_path = NULL, *curve_path = NULL, *init_path = NULL;
     const char *dirs[MAX_DIRS];
     int dir_count = 0, resume = 0, srcnn_lr = 0, lr_given = 0, adam = 0, he_init = 0;
@@ -251,9 +255,9 @@ static int run_train(int argc, char **argv)
         if (strcmp(a, "--resume") == 0) resume = 1;
         else if (strcmp(a, "--srcnn-lr") == 0) srcnn_lr = 1;
         else if (strcmp(a, "--loss") == 0) {
-            if (strcmp(v, "mse") && strcmp(v, "mae") && strcmp(v, "msssim"))
-                return bad_usage(cmd, "--loss must be mse, mae or msssim, not", v);
-            loss = v;
+            if (pcl_loss_kind_parse(v, &loss_kind) != PCL_OK || loss_kind == PCL_LOSS_SSIM)
+                return bad_usage(cmd, "--loss must be mse, mae, msssim or msssim-l1, not", v);
+            loss = pcl_loss_kind_name(loss_kind);
         } else if (strcmp(a, "--train") == 0) {
             if (dir_count == MAX_DIRS) return bad_usage(cmd, "too many --train folders", NULL);
             dirs[dir_count++] = v;
@@ -294,7 +298,7 @@ static int run_train(int argc, char **argv)
         } else return bad_usage(cmd, "unknown option", a);
     }
     if (r.rc >= 0) return r.rc;
-    if (!loss) return bad_usage(cmd, "needs --loss mse|mae|msssim", NULL);
+    if (!loss) return bad_usage(cmd, "needs --loss mse|mae|msssim|msssim-l1", NULL);
     if (!dir_count) return bad_usage(cmd, "needs --train DIR", NULL);
     if (!out) return bad_usage(cmd, "needs --out MODEL.safetensors", NULL);
     if (srcnn_lr && lr_given) return bad_usage(cmd, "--lr and --srcnn-lr exclude each other", NULL);
@@ -352,7 +356,7 @@ static int run_train(int argc, char **argv)
         (adam ? pcl_adam_create(context, &adam_config, &optimizer) : pcl_sgd_create(context, &sgd, &optimizer)) != PCL_OK)
         rc = fail_line(cmd, "model");
     pcl_trainer_config config = pcl_trainer_config_default();
-    config.loss = loss;
+    config.loss = loss_kind;
     config.ssim_options = &ssim_options;
     config.batch = (size_t)batch;
     config.epochs = epochs;
@@ -387,12 +391,13 @@ static int run_train(int argc, char **argv)
         int at = adam ? snprintf(value, sizeof value, "adam lr=%g", lr)
                       : snprintf(value, sizeof value, "sgd lr=%g (caffe units; optimizer %g)%s momentum=%g", lr,
                                  sgd.learning_rate, srcnn_lr ? " last-layer x0.1" : "", momentum);
-        snprintf(value + at, sizeof value - (size_t)at, " init=%s batch=%ld seed=%ld%s",
+        snprintf(value + at, sizeof value - (size_t)at, " init=%s batch=%ld seed=%ld%s%s",
                  init_path ? "file" : he_init ? "he" : "gaussian-0.001", batch, seed,
-                 strcmp(loss, "msssim") == 0
+                 pcl_loss_kind_uses_ssim(loss_kind)
                      ? (weights == PCL_SSIM_WEIGHTS_EQUAL ? " msssim=same,5 scales,equal exponents"
                                                           : " msssim=same,5 scales,standard exponents")
-                     : "");
+                     : "",
+                 loss_kind == PCL_LOSS_MSSSIM_L1 ? " msssim-l1 alpha=0.84" : "");
         if (s == PCL_OK) s = pcl_checkpoint_set_metadata(meta, "training", value);
         size_t used = 0;
         value[0] = '\0';

@@ -150,9 +150,9 @@ static void ssim_counts(double h, double w, int same, double *fwd, double *bwd)
 }
 
 /* FLOPs of one batch's loss, forward + backward. */
-static double loss_flops(const char *loss, int n, int h, int w)
+static double loss_flops(pcl_loss_kind loss, int n, int h, int w)
 {
-    if (!strcmp(loss, "mse")) return n * 5.0 * h * w;
+    if (loss == PCL_LOSS_MSE) return n * 5.0 * h * w;
     double fwd = 0, bwd = 0; /* msssim, same mode, 5 levels */
     for (int j = 0; j < 5; j++) {
         double f, b;
@@ -220,7 +220,7 @@ typedef struct bench {
     pcl_optimizer *opt;
     float *x, *target; /* the batch on the host (target == x for autoencoders) */
     int batch, in[4], out[4];
-    const char *loss;
+    pcl_loss_kind loss;
     double flops;
     /* filled by the epoch callback: the end time and loss of each step */
     double *end, *loss_of;
@@ -287,7 +287,7 @@ static void bench_setup(pcl_context *ctx, const workload *wl, bench *b)
     memcpy(b->out, out, sizeof out);
     b->x = hx;
     b->target = ht;
-    const char *loss = b->loss = !strcmp(wl->name, "W4b") ? "msssim" : "mse";
+    const pcl_loss_kind loss = b->loss = !strcmp(wl->name, "W4b") ? PCL_LOSS_MSSSIM : PCL_LOSS_MSE;
     b->flops = 2 * (3 * n.macs - n.first_macs) + opt_flops_per_param * (double)pcl_model_param_floats(b->model) +
                loss_flops(loss, b->batch, th, tw);
 }

@@ -77,7 +77,7 @@ static void model_create(model *m, int adam, uint64_t init_seed)
     m->dh3 = tensor(BATCH, HID);
     m->dh2 = tensor(BATCH, HID);
     m->dh1 = tensor(BATCH, HID);
-    OK(pcl_loss_create(ctx, "mse", BATCH, 1, OUT, NULL, &m->loss));
+    OK(pcl_loss_create(ctx, PCL_LOSS_MSE, BATCH, 1, OUT, NULL, &m->loss));
     OK(pcl_train_weights_create(&m->weights));
     OK(pcl_train_weights_add_layer(m->weights, m->d1, "0"));
     OK(pcl_train_weights_add_layer(m->weights, m->bn, "1"));

@@ -2,7 +2,7 @@
  *
  * - gradient scale and sign: one plain SGD step of a 1x1 convolution (2
  *   channels in and out, so SSIM's per-channel mean is exercised) with each
- *   loss; the update and the reported loss against a float64 chain (the
+ *   loss kind (msssim-l1 with alpha 0.5, set through the config); the update and the reported loss against a float64 chain (the
  *   loss's float64 reference gradient, times -1/(n C) or 1/n, through the
  *   convolution by hand);
  * - it learns: a 3x3 convolution learning a fixed 3x3 filter (exactly
@@ -42,7 +42,9 @@
 #define OK(call) ck_assert_msg((call) == PCL_OK, "%s", pcl_last_error())
 
 static pcl_context *ctx;
-static const char *loss_names[] = {"mse", "mae", "ssim", "msssim"};
+static const pcl_loss_kind loss_kinds[] = {PCL_LOSS_MSE, PCL_LOSS_MAE, PCL_LOSS_SSIM, PCL_LOSS_MSSSIM,
+                                           PCL_LOSS_MSSSIM_L1};
+enum { LOSS_KINDS = sizeof loss_kinds / sizeof loss_kinds[0] };
 static const double ms_beta[5] = {0.0448, 0.2856, 0.3001, 0.2363, 0.1333};
 
 static double uniform(uint64_t *s) { return (double)(pcl_rng_next(s) >> 11) * 0x1.0p-53; }
@@ -55,13 +57,22 @@ static pcl_ssim_options ssim_options(void)
     return o;
 }
 
+/* The kinds loss.h computes per channel (SSIM is defined on one channel). */
+static int per_channel_kind(pcl_loss_kind kind)
+{
+    return kind == PCL_LOSS_SSIM || kind == PCL_LOSS_MSSSIM || kind == PCL_LOSS_MSSSIM_L1;
+}
+
+/* msssim-l1's alpha in the trainer's config and in ref_loss. */
+static double mix_alpha = 0.84;
+
 /* float64 per-image loss of one channel (what the trainer minimises) and
- * d loss / d y. */
-static double ref_loss(const char *name, const double *t, const double *y, int h, int w, double *grad)
+ * d loss / d y; msssim-l1 with alpha mix_alpha and L = 1. */
+static double ref_loss(pcl_loss_kind kind, const double *t, const double *y, int h, int w, double *grad)
 {
     const int p = h * w;
-    if (!strcmp(name, "mse") || !strcmp(name, "mae")) {
-        const int mse = !strcmp(name, "mse");
+    if (kind == PCL_LOSS_MSE || kind == PCL_LOSS_MAE) {
+        const int mse = kind == PCL_LOSS_MSE;
         double sum = 0;
         for (int i = 0; i < p; i++) {
             double d = y[i] - t[i];
@@ -70,20 +81,32 @@ static double ref_loss(const char *name, const double *t, const double *y, int h
         }
         return sum / p;
     }
-    const int ms = !strcmp(name, "msssim");
+    const int ms = kind != PCL_LOSS_SSIM;
     double value;
     ck_assert(ref_ssim(t, y, h, w, 1, 1.0, ms ? 5 : 1, ms_beta, &value, NULL, grad) == 0);
-    if (grad)
-        for (int i = 0; i < p; i++) grad[i] = -grad[i];
-    return 1 - value;
+    if (kind != PCL_LOSS_MSSSIM_L1) {
+        if (grad)
+            for (int i = 0; i < p; i++) grad[i] = -grad[i];
+        return 1 - value;
+    }
+    const double alpha = mix_alpha;
+    double l1 = 0;
+    for (int i = 0; i < p; i++) {
+        const double d = y[i] - t[i];
+        l1 += fabs(d);
+        if (grad) grad[i] = -alpha * grad[i] + (1 - alpha) * ((d > 0) - (d < 0)) / p;
+    }
+    return alpha * (1 - value) + (1 - alpha) * l1 / p;
 }
 
-static pcl_trainer_config quiet_config(const char *loss)
+static pcl_trainer_config quiet_config(pcl_loss_kind loss)
 {
     static pcl_ssim_options o;
     o = ssim_options();
     pcl_trainer_config c = pcl_trainer_config_default();
+    ck_assert(c.msssim_l1_alpha == 0.84); /* Zhao et al.'s */
     c.loss = loss;
+    c.msssim_l1_alpha = mix_alpha;
     c.ssim_options = &o;
     c.progress_mode = PCL_PROGRESS_OFF;
     return c;
@@ -95,7 +118,8 @@ enum { GC = 2, GH = 12, GW = 12, GN = 3 };
 
 START_TEST(test_gradient_scale)
 {
-    const char *name = loss_names[_i];
+    const pcl_loss_kind kind = loss_kinds[_i];
+    const char *name = pcl_loss_kind_name(kind);
     static float xs[GN * GC * GH * GW], ts[GN * GC * GH * GW];
     uint64_t r = 17;
     for (int i = 0; i < GN * GC * GH * GW; i++) xs[i] = (float)(0.1 + 0.8 * uniform(&r));
@@ -120,7 +144,8 @@ START_TEST(test_gradient_scale)
     pcl_sgd_config sc = pcl_sgd_config_default();
     sc.learning_rate = lr;
     OK(pcl_sgd_create(ctx, &sc, &opt));
-    pcl_trainer_config c = quiet_config(name);
+    mix_alpha = 0.5; /* not the default: the config's alpha reaches the loss */
+    pcl_trainer_config c = quiet_config(kind);
     c.batch = GN;
     c.epochs = 1;
     pcl_trainer *tr;
@@ -134,7 +159,7 @@ START_TEST(test_gradient_scale)
     /* float64: y = w x + b per pixel, batch loss (1/n) sum_i per-image loss,
      * an image's loss the mean over channels for ssim/msssim (C images to
      * loss.h) and over all c*h*w pixels for mse/mae. */
-    const int per_channel = !strcmp(name, "ssim") || !strcmp(name, "msssim");
+    const int per_channel = per_channel_kind(kind);
     const int P = GH * GW;
     double gw[GC * GC] = {0}, gb[GC] = {0}, total = 0;
     double y[GC * GH * GW], t[GC * GH * GW], g[GC * GH * GW];
@@ -149,11 +174,11 @@ START_TEST(test_gradient_scale)
             }
         if (per_channel) {
             for (int o = 0; o < GC; o++) {
-                total += ref_loss(name, t + o * P, y + o * P, GH, GW, g + o * P) / GC / GN;
+                total += ref_loss(kind, t + o * P, y + o * P, GH, GW, g + o * P) / GC / GN;
                 for (int p = 0; p < P; p++) g[o * P + p] /= GC * GN;
             }
         } else {
-            total += ref_loss(name, t, y, GC * GH, GW, g) / GN; /* one image of c*h*w pixels */
+            total += ref_loss(kind, t, y, GC * GH, GW, g) / GN; /* one image of c*h*w pixels */
             for (int p = 0; p < GC * P; p++) g[p] /= GN;
         }
         for (int o = 0; o < GC; o++)
@@ -176,6 +201,7 @@ START_TEST(test_gradient_scale)
     for (int i = 0; i < GC; i++)
         ck_assert_msg(fabs((b1[i] - b0[i]) - (-lr * gb[i])) <= 1e-3 * scale + 1e-7,
                       "%s: bias %d moved by %.9g, float64 %.9g", name, i, b1[i] - b0[i], -lr * gb[i]);
+    mix_alpha = 0.84;
     pcl_trainer_destroy(tr);
     pcl_optimizer_destroy(opt);
     pcl_model_destroy(m);
@@ -239,7 +265,8 @@ static pcl_status schedule(void *user, const pcl_trainer_epoch *epoch)
 
 START_TEST(test_learns)
 {
-    const char *name = loss_names[_i];
+    const pcl_loss_kind kind = loss_kinds[_i];
+    const char *name = pcl_loss_kind_name(kind);
     pcl_array_source train_a = {f_x, f_t, NTRAIN, {1, FH, FW}, {1, FH, FW}};
     pcl_array_source val_a = {f_x + NTRAIN * FP, f_t + NTRAIN * FP, NVAL, {1, FH, FW}, {1, FH, FW}};
     pcl_data_source train = pcl_data_source_from_arrays(&train_a), val = pcl_data_source_from_arrays(&val_a);
@@ -248,7 +275,7 @@ START_TEST(test_learns)
     for (int s = 0; s < NVAL; s++) {
         double x[FP], t[FP];
         for (int p = 0; p < FP; p++) x[p] = val_a.inputs[s * FP + p], t[p] = val_a.targets[s * FP + p];
-        baseline += ref_loss(name, t, x, FH, FW, NULL) / NVAL;
+        baseline += ref_loss(kind, t, x, FH, FW, NULL) / NVAL;
     }
     ck_assert(baseline > 0);
 
@@ -257,7 +284,7 @@ START_TEST(test_learns)
     pcl_adam_config ac = pcl_adam_config_default();
     ac.learning_rate = 0.05;
     OK(pcl_adam_create(ctx, &ac, &opt));
-    pcl_trainer_config c = quiet_config(name);
+    pcl_trainer_config c = quiet_config(kind);
     c.batch = 8;
     c.epochs = 60;
     c.seed = 1;
@@ -346,7 +373,7 @@ static float *train_run(const run_spec *spec, size_t *count, pcl_trainer_result 
     pcl_adam_config ac = pcl_adam_config_default();
     ac.learning_rate = 0.01;
     OK(pcl_adam_create(ctx, &ac, &opt));
-    pcl_trainer_config c = quiet_config("mse");
+    pcl_trainer_config c = quiet_config(PCL_LOSS_MSE);
     c.batch = 8;
     c.validation_batch = 3; /* 3, 3, 2 */
     c.epochs = spec->epochs;
@@ -491,7 +518,7 @@ START_TEST(test_early_stop)
         pcl_sgd_config sc = pcl_sgd_config_default();
         sc.learning_rate = 1e-30;
         OK(pcl_sgd_create(ctx, &sc, &opt));
-        pcl_trainer_config c = quiet_config("mse");
+        pcl_trainer_config c = quiet_config(PCL_LOSS_MSE);
         c.batch = 8;
         c.epochs = 50;
         c.patience = 3;
@@ -524,7 +551,7 @@ START_TEST(test_early_stop)
     pcl_optimizer *opt;
     pcl_sgd_config sc = pcl_sgd_config_default();
     OK(pcl_sgd_create(ctx, &sc, &opt));
-    pcl_trainer_config c = quiet_config("mse");
+    pcl_trainer_config c = quiet_config(PCL_LOSS_MSE);
     c.patience = 2;
     pcl_trainer *tr;
     OK(pcl_trainer_create(m, opt, &c, &tr));
@@ -588,7 +615,7 @@ START_TEST(test_evaluate_shapes)
         pcl_optimizer *opt;
         pcl_sgd_config sc = pcl_sgd_config_default();
         OK(pcl_sgd_create(ctx, &sc, &opt));
-        pcl_trainer_config c = quiet_config(loss_names[l * 2]); /* mse, ssim */
+        pcl_trainer_config c = quiet_config(loss_kinds[l * 2]); /* mse, ssim */
         c.batch = 2;
         pcl_trainer *tr;
         OK(pcl_trainer_create(m, opt, &c, &tr));
@@ -603,9 +630,10 @@ START_TEST(test_evaluate_shapes)
                     x[i * wd + j] = f_x[r * FP + i * FW + j];
                     t[i * wd + j] = f_t[r * FP + i * FW + j];
                 }
-            expected += ref_loss(loss_names[l * 2], t, x, h, wd, NULL) / 5;
+            expected += ref_loss(loss_kinds[l * 2], t, x, h, wd, NULL) / 5;
         }
-        ck_assert_msg(fabs(loss - expected) <= 1e-5 * expected, "%s: %.9g, float64 %.9g", loss_names[l * 2], loss,
+        ck_assert_msg(fabs(loss - expected) <= 1e-5 * expected, "%s: %.9g, float64 %.9g",
+                      pcl_loss_kind_name(loss_kinds[l * 2]), loss,
                       expected);
         /* a training source may not have per-record shapes */
         ck_assert_int_eq(pcl_trainer_run(tr, &src, NULL, NULL), PCL_ERR_INVALID_ARGUMENT);
@@ -635,7 +663,7 @@ START_TEST(test_nan)
     pcl_sgd_config sc = pcl_sgd_config_default();
     if (diverge) sc.learning_rate = 1e30; /* the first step throws the weights to ~1e29 */
     OK(pcl_sgd_create(ctx, &sc, &opt));
-    pcl_trainer_config c = quiet_config(diverge ? "mse" : "ssim");
+    pcl_trainer_config c = quiet_config(diverge ? PCL_LOSS_MSE : PCL_LOSS_SSIM);
     c.batch = 8;
     c.epochs = 2;
     c.checkpoint_path = ck;
@@ -675,8 +703,8 @@ int main(void)
     Suite *suite = suite_create("trainer");
     TCase *tc = tcase_create("trainer");
     tcase_set_timeout(tc, 600);
-    tcase_add_loop_test(tc, test_gradient_scale, 0, 4);
-    tcase_add_loop_test(tc, test_learns, 0, 4);
+    tcase_add_loop_test(tc, test_gradient_scale, 0, LOSS_KINDS);
+    tcase_add_loop_test(tc, test_learns, 0, LOSS_KINDS);
     tcase_add_loop_test(tc, test_same_seed, 0, 2);
     tcase_add_loop_test(tc, test_resume, 0, 4);
     tcase_add_test(tc, test_early_stop);

@@ -1,15 +1,26 @@
-/* perceptcl: image similarity / error measures by name, one shape for all:
- * a plan for a batch of N single-channel H x W images (device buffers of
- * N*H*W float32), one value per image, and optionally d value / d y.
+/* perceptcl: image similarity / error measures, one shape for all: a plan
+ * for a batch of N single-channel H x W images (device buffers of N*H*W
+ * float32), one value per image, and optionally d value / d y (x is the
+ * reference, y the image being trained). P = H*W, L = data range.
  *
- *   "mse"     mean over pixels of (x - y)^2                  (lower is better)
- *   "mae"     mean over pixels of |x - y|; d|t|/dt at 0 is 0  (lower is better)
- *   "ssim"    SSIM, see perceptcl/ssim.h                      (higher is better)
- *   "msssim"  MS-SSIM, 5 scales, see perceptcl/ssim.h         (higher is better)
+ *   kind                name         per-image value                     better
+ *   PCL_LOSS_MSE        "mse"        mean over pixels of (y - x)^2       lower
+ *   PCL_LOSS_MAE        "mae"        mean over pixels of |y - x|         lower
+ *   PCL_LOSS_SSIM       "ssim"       SSIM, see perceptcl/ssim.h          higher
+ *   PCL_LOSS_MSSSIM     "msssim"     MS-SSIM, 5 scales, see ssim.h       higher
+ *   PCL_LOSS_MSSSIM_L1  "msssim-l1"  alpha (1 - MS-SSIM) + (1 - alpha) L1 lower
+ *
+ * msssim-l1 is the mix of Zhao et al., "Loss Functions for Image Restoration
+ * with Neural Networks" (IEEE TCI 2017), alpha = 0.84 by default. Its L1 is
+ * sum |y - x| / (L P): a plain mean over pixels, not weighted by the last
+ * scale's Gaussian as in the paper, divided by the data range so that it is
+ * the paper's term on [0, 1] images and the same number for any range.
+ * Gradients: mae and msssim-l1 take d|t|/dt = 0 at t = 0; msssim-l1's is
+ * -alpha dMS-SSIM/dy + (1 - alpha) sign(y - x) / (L P).
  *
  * The value is the measure itself, not a training loss: a trainer minimises
- * sum(value) for mse/mae and -sum(value) (or sum(1 - value)) for ssim/msssim;
- * pcl_loss_higher_is_better says which. Deterministic (fixed reduction order). */
+ * pcl_loss_kind_training_loss(kind, value) per image (the value, or 1 - value
+ * for the higher-is-better kinds). Deterministic (fixed reduction order). */
 #ifndef PERCEPTCL_LOSS_H
 #define PERCEPTCL_LOSS_H
 
@@ -19,13 +30,46 @@
 extern "C" {
 #endif
 
+typedef enum pcl_loss_kind {
+    PCL_LOSS_MSE = 0,
+    PCL_LOSS_MAE,
+    PCL_LOSS_SSIM,
+    PCL_LOSS_MSSSIM,
+    PCL_LOSS_MSSSIM_L1
+} pcl_loss_kind;
+
+/* The kind named name (the names above, exactly). An unknown name or a NULL
+ * gives PCL_ERR_INVALID_ARGUMENT with a message listing the valid names;
+ * *kind is then left unchanged. */
+pcl_status pcl_loss_kind_parse(const char *name, pcl_loss_kind *kind);
+/* "mse", ...; "" for a value outside the enum. */
+const char *pcl_loss_kind_name(pcl_loss_kind kind);
+/* 1 for ssim / msssim (similarities), 0 for the others (errors). */
+int pcl_loss_kind_higher_is_better(pcl_loss_kind kind);
+/* 1 for the kinds built on SSIM (ssim, msssim, msssim-l1): they take
+ * pcl_ssim_options and are defined on single-channel images. */
+int pcl_loss_kind_uses_ssim(pcl_loss_kind kind);
+/* The minimised training loss of one per-image value: value for the
+ * lower-is-better kinds, 1 - value for the higher-is-better ones. */
+double pcl_loss_kind_training_loss(pcl_loss_kind kind, double value);
+
+typedef struct pcl_loss_options {
+    /* ssim, msssim, msssim-l1: mode, data range (also msssim-l1's L1 scale)
+     * and MS-SSIM weights; scales is set by the kind. */
+    pcl_ssim_options ssim;
+    /* msssim-l1: weight of 1 - MS-SSIM in [0, 1]; L1 gets 1 - alpha. */
+    double msssim_l1_alpha;
+} pcl_loss_options;
+
+/* ssim: pcl_ssim_options_default(); msssim_l1_alpha 0.84 (Zhao et al.). */
+pcl_loss_options pcl_loss_options_default(void);
+
 typedef struct pcl_loss pcl_loss;
 
-/* ssim_options: mode, data range and weights for "ssim" / "msssim" (scales
- * is set by the name); NULL gives pcl_ssim_options_default(). Ignored by
- * "mse" and "mae". An unknown name gives PCL_ERR_INVALID_ARGUMENT. */
-pcl_status pcl_loss_create(pcl_context *context, const char *name, int batch, int height, int width,
-                           const pcl_ssim_options *ssim_options, pcl_loss **loss);
+/* options NULL: pcl_loss_options_default(). Ignored by mse and mae. A kind
+ * outside the enum, or an alpha outside [0, 1], gives PCL_ERR_INVALID_ARGUMENT. */
+pcl_status pcl_loss_create(pcl_context *context, pcl_loss_kind kind, int batch, int height, int width,
+                           const pcl_loss_options *options, pcl_loss **loss);
 void pcl_loss_destroy(pcl_loss *loss);
 
 /* As pcl_ssim_run: values (host, batch floats) may be NULL to keep them on
@@ -33,10 +77,8 @@ void pcl_loss_destroy(pcl_loss *loss);
 pcl_status pcl_loss_run(pcl_loss *loss, cl_mem x, cl_mem y, float *values, cl_mem grad);
 cl_mem pcl_loss_values(const pcl_loss *loss);
 
-/* 1 for ssim / msssim, 0 for mse / mae. */
-int pcl_loss_higher_is_better(const pcl_loss *loss);
-/* The name the loss was created with ("mse", ...). */
-const char *pcl_loss_name(const pcl_loss *loss);
+/* The kind the loss was created with. */
+pcl_loss_kind pcl_loss_get_kind(const pcl_loss *loss);
 
 #ifdef __cplusplus
 }

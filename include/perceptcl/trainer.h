@@ -6,7 +6,7 @@
  *   pcl_trainer_destroy(trainer)
  *
  * One run: epochs of seeded shuffled mini-batches (train.h's position), per
- * step: fill the batch from the data source, forward, the loss by name,
+ * step: fill the batch from the data source, forward, the loss (loss.h),
  * backward, one optimizer step; per epoch: a validation pass (inference
  * mode), early stopping, a CSV log line, the loss curve redrawn and a
  * checkpoint written atomically (weights, optimizer state, position, early
@@ -15,10 +15,12 @@
  * uninterrupted run with the same seed on the same device.
  *
  * The loss of a batch of n images (what is minimised, logged and shown):
- *   mse, mae:      (1/n) sum_i value_i
- *   ssim, msssim:  (1/n) sum_i (1 - value_i)
- * where value_i is loss.h's per-image value; an image of C channels is C
- * single-channel images to loss.h and value_i the mean over its channels.
+ *   mse, mae, msssim-l1:  (1/n) sum_i value_i
+ *   ssim, msssim:         (1/n) sum_i (1 - value_i)
+ * (pcl_loss_kind_training_loss) where value_i is loss.h's per-image value;
+ * for the SSIM-based kinds (pcl_loss_kind_uses_ssim) an image of C channels
+ * is C single-channel images to loss.h and value_i the mean over its
+ * channels; mse and mae take an image's c*h*w values as one image.
  * Models with a VAE sampler add kl_weight * (1/n) sum_i KL_i (model.h).
  * The validation loss is the mean of the same per-image loss over every
  * validation record.
@@ -29,6 +31,7 @@
 #ifndef PERCEPTCL_TRAINER_H
 #define PERCEPTCL_TRAINER_H
 
+#include "perceptcl/loss.h"
 #include "perceptcl/model.h"
 #include "perceptcl/optimizer.h"
 #include "perceptcl/ssim.h"
@@ -86,8 +89,9 @@ typedef struct pcl_trainer_epoch {
 } pcl_trainer_epoch;
 
 typedef struct pcl_trainer_config {
-    const char *loss;                     /* "mse", "mae", "ssim", "msssim" */
-    const pcl_ssim_options *ssim_options; /* ssim/msssim; NULL: defaults (copied) */
+    pcl_loss_kind loss;                   /* default PCL_LOSS_MSE */
+    const pcl_ssim_options *ssim_options; /* SSIM-based kinds; NULL: defaults (copied) */
+    double msssim_l1_alpha;               /* msssim-l1's alpha (loss.h); default 0.84 */
     size_t batch;                         /* training mini-batch, >= 1 */
     int drop_last;                        /* skip the last partial mini-batch */
     size_t validation_batch;              /* 0: batch */
@@ -114,7 +118,7 @@ typedef struct pcl_trainer_config {
     void *user;
 } pcl_trainer_config;
 
-/* loss "mse", batch 16, epochs 1, seed 0, no early stopping, no files,
+/* loss mse (msssim-l1 alpha 0.84), batch 16, epochs 1, seed 0, no early stopping, no files,
  * progress AUTO on stderr every 10 s. */
 pcl_trainer_config pcl_trainer_config_default(void);
 

@@ -1,5 +1,5 @@
 /* The shared training loop (trainer.h): mini-batches from a data source,
- * the loss by name, backward, optimizer step; per epoch validation, early
+ * the loss (loss.h), backward, optimizer step; per epoch validation, early
  * stopping, log, curve and an atomic checkpoint that a resume continues
  * exactly. */
 #include "perceptcl/trainer.h"
@@ -31,9 +31,9 @@ struct pcl_trainer {
     pcl_model *model;
     pcl_optimizer *optimizer;
     pcl_trainer_config config;
-    char *loss_name, *checkpoint_path, *resume_path, *log_path, *curve_path, *title;
-    pcl_ssim_options ssim;
-    int has_ssim, higher_is_better, per_channel;
+    char *checkpoint_path, *resume_path, *log_path, *curve_path, *title;
+    pcl_loss_options loss_options;
+    int per_channel;
     loss_slot train_loss, eval_loss;
     batch_buffers buf;
     cl_kernel k_scale, k_nonfinite;
@@ -54,7 +54,8 @@ pcl_trainer_config pcl_trainer_config_default(void)
 {
     pcl_trainer_config c;
     memset(&c, 0, sizeof c);
-    c.loss = "mse";
+    c.loss = PCL_LOSS_MSE;
+    c.msssim_l1_alpha = pcl_loss_options_default().msssim_l1_alpha;
     c.batch = 16;
     c.epochs = 1;
     c.progress_mode = PCL_PROGRESS_AUTO;
@@ -112,7 +113,6 @@ void pcl_trainer_destroy(pcl_trainer *trainer)
     free(trainer->buf.hx);
     free(trainer->buf.ht);
     free(trainer->buf.values);
-    free(trainer->loss_name);
     free(trainer->checkpoint_path);
     free(trainer->resume_path);
     free(trainer->log_path);
@@ -128,10 +128,8 @@ pcl_status pcl_trainer_create(pcl_model *model, pcl_optimizer *optimizer, const 
     *trainer = NULL;
     if (!model || !optimizer || !config)
         return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_trainer_create: NULL model, optimizer or config");
-    const char *name = config->loss ? config->loss : "mse";
-    const int is_ssim = !strcmp(name, "ssim") || !strcmp(name, "msssim");
-    if (!is_ssim && strcmp(name, "mse") && strcmp(name, "mae"))
-        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_trainer_create: unknown loss '%s' (mse, mae, ssim, msssim)", name);
+    if (!*pcl_loss_kind_name(config->loss))
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_trainer_create: unknown loss kind %d", (int)config->loss);
     if (config->batch < 1 || config->batch > INT_MAX)
         return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_trainer_create: batch %zu is not in [1, %d]", config->batch,
                         INT_MAX);
@@ -155,7 +153,6 @@ pcl_status pcl_trainer_create(pcl_model *model, pcl_optimizer *optimizer, const 
     t->optimizer = optimizer;
     t->config = *config;
     int failed = 0;
-    t->loss_name = copy_string(name, &failed);
     t->checkpoint_path = copy_string(config->checkpoint_path, &failed);
     t->resume_path = copy_string(config->resume_path, &failed);
     t->log_path = copy_string(config->log_path, &failed);
@@ -165,7 +162,6 @@ pcl_status pcl_trainer_create(pcl_model *model, pcl_optimizer *optimizer, const 
         pcl_trainer_destroy(t);
         return pcl_fail(PCL_ERR_OUT_OF_MEMORY, "pcl_trainer_create: out of memory");
     }
-    t->config.loss = t->loss_name;
     t->config.checkpoint_path = t->checkpoint_path;
     t->config.resume_path = t->resume_path;
     t->config.log_path = t->log_path;
@@ -175,12 +171,12 @@ pcl_status pcl_trainer_create(pcl_model *model, pcl_optimizer *optimizer, const 
     if (!t->config.progress_stream) t->config.progress_stream = stderr;
     if (!(t->config.progress_interval > 0)) t->config.progress_interval = 10.0;
     if (!t->config.validation_batch) t->config.validation_batch = t->config.batch;
-    t->has_ssim = is_ssim;
-    t->higher_is_better = is_ssim;
     /* SSIM is defined on single-channel images: C channels are C images. The
      * pixel losses take an image's c*h*w values as one image. */
-    t->per_channel = is_ssim;
-    t->ssim = config->ssim_options ? *config->ssim_options : pcl_ssim_options_default();
+    t->per_channel = pcl_loss_kind_uses_ssim(config->loss);
+    t->loss_options = pcl_loss_options_default();
+    if (config->ssim_options) t->loss_options.ssim = *config->ssim_options;
+    t->loss_options.msssim_l1_alpha = config->msssim_l1_alpha;
     t->seed = config->seed;
     pcl_status status = pcl_kernel_get(pcl_model_context(model), "trainer.cl", NULL, "scale", &t->k_scale);
     if (status == PCL_OK)
@@ -220,8 +216,8 @@ static pcl_status ensure_loss(pcl_trainer *tr, loss_slot *slot, int images, int 
     if (slot->loss && slot->images == images && slot->height == height && slot->width == width) return PCL_OK;
     pcl_loss_destroy(slot->loss);
     slot->loss = NULL;
-    PCL_TRY(pcl_loss_create(pcl_model_context(tr->model), tr->loss_name, images, height, width,
-                            tr->has_ssim ? &tr->ssim : NULL, &slot->loss));
+    PCL_TRY(pcl_loss_create(pcl_model_context(tr->model), tr->config.loss, images, height, width, &tr->loss_options,
+                            &slot->loss));
     slot->images = images, slot->height = height, slot->width = width;
     return PCL_OK;
 }
@@ -294,7 +290,7 @@ static pcl_status batch_loss(pcl_trainer *tr, loss_slot *slot, const pcl_tensor 
         double v = 0.0;
         for (int c = 0; c < channels; c++) v += tr->buf.values[i * channels + c];
         v /= channels;
-        total += tr->higher_is_better ? 1.0 - v : v;
+        total += pcl_loss_kind_training_loss(tr->config.loss, v);
     }
     double kl = 0.0;
     if (pcl_model_has_kl(tr->model)) {
@@ -303,11 +299,12 @@ static pcl_status batch_loss(pcl_trainer *tr, loss_slot *slot, const pcl_tensor 
     }
     if (!isfinite(total))
         return pcl_fail(PCL_ERR_UNDEFINED, "%s: the loss is %s (%s %g%s): check the inputs, targets and learning rate",
-                        where, isnan(total) ? "NaN" : "infinite", tr->loss_name, total / n,
+                        where, isnan(total) ? "NaN" : "infinite", pcl_loss_kind_name(tr->config.loss), total / n,
                         pcl_model_has_kl(tr->model) ? (isfinite(kl) ? "" : ", KL not finite") : "");
     if (grad) {
-        /* d/dy of (1/n) sum_i (+-) (1/C) sum_c value_ic. */
-        const float scale = (float)((tr->higher_is_better ? -1.0 : 1.0) / ((double)n * channels));
+        /* d/dy of (1/n) sum_i (1/C) sum_c training_loss(value_ic): value or 1 - value. */
+        const float scale =
+            (float)((pcl_loss_kind_higher_is_better(tr->config.loss) ? -1.0 : 1.0) / ((double)n * channels));
         const int count = (int)pcl_tensor_count(tr->buf.dy);
         PCL_TRY(pcl_kernel_set_args(tr->k_scale, "scale", 3, sizeof count, &count, sizeof scale, &scale, sizeof(cl_mem),
                                     &tr->buf.dy->mem));
@@ -446,14 +443,15 @@ static pcl_status write_curve(pcl_trainer *tr, const history *h)
     if (tr->log_path) return pcl_loss_curve_from_log(tr->log_path, tr->curve_path, tr->title);
     pcl_curve_series s[2] = {{"train", h->step, h->train, h->count}, {"validation", h->step, h->validation, h->count}};
     char y_label[64];
-    snprintf(y_label, sizeof y_label, "%s loss", tr->loss_name);
+    snprintf(y_label, sizeof y_label, "%s loss", pcl_loss_kind_name(tr->config.loss));
     return pcl_loss_curve_write_svg(tr->curve_path, tr->title, "step", y_label, s, 2, 0);
 }
 
 static pcl_status save(pcl_trainer *tr, const pcl_early_stop *stop, const pcl_train_position *pos)
 {
     if (!tr->checkpoint_path) return PCL_OK;
-    return pcl_train_save(tr->checkpoint_path, pcl_model_weights(tr->model), tr->optimizer, stop, pos, tr->loss_name);
+    return pcl_train_save(tr->checkpoint_path, pcl_model_weights(tr->model), tr->optimizer, stop, pos,
+                          pcl_loss_kind_name(tr->config.loss));
 }
 
 typedef struct run_state {
