@@ -18,6 +18,8 @@
  * - early stopping on a constructed plateau (a learning rate too small to
  *   change a float32 weight) stops after patience epochs, keeps epoch 0 as
  *   the best, and a resume of the stopped run does nothing;
+ * - a loss kind outside the enum, and an msssim-l1 alpha outside [0, 1],
+ *   are refused;
  * - evaluation over records of several sizes (batched by equal shapes)
  *   against float64;
  * - a NaN in a training or validation record stops the run with an error
@@ -556,6 +558,20 @@ START_TEST(test_early_stop)
     pcl_trainer *tr;
     OK(pcl_trainer_create(m, opt, &c, &tr));
     ck_assert_int_eq(pcl_trainer_run(tr, &train, NULL, NULL), PCL_ERR_INVALID_ARGUMENT);
+    pcl_trainer_destroy(tr);
+    /* a kind outside the enum is refused; an msssim-l1 alpha outside [0, 1]
+     * by the first step, before any update */
+    c = quiet_config((pcl_loss_kind)5);
+    tr = (pcl_trainer *)1;
+    ck_assert_int_eq(pcl_trainer_create(m, opt, &c, &tr), PCL_ERR_INVALID_ARGUMENT);
+    ck_assert_ptr_null(tr);
+    c = quiet_config(PCL_LOSS_MSSSIM_L1);
+    c.msssim_l1_alpha = 1.5;
+    OK(pcl_trainer_create(m, opt, &c, &tr));
+    pcl_trainer_result res = {.steps = -1};
+    ck_assert_int_eq(pcl_trainer_run(tr, &train, NULL, &res), PCL_ERR_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(pcl_last_error(), "alpha"));
+    ck_assert_int_eq(res.steps, 0);
     pcl_trainer_destroy(tr);
     pcl_optimizer_destroy(opt);
     pcl_model_destroy(m);
