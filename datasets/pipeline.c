@@ -210,7 +210,8 @@ pcl_status pcl_pipeline_record(pcl_pipeline *p, size_t index, uint64_t seed, pcl
     const size_t tg = (size_t)p->mat_tg[0] * p->mat_tg[1] * p->mat_tg[2];
     pcl_status status = stored_image(p->mat_in, p->inputs + index * in, input);
     if (status == PCL_OK) status = stored_image(p->mat_tg, p->targets + index * tg, target);
-    if (status == PCL_OK) status = run_steps(p, p->origin[index], p->patches_at + 1, p->step_count, &rng, input, target);
+    if (status == PCL_OK)
+        status = run_steps(p, p->origin[index], p->patches_at + 1, p->step_count, &rng, input, target);
     if (status != PCL_OK) {
         pcl_image_destroy(*input);
         pcl_image_destroy(*target);

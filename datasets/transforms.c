@@ -45,13 +45,14 @@ pcl_status pcl_transform_check(const pcl_transform *t, int step)
     case PCL_TRANSFORM_RESIZE:
     case PCL_TRANSFORM_RANDOM_CROP:
         if (t->width < 1 || t->height < 1 || t->width > 65536 || t->height > 65536)
-            return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pipeline: transform %d (%s): size %dx%d outside 1..65536", step,
-                            name, t->width, t->height);
+            return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pipeline: transform %d (%s): size %dx%d outside 1..65536",
+                            step, name, t->width, t->height);
         return PCL_OK;
     case PCL_TRANSFORM_FLIP:
         if (!t->horizontal && !t->vertical)
             return pcl_fail(PCL_ERR_INVALID_ARGUMENT,
-                            "pipeline: transform %d (%s): neither horizontal nor vertical mirrors asked for", step, name);
+                            "pipeline: transform %d (%s): neither horizontal nor vertical mirrors asked for", step,
+                            name);
         return PCL_OK;
     case PCL_TRANSFORM_SR_DEGRADE:
         if (t->scale < 2 || t->scale > 8)
@@ -61,8 +62,9 @@ pcl_status pcl_transform_check(const pcl_transform *t, int step)
     case PCL_TRANSFORM_PATCHES: {
         int target = t->target_size ? t->target_size : t->size;
         if (t->size < 1 || t->size > 65536 || t->stride < 1 || t->stride > 65536)
-            return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pipeline: transform %d (%s): size %d and stride %d must be 1..65536",
-                            step, name, t->size, t->stride);
+            return pcl_fail(PCL_ERR_INVALID_ARGUMENT,
+                            "pipeline: transform %d (%s): size %d and stride %d must be 1..65536", step, name, t->size,
+                            t->stride);
         if (target < 1 || target > t->size || (t->size - target) % 2)
             return pcl_fail(PCL_ERR_INVALID_ARGUMENT,
                             "pipeline: transform %d (%s): target size %d must be 1..%d with an even difference to %d",
@@ -161,19 +163,18 @@ pcl_status pcl_transform_apply(const pcl_transform *t, pcl_image **input, pcl_im
     pcl_status status;
     if (t->kind == PCL_TRANSFORM_SR_DEGRADE) {
         status = sr_degrade(t->scale, *input, &in, &tg);
+    } else if (t->kind == PCL_TRANSFORM_RANDOM_CROP) {
+        const pcl_image *a = *input, *b = *target;
+        if (a->width != b->width || a->height != b->height)
+            return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "random-crop: input %dx%d and target %dx%d differ in size",
+                            a->width, a->height, b->width, b->height);
+        /* The input's window is drawn by image.h's rule; the target's is the same window. */
+        image_op op = {t, 0, 0, 0, 0};
+        status = pcl_image_random_crop(a, t->width, t->height, rng, &in, &op.x, &op.y);
+        if (status == PCL_OK) status = apply_one(&op, b, &tg);
     } else {
         image_op op = {t, 0, 0, 0, 0};
-        if (t->kind == PCL_TRANSFORM_RANDOM_CROP) {
-            const pcl_image *a = *input, *b = *target;
-            if (a->width != b->width || a->height != b->height)
-                return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "random-crop: input %dx%d and target %dx%d differ in size",
-                                a->width, a->height, b->width, b->height);
-            if (t->width > a->width || t->height > a->height)
-                return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "random-crop: a %dx%d window does not fit a %dx%d image",
-                                t->width, t->height, a->width, a->height);
-            op.x = (int)pcl_rng_below(rng, (uint64_t)(a->width - t->width + 1));
-            op.y = (int)pcl_rng_below(rng, (uint64_t)(a->height - t->height + 1));
-        } else if (t->kind == PCL_TRANSFORM_FLIP) {
+        if (t->kind == PCL_TRANSFORM_FLIP) {
             op.horizontal = t->horizontal && pcl_rng_below(rng, 2) == 1;
             op.vertical = t->vertical && pcl_rng_below(rng, 2) == 1;
         }

@@ -61,7 +61,8 @@ static void fill_all(pcl_pipeline *p, uint64_t seed, pcl_data_source *src, float
 /* ---- the pixel transforms ------------------------------------------------------------ */
 
 /* A 2-record folder of 8-bit PNGs: a 3x2 RGB image and a 3x2 gray one. */
-static const float rgb_pixels[6][3] = {{255, 0, 0}, {0, 255, 0}, {0, 0, 255}, {12, 200, 77}, {255, 255, 255}, {1, 2, 3}};
+static const float rgb_pixels[6][3] = {{255, 0, 0},   {0, 255, 0},     {0, 0, 255},
+                                       {12, 200, 77}, {255, 255, 255}, {1, 2, 3}};
 static const float gray_pixels[6] = {0, 17, 128, 200, 254, 255};
 
 static void write_folder(const char *dir)
@@ -207,7 +208,8 @@ START_TEST(resize_matches_float64_imresize)
     /* Down 32 -> 12 (antialiased kernel) and up 32 -> 45. */
     for (int c = 0; c < 2; c++) {
         const int side = c ? 45 : 12;
-        pcl_transform steps[2] = {{.kind = PCL_TRANSFORM_LUMA}, {.kind = PCL_TRANSFORM_RESIZE, .width = side, .height = side}};
+        pcl_transform steps[2] = {{.kind = PCL_TRANSFORM_LUMA},
+                                  {.kind = PCL_TRANSFORM_RESIZE, .width = side, .height = side}};
         pcl_pipeline *p = NULL;
         ck_assert_msg(pcl_pipeline_create(&d, 1, steps, 2, NULL, &p) == PCL_OK, "%s", pcl_last_error());
         pcl_data_source src;
@@ -276,8 +278,13 @@ START_TEST(random_crop_and_flip_follow_the_documented_draws)
                         ck_assert_float_eq(in[(((size_t)r * 3 + c) * H + y) * W + x], expect);
                     }
         }
-        if (!first) first = malloc((size_t)NREC * 3 * W * H * sizeof(float)), memcpy(first, in, (size_t)NREC * 3 * W * H * sizeof(float));
-        else if (memcmp(first, in, (size_t)NREC * 3 * W * H * sizeof(float))) xs_differ = 1;
+        const size_t bytes = (size_t)NREC * 3 * W * H * sizeof(float);
+        if (!first) {
+            first = malloc(bytes);
+            memcpy(first, in, bytes);
+        } else if (memcmp(first, in, bytes)) {
+            xs_differ = 1;
+        }
         free(in), free(tg), free(again_in), free(again_tg);
     }
     ck_assert_msg(xs_differ, "every seed gave the same crops");
@@ -357,11 +364,13 @@ START_TEST(patch_counts_positions_and_limit)
         for (int c = 0; c < 3; c++)
             for (int y = 0; y < 10; y++)
                 for (int x = 0; x < 10; x++)
-                    ck_assert_float_eq(fin[(size_t)k * 300 + (c * 10 + y) * 10 + x], ref[(c * 10 + y) * 10 + (h ? 9 - x : x)]);
+                    ck_assert_float_eq(fin[(size_t)k * 300 + (c * 10 + y) * 10 + x],
+                                       ref[(c * 10 + y) * 10 + (h ? 9 - x : x)]);
         for (int c = 0; c < 3; c++)
             for (int y = 0; y < 4; y++)
                 for (int x = 0; x < 4; x++)
-                    ck_assert_float_eq(ftg[(size_t)k * 48 + (c * 4 + y) * 4 + x], reft[(c * 4 + y) * 4 + (h ? 3 - x : x)]);
+                    ck_assert_float_eq(ftg[(size_t)k * 48 + (c * 4 + y) * 4 + x],
+                                       reft[(c * 4 + y) * 4 + (h ? 3 - x : x)]);
     }
     free(fin), free(ftg);
     pcl_pipeline_destroy(p);

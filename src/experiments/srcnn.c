@@ -298,7 +298,8 @@ pcl_status pcl_srcnn_training_pipeline(const char *const *dirs, int count, int s
     }
     pcl_pipeline_options pipeline_options = {limit};
     if (status == PCL_OK)
-        status = pcl_pipeline_create(datasets, count, steps, (int)(sizeof steps / sizeof *steps), &pipeline_options, out);
+        status = pcl_pipeline_create(datasets, count, steps, (int)(sizeof steps / sizeof *steps), &pipeline_options,
+                                     out);
     /* The patches are built at create: the folders are no longer needed. */
     for (int d = 0; d < count; d++) pcl_dataset_destroy(datasets[d]);
     free(datasets);
