@@ -310,31 +310,24 @@ static int run_train(int argc, char **argv)
         return fprintf(stderr, "perceptcl srcnn train: --resume: no training state at %s\n", state_path), 1;
 
     /* Data first: a bad folder fails before the device is opened. */
-    pcl_srcnn_patches *patches = NULL;
-    if (pcl_srcnn_patches_create((int)scale, PCL_SRCNN_INPUT_SIZE, (int)stride, &patches) != PCL_OK)
+    pcl_pipeline *pipeline = NULL;
+    pcl_data_source source;
+    if (pcl_srcnn_training_pipeline(dirs, dir_count, (int)scale, (int)stride, (size_t)limit, &pipeline) != PCL_OK ||
+        pcl_pipeline_source(pipeline, &source) != PCL_OK) {
+        pcl_pipeline_destroy(pipeline);
         return fail_line(cmd, "training data");
-    for (int d = 0; d < dir_count; d++)
-        if (pcl_srcnn_patches_add_folder(patches, dirs[d]) != PCL_OK) {
-            pcl_srcnn_patches_destroy(patches);
-            return fail_line(cmd, dirs[d]);
-        }
-    if (patches->count == 0) {
-        pcl_srcnn_patches_destroy(patches);
-        return fprintf(stderr, "perceptcl srcnn train: no %dx%d sub-image fits in the training images\n",
-                       PCL_SRCNN_INPUT_SIZE, PCL_SRCNN_INPUT_SIZE), 1;
     }
-    if (limit && (size_t)limit < patches->count) patches->count = (size_t)limit;
     fprintf(stderr, "perceptcl srcnn train: %zu sub-images %dx%d (labels %dx%d) from %zu images, x%ld, loss %s\n",
-            patches->count, patches->input_size, patches->input_size, patches->label_size, patches->label_size,
-            patches->images, scale, loss);
+            source.count, source.input[1], source.input[2], source.target[1], source.target[2],
+            pcl_pipeline_images(pipeline), scale, loss);
 
     pcl_context *context = app_open_context(&selection);
-    if (!context) return pcl_srcnn_patches_destroy(patches), 1;
+    if (!context) return pcl_pipeline_destroy(pipeline), 1;
     pcl_model *model = NULL;
     pcl_optimizer *optimizer = NULL;
     pcl_trainer *trainer = NULL;
     int rc = 0;
-    const int label_pixels = patches->label_size * patches->label_size;
+    const int label_pixels = source.target[1] * source.target[2];
     pcl_sgd_config sgd = pcl_sgd_config_default();
     sgd.learning_rate = lr * label_pixels / 2.0; /* Caffe units, see the usage text */
     sgd.momentum = momentum;
@@ -368,9 +361,6 @@ static int run_train(int argc, char **argv)
     config.curve_path = curve_path;
     config.title = title;
     if (rc == 0 && pcl_trainer_create(model, optimizer, &config, &trainer) != PCL_OK) rc = fail_line(cmd, "trainer");
-    pcl_array_source arrays = {patches->input, patches->label, patches->count, {1, patches->input_size, patches->input_size},
-                               {1, patches->label_size, patches->label_size}};
-    pcl_data_source source = pcl_data_source_from_arrays(&arrays);
     pcl_trainer_result result = {0};
     if (rc == 0 && pcl_trainer_run(trainer, &source, NULL, &result) != PCL_OK) rc = fail_line(cmd, "training");
     if (rc == 0) {
@@ -386,7 +376,7 @@ static int run_train(int argc, char **argv)
         if (s == PCL_OK) s = pcl_checkpoint_set_metadata(meta, "steps", value);
         snprintf(value, sizeof value, "%.9g", result.train_loss);
         if (s == PCL_OK) s = pcl_checkpoint_set_metadata(meta, "train_loss", value);
-        snprintf(value, sizeof value, "%zu", patches->count);
+        snprintf(value, sizeof value, "%zu", source.count);
         if (s == PCL_OK) s = pcl_checkpoint_set_metadata(meta, "sub_images", value);
         int at = adam ? snprintf(value, sizeof value, "adam lr=%g", lr)
                       : snprintf(value, sizeof value, "sgd lr=%g (caffe units; optimizer %g)%s momentum=%g", lr,
@@ -421,7 +411,7 @@ static int run_train(int argc, char **argv)
     pcl_trainer_destroy(trainer);
     pcl_optimizer_destroy(optimizer);
     pcl_model_destroy(model);
-    pcl_srcnn_patches_destroy(patches);
+    pcl_pipeline_destroy(pipeline);
     pcl_context_destroy(context);
     return rc;
 }

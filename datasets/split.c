@@ -1,7 +1,8 @@
 /* Dataset-level helpers: value scaling, seeded shuffles and splits. The
- * generator is the library's splitmix64 (pcl_rng_next / pcl_rng_below in
- * image.h), so crops and shuffles share one documented, portable stream. */
+ * generator and the shuffle are the library's (rng.h), so crops, splits and
+ * mini-batch orders share one documented, portable stream. */
 #include "dataset_internal.h"
+#include "perceptcl/rng.h"
 #include "runtime/internal.h"
 
 #include <math.h>
@@ -31,12 +32,7 @@ pcl_status pcl_shuffle(size_t *indices, size_t n, uint64_t seed)
 {
     if (!indices && n) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_shuffle: indices is NULL");
     uint64_t state = seed;
-    for (size_t i = n; i > 1; i--) {
-        size_t j = (size_t)pcl_rng_below(&state, (uint64_t)i);
-        size_t t = indices[i - 1];
-        indices[i - 1] = indices[j];
-        indices[j] = t;
-    }
+    pcl_rng_shuffle(indices, n, &state);
     return PCL_OK;
 }
 

@@ -1,6 +1,6 @@
 /* SRCNN 9-5-5: test-time forward (replicate padding, tiled) against a
- * float64 reference; the training sub-images against a hand count and the
- * protocol functions; short training runs lower each loss; eval of an
+ * float64 reference; the training pipeline's sub-images against a hand
+ * count and the protocol functions; short training runs lower each loss; eval of an
  * identity network reproduces the bicubic row; upscale sizes; error paths. */
 #include "mini_json.h"
 #include "perceptcl/sr.h"
@@ -155,44 +155,68 @@ END_TEST
 
 /* A synthetic 101x70 RGB image: modcrop(4) keeps 100x68, so with 33x33
  * sub-images at stride 14 there are (68 - 33) / 14 + 1 = 3 rows and
- * (100 - 33) / 14 + 1 = 5 columns of positions: 15 pairs. */
+ * (100 - 33) / 14 + 1 = 5 columns of positions: 15 pairs. Beside it (in
+ * name order) a 40x32 gray image, smaller than a sub-image at x4 after
+ * modcrop (40x32): no pair; then the same RGB image again: 15 more. */
 START_TEST(training_data_matches_protocol)
 {
-    pcl_image *image = NULL, *truth = NULL, *bicubic = NULL;
+    pcl_image *image = NULL, *small = NULL, *truth = NULL, *bicubic = NULL;
     ck_assert_int_eq(pcl_image_create(&image, 101, 70, 3), PCL_OK);
     for (size_t i = 0; i < pcl_image_size(image); i++) image->data[i] = (float)(int)(256 * uniform());
-    pcl_srcnn_patches *p = NULL;
-    ck_assert_int_eq(pcl_srcnn_patches_create(4, 33, 14, &p), PCL_OK);
-    ck_assert_int_eq(p->label_size, 17);
-    size_t added = 0;
-    ck_assert_msg(pcl_srcnn_patches_add_image(p, image, &added) == PCL_OK, "%s", pcl_last_error());
-    ck_assert_uint_eq(added, 15);
-    ck_assert_uint_eq(p->count, 15);
-    /* Pair 7 = row 1, column 2: input at (28, 14), label at (36, 22). */
+    ck_assert_int_eq(pcl_image_create(&small, 40, 32, 1), PCL_OK);
+    char dir[128], path[192];
+    snprintf(dir, sizeof dir, "%s/train_data", work);
+    ck_assert_int_eq(mkdir(dir, 0700), 0);
+    snprintf(path, sizeof path, "%s/a.png", dir);
+    ck_assert_int_eq(pcl_image_write_png(path, image), PCL_OK);
+    snprintf(path, sizeof path, "%s/b.png", dir);
+    ck_assert_int_eq(pcl_image_write_png(path, small), PCL_OK);
+    snprintf(path, sizeof path, "%s/c.png", dir);
+    ck_assert_int_eq(pcl_image_write_png(path, image), PCL_OK);
+    const char *dirs[1] = {dir};
+    pcl_pipeline *pipeline = NULL;
+    ck_assert_msg(pcl_srcnn_training_pipeline(dirs, 1, 4, 14, 0, &pipeline) == PCL_OK, "%s", pcl_last_error());
+    pcl_data_source source;
+    ck_assert_int_eq(pcl_pipeline_source(pipeline, &source), PCL_OK);
+    ck_assert_uint_eq(source.count, 30);
+    ck_assert_uint_eq(pcl_pipeline_images(pipeline), 3);
+    ck_assert(source.input[0] == 1 && source.input[1] == 33 && source.input[2] == 33);
+    ck_assert(source.target[0] == 1 && source.target[1] == 17 && source.target[2] == 17);
+    /* Pair 7 = row 1, column 2: input at (28, 14), label at (36, 22); pair 22 is
+     * the same place in the third image. */
+    size_t indices[2] = {7, 22};
+    float in[2][33 * 33], lab[2][17 * 17];
+    ck_assert_msg(source.fill(source.user, indices, 2, 99, in[0], lab[0]) == PCL_OK, "%s", pcl_last_error());
     ck_assert_int_eq(pcl_sr_prepare(image, 4, &truth, &bicubic), PCL_OK);
     ck_assert_int_eq(truth->width, 100);
     ck_assert_int_eq(truth->height, 68);
-    const float *in = p->input + 7 * 33 * 33, *lab = p->label + 7 * 17 * 17;
     for (int i = 0; i < 33; i++)
         for (int j = 0; j < 33; j++)
-            ck_assert_float_eq(in[i * 33 + j], bicubic->data[(14 + i) * 100 + 28 + j] / 255.0f);
+            ck_assert_float_eq(in[0][i * 33 + j], bicubic->data[(14 + i) * 100 + 28 + j] / 255.0f);
     for (int i = 0; i < 17; i++)
         for (int j = 0; j < 17; j++) {
             float v = truth->data[(22 + i) * 100 + 36 + j];
             ck_assert_float_eq(v, floorf(v)); /* 8-bit Y */
-            ck_assert_float_eq(lab[i * 17 + j], v / 255.0f);
+            ck_assert_float_eq(lab[0][i * 17 + j], v / 255.0f);
         }
-    /* A second image appends; one smaller than a sub-image adds nothing. */
-    pcl_image *small = NULL;
-    ck_assert_int_eq(pcl_image_create(&small, 40, 32, 1), PCL_OK);
-    ck_assert_int_eq(pcl_srcnn_patches_add_image(p, small, &added), PCL_OK);
-    ck_assert_uint_eq(added, 0);
-    ck_assert_int_eq(pcl_srcnn_patches_add_image(p, image, &added), PCL_OK);
-    ck_assert_uint_eq(p->count, 30);
-    ck_assert_mem_eq(p->input + 22 * 33 * 33, in, 33 * 33 * sizeof(float));
-    ck_assert_int_eq(pcl_srcnn_patches_create(4, 16, 14, &(pcl_srcnn_patches *){NULL}), PCL_ERR_INVALID_ARGUMENT);
-    ck_assert_int_eq(pcl_srcnn_patches_create(1, 33, 14, &(pcl_srcnn_patches *){NULL}), PCL_ERR_INVALID_ARGUMENT);
-    pcl_srcnn_patches_destroy(p);
+    ck_assert_mem_eq(in[1], in[0], sizeof in[0]);
+    ck_assert_mem_eq(lab[1], lab[0], sizeof lab[0]);
+    pcl_pipeline_destroy(pipeline);
+    /* The limit keeps the first pairs. */
+    ck_assert_int_eq(pcl_srcnn_training_pipeline(dirs, 1, 4, 14, 8, &pipeline), PCL_OK);
+    ck_assert_uint_eq(pcl_pipeline_count(pipeline), 8);
+    ck_assert_int_eq(pcl_pipeline_source(pipeline, &source), PCL_OK);
+    ck_assert_int_eq(source.fill(source.user, indices, 1, 0, in[1], lab[1]), PCL_OK);
+    ck_assert_mem_eq(in[1], in[0], sizeof in[0]);
+    pcl_pipeline_destroy(pipeline);
+    /* Bad parameters and folders. */
+    ck_assert_int_eq(pcl_srcnn_training_pipeline(dirs, 1, 1, 14, 0, &pipeline), PCL_ERR_INVALID_ARGUMENT);
+    ck_assert_ptr_null(pipeline);
+    ck_assert_int_eq(pcl_srcnn_training_pipeline(dirs, 1, 4, 0, 0, &pipeline), PCL_ERR_INVALID_ARGUMENT);
+    snprintf(path, sizeof path, "%s/no_such_folder", work);
+    dirs[0] = path;
+    ck_assert_int_ne(pcl_srcnn_training_pipeline(dirs, 1, 4, 14, 0, &pipeline), PCL_OK);
+    ck_assert_ptr_nonnull(strstr(pcl_last_error(), "no_such_folder"));
     pcl_image_destroy(small);
     pcl_image_destroy(image);
     pcl_image_destroy(truth);
@@ -211,11 +235,18 @@ START_TEST(short_training_lowers_each_loss)
         fprintf(stderr, "SKIP: %s: %s\n", path, pcl_last_error());
         return;
     }
-    pcl_srcnn_patches *p = NULL;
-    ck_assert_int_eq(pcl_srcnn_patches_create(4, 33, 14, &p), PCL_OK);
-    ck_assert_int_eq(pcl_srcnn_patches_add_image(p, image, NULL), PCL_OK);
-    ck_assert_uint_ge(p->count, 24);
-    p->count = 24;
+    /* t1 alone in a folder (PNG keeps its 8-bit values), its first 24 pairs. */
+    char dir[128];
+    snprintf(dir, sizeof dir, "%s/t1_only", work);
+    ck_assert_int_eq(mkdir(dir, 0700), 0);
+    snprintf(path, sizeof path, "%s/t1.png", dir);
+    ck_assert_int_eq(pcl_image_write_png(path, image), PCL_OK);
+    const char *dirs[1] = {dir};
+    pcl_pipeline *pipeline = NULL;
+    ck_assert_msg(pcl_srcnn_training_pipeline(dirs, 1, 4, 14, 24, &pipeline) == PCL_OK, "%s", pcl_last_error());
+    pcl_data_source source;
+    ck_assert_int_eq(pcl_pipeline_source(pipeline, &source), PCL_OK);
+    ck_assert_uint_eq(source.count, 24);
     static const pcl_loss_kind losses[3] = {PCL_LOSS_MSE, PCL_LOSS_MAE, PCL_LOSS_MSSSIM};
     for (int l = 0; l < 3; l++) {
         pcl_model *model = NULL;
@@ -257,8 +288,6 @@ START_TEST(short_training_lowers_each_loss)
         config.max_steps = 240;
         config.progress_mode = PCL_PROGRESS_OFF;
         ck_assert_msg(pcl_trainer_create(model, opt, &config, &trainer) == PCL_OK, "%s", pcl_last_error());
-        pcl_array_source arrays = {p->input, p->label, p->count, {1, 33, 33}, {1, 17, 17}};
-        pcl_data_source source = pcl_data_source_from_arrays(&arrays);
         double before, after;
         ck_assert_int_eq(pcl_trainer_evaluate(trainer, &source, &before), PCL_OK);
         ck_assert_msg(pcl_trainer_run(trainer, &source, NULL, NULL) == PCL_OK, "%s", pcl_last_error());
@@ -273,7 +302,7 @@ START_TEST(short_training_lowers_each_loss)
         pcl_optimizer_destroy(opt);
         pcl_model_destroy(model);
     }
-    pcl_srcnn_patches_destroy(p);
+    pcl_pipeline_destroy(pipeline);
     pcl_image_destroy(image);
 }
 END_TEST

@@ -201,10 +201,9 @@ typedef enum pcl_range {
  * leaving data untouched. */
 pcl_status pcl_dataset_scale(float *data, size_t count, float max_value, pcl_range range);
 
-/* Seeded shuffles and splits. The generator is splitmix64 (pcl_rng_next in
- * image.h, seeded with seed itself); a shuffle is Fisher-Yates from the last
- * element down, j = pcl_rng_below(state, i + 1). The same seed gives the
- * same permutation on every platform. */
+/* Seeded shuffles and splits: pcl_rng_shuffle (rng.h) of a splitmix64
+ * stream seeded with seed itself. The same seed gives the same permutation
+ * on every platform. */
 
 /* Shuffles n indices in place. */
 pcl_status pcl_shuffle(size_t *indices, size_t n, uint64_t seed);

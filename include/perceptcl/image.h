@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "perceptcl/rng.h"
 #include "perceptcl/status.h"
 
 #ifdef __cplusplus
@@ -77,7 +78,8 @@ pcl_status pcl_image_crop(const pcl_image *src, int x, int y, int width, int hei
  * modcrop: keeps the top-left corner). */
 pcl_status pcl_image_modcrop(const pcl_image *src, int scale, pcl_image **out);
 /* Crops a width x height window at a uniformly random position drawn from
- * *rng_state (a splitmix64 state the caller seeds and owns; it is advanced).
+ * *rng_state (a splitmix64 state, rng.h, the caller seeds and owns; it is
+ * advanced: x = pcl_rng_below(rng_state, width range), then y likewise).
  * x_out/y_out may be NULL. */
 pcl_status pcl_image_random_crop(const pcl_image *src, int width, int height, uint64_t *rng_state,
                                  pcl_image **out, int *x_out, int *y_out);
@@ -89,12 +91,6 @@ pcl_status pcl_image_patch_count(const pcl_image *image, int size, int stride, s
  * holds capacity floats; each patch takes size*size*channels floats. */
 pcl_status pcl_image_extract_patches(const pcl_image *image, int size, int stride, pcl_layout layout,
                                      float *dst, size_t capacity, size_t *count);
-
-/* splitmix64: the generator behind pcl_image_random_crop, exposed so callers
- * can shuffle with the same reproducible stream. */
-uint64_t pcl_rng_next(uint64_t *state);
-/* Uniform integer in [0, bound) without modulo bias (bound >= 1). */
-uint64_t pcl_rng_below(uint64_t *state, uint64_t bound);
 
 #ifdef __cplusplus
 }

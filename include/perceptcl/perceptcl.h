@@ -12,6 +12,8 @@
 #include "perceptcl/resize.h"
 #include "perceptcl/sr.h"
 #include "perceptcl/datasets.h"
+#include "perceptcl/pipeline.h"
+#include "perceptcl/rng.h"
 #include "perceptcl/tensor.h"
 #include "perceptcl/layers.h"
 #include "perceptcl/model.h"

@@ -29,6 +29,7 @@
 #include "perceptcl/checkpoint.h"
 #include "perceptcl/image.h"
 #include "perceptcl/model.h"
+#include "perceptcl/pipeline.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -78,32 +79,21 @@ pcl_status pcl_srcnn_load(pcl_model *model, const char *path, pcl_checkpoint **m
  * float32 summation order). model must be PCL_SRCNN_REPLICATE. */
 pcl_status pcl_srcnn_apply(pcl_model *model, const pcl_image *bicubic_y, pcl_image **out);
 
-/* Training data: sub-images of SRCNN's generate_train.m. */
-typedef struct pcl_srcnn_patches {
-    size_t count;        /* pairs */
-    size_t capacity;     /* pairs allocated */
-    int input_size;      /* 33 */
-    int label_size;      /* input_size - 2 * PCL_SRCNN_BORDER (17) */
-    int stride;          /* 14 */
-    int scale;           /* 2..8 */
-    float *input;        /* count * input_size^2, the bicubic Y / 255 */
-    float *label;        /* count * label_size^2, the ground-truth Y / 255, centre of the patch */
-    size_t images;       /* images read */
-} pcl_srcnn_patches;
-
-/* An empty set. input_size > 2 * PCL_SRCNN_BORDER, stride >= 1, scale 2..8. */
-pcl_status pcl_srcnn_patches_create(int scale, int input_size, int stride, pcl_srcnn_patches **patches);
-void pcl_srcnn_patches_destroy(pcl_srcnn_patches *patches);
-/* Appends one image's pairs: Y = rgb2ycbcr (8-bit rounded; gray as is),
- * modcrop(scale), bicubic down by 1/scale and up to the modcropped size
- * (MATLAB imresize on floats: pcl_sr_prepare), then every input_size square
- * at positions 0, stride, 2 stride, ... that fits (rows of positions top to
- * bottom, left to right), divided by 255; the label is the centre
- * label_size square of the ground truth at the same position. An image
- * smaller than the patch adds nothing. *added (may be NULL) gets the count. */
-pcl_status pcl_srcnn_patches_add_image(pcl_srcnn_patches *patches, const pcl_image *image, size_t *added);
-/* Appends every image of a folder (pcl_dataset_open_folder order). */
-pcl_status pcl_srcnn_patches_add_folder(pcl_srcnn_patches *patches, const char *dir);
+/* Training data: the sub-images of SRCNN's generate_train.m as a pipeline
+ * (pipeline.h) over the images of the folders dirs[0..count-1], each in
+ * pcl_dataset_open_folder order (channels as stored):
+ *   ycbcr-y; sr-degrade(scale); scale to [0, 1]; patches of
+ *   PCL_SRCNN_INPUT_SIZE (33) at stride, target the centre
+ *   PCL_SRCNN_INPUT_SIZE - 2 * PCL_SRCNN_BORDER (17) square
+ * i.e. Y = rgb2ycbcr (8-bit rounded; gray as is), modcrop(scale), bicubic
+ * down by 1/scale and up (pcl_sr_prepare), every 33x33 square at 0, stride,
+ * 2 stride, ... (rows of positions top to bottom, left to right) divided by
+ * 255, and as its target the centre 17x17 of the ground truth / 255. An
+ * image smaller than 33x33 adds nothing. limit: 0, or the number of
+ * sub-images to keep (the first ones). scale 2..8, stride >= 1. The
+ * pipeline holds the sub-images; the folders are closed before return. */
+pcl_status pcl_srcnn_training_pipeline(const char *const *dirs, int count, int scale, int stride, size_t limit,
+                                       pcl_pipeline **out);
 
 #ifdef __cplusplus
 }

@@ -5,7 +5,7 @@
  * (same element count); destroying either releases only its own reference.
  *
  * Initialisers draw on the host, so the same seed gives the same weights on
- * every device. The generator is splitmix64 (pcl_rng_next in image.h) seeded
+ * every device. The generator is splitmix64 (rng.h) seeded
  * with the seed itself; element i (NCHW order) takes draws in sequence:
  *   uniform u = (next >> 11) * 2^-53                      in [0, 1)
  *   Gaussian  = sqrt(-2 ln u1) * cos(2 pi u2), u1 = 1 - u(first draw),

@@ -14,8 +14,7 @@
  *   CSV log               pcl_train_log: one flushed line per record
  *   loss curve            pcl_loss_curve_write_svg
  *
- * Reproducibility: the run's seed starts a splitmix64 stream (pcl_rng_next in
- * image.h). Epoch e's order is drawn from that stream at the start of the
+ * Reproducibility: the run's seed starts a splitmix64 stream (rng.h). Epoch e's order is drawn from that stream at the start of the
  * epoch; the position records the stream's state before the draw, so a
  * resumed run redraws the same order and skips the batches already done.
  * Other random draws (VAE noise, random crops) take pcl_train_step_seed(seed,
@@ -26,6 +25,7 @@
 
 #include "perceptcl/layers.h"
 #include "perceptcl/optimizer.h"
+#include "perceptcl/rng.h"
 #include "perceptcl/tensor.h"
 
 #include <stddef.h>
@@ -38,14 +38,12 @@ extern "C" {
 
 /* ---- seeded mini-batches ------------------------------------------------ */
 
-/* Fills indices with 0..n-1, then shuffles them: Fisher-Yates from the last
- * element down, j = pcl_rng_below(rng_state, i + 1) (the rule of pcl_shuffle
- * in datasets.h, which equals this with *rng_state = seed). */
+/* Fills indices with 0..n-1, then shuffles them with pcl_rng_shuffle
+ * (rng.h; pcl_permutation in datasets.h equals this with *rng_state = seed).
+ * pcl_train_step_seed, the seed of one step's random draws, is in rng.h. */
 void pcl_train_shuffle(size_t *indices, size_t n, uint64_t *rng_state);
 /* Mini-batches per epoch: ceil(n / batch), or floor with drop_last. */
 size_t pcl_train_batch_count(size_t n, size_t batch, int drop_last);
-/* A seed for the random draws of one step (splitmix64 of seed ^ mixed step). */
-uint64_t pcl_train_step_seed(uint64_t seed, uint64_t step);
 
 /* Where a run is. A new run: pcl_train_position_start(seed). */
 typedef struct pcl_train_position {

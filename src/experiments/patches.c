@@ -1,28 +1,9 @@
 /* Crops, modcrop, seeded random crops and patch extraction for training data. */
 #include "image/image_io.h"
+#include "perceptcl/rng.h"
 #include "runtime/internal.h"
 
 #include <string.h>
-
-uint64_t pcl_rng_next(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-uint64_t pcl_rng_below(uint64_t *state, uint64_t bound)
-{
-    if (bound <= 1) return 0;
-    /* Rejection: drop the top partial block so every residue is equally likely. */
-    uint64_t limit = UINT64_MAX - UINT64_MAX % bound;
-    uint64_t v;
-    do {
-        v = pcl_rng_next(state);
-    } while (v >= limit);
-    return v % bound;
-}
 
 pcl_status pcl_image_crop(const pcl_image *src, int x, int y, int width, int height, pcl_image **out)
 {

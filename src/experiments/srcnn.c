@@ -270,95 +270,38 @@ pcl_status pcl_srcnn_apply(pcl_model *model, const pcl_image *bicubic_y, pcl_ima
     return PCL_OK;
 }
 
-/* ---- training sub-images -------------------------------------------------- */
+/* ---- training data ------------------------------------------------------------ */
 
-pcl_status pcl_srcnn_patches_create(int scale, int input_size, int stride, pcl_srcnn_patches **patches)
+pcl_status pcl_srcnn_training_pipeline(const char *const *dirs, int count, int scale, int stride, size_t limit,
+                                       pcl_pipeline **out)
 {
-    *patches = NULL;
-    if (scale < 2 || scale > 8) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "srcnn: scale must be 2..8, not %d", scale);
-    if (input_size <= 2 * PCL_SRCNN_BORDER || input_size > 1024)
-        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "srcnn: sub-image size must be %d..1024, not %d",
-                        2 * PCL_SRCNN_BORDER + 1, input_size);
-    if (stride < 1) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "srcnn: stride must be >= 1, not %d", stride);
-    pcl_srcnn_patches *p = calloc(1, sizeof *p);
-    if (!p) return pcl_fail(PCL_ERR_OUT_OF_MEMORY, "srcnn: out of memory");
-    p->scale = scale;
-    p->input_size = input_size;
-    p->label_size = input_size - 2 * PCL_SRCNN_BORDER;
-    p->stride = stride;
-    *patches = p;
-    return PCL_OK;
-}
-
-void pcl_srcnn_patches_destroy(pcl_srcnn_patches *patches)
-{
-    if (!patches) return;
-    free(patches->input);
-    free(patches->label);
-    free(patches);
-}
-
-static pcl_status reserve(pcl_srcnn_patches *p, size_t needed)
-{
-    if (needed <= p->capacity) return PCL_OK;
-    size_t capacity = p->capacity ? p->capacity : 1024;
-    while (capacity < needed) capacity *= 2;
-    size_t in = (size_t)p->input_size * p->input_size, lab = (size_t)p->label_size * p->label_size;
-    float *a = realloc(p->input, capacity * in * sizeof(float));
-    if (!a) return pcl_fail(PCL_ERR_OUT_OF_MEMORY, "srcnn: out of memory for %zu sub-images", capacity);
-    p->input = a;
-    float *b = realloc(p->label, capacity * lab * sizeof(float));
-    if (!b) return pcl_fail(PCL_ERR_OUT_OF_MEMORY, "srcnn: out of memory for %zu sub-images", capacity);
-    p->label = b;
-    p->capacity = capacity;
-    return PCL_OK;
-}
-
-pcl_status pcl_srcnn_patches_add_image(pcl_srcnn_patches *patches, const pcl_image *image, size_t *added)
-{
-    if (added) *added = 0;
-    pcl_image *truth = NULL, *bicubic = NULL;
-    PCL_TRY(pcl_sr_prepare(image, patches->scale, &truth, &bicubic));
-    const int s = patches->input_size, l = patches->label_size, st = patches->stride, pad = PCL_SRCNN_BORDER;
-    const int W = truth->width, H = truth->height;
-    size_t rows = H >= s ? (size_t)((H - s) / st + 1) : 0, cols = W >= s ? (size_t)((W - s) / st + 1) : 0;
-    pcl_status status = reserve(patches, patches->count + rows * cols);
-    for (size_t r = 0; r < rows && status == PCL_OK; r++)
-        for (size_t c = 0; c < cols; c++) {
-            size_t k = patches->count++;
-            float *in = patches->input + k * (size_t)s * s, *lab = patches->label + k * (size_t)l * l;
-            int y0 = (int)r * st, x0 = (int)c * st;
-            for (int i = 0; i < s; i++)
-                for (int j = 0; j < s; j++) in[i * s + j] = bicubic->data[(size_t)(y0 + i) * W + x0 + j] / 255.0f;
-            for (int i = 0; i < l; i++)
-                for (int j = 0; j < l; j++)
-                    lab[i * l + j] = truth->data[(size_t)(y0 + pad + i) * W + x0 + pad + j] / 255.0f;
-        }
-    pcl_image_destroy(truth);
-    pcl_image_destroy(bicubic);
-    if (status == PCL_OK) {
-        patches->images++;
-        if (added) *added = rows * cols;
+    if (!out) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_srcnn_training_pipeline: out is NULL");
+    *out = NULL;
+    if (!dirs || count < 1) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "srcnn: no training folder");
+    const pcl_transform steps[] = {
+        {.kind = PCL_TRANSFORM_YCBCR_Y},
+        {.kind = PCL_TRANSFORM_SR_DEGRADE, .scale = scale},
+        {.kind = PCL_TRANSFORM_SCALE, .range = PCL_RANGE_UNIT},
+        {.kind = PCL_TRANSFORM_PATCHES,
+         .size = PCL_SRCNN_INPUT_SIZE,
+         .stride = stride,
+         .target_size = PCL_SRCNN_INPUT_SIZE - 2 * PCL_SRCNN_BORDER},
+    };
+    pcl_dataset **datasets = calloc((size_t)count, sizeof *datasets);
+    if (!datasets) return pcl_fail(PCL_ERR_OUT_OF_MEMORY, "srcnn: out of memory");
+    pcl_folder_options options = {0}; /* channels as stored: the protocol takes gray images as Y */
+    pcl_status status = PCL_OK;
+    for (int d = 0; d < count && status == PCL_OK; d++) {
+        status = pcl_dataset_open_folder(dirs[d], &options, &datasets[d]);
+        if (status == PCL_OK && pcl_dataset_count(datasets[d]) == 0)
+            status = pcl_fail(PCL_ERR_INVALID_ARGUMENT, "srcnn: no images in %s", dirs[d]);
     }
-    return status;
-}
-
-pcl_status pcl_srcnn_patches_add_folder(pcl_srcnn_patches *patches, const char *dir)
-{
-    pcl_folder_options options = {0};
-    pcl_dataset *dataset = NULL;
-    PCL_TRY(pcl_dataset_open_folder(dir, &options, &dataset));
-    size_t n = pcl_dataset_count(dataset);
-    pcl_status status = n ? PCL_OK : pcl_fail(PCL_ERR_INVALID_ARGUMENT, "srcnn: no images in %s", dir);
-    for (size_t i = 0; i < n && status == PCL_OK; i++) {
-        pcl_record_info info;
-        pcl_image *image = NULL;
-        status = pcl_dataset_record_info(dataset, i, &info);
-        /* pcl_image_read keeps the file's channels and 8-bit scale, as the protocol needs. */
-        if (status == PCL_OK) status = pcl_image_read(info.path, &image);
-        if (status == PCL_OK) status = pcl_srcnn_patches_add_image(patches, image, NULL);
-        pcl_image_destroy(image);
-    }
-    pcl_dataset_destroy(dataset);
+    pcl_pipeline_options pipeline_options = {limit};
+    if (status == PCL_OK)
+        status = pcl_pipeline_create(datasets, count, steps, (int)(sizeof steps / sizeof *steps), &pipeline_options,
+                                     out);
+    /* The patches are built at create: the folders are no longer needed. */
+    for (int d = 0; d < count; d++) pcl_dataset_destroy(datasets[d]);
+    free(datasets);
     return status;
 }

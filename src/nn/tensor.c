@@ -2,7 +2,7 @@
 #include "perceptcl/tensor.h"
 
 #include "runtime/internal.h"
-#include "perceptcl/image.h"
+#include "perceptcl/rng.h"
 
 #include <math.h>
 #include <stdlib.h>

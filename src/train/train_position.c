@@ -3,32 +3,18 @@
  * position saved mid-epoch redraws the same order on resume. */
 #include "perceptcl/train.h"
 
-#include "perceptcl/image.h"
+#include "perceptcl/rng.h"
 
 void pcl_train_shuffle(size_t *indices, size_t n, uint64_t *rng_state)
 {
     for (size_t i = 0; i < n; i++) indices[i] = i;
-    /* Fisher-Yates from the last element down: the rule of pcl_shuffle. */
-    for (size_t i = n; i > 1; i--) {
-        size_t j = (size_t)pcl_rng_below(rng_state, (uint64_t)i);
-        size_t t = indices[i - 1];
-        indices[i - 1] = indices[j];
-        indices[j] = t;
-    }
+    pcl_rng_shuffle(indices, n, rng_state);
 }
 
 size_t pcl_train_batch_count(size_t n, size_t batch, int drop_last)
 {
     if (batch == 0) return 0;
     return drop_last ? n / batch : (n + batch - 1) / batch;
-}
-
-uint64_t pcl_train_step_seed(uint64_t seed, uint64_t step)
-{
-    /* Mix the step (golden-ratio multiple) into the seed, then one splitmix64
-     * output: neighbouring steps get unrelated seeds. */
-    uint64_t state = seed ^ (step * 0x9E3779B97F4A7C15ULL + 0x632BE59BD9B4E019ULL);
-    return pcl_rng_next(&state);
 }
 
 pcl_train_position pcl_train_position_start(uint64_t seed)
