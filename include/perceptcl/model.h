@@ -178,9 +178,11 @@ typedef struct pcl_architecture {
 } pcl_architecture;
 
 /* A model with one layer per entry, in order (weights 0: initialise them
- * with pcl_model_init_weights or load them). The whole table is checked
- * before anything is allocated; a bad entry fails with its index, kind and
- * what is wrong ("spec entry 3 (conv2d): kernel 0, expected >= 1"). */
+ * with pcl_model_init_weights or load them). Every entry's fields and names
+ * are checked before anything is allocated; a bad entry fails with its
+ * index, kind and what is wrong ("spec entry 3 (conv2d 'conv2'): kernel 0,
+ * expected >= 1"). Whether the entries fit each other depends on the input
+ * shape: pcl_model_build_architecture and pcl_model_spec_shape check that. */
 pcl_status pcl_model_build(pcl_context *context, const pcl_layer_spec *spec, int count, pcl_model **model);
 /* pcl_model_build of arch's table, also checking that its input fits every
  * entry (pcl_model_spec_shape), with pcl_model_set_architecture(arch->name). */
