@@ -211,7 +211,7 @@ static int load_models(pcl_context *context, const char *command, const char **p
         pcl_checkpoint *meta = NULL;
         loaded_model *lm = &models[m];
         if (pcl_srcnn_create(context, PCL_SRCNN_REPLICATE, &lm->model) != PCL_OK ||
-            pcl_srcnn_load(lm->model, paths[m], &meta) != PCL_OK)
+            pcl_model_load(lm->model, paths[m], &meta) != PCL_OK)
             return fail_line(command, paths[m]);
         const char *loss = pcl_checkpoint_metadata(meta, "loss");
         const char *scale = pcl_checkpoint_metadata(meta, "scale");
@@ -344,7 +344,7 @@ static int run_train(int argc, char **argv)
     if (pcl_srcnn_create(context, PCL_SRCNN_VALID, &model) != PCL_OK ||
         (he_init ? pcl_model_init_weights(model, PCL_INIT_HE_NORMAL, 0.0, (uint64_t)seed)
                  : pcl_srcnn_init(model, 0.001, (uint64_t)seed)) != PCL_OK ||
-        (init_path && pcl_srcnn_load(model, init_path, NULL) != PCL_OK) ||
+        (init_path && pcl_model_load(model, init_path, NULL) != PCL_OK) ||
         (srcnn_lr && pcl_model_set_lr_multiplier(model, 4, 0.1) != PCL_OK) ||
         (adam ? pcl_adam_create(context, &adam_config, &optimizer) : pcl_sgd_create(context, &sgd, &optimizer)) != PCL_OK)
         rc = fail_line(cmd, "model");
@@ -398,7 +398,8 @@ static int run_train(int argc, char **argv)
         }
         if (s == PCL_OK) s = pcl_checkpoint_set_metadata(meta, "train_sets", value);
         if (s == PCL_OK && init_path) s = pcl_checkpoint_set_metadata(meta, "init", app_base_name(init_path, value, sizeof value));
-        if (s == PCL_OK) s = pcl_srcnn_save(model, out, meta);
+        if (s == PCL_OK) s = pcl_checkpoint_set_metadata(meta, "input", "Y/255 of bicubic-upscaled BT.601 Y");
+        if (s == PCL_OK) s = pcl_model_save(model, out, meta);
         if (s != PCL_OK) rc = fail_line(cmd, out);
         pcl_checkpoint_destroy(meta);
         if (rc == 0 && isnan(result.train_loss)) /* --max-steps ended the run before an epoch completed */

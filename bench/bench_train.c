@@ -26,6 +26,7 @@
  * Usage: bench_train [--only W3a,W4a,W4b,W5a] [--reps N] [--json]
  *        (--json: one JSON object per workload on stdout, the text on stderr;
  *         device selection: PERCEPTCL_DEVICE / PERCEPTCL_PLATFORM) */
+#include "perceptcl/architectures.h"
 #include "perceptcl/layers.h"
 #include "perceptcl/loss.h"
 #include "perceptcl/model.h"
@@ -40,102 +41,33 @@
 
 #include "bench_common.h"
 
-/* ---- building a network while counting its MACs ------------------------- */
+/* ---- the networks: the tables of architectures.h, with their MACs ---------- */
 
 typedef struct net {
-    pcl_context *ctx;
     pcl_model *model;
-    int shape[4];           /* the current output shape */
     double macs, first_macs; /* forward MACs of the batch; those of the first conv/dense */
 } net;
 
-static void net_add(net *n, pcl_layer *layer, double macs)
+/* Builds arch and counts its forward MACs for a batch of n (each entry's
+ * input shape from pcl_model_spec_shape of the entries before it). */
+static void net_build(pcl_context *ctx, const pcl_architecture *arch, int n, net *out)
 {
-    int out[4];
-    CHECK(pcl_layer_output_shape(layer, n->shape, out));
-    CHECK(pcl_model_add(n->model, layer));
-    if (macs > 0 && n->macs == 0) n->first_macs = macs;
-    n->macs += macs;
-    memcpy(n->shape, out, sizeof out);
-}
-
-static void net_conv(net *n, int out, int k, int stride, int pad)
-{
-    pcl_conv2d_config c = {n->shape[1], out, k, k, stride, pad, pad, PCL_PADDING_ZERO, 0, PCL_GEMM_AUTO};
-    pcl_layer *l;
-    CHECK(pcl_conv2d_create(n->ctx, &c, &l));
-    const int ho = (n->shape[2] + 2 * pad - k) / stride + 1, wo = (n->shape[3] + 2 * pad - k) / stride + 1;
-    net_add(n, l, (double)n->shape[0] * out * ho * wo * n->shape[1] * k * k);
-}
-
-static void net_dense(net *n, int out)
-{
-    const int in = n->shape[1] * n->shape[2] * n->shape[3];
-    pcl_layer *l;
-    CHECK(pcl_dense_create(n->ctx, in, out, PCL_GEMM_AUTO, &l));
-    net_add(n, l, (double)n->shape[0] * in * out);
-}
-
-static void net_act(net *n, pcl_activation a)
-{
-    pcl_layer *l;
-    CHECK(pcl_activation_create(n->ctx, a, &l));
-    net_add(n, l, 0);
-}
-
-static void net_reshape(net *n, int c, int h, int w)
-{
-    pcl_layer *l;
-    CHECK(pcl_reshape_create(n->ctx, c, h, w, &l));
-    net_add(n, l, 0);
-}
-
-static void net_upsample(net *n)
-{
-    pcl_layer *l;
-    CHECK(pcl_upsample_create(n->ctx, 2, &l));
-    net_add(n, l, 0);
-}
-
-static void net_binary(net *n)
-{
-    pcl_layer *l;
-    CHECK(pcl_binary_create(n->ctx, &l));
-    net_add(n, l, 0);
-}
-
-/* models.py ConvAE: 5x5 stride-2 convs 1->128->256->512 (96->48->24->12), FC
- * 73728->128 + tanh; FC 128->73728 + ReLU, then three times 2x nearest
- * upsampling + 5x5 conv (512->256->128->1), ReLU, ReLU, tanh. */
-static void build_convae(net *n)
-{
-    net_conv(n, 128, 5, 2, 2), net_act(n, PCL_ACTIVATION_RELU);
-    net_conv(n, 256, 5, 2, 2), net_act(n, PCL_ACTIVATION_RELU);
-    net_conv(n, 512, 5, 2, 2), net_act(n, PCL_ACTIVATION_RELU);
-    net_dense(n, 128), net_act(n, PCL_ACTIVATION_TANH);
-    net_dense(n, 512 * 12 * 12), net_act(n, PCL_ACTIVATION_RELU);
-    net_reshape(n, 512, 12, 12);
-    net_upsample(n), net_conv(n, 256, 5, 1, 2), net_act(n, PCL_ACTIVATION_RELU);
-    net_upsample(n), net_conv(n, 128, 5, 1, 2), net_act(n, PCL_ACTIVATION_RELU);
-    net_upsample(n), net_conv(n, 1, 5, 1, 2), net_act(n, PCL_ACTIVATION_TANH);
-}
-
-/* models.py FCAE: dense 1024-8192-4096-2048-1024-512-256 with ReLU, then tanh
- * and sign with the gradient passed straight through (pcl_binary is exactly
- * that pair), the mirrored decoder with ReLU and a final tanh, back to 1x32x32. */
-static void build_fcae(net *n)
-{
-    static const int widths[7] = {1024, 8192, 4096, 2048, 1024, 512, 256};
-    for (int i = 1; i < 7; i++) {
-        net_dense(n, widths[i]);
-        if (i < 6) net_act(n, PCL_ACTIVATION_RELU);
+    CHECK(pcl_model_build_architecture(ctx, arch, &out->model));
+    int shape[4] = {n, arch->input[0], arch->input[1], arch->input[2]};
+    out->macs = out->first_macs = 0;
+    for (int i = 0; i < arch->count; i++) {
+        const pcl_layer_spec *e = &arch->spec[i];
+        int next[4];
+        CHECK(pcl_model_spec_shape(e, 1, shape, next, NULL));
+        double macs = 0;
+        if (e->kind == PCL_LAYER_CONV2D)
+            macs = (double)n * e->out * next[2] * next[3] * e->in * e->kernel * e->kernel;
+        else if (e->kind == PCL_LAYER_DENSE)
+            macs = (double)n * e->in * e->out;
+        if (macs > 0 && out->macs == 0) out->first_macs = macs;
+        out->macs += macs;
+        memcpy(shape, next, sizeof shape);
     }
-    net_binary(n);
-    for (int i = 5; i >= 0; i--) {
-        net_dense(n, widths[i]);
-        net_act(n, i > 0 ? PCL_ACTIVATION_RELU : PCL_ACTIVATION_TANH);
-    }
-    net_reshape(n, 1, 32, 32);
 }
 
 /* ---- FLOPs (torch_ref/flops.py) ----------------------------------------- */
@@ -230,21 +162,17 @@ typedef struct bench {
 static void bench_setup(pcl_context *ctx, const workload *wl, bench *b)
 {
     memset(b, 0, sizeof *b);
-    net n = {ctx, NULL, {0}, 0, 0};
+    net n = {NULL, 0, 0};
     float *hx, *ht;
     int th, tw;
     double opt_flops_per_param;
     const int srcnn = !strcmp(wl->name, "W3a"), conv = wl->name[1] == '4';
     b->batch = srcnn ? 128 : 64;
     const int ih = srcnn ? 33 : conv ? 96 : 32, iw = ih;
-    n.shape[0] = b->batch, n.shape[1] = 1, n.shape[2] = ih, n.shape[3] = iw;
-    CHECK(pcl_model_create(ctx, &n.model));
     if (srcnn) {
-        /* models.py SRCNN (as src/experiments/srcnn.c, valid mode): 9x9 1->64, ReLU, 5x5
-         * 64->32, ReLU, 5x5 32->1, no padding; Gaussian init std 0.001. */
-        net_conv(&n, 64, 9, 1, 0), net_act(&n, PCL_ACTIVATION_RELU);
-        net_conv(&n, 32, 5, 1, 0), net_act(&n, PCL_ACTIVATION_RELU);
-        net_conv(&n, 1, 5, 1, 0);
+        /* models.py SRCNN: 9x9 1->64, ReLU, 5x5 64->32, ReLU, 5x5 32->1, no
+         * padding (pcl_arch_srcnn_955); Gaussian init std 0.001. */
+        net_build(ctx, &pcl_arch_srcnn_955, b->batch, &n);
         CHECK(pcl_model_init_weights(n.model, PCL_INIT_GAUSSIAN, 1e-3, 1));
         hx = smooth_images(b->batch, ih, iw, 0.0f, 1.0f, 3);
         th = tw = 17;
@@ -257,8 +185,11 @@ static void bench_setup(pcl_context *ctx, const workload *wl, bench *b)
         opt_flops_per_param = 4;
     } else {
         th = ih, tw = iw;
-        if (conv) build_convae(&n);
-        else build_fcae(&n);
+        /* models.py ConvAE (pcl_arch_conv_ae_96: 5x5 stride-2 convs 1->128->256->512,
+         * FC 73728->128 + tanh; FC 128->73728 + ReLU, three times 2x nearest
+         * upsampling + 5x5 conv, tanh output) and FCAE (pcl_arch_fc_binary_ae:
+         * dense 1024-...-256 ReLU, tanh + sign straight-through, the mirror, tanh) */
+        net_build(ctx, conv ? &pcl_arch_conv_ae_96 : &pcl_arch_fc_binary_ae, b->batch, &n);
         /* PyTorch keeps its default init (uniform, +-1/sqrt(fan_in)); the
          * step's time does not depend on the values (no data-dependent paths),
          * and He keeps the ReLU activations O(1). */

@@ -9,7 +9,17 @@
  * float64 evaluation of the closed form on the sampler's input; its
  * gradient enters with kl_weight / n (the hand composition sets that weight
  * on its own sampler, so a model that scaled otherwise fails the bitwise
- * gradient comparison). */
+ * gradient comparison).
+ *
+ * Tables (pcl_model_build, architectures.h): each network's parameter count
+ * against the count written out here from the paper's layer sizes, its
+ * output shape; bad tables refused naming the entry; model files: save ->
+ * load bit for bit with metadata, a file with a missing, mis-shaped, extra
+ * or non-finite tensor refused naming it (model untouched), an
+ * nn.Sequential-style file, index names for named layers (files and
+ * training states written before the layers had names). */
+#include "perceptcl/architectures.h"
+#include "perceptcl/checkpoint.h"
 #include "perceptcl/layers.h"
 #include "perceptcl/model.h"
 #include "perceptcl/optimizer.h"
@@ -20,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "check_run.h"
 
 #define OK(call) ck_assert_msg((call) == PCL_OK, "%s", pcl_last_error())
@@ -325,6 +336,475 @@ START_TEST(test_init)
 }
 END_TEST
 
+
+/* ---- tables -------------------------------------------------------------------- */
+
+/* Parameters of nn.Conv2d(in, out, k) and nn.Linear(in, out), with bias. */
+static size_t conv_params(size_t in, size_t out, size_t k) { return out * in * k * k + out; }
+static size_t dense_params(size_t in, size_t out) { return out * in + out; }
+
+static void expect_shape(const pcl_architecture *arch, const int want[4], size_t want_params)
+{
+    int in[4] = {2, arch->input[0], arch->input[1], arch->input[2]}, out[4];
+    size_t params = 0;
+    ck_assert_msg(pcl_model_spec_shape(arch->spec, arch->count, in, out, &params) == PCL_OK, "%s: %s", arch->name,
+                  pcl_last_error());
+    ck_assert_msg(!memcmp(out, want, sizeof out), "%s: output %dx%dx%dx%d", arch->name, out[0], out[1], out[2], out[3]);
+    ck_assert_msg(params == want_params, "%s: %zu parameters, by hand %zu", arch->name, params, want_params);
+}
+
+/* Builds arch and checks the model's own count and shape against the walk. */
+static void expect_built(const pcl_architecture *arch, const int want[4], size_t want_params)
+{
+    pcl_model *m;
+    OK(pcl_model_build_architecture(ctx, arch, &m));
+    ck_assert_str_eq(pcl_model_architecture(m), arch->name);
+    ck_assert_int_eq(pcl_model_layer_count(m), arch->count);
+    ck_assert_uint_eq(pcl_model_param_floats(m), want_params);
+    int in[4] = {2, arch->input[0], arch->input[1], arch->input[2]}, out[4];
+    OK(pcl_model_output_shape(m, in, out));
+    ck_assert(!memcmp(out, want, sizeof out));
+    pcl_model_destroy(m);
+}
+
+START_TEST(test_architectures)
+{
+    /* SRCNN 9-5-5: 1 -> 64 (9x9) -> 32 (5x5) -> 1 (5x5); 33x33 -> 17x17 valid. */
+    size_t srcnn = conv_params(1, 64, 9) + conv_params(64, 32, 5) + conv_params(32, 1, 5);
+    ck_assert_uint_eq(srcnn, 57281);
+    const int srcnn_out[4] = {2, 1, 17, 17}, srcnn_same[4] = {2, 1, 33, 33};
+    expect_shape(&pcl_arch_srcnn_955, srcnn_out, srcnn);
+    expect_built(&pcl_arch_srcnn_955, srcnn_out, srcnn);
+    expect_built(&pcl_arch_srcnn_955_replicate, srcnn_same, srcnn);
+
+    /* App. A.1: 1024 -> 8192 -> ... -> 256, the mirror back to 1024. */
+    const size_t widths[7] = {1024, 8192, 4096, 2048, 1024, 512, 256};
+    size_t fc = 0;
+    for (int i = 0; i < 6; i++) fc += dense_params(widths[i], widths[i + 1]) + dense_params(widths[i + 1], widths[i]);
+    ck_assert(fc > 105000000 && fc < 107000000); /* the issue's "about 106 M" */
+    const int fc_out[4] = {2, 1, 32, 32};
+    expect_shape(&pcl_arch_fc_binary_ae, fc_out, fc); /* 424 MB: walked, not built */
+
+    /* App. A.2: convs 1 -> 128 -> 256 -> 512 (5x5), 12x12x512 <-> bottleneck, mirrored convs. */
+    const size_t features96 = 512 * 12 * 12;
+    const size_t convs = conv_params(1, 128, 5) + conv_params(128, 256, 5) + conv_params(256, 512, 5) +
+                         conv_params(512, 256, 5) + conv_params(256, 128, 5) + conv_params(128, 1, 5);
+    const int out96[4] = {2, 1, 96, 96};
+    size_t ae128 = convs + dense_params(features96, 128) + dense_params(128, features96);
+    size_t ae512 = convs + dense_params(features96, 512) + dense_params(512, features96);
+    expect_shape(&pcl_arch_conv_ae_96, out96, ae128);
+    expect_built(&pcl_arch_conv_ae_96, out96, ae128);
+    expect_shape(&pcl_arch_conv_ae_96_b512, out96, ae512);
+
+    /* App. B: the same convs, a head giving mu and log sigma^2 (2 x 128), z (128) -> 12x12x512. */
+    size_t elvae = convs + dense_params(features96, 2 * 128) + dense_params(128, features96);
+    expect_shape(&pcl_arch_elvae_96, out96, elvae);
+
+    /* App. C: 48x48 (6x6x512 features), 32-unit bottleneck, batch norm (gamma, beta) after
+     * every conv / dense but the output conv. */
+    const size_t features48 = 512 * 6 * 6;
+    size_t yale = convs + dense_params(features48, 32) + dense_params(32, features48) +
+                  2 * (128 + 256 + 512 + 32 + features48 + 256 + 128);
+    const int out48[4] = {2, 1, 48, 48};
+    expect_shape(&pcl_arch_yaleb_ae_48, out48, yale);
+    expect_built(&pcl_arch_yaleb_ae_48, out48, yale);
+}
+END_TEST
+
+static void expect_refused(const pcl_layer_spec *spec, int count, const char *needle, const char *needle2)
+{
+    pcl_model *m = (pcl_model *)1;
+    ck_assert_int_eq(pcl_model_build(ctx, spec, count, &m), PCL_ERR_INVALID_ARGUMENT);
+    ck_assert_ptr_null(m);
+    ck_assert_msg(strstr(pcl_last_error(), needle) && (!needle2 || strstr(pcl_last_error(), needle2)), "%s",
+                  pcl_last_error());
+}
+
+static void expect_walk_refused(const pcl_layer_spec *spec, int count, const int in[4], const char *needle)
+{
+    int out[4];
+    ck_assert_int_eq(pcl_model_spec_shape(spec, count, in, out, NULL), PCL_ERR_INVALID_ARGUMENT);
+    ck_assert_msg(strstr(pcl_last_error(), needle), "%s", pcl_last_error());
+}
+
+START_TEST(test_bad_tables)
+{
+    const pcl_layer_spec kernel0[] = {PCL_SPEC_RELU, PCL_SPEC_CONV2D("c", 1, 2, 0, 1, 0, PCL_PADDING_ZERO)};
+    expect_refused(kernel0, 2, "spec entry 1 (conv2d 'c')", "kernel 0");
+    const pcl_layer_spec stride0[] = {PCL_SPEC_CONV2D(NULL, 1, 2, 3, 0, 0, PCL_PADDING_ZERO)};
+    expect_refused(stride0, 1, "spec entry 0 (conv2d)", "stride 0");
+    const pcl_layer_spec bad_padding[] = {PCL_SPEC_CONV2D(NULL, 1, 2, 3, 1, 1, (pcl_padding)7)};
+    expect_refused(bad_padding, 1, "spec entry 0", "padding 7");
+    const pcl_layer_spec bad_activation[] = {PCL_SPEC_RELU, PCL_SPEC_RELU, PCL_SPEC_ACTIVATION((pcl_activation)9)};
+    expect_refused(bad_activation, 3, "spec entry 2 (activation)", "activation 9");
+    const pcl_layer_spec dense0[] = {PCL_SPEC_DENSE(NULL, 0, 3)};
+    expect_refused(dense0, 1, "spec entry 0 (dense)", "features 0 -> 3");
+    const pcl_layer_spec twice[] = {PCL_SPEC_DENSE("fc", 4, 3), PCL_SPEC_RELU, PCL_SPEC_DENSE("fc", 3, 2)};
+    expect_refused(twice, 3, "spec entry 2 (dense 'fc')", "also entry 0's");
+    const pcl_layer_spec digits[] = {PCL_SPEC_DENSE("12", 4, 3)};
+    expect_refused(digits, 1, "spec entry 0", "all digits");
+    const pcl_layer_spec spaced[] = {PCL_SPEC_DENSE("a b", 4, 3)};
+    expect_refused(spaced, 1, "spec entry 0", "character");
+    const pcl_layer_spec momentum[] = {{.kind = PCL_LAYER_BATCHNORM, .out = 3, .momentum = 2.0f}};
+    expect_refused(momentum, 1, "spec entry 0 (batchnorm)", "momentum 2");
+    const pcl_layer_spec upsample0[] = {PCL_SPEC_UPSAMPLE(0)};
+    expect_refused(upsample0, 1, "spec entry 0 (upsample)", "factor 0");
+    const pcl_layer_spec reshape0[] = {PCL_SPEC_RESHAPE(4, 0, 1)};
+    expect_refused(reshape0, 1, "spec entry 0 (reshape)", "4x0x1");
+    const pcl_layer_spec latent0[] = {PCL_SPEC_VAE_SAMPLER(0)};
+    expect_refused(latent0, 1, "spec entry 0", "latent size 0");
+    const pcl_layer_spec unknown[] = {{.kind = (pcl_layer_kind)42}};
+    expect_refused(unknown, 1, "spec entry 0", "kind 42");
+    expect_refused(unknown, 0, "empty table", NULL);
+
+    /* Entries that are fine alone but do not fit their input. */
+    const int in[4] = {1, 1, 8, 8};
+    const pcl_layer_spec channels[] = {PCL_SPEC_CONV2D(NULL, 1, 4, 3, 1, 1, PCL_PADDING_ZERO), PCL_SPEC_RELU,
+                                       PCL_SPEC_CONV2D("next", 3, 2, 3, 1, 1, PCL_PADDING_ZERO)};
+    expect_walk_refused(channels, 3, in, "spec entry 2 (conv2d 'next'): input has 4 channels, the layer takes 3");
+    const pcl_layer_spec features[] = {PCL_SPEC_DENSE(NULL, 63, 2)};
+    expect_walk_refused(features, 1, in, "spec entry 0 (dense): an input image holds 64 values, the layer takes 63");
+    const pcl_layer_spec shape[] = {PCL_SPEC_RESHAPE(4, 4, 4), PCL_SPEC_RESHAPE(3, 3, 3)};
+    expect_walk_refused(shape, 2, in, "spec entry 1 (reshape)");
+    const pcl_layer_spec too_big[] = {PCL_SPEC_CONV2D(NULL, 1, 1, 9, 1, 0, PCL_PADDING_ZERO)};
+    expect_walk_refused(too_big, 1, in, "spec entry 0 (conv2d): a 9x9 kernel does not fit");
+    const pcl_layer_spec sampler[] = {PCL_SPEC_DENSE(NULL, 64, 5), PCL_SPEC_VAE_SAMPLER(3)};
+    expect_walk_refused(sampler, 2, in, "spec entry 1 (vae_sampler)");
+    const pcl_layer_spec bn[] = {PCL_SPEC_BATCHNORM(NULL, 2)};
+    expect_walk_refused(bn, 1, in, "spec entry 0 (batchnorm)");
+    /* A name already used by pcl_model_add_named is refused too. */
+    pcl_model *m;
+    pcl_layer *l;
+    OK(pcl_model_create(ctx, &m));
+    OK(pcl_activation_create(ctx, PCL_ACTIVATION_RELU, &l));
+    OK(pcl_model_add_named(m, l, "act"));
+    OK(pcl_activation_create(ctx, PCL_ACTIVATION_RELU, &l));
+    ck_assert_int_eq(pcl_model_add_named(m, l, "act"), PCL_ERR_INVALID_ARGUMENT);
+    ck_assert_msg(strstr(pcl_last_error(), "layer 1's name 'act' is already used"), "%s", pcl_last_error());
+    ck_assert_int_eq(pcl_model_layer_count(m), 1);
+    ck_assert_str_eq(pcl_model_layer_name(m, 0), "act");
+    pcl_model_destroy(m);
+}
+END_TEST
+
+/* ---- model files ------------------------------------------------------------------ */
+
+static char work[64];
+
+/* A small network with every kind of tensor: a named conv, batch norm
+ * (buffers), a dense layer (2-D weight). */
+static const pcl_layer_spec small_spec[] = {
+    PCL_SPEC_CONV2D("enc", 1, 3, 3, 1, 1, PCL_PADDING_ZERO),
+    PCL_SPEC_BATCHNORM(NULL, 3),
+    PCL_SPEC_RELU,
+    PCL_SPEC_DENSE(NULL, 3 * 4 * 4, 5),
+    PCL_SPEC_TANH,
+};
+enum { SMALL = 5, SMALL_TENSORS = 8 };
+static const char *const small_names[SMALL_TENSORS] = {"enc.weight", "enc.bias", "1.weight", "1.bias",
+                                                        "1.running_mean", "1.running_var", "3.weight", "3.bias"};
+static const int small_ndim[SMALL_TENSORS] = {4, 1, 1, 1, 1, 1, 2, 1};
+static const int64_t small_shapes[SMALL_TENSORS][4] = {{3, 1, 3, 3}, {3}, {3}, {3}, {3}, {3}, {5, 48}, {5}};
+
+/* Every tensor of m (model order) into one host array. */
+static float *model_values(pcl_model *m, size_t *count)
+{
+    pcl_train_weights *w = pcl_model_weights(m);
+    size_t total = 0;
+    for (int i = 0; i < pcl_train_weights_count(w); i++) {
+        pcl_tensor *t;
+        OK(pcl_train_weights_entry(w, i, NULL, &t));
+        total += pcl_tensor_count(t);
+    }
+    float *all = malloc(total * sizeof *all), *at = all;
+    for (int i = 0; i < pcl_train_weights_count(w); i++) {
+        pcl_tensor *t;
+        OK(pcl_train_weights_entry(w, i, NULL, &t));
+        OK(pcl_tensor_download(t, at));
+        at += pcl_tensor_count(t);
+    }
+    *count = total;
+    return all;
+}
+
+static void randomize(pcl_model *m, uint64_t seed)
+{
+    pcl_train_weights *w = pcl_model_weights(m);
+    for (int i = 0; i < pcl_train_weights_count(w); i++) {
+        pcl_tensor *t;
+        OK(pcl_train_weights_entry(w, i, NULL, &t));
+        size_t n = pcl_tensor_count(t);
+        float *h = malloc(n * sizeof *h);
+        fill_random(h, n, &seed, 1.0);
+        for (size_t j = 0; j < n; j++) h[j] = fabsf(h[j]) + 0.1f; /* variances stay positive */
+        OK(pcl_tensor_upload(t, h));
+        free(h);
+    }
+}
+
+static pcl_model *small_model(void)
+{
+    pcl_model *m;
+    OK(pcl_model_build(ctx, small_spec, SMALL, &m));
+    return m;
+}
+
+START_TEST(test_save_load)
+{
+    pcl_model *a = small_model(), *b = small_model();
+    ck_assert_ptr_null(pcl_model_architecture(a));
+    OK(pcl_model_set_architecture(a, "small-test"));
+    randomize(a, 11);
+    pcl_checkpoint *meta;
+    OK(pcl_checkpoint_create(&meta));
+    OK(pcl_checkpoint_set_metadata(meta, "loss", "msssim"));
+    OK(pcl_checkpoint_set_metadata(meta, "training", "adam lr=0.001 batch=4"));
+    OK(pcl_checkpoint_set_metadata(meta, "data", "unit test"));
+    char path[128];
+    snprintf(path, sizeof path, "%s/small.safetensors", work);
+    OK(pcl_model_save(a, path, meta));
+    pcl_checkpoint_destroy(meta);
+    pcl_checkpoint *back = NULL;
+    OK(pcl_model_load(b, path, &back));
+    size_t na, nb;
+    float *va = model_values(a, &na), *vb = model_values(b, &nb);
+    ck_assert_uint_eq(na, nb);
+    ck_assert_mem_eq(va, vb, na * sizeof *va);
+    free(vb);
+    ck_assert_str_eq(pcl_checkpoint_metadata(back, "format"), "perceptcl-model-1");
+    ck_assert_str_eq(pcl_checkpoint_metadata(back, "architecture"), "small-test");
+    ck_assert_str_eq(pcl_checkpoint_metadata(back, "perceptcl_version"), PCL_VERSION);
+    ck_assert_str_eq(pcl_checkpoint_metadata(back, "loss"), "msssim");
+    ck_assert_str_eq(pcl_checkpoint_metadata(back, "training"), "adam lr=0.001 batch=4");
+    ck_assert_str_eq(pcl_checkpoint_metadata(back, "data"), "unit test");
+    /* PyTorch's names and shapes, in model order */
+    ck_assert_int_eq(pcl_checkpoint_count(back), SMALL_TENSORS);
+    for (int i = 0; i < SMALL_TENSORS; i++) {
+        const char *name;
+        int ndim;
+        const int64_t *shape;
+        OK(pcl_checkpoint_entry(back, i, &name, &ndim, &shape, NULL));
+        ck_assert_str_eq(name, small_names[i]);
+        ck_assert_int_eq(ndim, small_ndim[i]);
+        ck_assert_mem_eq(shape, small_shapes[i], (size_t)ndim * sizeof *shape);
+    }
+    pcl_checkpoint_destroy(back);
+    free(va);
+    pcl_model_destroy(a);
+    pcl_model_destroy(b);
+}
+END_TEST
+
+/* A file holding the small model's tensors with one of them changed by
+ * edit: 'd' drops it, 's' transposes its shape, 'n' puts a NaN in it, 'x'
+ * adds an unknown tensor; rename (may be NULL) renames "enc." to it. */
+static void write_edited(const char *path, pcl_model *m, const char *target, char edit, const char *rename)
+{
+    pcl_checkpoint *cp;
+    OK(pcl_checkpoint_create(&cp));
+    pcl_train_weights *w = pcl_model_weights(m);
+    for (int i = 0; i < pcl_train_weights_count(w); i++) {
+        const char *name;
+        pcl_tensor *t;
+        int ndim;
+        int64_t shape[4];
+        OK(pcl_train_weights_entry(w, i, &name, &t));
+        OK(pcl_train_weights_shape(w, i, &ndim, shape));
+        size_t n = pcl_tensor_count(t);
+        float *h = malloc(n * sizeof *h);
+        OK(pcl_tensor_download(t, h));
+        char renamed[64];
+        if (rename && !strncmp(name, "enc.", 4)) snprintf(renamed, sizeof renamed, "%s.%s", rename, name + 4);
+        else snprintf(renamed, sizeof renamed, "%s", name);
+        int hit = target && !strcmp(name, target);
+        if (hit && edit == 's' && ndim == 2) {
+            int64_t swap = shape[0];
+            shape[0] = shape[1], shape[1] = swap;
+        }
+        if (hit && edit == 'n') h[n / 2] = NAN;
+        if (!(hit && edit == 'd')) OK(pcl_checkpoint_add(cp, renamed, ndim, shape, h));
+        free(h);
+    }
+    if (edit == 'x') {
+        const int64_t one[1] = {1};
+        const float v = 1.0f;
+        OK(pcl_checkpoint_add(cp, target, 1, one, &v));
+    }
+    OK(pcl_checkpoint_write(cp, path));
+    pcl_checkpoint_destroy(cp);
+}
+
+START_TEST(test_load_refuses)
+{
+    pcl_model *a = small_model(), *b = small_model();
+    randomize(a, 5);
+    randomize(b, 6);
+    size_t n;
+    float *before = model_values(b, &n);
+    char path[128];
+    snprintf(path, sizeof path, "%s/edited.safetensors", work);
+    static const struct {
+        const char *target;
+        char edit;
+        const char *needle;
+    } cases[] = {
+        {"3.bias", 'd', "tensor '3.bias' is missing (the model's, shape [5])"},
+        {"enc.weight", 'd', "tensor 'enc.weight' (or its index name) is missing"},
+        {"1.running_var", 'd', "tensor '1.running_var' is missing"},
+        {"3.weight", 's', "tensor '3.weight' has shape [48, 5], the model's is [5, 48]"},
+        {"1.weight", 'n', "tensor '1.weight' element 1 is not finite"},
+        {"decoder.weight", 'x', "tensor 'decoder.weight' is not one of the model's"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        write_edited(path, a, cases[c].target, cases[c].edit, NULL);
+        pcl_checkpoint *meta = (pcl_checkpoint *)1;
+        ck_assert_int_eq(pcl_model_load(b, path, &meta), PCL_ERR_FORMAT);
+        ck_assert_ptr_null(meta);
+        ck_assert_msg(strstr(pcl_last_error(), cases[c].needle) && strstr(pcl_last_error(), "edited.safetensors"),
+                      "case %zu: %s", c, pcl_last_error());
+        size_t m;
+        float *after = model_values(b, &m);
+        ck_assert_mem_eq(after, before, n * sizeof *after); /* untouched */
+        free(after);
+    }
+    free(before);
+    pcl_model_destroy(a);
+    pcl_model_destroy(b);
+}
+END_TEST
+
+/* Files named as other tools name them: the named conv's tensors under its
+ * index ("0.weight", an nn.Sequential's key, or a file from before the
+ * layer had a name) or another name (refused); biases as (1, C, 1, 1) and
+ * (C, 1, 1, 1). */
+START_TEST(test_sequential_names)
+{
+    pcl_model *a = small_model(), *b = small_model();
+    randomize(a, 7);
+    char path[128];
+    snprintf(path, sizeof path, "%s/seq.safetensors", work);
+    write_edited(path, a, NULL, 0, "0");
+    OK(pcl_model_load(b, path, NULL));
+    size_t na, nb;
+    float *va = model_values(a, &na), *vb = model_values(b, &nb);
+    ck_assert_mem_eq(va, vb, na * sizeof *va);
+    free(va), free(vb);
+    write_edited(path, a, NULL, 0, "conv");
+    ck_assert_int_eq(pcl_model_load(b, path, NULL), PCL_ERR_FORMAT);
+    ck_assert_msg(strstr(pcl_last_error(), "'enc.weight'"), "%s", pcl_last_error());
+
+    /* An nn.Sequential(Conv2d(1, 2, 3), ReLU(), Conv2d(2, 1, 3)) state_dict, biases in both 4-D layouts. */
+    const pcl_layer_spec seq[] = {PCL_SPEC_CONV2D(NULL, 1, 2, 3, 1, 0, PCL_PADDING_ZERO), PCL_SPEC_RELU,
+                                  PCL_SPEC_CONV2D(NULL, 2, 1, 3, 1, 0, PCL_PADDING_ZERO)};
+    float w0[18], b0[2] = {0.25f, -0.5f}, w2[18], b2[1] = {0.125f};
+    uint64_t rng = 9;
+    fill_random(w0, 18, &rng, 1.0);
+    fill_random(w2, 18, &rng, 1.0);
+    pcl_checkpoint *cp;
+    OK(pcl_checkpoint_create(&cp));
+    const int64_t s_w0[4] = {2, 1, 3, 3}, s_b0[4] = {1, 2, 1, 1}, s_w2[4] = {1, 2, 3, 3}, s_b2[4] = {1, 1, 1, 1};
+    OK(pcl_checkpoint_add(cp, "0.weight", 4, s_w0, w0));
+    OK(pcl_checkpoint_add(cp, "0.bias", 4, s_b0, b0));
+    OK(pcl_checkpoint_add(cp, "2.weight", 4, s_w2, w2));
+    OK(pcl_checkpoint_add(cp, "2.bias", 4, s_b2, b2));
+    OK(pcl_checkpoint_write(cp, path));
+    pcl_checkpoint_destroy(cp);
+    pcl_model *m;
+    OK(pcl_model_build(ctx, seq, 3, &m));
+    OK(pcl_model_load(m, path, NULL));
+    float got[18 + 2 + 18 + 1], want[18 + 2 + 18 + 1];
+    memcpy(want, w0, sizeof w0), memcpy(want + 18, b0, sizeof b0);
+    memcpy(want + 20, w2, sizeof w2), memcpy(want + 38, b2, sizeof b2);
+    float *all = model_values(m, &na);
+    ck_assert_uint_eq(na, 39);
+    memcpy(got, all, sizeof got);
+    free(all);
+    ck_assert_mem_eq(got, want, sizeof got);
+    pcl_model_destroy(m);
+    pcl_model_destroy(a);
+    pcl_model_destroy(b);
+}
+END_TEST
+
+/* Optimizer and training-state names follow the layer names; a state
+ * written when the layers were unnamed ("0.weight", "optimizer.0.weight.
+ * velocity") resumes into the named model. */
+START_TEST(test_named_training_state)
+{
+    pcl_model *named = small_model(), *plain;
+    OK(pcl_model_create(ctx, &plain));
+    pcl_layer *l;
+    pcl_conv2d_config c = {1, 3, 3, 3, 1, 1, 1, PCL_PADDING_ZERO, 0, PCL_GEMM_AUTO};
+    OK(pcl_conv2d_create(ctx, &c, &l));
+    OK(pcl_model_add(plain, l));
+    OK(pcl_batchnorm_create(ctx, 3, 0.1f, 1e-5f, &l));
+    OK(pcl_model_add(plain, l));
+    OK(pcl_activation_create(ctx, PCL_ACTIVATION_RELU, &l));
+    OK(pcl_model_add(plain, l));
+    OK(pcl_dense_create(ctx, 48, 5, PCL_GEMM_AUTO, &l));
+    OK(pcl_model_add(plain, l));
+    OK(pcl_activation_create(ctx, PCL_ACTIVATION_TANH, &l));
+    OK(pcl_model_add(plain, l));
+    randomize(plain, 21);
+    randomize(named, 22);
+
+    pcl_sgd_config sc = pcl_sgd_config_default();
+    sc.momentum = 0.9;
+    pcl_optimizer *old_opt, *new_opt;
+    OK(pcl_sgd_create(ctx, &sc, &old_opt));
+    OK(pcl_sgd_create(ctx, &sc, &new_opt));
+    OK(pcl_model_add_to_optimizer(plain, old_opt));
+    OK(pcl_model_add_to_optimizer(named, new_opt));
+    const char *name;
+    OK(pcl_optimizer_param(new_opt, 0, NULL, NULL, &name, NULL));
+    ck_assert_str_eq(name, "enc.weight");
+    OK(pcl_optimizer_param(old_opt, 0, NULL, NULL, &name, NULL));
+    ck_assert_str_eq(name, "0.weight");
+    /* momentum state that is not zero */
+    for (int i = 0; i < pcl_optimizer_param_count(old_opt); i++) {
+        pcl_tensor *t;
+        OK(pcl_optimizer_state(old_opt, i, 0, &t, NULL));
+        OK(pcl_tensor_fill(t, 0.5f + (float)i));
+    }
+    char path[128];
+    snprintf(path, sizeof path, "%s/old.train", work);
+    pcl_train_position pos = pcl_train_position_start(3);
+    OK(pcl_train_save(path, pcl_model_weights(plain), old_opt, NULL, &pos, "mse"));
+    pcl_train_position back;
+    OK(pcl_train_load(path, pcl_model_weights(named), new_opt, NULL, &back));
+    size_t na, nb;
+    float *va = model_values(plain, &na), *vb = model_values(named, &nb);
+    ck_assert_mem_eq(va, vb, na * sizeof *va);
+    free(va), free(vb);
+    for (int i = 0; i < pcl_optimizer_param_count(new_opt); i++) {
+        pcl_tensor *t;
+        OK(pcl_optimizer_state(new_opt, i, 0, &t, NULL));
+        float *h = malloc(pcl_tensor_count(t) * sizeof *h);
+        OK(pcl_tensor_download(t, h));
+        ck_assert_msg(h[0] == 0.5f + (float)i, "state %d: %g", i, h[0]);
+        free(h);
+    }
+    /* and a new state has the new names */
+    OK(pcl_train_save(path, pcl_model_weights(named), new_opt, NULL, &pos, "mse"));
+    pcl_checkpoint *cp;
+    OK(pcl_checkpoint_read(path, &cp));
+    const float *d;
+    const int64_t w_shape[4] = {3, 1, 3, 3};
+    OK(pcl_checkpoint_find(cp, "enc.weight", 4, w_shape, &d));
+    const char *slot;
+    pcl_tensor *t;
+    OK(pcl_optimizer_state(new_opt, 0, 0, &t, &slot));
+    char state[64];
+    snprintf(state, sizeof state, "optimizer.enc.weight.%s", slot);
+    OK(pcl_checkpoint_find(cp, state, 4, w_shape, &d));
+    pcl_checkpoint_destroy(cp);
+    pcl_optimizer_destroy(old_opt);
+    pcl_optimizer_destroy(new_opt);
+    pcl_model_destroy(plain);
+    pcl_model_destroy(named);
+}
+END_TEST
+
 int main(void)
 {
     pcl_status status = pcl_context_create(NULL, &ctx);
@@ -339,8 +819,19 @@ int main(void)
     tcase_add_test(tc, test_model_b);
     tcase_add_test(tc, test_names);
     tcase_add_test(tc, test_init);
+    tcase_add_test(tc, test_architectures);
+    tcase_add_test(tc, test_bad_tables);
+    tcase_add_test(tc, test_save_load);
+    tcase_add_test(tc, test_load_refuses);
+    tcase_add_test(tc, test_sequential_names);
+    tcase_add_test(tc, test_named_training_state);
     suite_add_tcase(suite, tc);
+    snprintf(work, sizeof work, "/tmp/pcl_model_XXXXXX");
+    if (!mkdtemp(work)) return 1;
     int failed = pcl_check_run(suite, 1);
+    char command[128];
+    snprintf(command, sizeof command, "rm -rf %s", work);
+    if (system(command) != 0) failed++;
     pcl_context_destroy(ctx);
     return failed ? 1 : 0;
 }

@@ -106,7 +106,7 @@ static void check_forward(int W, int H)
     write_weights(path, w, b, NULL);
     pcl_model *model = NULL;
     ck_assert_int_eq(pcl_srcnn_create(context, PCL_SRCNN_REPLICATE, &model), PCL_OK);
-    ck_assert_msg(pcl_srcnn_load(model, path, NULL) == PCL_OK, "%s", pcl_last_error());
+    ck_assert_msg(pcl_model_load(model, path, NULL) == PCL_OK, "%s", pcl_last_error());
 
     pcl_image *in = NULL, *out = NULL;
     ck_assert_int_eq(pcl_image_create(&in, W, H, 1), PCL_OK);
@@ -316,10 +316,11 @@ START_TEST(save_load_round_trip)
     ck_assert_int_eq(pcl_srcnn_init(a, 0.001, 3), PCL_OK);
     char path[128];
     snprintf(path, sizeof path, "%s/rt.safetensors", work);
-    ck_assert_int_eq(pcl_srcnn_save(a, path, NULL), PCL_OK);
+    ck_assert_int_eq(pcl_model_save(a, path, NULL), PCL_OK);
     pcl_checkpoint *cp = NULL;
-    ck_assert_int_eq(pcl_srcnn_load(b, path, &cp), PCL_OK);
-    ck_assert_str_eq(pcl_checkpoint_metadata(cp, "format"), "perceptcl-srcnn-1");
+    ck_assert_int_eq(pcl_model_load(b, path, &cp), PCL_OK);
+    ck_assert_str_eq(pcl_checkpoint_metadata(cp, "format"), "perceptcl-model-1");
+    ck_assert_str_eq(pcl_checkpoint_metadata(cp, "architecture"), "srcnn-9-5-5");
     ck_assert_int_eq(pcl_checkpoint_count(cp), 6);
     const char *name;
     int ndim;
@@ -349,7 +350,7 @@ START_TEST(save_load_round_trip)
     ck_assert_ptr_nonnull(f);
     ck_assert_int_eq(ftruncate(fileno(f), 1000), 0);
     fclose(f);
-    ck_assert_int_ne(pcl_srcnn_load(b, path, NULL), PCL_OK);
+    ck_assert_int_ne(pcl_model_load(b, path, NULL), PCL_OK);
     ck_assert(strstr(pcl_last_error(), "rt.safetensors") != NULL);
     pcl_model_destroy(a);
     pcl_model_destroy(b);

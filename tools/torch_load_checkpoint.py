@@ -7,9 +7,10 @@ part of the test suite:
     python3 tools/torch_load_checkpoint.py MODEL.safetensors.train
 
 reads the file with safetensors.torch.load_file, keeps the model's entries
-("<i>.weight", "<i>.bias", "<i>.running_mean", "<i>.running_var"; the
-"optimizer." and "best." entries are training state, not a module's), builds
-an nn.Sequential with a module per layer index (nn.Conv2d for a 4-D weight,
+("<i>.weight", "<i>.bias", "<i>.running_mean", "<i>.running_var", or
+"<name>.weight" ... for a named layer; the "optimizer." and "best." entries
+are training state, not a module's), builds an nn.Sequential with a module
+per layer index (an nn.ModuleDict when the layers are named; nn.Conv2d for a 4-D weight,
 nn.Linear for a 2-D one, nn.BatchNorm for an index with running statistics,
 nn.Identity for layers without tensors such as activations and reshapes) and
 calls load_state_dict(strict=True) on it: the shapes must be PyTorch's as
@@ -57,31 +58,42 @@ def model_state_dict(tensors):
     return {k: v for k, v in tensors.items() if not k.startswith(("optimizer.", "best."))}
 
 
-def sequential_for(state_dict):
-    """An nn.Sequential whose state_dict has the keys and shapes given."""
-    layers = collections.defaultdict(dict)
+def module_for_tensors(t, previous, where):
+    """The torch module whose state_dict is t (names without the layer prefix)."""
+    if "running_mean" in t:
+        c = t["running_mean"].shape[0]
+        return torch.nn.BatchNorm1d(c) if isinstance(previous, torch.nn.Linear) else torch.nn.BatchNorm2d(c)
+    if t["weight"].dim() == 4:
+        out_c, in_c, kh, kw = t["weight"].shape
+        return torch.nn.Conv2d(in_c, out_c, (kh, kw), bias="bias" in t)
+    if t["weight"].dim() == 2:
+        out_f, in_f = t["weight"].shape
+        return torch.nn.Linear(in_f, out_f, bias="bias" in t)
+    raise ValueError(f"layer {where}: weight of shape {tuple(t['weight'].shape)} is not a known module's")
+
+
+def module_for(state_dict):
+    """A module whose state_dict has the keys and shapes given: an nn.Sequential
+    for index names ("0.weight"), an nn.ModuleDict in file order when the layers
+    are named (SRCNN's "conv1.weight")."""
+    layers = collections.OrderedDict()
     for key, value in state_dict.items():
-        index, name = key.split(".", 1)
-        layers[int(index)][name] = value
+        prefix, name = key.rsplit(".", 1)
+        layers.setdefault(prefix, {})[name] = value
+    if not all(prefix.isdigit() for prefix in layers):
+        modules, previous = collections.OrderedDict(), None
+        for prefix, t in layers.items():
+            modules[prefix] = previous = module_for_tensors(t, previous, prefix)
+        return torch.nn.ModuleDict(modules)
+    indexed = {int(prefix): t for prefix, t in layers.items()}
     modules, previous = [], None
-    for i in range(max(layers) + 1 if layers else 0):
-        t = layers.get(i)
+    for i in range(max(indexed) + 1 if indexed else 0):
+        t = indexed.get(i)
         if t is None:
             modules.append(torch.nn.Identity())
             continue
-        if "running_mean" in t:
-            c = t["running_mean"].shape[0]
-            module = torch.nn.BatchNorm1d(c) if isinstance(previous, torch.nn.Linear) else torch.nn.BatchNorm2d(c)
-        elif t["weight"].dim() == 4:
-            out_c, in_c, kh, kw = t["weight"].shape
-            module = torch.nn.Conv2d(in_c, out_c, (kh, kw), bias="bias" in t)
-        elif t["weight"].dim() == 2:
-            out_f, in_f = t["weight"].shape
-            module = torch.nn.Linear(in_f, out_f, bias="bias" in t)
-        else:
-            raise ValueError(f"layer {i}: weight of shape {tuple(t['weight'].shape)} is not a known module's")
-        modules.append(module)
-        previous = module
+        previous = module_for_tensors(t, previous, i)
+        modules.append(previous)
     return torch.nn.Sequential(*modules)
 
 
@@ -91,9 +103,9 @@ def main():
     args = parser.parse_args()
     tensors = load_file(args.checkpoint)
     state_dict = model_state_dict(tensors)
-    model = sequential_for(state_dict)
+    model = module_for(state_dict)
     result = model.load_state_dict(state_dict, strict=True)
-    for key, value in sorted(state_dict.items(), key=lambda kv: (int(kv[0].split(".")[0]), kv[0])):
+    for key, value in state_dict.items():
         print(f"{key:24s} {tuple(value.shape)}")
     print(model)
     reader = "safetensors" if "safetensors" in sys.modules else "the built-in reader"

@@ -6,8 +6,10 @@
  * mini-batch, a whole-image validation pass); reshape layers are views, so
  * they copy nothing.
  *
+ *   pcl_model_build(context, spec, count, &model)  from a table (below)
  *   pcl_model_create(context, &model)
  *   pcl_model_add(model, layer)               layer i gets the name "i"
+ *   pcl_model_add_named(model, layer, "conv1")
  *   pcl_model_init_weights(model, ...)        seeded He / Xavier / Gaussian
  *   pcl_model_forward(model, x, &y)           y owned by the model
  *   pcl_model_zero_grad(model)
@@ -15,14 +17,21 @@
  *   pcl_model_add_to_optimizer(model, opt)    "0.weight", "0.bias", ...
  *   pcl_model_weights(model)                  parameters and buffers by name
  *                                             (checkpoints, early stopping)
+ *   pcl_model_save(model, path, metadata)     safetensors, PyTorch's names
+ *   pcl_model_load(model, path, &metadata)
  *   pcl_model_destroy(model)
  *
- * Names follow PyTorch's nn.Sequential: "<index>.<name>" with the layer's
- * index in the model, so "0.weight", "2.bias", "3.running_mean", and
+ * Names follow PyTorch: "<prefix>.<name>" where the prefix is the layer's
+ * name when it has one (pcl_model_add_named, a table entry's name: SRCNN's
+ * "conv1", so "conv1.weight") and else its index in the model as in an
+ * nn.Sequential, so "0.weight", "2.bias", "3.running_mean", and
  * batch normalisation's gamma and beta are "<index>.weight" and
  * "<index>.bias" as in PyTorch's BatchNorm; a PyTorch nn.Sequential of the
  * same layers has the same keys, and checkpoints give the tensors its
  * shapes (dense weights (out, in), vectors (C): the table in train.h).
+ * The optimizer's state and the training state use the same names. A named
+ * layer also answers to its index name when a file is read (a training
+ * state or model file written before the layer had a name resumes/loads).
  *
  * The VAE sampler: its KL term is part of the model's loss. With kl weight w
  * (pcl_model_set_kl_weight, default 1) the loss of a batch of n images is
@@ -36,6 +45,7 @@
 #ifndef PERCEPTCL_MODEL_H
 #define PERCEPTCL_MODEL_H
 
+#include "perceptcl/checkpoint.h"
 #include "perceptcl/layers.h"
 #include "perceptcl/optimizer.h"
 #include "perceptcl/tensor.h"
@@ -57,6 +67,19 @@ void pcl_model_destroy(pcl_model *model);
  * (it is then destroyed), so pcl_model_add(m, made_by_create) needs no
  * clean-up on either path. The layer must be of the model's context. */
 pcl_status pcl_model_add(pcl_model *model, pcl_layer *layer);
+/* The same with a name (copied): its tensors are "<name>.weight", ...
+ * instead of "<index>.weight". NULL is pcl_model_add. A name must be
+ * non-empty, of letters, digits, '_' and '.', not all digits (those are
+ * index names), and unique in the model. */
+pcl_status pcl_model_add_named(pcl_model *model, pcl_layer *layer, const char *name);
+/* The name layer index was given, or NULL when it has none. */
+const char *pcl_model_layer_name(const pcl_model *model, int index);
+
+/* The architecture's name ("srcnn-9-5-5"), written as the "architecture"
+ * metadata of pcl_model_save; NULL before one is set. pcl_model_build_architecture
+ * sets it. */
+pcl_status pcl_model_set_architecture(pcl_model *model, const char *name);
+const char *pcl_model_architecture(const pcl_model *model);
 
 int pcl_model_layer_count(const pcl_model *model);
 /* Layer index (NULL when out of range); the model still owns it. */
@@ -104,6 +127,93 @@ pcl_status pcl_model_forward(pcl_model *model, const pcl_tensor *x, pcl_tensor *
 pcl_status pcl_model_backward(pcl_model *model, const pcl_tensor *dy);
 /* Sets every parameter gradient to 0. */
 pcl_status pcl_model_zero_grad(pcl_model *model);
+
+/* ---- architectures as data ---------------------------------------------- */
+
+/* One layer of a table. Fields a kind does not use stay 0; write tables
+ * with the PCL_SPEC_* macros below, which name what each kind takes:
+ *   CONV2D       in, out channels; kernel (square); stride (>= 1); pad on
+ *                each side (0: valid) and padding (zero or replicate)
+ *   DENSE        in, out features (in = c*h*w of the input: no flatten layer
+ *                is needed, the dense layer reads any shape as in values)
+ *   ACTIVATION   activation
+ *   BINARY       (nothing: tanh, then sign in the forward pass)
+ *   BATCHNORM    out channels (features after a dense layer); momentum,
+ *                epsilon (0: PyTorch's 0.1 and 1e-5)
+ *   UPSAMPLE     factor
+ *   RESHAPE      shape: c, h, w of each image
+ *   VAE_SAMPLER  out: the latent size L (input 2L: mu then log-variance)
+ * name: the layer's name for its tensors (NULL: the index). */
+typedef struct pcl_layer_spec {
+    pcl_layer_kind kind;
+    const char *name;
+    int in, out;
+    int kernel, stride, pad;
+    pcl_padding padding;
+    pcl_activation activation;
+    int factor;
+    int shape[3];
+    float momentum, epsilon;
+} pcl_layer_spec;
+
+#define PCL_SPEC_CONV2D(name_, in_, out_, kernel_, stride_, pad_, padding_)                                    \
+    { .kind = PCL_LAYER_CONV2D, .name = (name_), .in = (in_), .out = (out_), .kernel = (kernel_),            \
+      .stride = (stride_), .pad = (pad_), .padding = (padding_) }
+#define PCL_SPEC_DENSE(name_, in_, out_) { .kind = PCL_LAYER_DENSE, .name = (name_), .in = (in_), .out = (out_) }
+#define PCL_SPEC_ACTIVATION(activation_) { .kind = PCL_LAYER_ACTIVATION, .activation = (activation_) }
+#define PCL_SPEC_RELU PCL_SPEC_ACTIVATION(PCL_ACTIVATION_RELU)
+#define PCL_SPEC_TANH PCL_SPEC_ACTIVATION(PCL_ACTIVATION_TANH)
+#define PCL_SPEC_BINARY { .kind = PCL_LAYER_BINARY }
+#define PCL_SPEC_BATCHNORM(name_, channels_) { .kind = PCL_LAYER_BATCHNORM, .name = (name_), .out = (channels_) }
+#define PCL_SPEC_UPSAMPLE(factor_) { .kind = PCL_LAYER_UPSAMPLE, .factor = (factor_) }
+#define PCL_SPEC_RESHAPE(c_, h_, w_) { .kind = PCL_LAYER_RESHAPE, .shape = { (c_), (h_), (w_) } }
+#define PCL_SPEC_VAE_SAMPLER(latent_) { .kind = PCL_LAYER_VAE_SAMPLER, .out = (latent_) }
+
+/* A named table with the input it is made for ({c, h, w} of one image). */
+typedef struct pcl_architecture {
+    const char *name;
+    const pcl_layer_spec *spec;
+    int count;
+    int input[3];
+} pcl_architecture;
+
+/* A model with one layer per entry, in order (weights 0: initialise them
+ * with pcl_model_init_weights or load them). Every entry's fields and names
+ * are checked before anything is allocated; a bad entry fails with its
+ * index, kind and what is wrong ("spec entry 3 (conv2d 'conv2'): kernel 0,
+ * expected >= 1"). Whether the entries fit each other depends on the input
+ * shape: pcl_model_build_architecture and pcl_model_spec_shape check that. */
+pcl_status pcl_model_build(pcl_context *context, const pcl_layer_spec *spec, int count, pcl_model **model);
+/* pcl_model_build of arch's table, also checking that its input fits every
+ * entry (pcl_model_spec_shape), with pcl_model_set_architecture(arch->name). */
+pcl_status pcl_model_build_architecture(pcl_context *context, const pcl_architecture *arch, pcl_model **model);
+/* Walks a table without allocating anything: the output shape for input
+ * shape in ({n, c, h, w}) and the number of trained floats (parameters;
+ * either output may be NULL). Fails naming the first entry that is bad or
+ * whose input does not fit (a conv's in channels, a dense layer's in
+ * features, a reshape's element count). */
+pcl_status pcl_model_spec_shape(const pcl_layer_spec *spec, int count, const int in[4], int out[4],
+                                size_t *param_floats);
+
+/* ---- model files --------------------------------------------------------- */
+
+/* Writes every parameter and buffer (pcl_model_weights: names and PyTorch
+ * shapes above, float32) as safetensors, atomically (checkpoint.h), so
+ * safetensors.torch.load_file gives a state_dict for the same PyTorch
+ * module. Metadata: "format" = "perceptcl-model-1", "architecture" (the
+ * model's, when set), "perceptcl_version" (PCL_VERSION), then every entry of
+ * metadata (may be NULL; same keys replace those), by convention "loss",
+ * "training" (the recipe), "data". */
+pcl_status pcl_model_save(const pcl_model *model, const char *path, const pcl_checkpoint *metadata);
+/* Reads a file of pcl_model_save or PyTorch (same names and shapes; a
+ * named layer's tensors may also be under its index name; vectors stored
+ * (C) may also be (C, 1, 1, 1) or (1, C, 1, 1); an nn.Sequential's
+ * state_dict loads into a model of the same layers without names). Every
+ * tensor is checked before the model is touched: a missing tensor, a wrong
+ * shape, a tensor the model does not have, or a value that is not finite
+ * fails naming the file and the tensor. metadata (may be NULL) receives the
+ * file's checkpoint (tensors and metadata), destroyed by the caller. */
+pcl_status pcl_model_load(pcl_model *model, const char *path, pcl_checkpoint **metadata);
 
 /* VAE samplers (see the top of this file). Models without one: kl 0. */
 void pcl_model_set_kl_weight(pcl_model *model, double weight);

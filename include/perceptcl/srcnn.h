@@ -3,7 +3,9 @@
  *
  * The network, on the Y channel scaled to [0, 1]:
  *   conv1 9x9, 1 -> 64, ReLU;  conv2 5x5, 64 -> 32, ReLU;  conv3 5x5, 32 -> 1
- * as a pcl_model of 5 layers (0 conv1, 1 ReLU, 2 conv2, 3 ReLU, 4 conv3).
+ * as a pcl_model of 5 layers (0 conv1, 1 ReLU, 2 conv2, 3 ReLU, 4 conv3),
+ * built from the tables pcl_arch_srcnn_955 / pcl_arch_srcnn_955_replicate
+ * (architectures.h).
  * Training uses valid convolutions, as SRCNN's Caffe model does: a 33x33
  * input gives a 17x17 output (33 - 8 - 4 - 4), compared with the centre
  * 17x17 of the ground-truth patch. (SRCNN's generate_train.m writes 21x21
@@ -13,16 +15,17 @@
  * Initialisation: weights Gaussian std 0.001 (pcl_model_init_weights with
  * PCL_INIT_GAUSSIAN), biases 0.
  *
- * Weight files (safetensors, see checkpoint.h; PyTorch reads them with
- * safetensors.torch.load_file):
+ * Weight files: pcl_model_save / pcl_model_load (model.h). The layers are
+ * named, so the keys are
  *   conv1.weight [64, 1, 9, 9]   conv1.bias [64]
  *   conv2.weight [32, 64, 5, 5]  conv2.bias [32]
  *   conv3.weight [1, 32, 5, 5]   conv3.bias [1]
  * float32, the layout of torch.nn.Conv2d (out, in, kh, kw; cross-correlation),
  * so a PyTorch module with attributes conv1, conv2, conv3 loads them with
- * load_state_dict. Metadata: "format" = "perceptcl-srcnn-1", "architecture"
- * = "9-5-5", "input" = "Y/255 of bicubic-upscaled BT.601 Y", plus what the
- * caller adds (scale, loss, training command). */
+ * load_state_dict; both modes have the same tensors, so a file trained in
+ * valid mode loads into a replicate model. The files in models/ (written by
+ * the earlier pcl_srcnn_save with "format" = "perceptcl-srcnn-1",
+ * "architecture" = "9-5-5") load unchanged. */
 #ifndef PERCEPTCL_SRCNN_H
 #define PERCEPTCL_SRCNN_H
 
@@ -54,23 +57,6 @@ typedef enum pcl_srcnn_mode {
 pcl_status pcl_srcnn_create(pcl_context *context, pcl_srcnn_mode mode, pcl_model **model);
 /* Gaussian weights with std (SRCNN: 0.001) from seed, biases 0. */
 pcl_status pcl_srcnn_init(pcl_model *model, double std, uint64_t seed);
-/* Copies every weight and bias of src into dst (both SRCNNs, any modes). */
-pcl_status pcl_srcnn_copy_weights(pcl_model *dst, const pcl_model *src);
-
-/* The three conv layers' tensors under the file names above ("conv1.weight",
- * "conv1.bias", ...), for pcl_train_save / pcl_train_load and early
- * stopping. Owned by the caller (pcl_train_weights_destroy). */
-pcl_status pcl_srcnn_weights(const pcl_model *model, pcl_train_weights **weights);
-
-/* Writes the weights (layout above) and metadata (the standard keys plus
- * every entry of extra, which may be NULL) atomically. */
-pcl_status pcl_srcnn_save(const pcl_model *model, const char *path, const pcl_checkpoint *extra);
-/* Reads a weight file written by pcl_srcnn_save (or by PyTorch with the same
- * names and shapes; biases may also be stored as [n, 1, 1, 1] or [1, n, 1,
- * 1]). metadata (may be NULL) receives the file's checkpoint (weights and
- * metadata), to be destroyed by the caller. */
-pcl_status pcl_srcnn_load(pcl_model *model, const char *path, pcl_checkpoint **metadata);
-
 /* Test time: the network's Y for a bicubic-upscaled Y image (1 channel,
  * 0..255 as pcl_sr_prepare gives it, any size >= 1x1): input / 255, network
  * with replicate padding, output * 255 (not rounded or clamped). The image

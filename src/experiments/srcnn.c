@@ -1,6 +1,7 @@
-/* SRCNN 9-5-5: the network as a pcl_model, its weight files, tiled
+/* SRCNN 9-5-5: the network as a pcl_model (its table in architectures.c), tiled
  * test-time inference and the training sub-images (see perceptcl/srcnn.h). */
 #include "runtime/internal.h"
+#include "perceptcl/architectures.h"
 #include "perceptcl/datasets.h"
 #include "perceptcl/sr.h"
 #include "perceptcl/srcnn.h"
@@ -11,193 +12,38 @@
 
 /* Layer index in the model of conv1, conv2, conv3 (ReLUs in between). */
 static const int conv_index[3] = {0, 2, 4};
-static const int conv_out[3] = {64, 32, 1};
-static const int conv_in[3] = {1, 64, 32};
-static const int conv_size[3] = {9, 5, 5};
-static const char *const conv_name[3] = {"conv1", "conv2", "conv3"};
 
 pcl_status pcl_srcnn_create(pcl_context *context, pcl_srcnn_mode mode, pcl_model **model)
 {
     *model = NULL;
     if (mode != PCL_SRCNN_VALID && mode != PCL_SRCNN_REPLICATE)
         return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "srcnn: unknown mode %d", (int)mode);
-    pcl_model *m = NULL;
-    PCL_TRY(pcl_model_create(context, &m));
-    pcl_status status = PCL_OK;
-    for (int k = 0; k < 3 && status == PCL_OK; k++) {
-        pcl_conv2d_config config = {0};
-        config.in_channels = conv_in[k];
-        config.out_channels = conv_out[k];
-        config.kernel_h = config.kernel_w = conv_size[k];
-        config.stride = 1;
-        if (mode == PCL_SRCNN_REPLICATE) {
-            config.pad_h = config.pad_w = conv_size[k] / 2;
-            config.padding = PCL_PADDING_REPLICATE;
-        }
-        config.backend = PCL_GEMM_AUTO;
-        pcl_layer *layer = NULL;
-        status = pcl_conv2d_create(context, &config, &layer);
-        if (status == PCL_OK) status = pcl_model_add(m, layer);
-        if (status == PCL_OK && k < 2) {
-            status = pcl_activation_create(context, PCL_ACTIVATION_RELU, &layer);
-            if (status == PCL_OK) status = pcl_model_add(m, layer);
-        }
-    }
-    if (status != PCL_OK) {
-        pcl_model_destroy(m);
-        return status;
-    }
-    *model = m;
-    return PCL_OK;
+    return pcl_model_build_architecture(context, mode == PCL_SRCNN_VALID ? &pcl_arch_srcnn_955 : &pcl_arch_srcnn_955_replicate,
+                                        model);
 }
 
-/* The weight and bias tensors of conv k (0..2); fails when model is not an SRCNN. */
-static pcl_status conv_tensors(const pcl_model *model, int k, pcl_tensor **weight, pcl_tensor **bias)
+/* Fails when model is not a 9-5-5 SRCNN (the valid table's tensors). */
+static pcl_status check_srcnn(const pcl_model *model)
 {
-    pcl_layer *layer = pcl_model_layer(model, conv_index[k]);
-    if (pcl_model_layer_count(model) != 5 || !layer || pcl_layer_get_kind(layer) != PCL_LAYER_CONV2D ||
-        pcl_layer_param_count(layer) != 2)
-        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "srcnn: the model is not a 9-5-5 SRCNN (layer %d)", conv_index[k]);
-    PCL_TRY(pcl_layer_param(layer, 0, weight, NULL, NULL));
-    PCL_TRY(pcl_layer_param(layer, 1, bias, NULL, NULL));
-    const pcl_tensor *w = *weight;
-    if (w->n != conv_out[k] || w->c != conv_in[k] || w->h != conv_size[k] || w->w != conv_size[k])
-        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "srcnn: %s.weight is %dx%dx%dx%d, expected %dx%dx%dx%d",
-                        conv_name[k], w->n, w->c, w->h, w->w, conv_out[k], conv_in[k], conv_size[k], conv_size[k]);
+    const pcl_layer_spec *spec = pcl_arch_srcnn_955.spec;
+    int ok = pcl_model_layer_count(model) == pcl_arch_srcnn_955.count;
+    for (int k = 0; k < 3 && ok; k++) {
+        pcl_layer *layer = pcl_model_layer(model, conv_index[k]);
+        pcl_tensor *w = NULL;
+        ok = pcl_layer_get_kind(layer) == PCL_LAYER_CONV2D && pcl_layer_param_count(layer) == 2 &&
+             pcl_layer_param(layer, 0, &w, NULL, NULL) == PCL_OK;
+        const pcl_layer_spec *e = &spec[conv_index[k]];
+        ok = ok && w->n == e->out && w->c == e->in && w->h == e->kernel && w->w == e->kernel;
+    }
+    if (!ok) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "srcnn: the model is not a 9-5-5 SRCNN");
     return PCL_OK;
 }
 
 pcl_status pcl_srcnn_init(pcl_model *model, double std, uint64_t seed)
 {
     if (!(std > 0) || !isfinite(std)) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "srcnn: init std must be > 0");
-    pcl_tensor *w, *b;
-    PCL_TRY(conv_tensors(model, 0, &w, &b));
+    PCL_TRY(check_srcnn(model));
     return pcl_model_init_weights(model, PCL_INIT_GAUSSIAN, std, seed);
-}
-
-pcl_status pcl_srcnn_copy_weights(pcl_model *dst, const pcl_model *src)
-{
-    for (int k = 0; k < 3; k++) {
-        pcl_tensor *dw, *db, *sw, *sb;
-        PCL_TRY(conv_tensors(dst, k, &dw, &db));
-        PCL_TRY(conv_tensors(src, k, &sw, &sb));
-        PCL_TRY(pcl_tensor_copy(dw, sw));
-        PCL_TRY(pcl_tensor_copy(db, sb));
-    }
-    return PCL_OK;
-}
-
-pcl_status pcl_srcnn_weights(const pcl_model *model, pcl_train_weights **weights)
-{
-    *weights = NULL;
-    pcl_train_weights *tw = NULL;
-    PCL_TRY(pcl_train_weights_create(&tw));
-    pcl_status status = PCL_OK;
-    for (int k = 0; k < 3 && status == PCL_OK; k++) {
-        pcl_tensor *w, *b;
-        char name[32];
-        status = conv_tensors(model, k, &w, &b);
-        snprintf(name, sizeof name, "%s.weight", conv_name[k]);
-        if (status == PCL_OK) status = pcl_train_weights_add(tw, name, w);
-        snprintf(name, sizeof name, "%s.bias", conv_name[k]);
-        int64_t bias_shape[1] = {conv_out[k]}; /* (C), as in the weight files */
-        if (status == PCL_OK) status = pcl_train_weights_add_shaped(tw, name, b, 1, bias_shape);
-    }
-    if (status != PCL_OK) {
-        pcl_train_weights_destroy(tw);
-        return status;
-    }
-    *weights = tw;
-    return PCL_OK;
-}
-
-pcl_status pcl_srcnn_save(const pcl_model *model, const char *path, const pcl_checkpoint *extra)
-{
-    pcl_checkpoint *cp = NULL;
-    float *host = NULL;
-    PCL_TRY(pcl_checkpoint_create(&cp));
-    pcl_status status = PCL_OK;
-    for (int k = 0; k < 3 && status == PCL_OK; k++) {
-        pcl_tensor *w, *b;
-        char name[32];
-        status = conv_tensors(model, k, &w, &b);
-        if (status != PCL_OK) break;
-        int64_t wshape[4] = {w->n, w->c, w->h, w->w}, bshape[1] = {conv_out[k]};
-        float *grown = realloc(host, pcl_tensor_count(w) * sizeof(float));
-        if (!grown) {
-            status = pcl_fail(PCL_ERR_OUT_OF_MEMORY, "srcnn: out of memory saving %s", path);
-            break;
-        }
-        host = grown;
-        snprintf(name, sizeof name, "%s.weight", conv_name[k]);
-        status = pcl_tensor_download(w, host);
-        if (status == PCL_OK) status = pcl_checkpoint_add(cp, name, 4, wshape, host);
-        snprintf(name, sizeof name, "%s.bias", conv_name[k]);
-        if (status == PCL_OK) status = pcl_tensor_download(b, host);
-        if (status == PCL_OK) status = pcl_checkpoint_add(cp, name, 1, bshape, host);
-    }
-    free(host);
-    if (status == PCL_OK) status = pcl_checkpoint_set_metadata(cp, "format", "perceptcl-srcnn-1");
-    if (status == PCL_OK) status = pcl_checkpoint_set_metadata(cp, "architecture", "9-5-5");
-    if (status == PCL_OK)
-        status = pcl_checkpoint_set_metadata(cp, "input", "Y/255 of bicubic-upscaled BT.601 Y");
-    for (int i = 0; extra && i < pcl_checkpoint_metadata_count(extra) && status == PCL_OK; i++) {
-        const char *key, *value;
-        pcl_checkpoint_metadata_entry(extra, i, &key, &value);
-        status = pcl_checkpoint_set_metadata(cp, key, value);
-    }
-    if (status == PCL_OK) status = pcl_checkpoint_write(cp, path);
-    pcl_checkpoint_destroy(cp);
-    return status;
-}
-
-pcl_status pcl_srcnn_load(pcl_model *model, const char *path, pcl_checkpoint **metadata)
-{
-    if (metadata) *metadata = NULL;
-    pcl_tensor *tensors[6];
-    for (int k = 0; k < 3; k++) PCL_TRY(conv_tensors(model, k, &tensors[2 * k], &tensors[2 * k + 1]));
-    pcl_checkpoint *cp = NULL;
-    PCL_TRY(pcl_checkpoint_read(path, &cp));
-    /* Find and check everything before touching the model. */
-    const float *data[6] = {0};
-    pcl_status status = PCL_OK;
-    for (int k = 0; k < 3 && status == PCL_OK; k++) {
-        char name[32];
-        int64_t wshape[4] = {conv_out[k], conv_in[k], conv_size[k], conv_size[k]};
-        snprintf(name, sizeof name, "%s.weight", conv_name[k]);
-        status = pcl_checkpoint_find(cp, name, 4, wshape, &data[2 * k]);
-        if (status != PCL_OK) break;
-        snprintf(name, sizeof name, "%s.bias", conv_name[k]);
-        int64_t b1[1] = {conv_out[k]}, b4a[4] = {conv_out[k], 1, 1, 1}, b4b[4] = {1, conv_out[k], 1, 1};
-        int ndim = 0;
-        const int64_t *shape = NULL;
-        int found = 0;
-        for (int e = 0; e < pcl_checkpoint_count(cp); e++) {
-            const char *entry;
-            const float *d;
-            pcl_checkpoint_entry(cp, e, &entry, &ndim, &shape, &d);
-            if (strcmp(entry, name) != 0) continue;
-            found = 1;
-            if ((ndim == 1 && shape[0] == b1[0]) || (ndim == 4 && memcmp(shape, b4a, sizeof b4a) == 0) ||
-                (ndim == 4 && memcmp(shape, b4b, sizeof b4b) == 0))
-                data[2 * k + 1] = d;
-            else status = pcl_checkpoint_find(cp, name, 1, b1, &data[2 * k + 1]); /* names both shapes */
-        }
-        if (!found && status == PCL_OK) status = pcl_checkpoint_find(cp, name, 1, b1, &data[2 * k + 1]);
-    }
-    for (int i = 0; i < 6 && status == PCL_OK; i++) {
-        size_t n = pcl_tensor_count(tensors[i]);
-        for (size_t j = 0; j < n; j++)
-            if (!isfinite(data[i][j])) {
-                status = pcl_fail(PCL_ERR_FORMAT, "%s: %s.%s element %zu is not finite", path, conv_name[i / 2],
-                                  i % 2 ? "bias" : "weight", j);
-                break;
-            }
-    }
-    for (int i = 0; i < 6 && status == PCL_OK; i++) status = pcl_tensor_upload(tensors[i], data[i]);
-    if (status == PCL_OK && metadata) *metadata = cp;
-    else pcl_checkpoint_destroy(cp);
-    return status;
 }
 
 /* Tile side of the test-time pass (output pixels): bounds conv2's im2col
@@ -210,8 +56,7 @@ pcl_status pcl_srcnn_apply(pcl_model *model, const pcl_image *bicubic_y, pcl_ima
     if (bicubic_y->channels != 1)
         return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "srcnn: expects a 1-channel Y image, not %d channels",
                         bicubic_y->channels);
-    pcl_tensor *w, *b;
-    PCL_TRY(conv_tensors(model, 0, &w, &b));
+    PCL_TRY(check_srcnn(model));
     {
         pcl_layer *first = pcl_model_layer(model, 0);
         int in[4] = {1, 1, 1, 1}, o[4];

@@ -3,7 +3,9 @@
 #include "perceptcl/model.h"
 
 #include "nn/layer_internal.h"
+#include "train/train_internal.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +15,8 @@ struct pcl_model {
     pcl_context *context;
     int count, capacity;
     pcl_layer **layers;
+    char **names; /* per layer, NULL when unnamed */
+    char *architecture;
     double *lr;
     pcl_train_weights *weights;
     int training;
@@ -79,17 +83,51 @@ void pcl_model_destroy(pcl_model *model)
     if (!model) return;
     free_arrays(model);
     for (int i = 0; i < model->count; i++) pcl_layer_destroy(model->layers[i]);
+    for (int i = 0; i < model->count; i++) free(model->names[i]);
     free(model->layers);
+    free(model->names);
+    free(model->architecture);
     free(model->lr);
     pcl_train_weights_destroy(model->weights);
     free(model);
 }
 
-pcl_status pcl_model_add(pcl_model *model, pcl_layer *layer)
+/* The prefix of layer index's tensors: its name, else its index. */
+static const char *layer_prefix(const pcl_model *m, int index, char buffer[16])
+{
+    if (m->names[index]) return m->names[index];
+    snprintf(buffer, 16, "%d", index);
+    return buffer;
+}
+
+/* Why name cannot name a layer of m, or NULL when it can. */
+static const char *bad_name(const pcl_model *m, const char *name)
+{
+    if (!*name) return "is empty";
+    if (strlen(name) > 200) return "is longer than 200 characters";
+    int digits = 1;
+    for (const char *p = name; *p; p++) {
+        if (!isalnum((unsigned char)*p) && *p != '_' && *p != '.') return "has a character other than letters, digits, '_', '.'";
+        if (!isdigit((unsigned char)*p)) digits = 0;
+    }
+    if (digits) return "is all digits (an index name)";
+    for (int i = 0; i < m->count; i++)
+        if (m->names[i] && !strcmp(m->names[i], name)) return "is already used";
+    return NULL;
+}
+
+pcl_status pcl_model_add(pcl_model *model, pcl_layer *layer) { return pcl_model_add_named(model, layer, NULL); }
+
+pcl_status pcl_model_add_named(pcl_model *model, pcl_layer *layer, const char *name)
 {
     if (!model || !layer) {
         pcl_layer_destroy(layer);
         return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_model_add: NULL model or layer");
+    }
+    const char *why = name ? bad_name(model, name) : NULL;
+    if (why) {
+        pcl_layer_destroy(layer);
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_model_add: layer %d's name '%s' %s", model->count, name, why);
     }
     if (layer->context != model->context) {
         pcl_layer_destroy(layer);
@@ -107,22 +145,31 @@ pcl_status pcl_model_add(pcl_model *model, pcl_layer *layer)
         if (layers) model->layers = layers;
         double *lr = layers ? realloc(model->lr, (size_t)capacity * sizeof *lr) : NULL;
         if (lr) model->lr = lr;
-        if (!layers || !lr) {
+        char **names = lr ? realloc(model->names, (size_t)capacity * sizeof *names) : NULL;
+        if (names) model->names = names;
+        if (!layers || !lr || !names) {
             pcl_layer_destroy(layer);
             return pcl_fail(PCL_ERR_OUT_OF_MEMORY, "pcl_model_add: out of memory");
         }
         model->capacity = capacity;
     }
     /* PyTorch's names and shapes ("0.weight", "2.running_mean"), as its
-     * nn.Sequential's state_dict has them. */
-    char prefix[16];
-    snprintf(prefix, sizeof prefix, "%d", model->count);
-    pcl_status status = pcl_train_weights_add_layer(model->weights, layer, prefix);
+     * nn.Sequential's state_dict has them, or "conv1.weight" for a named
+     * layer, which also answers to its index name when files are read. */
+    char index_name[16];
+    snprintf(index_name, sizeof index_name, "%d", model->count);
+    char *copy = name ? strdup(name) : NULL;
+    pcl_status status = name && !copy ? pcl_fail(PCL_ERR_OUT_OF_MEMORY, "pcl_model_add: out of memory") : PCL_OK;
+    if (status == PCL_OK)
+        status = pcl_train_weights_add_layer_aliased(model->weights, layer, name ? name : index_name,
+                                                     name ? index_name : NULL);
     if (status != PCL_OK) {
+        free(copy);
         pcl_layer_destroy(layer);
         return status;
     }
     pcl_layer_set_training(layer, model->training);
+    model->names[model->count] = copy;
     model->layers[model->count] = layer;
     model->lr[model->count] = 1.0;
     model->count++;
@@ -138,6 +185,25 @@ pcl_layer *pcl_model_layer(const pcl_model *model, int index)
 }
 
 pcl_context *pcl_model_context(const pcl_model *model) { return model ? model->context : NULL; }
+
+const char *pcl_model_layer_name(const pcl_model *model, int index)
+{
+    if (!model || index < 0 || index >= model->count) return NULL;
+    return model->names[index];
+}
+
+pcl_status pcl_model_set_architecture(pcl_model *model, const char *name)
+{
+    if (!model || !name || !*name)
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_model_set_architecture: NULL model or empty name");
+    char *copy = strdup(name);
+    if (!copy) return pcl_fail(PCL_ERR_OUT_OF_MEMORY, "pcl_model_set_architecture: out of memory");
+    free(model->architecture);
+    model->architecture = copy;
+    return PCL_OK;
+}
+
+const char *pcl_model_architecture(const pcl_model *model) { return model ? model->architecture : NULL; }
 
 pcl_status pcl_model_set_lr_multiplier(pcl_model *model, int index, double lr_multiplier)
 {
@@ -155,9 +221,8 @@ pcl_status pcl_model_add_to_optimizer(pcl_model *model, pcl_optimizer *optimizer
 {
     if (!model || !optimizer) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_model_add_to_optimizer: NULL argument");
     for (int i = 0; i < model->count; i++) {
-        char prefix[16];
-        snprintf(prefix, sizeof prefix, "%d", i); /* the names pcl_model_add gave the weights */
-        PCL_TRY(pcl_optimizer_add_layer(optimizer, model->layers[i], prefix, model->lr[i]));
+        char buffer[16]; /* the names pcl_model_add gave the weights */
+        PCL_TRY(pcl_optimizer_add_layer(optimizer, model->layers[i], layer_prefix(model, i, buffer), model->lr[i]));
     }
     return PCL_OK;
 }

@@ -73,6 +73,17 @@ static saved_shape state_shape(const pcl_train_weights *weights, const pcl_tenso
     return device_shape(state);
 }
 
+/* The alias of the weight that is tensor param (NULL when none). */
+static const char *weight_alias(const pcl_train_weights *weights, const pcl_tensor *param)
+{
+    for (int i = 0; i < pcl_train_weights_count(weights); i++) {
+        pcl_tensor *t;
+        pcl_train_weights_entry(weights, i, NULL, &t);
+        if (t == param) return pcl_train_weights_alias(weights, i);
+    }
+    return NULL;
+}
+
 static pcl_status add(pcl_checkpoint *c, const char *name, const pcl_tensor *t, saved_shape shape)
 {
     return pcl_checkpoint_add_tensor_shaped(c, name, t, shape.ndim, shape.dims);
@@ -147,12 +158,24 @@ pcl_status pcl_train_save(const char *path, const pcl_train_weights *weights, co
     return status;
 }
 
+static int has_tensor(const pcl_checkpoint *c, const char *name)
+{
+    for (int i = 0; i < pcl_checkpoint_count(c); i++) {
+        const char *entry;
+        if (pcl_checkpoint_entry(c, i, &entry, NULL, NULL, NULL) == PCL_OK && !strcmp(entry, name)) return 1;
+    }
+    return 0;
+}
+
 /* Checks that the tensor is there with the expected shape, t's device
  * shape in a file of the earlier layout (all_4d); the message names the
- * file, the tensor and both shapes. apply 1 also uploads it. */
-static pcl_status take(const pcl_checkpoint *c, const char *name, pcl_tensor *t, saved_shape shape, int all_4d,
-                       int apply)
+ * file, the tensor and both shapes. A tensor absent under name is taken
+ * under alias (may be NULL: a named layer's index name, as states written
+ * before it had a name call it). apply 1 also uploads it. */
+static pcl_status take(const pcl_checkpoint *c, const char *name, const char *alias, pcl_tensor *t, saved_shape shape,
+                       int all_4d, int apply)
 {
+    if (alias && !has_tensor(c, name) && has_tensor(c, alias)) name = alias;
     if (all_4d) shape = device_shape(t);
     if (apply) return pcl_checkpoint_load_tensor_shaped(c, name, t, shape.ndim, shape.dims);
     return pcl_checkpoint_find(c, name, shape.ndim, shape.dims, NULL);
@@ -172,7 +195,7 @@ static pcl_status load(const pcl_checkpoint *c, const char *path, pcl_train_weig
         const char *name;
         pcl_tensor *t;
         PCL_TRY(pcl_train_weights_entry(weights, i, &name, &t));
-        PCL_TRY(take(c, name, t, weight_shape(weights, i), all_4d, apply));
+        PCL_TRY(take(c, name, pcl_train_weights_alias(weights, i), t, weight_shape(weights, i), all_4d, apply));
     }
     if (optimizer) {
         const char *kind = pcl_checkpoint_metadata(c, "optimizer");
@@ -194,7 +217,10 @@ static pcl_status load(const pcl_checkpoint *c, const char *path, pcl_train_weig
                 const char *slot;
                 PCL_TRY(pcl_optimizer_state(optimizer, i, s, &t, &slot));
                 PCL_TRY(state_name(name, sizeof name, pname, slot));
-                PCL_TRY(take(c, name, t, state_shape(weights, param, t), all_4d, apply));
+                const char *param_alias = weight_alias(weights, param);
+                char alias[512];
+                if (param_alias) PCL_TRY(state_name(alias, sizeof alias, param_alias, slot));
+                PCL_TRY(take(c, name, param_alias ? alias : NULL, t, state_shape(weights, param, t), all_4d, apply));
             }
         }
         if (!(lr > 0.0) || !isfinite(lr))
@@ -216,7 +242,11 @@ static pcl_status load(const pcl_checkpoint *c, const char *path, pcl_train_weig
             char full[512];
             PCL_TRY(pcl_train_weights_entry(stop->weights, i, &name, NULL));
             snprintf(full, sizeof full, "best.%s", name);
-            PCL_TRY(take(c, full, stop->best[i], weight_shape(stop->weights, i), all_4d, apply));
+            const char *weight_alias_name = pcl_train_weights_alias(stop->weights, i);
+            char alias[512];
+            if (weight_alias_name) snprintf(alias, sizeof alias, "best.%s", weight_alias_name);
+            PCL_TRY(take(c, full, weight_alias_name ? alias : NULL, stop->best[i], weight_shape(stop->weights, i),
+                         all_4d, apply));
         }
         if (apply) {
             stop->have_best = have != 0;

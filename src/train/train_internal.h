@@ -17,4 +17,12 @@ struct pcl_early_stop {
     int bad_epochs;
 };
 
+/* pcl_train_weights_add_layer where the layer's tensors also have an
+ * alias "<alias_prefix>.<name>" (NULL: none): a named model layer's index
+ * name, which files written before it had a name use. */
+pcl_status pcl_train_weights_add_layer_aliased(pcl_train_weights *weights, pcl_layer *layer, const char *prefix,
+                                               const char *alias_prefix);
+/* Entry index's alias, or NULL. */
+const char *pcl_train_weights_alias(const pcl_train_weights *weights, int index);
+
 #endif

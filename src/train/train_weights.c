@@ -1,6 +1,6 @@
 /* The named tensors a checkpoint saves as the model (train.h), each with
  * the shape the file gives it: PyTorch's for a layer's tensors. */
-#include "perceptcl/train.h"
+#include "train/train_internal.h"
 
 #include "nn/layer_internal.h"
 
@@ -10,6 +10,7 @@
 
 typedef struct weight_entry {
     char *name;
+    char *alias;        /* the name a file may also use for it, or NULL */
     pcl_tensor *tensor; /* not owned */
     int ndim;
     int64_t shape[4];
@@ -31,7 +32,10 @@ pcl_status pcl_train_weights_create(pcl_train_weights **weights)
 void pcl_train_weights_destroy(pcl_train_weights *weights)
 {
     if (!weights) return;
-    for (int i = 0; i < weights->count; i++) free(weights->entries[i].name);
+    for (int i = 0; i < weights->count; i++) {
+        free(weights->entries[i].name);
+        free(weights->entries[i].alias);
+    }
     free(weights->entries);
     free(weights);
 }
@@ -101,19 +105,28 @@ static int torch_shape(pcl_layer_kind kind, const char *name, const pcl_tensor *
     return 4;
 }
 
-static pcl_status add_named(pcl_train_weights *weights, pcl_layer *layer, const char *prefix, const char *name,
-                            pcl_tensor *tensor)
+static pcl_status add_named(pcl_train_weights *weights, pcl_layer *layer, const char *prefix,
+                            const char *alias_prefix, const char *name, pcl_tensor *tensor)
 {
-    char full[256];
+    char full[256], alias[256];
     name = pcl_layer_torch_name(name);
     if (snprintf(full, sizeof full, "%s.%s", prefix, name) >= (int)sizeof full)
         return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_train_weights_add_layer: name '%s.%s' too long", prefix, name);
+    if (alias_prefix && snprintf(alias, sizeof alias, "%s.%s", alias_prefix, name) >= (int)sizeof alias)
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_train_weights_add_layer: name '%s.%s' too long", alias_prefix,
+                        name);
     int64_t shape[4];
     int ndim = torch_shape(pcl_layer_get_kind(layer), name, tensor, shape);
-    return pcl_train_weights_add_shaped(weights, full, tensor, ndim, shape);
+    PCL_TRY(pcl_train_weights_add_shaped(weights, full, tensor, ndim, shape));
+    if (!alias_prefix) return PCL_OK;
+    weight_entry *e = &weights->entries[weights->count - 1];
+    e->alias = strdup(alias);
+    if (!e->alias) return pcl_fail(PCL_ERR_OUT_OF_MEMORY, "pcl_train_weights_add_layer: out of memory");
+    return PCL_OK;
 }
 
-pcl_status pcl_train_weights_add_layer(pcl_train_weights *weights, pcl_layer *layer, const char *prefix)
+pcl_status pcl_train_weights_add_layer_aliased(pcl_train_weights *weights, pcl_layer *layer, const char *prefix,
+                                               const char *alias_prefix)
 {
     if (!weights || !layer || !prefix)
         return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_train_weights_add_layer: NULL argument");
@@ -121,15 +134,26 @@ pcl_status pcl_train_weights_add_layer(pcl_train_weights *weights, pcl_layer *la
         pcl_tensor *value;
         const char *name;
         PCL_TRY(pcl_layer_param(layer, i, &value, NULL, &name));
-        PCL_TRY(add_named(weights, layer, prefix, name, value));
+        PCL_TRY(add_named(weights, layer, prefix, alias_prefix, name, value));
     }
     for (int i = 0; i < pcl_layer_buffer_count(layer); i++) {
         pcl_tensor *value;
         const char *name;
         PCL_TRY(pcl_layer_buffer(layer, i, &value, &name));
-        PCL_TRY(add_named(weights, layer, prefix, name, value));
+        PCL_TRY(add_named(weights, layer, prefix, alias_prefix, name, value));
     }
     return PCL_OK;
+}
+
+pcl_status pcl_train_weights_add_layer(pcl_train_weights *weights, pcl_layer *layer, const char *prefix)
+{
+    return pcl_train_weights_add_layer_aliased(weights, layer, prefix, NULL);
+}
+
+const char *pcl_train_weights_alias(const pcl_train_weights *weights, int index)
+{
+    if (!weights || index < 0 || index >= weights->count) return NULL;
+    return weights->entries[index].alias;
 }
 
 int pcl_train_weights_count(const pcl_train_weights *weights) { return weights ? weights->count : 0; }
