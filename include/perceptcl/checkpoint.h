@@ -72,8 +72,12 @@ pcl_status pcl_checkpoint_entry(const pcl_checkpoint *checkpoint, int index, con
  * (fails naming the checkpoint's path, the tensor and both shapes). */
 pcl_status pcl_checkpoint_find(const pcl_checkpoint *checkpoint, const char *name, int ndim, const int64_t *shape,
                                const float **data);
+/* The same, and fails (naming the tensor and the element) when a value is
+ * NaN or infinite: how loaders refuse the weights of a diverged run. */
+pcl_status pcl_checkpoint_find_finite(const pcl_checkpoint *checkpoint, const char *name, int ndim,
+                                      const int64_t *shape, const float **data);
 /* Uploads the tensor called name into a device tensor; the stored shape must
- * be [n, c, h, w] of that tensor. */
+ * be [n, c, h, w] of that tensor and its values finite (find_finite). */
 pcl_status pcl_checkpoint_load_tensor(const pcl_checkpoint *checkpoint, const char *name, pcl_tensor *tensor);
 /* The same where the stored shape must be the given one (which must hold
  * the tensor's values). */
