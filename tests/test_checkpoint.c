@@ -421,6 +421,8 @@ START_TEST(test_hostile)
                    "expected an object", NULL);
     expect_refused("{\"__metadata__\":[],\"t\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,12]}}", d, 12,
                    "not an object", NULL);
+    /* An empty tensor name (pcl_checkpoint_add refuses one too; found by fuzz_safetensors). */
+    expect_refused("{\"\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,12]}}", d, 12, "empty name", NULL);
     /* Strings JSON or the format forbid: invalid UTF-8, NUL, a lone surrogate. */
     expect_refused("{\"t\xff\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,12]}}", d, 12, NULL, NULL);
     expect_refused("{\"t\\u0000\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,12]}}", d, 12, NULL, NULL);

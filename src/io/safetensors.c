@@ -238,6 +238,7 @@ static pcl_status read_header(const char *name, const json_t *root, pcl_checkpoi
     const json_t *value;
     json_object_foreach((json_t *)root, key, value) {
         if (strcmp(key, "__metadata__") != 0) {
+            if (!key[0]) return header_fail(name, "a tensor with an empty name (names are what loaders look up)");
             parsed_tensor *t = &(*tensors)[*count];
             t->index = *count;
             PCL_TRY(tensor_info(name, key, value, t));
