@@ -10,7 +10,10 @@
  *     temporary file;
  *   - corrupt copies: every truncation, and each kind of inconsistency,
  *     refused with PCL_ERR_FORMAT and a message naming the file, the offset
- *     and what was expected.
+ *     and what was expected;
+ *   - hostile headers (duplicate keys, header lengths of 2^63 and more,
+ *     shapes whose byte count wraps, offsets near 2^63, a million nested
+ *     brackets) refused; NaN and infinite weights refused by find_finite.
  * Dev-time cross-check (not needed by the test): a file written by
  * pcl_checkpoint_write was read with safetensors.numpy.load_file (0.8.0) and
  * gave the same names, shapes, values and metadata. */
@@ -335,7 +338,8 @@ START_TEST(test_corrupt)
     /* Each kind of inconsistency. */
     expect_refused("{\"t\":{\"dtype\":\"F16\",\"shape\":[6],\"data_offsets\":[0,12]}}", d, 12, "F16", "expected \"F32\"");
     /* (offset 63: where its data begins, after the 55-byte header) */
-    expect_refused("{\"t\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,12]}}", d, 12, "offset 63", "expected 8");
+    expect_refused("{\"t\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,12]}}", d, 12, "offset 63",
+                   "expected 8");
     expect_refused("{\"t\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,16]}}", d, 12, "hold 16", NULL);
     expect_refused("{\"t\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[4,16]}}", d, 12, "beyond", NULL);
     expect_refused("{\"t\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[12,0]}}", d, 12, "end before", NULL);

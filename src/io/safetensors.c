@@ -144,8 +144,8 @@ static pcl_status json_failure(const char *name, const json_error_t *error)
     case json_error_out_of_memory: return pcl_fail(PCL_ERR_OUT_OF_MEMORY, "%s: out of memory parsing the header", name);
     default: hint = "not valid JSON"; break;
     }
-    return pcl_fail(PCL_ERR_FORMAT, "%s: offset %llu: header JSON: %s (%s)", name, 8ULL + (unsigned long long)error->position,
-                    error->text, hint);
+    return pcl_fail(PCL_ERR_FORMAT, "%s: offset %llu: header JSON: %s (%s)", name,
+                    8ULL + (unsigned long long)error->position, error->text, hint);
 }
 
 typedef struct parsed_tensor {
@@ -289,8 +289,9 @@ static pcl_status check_offsets(const char *name, parsed_tensor *tensors, int co
         if (t->end > data_size)
             return pcl_fail(PCL_ERR_FORMAT, "%s: offset %llu: tensor '%s': data_offsets [%llu, %llu] go beyond "
                             "the data (%llu bytes from offset %llu to the end of the file): truncated?", name,
-                            (unsigned long long)header_end, t->name, (unsigned long long)t->begin, (unsigned long long)t->end,
-                            (unsigned long long)data_size, (unsigned long long)header_end);
+                            (unsigned long long)header_end, t->name, (unsigned long long)t->begin,
+                            (unsigned long long)t->end, (unsigned long long)data_size,
+                            (unsigned long long)header_end);
     }
     if (count == 0) {
         if (data_size == 0) return PCL_OK;
