@@ -1,7 +1,7 @@
 /* End-to-end runs of the perceptcl command: golden SSIM / MS-SSIM values and
  * gradients through files, and every documented error path (one line on
  * stderr, non-zero exit, no output file left behind). */
-#include "mini_json.h"
+#include "json_get.h"
 
 #include <check.h>
 #include <math.h>
@@ -15,7 +15,7 @@
 
 static char work[64];
 static char out_text[1 << 16], err_text[1 << 16];
-static json *manifest;
+static json_t *manifest;
 
 static void read_text(const char *path, char *buffer, size_t size)
 {
@@ -111,22 +111,22 @@ static float *read_pfm(const char *name, int width, int height)
     return data;
 }
 
-static const json *golden_case(const char *name)
+static const json_t *golden_case(const char *name)
 {
-    const json *cases = json_get(manifest, "cases");
-    for (size_t i = 0; i < cases->count; i++)
-        if (strcmp(json_get(json_at(cases, i), "name")->string, name) == 0) return json_at(cases, i);
+    const json_t *cases = json_object_get(manifest, "cases");
+    for (size_t i = 0; i < json_array_size(cases); i++)
+        if (strcmp(json_string_value(json_object_get(json_array_get(cases, i), "name")), name) == 0) return json_array_get(cases, i);
     ck_abort_msg("no golden case %s", name);
     return NULL;
 }
 
 /* Writes x.pfm and y.pfm of a golden case into the work folder. */
-static void stage_case(const json *c, int *width, int *height, double *range)
+static void stage_case(const json_t *c, int *width, int *height, double *range)
 {
-    const char *name = json_get(c, "name")->string;
-    *width = (int)json_number(c, "width", 0);
-    *height = (int)json_number(c, "height", 0);
-    *range = json_number(c, "data_range", 0);
+    const char *name = json_string_value(json_object_get(c, "name"));
+    *width = (int)json_member_number(c, "width", 0);
+    *height = (int)json_member_number(c, "height", 0);
+    *range = json_member_number(c, "data_range", 0);
     size_t count = (size_t)*width * (size_t)*height;
     float *x = read_f32(name, "x.f32", count), *y = read_f32(name, "y.f32", count);
     write_pfm("x.pfm", x, *width, *height);
@@ -138,13 +138,13 @@ static void stage_case(const json *c, int *width, int *height, double *range)
 /* The value in "value": N of the --json output. */
 static double json_value(void)
 {
-    char err[256];
-    json *doc = json_parse(out_text, err, sizeof err);
-    ck_assert_msg(doc != NULL, "bad JSON (%s): %s", err, out_text);
-    const json *result = json_at(json_get(doc, "results"), 0);
+    json_error_t err;
+    json_t *doc = json_loads(out_text, 0, &err);
+    ck_assert_msg(doc != NULL, "bad JSON (%s): %s", err.text, out_text);
+    const json_t *result = json_array_get(json_object_get(doc, "results"), 0);
     ck_assert_ptr_nonnull(result);
-    double value = json_number(result, "value", NAN);
-    json_free(doc);
+    double value = json_member_number(result, "value", NAN);
+    json_decref(doc);
     ck_assert_msg(isfinite(value), "value is not finite: %s", out_text);
     return value;
 }
@@ -153,14 +153,14 @@ static void setup(void)
 {
     strcpy(work, "/tmp/pcl-apps-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(work));
-    char path[1024], err[256];
+    char path[1024];
     snprintf(path, sizeof path, "%s/cases.json", PCL_GOLDEN_DIR);
-    manifest = json_parse_file(path, err, sizeof err);
+    manifest = json_load_file(path, 0, NULL);
 }
 
 static void teardown(void)
 {
-    json_free(manifest);
+    json_decref(manifest);
     char command[256];
     snprintf(command, sizeof command, "rm -rf %s", work);
     if (system(command) != 0) fprintf(stderr, "could not remove %s\n", work);
@@ -203,22 +203,22 @@ START_TEST(ssim_values_match_golden)
     REQUIRE_GOLDEN();
     static const char *names[] = {"c02_astronaut_32x32_blur", "c09_grass_176x176_blur", "c11_gravel_251x247_contrast_up"};
     for (size_t k = 0; k < 3; k++) {
-        const json *c = golden_case(names[k]);
+        const json_t *c = golden_case(names[k]);
         int width, height;
         double range;
         stage_case(c, &width, &height, &range);
         char args[512];
         snprintf(args, sizeof args, "ssim --json --range %.17g x.pfm y.pfm", range);
         ck_assert_msg(run(args) == 0, "%s: %s", names[k], err_text);
-        ck_assert_double_eq_tol(json_value(), json_number(json_get(c, "valid"), "ssim", NAN), 3e-5);
+        ck_assert_double_eq_tol(json_value(), json_member_number(json_object_get(c, "valid"), "ssim", NAN), 3e-5);
 
         snprintf(args, sizeof args, "ssim --json --msssim --mode same --range %.17g x.pfm y.pfm", range);
         ck_assert_msg(run(args) == 0, "%s: %s", names[k], err_text);
-        ck_assert_double_eq_tol(json_value(), json_number(json_get(c, "same_replicate"), "msssim_standard", NAN), 3e-5);
+        ck_assert_double_eq_tol(json_value(), json_member_number(json_object_get(c, "same_replicate"), "msssim_standard", NAN), 3e-5);
 
         snprintf(args, sizeof args, "ssim --json --msssim --mode same --weights equal --range %.17g x.pfm y.pfm", range);
         ck_assert_msg(run(args) == 0, "%s: %s", names[k], err_text);
-        ck_assert_double_eq_tol(json_value(), json_number(json_get(c, "same_replicate"), "msssim_equal", NAN), 3e-5);
+        ck_assert_double_eq_tol(json_value(), json_member_number(json_object_get(c, "same_replicate"), "msssim_equal", NAN), 3e-5);
     }
 }
 END_TEST
@@ -227,7 +227,7 @@ START_TEST(gradient_file_matches_golden)
 {
     REQUIRE_GOLDEN();
     const char *name = "c02_astronaut_32x32_blur";
-    const json *c = golden_case(name);
+    const json_t *c = golden_case(name);
     int width, height;
     double range;
     stage_case(c, &width, &height, &range);
@@ -253,7 +253,7 @@ END_TEST
 START_TEST(map_has_the_map_size)
 {
     REQUIRE_GOLDEN();
-    const json *c = golden_case("c02_astronaut_32x32_blur");
+    const json_t *c = golden_case("c02_astronaut_32x32_blur");
     int width, height;
     double range;
     stage_case(c, &width, &height, &range);
@@ -276,7 +276,7 @@ END_TEST
 START_TEST(errors_are_one_line_and_leave_no_output)
 {
     REQUIRE_GOLDEN();
-    const json *c = golden_case("c06_astronaut_96x96_mean_shift");
+    const json_t *c = golden_case("c06_astronaut_96x96_mean_shift");
     int width, height;
     double range;
     stage_case(c, &width, &height, &range);
@@ -398,16 +398,16 @@ START_TEST(sr_eval_reproduces_the_bicubic_row)
     char args[1024];
     snprintf(args, sizeof args, "sr-eval --json --scale 4 %s/data/Set5", PCL_SOURCE_DIR);
     ck_assert_msg(run(args) == 0, "%s", err_text);
-    char err[256];
-    json *doc = json_parse(out_text, err, sizeof err);
-    ck_assert_msg(doc != NULL, "bad JSON (%s): %s", err, out_text);
-    const json *set = json_at(json_get(doc, "sets"), 0);
-    ck_assert_int_eq((int)json_number(set, "images", 0), 5);
+    json_error_t err;
+    json_t *doc = json_loads(out_text, 0, &err);
+    ck_assert_msg(doc != NULL, "bad JSON (%s): %s", err.text, out_text);
+    const json_t *set = json_array_get(json_object_get(doc, "sets"), 0);
+    ck_assert_int_eq((int)json_member_number(set, "images", 0), 5);
     /* The SR literature's bicubic x4 figures for Set5: 28.42 dB, 0.8104. */
-    ck_assert_double_eq_tol(json_number(json_get(set, "bicubic"), "psnr", NAN), 28.42, 0.05);
-    ck_assert_double_eq_tol(json_number(json_get(set, "bicubic"), "ssim", NAN), 0.8104, 0.002);
-    ck_assert_double_eq_tol(json_number(json_get(set, "paper_bicubic"), "psnr", NAN), 28.44, 1e-9);
-    json_free(doc);
+    ck_assert_double_eq_tol(json_member_number(json_object_get(set, "bicubic"), "psnr", NAN), 28.42, 0.05);
+    ck_assert_double_eq_tol(json_member_number(json_object_get(set, "bicubic"), "ssim", NAN), 0.8104, 0.002);
+    ck_assert_double_eq_tol(json_member_number(json_object_get(set, "paper_bicubic"), "psnr", NAN), 28.44, 1e-9);
+    json_decref(doc);
     ck_assert_int_eq(run("sr-eval --scale 1 d"), 2);
     ck_assert_int_eq(run("sr-eval no-such-folder"), 1);
     ck_assert_ptr_nonnull(strstr(error_line(), "no-such-folder"));

@@ -10,7 +10,10 @@
  *     temporary file;
  *   - corrupt copies: every truncation, and each kind of inconsistency,
  *     refused with PCL_ERR_FORMAT and a message naming the file, the offset
- *     and what was expected.
+ *     and what was expected;
+ *   - hostile headers (duplicate keys, header lengths of 2^63 and more,
+ *     shapes whose byte count wraps, offsets near 2^63, a million nested
+ *     brackets) refused; NaN and infinite weights refused by find_finite.
  * Dev-time cross-check (not needed by the test): a file written by
  * pcl_checkpoint_write was read with safetensors.numpy.load_file (0.8.0) and
  * gave the same names, shapes, values and metadata. */
@@ -334,7 +337,9 @@ START_TEST(test_corrupt)
     const unsigned char *d = three_floats;
     /* Each kind of inconsistency. */
     expect_refused("{\"t\":{\"dtype\":\"F16\",\"shape\":[6],\"data_offsets\":[0,12]}}", d, 12, "F16", "expected \"F32\"");
-    expect_refused("{\"t\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,12]}}", d, 12, "offset 9", "expected 8");
+    /* (offset 63: where its data begins, after the 55-byte header) */
+    expect_refused("{\"t\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,12]}}", d, 12, "offset 63",
+                   "expected 8");
     expect_refused("{\"t\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,16]}}", d, 12, "hold 16", NULL);
     expect_refused("{\"t\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[4,16]}}", d, 12, "beyond", NULL);
     expect_refused("{\"t\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[12,0]}}", d, 12, "end before", NULL);
@@ -387,6 +392,106 @@ START_TEST(test_corrupt)
 }
 END_TEST
 
+/* Hostile headers: each is refused by one check (the JSON parser's or the
+ * header's), never read, never crashes. */
+START_TEST(test_hostile)
+{
+    const unsigned char *d = three_floats;
+    /* Duplicate keys anywhere: tensor names, metadata keys, "__metadata__",
+     * a tensor's own fields (the parser rejects duplicates). */
+    expect_refused("{\"__metadata__\":{\"k\":\"a\",\"k\":\"b\"},"
+                   "\"t\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,12]}}", d, 12, "twice", NULL);
+    expect_refused("{\"__metadata__\":{},\"__metadata__\":{},"
+                   "\"t\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,12]}}", d, 12, "twice", NULL);
+    expect_refused("{\"t\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,12],\"shape\":[3]}}", d, 12, "twice",
+                   NULL);
+    /* Integers beyond what the header can mean. */
+    expect_refused("{\"t\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,18446744073709551628]}}", d, 12,
+                   "2^63", NULL);
+    /* Shapes whose byte count wraps 2^64 (2^62 elements x 4 = 0 bytes; 2^31 x
+     * 2^31 x 4 the same) next to offsets that would then agree. */
+    expect_refused("{\"t\":{\"dtype\":\"F32\",\"shape\":[4611686018427387904],\"data_offsets\":[0,0]}}", d, 0,
+                   "too large", NULL);
+    expect_refused("{\"t\":{\"dtype\":\"F32\",\"shape\":[2147483648,2147483648,4],\"data_offsets\":[0,0]}}", d, 0,
+                   "too large", NULL);
+    /* Offsets past the end, near 2^63, where begin + size would wrap. */
+    expect_refused("{\"t\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[9223372036854775795,"
+                   "9223372036854775807]}}", d, 12, "beyond", NULL);
+    /* Other dtypes, a dtype that is not a string, a field of the wrong kind. */
+    expect_refused("{\"t\":{\"dtype\":\"BF16\",\"shape\":[6],\"data_offsets\":[0,12]}}", d, 12, "BF16", NULL);
+    expect_refused("{\"t\":{\"dtype\":32,\"shape\":[3],\"data_offsets\":[0,12]}}", d, 12, "dtype", NULL);
+    expect_refused("{\"t\":{\"dtype\":\"F32\",\"shape\":3,\"data_offsets\":[0,12]}}", d, 12, "not an array", NULL);
+    expect_refused("{\"t\":[],\"u\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,12]}}", d, 12,
+                   "expected an object", NULL);
+    expect_refused("{\"__metadata__\":[],\"t\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,12]}}", d, 12,
+                   "not an object", NULL);
+    /* An empty tensor name (pcl_checkpoint_add refuses one too; found by fuzz_safetensors). */
+    expect_refused("{\"\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,12]}}", d, 12, "empty name", NULL);
+    /* Strings JSON or the format forbid: invalid UTF-8, NUL, a lone surrogate. */
+    expect_refused("{\"t\xff\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,12]}}", d, 12, NULL, NULL);
+    expect_refused("{\"t\\u0000\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,12]}}", d, 12, NULL, NULL);
+    expect_refused("{\"t\\udc00\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,12]}}", d, 12, NULL, NULL);
+
+    /* Deep nesting: a header is 3 levels deep. A few levels more are refused
+     * by the header's schema; a million would overflow a recursive parser's
+     * stack, and the parser's depth limit refuses them. */
+    expect_refused("{\"t\":{\"dtype\":\"F32\",\"shape\":[[[[3]]]],\"data_offsets\":[0,12]}}", d, 12, "non-negative",
+                   NULL);
+    enum { DEEP = 1000000 };
+    char *deep = malloc(DEEP + 64);
+    strcpy(deep, "{\"t\":");
+    memset(deep + 5, '[', DEEP);
+    deep[5 + DEEP] = '\0';
+    expect_refused(deep, d, 12, "nesting", NULL);
+    free(deep);
+
+    /* Header length 2^63 and 2^64 - 1 (8 + length wraps): beyond the file. */
+    pcl_checkpoint *c;
+    unsigned char f[16] = {0, 0, 0, 0, 0, 0, 0, 0x80, '{', '}', ' ', ' ', ' ', ' ', ' ', ' '};
+    ck_assert_int_eq(pcl_checkpoint_parse(f, sizeof f, "huge", &c), PCL_ERR_FORMAT);
+    ck_assert_msg(strstr(pcl_last_error(), "huge: offset 0: header length 9223372036854775808 goes beyond"), "%s",
+                  pcl_last_error());
+    memset(f, 0xff, 8);
+    ck_assert_int_eq(pcl_checkpoint_parse(f, sizeof f, "huge", &c), PCL_ERR_FORMAT);
+    ck_assert_msg(strstr(pcl_last_error(), "header length 18446744073709551615 goes beyond"), "%s", pcl_last_error());
+}
+END_TEST
+
+/* NaN and infinite weights: kept bitwise by the store (find), refused by
+ * find_finite (what loaders use) naming the tensor and the element. */
+START_TEST(test_non_finite)
+{
+    pcl_checkpoint *c;
+    ck_assert(pcl_checkpoint_create(&c) == PCL_OK);
+    float w[4] = {1.0f, 2.0f, NAN, 4.0f}, b[2] = {0.5f, -INFINITY}, ok[2] = {0.0f, -3.0f};
+    int64_t sw[1] = {4}, sb[1] = {2};
+    ck_assert(pcl_checkpoint_add(c, "w", 1, sw, w) == PCL_OK);
+    ck_assert(pcl_checkpoint_add(c, "b", 1, sb, b) == PCL_OK);
+    ck_assert(pcl_checkpoint_add(c, "ok", 1, sb, ok) == PCL_OK);
+    const float *v = NULL;
+    ck_assert(pcl_checkpoint_find(c, "w", 1, sw, &v) == PCL_OK && isnan(v[2]));
+    v = NULL;
+    ck_assert_int_eq(pcl_checkpoint_find_finite(c, "w", 1, sw, &v), PCL_ERR_FORMAT);
+    ck_assert_ptr_null(v);
+    ck_assert_msg(strstr(pcl_last_error(), "'w' element 2 is NaN"), "%s", pcl_last_error());
+    ck_assert_int_eq(pcl_checkpoint_find_finite(c, "b", 1, sb, &v), PCL_ERR_FORMAT);
+    ck_assert_msg(strstr(pcl_last_error(), "'b' element 1 is infinite"), "%s", pcl_last_error());
+    ck_assert(pcl_checkpoint_find_finite(c, "ok", 1, sb, &v) == PCL_OK && v[1] == -3.0f);
+    /* Shape mismatches still come first, naming both shapes. */
+    ck_assert_int_eq(pcl_checkpoint_find_finite(c, "w", 1, sb, &v), PCL_ERR_FORMAT);
+    ck_assert_msg(strstr(pcl_last_error(), "[4]") && strstr(pcl_last_error(), "[2]"), "%s", pcl_last_error());
+
+    /* Names and metadata must be UTF-8 (the header is JSON): refused when
+     * added, not when written. */
+    ck_assert_int_eq(pcl_checkpoint_add(c, "bad\xff", 1, sb, ok), PCL_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(pcl_checkpoint_set_metadata(c, "k", "\xc3"), PCL_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(pcl_checkpoint_set_metadata(c, "\xc3", "v"), PCL_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(pcl_checkpoint_count(c), 3);
+    ck_assert_int_eq(pcl_checkpoint_metadata_count(c), 0);
+    pcl_checkpoint_destroy(c);
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("checkpoint");
@@ -395,6 +500,8 @@ int main(void)
     tcase_add_test(tc, test_hand_built);
     tcase_add_test(tc, test_round_trip);
     tcase_add_test(tc, test_corrupt);
+    tcase_add_test(tc, test_hostile);
+    tcase_add_test(tc, test_non_finite);
     suite_add_tcase(suite, tc);
     int failed = pcl_check_run(suite, 0);
     return failed ? 1 : 0;

@@ -272,6 +272,43 @@ static void rewrite(const char *from, const char *to, const char *format, int al
     pcl_checkpoint_destroy(out);
 }
 
+/* Copies checkpoint from into to with element 1 of the tensor called name
+ * replaced by value. */
+static void poison(const char *from, const char *to, const char *name, float value)
+{
+    pcl_checkpoint *in, *out;
+    OK(pcl_checkpoint_read(from, &in));
+    OK(pcl_checkpoint_create(&out));
+    for (int i = 0; i < pcl_checkpoint_metadata_count(in); i++) {
+        const char *key, *v;
+        pcl_checkpoint_metadata_entry(in, i, &key, &v);
+        OK(pcl_checkpoint_set_metadata(out, key, v));
+    }
+    int found = 0;
+    for (int i = 0; i < pcl_checkpoint_count(in); i++) {
+        const char *n;
+        int ndim;
+        const int64_t *shape;
+        const float *data;
+        OK(pcl_checkpoint_entry(in, i, &n, &ndim, &shape, &data));
+        size_t count = 1;
+        for (int d = 0; d < ndim; d++) count *= (size_t)shape[d];
+        float *copy = malloc(count * sizeof(float));
+        memcpy(copy, data, count * sizeof(float));
+        if (!strcmp(n, name)) {
+            ck_assert(count > 1);
+            copy[1] = value;
+            found = 1;
+        }
+        OK(pcl_checkpoint_add(out, n, ndim, shape, copy));
+        free(copy);
+    }
+    ck_assert_msg(found, "no tensor %s", name);
+    OK(pcl_checkpoint_write(out, to));
+    pcl_checkpoint_destroy(in);
+    pcl_checkpoint_destroy(out);
+}
+
 static void expect_shape(const pcl_checkpoint *ck, const char *name, int ndim, const int64_t *shape)
 {
     OK(pcl_checkpoint_find(ck, name, ndim, shape, NULL));
@@ -457,6 +494,58 @@ START_TEST(test_wrong_shape)
 }
 END_TEST
 
+/* A checkpoint with a NaN or infinite value (a diverged run) in a weight, an
+ * optimizer state or a best copy is refused, naming the tensor and the
+ * element, and nothing is loaded. */
+START_TEST(test_non_finite)
+{
+    char path[256], bad[300];
+    snprintf(path, sizeof path, "/tmp/pcl_test_nan_%ld.safetensors", (long)getpid());
+    snprintf(bad, sizeof bad, "%s.bad", path);
+    model a;
+    model_create(&a, 1, 11);
+    pcl_train_position pa = pcl_train_position_start(3);
+    run(&a, &pa, 5); /* past an epoch's end: early stopping has best copies */
+    OK(pcl_train_save(path, a.weights, a.opt, a.stop, &pa, "mse"));
+    model_destroy(&a);
+    static const struct {
+        const char *name;
+        float value;
+        const char *what;
+    } cases[] = {
+        {"0.weight", NAN, "'0.weight' element 1 is NaN"},
+        {"optimizer.0.weight.exp_avg_sq", INFINITY, "'optimizer.0.weight.exp_avg_sq' element 1 is infinite"},
+        {"best.3.bias", -INFINITY, "'best.3.bias' element 1 is infinite"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        poison(path, bad, cases[k].name, cases[k].value);
+        model b;
+        model_create(&b, 1, 999);
+        pcl_train_position pb = pcl_train_position_start(1), pb0 = pb;
+        size_t n = snapshot(&b, NULL);
+        float *before = malloc(n * sizeof(float)), *after = malloc(n * sizeof(float));
+        snapshot(&b, before);
+        ck_assert_int_eq(pcl_train_load(bad, b.weights, b.opt, b.stop, &pb), PCL_ERR_FORMAT);
+        const char *msg = pcl_last_error();
+        ck_assert_msg(strstr(msg, bad) && strstr(msg, cases[k].what), "case %zu: %s", k, msg);
+        snapshot(&b, after);
+        ck_assert_msg(!memcmp(before, after, n * sizeof(float)), "case %zu: the model was changed", k);
+        ck_assert(!memcmp(&pb, &pb0, sizeof pb));
+        free(before);
+        free(after);
+        model_destroy(&b);
+    }
+    /* The unpoisoned file loads. */
+    model c;
+    model_create(&c, 1, 999);
+    pcl_train_position pc = pcl_train_position_start(1);
+    OK(pcl_train_load(path, c.weights, c.opt, c.stop, &pc));
+    model_destroy(&c);
+    unlink(bad);
+    unlink(path);
+}
+END_TEST
+
 /* The trainer's model (pcl_model: conv, batch normalisation, conv without
  * bias, flatten, dense, batch normalisation) saved with Adam and early
  * stopping: every entry has PyTorch's state_dict shape, as its documentation
@@ -591,6 +680,7 @@ int main(void)
     tcase_set_timeout(tc, 600);
     tcase_add_loop_test(tc, test_resume, 0, (int)(sizeof resume_cases / sizeof resume_cases[0]));
     tcase_add_test(tc, test_wrong_shape);
+    tcase_add_test(tc, test_non_finite);
     tcase_add_test(tc, test_torch_shapes);
     suite_add_tcase(suite, tc);
     int failed = pcl_check_run(suite, 1);

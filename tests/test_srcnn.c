@@ -2,7 +2,7 @@
  * float64 reference; the training pipeline's sub-images against a hand
  * count and the protocol functions; short training runs lower each loss; eval of an
  * identity network reproduces the bicubic row; upscale sizes; error paths. */
-#include "mini_json.h"
+#include "json_get.h"
 #include "perceptcl/sr.h"
 #include "perceptcl/srcnn.h"
 #include "perceptcl/trainer.h"
@@ -407,18 +407,19 @@ START_TEST(eval_identity_reproduces_bicubic)
     write_identity("identity.safetensors", "mse");
     snprintf(args, sizeof args, "srcnn eval --model identity.safetensors --report report %s/datasets/Set5", PCL_SHARED_DIR);
     ck_assert_msg(run(args) == 0, "%s", err_text);
-    char path[256], err[256];
+    char path[256];
+    json_error_t err;
     snprintf(path, sizeof path, "%s/report.json", work);
-    json *doc = json_parse_file(path, err, sizeof err);
-    ck_assert_msg(doc != NULL, "%s", err);
-    const json *set = json_at(json_get(doc, "sets"), 0);
+    json_t *doc = json_load_file(path, 0, &err);
+    ck_assert_msg(doc != NULL, "%s", err.text);
+    const json_t *set = json_array_get(json_object_get(doc, "sets"), 0);
     ck_assert_ptr_nonnull(set);
-    ck_assert_str_eq(json_get(set, "set")->string, "Set5");
-    const json *results = json_get(set, "results");
-    double bp = json_number(json_get(results, "bicubic"), "psnr", NAN);
-    double bs = json_number(json_get(results, "bicubic"), "ssim", NAN);
-    double mp = json_number(json_get(results, "MSE"), "psnr", NAN);
-    double ms = json_number(json_get(results, "MSE"), "ssim", NAN);
+    ck_assert_str_eq(json_string_value(json_object_get(set, "set")), "Set5");
+    const json_t *results = json_object_get(set, "results");
+    double bp = json_member_number(json_object_get(results, "bicubic"), "psnr", NAN);
+    double bs = json_member_number(json_object_get(results, "bicubic"), "ssim", NAN);
+    double mp = json_member_number(json_object_get(results, "MSE"), "psnr", NAN);
+    double ms = json_member_number(json_object_get(results, "MSE"), "ssim", NAN);
     printf("identity on Set5: %.4f / %.6f, bicubic %.4f / %.6f\n", mp, ms, bp, bs);
     /* The published bicubic row (an independent anchor of the same path). */
     ck_assert_msg(fabs(bp - 28.42) <= 0.05 && fabs(bs - 0.8104) <= 0.002, "bicubic %.4f / %.6f", bp, bs);
@@ -426,9 +427,9 @@ START_TEST(eval_identity_reproduces_bicubic)
      * can move a pixel across a rounding boundary only when it lies within
      * 1 ulp of one: at most a few of 566k pixels, < 1e-3 dB. */
     ck_assert_msg(fabs(mp - bp) <= 1e-3 && fabs(ms - bs) <= 1e-5, "identity %.4f / %.6f vs %.4f / %.6f", mp, ms, bp, bs);
-    ck_assert_double_eq_tol(json_number(json_get(json_get(set, "paper"), "MSE"), "psnr", NAN), 30.52, 1e-9);
+    ck_assert_double_eq_tol(json_member_number(json_object_get(json_object_get(set, "paper"), "MSE"), "psnr", NAN), 30.52, 1e-9);
     ck_assert(exists("report.md"));
-    json_free(doc);
+    json_decref(doc);
 }
 END_TEST
 
@@ -444,16 +445,17 @@ START_TEST(shipped_models_beat_bicubic)
              "--model %s/models/srcnn_x4_msssim.safetensors --report shipped %s/data/Set5",
              PCL_SOURCE_DIR, PCL_SOURCE_DIR, PCL_SOURCE_DIR, PCL_SOURCE_DIR);
     ck_assert_msg(run(args) == 0, "%s", err_text);
-    char path[256], err[256];
+    char path[256];
+    json_error_t err;
     snprintf(path, sizeof path, "%s/shipped.json", work);
-    json *doc = json_parse_file(path, err, sizeof err);
-    ck_assert_msg(doc != NULL, "%s", err);
-    const json *results = json_get(json_at(json_get(doc, "sets"), 0), "results");
+    json_t *doc = json_load_file(path, 0, &err);
+    ck_assert_msg(doc != NULL, "%s", err.text);
+    const json_t *results = json_object_get(json_array_get(json_object_get(doc, "sets"), 0), "results");
     static const char *const labels[4] = {"bicubic", "MSE", "MAE", "MS-SSIM"};
     double psnr[4], ssim[4];
     for (int m = 0; m < 4; m++) {
-        psnr[m] = json_number(json_get(results, labels[m]), "psnr", NAN);
-        ssim[m] = json_number(json_get(results, labels[m]), "ssim", NAN);
+        psnr[m] = json_member_number(json_object_get(results, labels[m]), "psnr", NAN);
+        ssim[m] = json_member_number(json_object_get(results, labels[m]), "ssim", NAN);
         printf("shipped %s on Set5: %.4f / %.6f\n", labels[m], psnr[m], ssim[m]);
         ck_assert_msg(isfinite(psnr[m]) && isfinite(ssim[m]), "%s: no figures", labels[m]);
     }
@@ -463,7 +465,7 @@ START_TEST(shipped_models_beat_bicubic)
                       psnr[m], ssim[m]);
     ck_assert_msg(ssim[3] > ssim[1], "MS-SSIM model SSIM %.6f <= MSE model %.6f", ssim[3], ssim[1]);
     ck_assert_msg(psnr[3] > psnr[1] - 0.3, "MS-SSIM model PSNR %.4f vs MSE model %.4f", psnr[3], psnr[1]);
-    json_free(doc);
+    json_decref(doc);
 }
 END_TEST
 

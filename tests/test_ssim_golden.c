@@ -4,7 +4,7 @@
  * tolerances read from cases.json. Run twice: on the device (pcl_ssim) and on
  * the float64 reference of tests/ssim_reference.c (which checks the reference
  * itself). Undefined MS-SSIM must be an error; NaN anywhere fails. */
-#include "mini_json.h"
+#include "json_get.h"
 #include "perceptcl/ssim.h"
 #include "ssim_reference.h"
 
@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include "check_run.h"
 
-static json *manifest;
+static json_t *manifest;
 static double tol_value, tol_identical, tol_grad_rel, tol_grad_floor, tol_map, tol_mu, tol_sigma, tol_pyr;
 
 static float *read_f32(const char *rel, size_t count)
@@ -32,10 +32,10 @@ static float *read_f32(const char *rel, size_t count)
     return data;
 }
 
-static const char *case_file(const json *c, const char *key)
+static const char *case_file(const json_t *c, const char *key)
 {
-    const json *v = json_get(json_get(c, "files"), key);
-    return v && v->kind == JSON_STRING ? v->string : NULL;
+    const json_t *v = json_object_get(json_object_get(c, "files"), key);
+    return json_string_value(v); /* NULL unless a string */
 }
 
 /* What a backend computes for one (case, mode, scales, weighting). */
@@ -259,20 +259,20 @@ typedef void (*backend)(const request *, result *);
 
 static void run_case(int index, backend compute, int with_extras)
 {
-    const json *c = json_at(json_get(manifest, "cases"), (size_t)index);
+    const json_t *c = json_array_get(json_object_get(manifest, "cases"), (size_t)index);
     ck_assert_ptr_nonnull(c);
-    const char *name = json_get(c, "name")->string;
-    const int h = (int)json_number(c, "height", 0), w = (int)json_number(c, "width", 0);
-    const double L = json_number(c, "data_range", 0);
+    const char *name = json_string_value(json_object_get(c, "name"));
+    const int h = (int)json_member_number(c, "height", 0), w = (int)json_member_number(c, "width", 0);
+    const double L = json_member_number(c, "data_range", 0);
     const char *only = getenv("PCL_GOLDEN_CASE"); /* run one case when debugging */
     if (only && !strstr(name, only)) return;
     const int identical = strstr(name, "identical") != NULL;
     const size_t n = (size_t)h * w;
     float *x = read_f32(case_file(c, "x"), n), *y = read_f32(case_file(c, "y"), n);
     for (int same = 0; same <= 1; same++) {
-        const json *m = json_get(c, same ? "same_replicate" : "valid");
+        const json_t *m = json_object_get(c, same ? "same_replicate" : "valid");
         ck_assert_ptr_nonnull(m);
-        const json *scales = json_get(m, "scales");
+        const json_t *scales = json_object_get(m, "scales");
         char what[128];
         /* SSIM */
         request q = {x, y, h, w, same, 1, 0, L, with_extras && !same};
@@ -281,18 +281,18 @@ static void run_case(int index, backend compute, int with_extras)
         ck_assert_msg(!r.undefined, "%s: SSIM undefined", name);
         snprintf(what, sizeof what, "%s ssim", same ? "same" : "valid");
         if (identical) check_close(what, name, r.value, 1.0, tol_identical);
-        check_close(what, name, r.value, json_number(m, "ssim", NAN), tol_value);
-        const json *s0 = json_at(scales, 0);
-        check_close("level-1 cs", name, r.cs[0], json_number(s0, "cs", NAN), tol_value);
-        check_close("level-1 luminance", name, r.lum[0], json_number(s0, "luminance", NAN), tol_value);
-        check_close("level-1 ssim", name, r.ssim[0], json_number(s0, "ssim", NAN), tol_value);
-        check_close("level-1 cs (mode)", name, r.cs[0], json_number(m, "cs", NAN), tol_value);
+        check_close(what, name, r.value, json_member_number(m, "ssim", NAN), tol_value);
+        const json_t *s0 = json_array_get(scales, 0);
+        check_close("level-1 cs", name, r.cs[0], json_member_number(s0, "cs", NAN), tol_value);
+        check_close("level-1 luminance", name, r.lum[0], json_member_number(s0, "luminance", NAN), tol_value);
+        check_close("level-1 ssim", name, r.ssim[0], json_member_number(s0, "ssim", NAN), tol_value);
+        check_close("level-1 cs (mode)", name, r.cs[0], json_member_number(m, "cs", NAN), tol_value);
         snprintf(what, sizeof what, "%s grad_ssim", same ? "same" : "valid");
         check_grad(what, name, r.grad, case_file(c, same ? "grad_ssim_same" : "grad_ssim"), n, L, h, w);
         if (q.extras) {
             const int mh = h - 10, mw = w - 10;
             const size_t P = (size_t)mh * mw;
-            ck_assert_int_eq((int)json_number(m, "ssim_map_height", -1), mh);
+            ck_assert_int_eq((int)json_member_number(m, "ssim_map_height", -1), mh);
             float *map = read_f32(case_file(c, "ssim_map"), P);
             for (size_t i = 0; i < P; i++) check_close("ssim_map", name, r.map[i], map[i], tol_map);
             free(map);
@@ -318,22 +318,23 @@ static void run_case(int index, backend compute, int with_extras)
                 free(py);
             }
             /* level means of x and y, from the same-mode scale table (sizes do not depend on the mode) */
-            const json *ss = json_get(json_get(c, "same_replicate"), "scales");
+            const json_t *ss = json_object_get(json_object_get(c, "same_replicate"), "scales");
             for (int j = 0; j < 5; j++) {
-                check_close("x_mean", name, r.x_mean[j], json_number(json_at(ss, (size_t)j), "x_mean", NAN),
+                check_close("x_mean", name, r.x_mean[j], json_member_number(json_array_get(ss, (size_t)j), "x_mean", NAN),
                             tol_pyr * L);
-                check_close("y_mean", name, r.y_mean[j], json_number(json_at(ss, (size_t)j), "y_mean", NAN),
+                check_close("y_mean", name, r.y_mean[j], json_member_number(json_array_get(ss, (size_t)j), "y_mean", NAN),
                             tol_pyr * L);
             }
         }
         free_result(&r);
         /* MS-SSIM, both weightings */
-        const json *defined = json_get(m, "msssim_defined");
+        const json_t *defined = json_object_get(m, "msssim_defined");
+        ck_assert_msg(json_is_boolean(defined), "%s: msssim_defined is not true or false", name);
         for (int equal = 0; equal <= 1; equal++) {
             request qm = {x, y, h, w, same, 5, equal, L, 0};
             compute(&qm, &r);
             snprintf(what, sizeof what, "%s msssim_%s", same ? "same" : "valid", equal ? "equal" : "standard");
-            if (!defined->number) {
+            if (!json_is_true(defined)) {
                 ck_assert_msg(r.undefined, "%s %s: expected an undefined-value error", name, what);
                 free_result(&r);
                 continue;
@@ -343,17 +344,17 @@ static void run_case(int index, backend compute, int with_extras)
                 for (int j = 0; j < 5; j++)
                     printf("%s %s level %d: cs %.9g l %.9g ssim %.9g\n", name, what, j + 1, r.cs[j], r.lum[j], r.ssim[j]);
             if (identical) check_close(what, name, r.value, 1.0, tol_identical);
-            check_close(what, name, r.value, json_number(m, equal ? "msssim_equal" : "msssim_standard", NAN),
+            check_close(what, name, r.value, json_member_number(m, equal ? "msssim_equal" : "msssim_standard", NAN),
                         tol_value);
-            const json *terms = json_get(m, "terms");
+            const json_t *terms = json_object_get(m, "terms");
             for (int j = 0; j < 5; j++) {
                 const double t = j < 4 ? r.cs[j] : r.ssim[j];
-                check_close("term", name, t, json_at(terms, (size_t)j)->number, tol_value);
-                const json *sj = json_at(scales, (size_t)j);
-                ck_assert_int_eq((int)json_number(sj, "level", -1), j + 1);
-                check_close("scale cs", name, r.cs[j], json_number(sj, "cs", NAN), tol_value);
-                check_close("scale luminance", name, r.lum[j], json_number(sj, "luminance", NAN), tol_value);
-                check_close("scale ssim", name, r.ssim[j], json_number(sj, "ssim", NAN), tol_value);
+                check_close("term", name, t, json_number_value(json_array_get(terms, (size_t)j)), tol_value);
+                const json_t *sj = json_array_get(scales, (size_t)j);
+                ck_assert_int_eq((int)json_member_number(sj, "level", -1), j + 1);
+                check_close("scale cs", name, r.cs[j], json_member_number(sj, "cs", NAN), tol_value);
+                check_close("scale luminance", name, r.lum[j], json_member_number(sj, "luminance", NAN), tol_value);
+                check_close("scale ssim", name, r.ssim[j], json_member_number(sj, "ssim", NAN), tol_value);
             }
             char key[64];
             snprintf(key, sizeof key, "grad_msssim_%s%s", equal ? "equal" : "standard", same ? "_same" : "");
@@ -397,28 +398,29 @@ static void small_limit_setup(void)
 
 int main(void)
 {
-    char path[1024], err[256];
+    char path[1024];
+    json_error_t err;
     snprintf(path, sizeof path, "%s/cases.json", PCL_GOLDEN_DIR);
     struct stat sb;
     if (stat(path, &sb) != 0) {
         printf("SKIP: golden cases not found at %s\n", path);
         return 77;
     }
-    manifest = json_parse_file(path, err, sizeof err);
+    manifest = json_load_file(path, 0, &err);
     if (!manifest) {
-        fprintf(stderr, "%s\n", err);
+        fprintf(stderr, "%s:%d: %s\n", path, err.line, err.text);
         return 1;
     }
-    const json *tol = json_get(manifest, "tolerances");
-    tol_value = json_number(tol, "value_abs", NAN);
-    tol_identical = json_number(tol, "identical_value_abs", NAN);
-    tol_grad_rel = json_number(tol, "grad_rel_to_max", NAN);
-    tol_grad_floor = json_number(tol, "grad_abs_floor_times_L_W_H", NAN);
-    tol_map = json_number(tol, "ssim_map_abs", NAN);
-    tol_mu = json_number(tol, "stats_mu_abs_over_L", NAN);
-    tol_sigma = json_number(tol, "stats_sigma_abs_over_L2", NAN);
-    tol_pyr = json_number(tol, "pyramid_abs_over_L", NAN);
-    const int ncases = (int)json_get(manifest, "cases")->count;
+    const json_t *tol = json_object_get(manifest, "tolerances");
+    tol_value = json_member_number(tol, "value_abs", NAN);
+    tol_identical = json_member_number(tol, "identical_value_abs", NAN);
+    tol_grad_rel = json_member_number(tol, "grad_rel_to_max", NAN);
+    tol_grad_floor = json_member_number(tol, "grad_abs_floor_times_L_W_H", NAN);
+    tol_map = json_member_number(tol, "ssim_map_abs", NAN);
+    tol_mu = json_member_number(tol, "stats_mu_abs_over_L", NAN);
+    tol_sigma = json_member_number(tol, "stats_sigma_abs_over_L2", NAN);
+    tol_pyr = json_member_number(tol, "pyramid_abs_over_L", NAN);
+    const int ncases = (int)json_array_size(json_object_get(manifest, "cases"));
     if (ncases != 13 || isnan(tol_value + tol_identical + tol_grad_rel + tol_grad_floor + tol_map + tol_mu +
                                   tol_sigma + tol_pyr)) {
         fprintf(stderr, "cases.json: expected 13 cases and 8 tolerances\n");
@@ -440,6 +442,6 @@ int main(void)
     tcase_set_timeout(ref, 600);
     suite_add_tcase(s, ref);
     int failed = pcl_check_run(s, 0);
-    json_free(manifest);
+    json_decref(manifest);
     return failed ? 1 : 0;
 }

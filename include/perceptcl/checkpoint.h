@@ -18,9 +18,13 @@
  * the target, fsync of the folder; an interrupted run leaves either the old
  * file or the new one. Reading refuses truncated or inconsistent files with
  * a message naming the file, the byte offset and what was expected: header
- * length beyond the file, bad JSON, dtype other than F32, shape and
- * data_offsets that disagree, offsets out of range, overlapping or leaving
- * gaps, duplicate names. */
+ * length beyond the file or above 100 MB, bad JSON (parsed by jansson:
+ * duplicate keys anywhere, invalid UTF-8, NUL characters and nesting deeper
+ * than its parser's limit refused), dtype other than F32, shape and
+ * data_offsets that disagree or whose byte count overflows, offsets out of
+ * range, overlapping or leaving gaps, unknown keys. Errors in the header's
+ * JSON name the byte where the parser stopped; errors in what the header
+ * means name the header's start (offset 8) or the tensor's data. */
 #ifndef PERCEPTCL_CHECKPOINT_H
 #define PERCEPTCL_CHECKPOINT_H
 
@@ -41,7 +45,7 @@ pcl_status pcl_checkpoint_create(pcl_checkpoint **checkpoint);
 void pcl_checkpoint_destroy(pcl_checkpoint *checkpoint);
 
 /* Adds a tensor (data copied: product of shape floats; ndim 0 is a scalar).
- * Names must be unique, non-empty and not "__metadata__". */
+ * Names must be unique, non-empty, valid UTF-8 and not "__metadata__". */
 pcl_status pcl_checkpoint_add(pcl_checkpoint *checkpoint, const char *name, int ndim, const int64_t *shape,
                               const float *data);
 /* Adds a device tensor with shape [n, c, h, w] (downloads it). */
@@ -51,7 +55,8 @@ pcl_status pcl_checkpoint_add_tensor(pcl_checkpoint *checkpoint, const char *nam
 pcl_status pcl_checkpoint_add_tensor_shaped(pcl_checkpoint *checkpoint, const char *name, const pcl_tensor *tensor,
                                             int ndim, const int64_t *shape);
 
-/* Sets a metadata entry (copied; replaces an existing key). */
+/* Sets a metadata entry (copied; replaces an existing key); key and value
+ * must be valid UTF-8 (the header is JSON). */
 pcl_status pcl_checkpoint_set_metadata(pcl_checkpoint *checkpoint, const char *key, const char *value);
 /* The value of key, or NULL when absent. */
 const char *pcl_checkpoint_metadata(const pcl_checkpoint *checkpoint, const char *key);
@@ -72,8 +77,12 @@ pcl_status pcl_checkpoint_entry(const pcl_checkpoint *checkpoint, int index, con
  * (fails naming the checkpoint's path, the tensor and both shapes). */
 pcl_status pcl_checkpoint_find(const pcl_checkpoint *checkpoint, const char *name, int ndim, const int64_t *shape,
                                const float **data);
+/* The same, and fails (naming the tensor and the element) when a value is
+ * NaN or infinite: how loaders refuse the weights of a diverged run. */
+pcl_status pcl_checkpoint_find_finite(const pcl_checkpoint *checkpoint, const char *name, int ndim,
+                                      const int64_t *shape, const float **data);
 /* Uploads the tensor called name into a device tensor; the stored shape must
- * be [n, c, h, w] of that tensor. */
+ * be [n, c, h, w] of that tensor and its values finite (find_finite). */
 pcl_status pcl_checkpoint_load_tensor(const pcl_checkpoint *checkpoint, const char *name, pcl_tensor *tensor);
 /* The same where the stored shape must be the given one (which must hold
  * the tensor's values). */

@@ -168,17 +168,18 @@ static int has_tensor(const pcl_checkpoint *c, const char *name)
 }
 
 /* Checks that the tensor is there with the expected shape, t's device
- * shape in a file of the earlier layout (all_4d); the message names the
- * file, the tensor and both shapes. A tensor absent under name is taken
- * under alias (may be NULL: a named layer's index name, as states written
- * before it had a name call it). apply 1 also uploads it. */
+ * shape in a file of the earlier layout (all_4d), and finite values; the
+ * message names the file, the tensor and both shapes (or the bad element).
+ * A tensor absent under name is taken under alias (may be NULL: a named
+ * layer's index name, as states written before it had a name call it).
+ * apply 1 also uploads it. */
 static pcl_status take(const pcl_checkpoint *c, const char *name, const char *alias, pcl_tensor *t, saved_shape shape,
                        int all_4d, int apply)
 {
     if (alias && !has_tensor(c, name) && has_tensor(c, alias)) name = alias;
     if (all_4d) shape = device_shape(t);
     if (apply) return pcl_checkpoint_load_tensor_shaped(c, name, t, shape.ndim, shape.dims);
-    return pcl_checkpoint_find(c, name, shape.ndim, shape.dims, NULL);
+    return pcl_checkpoint_find_finite(c, name, shape.ndim, shape.dims, NULL);
 }
 
 /* Run twice: first apply = 0 checks everything, so a checkpoint that does not
