@@ -4,7 +4,7 @@
 # so everything runs without a GPU), CLBlast, libjpeg-turbo, libpng, Check.
 set -eu
 packages="build-essential meson ninja-build pkg-config ocl-icd-opencl-dev opencl-c-headers
-  pocl-opencl-icd libclblast-dev libjpeg-dev libpng-dev check"
+  pocl-opencl-icd libclblast-dev libjpeg-dev libpng-dev libjansson-dev check"
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
