@@ -1,7 +1,10 @@
 /* End-to-end runs of the perceptcl command: golden SSIM / MS-SSIM values and
  * gradients through files, and every documented error path (one line on
  * stderr, non-zero exit, no output file left behind). */
-#include "mini_json.h"
+#include "../apps/app.h"
+#include "io/file_atomic.h"
+
+#include <jansson.h>
 
 #include <check.h>
 #include <math.h>
@@ -15,7 +18,7 @@
 
 static char work[64];
 static char out_text[1 << 16], err_text[1 << 16];
-static json *manifest;
+static json_t *manifest;
 
 static void read_text(const char *path, char *buffer, size_t size)
 {
@@ -111,22 +114,30 @@ static float *read_pfm(const char *name, int width, int height)
     return data;
 }
 
-static const json *golden_case(const char *name)
+/* A number member of a JSON object, NaN when absent (a NaN never passes). */
+static double json_number(const json_t *object, const char *key)
 {
-    const json *cases = json_get(manifest, "cases");
-    for (size_t i = 0; i < cases->count; i++)
-        if (strcmp(json_get(json_at(cases, i), "name")->string, name) == 0) return json_at(cases, i);
+    const json_t *value = json_object_get(object, key);
+    return json_is_number(value) ? json_number_value(value) : NAN;
+}
+
+static const json_t *golden_case(const char *name)
+{
+    const json_t *cases = json_object_get(manifest, "cases");
+    for (size_t i = 0; i < json_array_size(cases); i++)
+        if (strcmp(json_string_value(json_object_get(json_array_get(cases, i), "name")), name) == 0)
+            return json_array_get(cases, i);
     ck_abort_msg("no golden case %s", name);
     return NULL;
 }
 
 /* Writes x.pfm and y.pfm of a golden case into the work folder. */
-static void stage_case(const json *c, int *width, int *height, double *range)
+static void stage_case(const json_t *c, int *width, int *height, double *range)
 {
-    const char *name = json_get(c, "name")->string;
-    *width = (int)json_number(c, "width", 0);
-    *height = (int)json_number(c, "height", 0);
-    *range = json_number(c, "data_range", 0);
+    const char *name = json_string_value(json_object_get(c, "name"));
+    *width = (int)json_number(c, "width");
+    *height = (int)json_number(c, "height");
+    *range = json_number(c, "data_range");
     size_t count = (size_t)*width * (size_t)*height;
     float *x = read_f32(name, "x.f32", count), *y = read_f32(name, "y.f32", count);
     write_pfm("x.pfm", x, *width, *height);
@@ -138,13 +149,13 @@ static void stage_case(const json *c, int *width, int *height, double *range)
 /* The value in "value": N of the --json output. */
 static double json_value(void)
 {
-    char err[256];
-    json *doc = json_parse(out_text, err, sizeof err);
-    ck_assert_msg(doc != NULL, "bad JSON (%s): %s", err, out_text);
-    const json *result = json_at(json_get(doc, "results"), 0);
+    json_error_t err;
+    json_t *doc = json_loads(out_text, 0, &err);
+    ck_assert_msg(doc != NULL, "bad JSON (%s): %s", err.text, out_text);
+    const json_t *result = json_array_get(json_object_get(doc, "results"), 0);
     ck_assert_ptr_nonnull(result);
-    double value = json_number(result, "value", NAN);
-    json_free(doc);
+    double value = json_number(result, "value");
+    json_decref(doc);
     ck_assert_msg(isfinite(value), "value is not finite: %s", out_text);
     return value;
 }
@@ -153,14 +164,14 @@ static void setup(void)
 {
     strcpy(work, "/tmp/pcl-apps-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(work));
-    char path[1024], err[256];
+    char path[1024];
     snprintf(path, sizeof path, "%s/cases.json", PCL_GOLDEN_DIR);
-    manifest = json_parse_file(path, err, sizeof err);
+    manifest = json_load_file(path, 0, NULL);
 }
 
 static void teardown(void)
 {
-    json_free(manifest);
+    json_decref(manifest);
     char command[256];
     snprintf(command, sizeof command, "rm -rf %s", work);
     if (system(command) != 0) fprintf(stderr, "could not remove %s\n", work);
@@ -203,22 +214,22 @@ START_TEST(ssim_values_match_golden)
     REQUIRE_GOLDEN();
     static const char *names[] = {"c02_astronaut_32x32_blur", "c09_grass_176x176_blur", "c11_gravel_251x247_contrast_up"};
     for (size_t k = 0; k < 3; k++) {
-        const json *c = golden_case(names[k]);
+        const json_t *c = golden_case(names[k]);
         int width, height;
         double range;
         stage_case(c, &width, &height, &range);
         char args[512];
         snprintf(args, sizeof args, "ssim --json --range %.17g x.pfm y.pfm", range);
         ck_assert_msg(run(args) == 0, "%s: %s", names[k], err_text);
-        ck_assert_double_eq_tol(json_value(), json_number(json_get(c, "valid"), "ssim", NAN), 3e-5);
+        ck_assert_double_eq_tol(json_value(), json_number(json_object_get(c, "valid"), "ssim"), 3e-5);
 
         snprintf(args, sizeof args, "ssim --json --msssim --mode same --range %.17g x.pfm y.pfm", range);
         ck_assert_msg(run(args) == 0, "%s: %s", names[k], err_text);
-        ck_assert_double_eq_tol(json_value(), json_number(json_get(c, "same_replicate"), "msssim_standard", NAN), 3e-5);
+        ck_assert_double_eq_tol(json_value(), json_number(json_object_get(c, "same_replicate"), "msssim_standard"), 3e-5);
 
         snprintf(args, sizeof args, "ssim --json --msssim --mode same --weights equal --range %.17g x.pfm y.pfm", range);
         ck_assert_msg(run(args) == 0, "%s: %s", names[k], err_text);
-        ck_assert_double_eq_tol(json_value(), json_number(json_get(c, "same_replicate"), "msssim_equal", NAN), 3e-5);
+        ck_assert_double_eq_tol(json_value(), json_number(json_object_get(c, "same_replicate"), "msssim_equal"), 3e-5);
     }
 }
 END_TEST
@@ -227,7 +238,7 @@ START_TEST(gradient_file_matches_golden)
 {
     REQUIRE_GOLDEN();
     const char *name = "c02_astronaut_32x32_blur";
-    const json *c = golden_case(name);
+    const json_t *c = golden_case(name);
     int width, height;
     double range;
     stage_case(c, &width, &height, &range);
@@ -253,7 +264,7 @@ END_TEST
 START_TEST(map_has_the_map_size)
 {
     REQUIRE_GOLDEN();
-    const json *c = golden_case("c02_astronaut_32x32_blur");
+    const json_t *c = golden_case("c02_astronaut_32x32_blur");
     int width, height;
     double range;
     stage_case(c, &width, &height, &range);
@@ -276,7 +287,7 @@ END_TEST
 START_TEST(errors_are_one_line_and_leave_no_output)
 {
     REQUIRE_GOLDEN();
-    const json *c = golden_case("c06_astronaut_96x96_mean_shift");
+    const json_t *c = golden_case("c06_astronaut_96x96_mean_shift");
     int width, height;
     double range;
     stage_case(c, &width, &height, &range);
@@ -398,19 +409,268 @@ START_TEST(sr_eval_reproduces_the_bicubic_row)
     char args[1024];
     snprintf(args, sizeof args, "sr-eval --json --scale 4 %s/data/Set5", PCL_SOURCE_DIR);
     ck_assert_msg(run(args) == 0, "%s", err_text);
-    char err[256];
-    json *doc = json_parse(out_text, err, sizeof err);
-    ck_assert_msg(doc != NULL, "bad JSON (%s): %s", err, out_text);
-    const json *set = json_at(json_get(doc, "sets"), 0);
-    ck_assert_int_eq((int)json_number(set, "images", 0), 5);
+    json_error_t err;
+    json_t *doc = json_loads(out_text, 0, &err);
+    ck_assert_msg(doc != NULL, "bad JSON (%s): %s", err.text, out_text);
+    const json_t *set = json_array_get(json_object_get(doc, "sets"), 0);
+    ck_assert_int_eq((int)json_number(set, "images"), 5);
     /* The SR literature's bicubic x4 figures for Set5: 28.42 dB, 0.8104. */
-    ck_assert_double_eq_tol(json_number(json_get(set, "bicubic"), "psnr", NAN), 28.42, 0.05);
-    ck_assert_double_eq_tol(json_number(json_get(set, "bicubic"), "ssim", NAN), 0.8104, 0.002);
-    ck_assert_double_eq_tol(json_number(json_get(set, "paper_bicubic"), "psnr", NAN), 28.44, 1e-9);
-    json_free(doc);
+    const json_t *bicubic = json_object_get(json_object_get(set, "results"), "bicubic");
+    ck_assert_double_eq_tol(json_number(bicubic, "psnr"), 28.42, 0.05);
+    ck_assert_double_eq_tol(json_number(bicubic, "ssim"), 0.8104, 0.002);
+    ck_assert_double_eq_tol(json_number(json_object_get(json_object_get(set, "paper"), "bicubic"), "psnr"), 28.44, 1e-9);
+    json_decref(doc);
     ck_assert_int_eq(run("sr-eval --scale 1 d"), 2);
     ck_assert_int_eq(run("sr-eval no-such-folder"), 1);
     ck_assert_ptr_nonnull(strstr(error_line(), "no-such-folder"));
+}
+END_TEST
+
+
+/* Exactly one line on stderr (after the device banner, if any). */
+static int stderr_lines(void)
+{
+    int lines = 0;
+    for (const char *p = err_text; *p; p++) lines += *p == '\n';
+    return lines - (strncmp(err_text, "perceptcl: device [", 19) == 0);
+}
+
+/* A usage error: exit 2, nothing on stdout, one line on stderr naming every word in words. */
+static void expect_usage_error(const char *args, const char *const *words)
+{
+    ck_assert_msg(run(args) == 2, "%s: exit code not 2: %s", args, err_text);
+    ck_assert_msg(out_text[0] == '\0', "%s: wrote to stdout: %s", args, out_text);
+    ck_assert_msg(stderr_lines() == 1, "%s: not one line: %s", args, err_text);
+    for (int k = 0; words[k]; k++)
+        ck_assert_msg(strstr(error_line(), words[k]) != NULL, "%s: '%s' not named in: %s", args, words[k], err_text);
+}
+
+START_TEST(argument_reader_help_and_usage_errors)
+{
+    static const char *const helps[] = {"devices", "ssim", "resize", "sr-eval", "datasets", "srcnn eval",
+                                        "srcnn upscale", "srcnn compare", "srcnn train"};
+    for (size_t k = 0; k < sizeof helps / sizeof helps[0]; k++) {
+        char args[128];
+        snprintf(args, sizeof args, "%s --help", helps[k]);
+        ck_assert_msg(run(args) == 0, "%s: %s", args, err_text);
+        ck_assert_msg(strstr(out_text, "usage: perceptcl") != NULL, "%s: no usage in: %s", args, out_text);
+    }
+    /* Commands that open a device list the device flags in their help; datasets has none. */
+    ck_assert_int_eq(run("sr-eval -h"), 0);
+    ck_assert_ptr_nonnull(strstr(out_text, "--device-type"));
+    ck_assert_int_eq(run("datasets --help"), 0);
+    ck_assert_ptr_null(strstr(out_text, "--device-type"));
+
+    expect_usage_error("sr-eval --bogus d", (const char *const[]){"--bogus", NULL});
+    expect_usage_error("sr-eval d --scale", (const char *const[]){"--scale", "needs a value", NULL});
+    expect_usage_error("sr-eval --scale nine d", (const char *const[]){"--scale", "'nine'", NULL});
+    expect_usage_error("sr-eval --scale 9 d", (const char *const[]){"--scale", "'9'", "2..8", NULL});
+    expect_usage_error("sr-eval --scale 4x d", (const char *const[]){"--scale", "'4x'", NULL});
+    expect_usage_error("sr-eval", (const char *const[]){"folder", NULL});
+    expect_usage_error("ssim --weights heavy x.pfm y.pfm", (const char *const[]){"--weights", "'heavy'", "equal", NULL});
+    expect_usage_error("ssim --range nan x.pfm y.pfm", (const char *const[]){"--range", "'nan'", NULL});
+    expect_usage_error("ssim --range 0 x.pfm y.pfm", (const char *const[]){"--range", "'0'", NULL});
+    expect_usage_error("ssim --device-type fpga x.pfm y.pfm", (const char *const[]){"--device-type", "fpga", NULL});
+    expect_usage_error("ssim --device", (const char *const[]){"--device", "needs a value", NULL});
+    expect_usage_error("resize --scale -1 a.png b.png", (const char *const[]){"--scale", "'-1'", NULL});
+    expect_usage_error("resize --size 3by4 a.png b.png", (const char *const[]){"--size", "'3by4'", NULL});
+    expect_usage_error("resize --scale 2 a.png b.png c.png", (const char *const[]){"'c.png'", NULL});
+    expect_usage_error("devices extra", (const char *const[]){"'extra'", NULL});
+    expect_usage_error("datasets check --corpus no-such-corpus", (const char *const[]){"--corpus", "no-such-corpus", NULL});
+    expect_usage_error("srcnn eval --model m --scale 1 d", (const char *const[]){"--scale", "'1'", NULL});
+    expect_usage_error("srcnn compare --model m --crop 1,2 a.png b.png", (const char *const[]){"--crop", "'1,2'", NULL});
+    expect_usage_error("srcnn compare --model m --zoom 0 a.png b.png", (const char *const[]){"--zoom", "'0'", NULL});
+    expect_usage_error("srcnn upscale --model m a.png", (const char *const[]){"IN OUT", NULL});
+    expect_usage_error("srcnn upscale --modle m a.png b.png", (const char *const[]){"--modle", NULL});
+    expect_usage_error("srcnn train --loss mse --train d --out m --epochs 0", (const char *const[]){"--epochs", "'0'", NULL});
+    expect_usage_error("srcnn train --loss mse --train d --out m --bogus", (const char *const[]){"--bogus", NULL});
+    ck_assert(!file_exists("b.png"));
+}
+END_TEST
+
+/* A 16x16 plane with some structure, so SSIM and its gradient are not trivial. */
+static void write_test_pair(void)
+{
+    float a[16 * 16], b[16 * 16];
+    for (int i = 0; i < 16 * 16; i++) {
+        a[i] = (float)((i * 37) % 101) / 100.0f;
+        b[i] = a[i] * 0.8f + 0.1f;
+    }
+    write_pfm("a.pfm", a, 16, 16);
+    write_pfm("b.pfm", b, 16, 16);
+}
+
+static void write_text(const char *name, const char *text)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", work, name);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static const char *file_text(const char *name)
+{
+    static char text[1 << 16];
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", work, name);
+    read_text(path, text, sizeof text);
+    return text;
+}
+
+/* Names in the work folder other than the listed ones (a temporary left behind, say); 0 if none. */
+static int stray_files(const char *const *expected)
+{
+    char command[512];
+    snprintf(command, sizeof command, "ls -A %s > %s.list", work, work);
+    ck_assert_int_eq(system(command), 0);
+    char list_path[128], list[8192];
+    snprintf(list_path, sizeof list_path, "%s.list", work);
+    read_text(list_path, list, sizeof list);
+    remove(list_path);
+    int stray = 0;
+    for (char *name = strtok(list, "\n"); name; name = strtok(NULL, "\n")) {
+        int known = 0;
+        for (int k = 0; expected[k]; k++) known |= strcmp(name, expected[k]) == 0;
+        if (!known) fprintf(stderr, "stray file: %s\n", name), stray++;
+    }
+    return stray;
+}
+
+START_TEST(failed_outputs_keep_existing_files)
+{
+    write_test_pair();
+    /* The second output cannot be written: the user's existing first output stays as it was. */
+    write_text("keep.png", "keep\n");
+    ck_assert_int_eq(run("ssim --mode same --range 1 --map keep.png --grad /nonexistent-dir/g.pfm a.pfm b.pfm"), 1);
+    ck_assert_ptr_nonnull(strstr(error_line(), "/nonexistent-dir/g.pfm"));
+    ck_assert_str_eq(file_text("keep.png"), "keep\n");
+    /* A computation that fails (MS-SSIM, valid mode, 16 px) leaves both existing outputs. */
+    write_text("g.pfm", "old gradient\n");
+    ck_assert_int_eq(run("ssim --msssim --map keep.png --grad g.pfm a.pfm b.pfm"), 1);
+    ck_assert_str_eq(file_text("keep.png"), "keep\n");
+    ck_assert_str_eq(file_text("g.pfm"), "old gradient\n");
+    ck_assert_int_eq(stray_files((const char *const[]){"a.pfm", "b.pfm", "keep.png", "g.pfm", "stdout.txt",
+                                                      "stderr.txt", NULL}),
+                     0);
+    /* Success replaces both. */
+    ck_assert_msg(run("ssim --mode same --range 1 --map keep.png --grad g.pfm a.pfm b.pfm") == 0, "%s", err_text);
+    ck_assert(memcmp(file_text("keep.png"), "\x89PNG", 4) == 0);
+    ck_assert(strncmp(file_text("g.pfm"), "Pf\n16 16\n", 9) == 0);
+    ck_assert_int_eq(stray_files((const char *const[]){"a.pfm", "b.pfm", "keep.png", "g.pfm", "stdout.txt",
+                                                      "stderr.txt", NULL}),
+                     0);
+}
+END_TEST
+
+static void stage_in(pcl_file_set *set, const char *name, const char *text)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", work, name);
+    ck_assert_msg(pcl_file_set_add_bytes(set, path, text, strlen(text)) == PCL_OK, "%s", pcl_last_error());
+}
+
+START_TEST(file_set_commits_all_or_nothing)
+{
+    static const char *const files[] = {"a.txt", "b.txt", "dir", NULL};
+    write_text("a.txt", "old a\n");
+    char path[256];
+    snprintf(path, sizeof path, "%s/dir", work);
+    ck_assert_int_eq(mkdir(path, 0755), 0);
+
+    /* A target that cannot be created: nothing changes, no temporary stays. */
+    pcl_file_set *set = NULL;
+    ck_assert_int_eq(pcl_file_set_create(&set), PCL_OK);
+    stage_in(set, "a.txt", "new a\n");
+    snprintf(path, sizeof path, "%s/no-such-dir/b.txt", work);
+    ck_assert_int_ne(pcl_file_set_add_bytes(set, path, "b", 1), PCL_OK);
+    ck_assert_ptr_nonnull(strstr(pcl_last_error(), "no-such-dir/b.txt"));
+    pcl_file_set_destroy(set);
+    ck_assert_str_eq(file_text("a.txt"), "old a\n");
+    ck_assert_int_eq(stray_files(files), 0);
+
+    /* A rename that fails (a folder in the way) after another target was
+     * replaced: that one gets its previous contents back. */
+    ck_assert_int_eq(pcl_file_set_create(&set), PCL_OK);
+    stage_in(set, "a.txt", "new a\n");
+    stage_in(set, "b.txt", "new b\n");
+    stage_in(set, "dir", "not a folder\n");
+    ck_assert_int_ne(pcl_file_set_commit(set), PCL_OK);
+    ck_assert_ptr_nonnull(strstr(pcl_last_error(), "dir"));
+    pcl_file_set_destroy(set);
+    ck_assert_str_eq(file_text("a.txt"), "old a\n");
+    ck_assert(!file_exists("b.txt"));
+    ck_assert_int_eq(stray_files(files), 0);
+
+    /* Success: every target replaced or created, nothing else left. */
+    ck_assert_int_eq(pcl_file_set_create(&set), PCL_OK);
+    stage_in(set, "a.txt", "new a\n");
+    stage_in(set, "b.txt", "new b\n");
+    ck_assert_int_ne(pcl_file_set_add_bytes(set, path, "twice", 5), PCL_OK); /* the missing folder again */
+    snprintf(path, sizeof path, "%s/a.txt", work);
+    ck_assert_int_ne(pcl_file_set_add(set, path, NULL), PCL_OK); /* a.txt named twice */
+    ck_assert_msg(pcl_file_set_commit(set) == PCL_OK, "%s", pcl_last_error());
+    pcl_file_set_destroy(set);
+    ck_assert_str_eq(file_text("a.txt"), "new a\n");
+    ck_assert_str_eq(file_text("b.txt"), "new b\n");
+    ck_assert_int_eq(stray_files(files), 0);
+}
+END_TEST
+
+START_TEST(report_renders_markdown_and_json)
+{
+    static const app_metric metrics[] = {{"psnr", "PSNR", 2, 4}, {"ssim", "SSIM", 4, 6}};
+    static const char *const columns[] = {"bicubic", "MSE"}, *const paper_columns[] = {"bicubic"};
+    /* [column][metric]; values chosen to round differently at 2/4 and 4/6 decimals. */
+    static const double set5[] = {28.42066, 0.81037649, 30.03504, 0.8504306}, set5_paper[] = {28.44, 0.8097};
+    static const double mine[] = {25.5, 0.7, 26.125, 0.71234567};
+    const app_report_row rows[] = {{"Set5", 5, set5, set5_paper}, {"Mine", 2, mine, NULL}};
+    json_t *header = json_pack("{s:s, s:i}", "protocol", "srcnn", "scale", 4);
+    app_report report = {"A title", "set", "sets", "images", metrics, 2, columns, 2, paper_columns, 1, rows, 2,
+                         "A note.", header};
+    char *markdown = app_report_markdown(&report);
+    ck_assert_ptr_nonnull(markdown);
+    ck_assert_str_eq(markdown, "# A title\n\n"
+                               "| set | images | metric | bicubic | MSE | paper: bicubic |\n"
+                               "|---|---|---|---|---|---|\n"
+                               "| Set5 | 5 | PSNR | 28.42 | 30.04 | 28.44 |\n"
+                               "| Set5 | 5 | SSIM | 0.8104 | 0.8504 | 0.8097 |\n"
+                               "| Mine | 2 | PSNR | 25.50 | 26.12 | - |\n"
+                               "| Mine | 2 | SSIM | 0.7000 | 0.7123 | - |\n"
+                               "\nA note.\n");
+    free(markdown);
+    json_t *doc = app_report_json(&report);
+    ck_assert_ptr_nonnull(doc);
+    char *text = json_dumps(doc, JSON_REAL_PRECISION(15));
+    ck_assert_str_eq(text, "{\"protocol\": \"srcnn\", \"scale\": 4, \"sets\": ["
+                           "{\"set\": \"Set5\", \"images\": 5, \"results\": {\"bicubic\": {\"psnr\": 28.4207, \"ssim\": "
+                           "0.810376}, \"MSE\": {\"psnr\": 30.035, \"ssim\": 0.850431}}, \"paper\": {\"bicubic\": "
+                           "{\"psnr\": 28.44, \"ssim\": 0.8097}}}, "
+                           "{\"set\": \"Mine\", \"images\": 2, \"results\": {\"bicubic\": {\"psnr\": 25.5, \"ssim\": 0.7}, "
+                           "\"MSE\": {\"psnr\": 26.125, \"ssim\": 0.712346}}}]}");
+    free(text);
+
+    /* Written as two files, both or neither: an unwritable JSON path keeps the old Markdown. */
+    char md[256], js[256];
+    snprintf(md, sizeof md, "%s/t.md", work);
+    snprintf(js, sizeof js, "%s/no-such-dir/t.json", work);
+    write_text("t.md", "old\n");
+    ck_assert_int_eq(app_report_write("test", &report, md, js), 1);
+    ck_assert_str_eq(file_text("t.md"), "old\n");
+    snprintf(js, sizeof js, "%s/t.json", work);
+    ck_assert_int_eq(app_report_write("test", &report, md, js), 0);
+    ck_assert(strncmp(file_text("t.md"), "# A title\n", 10) == 0);
+    json_t *back = json_load_file(js, 0, NULL);
+    ck_assert_ptr_nonnull(back);
+    ck_assert(json_equal(back, doc));
+    json_decref(back);
+    json_decref(doc);
+    json_decref(header);
+
+    /* The paper's rows by set name, any case. */
+    ck_assert_ptr_eq(app_paper_row_find("set14"), &app_paper_table2[1]);
+    ck_assert_ptr_null(app_paper_row_find("Set6"));
 }
 END_TEST
 
@@ -430,6 +690,10 @@ int main(void)
     tcase_add_test(tc, resize_sizes_and_errors);
     tcase_add_test(tc, datasets_check_reports_completeness);
     tcase_add_test(tc, sr_eval_reproduces_the_bicubic_row);
+    tcase_add_test(tc, argument_reader_help_and_usage_errors);
+    tcase_add_test(tc, failed_outputs_keep_existing_files);
+    tcase_add_test(tc, file_set_commits_all_or_nothing);
+    tcase_add_test(tc, report_renders_markdown_and_json);
     suite_add_tcase(suite, tc);
     int failed = pcl_check_run(suite, 0);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
