@@ -156,4 +156,20 @@ extern const char *const app_paper_labels[APP_PAPER_COLUMNS];  /* "bicubic", "MS
 /* The Table 2 row of a set by folder name (case-insensitive), or NULL. */
 const app_paper_row *app_paper_row_find(const char *set);
 
+/* The other tables, as printed: a value per row (the training loss: "MSE",
+ * "MAE", "MS-SSIM") and column. */
+typedef struct app_paper_table {
+    const char *caption;
+    int rows, columns;
+    const char *const *row_labels, *const *column_labels;
+    const double *values; /* [row][column] */
+} app_paper_table;
+/* Table 1 (Yale B, section 5): identity error (%), azimuth MSE, elevation MSE. */
+extern const app_paper_table app_paper_table1;
+/* Table 3 (appendix A.3): held-out MSE, MAE and MS-SSIM losses of the
+ * convolutional autoencoders, a row per training loss. */
+extern const app_paper_table app_paper_table3;
+/* The value at a row (case-insensitive) and column, or NULL. */
+const double *app_paper_table_find(const app_paper_table *table, const char *row, const char *column);
+
 #endif

@@ -671,6 +671,11 @@ START_TEST(report_renders_markdown_and_json)
     /* The paper's rows by set name, any case. */
     ck_assert_ptr_eq(app_paper_row_find("set14"), &app_paper_table2[1]);
     ck_assert_ptr_null(app_paper_row_find("Set6"));
+    const double *v = app_paper_table_find(&app_paper_table3, "ms-ssim", "MAE");
+    ck_assert(v && *v == 0.1064);
+    v = app_paper_table_find(&app_paper_table1, "MSE", "elevation MSE");
+    ck_assert(v && *v == 51.46);
+    ck_assert_ptr_null(app_paper_table_find(&app_paper_table1, "MSE", "MSE"));
 }
 END_TEST
 
