@@ -39,7 +39,8 @@ int app_sr_eval(int argc, char **argv)
     if (!context) return free(dirs), 1;
 
     app_report_row *rows = calloc((size_t)dir_count, sizeof *rows);
-    double *values = calloc((size_t)dir_count * 2, sizeof *values), *paper = calloc((size_t)dir_count * 2, sizeof *paper);
+    double *values = calloc((size_t)dir_count * 2, sizeof *values); /* per folder: PSNR, SSIM */
+    double *paper = calloc((size_t)dir_count * 2, sizeof *paper);
     char (*names)[256] = calloc((size_t)dir_count, sizeof *names);
     int rc = rows && values && paper && names ? 0 : (fprintf(stderr, "perceptcl sr-eval: out of memory\n"), 1);
     for (int d = 0; d < dir_count && rc == 0; d++) {

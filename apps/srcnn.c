@@ -78,11 +78,11 @@ static int bad_usage(const char *command, const char *message, const char *arg)
 }
 
 static const app_option train_options[] = {
-    {"--loss", "L"},        {"--train", "DIR"},        {"--out", "MODEL"},           {"--init", "MODEL"},
-    {"--log", "CSV"},       {"--curve", "SVG"},        {"--scale", "S"},             {"--epochs", "N"},
-    {"--max-steps", "N"},   {"--batch", "N"},          {"--seed", "N"},              {"--stride", "N"},
-    {"--limit-patches", "N"}, {"--lr", "RATE"},        {"--momentum", "M"},          {"--optimizer", "NAME"},
-    {"--weight-init", "NAME"}, {"--msssim-weights", "W"}, {"--resume", NULL},        {"--srcnn-lr", NULL},
+    {"--loss", "L"},         {"--train", "DIR"},       {"--out", "MODEL"},         {"--init", "MODEL"},
+    {"--log", "CSV"},        {"--curve", "SVG"},       {"--scale", "S"},           {"--epochs", "N"},
+    {"--max-steps", "N"},    {"--batch", "N"},         {"--seed", "N"},            {"--stride", "N"},
+    {"--limit-patches", "N"}, {"--lr", "RATE"},        {"--momentum", "M"},        {"--optimizer", "NAME"},
+    {"--weight-init", "NAME"}, {"--msssim-weights", "W"}, {"--resume", NULL},      {"--srcnn-lr", NULL},
     {NULL, NULL}};
 
 /* A test-time model and what its file says about itself. */

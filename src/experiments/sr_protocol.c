@@ -159,7 +159,8 @@ pcl_status pcl_sr_evaluate_folder(pcl_context *context, const char *folder, int 
         pcl_record_info info = {0};
         status = pcl_dataset_record_info(dataset, i, &info);
         if (!info.path) info.path = folder;
-        if (status == PCL_OK) status = evaluate_image(context, info.path, scale, estimators, estimator_count, count, means);
+        if (status == PCL_OK)
+            status = evaluate_image(context, info.path, scale, estimators, estimator_count, count, means);
         if (status != PCL_OK && strstr(pcl_last_error(), info.path) == NULL) {
             char why[1024];
             snprintf(why, sizeof why, "%s", pcl_last_error());
