@@ -106,8 +106,9 @@ double app_round(double value, int decimals);
  *   "sets": [{"set": "Set5", "images": 5, "results": {"bicubic": {"psnr": .., "ssim": ..}, ..},
  *             "paper": {"bicubic": {..}, ..}}] */
 typedef struct app_metric {
-    const char *key, *label;                  /* "psnr" in JSON, "PSNR" in Markdown */
-    int markdown_decimals, json_decimals;
+    const char *key, *label; /* "psnr" in JSON, "PSNR" in Markdown */
+    int markdown_decimals;   /* ours and the paper's in Markdown; the paper's in JSON (its printed digits) */
+    int json_decimals;       /* ours in JSON */
 } app_metric;
 
 typedef struct app_report_row {

@@ -679,6 +679,60 @@ START_TEST(report_renders_markdown_and_json)
 }
 END_TEST
 
+/* The reader in-process: what each word becomes, and the exit code it leaves. */
+static int read_words(int argc, char **argv, double *momentum, int *choice, long *count, const char **positional)
+{
+    static const app_option options[] = {{"--momentum", "M"}, {"--pick", "P"}, {"--count", "N"}, {"--flag", NULL},
+                                         {NULL, NULL}};
+    static const char *const picks[] = {"one", "two", NULL};
+    pcl_device_selection selection = {0};
+    app_args r;
+    app_args_init(&r, "test", "usage: test\n", options, &selection, argc, argv);
+    int flags = 0;
+    while (app_args_next(&r)) {
+        if (!r.option) *positional = r.value;
+        else if (app_args_is(&r, "--momentum")) app_args_double(&r, 0, 1, momentum);
+        else if (app_args_is(&r, "--pick")) app_args_choice(&r, picks, choice);
+        else if (app_args_is(&r, "--count")) app_args_long(&r, -5, 5, count);
+        else if (app_args_is(&r, "--flag")) flags++;
+    }
+    if (r.exit_code < 0) ck_assert_int_eq(flags, 1);
+    if (r.exit_code < 0) ck_assert_str_eq(selection.device, "dev");
+    return r.exit_code;
+}
+
+START_TEST(argument_reader_in_process)
+{
+    double momentum = -1;
+    int choice = -1;
+    long count = 99;
+    const char *positional = NULL;
+    char *good[] = {"test", "--flag", "--device", "dev", "--momentum", "0", "word", "--pick", "two", "--count", "-5"};
+    ck_assert_int_eq(read_words(11, good, &momentum, &choice, &count, &positional), -1);
+    ck_assert(momentum == 0 && choice == 1 && count == -5);
+    ck_assert_str_eq(positional, "word");
+    /* Each bad word: exit code 2, and the value it names is not stored. */
+    static const char *const bad[][2] = {{"--momentum", "1"},  {"--momentum", "-0.1"}, {"--momentum", "inf"},
+                                         {"--momentum", ""},   {"--pick", "three"},    {"--count", "6"},
+                                         {"--count", "1.5"},   {"--count", "99999999999999999999"},
+                                         {"--bogus", "x"},     {"--device-type", "fpga"}};
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        char *argv[] = {"test", (char *)bad[k][0], (char *)bad[k][1]};
+        momentum = -1, choice = -1, count = 99;
+        ck_assert_msg(read_words(3, argv, &momentum, &choice, &count, &positional) == 2, "%s %s", bad[k][0], bad[k][1]);
+        ck_assert(momentum == -1 && choice == -1 && count == 99);
+    }
+    char *missing[] = {"test", "--flag", "--count"};
+    ck_assert_int_eq(read_words(3, missing, &momentum, &choice, &count, &positional), 2);
+    char *help[] = {"test", "--count", "1", "-h", "--bogus"};
+    ck_assert_int_eq(read_words(5, help, &momentum, &choice, &count, &positional), 0);
+    /* "-" is a positional (standard input, say), not an option. */
+    char *dash[] = {"test", "--flag", "--device", "dev", "-"};
+    ck_assert_int_eq(read_words(5, dash, &momentum, &choice, &count, &positional), -1);
+    ck_assert_str_eq(positional, "-");
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("apps");
@@ -696,6 +750,7 @@ int main(void)
     tcase_add_test(tc, datasets_check_reports_completeness);
     tcase_add_test(tc, sr_eval_reproduces_the_bicubic_row);
     tcase_add_test(tc, argument_reader_help_and_usage_errors);
+    tcase_add_test(tc, argument_reader_in_process);
     tcase_add_test(tc, failed_outputs_keep_existing_files);
     tcase_add_test(tc, file_set_commits_all_or_nothing);
     tcase_add_test(tc, report_renders_markdown_and_json);

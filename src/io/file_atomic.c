@@ -83,7 +83,7 @@ pcl_status pcl_file_atomic_open(pcl_file_atomic *f, const char *path)
     f->path = strdup(path);
     f->file = f->path ? fdopen(fd, "wb") : NULL;
     if (!f->file) {
-        if (f->path) close(fd);
+        close(fd);
         pcl_status s = pcl_fail(PCL_ERR_OUT_OF_MEMORY, "%s: out of memory for a file stream", path);
         pcl_file_atomic_abort(f);
         return s;
@@ -130,9 +130,9 @@ pcl_status pcl_file_atomic_commit(pcl_file_atomic *f)
         return s;
     }
     free(f->temp_path);
-    f->temp_path = NULL; /* renamed: nothing to remove */
+    f->temp_path = NULL; /* renamed: nothing left to remove */
     pcl_status s = sync_folder(f->path);
-    pcl_file_atomic_abort(f);
+    pcl_file_atomic_abort(f); /* frees the names */
     return s;
 }
 
@@ -155,6 +155,7 @@ pcl_status pcl_file_write_atomic(const char *path, const void *bytes, size_t len
 
 typedef struct file_set_entry {
     char *path, *temp, *backup; /* backup: a hard link to the previous target while committing */
+    int existed;                /* path existed when the commit began */
     int replaced;               /* the temporary has been renamed over path */
 } file_set_entry;
 
@@ -207,8 +208,10 @@ static void roll_back(pcl_file_set *set)
     for (int i = set->count - 1; i >= 0; i--) {
         file_set_entry *e = &set->entries[i];
         if (e->replaced) {
+            /* A target that existed without a backup keeps its new contents:
+             * better than deleting it. */
             if (e->backup) rename(e->backup, e->path);
-            else unlink(e->path);
+            else if (!e->existed) unlink(e->path);
             e->replaced = 0;
         } else if (e->backup) unlink(e->backup);
         free(e->backup);
@@ -234,7 +237,8 @@ pcl_status pcl_file_set_commit(pcl_file_set *set)
      * be put back (the renames of temporaries beside their targets hardly fail). */
     for (int i = 0; i < set->count; i++) {
         file_set_entry *e = &set->entries[i];
-        if (access(e->path, F_OK) != 0) continue;
+        e->existed = access(e->path, F_OK) == 0;
+        if (!e->existed) continue;
         int fd;
         pcl_status s = create_beside(e->path, ".old.", &e->backup, &fd);
         if (s != PCL_OK) return roll_back(set), s;
