@@ -31,8 +31,12 @@ pcl_status pcl_file_write_atomic(const char *path, const void *bytes, size_t len
  * writer (pcl_image_write_png, pcl_file_write_atomic, ...). commit fsyncs
  * every temporary, then renames them into place; should a rename fail, the
  * targets already replaced get their previous contents back (kept as hard
- * links until the end). destroy removes the temporaries not committed, so
- * on any failure every pre-existing target is left untouched. */
+ * links until the end; on a file system without hard links such a target
+ * keeps its new contents, and one that did not exist is removed again).
+ * destroy removes the temporaries not committed, so a failure before the
+ * commit (the usual case: a computation or a writer fails) leaves every
+ * pre-existing target untouched. Apps reach this private header through the
+ * static library. */
 typedef struct pcl_file_set pcl_file_set;
 pcl_status pcl_file_set_create(pcl_file_set **out);
 pcl_status pcl_file_set_add(pcl_file_set *set, const char *path, const char **temp_path);
