@@ -73,6 +73,15 @@ int app_args_error(app_args *a, const char *format, ...) __attribute__((format(p
 int app_parse_long(const char *text, long lo, long hi, long *value);
 int app_parse_double(const char *text, double *value); /* finite */
 
+/* A command made of subcommands ("perceptcl srcnn eval ..."): runs the one
+ * argv[1] names with argv[1] as its argv[0]; --help, -h or help print usage
+ * and the device flags (exit 0); none or an unknown one: one line, exit 2. */
+typedef struct app_subcommand {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} app_subcommand;
+int app_run_subcommand(const char *app, const char *usage, const app_subcommand *subcommands, int argc, char **argv);
+
 /* The help text of the device flags. */
 extern const char app_device_flags_help[];
 

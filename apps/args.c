@@ -160,3 +160,21 @@ int app_args_choice(app_args *a, const char *const *choices, int *index)
     }
     return app_args_error(a, "%s must be one of %s, not '%s'", a->option, list, a->value);
 }
+
+int app_run_subcommand(const char *app, const char *usage, const app_subcommand *subcommands, int argc, char **argv)
+{
+    const char *word = argc >= 2 ? argv[1] : NULL;
+    if (word && (strcmp(word, "--help") == 0 || strcmp(word, "-h") == 0 || strcmp(word, "help") == 0))
+        return printf("%s%s", usage, app_device_flags_help), 0;
+    char names[256];
+    size_t used = 0;
+    names[0] = '\0';
+    for (int k = 0; subcommands[k].name; k++) {
+        if (word && strcmp(word, subcommands[k].name) == 0) return subcommands[k].run(argc - 1, argv + 1);
+        int n = snprintf(names + used, sizeof names - used, "%s%s", k ? ", " : "", subcommands[k].name);
+        if (n > 0 && (size_t)n < sizeof names - used) used += (size_t)n;
+    }
+    if (word) fprintf(stderr, "perceptcl %s: unknown subcommand '%s' (%s)\n", app, word, names);
+    else fprintf(stderr, "perceptcl %s: needs a subcommand (%s; perceptcl %s --help)\n", app, names, app);
+    return 2;
+}

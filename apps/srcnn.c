@@ -662,14 +662,7 @@ static int run_compare(int argc, char **argv)
 
 int app_srcnn(int argc, char **argv)
 {
-    if (argc < 2) return fprintf(stderr, "%s", usage), 2;
-    const char *sub = argv[1];
-    if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 || strcmp(sub, "help") == 0)
-        return printf("%s%s", usage, app_device_flags_help), 0;
-    if (strcmp(sub, "train") == 0) return run_train(argc - 1, argv + 1);
-    if (strcmp(sub, "eval") == 0) return run_eval(argc - 1, argv + 1);
-    if (strcmp(sub, "upscale") == 0) return run_upscale(argc - 1, argv + 1);
-    if (strcmp(sub, "compare") == 0) return run_compare(argc - 1, argv + 1);
-    fprintf(stderr, "perceptcl srcnn: unknown subcommand '%s' (train, eval, upscale, compare)\n", sub);
-    return 2;
+    static const app_subcommand subcommands[] = {
+        {"train", run_train}, {"eval", run_eval}, {"upscale", run_upscale}, {"compare", run_compare}, {NULL, NULL}};
+    return app_run_subcommand("srcnn", usage, subcommands, argc, argv);
 }

@@ -484,6 +484,10 @@ START_TEST(argument_reader_help_and_usage_errors)
     expect_usage_error("srcnn upscale --modle m a.png b.png", (const char *const[]){"--modle", NULL});
     expect_usage_error("srcnn train --loss mse --train d --out m --epochs 0", (const char *const[]){"--epochs", "'0'", NULL});
     expect_usage_error("srcnn train --loss mse --train d --out m --bogus", (const char *const[]){"--bogus", NULL});
+    expect_usage_error("srcnn", (const char *const[]){"train, eval, upscale, compare", NULL});
+    expect_usage_error("srcnn evaluate d", (const char *const[]){"'evaluate'", "train, eval", NULL});
+    ck_assert_int_eq(run("srcnn help"), 0);
+    ck_assert_ptr_nonnull(strstr(out_text, "usage: perceptcl srcnn train"));
     ck_assert(!file_exists("b.png"));
 }
 END_TEST
