@@ -55,50 +55,29 @@ static int check(const char *root, int deep, int only)
     return found && !bad ? 0 : 1;
 }
 
+static const app_option options[] = {{"--data", "DIR"}, {"--corpus", "NAME"}, {"--deep", NULL}, {NULL, NULL}};
+
 int app_datasets(int argc, char **argv)
 {
     const char *command = NULL, *dir = NULL, *data = NULL;
     int deep = 0, only = -1;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            fputs(usage, stdout);
-            return 0;
-        } else if (strcmp(argv[i], "--deep") == 0) {
-            deep = 1;
-        } else if (strcmp(argv[i], "--data") == 0 || strcmp(argv[i], "--corpus") == 0) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "perceptcl datasets: %s needs a value\n", argv[i]);
-                return 2;
-            }
-            if (strcmp(argv[i], "--data") == 0) {
-                data = argv[++i];
-            } else {
-                pcl_corpus corpus;
-                if (pcl_corpus_find(argv[++i], &corpus) != PCL_OK) {
-                    fprintf(stderr, "perceptcl datasets: %s\n", pcl_last_error());
-                    return 2;
-                }
-                only = (int)corpus;
-            }
-        } else if (argv[i][0] == '-') {
-            fprintf(stderr, "perceptcl datasets: unknown option '%s'\n%s", argv[i], usage);
-            return 2;
-        } else if (!command) {
-            command = argv[i];
-        } else if (!dir) {
-            dir = argv[i];
-        } else {
-            fprintf(stderr, "perceptcl datasets: unexpected argument '%s'\n", argv[i]);
-            return 2;
-        }
+    app_args r;
+    app_args_init(&r, "datasets", usage, options, NULL, argc, argv);
+    while (app_args_next(&r)) {
+        pcl_corpus corpus;
+        if (!r.option && !command) command = r.value;
+        else if (!r.option && !dir) dir = r.value;
+        else if (!r.option) app_args_error(&r, "unexpected argument '%s'", r.value);
+        else if (app_args_is(&r, "--deep")) deep = 1;
+        else if (app_args_is(&r, "--data")) data = r.value;
+        else if (pcl_corpus_find(r.value, &corpus) != PCL_OK) app_args_error(&r, "--corpus: %s", pcl_last_error());
+        else only = (int)corpus;
     }
-    if (!command) {
-        fputs(usage, stderr);
-        return 2;
-    }
+    if (r.exit_code >= 0) return r.exit_code;
+    if (!command) return fputs(usage, stderr), 2;
     if (strcmp(command, "list") == 0) return list_corpora();
     if (strcmp(command, "check") != 0) {
-        fprintf(stderr, "perceptcl datasets: unknown subcommand '%s'\n%s", command, usage);
+        fprintf(stderr, "perceptcl datasets: unknown subcommand '%s' (check, list)\n", command);
         return 2;
     }
     const char *root = pcl_data_root(dir ? dir : data);

@@ -5,29 +5,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void print_json(const pcl_device_info *devices, int count, int chosen)
+/* One object per device, in the listing's order. */
+static json_t *devices_json(const pcl_device_info *devices, int count, int chosen)
 {
-    printf("[\n");
-    for (int i = 0; i < count; i++) {
+    json_t *list = json_array();
+    for (int i = 0; list && i < count; i++) {
         const pcl_device_info *d = &devices[i];
-        printf("  {\"index\": %d, \"platform_index\": %d, \"device_index\": %d, \"platform\": ", d->index,
-               d->platform_index, d->device_index);
-        app_print_json_string(stdout, d->platform_name);
-        printf(", \"name\": ");
-        app_print_json_string(stdout, d->name);
-        printf(", \"vendor\": ");
-        app_print_json_string(stdout, d->vendor);
-        printf(", \"type\": \"%s\", \"opencl_c_version\": ", pcl_device_type_name(d->type));
-        app_print_json_string(stdout, d->opencl_c_version);
-        printf(", \"driver_version\": ");
-        app_print_json_string(stdout, d->driver_version);
-        printf(", \"compute_units\": %u, \"global_memory\": %llu, \"max_allocation\": %llu, "
-               "\"max_work_group_size\": %zu, \"local_memory\": %llu, \"fp64\": %s, \"fp16\": %s, \"selected\": %s}%s\n",
-               d->compute_units, (unsigned long long)d->global_memory, (unsigned long long)d->max_allocation,
-               d->max_work_group_size, (unsigned long long)d->local_memory, d->has_fp64 ? "true" : "false",
-               d->has_fp16 ? "true" : "false", i == chosen ? "true" : "false", i + 1 < count ? "," : "");
+        json_t *item = json_pack(
+            "{s:i, s:i, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:b, s:b, s:b}", "index", d->index,
+            "platform_index", d->platform_index, "device_index", d->device_index, "platform", d->platform_name,
+            "name", d->name, "vendor", d->vendor, "type", pcl_device_type_name(d->type), "opencl_c_version",
+            d->opencl_c_version, "driver_version", d->driver_version, "compute_units", (json_int_t)d->compute_units,
+            "global_memory", (json_int_t)d->global_memory, "max_allocation", (json_int_t)d->max_allocation,
+            "max_work_group_size", (json_int_t)d->max_work_group_size, "local_memory", (json_int_t)d->local_memory,
+            "fp64", d->has_fp64, "fp16", d->has_fp16, "selected", i == chosen);
+        if (json_array_append_new(list, item) != 0) json_decref(list), list = NULL;
     }
-    printf("]\n");
+    return list;
 }
 
 static void format_bytes(uint64_t bytes, char *out, size_t size)
@@ -58,25 +52,22 @@ static void print_table(const pcl_device_info *devices, int count, int chosen)
     }
 }
 
+static const char usage[] = "usage: perceptcl devices [--json] [device flags]\n\n"
+                            "Lists every OpenCL device and marks the one the other commands would use.\n\n";
+
+static const app_option options[] = {{"--json", NULL}, {NULL, NULL}};
+
 int app_devices(int argc, char **argv)
 {
     int json = 0;
     pcl_device_selection selection = {0};
-    for (int i = 1; i < argc; i++) {
-        int used = app_parse_device_flag(argc, argv, &i, &selection);
-        if (used < 0) return 2;
-        if (used) continue;
-        if (strcmp(argv[i], "--json") == 0) json = 1;
-        else if (strcmp(argv[i], "--help") == 0) {
-            printf("usage: perceptcl devices [--json] [device flags]\n\n"
-                   "Lists every OpenCL device and marks the one the other commands would use.\n\n%s",
-                   app_device_flags_help);
-            return 0;
-        } else {
-            fprintf(stderr, "perceptcl devices: unknown option '%s'\n", argv[i]);
-            return 2;
-        }
+    app_args r;
+    app_args_init(&r, "devices", usage, options, &selection, argc, argv);
+    while (app_args_next(&r)) {
+        if (!r.option) app_args_error(&r, "unexpected argument '%s'", r.value);
+        else if (app_args_is(&r, "--json")) json = 1;
     }
+    if (r.exit_code >= 0) return r.exit_code;
     pcl_device_info *devices = NULL;
     int count = 0;
     if (pcl_devices_list(&devices, &count) != PCL_OK) return app_fail("devices", "listing devices");
@@ -87,8 +78,9 @@ int app_devices(int argc, char **argv)
         fprintf(stderr, "perceptcl devices: selection: %s\n", pcl_last_error());
         chosen = -1;
     }
-    if (json) print_json(devices, count, chosen);
+    int rc = 0;
+    if (json) rc = app_print_json("devices", devices_json(devices, count, chosen), 17);
     else print_table(devices, count, chosen);
     pcl_devices_free(devices);
-    return 0;
+    return rc;
 }

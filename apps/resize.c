@@ -4,9 +4,8 @@
 #include "perceptcl/image.h"
 #include "perceptcl/resize.h"
 
-#include <math.h>
-#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static const char usage[] =
     "usage: perceptcl resize (--scale S | --size WxH) [--modcrop K] [--no-antialias] IN OUT\n\n"
@@ -20,36 +19,31 @@ static int ends_with(const char *text, const char *suffix)
     return n >= m && strcasecmp(text + n - m, suffix) == 0;
 }
 
+static const app_option options[] = {
+    {"--scale", "S"}, {"--size", "WxH"}, {"--modcrop", "K"}, {"--no-antialias", NULL}, {NULL, NULL}};
+
 int app_resize(int argc, char **argv)
 {
     double scale = 0;
     int width = 0, height = 0, modcrop = 0;
     unsigned flags = 0;
     const char *in = NULL, *out = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int has_value = i + 1 < argc;
-        char *end;
-        if (strcmp(a, "--scale") == 0 && has_value) {
-            scale = strtod(argv[++i], &end);
-            if (*end || !(scale > 0) || !isfinite(scale))
-                return fprintf(stderr, "perceptcl resize: --scale must be a positive number, not '%s'\n", argv[i]), 2;
-        } else if (strcmp(a, "--size") == 0 && has_value) {
-            if (sscanf(argv[++i], "%dx%d", &width, &height) != 2 || width < 1 || height < 1)
-                return fprintf(stderr, "perceptcl resize: --size must be WIDTHxHEIGHT, not '%s'\n", argv[i]), 2;
-        } else if (strcmp(a, "--modcrop") == 0 && has_value) {
-            modcrop = (int)strtol(argv[++i], &end, 10);
-            if (*end || modcrop < 1)
-                return fprintf(stderr, "perceptcl resize: --modcrop must be a positive integer, not '%s'\n", argv[i]), 2;
-        } else if (strcmp(a, "--no-antialias") == 0) flags |= PCL_RESIZE_NO_ANTIALIAS;
-        else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) return printf("%s", usage), 0;
-        else if (a[0] == '-' && a[1]) return fprintf(stderr, "perceptcl resize: unknown option or missing value: '%s'\n", a), 2;
-        else if (!in) in = a;
-        else if (!out) out = a;
-        else return fprintf(stderr, "perceptcl resize: too many arguments ('%s')\n%s", a, usage), 2;
+    app_args r;
+    app_args_init(&r, "resize", usage, options, NULL, argc, argv);
+    while (app_args_next(&r)) {
+        char tail;
+        if (!r.option && !in) in = r.value;
+        else if (!r.option && !out) out = r.value;
+        else if (!r.option) app_args_error(&r, "expects IN OUT, got an extra '%s'", r.value);
+        else if (app_args_is(&r, "--scale")) app_args_positive(&r, &scale);
+        else if (app_args_is(&r, "--modcrop")) app_args_int(&r, 1, 1 << 20, &modcrop);
+        else if (app_args_is(&r, "--no-antialias")) flags |= PCL_RESIZE_NO_ANTIALIAS;
+        else if (sscanf(r.value, "%dx%d%c", &width, &height, &tail) != 2 || width < 1 || height < 1)
+            app_args_error(&r, "--size must be WIDTHxHEIGHT (both >= 1), not '%s'", r.value);
     }
-    if (!in || !out || (scale > 0) == (width > 0))
-        return fprintf(stderr, "perceptcl resize: needs IN, OUT and exactly one of --scale or --size\n%s", usage), 2;
+    if (r.exit_code < 0 && (!in || !out || (scale > 0) == (width > 0)))
+        app_args_error(&r, "needs IN, OUT and exactly one of --scale or --size (perceptcl resize --help)");
+    if (r.exit_code >= 0) return r.exit_code;
 
     pcl_image *image = NULL, *cropped = NULL, *resized = NULL;
     int rc = 1;

@@ -8,19 +8,15 @@
  *   perceptcl srcnn compare  ...   Figure-8-like strip of crops as a PNG */
 #include "app.h"
 #include "perceptcl/color.h"
-#include "perceptcl/datasets.h"
 #include "perceptcl/resize.h"
 #include "perceptcl/sr.h"
 #include "perceptcl/srcnn.h"
 #include "perceptcl/trainer.h"
 
-#include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 static const char usage[] =
@@ -76,125 +72,21 @@ static const char usage[] =
 #define MAX_MODELS 8
 #define MAX_DIRS 16
 
-static int fail_line(const char *command, const char *what)
-{
-    fprintf(stderr, "perceptcl srcnn %s: %s: %s\n", command, what, pcl_last_error());
-    return 1;
-}
-
+/* train's own checks (they move to apps/train_cmd.c); the other subcommands
+ * report through the argument reader. */
 static int bad_usage(const char *command, const char *message, const char *arg)
 {
-    fprintf(stderr, "perceptcl srcnn %s: %s%s%s%s\n", command, message, arg ? " '" : "", arg ? arg : "", arg ? "'" : "");
+    fprintf(stderr, "perceptcl %s: %s%s%s%s\n", command, message, arg ? " '" : "", arg ? arg : "", arg ? "'" : "");
     return 2;
 }
 
-/* A subcommand's arguments, read one by one with next_arg. */
-typedef struct arg_reader {
-    const char *cmd;
-    int argc, i; /* i: the last word read */
-    char **argv;
-    pcl_device_selection *selection;
-    const char *const *switches; /* options without a value (NULL-terminated), or NULL */
-    int rc;                      /* -1 while reading; after the loop, 0 or 2 to exit with */
-} arg_reader;
-
-/* The next argument that is not a device flag (those go into selection):
- * returns 1 with *a a word not starting with '-' (*v NULL) or an option (*v
- * NULL for a switch, else the next word); 0 at the end, or with rc 0 after
- * printing --help, or rc 2 after a usage error. */
-static int next_arg(arg_reader *r, const char **a, const char **v)
-{
-    while (++r->i < r->argc) {
-        int used = app_parse_device_flag(r->argc, r->argv, &r->i, r->selection);
-        if (used < 0) return r->rc = 2, 0;
-        if (used) continue;
-        *a = r->argv[r->i];
-        *v = NULL;
-        if (strcmp(*a, "--help") == 0 || strcmp(*a, "-h") == 0)
-            return printf("%s%s", usage, app_device_flags_help), r->rc = 0, 0;
-        if ((*a)[0] != '-') return 1;
-        for (int k = 0; r->switches && r->switches[k]; k++)
-            if (strcmp(*a, r->switches[k]) == 0) return 1;
-        if (r->i + 1 >= r->argc) return r->rc = bad_usage(r->cmd, "missing value after", *a), 0;
-        *v = r->argv[++r->i];
-        return 1;
-    }
-    return 0;
-}
-
-static int parse_double(const char *text, double *value)
-{
-    char *end;
-    errno = 0;
-    *value = strtod(text, &end);
-    return *text && !*end && errno == 0 && isfinite(*value);
-}
-
-static int parse_long(const char *text, long lo, long hi, long *value)
-{
-    char *end;
-    errno = 0;
-    *value = strtol(text, &end, 10);
-    return *text && !*end && errno == 0 && *value >= lo && *value <= hi;
-}
-
-/* Writes text to path atomically (temporary beside it, then rename). */
-static int write_text_atomic(const char *path, const char *text)
-{
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f) return -1;
-    size_t n = strlen(text);
-    int ok = fwrite(text, 1, n, f) == n;
-    ok = (fflush(f) == 0) && ok;
-    ok = (fsync(fileno(f)) == 0) && ok;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        remove(tmp);
-        return -1;
-    }
-    return 0;
-}
-
-/* A growing string for the reports. */
-typedef struct text {
-    char *data;
-    size_t length, capacity;
-} text;
-
-static void text_printf(text *t, const char *format, ...) __attribute__((format(printf, 2, 3)));
-static void text_printf(text *t, const char *format, ...)
-{
-    va_list args;
-    for (;;) {
-        va_start(args, format);
-        size_t room = t->capacity - t->length;
-        int n = t->data ? vsnprintf(t->data + t->length, room, format, args) : -1;
-        va_end(args);
-        if (n >= 0 && (size_t)n < room) {
-            t->length += (size_t)n;
-            return;
-        }
-        size_t capacity = t->capacity ? t->capacity * 2 : 4096;
-        while (n >= 0 && capacity < t->length + (size_t)n + 1) capacity *= 2;
-        char *grown = realloc(t->data, capacity);
-        if (!grown) abort(); /* the app, not the library: out of memory for a few kB of text */
-        t->data = grown;
-        t->capacity = capacity;
-    }
-}
-
-static void text_json_string(text *t, const char *s)
-{
-    text_printf(t, "\"");
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') text_printf(t, "\\%c", *p);
-        else if (*p < 0x20) text_printf(t, "\\u%04x", *p);
-        else text_printf(t, "%c", *p);
-    }
-    text_printf(t, "\"");
-}
+static const app_option train_options[] = {
+    {"--loss", "L"},         {"--train", "DIR"},       {"--out", "MODEL"},         {"--init", "MODEL"},
+    {"--log", "CSV"},        {"--curve", "SVG"},       {"--scale", "S"},           {"--epochs", "N"},
+    {"--max-steps", "N"},    {"--batch", "N"},         {"--seed", "N"},            {"--stride", "N"},
+    {"--limit-patches", "N"}, {"--lr", "RATE"},        {"--momentum", "M"},        {"--optimizer", "NAME"},
+    {"--weight-init", "NAME"}, {"--msssim-weights", "W"}, {"--resume", NULL},      {"--srcnn-lr", NULL},
+    {NULL, NULL}};
 
 /* A test-time model and what its file says about itself. */
 typedef struct loaded_model {
@@ -212,7 +104,7 @@ static int load_models(pcl_context *context, const char *command, const char **p
         loaded_model *lm = &models[m];
         if (pcl_srcnn_create(context, PCL_SRCNN_REPLICATE, &lm->model) != PCL_OK ||
             pcl_model_load(lm->model, paths[m], &meta) != PCL_OK)
-            return fail_line(command, paths[m]);
+            return app_fail(command, paths[m]);
         const char *loss = pcl_checkpoint_metadata(meta, "loss");
         const char *scale = pcl_checkpoint_metadata(meta, "scale");
         lm->paper_index = -1;
@@ -223,7 +115,7 @@ static int load_models(pcl_context *context, const char *command, const char **p
                 snprintf(lm->label, sizeof lm->label, "%s", app_paper_labels[p]);
             }
         long s = 0;
-        lm->scale = scale && parse_long(scale, 2, 8, &s) ? (int)s : 0;
+        lm->scale = scale && app_parse_long(scale, 2, 8, &s) ? (int)s : 0;
         pcl_checkpoint_destroy(meta);
     }
     return 0;
@@ -238,7 +130,7 @@ static void free_models(loaded_model *models, int count)
 
 static int run_train(int argc, char **argv)
 {
-    const char *cmd = "train";
+    const char *cmd = "srcnn train";
     pcl_device_selection selection = {0};
     pcl_loss_kind loss_kind = PCL_LOSS_MSE;
     const char *loss = NULL, *out = NULL, *log_path = NULL, *curve_path = NULL, *init_path = NULL;
@@ -247,10 +139,10 @@ static int run_train(int argc, char **argv)
     long scale = 4, epochs = 10, batch = 128, seed = 1, stride = PCL_SRCNN_STRIDE, max_steps = 0, limit = 0;
     double lr = 1e-3, momentum = 0.9;
     pcl_ssim_weights weights = PCL_SSIM_WEIGHTS_EQUAL;
-    static const char *const switches[] = {"--resume", "--srcnn-lr", NULL};
-    arg_reader r = {cmd, argc, 0, argv, &selection, switches, -1};
-    const char *a, *v;
-    while (next_arg(&r, &a, &v)) {
+    app_args r;
+    app_args_init(&r, cmd, usage, train_options, &selection, argc, argv);
+    while (app_args_next(&r)) {
+        const char *a = r.option ? r.option : r.value, *v = r.value;
         if (a[0] != '-') return bad_usage(cmd, "unexpected argument", a);
         if (strcmp(a, "--resume") == 0) resume = 1;
         else if (strcmp(a, "--srcnn-lr") == 0) srcnn_lr = 1;
@@ -266,24 +158,24 @@ static int run_train(int argc, char **argv)
         else if (strcmp(a, "--log") == 0) log_path = v;
         else if (strcmp(a, "--curve") == 0) curve_path = v;
         else if (strcmp(a, "--scale") == 0) {
-            if (!parse_long(v, 2, 8, &scale)) return bad_usage(cmd, "--scale must be 2..8, not", v);
+            if (!app_parse_long(v, 2, 8, &scale)) return bad_usage(cmd, "--scale must be 2..8, not", v);
         } else if (strcmp(a, "--epochs") == 0) {
-            if (!parse_long(v, 1, 1000000, &epochs)) return bad_usage(cmd, "--epochs must be >= 1, not", v);
+            if (!app_parse_long(v, 1, 1000000, &epochs)) return bad_usage(cmd, "--epochs must be >= 1, not", v);
         } else if (strcmp(a, "--max-steps") == 0) {
-            if (!parse_long(v, 1, 1000000000, &max_steps)) return bad_usage(cmd, "--max-steps must be >= 1, not", v);
+            if (!app_parse_long(v, 1, 1000000000, &max_steps)) return bad_usage(cmd, "--max-steps must be >= 1, not", v);
         } else if (strcmp(a, "--batch") == 0) {
-            if (!parse_long(v, 1, 65536, &batch)) return bad_usage(cmd, "--batch must be 1..65536, not", v);
+            if (!app_parse_long(v, 1, 65536, &batch)) return bad_usage(cmd, "--batch must be 1..65536, not", v);
         } else if (strcmp(a, "--seed") == 0) {
-            if (!parse_long(v, 0, 0x7fffffffL, &seed)) return bad_usage(cmd, "--seed must be a non-negative integer, not", v);
+            if (!app_parse_long(v, 0, 0x7fffffffL, &seed)) return bad_usage(cmd, "--seed must be a non-negative integer, not", v);
         } else if (strcmp(a, "--stride") == 0) {
-            if (!parse_long(v, 1, 1024, &stride)) return bad_usage(cmd, "--stride must be 1..1024, not", v);
+            if (!app_parse_long(v, 1, 1024, &stride)) return bad_usage(cmd, "--stride must be 1..1024, not", v);
         } else if (strcmp(a, "--limit-patches") == 0) {
-            if (!parse_long(v, 1, 1000000000, &limit)) return bad_usage(cmd, "--limit-patches must be >= 1, not", v);
+            if (!app_parse_long(v, 1, 1000000000, &limit)) return bad_usage(cmd, "--limit-patches must be >= 1, not", v);
         } else if (strcmp(a, "--lr") == 0) {
-            if (!parse_double(v, &lr) || !(lr > 0)) return bad_usage(cmd, "--lr must be a number > 0, not", v);
+            if (!app_parse_double(v, &lr) || !(lr > 0)) return bad_usage(cmd, "--lr must be a number > 0, not", v);
             lr_given = 1;
         } else if (strcmp(a, "--momentum") == 0) {
-            if (!parse_double(v, &momentum) || momentum < 0 || momentum >= 1)
+            if (!app_parse_double(v, &momentum) || momentum < 0 || momentum >= 1)
                 return bad_usage(cmd, "--momentum must be in [0, 1), not", v);
         } else if (strcmp(a, "--optimizer") == 0) {
             if (strcmp(v, "sgd") && strcmp(v, "adam")) return bad_usage(cmd, "--optimizer must be sgd or adam, not", v);
@@ -297,7 +189,7 @@ static int run_train(int argc, char **argv)
             else return bad_usage(cmd, "--msssim-weights must be equal or standard, not", v);
         } else return bad_usage(cmd, "unknown option", a);
     }
-    if (r.rc >= 0) return r.rc;
+    if (r.exit_code >= 0) return r.exit_code;
     if (!loss) return bad_usage(cmd, "needs --loss mse|mae|msssim|msssim-l1", NULL);
     if (!dir_count) return bad_usage(cmd, "needs --train DIR", NULL);
     if (!out) return bad_usage(cmd, "needs --out MODEL.safetensors", NULL);
@@ -315,7 +207,7 @@ static int run_train(int argc, char **argv)
     if (pcl_srcnn_training_pipeline(dirs, dir_count, (int)scale, (int)stride, (size_t)limit, &pipeline) != PCL_OK ||
         pcl_pipeline_source(pipeline, &source) != PCL_OK) {
         pcl_pipeline_destroy(pipeline);
-        return fail_line(cmd, "training data");
+        return app_fail(cmd, "training data");
     }
     fprintf(stderr, "perceptcl srcnn train: %zu sub-images %dx%d (labels %dx%d) from %zu images, x%ld, loss %s\n",
             source.count, source.input[1], source.input[2], source.target[1], source.target[2],
@@ -347,7 +239,7 @@ static int run_train(int argc, char **argv)
         (init_path && pcl_model_load(model, init_path, NULL) != PCL_OK) ||
         (srcnn_lr && pcl_model_set_lr_multiplier(model, 4, 0.1) != PCL_OK) ||
         (adam ? pcl_adam_create(context, &adam_config, &optimizer) : pcl_sgd_create(context, &sgd, &optimizer)) != PCL_OK)
-        rc = fail_line(cmd, "model");
+        rc = app_fail(cmd, "model");
     pcl_trainer_config config = pcl_trainer_config_default();
     config.loss = loss_kind;
     config.ssim_options = &ssim_options;
@@ -360,9 +252,9 @@ static int run_train(int argc, char **argv)
     config.log_path = log_path;
     config.curve_path = curve_path;
     config.title = title;
-    if (rc == 0 && pcl_trainer_create(model, optimizer, &config, &trainer) != PCL_OK) rc = fail_line(cmd, "trainer");
+    if (rc == 0 && pcl_trainer_create(model, optimizer, &config, &trainer) != PCL_OK) rc = app_fail(cmd, "trainer");
     pcl_trainer_result result = {0};
-    if (rc == 0 && pcl_trainer_run(trainer, &source, NULL, &result) != PCL_OK) rc = fail_line(cmd, "training");
+    if (rc == 0 && pcl_trainer_run(trainer, &source, NULL, &result) != PCL_OK) rc = app_fail(cmd, "training");
     if (rc == 0) {
         pcl_checkpoint *meta = NULL;
         char value[4096];
@@ -400,7 +292,7 @@ static int run_train(int argc, char **argv)
         if (s == PCL_OK && init_path) s = pcl_checkpoint_set_metadata(meta, "init", app_base_name(init_path, value, sizeof value));
         if (s == PCL_OK) s = pcl_checkpoint_set_metadata(meta, "input", "Y/255 of bicubic-upscaled BT.601 Y");
         if (s == PCL_OK) s = pcl_model_save(model, out, meta);
-        if (s != PCL_OK) rc = fail_line(cmd, out);
+        if (s != PCL_OK) rc = app_fail(cmd, out);
         pcl_checkpoint_destroy(meta);
         if (rc == 0 && isnan(result.train_loss)) /* --max-steps ended the run before an epoch completed */
             fprintf(stderr, "perceptcl srcnn train: %lld steps (no full epoch in this run) -> %s\n",
@@ -419,187 +311,106 @@ static int run_train(int argc, char **argv)
 
 /* ---- eval ------------------------------------------------------------------- */
 
-typedef struct set_result {
-    char name[128];
-    int images;
-    int paper_row; /* -1: not a set of Table 2 */
-    double psnr[1 + MAX_MODELS], ssim[1 + MAX_MODELS];
-} set_result;
+static const app_option eval_options[] = {{"--model", "M"}, {"--scale", "S"}, {"--report", "PREFIX"}, {NULL, NULL}};
 
-static int evaluate_set(pcl_context *context, const char *dir, int scale, loaded_model *models, int model_count,
-                        set_result *r)
+static const app_metric table2_metrics[] = {{"psnr", "PSNR", 2, 4}, {"ssim", "SSIM", 4, 6}};
+
+/* A model as an estimator of the protocol: its Y from the bicubic Y. */
+static pcl_status apply_model(void *model, const pcl_image *bicubic_y, pcl_image **estimate)
 {
-    pcl_folder_options options = {0};
-    pcl_dataset *dataset = NULL;
-    if (pcl_dataset_open_folder(dir, &options, &dataset) != PCL_OK) return fail_line("eval", dir);
-    int count = (int)pcl_dataset_count(dataset);
-    if (count == 0) {
-        pcl_dataset_destroy(dataset);
-        return fprintf(stderr, "perceptcl srcnn eval: no images in %s\n", dir), 1;
+    return pcl_srcnn_apply(model, bicubic_y, estimate);
+}
+
+/* Table 2: a row per set, bicubic and each model, the paper's columns at x4. */
+static int print_table2(const char *cmd, char (*names)[128], const size_t *images, const double *values,
+                        int dir_count, const loaded_model *models, const char **model_paths, int model_count,
+                        int scale, const char *report_prefix)
+{
+    const char *columns[1 + MAX_MODELS] = {"bicubic"};
+    for (int m = 0; m < model_count; m++) columns[1 + m] = models[m].label;
+    app_report_row rows[MAX_DIRS];
+    double paper[MAX_DIRS][APP_PAPER_COLUMNS * 2];
+    for (int d = 0; d < dir_count; d++) {
+        const app_paper_row *row = app_paper_row_find(names[d]);
+        for (int p = 0; row && p < APP_PAPER_COLUMNS; p++) {
+            paper[d][2 * p] = row->psnr[p];
+            paper[d][2 * p + 1] = row->ssim[p];
+        }
+        rows[d] = (app_report_row){names[d], (long)images[d], &values[d * 2 * (1 + MAX_MODELS)], row ? paper[d] : NULL};
     }
-    r->images = count;
+    char title[128];
+    snprintf(title, sizeof title, "SRCNN 9-5-5, x%d: PSNR (dB) and SSIM on Y (SRCNN protocol)", scale);
+    json_t *list = json_array();
+    for (int m = 0; list && m < model_count; m++)
+        if (json_array_append_new(list, json_pack("{s:s, s:s}", "label", models[m].label, "path", model_paths[m])) != 0)
+            json_decref(list), list = NULL;
+    json_t *header = list ? json_pack("{s:s, s:i, s:o}", "protocol", "srcnn", "scale", scale, "models", list) : NULL;
+    if (!header) return fprintf(stderr, "perceptcl %s: out of memory for the report\n", cmd), 1;
+    /* The paper's Table 2 is x4 only. */
+    app_report report = {title, "set", "sets", "images", table2_metrics, 2, columns, 1 + model_count,
+                         app_paper_labels, scale == 4 ? APP_PAPER_COLUMNS : 0, rows, dir_count,
+                         "Paper: Snell et al. 2017, Table 2 (SRCNN trained on ImageNet patches). "
+                         "Columns other than bicubic and the paper's are the models given to eval.",
+                         header};
     int rc = 0;
-    for (int i = 0; i < count && rc == 0; i++) {
-        pcl_record_info info;
-        pcl_image *image = NULL, *truth = NULL, *bicubic = NULL;
-        pcl_sr_score score;
-        const char *what = dir;
-        if (pcl_dataset_record_info(dataset, (size_t)i, &info) != PCL_OK) rc = 1;
-        else what = info.path;
-        if (rc == 0 && (pcl_image_read(info.path, &image) != PCL_OK ||
-                        pcl_sr_prepare(image, scale, &truth, &bicubic) != PCL_OK ||
-                        pcl_sr_score_pair(context, truth, bicubic, scale, &score) != PCL_OK))
-            rc = 1;
-        if (rc == 0) {
-            r->psnr[0] += score.psnr / count;
-            r->ssim[0] += score.ssim / count;
-        }
-        for (int m = 0; m < model_count && rc == 0; m++) {
-            pcl_image *estimate = NULL;
-            if (pcl_srcnn_apply(models[m].model, bicubic, &estimate) != PCL_OK ||
-                pcl_sr_score_pair(context, truth, estimate, scale, &score) != PCL_OK)
-                rc = 1;
-            else {
-                r->psnr[1 + m] += score.psnr / count;
-                r->ssim[1 + m] += score.ssim / count;
-            }
-            pcl_image_destroy(estimate);
-        }
-        if (rc) fail_line("eval", what);
-        pcl_image_destroy(image);
-        pcl_image_destroy(truth);
-        pcl_image_destroy(bicubic);
+    if (report_prefix) {
+        char md[4200], js[4200];
+        snprintf(md, sizeof md, "%s.md", report_prefix);
+        snprintf(js, sizeof js, "%s.json", report_prefix);
+        rc = app_report_write(cmd, &report, md, js);
     }
-    pcl_dataset_destroy(dataset);
+    char *markdown = rc == 0 ? app_report_markdown(&report) : NULL;
+    if (rc == 0 && !markdown) rc = (fprintf(stderr, "perceptcl %s: out of memory for the report\n", cmd), 1);
+    if (markdown) fputs(markdown, stdout);
+    free(markdown);
+    json_decref(header);
     return rc;
-}
-
-static void write_markdown(text *t, const set_result *sets, int set_count, const loaded_model *models, int model_count,
-                           int scale)
-{
-    text_printf(t, "# SRCNN 9-5-5, x%d: PSNR (dB) and SSIM on Y (SRCNN protocol)\n\n", scale);
-    text_printf(t, "| set | images | metric | bicubic");
-    for (int m = 0; m < model_count; m++) text_printf(t, " | %s", models[m].label);
-    if (scale == 4) text_printf(t, " | paper: bicubic | paper: MSE | paper: MAE | paper: MS-SSIM");
-    text_printf(t, " |\n|---|---|---|---");
-    for (int m = 0; m < model_count; m++) text_printf(t, "|---");
-    if (scale == 4) text_printf(t, "|---|---|---|---");
-    text_printf(t, "|\n");
-    for (int s = 0; s < set_count; s++)
-        for (int metric = 0; metric < 2; metric++) {
-            const double *v = metric ? sets[s].ssim : sets[s].psnr;
-            const char *fmt = metric ? " | %.4f" : " | %.2f";
-            text_printf(t, "| %s | %d | %s", sets[s].name, sets[s].images, metric ? "SSIM" : "PSNR");
-            for (int m = 0; m <= model_count; m++) text_printf(t, fmt, v[m]);
-            if (scale == 4)
-                for (int p = 0; p < 4; p++) {
-                    if (sets[s].paper_row < 0) text_printf(t, " | -");
-                    else text_printf(t, fmt, metric ? app_paper_table2[sets[s].paper_row].ssim[p] : app_paper_table2[sets[s].paper_row].psnr[p]);
-                }
-            text_printf(t, " |\n");
-        }
-    text_printf(t, "\nPaper: Snell et al. 2017, Table 2 (SRCNN trained on ImageNet patches). "
-                   "Columns other than bicubic and the paper's are the models given to eval.\n");
-}
-
-static void write_json(text *t, const set_result *sets, int set_count, const loaded_model *models, int model_count,
-                       const char **model_paths, int scale)
-{
-    text_printf(t, "{\"protocol\": \"srcnn\", \"scale\": %d, \"models\": [", scale);
-    for (int m = 0; m < model_count; m++) {
-        text_printf(t, "%s{\"label\": ", m ? ", " : "");
-        text_json_string(t, models[m].label);
-        text_printf(t, ", \"path\": ");
-        text_json_string(t, model_paths[m]);
-        text_printf(t, "}");
-    }
-    text_printf(t, "], \"sets\": [");
-    for (int s = 0; s < set_count; s++) {
-        text_printf(t, "%s{\"set\": ", s ? ", " : "");
-        text_json_string(t, sets[s].name);
-        text_printf(t, ", \"images\": %d, \"results\": {\"bicubic\": {\"psnr\": %.4f, \"ssim\": %.6f}", sets[s].images,
-                    sets[s].psnr[0], sets[s].ssim[0]);
-        for (int m = 0; m < model_count; m++) {
-            text_printf(t, ", ");
-            text_json_string(t, models[m].label);
-            text_printf(t, ": {\"psnr\": %.4f, \"ssim\": %.6f}", sets[s].psnr[1 + m], sets[s].ssim[1 + m]);
-        }
-        text_printf(t, "}");
-        if (sets[s].paper_row >= 0 && scale == 4) {
-            text_printf(t, ", \"paper\": {");
-            for (int p = 0; p < 4; p++)
-                text_printf(t, "%s\"%s\": {\"psnr\": %.2f, \"ssim\": %.4f}", p ? ", " : "", app_paper_labels[p],
-                            app_paper_table2[sets[s].paper_row].psnr[p], app_paper_table2[sets[s].paper_row].ssim[p]);
-            text_printf(t, "}");
-        }
-        text_printf(t, "}");
-    }
-    text_printf(t, "]}\n");
 }
 
 static int run_eval(int argc, char **argv)
 {
-    const char *cmd = "eval";
+    const char *cmd = "srcnn eval";
     pcl_device_selection selection = {0};
     const char *model_paths[MAX_MODELS], *dirs[MAX_DIRS], *report = NULL;
-    int model_count = 0, dir_count = 0;
-    long scale = 4;
-    arg_reader r = {cmd, argc, 0, argv, &selection, NULL, -1};
-    const char *a, *v;
-    while (next_arg(&r, &a, &v)) {
-        if (a[0] != '-') {
-            if (dir_count == MAX_DIRS) return bad_usage(cmd, "too many folders", NULL);
-            dirs[dir_count++] = a;
-            continue;
-        }
-        if (strcmp(a, "--model") == 0) {
-            if (model_count == MAX_MODELS) return bad_usage(cmd, "too many --model files", NULL);
-            model_paths[model_count++] = v;
-        } else if (strcmp(a, "--scale") == 0) {
-            if (!parse_long(v, 2, 8, &scale)) return bad_usage(cmd, "--scale must be 2..8, not", v);
-        } else if (strcmp(a, "--report") == 0) report = v;
-        else return bad_usage(cmd, "unknown option", a);
+    int model_count = 0, dir_count = 0, scale = 4;
+    app_args r;
+    app_args_init(&r, cmd, usage, eval_options, &selection, argc, argv);
+    while (app_args_next(&r)) {
+        if (!r.option && dir_count == MAX_DIRS) app_args_error(&r, "more than %d folders", MAX_DIRS);
+        else if (!r.option) dirs[dir_count++] = r.value;
+        else if (app_args_is(&r, "--model") && model_count == MAX_MODELS)
+            app_args_error(&r, "more than %d --model files", MAX_MODELS);
+        else if (app_args_is(&r, "--model")) model_paths[model_count++] = r.value;
+        else if (app_args_is(&r, "--scale")) app_args_int(&r, 2, 8, &scale);
+        else if (app_args_is(&r, "--report")) report = r.value;
     }
-    if (r.rc >= 0) return r.rc;
-    if (!dir_count) return bad_usage(cmd, "needs a folder of test images", NULL);
+    if (r.exit_code < 0 && !dir_count) app_args_error(&r, "needs a folder of test images");
+    if (r.exit_code >= 0) return r.exit_code;
     pcl_context *context = app_open_context(&selection);
     if (!context) return 1;
     loaded_model models[MAX_MODELS] = {0};
     int rc = load_models(context, cmd, model_paths, model_count, models);
     for (int m = 0; m < model_count && rc == 0; m++)
         if (models[m].scale && models[m].scale != scale)
-            fprintf(stderr, "perceptcl srcnn eval: warning: %s was trained for x%d, evaluated at x%ld\n", model_paths[m],
+            fprintf(stderr, "perceptcl srcnn eval: warning: %s was trained for x%d, evaluated at x%d\n", model_paths[m],
                     models[m].scale, scale);
-    set_result *sets = calloc((size_t)dir_count, sizeof *sets);
-    if (!sets) rc = 1;
+    pcl_sr_estimator estimators[MAX_MODELS];
+    for (int m = 0; m < model_count; m++) estimators[m] = (pcl_sr_estimator){apply_model, models[m].model};
+    char names[MAX_DIRS][128];
+    size_t images[MAX_DIRS];
+    double values[MAX_DIRS][2 * (1 + MAX_MODELS)]; /* per set: [column][psnr, ssim] */
     for (int d = 0; d < dir_count && rc == 0; d++) {
-        app_base_name(dirs[d], sets[d].name, sizeof sets[d].name);
-        sets[d].paper_row = -1;
-        for (int p = 0; p < APP_PAPER_SETS; p++)
-            if (strcasecmp(sets[d].name, app_paper_table2[p].set) == 0) sets[d].paper_row = p;
-        rc = evaluate_set(context, dirs[d], (int)scale, models, model_count, &sets[d]);
-    }
-    if (rc == 0) {
-        text md = {0}, js = {0};
-        write_markdown(&md, sets, dir_count, models, model_count, (int)scale);
-        write_json(&js, sets, dir_count, models, model_count, model_paths, (int)scale);
-        if (report) {
-            char path[4200];
-            snprintf(path, sizeof path, "%s.md", report);
-            if (write_text_atomic(path, md.data) != 0)
-                rc = (fprintf(stderr, "perceptcl srcnn eval: cannot write %s: %s\n", path, strerror(errno)), 1);
-            snprintf(path, sizeof path, "%s.json", report);
-            if (rc == 0 && write_text_atomic(path, js.data) != 0) {
-                rc = (fprintf(stderr, "perceptcl srcnn eval: cannot write %s: %s\n", path, strerror(errno)), 1);
-                snprintf(path, sizeof path, "%s.md", report);
-                remove(path); /* both or neither */
-            }
+        pcl_sr_score means[1 + MAX_MODELS];
+        app_base_name(dirs[d], names[d], sizeof names[d]);
+        if (pcl_sr_evaluate_folder(context, dirs[d], scale, estimators, model_count, &images[d], means) != PCL_OK)
+            rc = app_fail(cmd, dirs[d]);
+        for (int c = 0; c <= model_count; c++) {
+            values[d][2 * c] = means[c].psnr;
+            values[d][2 * c + 1] = means[c].ssim;
         }
-        if (rc == 0) fputs(md.data, stdout);
-        free(md.data);
-        free(js.data);
     }
-    free(sets);
+    if (rc == 0)
+        rc = print_table2(cmd, names, images, &values[0][0], dir_count, models, model_paths, model_count, scale, report);
     free_models(models, model_count);
     pcl_context_destroy(context);
     return rc;
@@ -667,34 +478,30 @@ static pcl_status colour_result(pcl_model *model, const pcl_image *ycc_up, pcl_i
     return s;
 }
 
+static const app_option upscale_options[] = {{"--model", "M"}, {"--scale", "S"}, {NULL, NULL}};
+
 static int run_upscale(int argc, char **argv)
 {
-    const char *cmd = "upscale";
+    const char *cmd = "srcnn upscale";
     pcl_device_selection selection = {0};
     const char *model_path = NULL, *files[2];
-    int file_count = 0;
-    long scale = 4;
-    arg_reader r = {cmd, argc, 0, argv, &selection, NULL, -1};
-    const char *a, *v;
-    while (next_arg(&r, &a, &v)) {
-        if (a[0] != '-') {
-            if (file_count == 2) return bad_usage(cmd, "expects IN OUT, got an extra", a);
-            files[file_count++] = a;
-            continue;
-        }
-        if (strcmp(a, "--model") == 0) model_path = v;
-        else if (strcmp(a, "--scale") == 0) {
-            if (!parse_long(v, 2, 8, &scale)) return bad_usage(cmd, "--scale must be 2..8, not", v);
-        } else return bad_usage(cmd, "unknown option", a);
+    int file_count = 0, scale = 4;
+    app_args r;
+    app_args_init(&r, cmd, usage, upscale_options, &selection, argc, argv);
+    while (app_args_next(&r)) {
+        if (!r.option && file_count == 2) app_args_error(&r, "expects IN OUT, got an extra '%s'", r.value);
+        else if (!r.option) files[file_count++] = r.value;
+        else if (app_args_is(&r, "--model")) model_path = r.value;
+        else if (app_args_is(&r, "--scale")) app_args_int(&r, 2, 8, &scale);
     }
-    if (r.rc >= 0) return r.rc;
-    if (!model_path) return bad_usage(cmd, "needs --model M", NULL);
-    if (file_count != 2) return bad_usage(cmd, "expects IN OUT", NULL);
+    if (r.exit_code < 0 && !model_path) app_args_error(&r, "needs --model M");
+    if (r.exit_code < 0 && file_count != 2) app_args_error(&r, "expects IN OUT");
+    if (r.exit_code >= 0) return r.exit_code;
     pcl_image *image = NULL, *ycc = NULL, *up = NULL, *rgb = NULL;
-    if (pcl_image_read(files[0], &image) != PCL_OK) return fail_line(cmd, files[0]);
+    if (pcl_image_read(files[0], &image) != PCL_OK) return app_fail(cmd, files[0]);
     if (to_ycbcr(image, &ycc) != PCL_OK) {
         pcl_image_destroy(image);
-        return fail_line(cmd, files[0]);
+        return app_fail(cmd, files[0]);
     }
     pcl_image_destroy(image);
     pcl_context *context = app_open_context(&selection);
@@ -703,8 +510,8 @@ static int run_upscale(int argc, char **argv)
     int rc = load_models(context, cmd, &model_path, 1, &model);
     if (rc == 0 && (pcl_resize_bicubic_scale(ycc, (double)scale, PCL_RESIZE_DEFAULT, &up) != PCL_OK ||
                     colour_result(model.model, up, &rgb) != PCL_OK))
-        rc = fail_line(cmd, files[0]);
-    if (rc == 0 && pcl_image_write_png(files[1], rgb) != PCL_OK) rc = fail_line(cmd, files[1]);
+        rc = app_fail(cmd, files[0]);
+    if (rc == 0 && pcl_image_write_png(files[1], rgb) != PCL_OK) rc = app_fail(cmd, files[1]);
     if (rc == 0) fprintf(stderr, "perceptcl srcnn upscale: %dx%d -> %dx%d: %s\n", ycc->width, ycc->height, rgb->width,
                          rgb->height, files[1]);
     pcl_image_destroy(ycc);
@@ -740,46 +547,41 @@ static void busiest_window(const pcl_image *y, int size, int *bx, int *by)
         }
 }
 
+static const app_option compare_options[] = {
+    {"--model", "M"}, {"--scale", "S"}, {"--zoom", "Z"}, {"--crop", "X,Y,W,H"}, {NULL, NULL}};
+
 static int run_compare(int argc, char **argv)
 {
-    const char *cmd = "compare";
+    const char *cmd = "srcnn compare";
     pcl_device_selection selection = {0};
     const char *model_paths[MAX_MODELS], *files[2];
-    int model_count = 0, file_count = 0, crop_given = 0, crop[4] = {0};
-    long scale = 4, zoom = 3;
-    arg_reader r = {cmd, argc, 0, argv, &selection, NULL, -1};
-    const char *a, *v;
-    while (next_arg(&r, &a, &v)) {
-        if (a[0] != '-') {
-            if (file_count == 2) return bad_usage(cmd, "expects IMAGE OUT.png, got an extra", a);
-            files[file_count++] = a;
-            continue;
-        }
-        if (strcmp(a, "--model") == 0) {
-            if (model_count == MAX_MODELS) return bad_usage(cmd, "too many --model files", NULL);
-            model_paths[model_count++] = v;
-        } else if (strcmp(a, "--scale") == 0) {
-            if (!parse_long(v, 2, 8, &scale)) return bad_usage(cmd, "--scale must be 2..8, not", v);
-        } else if (strcmp(a, "--zoom") == 0) {
-            if (!parse_long(v, 1, 16, &zoom)) return bad_usage(cmd, "--zoom must be 1..16, not", v);
-        } else if (strcmp(a, "--crop") == 0) {
-            char tail;
-            if (sscanf(v, "%d,%d,%d,%d%c", &crop[0], &crop[1], &crop[2], &crop[3], &tail) != 4 || crop[0] < 0 ||
-                crop[1] < 0 || crop[2] < 1 || crop[3] < 1)
-                return bad_usage(cmd, "--crop must be X,Y,W,H (W, H >= 1), not", v);
-            crop_given = 1;
-        } else return bad_usage(cmd, "unknown option", a);
+    int model_count = 0, file_count = 0, crop_given = 0, crop[4] = {0}, scale = 4, zoom = 3;
+    app_args r;
+    app_args_init(&r, cmd, usage, compare_options, &selection, argc, argv);
+    while (app_args_next(&r)) {
+        char tail;
+        if (!r.option && file_count == 2) app_args_error(&r, "expects IMAGE OUT.png, got an extra '%s'", r.value);
+        else if (!r.option) files[file_count++] = r.value;
+        else if (app_args_is(&r, "--model") && model_count == MAX_MODELS)
+            app_args_error(&r, "more than %d --model files", MAX_MODELS);
+        else if (app_args_is(&r, "--model")) model_paths[model_count++] = r.value;
+        else if (app_args_is(&r, "--scale")) app_args_int(&r, 2, 8, &scale);
+        else if (app_args_is(&r, "--zoom")) app_args_int(&r, 1, 16, &zoom);
+        else if (sscanf(r.value, "%d,%d,%d,%d%c", &crop[0], &crop[1], &crop[2], &crop[3], &tail) != 4 ||
+                 crop[0] < 0 || crop[1] < 0 || crop[2] < 1 || crop[3] < 1)
+            app_args_error(&r, "--crop must be X,Y,W,H (X, Y >= 0; W, H >= 1), not '%s'", r.value);
+        else crop_given = 1;
     }
-    if (r.rc >= 0) return r.rc;
-    if (!model_count) return bad_usage(cmd, "needs --model M", NULL);
-    if (file_count != 2) return bad_usage(cmd, "expects IMAGE OUT.png", NULL);
+    if (r.exit_code < 0 && !model_count) app_args_error(&r, "needs --model M");
+    if (r.exit_code < 0 && file_count != 2) app_args_error(&r, "expects IMAGE OUT.png");
+    if (r.exit_code >= 0) return r.exit_code;
     pcl_image *image = NULL, *ycc = NULL, *gnd = NULL, *low = NULL, *up = NULL;
-    if (pcl_image_read(files[0], &image) != PCL_OK) return fail_line(cmd, files[0]);
+    if (pcl_image_read(files[0], &image) != PCL_OK) return app_fail(cmd, files[0]);
     int rc = 0;
-    if (to_ycbcr(image, &ycc) != PCL_OK || pcl_image_modcrop(ycc, (int)scale, &gnd) != PCL_OK ||
+    if (to_ycbcr(image, &ycc) != PCL_OK || pcl_image_modcrop(ycc, scale, &gnd) != PCL_OK ||
         pcl_resize_bicubic_scale(gnd, 1.0 / (double)scale, PCL_RESIZE_DEFAULT, &low) != PCL_OK ||
         pcl_resize_bicubic(low, gnd->width, gnd->height, PCL_RESIZE_DEFAULT, &up) != PCL_OK)
-        rc = fail_line(cmd, files[0]);
+        rc = app_fail(cmd, files[0]);
     pcl_image_destroy(image);
     pcl_image_destroy(ycc);
     pcl_image_destroy(low);
@@ -787,7 +589,7 @@ static int run_compare(int argc, char **argv)
         int size = gnd->width < gnd->height ? gnd->width : gnd->height;
         if (size > 64) size = 64;
         pcl_image *y = NULL;
-        if (pcl_color_channel(gnd, 0, &y) != PCL_OK) rc = fail_line(cmd, files[0]);
+        if (pcl_color_channel(gnd, 0, &y) != PCL_OK) rc = app_fail(cmd, files[0]);
         else busiest_window(y, size, &crop[0], &crop[1]);
         crop[2] = crop[3] = size;
         pcl_image_destroy(y);
@@ -800,11 +602,11 @@ static int run_compare(int argc, char **argv)
     if (rc == 0 && !(context = app_open_context(&selection))) rc = 1;
     if (rc == 0) rc = load_models(context, cmd, model_paths, model_count, models);
     /* Panels: bicubic, models..., original; each the crop, zoomed. */
-    int panels = model_count + 2, gap = 4, pw = crop[2] * (int)zoom, ph = crop[3] * (int)zoom;
+    int panels = model_count + 2, gap = 4, pw = crop[2] * zoom, ph = crop[3] * zoom;
     pcl_image *strip = NULL, *truth_rgb = NULL;
     if (rc == 0 && (colour_result(NULL, gnd, &truth_rgb) != PCL_OK ||
                     pcl_image_create(&strip, panels * pw + (panels - 1) * gap, ph, truth_rgb->channels) != PCL_OK))
-        rc = fail_line(cmd, "strip");
+        rc = app_fail(cmd, "strip");
     if (rc == 0)
         for (size_t i = 0; i < pcl_image_size(strip); i++) strip->data[i] = 255.0f;
     if (rc == 0) printf("| panel | crop PSNR (dB) | crop SSIM |\n|---|---|---|\n");
@@ -814,7 +616,7 @@ static int run_compare(int argc, char **argv)
         pcl_status s = p == panels - 1 ? pcl_image_clone(truth_rgb, &rgb)
                                        : colour_result(p == 0 ? NULL : models[p - 1].model, up, &rgb);
         if (s != PCL_OK) {
-            rc = fail_line(cmd, label);
+            rc = app_fail(cmd, label);
             break;
         }
         for (int r = 0; r < ph; r++)
@@ -832,7 +634,7 @@ static int run_compare(int argc, char **argv)
             if (s == PCL_OK) s = pcl_image_crop(ytruth, crop[0], crop[1], crop[2], crop[3], &tc);
             if (s == PCL_OK && crop[2] >= 11 && crop[3] >= 11) s = pcl_sr_score_pair(context, tc, yc, 0, &score);
             else if (s == PCL_OK) s = pcl_sr_psnr(tc, yc, &score.psnr);
-            if (s != PCL_OK) rc = fail_line(cmd, label);
+            if (s != PCL_OK) rc = app_fail(cmd, label);
             else printf("| %s | %.2f | %.4f |\n", label, score.psnr, score.ssim);
             pcl_image_destroy(yc);
             pcl_image_destroy(tc);
@@ -841,9 +643,9 @@ static int run_compare(int argc, char **argv)
         pcl_image_destroy(ypanel);
         pcl_image_destroy(ytruth);
     }
-    if (rc == 0 && pcl_image_write_png(files[1], strip) != PCL_OK) rc = fail_line(cmd, files[1]);
+    if (rc == 0 && pcl_image_write_png(files[1], strip) != PCL_OK) rc = app_fail(cmd, files[1]);
     if (rc == 0)
-        fprintf(stderr, "perceptcl srcnn compare: crop %d,%d,%d,%d x%ld, panels: bicubic, %d model(s), original -> %s\n",
+        fprintf(stderr, "perceptcl srcnn compare: crop %d,%d,%d,%d x%d, panels: bicubic, %d model(s), original -> %s\n",
                 crop[0], crop[1], crop[2], crop[3], zoom, model_count, files[1]);
     pcl_image_destroy(strip);
     pcl_image_destroy(truth_rgb);
@@ -856,14 +658,7 @@ static int run_compare(int argc, char **argv)
 
 int app_srcnn(int argc, char **argv)
 {
-    if (argc < 2) return fprintf(stderr, "%s", usage), 2;
-    const char *sub = argv[1];
-    if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 || strcmp(sub, "help") == 0)
-        return printf("%s%s", usage, app_device_flags_help), 0;
-    if (strcmp(sub, "train") == 0) return run_train(argc - 1, argv + 1);
-    if (strcmp(sub, "eval") == 0) return run_eval(argc - 1, argv + 1);
-    if (strcmp(sub, "upscale") == 0) return run_upscale(argc - 1, argv + 1);
-    if (strcmp(sub, "compare") == 0) return run_compare(argc - 1, argv + 1);
-    fprintf(stderr, "perceptcl srcnn: unknown subcommand '%s' (train, eval, upscale, compare)\n", sub);
-    return 2;
+    static const app_subcommand subcommands[] = {
+        {"train", run_train}, {"eval", run_eval}, {"upscale", run_upscale}, {"compare", run_compare}, {NULL, NULL}};
+    return app_run_subcommand("srcnn", usage, subcommands, argc, argv);
 }

@@ -5,6 +5,7 @@
 #include "perceptcl/color.h"
 #include "perceptcl/image.h"
 #include "perceptcl/ssim.h"
+#include "io/file_atomic.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -37,52 +38,41 @@ typedef struct ssim_args {
     int dist_count;
 } ssim_args;
 
-/* Returns 0 on success, 2 on a usage error (message printed). */
+static const app_option options[] = {{"--msssim", NULL}, {"--y", NULL},        {"--json", NULL},
+                                      {"--weights", "W"},  {"--mode", "M"},     {"--range", "L"},
+                                      {"--map", "FILE"},   {"--grad", "FILE"}, {NULL, NULL}};
+static const char *const weight_names[] = {"standard", "equal", NULL};
+static const char *const mode_names[] = {"valid", "same", NULL};
+
+/* Returns -1 to go on, else the exit code (0 after --help, 2 after a usage error). */
 static int parse_args(int argc, char **argv, ssim_args *args)
 {
     args->options = pcl_ssim_options_default();
     args->options.data_range = 0;
     args->dists = calloc((size_t)argc, sizeof *args->dists);
-    for (int i = 1; i < argc; i++) {
-        int used = app_parse_device_flag(argc, argv, &i, &args->selection);
-        if (used < 0) return 2;
-        if (used) continue;
-        const char *a = argv[i];
-        int has_value = i + 1 < argc;
-        if (strcmp(a, "--msssim") == 0) args->options.scales = 5;
-        else if (strcmp(a, "--y") == 0) args->use_y = 1;
-        else if (strcmp(a, "--json") == 0) args->json = 1;
-        else if (strcmp(a, "--weights") == 0 && has_value) {
-            const char *v = argv[++i];
-            if (strcmp(v, "standard") == 0) args->options.weights = PCL_SSIM_WEIGHTS_STANDARD;
-            else if (strcmp(v, "equal") == 0) args->options.weights = PCL_SSIM_WEIGHTS_EQUAL;
-            else return fprintf(stderr, "perceptcl ssim: --weights must be standard or equal, not '%s'\n", v), 2;
-        } else if (strcmp(a, "--mode") == 0 && has_value) {
-            const char *v = argv[++i];
-            if (strcmp(v, "valid") == 0) args->options.mode = PCL_SSIM_VALID;
-            else if (strcmp(v, "same") == 0) args->options.mode = PCL_SSIM_SAME;
-            else return fprintf(stderr, "perceptcl ssim: --mode must be valid or same, not '%s'\n", v), 2;
-        } else if (strcmp(a, "--range") == 0 && has_value) {
-            char *end;
-            args->options.data_range = strtod(argv[++i], &end);
-            if (*end || !(args->options.data_range > 0) || !isfinite(args->options.data_range))
-                return fprintf(stderr, "perceptcl ssim: --range must be a positive number, not '%s'\n", argv[i]), 2;
-            args->range_set = 1;
-        } else if (strcmp(a, "--map") == 0 && has_value) args->map_path = argv[++i];
-        else if (strcmp(a, "--grad") == 0 && has_value) args->grad_path = argv[++i];
-        else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            printf("%s%s", usage, app_device_flags_help);
-            exit(0);
-        } else if (a[0] == '-' && a[1] != '\0') {
-            return fprintf(stderr, "perceptcl ssim: unknown option or missing value: '%s'\n", a), 2;
-        } else if (!args->reference) args->reference = a;
-        else args->dists[args->dist_count++] = a;
+    if (!args->dists) return fprintf(stderr, "perceptcl ssim: out of memory\n"), 1;
+    app_args r;
+    app_args_init(&r, "ssim", usage, options, &args->selection, argc, argv);
+    while (app_args_next(&r)) {
+        int k;
+        if (!r.option && !args->reference) args->reference = r.value;
+        else if (!r.option) args->dists[args->dist_count++] = r.value;
+        else if (app_args_is(&r, "--msssim")) args->options.scales = 5;
+        else if (app_args_is(&r, "--y")) args->use_y = 1;
+        else if (app_args_is(&r, "--json")) args->json = 1;
+        else if (app_args_is(&r, "--weights") && app_args_choice(&r, weight_names, &k))
+            args->options.weights = k ? PCL_SSIM_WEIGHTS_EQUAL : PCL_SSIM_WEIGHTS_STANDARD;
+        else if (app_args_is(&r, "--mode") && app_args_choice(&r, mode_names, &k))
+            args->options.mode = k ? PCL_SSIM_SAME : PCL_SSIM_VALID;
+        else if (app_args_is(&r, "--range")) args->range_set = app_args_positive(&r, &args->options.data_range);
+        else if (app_args_is(&r, "--map")) args->map_path = r.value;
+        else if (app_args_is(&r, "--grad")) args->grad_path = r.value;
     }
-    if (!args->reference || args->dist_count == 0)
-        return fprintf(stderr, "perceptcl ssim: needs a reference and at least one image to compare\n%s", usage), 2;
-    if ((args->map_path || args->grad_path) && args->dist_count != 1)
-        return fprintf(stderr, "perceptcl ssim: --map and --grad take exactly one DIST image\n"), 2;
-    return 0;
+    if (r.exit_code < 0 && (!args->reference || args->dist_count == 0))
+        app_args_error(&r, "needs a reference and at least one image to compare (perceptcl ssim --help)");
+    if (r.exit_code < 0 && (args->map_path || args->grad_path) && args->dist_count != 1)
+        app_args_error(&r, "--map and --grad take exactly one DIST image");
+    return r.exit_code;
 }
 
 /* Reads an image and turns it into the planes that are compared: the Y
@@ -191,43 +181,58 @@ static int write_grad(pcl_context *context, cl_mem grad, int width, int height, 
     return rc;
 }
 
-static void print_results(const ssim_args *args, const float *values, int channels, double range)
+static int print_results(const ssim_args *args, const float *values, int channels, double range)
 {
-    const char *metric = args->options.scales == 5 ? "msssim" : "ssim";
-    const char *mode = args->options.mode == PCL_SSIM_SAME ? "same" : "valid";
-    const char *how = args->use_y ? "y" : channels == 1 ? "gray" : "rgb-mean";
     if (!args->json) {
         for (int d = 0; d < args->dist_count; d++) {
             double mean = 0;
             for (int c = 0; c < channels; c++) mean += values[d * channels + c];
             printf("%s %.6f  %s\n", args->options.scales == 5 ? "MS-SSIM" : "SSIM", mean / channels, args->dists[d]);
         }
-        return;
+        return 0;
     }
-    printf("{\"metric\": \"%s\", \"mode\": \"%s\", \"weights\": \"%s\", \"range\": %.17g, \"channels\": \"%s\", "
-           "\"reference\": ",
-           metric, mode, args->options.weights == PCL_SSIM_WEIGHTS_EQUAL ? "equal" : "standard", range, how);
-    app_print_json_string(stdout, args->reference);
-    printf(", \"results\": [");
-    for (int d = 0; d < args->dist_count; d++) {
+    json_t *results = json_array();
+    for (int d = 0; results && d < args->dist_count; d++) {
         double mean = 0;
-        for (int c = 0; c < channels; c++) mean += values[d * channels + c];
-        printf("%s{\"file\": ", d ? ", " : "");
-        app_print_json_string(stdout, args->dists[d]);
-        printf(", \"value\": %.9g, \"per_channel\": [", mean / channels);
-        for (int c = 0; c < channels; c++) printf("%s%.9g", c ? ", " : "", values[d * channels + c]);
-        printf("]}");
+        json_t *per_channel = json_array();
+        for (int c = 0; c < channels; c++) {
+            mean += values[d * channels + c];
+            json_array_append_new(per_channel, json_real(values[d * channels + c]));
+        }
+        json_t *item = json_pack("{s:s, s:f, s:o}", "file", args->dists[d], "value", mean / channels, "per_channel",
+                                 per_channel);
+        if (json_array_append_new(results, item) != 0) json_decref(results), results = NULL;
     }
-    printf("]}\n");
+    json_t *doc = !results ? NULL
+                           : json_pack("{s:s, s:s, s:s, s:f, s:s, s:s, s:o}", "metric",
+                                       args->options.scales == 5 ? "msssim" : "ssim", "mode",
+                                       args->options.mode == PCL_SSIM_SAME ? "same" : "valid", "weights",
+                                       args->options.weights == PCL_SSIM_WEIGHTS_EQUAL ? "equal" : "standard",
+                                       "range", range, "channels",
+                                       args->use_y ? "y" : channels == 1 ? "gray" : "rgb-mean", "reference",
+                                       args->reference, "results", results);
+    /* float32 values: 9 significant digits hold them exactly. */
+    return app_print_json("ssim", doc, 9);
 }
 
 int app_ssim(int argc, char **argv)
 {
     ssim_args args = {0};
     int rc = parse_args(argc, argv, &args);
-    if (rc) {
+    if (rc >= 0) {
         free(args.dists);
         return rc;
+    }
+    /* The output files are reserved first (an unwritable folder fails before
+     * any work) and replace their targets together at the end, or not at all. */
+    pcl_file_set *outputs = NULL;
+    const char *map_temp = NULL, *grad_temp = NULL;
+    if (pcl_file_set_create(&outputs) != PCL_OK ||
+        (args.map_path && pcl_file_set_add(outputs, args.map_path, &map_temp) != PCL_OK) ||
+        (args.grad_path && pcl_file_set_add(outputs, args.grad_path, &grad_temp) != PCL_OK)) {
+        pcl_file_set_destroy(outputs);
+        free(args.dists);
+        return app_fail("ssim", "output");
     }
     pcl_image **images = calloc((size_t)args.dist_count + 1, sizeof *images);
     float *x_host = NULL, *y_host = NULL, *values = NULL;
@@ -295,14 +300,15 @@ int app_ssim(int argc, char **argv)
             fprintf(stderr, "perceptcl ssim: internal error: non-finite value for %s\n", args.dists[i / channels]);
             goto done;
         }
-    if (args.map_path && write_map(context, plan, x, y, channels, args.map_path) != 0) goto done;
-    if (args.grad_path && write_grad(context, grad, width, height, channels, args.grad_path) != 0) {
-        if (args.map_path) remove(args.map_path); /* all outputs or none */
+    if (map_temp && write_map(context, plan, x, y, channels, map_temp) != 0) goto done;
+    if (grad_temp && write_grad(context, grad, width, height, channels, grad_temp) != 0) goto done;
+    if (pcl_file_set_commit(outputs) != PCL_OK) {
+        rc = app_fail("ssim", "writing the outputs");
         goto done;
     }
-    print_results(&args, values, channels, range);
-    rc = 0;
+    rc = print_results(&args, values, channels, range);
 done:
+    pcl_file_set_destroy(outputs);
     pcl_buffer_release(x);
     pcl_buffer_release(y);
     pcl_buffer_release(grad);

@@ -1,7 +1,10 @@
 /* End-to-end runs of the perceptcl command: golden SSIM / MS-SSIM values and
  * gradients through files, and every documented error path (one line on
  * stderr, non-zero exit, no output file left behind). */
-#include "json_get.h"
+#include "../apps/app.h"
+#include "io/file_atomic.h"
+
+#include <jansson.h>
 
 #include <check.h>
 #include <math.h>
@@ -111,11 +114,19 @@ static float *read_pfm(const char *name, int width, int height)
     return data;
 }
 
+/* A number member of a JSON object, NaN when absent (a NaN never passes). */
+static double json_number(const json_t *object, const char *key)
+{
+    const json_t *value = json_object_get(object, key);
+    return json_is_number(value) ? json_number_value(value) : NAN;
+}
+
 static const json_t *golden_case(const char *name)
 {
     const json_t *cases = json_object_get(manifest, "cases");
     for (size_t i = 0; i < json_array_size(cases); i++)
-        if (strcmp(json_string_value(json_object_get(json_array_get(cases, i), "name")), name) == 0) return json_array_get(cases, i);
+        if (strcmp(json_string_value(json_object_get(json_array_get(cases, i), "name")), name) == 0)
+            return json_array_get(cases, i);
     ck_abort_msg("no golden case %s", name);
     return NULL;
 }
@@ -124,9 +135,9 @@ static const json_t *golden_case(const char *name)
 static void stage_case(const json_t *c, int *width, int *height, double *range)
 {
     const char *name = json_string_value(json_object_get(c, "name"));
-    *width = (int)json_member_number(c, "width", 0);
-    *height = (int)json_member_number(c, "height", 0);
-    *range = json_member_number(c, "data_range", 0);
+    *width = (int)json_number(c, "width");
+    *height = (int)json_number(c, "height");
+    *range = json_number(c, "data_range");
     size_t count = (size_t)*width * (size_t)*height;
     float *x = read_f32(name, "x.f32", count), *y = read_f32(name, "y.f32", count);
     write_pfm("x.pfm", x, *width, *height);
@@ -143,7 +154,7 @@ static double json_value(void)
     ck_assert_msg(doc != NULL, "bad JSON (%s): %s", err.text, out_text);
     const json_t *result = json_array_get(json_object_get(doc, "results"), 0);
     ck_assert_ptr_nonnull(result);
-    double value = json_member_number(result, "value", NAN);
+    double value = json_number(result, "value");
     json_decref(doc);
     ck_assert_msg(isfinite(value), "value is not finite: %s", out_text);
     return value;
@@ -210,15 +221,15 @@ START_TEST(ssim_values_match_golden)
         char args[512];
         snprintf(args, sizeof args, "ssim --json --range %.17g x.pfm y.pfm", range);
         ck_assert_msg(run(args) == 0, "%s: %s", names[k], err_text);
-        ck_assert_double_eq_tol(json_value(), json_member_number(json_object_get(c, "valid"), "ssim", NAN), 3e-5);
+        ck_assert_double_eq_tol(json_value(), json_number(json_object_get(c, "valid"), "ssim"), 3e-5);
 
         snprintf(args, sizeof args, "ssim --json --msssim --mode same --range %.17g x.pfm y.pfm", range);
         ck_assert_msg(run(args) == 0, "%s: %s", names[k], err_text);
-        ck_assert_double_eq_tol(json_value(), json_member_number(json_object_get(c, "same_replicate"), "msssim_standard", NAN), 3e-5);
+        ck_assert_double_eq_tol(json_value(), json_number(json_object_get(c, "same_replicate"), "msssim_standard"), 3e-5);
 
         snprintf(args, sizeof args, "ssim --json --msssim --mode same --weights equal --range %.17g x.pfm y.pfm", range);
         ck_assert_msg(run(args) == 0, "%s: %s", names[k], err_text);
-        ck_assert_double_eq_tol(json_value(), json_member_number(json_object_get(c, "same_replicate"), "msssim_equal", NAN), 3e-5);
+        ck_assert_double_eq_tol(json_value(), json_number(json_object_get(c, "same_replicate"), "msssim_equal"), 3e-5);
     }
 }
 END_TEST
@@ -402,15 +413,327 @@ START_TEST(sr_eval_reproduces_the_bicubic_row)
     json_t *doc = json_loads(out_text, 0, &err);
     ck_assert_msg(doc != NULL, "bad JSON (%s): %s", err.text, out_text);
     const json_t *set = json_array_get(json_object_get(doc, "sets"), 0);
-    ck_assert_int_eq((int)json_member_number(set, "images", 0), 5);
+    ck_assert_int_eq((int)json_number(set, "images"), 5);
     /* The SR literature's bicubic x4 figures for Set5: 28.42 dB, 0.8104. */
-    ck_assert_double_eq_tol(json_member_number(json_object_get(set, "bicubic"), "psnr", NAN), 28.42, 0.05);
-    ck_assert_double_eq_tol(json_member_number(json_object_get(set, "bicubic"), "ssim", NAN), 0.8104, 0.002);
-    ck_assert_double_eq_tol(json_member_number(json_object_get(set, "paper_bicubic"), "psnr", NAN), 28.44, 1e-9);
+    const json_t *bicubic = json_object_get(json_object_get(set, "results"), "bicubic");
+    ck_assert_double_eq_tol(json_number(bicubic, "psnr"), 28.42, 0.05);
+    ck_assert_double_eq_tol(json_number(bicubic, "ssim"), 0.8104, 0.002);
+    ck_assert_double_eq_tol(json_number(json_object_get(json_object_get(set, "paper"), "bicubic"), "psnr"), 28.44, 1e-9);
     json_decref(doc);
     ck_assert_int_eq(run("sr-eval --scale 1 d"), 2);
     ck_assert_int_eq(run("sr-eval no-such-folder"), 1);
     ck_assert_ptr_nonnull(strstr(error_line(), "no-such-folder"));
+}
+END_TEST
+
+
+/* Exactly one line on stderr (after the device banner, if any). */
+static int stderr_lines(void)
+{
+    int lines = 0;
+    for (const char *p = err_text; *p; p++) lines += *p == '\n';
+    return lines - (strncmp(err_text, "perceptcl: device [", 19) == 0);
+}
+
+/* A usage error: exit 2, nothing on stdout, one line on stderr naming every word in words. */
+static void expect_usage_error(const char *args, const char *const *words)
+{
+    ck_assert_msg(run(args) == 2, "%s: exit code not 2: %s", args, err_text);
+    ck_assert_msg(out_text[0] == '\0', "%s: wrote to stdout: %s", args, out_text);
+    ck_assert_msg(stderr_lines() == 1, "%s: not one line: %s", args, err_text);
+    for (int k = 0; words[k]; k++)
+        ck_assert_msg(strstr(error_line(), words[k]) != NULL, "%s: '%s' not named in: %s", args, words[k], err_text);
+}
+
+START_TEST(argument_reader_help_and_usage_errors)
+{
+    static const char *const helps[] = {"devices", "ssim", "resize", "sr-eval", "datasets", "srcnn eval",
+                                        "srcnn upscale", "srcnn compare", "srcnn train"};
+    for (size_t k = 0; k < sizeof helps / sizeof helps[0]; k++) {
+        char args[128];
+        snprintf(args, sizeof args, "%s --help", helps[k]);
+        ck_assert_msg(run(args) == 0, "%s: %s", args, err_text);
+        ck_assert_msg(strstr(out_text, "usage: perceptcl") != NULL, "%s: no usage in: %s", args, out_text);
+    }
+    /* Commands that open a device list the device flags in their help; datasets has none. */
+    ck_assert_int_eq(run("sr-eval -h"), 0);
+    ck_assert_ptr_nonnull(strstr(out_text, "--device-type"));
+    ck_assert_int_eq(run("datasets --help"), 0);
+    ck_assert_ptr_null(strstr(out_text, "--device-type"));
+
+    expect_usage_error("sr-eval --bogus d", (const char *const[]){"--bogus", NULL});
+    expect_usage_error("sr-eval d --scale", (const char *const[]){"--scale", "needs a value", NULL});
+    expect_usage_error("sr-eval --scale nine d", (const char *const[]){"--scale", "'nine'", NULL});
+    expect_usage_error("sr-eval --scale 9 d", (const char *const[]){"--scale", "'9'", "2..8", NULL});
+    expect_usage_error("sr-eval --scale 4x d", (const char *const[]){"--scale", "'4x'", NULL});
+    expect_usage_error("sr-eval", (const char *const[]){"folder", NULL});
+    expect_usage_error("ssim --weights heavy x.pfm y.pfm", (const char *const[]){"--weights", "'heavy'", "equal", NULL});
+    expect_usage_error("ssim --range nan x.pfm y.pfm", (const char *const[]){"--range", "'nan'", NULL});
+    expect_usage_error("ssim --range 0 x.pfm y.pfm", (const char *const[]){"--range", "'0'", NULL});
+    expect_usage_error("ssim --device-type fpga x.pfm y.pfm", (const char *const[]){"--device-type", "fpga", NULL});
+    expect_usage_error("ssim --device", (const char *const[]){"--device", "needs a value", NULL});
+    expect_usage_error("resize --scale -1 a.png b.png", (const char *const[]){"--scale", "'-1'", NULL});
+    expect_usage_error("resize --size 3by4 a.png b.png", (const char *const[]){"--size", "'3by4'", NULL});
+    expect_usage_error("resize --scale 2 a.png b.png c.png", (const char *const[]){"'c.png'", NULL});
+    expect_usage_error("devices extra", (const char *const[]){"'extra'", NULL});
+    expect_usage_error("datasets check --corpus no-such-corpus", (const char *const[]){"--corpus", "no-such-corpus", NULL});
+    expect_usage_error("srcnn eval --model m --scale 1 d", (const char *const[]){"--scale", "'1'", NULL});
+    expect_usage_error("srcnn compare --model m --crop 1,2 a.png b.png", (const char *const[]){"--crop", "'1,2'", NULL});
+    expect_usage_error("srcnn compare --model m --zoom 0 a.png b.png", (const char *const[]){"--zoom", "'0'", NULL});
+    expect_usage_error("srcnn upscale --model m a.png", (const char *const[]){"IN OUT", NULL});
+    expect_usage_error("srcnn upscale --modle m a.png b.png", (const char *const[]){"--modle", NULL});
+    expect_usage_error("srcnn train --loss mse --train d --out m --epochs 0", (const char *const[]){"--epochs", "'0'", NULL});
+    expect_usage_error("srcnn train --loss mse --train d --out m --bogus", (const char *const[]){"--bogus", NULL});
+    expect_usage_error("srcnn", (const char *const[]){"train, eval, upscale, compare", NULL});
+    expect_usage_error("srcnn evaluate d", (const char *const[]){"'evaluate'", "train, eval", NULL});
+    ck_assert_int_eq(run("srcnn help"), 0);
+    ck_assert_ptr_nonnull(strstr(out_text, "usage: perceptcl srcnn train"));
+    ck_assert(!file_exists("b.png"));
+}
+END_TEST
+
+/* A 16x16 plane with some structure, so SSIM and its gradient are not trivial. */
+static void write_test_pair(void)
+{
+    float a[16 * 16], b[16 * 16];
+    for (int i = 0; i < 16 * 16; i++) {
+        a[i] = (float)((i * 37) % 101) / 100.0f;
+        b[i] = a[i] * 0.8f + 0.1f;
+    }
+    write_pfm("a.pfm", a, 16, 16);
+    write_pfm("b.pfm", b, 16, 16);
+}
+
+static void write_text(const char *name, const char *text)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", work, name);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static const char *file_text(const char *name)
+{
+    static char text[1 << 16];
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", work, name);
+    read_text(path, text, sizeof text);
+    return text;
+}
+
+/* Names in the work folder other than the listed ones (a temporary left behind, say); 0 if none. */
+static int stray_files(const char *const *expected)
+{
+    char command[512];
+    snprintf(command, sizeof command, "ls -A %s > %s.list", work, work);
+    ck_assert_int_eq(system(command), 0);
+    char list_path[128], list[8192];
+    snprintf(list_path, sizeof list_path, "%s.list", work);
+    read_text(list_path, list, sizeof list);
+    remove(list_path);
+    int stray = 0;
+    for (char *name = strtok(list, "\n"); name; name = strtok(NULL, "\n")) {
+        int known = 0;
+        for (int k = 0; expected[k]; k++) known |= strcmp(name, expected[k]) == 0;
+        if (!known) fprintf(stderr, "stray file: %s\n", name), stray++;
+    }
+    return stray;
+}
+
+START_TEST(failed_outputs_keep_existing_files)
+{
+    write_test_pair();
+    /* The second output cannot be written: the user's existing first output stays as it was. */
+    write_text("keep.png", "keep\n");
+    ck_assert_int_eq(run("ssim --mode same --range 1 --map keep.png --grad /nonexistent-dir/g.pfm a.pfm b.pfm"), 1);
+    ck_assert_ptr_nonnull(strstr(error_line(), "/nonexistent-dir/g.pfm"));
+    ck_assert_str_eq(file_text("keep.png"), "keep\n");
+    /* A computation that fails (MS-SSIM, valid mode, 16 px) leaves both existing outputs. */
+    write_text("g.pfm", "old gradient\n");
+    ck_assert_int_eq(run("ssim --msssim --map keep.png --grad g.pfm a.pfm b.pfm"), 1);
+    ck_assert_str_eq(file_text("keep.png"), "keep\n");
+    ck_assert_str_eq(file_text("g.pfm"), "old gradient\n");
+    ck_assert_int_eq(stray_files((const char *const[]){"a.pfm", "b.pfm", "keep.png", "g.pfm", "stdout.txt",
+                                                      "stderr.txt", NULL}),
+                     0);
+    /* Success replaces both. */
+    ck_assert_msg(run("ssim --mode same --range 1 --map keep.png --grad g.pfm a.pfm b.pfm") == 0, "%s", err_text);
+    ck_assert(memcmp(file_text("keep.png"), "\x89PNG", 4) == 0);
+    ck_assert(strncmp(file_text("g.pfm"), "Pf\n16 16\n", 9) == 0);
+    ck_assert_int_eq(stray_files((const char *const[]){"a.pfm", "b.pfm", "keep.png", "g.pfm", "stdout.txt",
+                                                      "stderr.txt", NULL}),
+                     0);
+}
+END_TEST
+
+static void stage_in(pcl_file_set *set, const char *name, const char *text)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", work, name);
+    ck_assert_msg(pcl_file_set_add_bytes(set, path, text, strlen(text)) == PCL_OK, "%s", pcl_last_error());
+}
+
+START_TEST(file_set_commits_all_or_nothing)
+{
+    static const char *const files[] = {"a.txt", "b.txt", "dir", NULL};
+    write_text("a.txt", "old a\n");
+    char path[256];
+    snprintf(path, sizeof path, "%s/dir", work);
+    ck_assert_int_eq(mkdir(path, 0755), 0);
+
+    /* A target that cannot be created: nothing changes, no temporary stays. */
+    pcl_file_set *set = NULL;
+    ck_assert_int_eq(pcl_file_set_create(&set), PCL_OK);
+    stage_in(set, "a.txt", "new a\n");
+    snprintf(path, sizeof path, "%s/no-such-dir/b.txt", work);
+    ck_assert_int_ne(pcl_file_set_add_bytes(set, path, "b", 1), PCL_OK);
+    ck_assert_ptr_nonnull(strstr(pcl_last_error(), "no-such-dir/b.txt"));
+    pcl_file_set_destroy(set);
+    ck_assert_str_eq(file_text("a.txt"), "old a\n");
+    ck_assert_int_eq(stray_files(files), 0);
+
+    /* A rename that fails (a folder in the way) after another target was
+     * replaced: that one gets its previous contents back. */
+    ck_assert_int_eq(pcl_file_set_create(&set), PCL_OK);
+    stage_in(set, "a.txt", "new a\n");
+    stage_in(set, "b.txt", "new b\n");
+    stage_in(set, "dir", "not a folder\n");
+    ck_assert_int_ne(pcl_file_set_commit(set), PCL_OK);
+    ck_assert_ptr_nonnull(strstr(pcl_last_error(), "dir"));
+    pcl_file_set_destroy(set);
+    ck_assert_str_eq(file_text("a.txt"), "old a\n");
+    ck_assert(!file_exists("b.txt"));
+    ck_assert_int_eq(stray_files(files), 0);
+
+    /* Success: every target replaced or created, nothing else left. */
+    ck_assert_int_eq(pcl_file_set_create(&set), PCL_OK);
+    stage_in(set, "a.txt", "new a\n");
+    stage_in(set, "b.txt", "new b\n");
+    ck_assert_int_ne(pcl_file_set_add_bytes(set, path, "twice", 5), PCL_OK); /* the missing folder again */
+    snprintf(path, sizeof path, "%s/a.txt", work);
+    ck_assert_int_ne(pcl_file_set_add(set, path, NULL), PCL_OK); /* a.txt named twice */
+    ck_assert_msg(pcl_file_set_commit(set) == PCL_OK, "%s", pcl_last_error());
+    pcl_file_set_destroy(set);
+    ck_assert_str_eq(file_text("a.txt"), "new a\n");
+    ck_assert_str_eq(file_text("b.txt"), "new b\n");
+    ck_assert_int_eq(stray_files(files), 0);
+}
+END_TEST
+
+START_TEST(report_renders_markdown_and_json)
+{
+    static const app_metric metrics[] = {{"psnr", "PSNR", 2, 4}, {"ssim", "SSIM", 4, 6}};
+    static const char *const columns[] = {"bicubic", "MSE"}, *const paper_columns[] = {"bicubic"};
+    /* [column][metric]; values chosen to round differently at 2/4 and 4/6 decimals. */
+    static const double set5[] = {28.42066, 0.81037649, 30.03504, 0.8504306}, set5_paper[] = {28.44, 0.8097};
+    static const double mine[] = {25.5, 0.7, 26.125, 0.71234567};
+    const app_report_row rows[] = {{"Set5", 5, set5, set5_paper}, {"Mine", 2, mine, NULL}};
+    json_t *header = json_pack("{s:s, s:i}", "protocol", "srcnn", "scale", 4);
+    app_report report = {"A title", "set", "sets", "images", metrics, 2, columns, 2, paper_columns, 1, rows, 2,
+                         "A note.", header};
+    char *markdown = app_report_markdown(&report);
+    ck_assert_ptr_nonnull(markdown);
+    ck_assert_str_eq(markdown, "# A title\n\n"
+                               "| set | images | metric | bicubic | MSE | paper: bicubic |\n"
+                               "|---|---|---|---|---|---|\n"
+                               "| Set5 | 5 | PSNR | 28.42 | 30.04 | 28.44 |\n"
+                               "| Set5 | 5 | SSIM | 0.8104 | 0.8504 | 0.8097 |\n"
+                               "| Mine | 2 | PSNR | 25.50 | 26.12 | - |\n"
+                               "| Mine | 2 | SSIM | 0.7000 | 0.7123 | - |\n"
+                               "\nA note.\n");
+    free(markdown);
+    json_t *doc = app_report_json(&report);
+    ck_assert_ptr_nonnull(doc);
+    char *text = json_dumps(doc, JSON_REAL_PRECISION(15));
+    ck_assert_str_eq(text, "{\"protocol\": \"srcnn\", \"scale\": 4, \"sets\": ["
+                           "{\"set\": \"Set5\", \"images\": 5, \"results\": {\"bicubic\": {\"psnr\": 28.4207, \"ssim\": "
+                           "0.810376}, \"MSE\": {\"psnr\": 30.035, \"ssim\": 0.850431}}, \"paper\": {\"bicubic\": "
+                           "{\"psnr\": 28.44, \"ssim\": 0.8097}}}, "
+                           "{\"set\": \"Mine\", \"images\": 2, \"results\": {\"bicubic\": {\"psnr\": 25.5, \"ssim\": 0.7}, "
+                           "\"MSE\": {\"psnr\": 26.125, \"ssim\": 0.712346}}}]}");
+    free(text);
+
+    /* Written as two files, both or neither: an unwritable JSON path keeps the old Markdown. */
+    char md[256], js[256];
+    snprintf(md, sizeof md, "%s/t.md", work);
+    snprintf(js, sizeof js, "%s/no-such-dir/t.json", work);
+    write_text("t.md", "old\n");
+    ck_assert_int_eq(app_report_write("test", &report, md, js), 1);
+    ck_assert_str_eq(file_text("t.md"), "old\n");
+    snprintf(js, sizeof js, "%s/t.json", work);
+    ck_assert_int_eq(app_report_write("test", &report, md, js), 0);
+    ck_assert(strncmp(file_text("t.md"), "# A title\n", 10) == 0);
+    json_t *back = json_load_file(js, 0, NULL);
+    ck_assert_ptr_nonnull(back);
+    ck_assert(json_equal(back, doc));
+    json_decref(back);
+    json_decref(doc);
+    json_decref(header);
+
+    /* The paper's rows by set name, any case. */
+    ck_assert_ptr_eq(app_paper_row_find("set14"), &app_paper_table2[1]);
+    ck_assert_ptr_null(app_paper_row_find("Set6"));
+    const double *v = app_paper_table_find(&app_paper_table3, "ms-ssim", "MAE");
+    ck_assert(v && *v == 0.1064);
+    v = app_paper_table_find(&app_paper_table1, "MSE", "elevation MSE");
+    ck_assert(v && *v == 51.46);
+    ck_assert_ptr_null(app_paper_table_find(&app_paper_table1, "MSE", "MSE"));
+}
+END_TEST
+
+/* The reader in-process: what each word becomes, and the exit code it leaves. */
+static int read_words(int argc, char **argv, double *momentum, int *choice, long *count, const char **positional)
+{
+    static const app_option options[] = {{"--momentum", "M"}, {"--pick", "P"}, {"--count", "N"}, {"--flag", NULL},
+                                         {NULL, NULL}};
+    static const char *const picks[] = {"one", "two", NULL};
+    pcl_device_selection selection = {0};
+    app_args r;
+    app_args_init(&r, "test", "usage: test\n", options, &selection, argc, argv);
+    int flags = 0;
+    while (app_args_next(&r)) {
+        if (!r.option) *positional = r.value;
+        else if (app_args_is(&r, "--momentum")) app_args_double(&r, 0, 1, momentum);
+        else if (app_args_is(&r, "--pick")) app_args_choice(&r, picks, choice);
+        else if (app_args_is(&r, "--count")) app_args_long(&r, -5, 5, count);
+        else if (app_args_is(&r, "--flag")) flags++;
+    }
+    if (r.exit_code < 0) ck_assert_int_eq(flags, 1);
+    if (r.exit_code < 0) ck_assert_str_eq(selection.device, "dev");
+    return r.exit_code;
+}
+
+START_TEST(argument_reader_in_process)
+{
+    double momentum = -1;
+    int choice = -1;
+    long count = 99;
+    const char *positional = NULL;
+    char *good[] = {"test", "--flag", "--device", "dev", "--momentum", "0", "word", "--pick", "two", "--count", "-5"};
+    ck_assert_int_eq(read_words(11, good, &momentum, &choice, &count, &positional), -1);
+    ck_assert(momentum == 0 && choice == 1 && count == -5);
+    ck_assert_str_eq(positional, "word");
+    /* Each bad word: exit code 2, and the value it names is not stored. */
+    static const char *const bad[][2] = {{"--momentum", "1"},  {"--momentum", "-0.1"}, {"--momentum", "inf"},
+                                         {"--momentum", ""},   {"--pick", "three"},    {"--count", "6"},
+                                         {"--count", "1.5"},   {"--count", "99999999999999999999"},
+                                         {"--bogus", "x"},     {"--device-type", "fpga"}};
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        char *argv[] = {"test", (char *)bad[k][0], (char *)bad[k][1]};
+        momentum = -1, choice = -1, count = 99;
+        ck_assert_msg(read_words(3, argv, &momentum, &choice, &count, &positional) == 2, "%s %s", bad[k][0], bad[k][1]);
+        ck_assert(momentum == -1 && choice == -1 && count == 99);
+    }
+    char *missing[] = {"test", "--flag", "--count"};
+    ck_assert_int_eq(read_words(3, missing, &momentum, &choice, &count, &positional), 2);
+    char *help[] = {"test", "--count", "1", "-h", "--bogus"};
+    ck_assert_int_eq(read_words(5, help, &momentum, &choice, &count, &positional), 0);
+    /* "-" is a positional (standard input, say), not an option. */
+    char *dash[] = {"test", "--flag", "--device", "dev", "-"};
+    ck_assert_int_eq(read_words(5, dash, &momentum, &choice, &count, &positional), -1);
+    ck_assert_str_eq(positional, "-");
 }
 END_TEST
 
@@ -430,6 +753,11 @@ int main(void)
     tcase_add_test(tc, resize_sizes_and_errors);
     tcase_add_test(tc, datasets_check_reports_completeness);
     tcase_add_test(tc, sr_eval_reproduces_the_bicubic_row);
+    tcase_add_test(tc, argument_reader_help_and_usage_errors);
+    tcase_add_test(tc, argument_reader_in_process);
+    tcase_add_test(tc, failed_outputs_keep_existing_files);
+    tcase_add_test(tc, file_set_commits_all_or_nothing);
+    tcase_add_test(tc, report_renders_markdown_and_json);
     suite_add_tcase(suite, tc);
     int failed = pcl_check_run(suite, 0);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;

@@ -10,16 +10,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "check_run.h"
 
 static int compare_names(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-/* Mean PSNR and SSIM of the bicubic baseline over the images of a folder;
- * returns 0 if the folder is absent. */
-static int bicubic_row(pcl_context *context, const char *folder, int scale, double *psnr, double *ssim)
+/* Mean PSNR and SSIM of the bicubic baseline over the images of a folder,
+ * image by image; returns 0 if the folder is absent. */
+static int bicubic_row(pcl_context *context, const char *dir_path, int scale, double *psnr, double *ssim)
 {
-    char dir_path[1024];
-    snprintf(dir_path, sizeof dir_path, "%s/datasets/%s", PCL_SHARED_DIR, folder);
     DIR *dir = opendir(dir_path);
     if (!dir) return 0;
     char *names[64];
@@ -63,7 +62,9 @@ START_TEST(bicubic_matches_published_figures)
     ck_assert_msg(pcl_context_create(NULL, &context) == PCL_OK, "%s", pcl_last_error());
     for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
         double psnr, ssim;
-        int count = bicubic_row(context, rows[r].set, rows[r].scale, &psnr, &ssim);
+        char dir_path[1024];
+        snprintf(dir_path, sizeof dir_path, "%s/datasets/%s", PCL_SHARED_DIR, rows[r].set);
+        int count = bicubic_row(context, dir_path, rows[r].scale, &psnr, &ssim);
         if (count == 0) {
             fprintf(stderr, "SKIP: %s not found under %s/datasets\n", rows[r].set, PCL_SHARED_DIR);
             continue;
@@ -74,6 +75,91 @@ START_TEST(bicubic_matches_published_figures)
         ck_assert_msg(fabs(psnr - rows[r].psnr) <= 0.05, "%s x%d PSNR %.3f", rows[r].set, rows[r].scale, psnr);
         ck_assert_msg(fabs(ssim - rows[r].ssim) <= 0.002, "%s x%d SSIM %.4f", rows[r].set, rows[r].scale, ssim);
     }
+    pcl_context_destroy(context);
+}
+END_TEST
+
+/* Estimators for pcl_sr_evaluate_folder: the bicubic image itself, a flat
+ * gray, and one that fails. */
+static pcl_status copy_estimate(void *user, const pcl_image *bicubic, pcl_image **out)
+{
+    (void)user;
+    return pcl_image_clone(bicubic, out);
+}
+
+static pcl_status flat_estimate(void *user, const pcl_image *bicubic, pcl_image **out)
+{
+    pcl_status s = pcl_image_create(out, bicubic->width, bicubic->height, 1);
+    for (size_t i = 0; s == PCL_OK && i < pcl_image_size(*out); i++) (*out)->data[i] = *(const float *)user;
+    return s;
+}
+
+static pcl_status wrong_size_estimate(void *user, const pcl_image *bicubic, pcl_image **out)
+{
+    (void)user;
+    return pcl_image_create(out, bicubic->width - 1, bicubic->height, 1);
+}
+
+/* PSNR, in float64, of the shaved ground truth of every image of a folder
+ * against a flat value: the mean over the folder. */
+static double flat_psnr(const char *dir_path, int scale, double value)
+{
+    static const char *const names[] = {"baby.png", "bird.png", "butterfly.png", "head.png", "woman.png"};
+    double mean = 0;
+    for (int i = 0; i < 5; i++) {
+        char path[2048];
+        snprintf(path, sizeof path, "%s/%s", dir_path, names[i]);
+        pcl_image *image = NULL, *gnd = NULL;
+        ck_assert_msg(pcl_image_read(path, &image) == PCL_OK, "%s", pcl_last_error());
+        ck_assert_int_eq(pcl_sr_prepare(image, scale, &gnd, NULL), PCL_OK);
+        double sum = 0;
+        size_t n = 0;
+        for (int y = scale; y < gnd->height - scale; y++)
+            for (int x = scale; x < gnd->width - scale; x++, n++) {
+                double d = (double)gnd->data[(size_t)y * (size_t)gnd->width + (size_t)x] - value;
+                sum += d * d;
+            }
+        mean += 10.0 * log10(255.0 * 255.0 * (double)n / sum) / 5;
+        pcl_image_destroy(image);
+        pcl_image_destroy(gnd);
+    }
+    return mean;
+}
+
+START_TEST(evaluate_folder_with_estimators)
+{
+    pcl_context *context = NULL;
+    ck_assert_msg(pcl_context_create(NULL, &context) == PCL_OK, "%s", pcl_last_error());
+    char folder[1024];
+    snprintf(folder, sizeof folder, "%s/data/Set5", PCL_SOURCE_DIR);
+    float gray = 128.0f;
+    const pcl_sr_estimator estimators[] = {{copy_estimate, NULL}, {flat_estimate, &gray}};
+    pcl_sr_score means[3];
+    size_t images = 0;
+    ck_assert_msg(pcl_sr_evaluate_folder(context, folder, 4, estimators, 2, &images, means) == PCL_OK, "%s",
+                  pcl_last_error());
+    ck_assert_uint_eq(images, 5);
+    /* Bicubic: the image-by-image loop above; the copy of bicubic: the same scores. */
+    double psnr, ssim;
+    ck_assert_int_eq(bicubic_row(context, folder, 4, &psnr, &ssim), 5);
+    ck_assert_double_eq_tol(means[0].psnr, psnr, 1e-9);
+    ck_assert_double_eq_tol(means[0].ssim, ssim, 1e-9);
+    ck_assert_double_eq_tol(means[1].psnr, psnr, 1e-9);
+    ck_assert_double_eq_tol(means[1].ssim, ssim, 1e-9);
+    /* A flat gray: PSNR by hand; SSIM below bicubic's. */
+    ck_assert_double_eq_tol(means[2].psnr, flat_psnr(folder, 4, 128.0), 1e-9);
+    ck_assert_msg(isfinite(means[2].ssim) && means[2].ssim < ssim, "flat SSIM %g, bicubic %g", means[2].ssim, ssim);
+
+    /* Errors: an estimate of the wrong size names the image; a folder without images; NULL. */
+    const pcl_sr_estimator wrong = {wrong_size_estimate, NULL};
+    ck_assert_int_ne(pcl_sr_evaluate_folder(context, folder, 4, &wrong, 1, &images, means), PCL_OK);
+    ck_assert_msg(strstr(pcl_last_error(), "Set5/baby.png") != NULL, "%s", pcl_last_error());
+    char empty[] = "/tmp/pcl-sr-empty-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(empty));
+    ck_assert_int_ne(pcl_sr_evaluate_folder(context, empty, 4, NULL, 0, &images, means), PCL_OK);
+    ck_assert_msg(strstr(pcl_last_error(), empty) != NULL, "%s", pcl_last_error());
+    rmdir(empty);
+    ck_assert_int_eq(pcl_sr_evaluate_folder(context, folder, 4, NULL, 1, &images, means), PCL_ERR_INVALID_ARGUMENT);
     pcl_context_destroy(context);
 }
 END_TEST
@@ -116,6 +202,7 @@ int main(void)
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, psnr_and_shave_by_hand);
     tcase_add_test(tc, bicubic_matches_published_figures);
+    tcase_add_test(tc, evaluate_folder_with_estimators);
     suite_add_tcase(suite, tc);
     int failed = pcl_check_run(suite, 0);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;

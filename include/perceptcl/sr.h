@@ -6,7 +6,8 @@
  *   up  = imresize(low, scale, 'bicubic')
  *   shave `scale` pixels from every side, round both to uint8
  *   PSNR on the 8-bit values; SSIM as Wang's ssim_index (valid, Gaussian 11 / 1.5, L = 255).
- * A network's output replaces `up` (it is fed `up`, scaled as the model expects). */
+ * A network's output replaces `up` (it is fed `up`, scaled as the model expects).
+ * pcl_sr_evaluate_folder runs all of it over a folder of images. */
 #ifndef PERCEPTCL_SR_H
 #define PERCEPTCL_SR_H
 
@@ -38,6 +39,23 @@ typedef struct pcl_sr_score {
 } pcl_sr_score;
 pcl_status pcl_sr_score_pair(pcl_context *context, const pcl_image *ground_truth, const pcl_image *estimate,
                              int border, pcl_sr_score *score);
+
+/* An estimate of the ground-truth Y from the bicubic Y (unrounded, of the
+ * ground truth's size, values 0..255), of that same size: a network, say. */
+typedef pcl_status (*pcl_sr_estimate_fn)(void *user, const pcl_image *bicubic_y, pcl_image **estimate);
+typedef struct pcl_sr_estimator {
+    pcl_sr_estimate_fn estimate;
+    void *user;
+} pcl_sr_estimator;
+
+/* The protocol over every image of a folder (in pcl_dataset_open_folder's
+ * order), border = scale: the mean scores of the bicubic baseline in
+ * means[0] and of estimator k in means[1 + k] (estimator_count + 1 entries),
+ * the number of images in *images. A folder without images is an error; so is
+ * any image that fails (the message names it). */
+pcl_status pcl_sr_evaluate_folder(pcl_context *context, const char *folder, int scale,
+                                  const pcl_sr_estimator *estimators, int estimator_count, size_t *images,
+                                  pcl_sr_score *means);
 
 #ifdef __cplusplus
 }

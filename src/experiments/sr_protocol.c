@@ -2,12 +2,15 @@
  * up, shave, uint8 rounding, PSNR and Wang's SSIM (see perceptcl/sr.h). */
 #include "runtime/internal.h"
 #include "perceptcl/color.h"
+#include "perceptcl/datasets.h"
 #include "perceptcl/resize.h"
 #include "perceptcl/sr.h"
 #include "perceptcl/ssim.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 pcl_status pcl_sr_prepare(const pcl_image *image, int scale, pcl_image **ground_truth_y, pcl_image **bicubic_y)
 {
@@ -106,5 +109,65 @@ pcl_status pcl_sr_score_pair(pcl_context *context, const pcl_image *ground_truth
     if (status == PCL_OK) status = ssim_u8(context, g, e, &score->ssim);
     pcl_image_destroy(g);
     pcl_image_destroy(e);
+    return status;
+}
+
+/* One image: its scores added to the means (in the apps' order of summation:
+ * each score / count, image after image). */
+static pcl_status evaluate_image(pcl_context *context, const char *path, int scale, const pcl_sr_estimator *estimators,
+                                 int estimator_count, size_t count, pcl_sr_score *means)
+{
+    pcl_image *image = NULL, *truth = NULL, *bicubic = NULL;
+    pcl_sr_score score;
+    pcl_status status = pcl_image_read(path, &image);
+    if (status == PCL_OK) status = pcl_sr_prepare(image, scale, &truth, &bicubic);
+    if (status == PCL_OK) status = pcl_sr_score_pair(context, truth, bicubic, scale, &score);
+    if (status == PCL_OK) {
+        means[0].psnr += score.psnr / (double)count;
+        means[0].ssim += score.ssim / (double)count;
+    }
+    for (int k = 0; k < estimator_count && status == PCL_OK; k++) {
+        pcl_image *estimate = NULL;
+        status = estimators[k].estimate(estimators[k].user, bicubic, &estimate);
+        if (status == PCL_OK) status = pcl_sr_score_pair(context, truth, estimate, scale, &score);
+        if (status == PCL_OK) {
+            means[1 + k].psnr += score.psnr / (double)count;
+            means[1 + k].ssim += score.ssim / (double)count;
+        }
+        pcl_image_destroy(estimate);
+    }
+    pcl_image_destroy(image);
+    pcl_image_destroy(truth);
+    pcl_image_destroy(bicubic);
+    return status;
+}
+
+pcl_status pcl_sr_evaluate_folder(pcl_context *context, const char *folder, int scale,
+                                  const pcl_sr_estimator *estimators, int estimator_count, size_t *images,
+                                  pcl_sr_score *means)
+{
+    if (!context || !folder || !images || !means || estimator_count < 0 || (estimator_count && !estimators))
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_sr_evaluate_folder: NULL or negative argument");
+    *images = 0;
+    for (int k = 0; k <= estimator_count; k++) means[k] = (pcl_sr_score){0, 0};
+    pcl_folder_options options = {0};
+    pcl_dataset *dataset = NULL;
+    PCL_TRY(pcl_dataset_open_folder(folder, &options, &dataset));
+    size_t count = pcl_dataset_count(dataset);
+    pcl_status status = count ? PCL_OK : pcl_fail(PCL_ERR_INVALID_ARGUMENT, "no images in %s", folder);
+    for (size_t i = 0; i < count && status == PCL_OK; i++) {
+        pcl_record_info info = {0};
+        status = pcl_dataset_record_info(dataset, i, &info);
+        if (!info.path) info.path = folder;
+        if (status == PCL_OK)
+            status = evaluate_image(context, info.path, scale, estimators, estimator_count, count, means);
+        if (status != PCL_OK && strstr(pcl_last_error(), info.path) == NULL) {
+            char why[1024];
+            snprintf(why, sizeof why, "%s", pcl_last_error());
+            status = pcl_fail(status, "%s: %s", info.path, why);
+        }
+    }
+    pcl_dataset_destroy(dataset);
+    if (status == PCL_OK) *images = count;
     return status;
 }

@@ -1,4 +1,4 @@
-/* Host images: allocation, format dispatch, file loading and atomic writes. */
+/* Host images: allocation, format dispatch, file loading (writes go through io/file_atomic.h). */
 #include "image/image_io.h"
 #include "runtime/internal.h"
 
@@ -6,7 +6,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 pcl_status pcl_image_create(pcl_image **out, int width, int height, int channels)
 {
@@ -133,49 +132,6 @@ pcl_status pcl_image_read(const char *path, pcl_image **out)
                     "%s: offset 0: expected the magic bytes of PNG, JPEG, PNM/PFM or BMP, got %zu bytes "
                     "%02x %02x %02x %02x",
                     path, got, magic[0], magic[1], magic[2], magic[3]);
-}
-
-pcl_status pcl_atomic_open(pcl_atomic_file *af, const char *path)
-{
-    af->file = NULL;
-    af->path = path;
-    int n = snprintf(af->temp_path, sizeof af->temp_path, "%s.tmp.%ld", path, (long)getpid());
-    if (n < 0 || (size_t)n >= sizeof af->temp_path)
-        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "%s: path too long", path);
-    af->file = fopen(af->temp_path, "wb");
-    if (!af->file)
-        return pcl_fail(PCL_ERR_IO, "%s: cannot create temporary file %s: %s", path, af->temp_path,
-                        strerror(errno));
-    return PCL_OK;
-}
-
-pcl_status pcl_atomic_commit(pcl_atomic_file *af)
-{
-    int failed = fflush(af->file) != 0 || ferror(af->file);
-    int saved = errno;
-    if (fclose(af->file) != 0 && !failed) {
-        failed = 1;
-        saved = errno;
-    }
-    af->file = NULL;
-    if (failed) {
-        remove(af->temp_path);
-        return pcl_fail(PCL_ERR_IO, "%s: write failed: %s", af->path, strerror(saved));
-    }
-    if (rename(af->temp_path, af->path) != 0) {
-        saved = errno;
-        remove(af->temp_path);
-        return pcl_fail(PCL_ERR_IO, "%s: cannot rename %s into place: %s", af->path, af->temp_path,
-                        strerror(saved));
-    }
-    return PCL_OK;
-}
-
-void pcl_atomic_abort(pcl_atomic_file *af)
-{
-    if (af->file) fclose(af->file);
-    af->file = NULL;
-    remove(af->temp_path);
 }
 
 pcl_status pcl_image_check_finite_for_write(const char *path, const pcl_image *image)

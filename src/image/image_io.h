@@ -3,6 +3,7 @@
 #define PERCEPTCL_IMAGE_IO_H
 
 #include "perceptcl/image.h"
+#include "io/file_atomic.h"
 
 #include <stdio.h>
 
@@ -19,17 +20,7 @@ pcl_status pcl_file_load(const char *path, unsigned char **data, size_t *size);
 pcl_status pcl_image_create_checked(const char *path, int width, int height, int channels,
                                     pcl_image **out);
 
-/* Atomic writing: open "<path>.tmp.<pid>", write, then commit (flush, fsync
- * free, close, rename) or abort (close, remove). */
-typedef struct pcl_atomic_file {
-    FILE *file;
-    const char *path;
-    char temp_path[4096];
-} pcl_atomic_file;
-
-pcl_status pcl_atomic_open(pcl_atomic_file *af, const char *path);
-pcl_status pcl_atomic_commit(pcl_atomic_file *af);
-void pcl_atomic_abort(pcl_atomic_file *af);
+/* Writers stream into a pcl_file_atomic (io/file_atomic.h). */
 
 /* Clamps to 0..255 and rounds to nearest (halves up, i.e. away from zero). */
 static inline unsigned char pcl_to_u8(float v)

@@ -189,8 +189,8 @@ pcl_status pcl_image_write_png(const char *path, const pcl_image *image)
     if (!bytes) return pcl_fail(PCL_ERR_OUT_OF_MEMORY, "%s: cannot allocate %zu bytes", path, count);
     for (size_t i = 0; i < count; i++) bytes[i] = pcl_to_u8(image->data[i]);
 
-    pcl_atomic_file af;
-    pcl_status status = pcl_atomic_open(&af, path);
+    pcl_file_atomic af;
+    pcl_status status = pcl_file_atomic_open(&af, path);
     if (status != PCL_OK) {
         free(bytes);
         return status;
@@ -200,7 +200,7 @@ pcl_status pcl_image_write_png(const char *path, const pcl_image *image)
     png_infop info = png ? png_create_info_struct(png) : NULL;
     if (!info) {
         png_destroy_write_struct(&png, NULL);
-        pcl_atomic_abort(&af);
+        pcl_file_atomic_abort(&af);
         free(bytes);
         return pcl_fail(PCL_ERR_OUT_OF_MEMORY, "%s: cannot allocate libpng structures", path);
     }
@@ -208,7 +208,7 @@ pcl_status pcl_image_write_png(const char *path, const pcl_image *image)
                                        PNG_COLOR_TYPE_RGB_ALPHA};
     if (setjmp(png_jmpbuf(png))) {
         png_destroy_write_struct(&png, &info);
-        pcl_atomic_abort(&af);
+        pcl_file_atomic_abort(&af);
         free(bytes);
         return pcl_fail(PCL_ERR_IO, "%s: PNG write failed: %s", path, writer.message);
     }
@@ -222,5 +222,5 @@ pcl_status pcl_image_write_png(const char *path, const pcl_image *image)
     png_write_end(png, NULL);
     png_destroy_write_struct(&png, &info);
     free(bytes);
-    return pcl_atomic_commit(&af);
+    return pcl_file_atomic_commit(&af);
 }

@@ -208,12 +208,12 @@ pcl_status pcl_image_write_pnm(const char *path, const pcl_image *image)
     unsigned char *bytes = malloc(count);
     if (!bytes) return pcl_fail(PCL_ERR_OUT_OF_MEMORY, "%s: cannot allocate %zu bytes", path, count);
     for (size_t i = 0; i < count; i++) bytes[i] = pcl_to_u8(image->data[i]);
-    pcl_atomic_file af;
-    pcl_status status = pcl_atomic_open(&af, path);
+    pcl_file_atomic af;
+    pcl_status status = pcl_file_atomic_open(&af, path);
     if (status == PCL_OK) {
         fprintf(af.file, "P%c\n%d %d\n255\n", image->channels == 1 ? '5' : '6', image->width, image->height);
         fwrite(bytes, 1, count, af.file);
-        status = pcl_atomic_commit(&af);
+        status = pcl_file_atomic_commit(&af);
     }
     free(bytes);
     return status;
@@ -228,8 +228,8 @@ pcl_status pcl_image_write_pfm(const char *path, const pcl_image *image)
     size_t row = (size_t)image->width * (size_t)image->channels;
     unsigned char *bytes = malloc(row * 4);
     if (!bytes) return pcl_fail(PCL_ERR_OUT_OF_MEMORY, "%s: cannot allocate a PFM row", path);
-    pcl_atomic_file af;
-    pcl_status status = pcl_atomic_open(&af, path);
+    pcl_file_atomic af;
+    pcl_status status = pcl_file_atomic_open(&af, path);
     if (status == PCL_OK) {
         fprintf(af.file, "P%c\n%d %d\n-1.0\n", image->channels == 1 ? 'f' : 'F', image->width, image->height);
         for (int y = image->height - 1; y >= 0; y--) { /* bottom row first */
@@ -241,7 +241,7 @@ pcl_status pcl_image_write_pfm(const char *path, const pcl_image *image)
             }
             fwrite(bytes, 1, row * 4, af.file);
         }
-        status = pcl_atomic_commit(&af);
+        status = pcl_file_atomic_commit(&af);
     }
     free(bytes);
     return status;
