@@ -18,6 +18,7 @@ int app_resize(int argc, char **argv);
 int app_sr_eval(int argc, char **argv);
 int app_datasets(int argc, char **argv);
 int app_srcnn(int argc, char **argv);
+int app_study(int argc, char **argv);
 
 /* ---- arguments (args.c) ----------------------------------------------------
  * A command lists its options; the reader walks argv:

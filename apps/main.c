@@ -17,6 +17,7 @@ static const app_entry apps[] = {
     {"sr-eval", app_sr_eval, "SRCNN evaluation protocol (PSNR/SSIM on Y) of the bicubic baseline"},
     {"srcnn", app_srcnn, "SRCNN super-resolution with MSE / MAE / MS-SSIM: train, eval (Table 2), upscale, compare"},
     {"datasets", app_datasets, "which corpora a data folder holds and whether they are complete"},
+    {"study", app_study, "human-judgment studies: items manifest, make (2AFC / ranking web page), analyze"},
 };
 
 static void print_help(FILE *out)
