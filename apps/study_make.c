@@ -154,7 +154,7 @@ static char *instructions(const make_options *o, int method_count, size_t trials
     fprintf(out, "<p>There are %zu screens.", trials);
     if (o->break_every > 0 && (size_t)o->break_every < trials)
         fprintf(out, " After every %d there is a short break.", o->break_every);
-    fprintf(out, " A few screens check that the study works as it should.</p>");
+    fprintf(out, "%s</p>", o->catch_count > 0 ? " A few screens check that the study works as it should." : "");
     if (fclose(out) != 0) return free(text), NULL;
     return text;
 }
@@ -282,21 +282,24 @@ int app_study_run_make(int argc, char **argv)
     if (rc == 0 && !plan) rc = (fprintf(stderr, "perceptcl %s: out of memory for the plan\n", cmd), 1);
     char *plan_text = NULL, *plan_js = NULL;
     if (rc == 0) {
-        /* The id: the plan without it, then the pixels. */
+        /* The id: the pixels, then the plan without it. */
         char *without = json_dumps(plan, JSON_COMPACT | JSON_SORT_KEYS);
         if (without) hash = fnv1a(hash, without, strlen(without));
-        free(without);
         char id[17];
         snprintf(id, sizeof id, "%016llx", (unsigned long long)hash);
-        json_object_set_new(plan, "study", json_string(id));
-        plan_text = json_dumps(plan, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
-        size_t n = plan_text ? strlen(plan_text) : 0;
-        plan_js = plan_text ? malloc(n + 64) : NULL;
-        if (!plan_js) rc = (fprintf(stderr, "perceptcl %s: out of memory for the plan\n", cmd), 1);
+        char *text = without && json_object_set_new(plan, "study", json_string(id)) == 0
+                         ? json_dumps(plan, JSON_INDENT(1) | JSON_PRESERVE_ORDER)
+                         : NULL;
+        free(without);
+        size_t n = text ? strlen(text) : 0;
+        plan_text = text ? malloc(n + 2) : NULL;
+        plan_js = text ? malloc(n + 64) : NULL;
+        if (!plan_text || !plan_js) rc = (fprintf(stderr, "perceptcl %s: out of memory for the plan\n", cmd), 1);
         else {
-            sprintf(plan_js, "window.PERCEPTCL_STUDY = %s;\n", plan_text);
-            strcat(plan_text, "\n");
+            sprintf(plan_js, "window.PERCEPTCL_STUDY = %s;\n", text);
+            sprintf(plan_text, "%s\n", text);
         }
+        free(text);
     }
     char path[4096];
     pcl_status status = PCL_OK;

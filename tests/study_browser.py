@@ -243,6 +243,7 @@ def begin_trials():
     screenshot("instructions")
     accessible("the instructions")
     check(active_id() == "instructions-title", "focus on the instructions heading, not %s" % active_id())
+    check(not driver.find_element(By.ID, "progress-line").is_displayed(), "no progress bar on the instructions")
     # Keyboard: Tab to the Begin button, Enter.
     driver.switch_to.active_element.send_keys(Keys.TAB)
     check(active_id() == "begin", "Tab from the heading reaches Begin, not %s" % active_id())
@@ -283,6 +284,7 @@ def do_2afc(participant, prefer, use_keyboard, fail_catch, reload_after=None, ty
         if not taken.__contains__("2afc"):
             screenshot("2afc")
             accessible("the 2AFC screen")
+            check(driver.find_element(By.ID, "progress-line").is_displayed(), "the progress bar on a trial")
             check(active_id() == "twoafc-title", "focus on the 2AFC heading, not %s" % active_id())
             driver.switch_to.active_element.send_keys(Keys.TAB)
             first = active_id()
