@@ -266,7 +266,12 @@ def do_2afc(participant, prefer, use_keyboard, fail_catch, reload_after=None, ty
         if s == "screen-break":
             screenshot("break")
             accessible("the break screen")
-            driver.find_element(By.ID, "continue").click()
+            if use_keyboard:
+                driver.switch_to.active_element.send_keys(Keys.TAB)
+                check(active_id() == "continue", "Tab from the break heading reaches Continue, not %s" % active_id())
+                driver.switch_to.active_element.send_keys(Keys.ENTER)
+            else:
+                driver.find_element(By.ID, "continue").click()
             continue
         wait_for(lambda: driver.find_element(By.ID, "progress-text").text == "Trial %d of %d" % (len(chosen) + 1, total),
                  "progress 'Trial %d of %d'" % (len(chosen) + 1, total))
@@ -323,6 +328,9 @@ for path, participant, chosen in ((p1_file, "p1", p1), (p2_file, "p2", p2)):
     got = sorted((t["item"], t["choice"]) for t in r["trials"])
     check(got == sorted(chosen), "%s: the saved choices are the ones made: %s vs %s" % (participant, got, chosen))
     sides = [t["shown"].index("sharp") for t in r["trials"] if not t["catch"]]
+    check(abs(sides.count(0) - sides.count(1)) <= 1, "%s: sides balanced: sharp left/right %s" % (participant, sides))
+    check(all(t["side"] == ("left", "right")[t["shown"].index(t["choice"])] for t in r["trials"]),
+          "%s: the side recorded is the side of the choice" % participant)
     check(all(t["rt_ms"] >= 0 for t in r["trials"]), "response times recorded")
 wait_for(lambda: len(posted) == 2, "the two POSTs")
 check(sorted(p["participant"] for p in posted) == ["p1", "p2"], "the results were POSTed")
