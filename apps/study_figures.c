@@ -42,7 +42,9 @@ char *app_study_svg_bars(const app_study_bars *b)
     const double left = 70, top = 50, plot_h = 260, bar_w = 28, group_gap = 30;
     double group_w = b->series * bar_w + group_gap;
     double plot_w = b->groups * group_w + group_gap;
+    /* Wide enough for the title too (about 8 pixels a character at 15 px). */
     double width = left + plot_w + 170, height = top + plot_h + 60;
+    if (width < left + 8.0 * (double)strlen(b->title) + 20) width = left + 8.0 * (double)strlen(b->title) + 20;
     fprintf(out,
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
             "font-family=\"sans-serif\" font-size=\"13\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n"
@@ -139,7 +141,11 @@ char *app_study_svg_triplets(const app_study_triplets *t)
         double w = cell_h * t->widths[r] / t->heights[r];
         if (w > widest) widest = w;
     }
+    /* Wide enough for the captions too (about 7 pixels a character at 13 px). */
     double width = 3 * widest + 4 * gap, height = top + t->rows * (cell_h + caption_h + gap) + gap;
+    for (int r = 0; r < t->rows; r++)
+        if (width < 7.0 * (double)strlen(t->captions[r]) + 2 * gap) width = 7.0 * (double)strlen(t->captions[r]) + 2 * gap;
+    if (width < 8.0 * (double)strlen(t->title) + 2 * gap) width = 8.0 * (double)strlen(t->title) + 2 * gap;
     fprintf(out,
             "<svg xmlns=\"http://www.w3.org/2000/svg\" xmlns:xlink=\"http://www.w3.org/1999/xlink\" width=\"%.0f\" "
             "height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" font-size=\"13\">\n"
