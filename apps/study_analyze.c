@@ -46,6 +46,7 @@ static int read_plan(const char *cmd, const char *dir, study_plan *p)
     json_error_t error;
     *p = (study_plan){.dir = dir};
     p->doc = json_load_file(path, 0, &error);
+    if (!p->doc && error.line < 0) return fprintf(stderr, "perceptcl %s: %s\n", cmd, error.text), 1;
     if (!p->doc) return fprintf(stderr, "perceptcl %s: %s: line %d: %s\n", cmd, path, error.line, error.text), 1;
     const char *format = json_string_value(json_object_get(p->doc, "format"));
     const char *mode = json_string_value(json_object_get(p->doc, "mode"));
@@ -109,6 +110,7 @@ static int read_results(const study_plan *p, const char *path, participant *r, c
 {
     json_error_t error;
     json_t *doc = json_load_file(path, 0, &error);
+    if (!doc && error.line < 0) return snprintf(why, size, "%s", error.text), 1; /* cannot open */
     if (!doc) return snprintf(why, size, "not JSON (line %d: %s)", error.line, error.text), 1;
     const char *format = json_string_value(json_object_get(doc, "format"));
     const char *study = json_string_value(json_object_get(doc, "study"));

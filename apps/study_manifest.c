@@ -113,7 +113,8 @@ int app_study_items_read(const char *app, const char *path, app_study_items *out
     json_error_t error;
     json_t *doc = json_load_file(path, 0, &error);
     if (!doc) {
-        fprintf(stderr, "perceptcl %s: %s: line %d: %s\n", app, path, error.line, error.text);
+        if (error.line < 0) fprintf(stderr, "perceptcl %s: %s\n", app, error.text); /* cannot open: names the file */
+        else fprintf(stderr, "perceptcl %s: %s: line %d: %s\n", app, path, error.line, error.text);
         return 1;
     }
     out->owner = doc;
