@@ -18,9 +18,9 @@ const char *const pcl_stl10_classes[10] = {"airplane", "bird",  "car",    "cat",
                                            "dog",      "horse", "monkey", "ship", "truck"};
 
 static const pcl_binary_spec specs[] = {
-    [PCL_BINARY_CIFAR10] = {"CIFAR-10", 1 + 3 * 32 * 32, 1, 32, 32, 0, 0, 9, 10, pcl_cifar10_classes},
-    [PCL_BINARY_STL10] = {"STL-10", 3 * 96 * 96, 0, 96, 96, 1, 1, 10, 10, pcl_stl10_classes},
-    [PCL_BINARY_TINY_IMAGES] = {"Tiny Images", 3 * 32 * 32, 0, 32, 32, 1, 0, -1, 0, NULL},
+    [PCL_BINARY_FORMAT_CIFAR10] = {"CIFAR-10", 1 + 3 * 32 * 32, 1, 32, 32, 0, 0, 9, 10, pcl_cifar10_classes},
+    [PCL_BINARY_FORMAT_STL10] = {"STL-10", 3 * 96 * 96, 0, 96, 96, 1, 1, 10, 10, pcl_stl10_classes},
+    [PCL_BINARY_FORMAT_TINY_IMAGES] = {"Tiny Images", 3 * 32 * 32, 0, 32, 32, 1, 0, -1, 0, NULL},
 };
 
 const pcl_binary_spec *pcl_binary_spec_get(pcl_binary_format format)
@@ -205,7 +205,7 @@ pcl_status pcl_dataset_open_cifar10_bin(const char *const *paths, int count, pcl
     for (int i = 0; i < count; i++)
         if (!paths[i]) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_dataset_open_cifar10_bin: paths[%d] is NULL", i);
     pcl_dataset *d;
-    PCL_TRY(new_binary(PCL_BINARY_CIFAR10, count, &d));
+    PCL_TRY(new_binary(PCL_BINARY_FORMAT_CIFAR10, count, &d));
     pcl_status status = PCL_OK;
     for (int i = 0; status == PCL_OK && i < count; i++) status = add_file(d, paths[i]);
     return finish(d, status, out);
@@ -217,7 +217,7 @@ pcl_status pcl_dataset_open_stl10_bin(const char *x_path, const char *y_path, pc
     *out = NULL;
     if (!x_path) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_dataset_open_stl10_bin: x_path is NULL");
     pcl_dataset *d;
-    PCL_TRY(new_binary(PCL_BINARY_STL10, 1, &d));
+    PCL_TRY(new_binary(PCL_BINARY_FORMAT_STL10, 1, &d));
     pcl_status status = add_file(d, x_path);
     if (status == PCL_OK && y_path) {
         unsigned char *labels;
@@ -241,7 +241,7 @@ pcl_status pcl_dataset_open_tiny_images(const char *path, pcl_dataset **out)
     *out = NULL;
     if (!path) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_dataset_open_tiny_images: path is NULL");
     pcl_dataset *d;
-    PCL_TRY(new_binary(PCL_BINARY_TINY_IMAGES, 1, &d));
+    PCL_TRY(new_binary(PCL_BINARY_FORMAT_TINY_IMAGES, 1, &d));
     return finish(d, add_file(d, path), out);
 }
 
@@ -253,7 +253,7 @@ pcl_status pcl_dataset_open_memory(pcl_binary_format format, const void *data, s
     if (!pcl_binary_spec_get(format))
         return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_dataset_open_memory: unknown format %d", (int)format);
     if (!data && size) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_dataset_open_memory: data is NULL");
-    if (labels && format != PCL_BINARY_STL10)
+    if (labels && format != PCL_BINARY_FORMAT_STL10)
         return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_dataset_open_memory: only STL-10 has a separate label file");
     if (!name) name = "<memory>";
     pcl_dataset *d;
@@ -267,7 +267,7 @@ pcl_status pcl_dataset_open_memory(pcl_binary_format format, const void *data, s
             status = attach_labels(d, copy, labels_size, "<labels>", name);
         }
     }
-    if (status == PCL_OK && format == PCL_BINARY_STL10 && !labels) {
+    if (status == PCL_OK && format == PCL_BINARY_FORMAT_STL10 && !labels) {
         for (int i = 0; i < d->class_count; i++) free(d->class_names[i]);
         free(d->class_names);
         d->class_names = NULL;

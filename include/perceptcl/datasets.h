@@ -115,9 +115,9 @@ pcl_status pcl_dataset_open_tiny_images(const char *path, pcl_dataset **out);
 
 /* The binary record formats, for opening from memory (tests, fuzzing). */
 typedef enum pcl_binary_format {
-    PCL_BINARY_CIFAR10 = 0,
-    PCL_BINARY_STL10,
-    PCL_BINARY_TINY_IMAGES
+    PCL_BINARY_FORMAT_CIFAR10 = 0,
+    PCL_BINARY_FORMAT_STL10,
+    PCL_BINARY_FORMAT_TINY_IMAGES
 } pcl_binary_format;
 
 /* Opens size bytes at data as one record file of format; name is used in

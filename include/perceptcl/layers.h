@@ -35,23 +35,23 @@ extern "C" {
 typedef struct pcl_layer pcl_layer;
 
 typedef enum pcl_layer_kind {
-    PCL_LAYER_CONV2D = 0,
-    PCL_LAYER_DENSE,
-    PCL_LAYER_UPSAMPLE,
-    PCL_LAYER_ACTIVATION,
-    PCL_LAYER_BINARY,
-    PCL_LAYER_BATCHNORM,
-    PCL_LAYER_RESHAPE,
-    PCL_LAYER_VAE_SAMPLER
+    PCL_LAYER_KIND_CONV2D = 0,
+    PCL_LAYER_KIND_DENSE,
+    PCL_LAYER_KIND_UPSAMPLE,
+    PCL_LAYER_KIND_ACTIVATION,
+    PCL_LAYER_KIND_BINARY,
+    PCL_LAYER_KIND_BATCHNORM,
+    PCL_LAYER_KIND_RESHAPE,
+    PCL_LAYER_KIND_VAE_SAMPLER
 } pcl_layer_kind;
 
 /* Which matrix multiply conv2d and dense use. AUTO picks per device what
  * bench/bench_layers measured faster (see bench/RESULTS.md); the environment
  * variable PERCEPTCL_GEMM=own|clblast overrides AUTO. */
 typedef enum pcl_gemm_backend {
-    PCL_GEMM_AUTO = 0,
-    PCL_GEMM_OWN,     /* perceptcl's tiled OpenCL kernel (kernels/gemm.cl) */
-    PCL_GEMM_CLBLAST  /* CLBlastSgemm */
+    PCL_GEMM_BACKEND_AUTO = 0,
+    PCL_GEMM_BACKEND_OWN,     /* perceptcl's tiled OpenCL kernel (kernels/gemm.cl) */
+    PCL_GEMM_BACKEND_CLBLAST  /* CLBlastSgemm */
 } pcl_gemm_backend;
 
 /* ---- generic calls ---------------------------------------------------- */

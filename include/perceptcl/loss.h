@@ -4,11 +4,11 @@
  * reference, y the image being trained). P = H*W, L = data range.
  *
  *   kind                name         per-image value                     better
- *   PCL_LOSS_MSE        "mse"        mean over pixels of (y - x)^2       lower
- *   PCL_LOSS_MAE        "mae"        mean over pixels of |y - x|         lower
- *   PCL_LOSS_SSIM       "ssim"       SSIM, see perceptcl/ssim.h          higher
- *   PCL_LOSS_MSSSIM     "msssim"     MS-SSIM, 5 scales, see ssim.h       higher
- *   PCL_LOSS_MSSSIM_L1  "msssim-l1"  alpha (1 - MS-SSIM) + (1 - alpha) L1 lower
+ *   PCL_LOSS_KIND_MSE        "mse"        mean over pixels of (y - x)^2       lower
+ *   PCL_LOSS_KIND_MAE        "mae"        mean over pixels of |y - x|         lower
+ *   PCL_LOSS_KIND_SSIM       "ssim"       SSIM, see perceptcl/ssim.h          higher
+ *   PCL_LOSS_KIND_MSSSIM     "msssim"     MS-SSIM, 5 scales, see ssim.h       higher
+ *   PCL_LOSS_KIND_MSSSIM_L1  "msssim-l1"  alpha (1 - MS-SSIM) + (1 - alpha) L1 lower
  *
  * msssim-l1 is the mix of Zhao et al., "Loss Functions for Image Restoration
  * with Neural Networks" (IEEE TCI 2017), alpha = 0.84 by default. Its L1 is
@@ -31,11 +31,11 @@ extern "C" {
 #endif
 
 typedef enum pcl_loss_kind {
-    PCL_LOSS_MSE = 0,
-    PCL_LOSS_MAE,
-    PCL_LOSS_SSIM,
-    PCL_LOSS_MSSSIM,
-    PCL_LOSS_MSSSIM_L1
+    PCL_LOSS_KIND_MSE = 0,
+    PCL_LOSS_KIND_MAE,
+    PCL_LOSS_KIND_SSIM,
+    PCL_LOSS_KIND_MSSSIM,
+    PCL_LOSS_KIND_MSSSIM_L1
 } pcl_loss_kind;
 
 /* The kind named name (the names above, exactly). An unknown name or a NULL

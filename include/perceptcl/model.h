@@ -157,17 +157,17 @@ typedef struct pcl_layer_spec {
 } pcl_layer_spec;
 
 #define PCL_SPEC_CONV2D(name_, in_, out_, kernel_, stride_, pad_, padding_)                                    \
-    { .kind = PCL_LAYER_CONV2D, .name = (name_), .in = (in_), .out = (out_), .kernel = (kernel_),            \
+    { .kind = PCL_LAYER_KIND_CONV2D, .name = (name_), .in = (in_), .out = (out_), .kernel = (kernel_),            \
       .stride = (stride_), .pad = (pad_), .padding = (padding_) }
-#define PCL_SPEC_DENSE(name_, in_, out_) { .kind = PCL_LAYER_DENSE, .name = (name_), .in = (in_), .out = (out_) }
-#define PCL_SPEC_ACTIVATION(activation_) { .kind = PCL_LAYER_ACTIVATION, .activation = (activation_) }
+#define PCL_SPEC_DENSE(name_, in_, out_) { .kind = PCL_LAYER_KIND_DENSE, .name = (name_), .in = (in_), .out = (out_) }
+#define PCL_SPEC_ACTIVATION(activation_) { .kind = PCL_LAYER_KIND_ACTIVATION, .activation = (activation_) }
 #define PCL_SPEC_RELU PCL_SPEC_ACTIVATION(PCL_ACTIVATION_RELU)
 #define PCL_SPEC_TANH PCL_SPEC_ACTIVATION(PCL_ACTIVATION_TANH)
-#define PCL_SPEC_BINARY { .kind = PCL_LAYER_BINARY }
-#define PCL_SPEC_BATCHNORM(name_, channels_) { .kind = PCL_LAYER_BATCHNORM, .name = (name_), .out = (channels_) }
-#define PCL_SPEC_UPSAMPLE(factor_) { .kind = PCL_LAYER_UPSAMPLE, .factor = (factor_) }
-#define PCL_SPEC_RESHAPE(c_, h_, w_) { .kind = PCL_LAYER_RESHAPE, .shape = { (c_), (h_), (w_) } }
-#define PCL_SPEC_VAE_SAMPLER(latent_) { .kind = PCL_LAYER_VAE_SAMPLER, .out = (latent_) }
+#define PCL_SPEC_BINARY { .kind = PCL_LAYER_KIND_BINARY }
+#define PCL_SPEC_BATCHNORM(name_, channels_) { .kind = PCL_LAYER_KIND_BATCHNORM, .name = (name_), .out = (channels_) }
+#define PCL_SPEC_UPSAMPLE(factor_) { .kind = PCL_LAYER_KIND_UPSAMPLE, .factor = (factor_) }
+#define PCL_SPEC_RESHAPE(c_, h_, w_) { .kind = PCL_LAYER_KIND_RESHAPE, .shape = { (c_), (h_), (w_) } }
+#define PCL_SPEC_VAE_SAMPLER(latent_) { .kind = PCL_LAYER_KIND_VAE_SAMPLER, .out = (latent_) }
 
 /* A named table with the input it is made for ({c, h, w} of one image). */
 typedef struct pcl_architecture {

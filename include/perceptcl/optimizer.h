@@ -49,7 +49,7 @@ extern "C" {
 
 typedef struct pcl_optimizer pcl_optimizer;
 
-typedef enum pcl_optimizer_kind { PCL_OPTIMIZER_SGD = 0, PCL_OPTIMIZER_ADAM } pcl_optimizer_kind;
+typedef enum pcl_optimizer_kind { PCL_OPTIMIZER_KIND_SGD = 0, PCL_OPTIMIZER_KIND_ADAM } pcl_optimizer_kind;
 
 typedef struct pcl_sgd_config {
     double learning_rate; /* > 0 */

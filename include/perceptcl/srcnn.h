@@ -48,8 +48,8 @@ extern "C" {
 #define PCL_SRCNN_STRIDE 14
 
 typedef enum pcl_srcnn_mode {
-    PCL_SRCNN_VALID = 0,    /* training: output 16 pixels smaller in each dimension */
-    PCL_SRCNN_REPLICATE = 1 /* test time: same-size output, edges replicated in every layer */
+    PCL_SRCNN_MODE_VALID = 0,    /* training: output 16 pixels smaller in each dimension */
+    PCL_SRCNN_MODE_REPLICATE = 1 /* test time: same-size output, edges replicated in every layer */
 } pcl_srcnn_mode;
 
 /* A new 9-5-5 SRCNN as a pcl_model (weights 0: initialise them with
@@ -62,7 +62,7 @@ pcl_status pcl_srcnn_init(pcl_model *model, double std, uint64_t seed);
  * with replicate padding, output * 255 (not rounded or clamped). The image
  * is processed in tiles with an 8-pixel halo taken from the image, so memory
  * stays bounded; each tile's output equals the whole-image result (up to
- * float32 summation order). model must be PCL_SRCNN_REPLICATE. */
+ * float32 summation order). model must be PCL_SRCNN_MODE_REPLICATE. */
 pcl_status pcl_srcnn_apply(pcl_model *model, const pcl_image *bicubic_y, pcl_image **out);
 
 /* Training data: the sub-images of SRCNN's generate_train.m as a pipeline

@@ -23,8 +23,8 @@ extern "C" {
 #endif
 
 typedef enum pcl_ssim_mode {
-    PCL_SSIM_VALID = 0, /* only window positions inside the image; needs H, W >= 11 */
-    PCL_SSIM_SAME = 1   /* one position per pixel, edges replicated (clamped); any size */
+    PCL_SSIM_MODE_VALID = 0, /* only window positions inside the image; needs H, W >= 11 */
+    PCL_SSIM_MODE_SAME = 1   /* one position per pixel, edges replicated (clamped); any size */
 } pcl_ssim_mode;
 
 typedef enum pcl_ssim_weights {

@@ -155,10 +155,10 @@ pcl_status pcl_train_load(const char *path, pcl_train_weights *weights, pcl_opti
 /* ---- progress display ---------------------------------------------------- */
 
 typedef enum pcl_progress_mode {
-    PCL_PROGRESS_AUTO = 0, /* BAR when the stream is a terminal (isatty), else LINES */
-    PCL_PROGRESS_BAR,      /* one line redrawn with \r */
-    PCL_PROGRESS_LINES,    /* a plain line every interval seconds and per epoch */
-    PCL_PROGRESS_OFF
+    PCL_PROGRESS_MODE_AUTO = 0, /* BAR when the stream is a terminal (isatty), else LINES */
+    PCL_PROGRESS_MODE_BAR,      /* one line redrawn with \r */
+    PCL_PROGRESS_MODE_LINES,    /* a plain line every interval seconds and per epoch */
+    PCL_PROGRESS_MODE_OFF
 } pcl_progress_mode;
 
 typedef struct pcl_progress pcl_progress;

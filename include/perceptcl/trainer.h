@@ -89,7 +89,7 @@ typedef struct pcl_trainer_epoch {
 } pcl_trainer_epoch;
 
 typedef struct pcl_trainer_config {
-    pcl_loss_kind loss;                   /* default PCL_LOSS_MSE */
+    pcl_loss_kind loss;                   /* default PCL_LOSS_KIND_MSE */
     const pcl_ssim_options *ssim_options; /* SSIM-based kinds; NULL: defaults (copied) */
     double msssim_l1_alpha;               /* msssim-l1's alpha (loss.h); default 0.84 */
     size_t batch;                         /* training mini-batch, >= 1 */
