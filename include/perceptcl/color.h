@@ -22,6 +22,7 @@
 #ifndef PERCEPTCL_COLOR_H
 #define PERCEPTCL_COLOR_H
 
+#include "perceptcl/export.h"
 #include "perceptcl/image.h"
 
 #ifdef __cplusplus
@@ -40,7 +41,7 @@ typedef enum pcl_ycbcr_mode {
 
 /* 1-channel luma of a 3- or 4-channel image (alpha ignored); a 1-channel
  * source is copied. */
-pcl_status pcl_color_luma(const pcl_image *src, pcl_luma_mode mode, pcl_image **out);
+PCL_API pcl_status pcl_color_luma(const pcl_image *src, pcl_luma_mode mode, pcl_image **out);
 
 /* PIL's luma of one 8-bit pixel. */
 static inline uint8_t pcl_color_luma_u8(uint8_t r, uint8_t g, uint8_t b)
@@ -49,23 +50,23 @@ static inline uint8_t pcl_color_luma_u8(uint8_t r, uint8_t g, uint8_t b)
 }
 
 /* 3-channel RGB from 1 (replicated), 3 (copied) or 4 (alpha dropped) channels. */
-pcl_status pcl_color_to_rgb(const pcl_image *src, pcl_image **out);
+PCL_API pcl_status pcl_color_to_rgb(const pcl_image *src, pcl_image **out);
 
 /* RGB (3 or 4 channels) -> 3-channel YCbCr, and back. */
-pcl_status pcl_color_rgb_to_ycbcr(const pcl_image *src, pcl_ycbcr_mode mode, pcl_image **out);
-pcl_status pcl_color_ycbcr_to_rgb(const pcl_image *src, pcl_ycbcr_mode mode, pcl_image **out);
+PCL_API pcl_status pcl_color_rgb_to_ycbcr(const pcl_image *src, pcl_ycbcr_mode mode, pcl_image **out);
+PCL_API pcl_status pcl_color_ycbcr_to_rgb(const pcl_image *src, pcl_ycbcr_mode mode, pcl_image **out);
 
 /* The Y channel of rgb2ycbcr alone (1 channel). A 1-channel source is taken
  * as gray R = G = B (so Y = 16 + 219 * v / 255). */
-pcl_status pcl_color_rgb_to_y(const pcl_image *src, pcl_ycbcr_mode mode, pcl_image **out);
+PCL_API pcl_status pcl_color_rgb_to_y(const pcl_image *src, pcl_ycbcr_mode mode, pcl_image **out);
 
 /* Channel c of src as a 1-channel image. */
-pcl_status pcl_color_channel(const pcl_image *src, int channel, pcl_image **out);
+PCL_API pcl_status pcl_color_channel(const pcl_image *src, int channel, pcl_image **out);
 /* One 1-channel image per channel; out must hold src->channels pointers.
  * On failure every out[i] is NULL. */
-pcl_status pcl_color_split(const pcl_image *src, pcl_image **out);
+PCL_API pcl_status pcl_color_split(const pcl_image *src, pcl_image **out);
 /* Interleaves count (1..4) 1-channel images of equal size. */
-pcl_status pcl_color_merge(pcl_image *const *planes, int count, pcl_image **out);
+PCL_API pcl_status pcl_color_merge(pcl_image *const *planes, int count, pcl_image **out);
 
 #ifdef __cplusplus
 }

@@ -24,6 +24,7 @@
 #ifndef PERCEPTCL_LOSS_H
 #define PERCEPTCL_LOSS_H
 
+#include "perceptcl/export.h"
 #include "perceptcl/ssim.h"
 
 #ifdef __cplusplus
@@ -41,17 +42,17 @@ typedef enum pcl_loss_kind {
 /* The kind named name (the names above, exactly). An unknown name or a NULL
  * gives PCL_ERR_INVALID_ARGUMENT with a message listing the valid names;
  * *kind is then left unchanged. */
-pcl_status pcl_loss_kind_parse(const char *name, pcl_loss_kind *kind);
+PCL_API pcl_status pcl_loss_kind_parse(const char *name, pcl_loss_kind *kind);
 /* "mse", ...; "" for a value outside the enum. */
-const char *pcl_loss_kind_name(pcl_loss_kind kind);
+PCL_API const char *pcl_loss_kind_name(pcl_loss_kind kind);
 /* 1 for ssim / msssim (similarities), 0 for the others (errors). */
-int pcl_loss_kind_higher_is_better(pcl_loss_kind kind);
+PCL_API int pcl_loss_kind_higher_is_better(pcl_loss_kind kind);
 /* 1 for the kinds built on SSIM (ssim, msssim, msssim-l1): they take
  * pcl_ssim_options and are defined on single-channel images. */
-int pcl_loss_kind_uses_ssim(pcl_loss_kind kind);
+PCL_API int pcl_loss_kind_uses_ssim(pcl_loss_kind kind);
 /* The minimised training loss of one per-image value: value for the
  * lower-is-better kinds, 1 - value for the higher-is-better ones. */
-double pcl_loss_kind_training_loss(pcl_loss_kind kind, double value);
+PCL_API double pcl_loss_kind_training_loss(pcl_loss_kind kind, double value);
 
 typedef struct pcl_loss_options {
     /* ssim, msssim, msssim-l1: mode, data range (also msssim-l1's L1 scale)
@@ -62,23 +63,23 @@ typedef struct pcl_loss_options {
 } pcl_loss_options;
 
 /* ssim: pcl_ssim_options_default(); msssim_l1_alpha 0.84 (Zhao et al.). */
-pcl_loss_options pcl_loss_options_default(void);
+PCL_API pcl_loss_options pcl_loss_options_default(void);
 
 typedef struct pcl_loss pcl_loss;
 
 /* options NULL: pcl_loss_options_default(). Ignored by mse and mae. A kind
  * outside the enum, or an alpha outside [0, 1], gives PCL_ERR_INVALID_ARGUMENT. */
-pcl_status pcl_loss_create(pcl_context *context, pcl_loss_kind kind, int batch, int height, int width,
-                           const pcl_loss_options *options, pcl_loss **loss);
-void pcl_loss_destroy(pcl_loss *loss);
+PCL_API pcl_status pcl_loss_create(pcl_context *context, pcl_loss_kind kind, int batch, int height, int width,
+                                   const pcl_loss_options *options, pcl_loss **loss);
+PCL_API void pcl_loss_destroy(pcl_loss *loss);
 
 /* As pcl_ssim_run: values (host, batch floats) may be NULL to keep them on
  * the device (pcl_loss_values); grad (device, batch*H*W) may be NULL. */
-pcl_status pcl_loss_run(pcl_loss *loss, cl_mem x, cl_mem y, float *values, cl_mem grad);
-cl_mem pcl_loss_values(const pcl_loss *loss);
+PCL_API pcl_status pcl_loss_run(pcl_loss *loss, cl_mem x, cl_mem y, float *values, cl_mem grad);
+PCL_API cl_mem pcl_loss_values(const pcl_loss *loss);
 
 /* The kind the loss was created with. */
-pcl_loss_kind pcl_loss_get_kind(const pcl_loss *loss);
+PCL_API pcl_loss_kind pcl_loss_get_kind(const pcl_loss *loss);
 
 #ifdef __cplusplus
 }

@@ -62,6 +62,7 @@
 #ifndef PERCEPTCL_PIPELINE_H
 #define PERCEPTCL_PIPELINE_H
 
+#include "perceptcl/export.h"
 #include "perceptcl/datasets.h"
 #include "perceptcl/trainer.h"
 
@@ -96,7 +97,7 @@ typedef struct pcl_transform {
 
 /* Its name ("luma", "ycbcr-y", "scale", "resize", "random-crop", "flip",
  * "sr-degrade", "patches"); "unknown" out of range. */
-const char *pcl_transform_name(pcl_transform_kind kind);
+PCL_API const char *pcl_transform_name(pcl_transform_kind kind);
 
 typedef struct pcl_pipeline_options {
     size_t limit; /* > 0: keep only the first limit records (SRCNN's --limit-patches);
@@ -110,27 +111,27 @@ typedef struct pcl_pipeline pcl_pipeline;
  * it; without, they must outlive the pipeline), through transforms[0..n-1]
  * (copied; n may be 0). options may be NULL. Fails on a bad parameter, an
  * unreadable record, no records, or records of different shapes. */
-pcl_status pcl_pipeline_create(pcl_dataset *const *datasets, int count, const pcl_transform *transforms, int n,
-                               const pcl_pipeline_options *options, pcl_pipeline **out);
-void pcl_pipeline_destroy(pcl_pipeline *pipeline);
+PCL_API pcl_status pcl_pipeline_create(pcl_dataset *const *datasets, int count, const pcl_transform *transforms, int n,
+                                       const pcl_pipeline_options *options, pcl_pipeline **out);
+PCL_API void pcl_pipeline_destroy(pcl_pipeline *pipeline);
 
 /* Records the pipeline gives (after the limit). */
-size_t pcl_pipeline_count(const pcl_pipeline *pipeline);
+PCL_API size_t pcl_pipeline_count(const pcl_pipeline *pipeline);
 /* Dataset records read at create (PATCHES: those the records came from,
  * fewer than the datasets hold when the limit stopped reading early);
  * without PATCHES, the records given. */
-size_t pcl_pipeline_images(const pcl_pipeline *pipeline);
+PCL_API size_t pcl_pipeline_images(const pcl_pipeline *pipeline);
 
 /* The trainer's data source (trainer.h) over the pipeline, which must
  * outlive it: count, input and target shapes (c, h, w) and a fill that
  * writes records in NCHW with the seeded transforms drawn from the fill's
  * seed. Fill may be called from one thread at a time. */
-pcl_status pcl_pipeline_source(pcl_pipeline *pipeline, pcl_data_source *out);
+PCL_API pcl_status pcl_pipeline_source(pcl_pipeline *pipeline, pcl_data_source *out);
 
 /* Record index as two new images (HWC), the seeded transforms drawn from
  * seed as a fill with that seed does (for tests and inspection). */
-pcl_status pcl_pipeline_record(pcl_pipeline *pipeline, size_t index, uint64_t seed, pcl_image **input,
-                               pcl_image **target);
+PCL_API pcl_status pcl_pipeline_record(pcl_pipeline *pipeline, size_t index, uint64_t seed, pcl_image **input,
+                                       pcl_image **target);
 
 #ifdef __cplusplus
 }
