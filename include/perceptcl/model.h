@@ -28,7 +28,7 @@
  * batch normalisation's gamma and beta are "<index>.weight" and
  * "<index>.bias" as in PyTorch's BatchNorm; a PyTorch nn.Sequential of the
  * same layers has the same keys, and checkpoints give the tensors its
- * shapes (dense weights (out, in), vectors (C): the table in train.h).
+ * shapes (dense weights (out, in), vectors (C): the table in train_weights.h).
  * The optimizer's state and the training state use the same names. A named
  * layer also answers to its index name when a file is read (a training
  * state or model file written before the layer had a name resumes/loads).
@@ -49,8 +49,9 @@
 #include "perceptcl/checkpoint.h"
 #include "perceptcl/layers.h"
 #include "perceptcl/optimizer.h"
+#include "perceptcl/rng.h"
 #include "perceptcl/tensor.h"
-#include "perceptcl/train.h"
+#include "perceptcl/train_weights.h"
 
 #include <stdint.h>
 

@@ -5,7 +5,7 @@
  *   pcl_trainer_evaluate(trainer, &source, &loss)
  *   pcl_trainer_destroy(trainer)
  *
- * One run: epochs of seeded shuffled mini-batches (train.h's position), per
+ * One run: epochs of seeded shuffled mini-batches (train_position.h), per
  * step: fill the batch from the data source, forward, the loss (loss.h),
  * backward, one optimizer step; per epoch: a validation pass (inference
  * mode), early stopping, a CSV log line, the loss curve redrawn and a

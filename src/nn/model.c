@@ -3,7 +3,7 @@
 #include "perceptcl/model.h"
 
 #include "nn/layer_internal.h"
-#include "train/train_internal.h"
+#include "nn/train_weights_internal.h"
 
 #include <ctype.h>
 #include <math.h>

@@ -1,7 +1,7 @@
-/* Training progress display (train.h): a live bar redrawn in place with \r
+/* Training progress display (train_progress.h): a live bar redrawn in place with \r
  * when the stream is a terminal, plain periodic lines otherwise (logs, CI,
  * pipes, where \r would pile up). Prints only to the stream the caller gives. */
-#include "perceptcl/train.h"
+#include "perceptcl/train_progress.h"
 
 #include "runtime/internal.h"
 

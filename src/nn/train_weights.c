@@ -1,8 +1,9 @@
-/* The named tensors a checkpoint saves as the model (train.h), each with
+/* The named tensors a checkpoint saves as the model (train_weights.h), each with
  * the shape the file gives it: PyTorch's for a layer's tensors. */
-#include "train/train_internal.h"
+#include "nn/train_weights_internal.h"
 
 #include "nn/layer_internal.h"
+#include "runtime/internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
