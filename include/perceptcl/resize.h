@@ -22,6 +22,7 @@
 extern "C" {
 #endif
 
+/* Flag bits of pcl_resize_bicubic* (OR'ed into flags). */
 enum {
     PCL_RESIZE_DEFAULT = 0,
     PCL_RESIZE_NO_ANTIALIAS = 1u << 0, /* imresize(..., 'Antialiasing', false) */

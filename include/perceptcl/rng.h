@@ -4,7 +4,7 @@
  * uint64_t the caller seeds and owns; each draw adds 0x9E3779B97F4A7C15 to it
  * and returns a 64-bit mix of the new state. The same seed gives the same
  * stream on every platform. Shuffles, splits (datasets.h), mini-batch orders
- * (train.h), random crops (image.h), Gaussian initialisation (tensor.h) and
+ * (train_position.h), random crops (image.h), Gaussian initialisation (tensor.h) and
  * the pipelines' seeded transforms (pipeline.h) all draw from it. */
 #ifndef PERCEPTCL_RNG_H
 #define PERCEPTCL_RNG_H
