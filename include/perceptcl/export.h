@@ -5,9 +5,9 @@
  * the shared library only when its declaration in include/perceptcl/ carries
  * PCL_API; everything else (src/ helpers, the internal headers under src/) stays
  * inside it. tests/test_exports.sh checks that `nm -D --defined-only` lists
- * exactly the PCL_API names. On Windows the build defines PCL_BUILDING_DLL
- * while compiling the DLL; a program linking the static library defines
- * PCL_STATIC. */
+ * exactly the PCL_API names. On Windows src/meson.build defines
+ * PCL_BUILDING_DLL while compiling the library; a program linking the static
+ * library there defines PCL_STATIC. */
 #ifndef PERCEPTCL_EXPORT_H
 #define PERCEPTCL_EXPORT_H
 
