@@ -102,7 +102,7 @@ static int load_models(pcl_context *context, const char *command, const char **p
     for (int m = 0; m < count; m++) {
         pcl_checkpoint *meta = NULL;
         loaded_model *lm = &models[m];
-        if (pcl_srcnn_create(context, PCL_SRCNN_REPLICATE, &lm->model) != PCL_OK ||
+        if (pcl_srcnn_create(context, PCL_SRCNN_MODE_REPLICATE, &lm->model) != PCL_OK ||
             pcl_model_load(lm->model, paths[m], &meta) != PCL_OK)
             return app_fail(command, paths[m]);
         const char *loss = pcl_checkpoint_metadata(meta, "loss");
@@ -132,7 +132,7 @@ static int run_train(int argc, char **argv)
 {
     const char *cmd = "srcnn train";
     pcl_device_selection selection = {0};
-    pcl_loss_kind loss_kind = PCL_LOSS_MSE;
+    pcl_loss_kind loss_kind = PCL_LOSS_KIND_MSE;
     const char *loss = NULL, *out = NULL, *log_path = NULL, *curve_path = NULL, *init_path = NULL;
     const char *dirs[MAX_DIRS];
     int dir_count = 0, resume = 0, srcnn_lr = 0, lr_given = 0, adam = 0, he_init = 0;
@@ -147,7 +147,7 @@ static int run_train(int argc, char **argv)
         if (strcmp(a, "--resume") == 0) resume = 1;
         else if (strcmp(a, "--srcnn-lr") == 0) srcnn_lr = 1;
         else if (strcmp(a, "--loss") == 0) {
-            if (pcl_loss_kind_parse(v, &loss_kind) != PCL_OK || loss_kind == PCL_LOSS_SSIM)
+            if (pcl_loss_kind_parse(v, &loss_kind) != PCL_OK || loss_kind == PCL_LOSS_KIND_SSIM)
                 return bad_usage(cmd, "--loss must be mse, mae, msssim or msssim-l1, not", v);
             loss = pcl_loss_kind_name(loss_kind);
         } else if (strcmp(a, "--train") == 0) {
@@ -226,14 +226,14 @@ static int run_train(int argc, char **argv)
     pcl_adam_config adam_config = pcl_adam_config_default();
     adam_config.learning_rate = lr;
     pcl_ssim_options ssim_options = pcl_ssim_options_default();
-    ssim_options.mode = PCL_SSIM_SAME;
+    ssim_options.mode = PCL_SSIM_MODE_SAME;
     ssim_options.data_range = 1.0;
     ssim_options.scales = 5;
     ssim_options.weights = weights;
     char title[128];
     snprintf(title, sizeof title, "SRCNN 9-5-5 x%ld, %s loss", scale, loss);
 
-    if (pcl_srcnn_create(context, PCL_SRCNN_VALID, &model) != PCL_OK ||
+    if (pcl_srcnn_create(context, PCL_SRCNN_MODE_VALID, &model) != PCL_OK ||
         (he_init ? pcl_model_init_weights(model, PCL_INIT_HE_NORMAL, 0.0, (uint64_t)seed)
                  : pcl_srcnn_init(model, 0.001, (uint64_t)seed)) != PCL_OK ||
         (init_path && pcl_model_load(model, init_path, NULL) != PCL_OK) ||
@@ -279,7 +279,7 @@ static int run_train(int argc, char **argv)
                      ? (weights == PCL_SSIM_WEIGHTS_EQUAL ? " msssim=same,5 scales,equal exponents"
                                                           : " msssim=same,5 scales,standard exponents")
                      : "",
-                 loss_kind == PCL_LOSS_MSSSIM_L1 ? " msssim-l1 alpha=0.84" : "");
+                 loss_kind == PCL_LOSS_KIND_MSSSIM_L1 ? " msssim-l1 alpha=0.84" : "");
         if (s == PCL_OK) s = pcl_checkpoint_set_metadata(meta, "training", value);
         size_t used = 0;
         value[0] = '\0';
@@ -441,7 +441,7 @@ static pcl_status to_ycbcr(const pcl_image *image, pcl_image **out)
         if (s == PCL_OK) *out = gray;
         return s;
     }
-    return pcl_color_rgb_to_ycbcr(image, PCL_YCBCR_ROUND_U8, out);
+    return pcl_color_rgb_to_ycbcr(image, PCL_YCBCR_MODE_ROUND_U8, out);
 }
 
 /* Network Y (NULL model: bicubic Y) merged with the other channels of the
@@ -462,7 +462,7 @@ static pcl_status colour_result(pcl_model *model, const pcl_image *ycc_up, pcl_i
         s = pcl_color_merge(planes, ycc_up->channels, &merged);
     }
     if (s == PCL_OK) {
-        if (ycc_up->channels == 3) s = pcl_color_ycbcr_to_rgb(merged, PCL_YCBCR_ROUND_U8, rgb);
+        if (ycc_up->channels == 3) s = pcl_color_ycbcr_to_rgb(merged, PCL_YCBCR_MODE_ROUND_U8, rgb);
         else {
             for (size_t i = 0; i < pcl_image_size(merged); i++) {
                 float v = merged->data[i];
@@ -628,7 +628,7 @@ static int run_compare(int argc, char **argv)
             /* The crop's scores on Y (recomputed from the 8-bit colour panel when in colour). */
             pcl_image *yc = NULL, *tc = NULL;
             pcl_sr_score score = {0, 0};
-            s = rgb->channels == 3 ? pcl_color_rgb_to_y(rgb, PCL_YCBCR_ROUND_U8, &ypanel) : pcl_image_clone(rgb, &ypanel);
+            s = rgb->channels == 3 ? pcl_color_rgb_to_y(rgb, PCL_YCBCR_MODE_ROUND_U8, &ypanel) : pcl_image_clone(rgb, &ypanel);
             if (s == PCL_OK) s = pcl_color_channel(gnd, 0, &ytruth);
             if (s == PCL_OK) s = pcl_image_crop(ypanel, crop[0], crop[1], crop[2], crop[3], &yc);
             if (s == PCL_OK) s = pcl_image_crop(ytruth, crop[0], crop[1], crop[2], crop[3], &tc);

@@ -63,7 +63,7 @@ static int parse_args(int argc, char **argv, ssim_args *args)
         else if (app_args_is(&r, "--weights") && app_args_choice(&r, weight_names, &k))
             args->options.weights = k ? PCL_SSIM_WEIGHTS_EQUAL : PCL_SSIM_WEIGHTS_STANDARD;
         else if (app_args_is(&r, "--mode") && app_args_choice(&r, mode_names, &k))
-            args->options.mode = k ? PCL_SSIM_SAME : PCL_SSIM_VALID;
+            args->options.mode = k ? PCL_SSIM_MODE_SAME : PCL_SSIM_MODE_VALID;
         else if (app_args_is(&r, "--range")) args->range_set = app_args_positive(&r, &args->options.data_range);
         else if (app_args_is(&r, "--map")) args->map_path = r.value;
         else if (app_args_is(&r, "--grad")) args->grad_path = r.value;
@@ -88,7 +88,7 @@ static pcl_status load_planes(const char *path, int use_y, pcl_image **out)
             float k = 255.0f / image->max_value;
             for (size_t i = 0; i < pcl_image_size(image); i++) image->data[i] *= k;
         }
-        status = pcl_color_rgb_to_y(image, image->max_value == 255.0f ? PCL_YCBCR_ROUND_U8 : PCL_YCBCR_FLOAT,
+        status = pcl_color_rgb_to_y(image, image->max_value == 255.0f ? PCL_YCBCR_MODE_ROUND_U8 : PCL_YCBCR_MODE_FLOAT,
                                     &converted);
     } else if (image->channels == 2 || image->channels == 4) {
         pcl_image *planes[4] = {0};
@@ -206,7 +206,7 @@ static int print_results(const ssim_args *args, const float *values, int channel
     json_t *doc = !results ? NULL
                            : json_pack("{s:s, s:s, s:s, s:f, s:s, s:s, s:o}", "metric",
                                        args->options.scales == 5 ? "msssim" : "ssim", "mode",
-                                       args->options.mode == PCL_SSIM_SAME ? "same" : "valid", "weights",
+                                       args->options.mode == PCL_SSIM_MODE_SAME ? "same" : "valid", "weights",
                                        args->options.weights == PCL_SSIM_WEIGHTS_EQUAL ? "equal" : "standard",
                                        "range", range, "channels",
                                        args->use_y ? "y" : channels == 1 ? "gray" : "rgb-mean", "reference",

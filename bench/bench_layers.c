@@ -261,7 +261,7 @@ static void bench_gemm(pcl_context *ctx, pcl_gemm_backend backend, int size, int
     CHECK(pcl_tensor_init_gaussian(b, 1.0, 2));
     double *t = calloc((size_t)reps, sizeof *t);
     /* The packed micro-kernel alone (operands packed once, untimed). */
-    int kernel_only = backend == PCL_GEMM_OWN && getenv("BENCH_KERNEL_ONLY");
+    int kernel_only = backend == PCL_GEMM_BACKEND_OWN && getenv("BENCH_KERNEL_ONLY");
     cl_mem ap = NULL, bp = NULL;
     if (kernel_only) {
         CHECK(pcl_buffer_create(ctx, pcl_gemm_packed_a_floats(size, size) * 4, &ap));
@@ -309,8 +309,8 @@ int main(int argc, char **argv)
     pcl_context *ctx;
     CHECK(pcl_context_create(NULL, &ctx));
     printf("device: %s (%s)\n", pcl_context_device(ctx)->name, pcl_context_device(ctx)->platform_name);
-    printf("auto backend here: %s\n", pcl_gemm_backend_name(pcl_gemm_resolve(ctx, PCL_GEMM_AUTO)));
-    pcl_gemm_backend backends[2] = {PCL_GEMM_OWN, PCL_GEMM_CLBLAST};
+    printf("auto backend here: %s\n", pcl_gemm_backend_name(pcl_gemm_resolve(ctx, PCL_GEMM_BACKEND_AUTO)));
+    pcl_gemm_backend backends[2] = {PCL_GEMM_BACKEND_OWN, PCL_GEMM_BACKEND_CLBLAST};
     for (int k = 0; k < 2; k++) {
         if (backend_name && strcmp(backend_name, pcl_gemm_backend_name(backends[k]))) continue;
         if (!only || !strcmp(only, "gemm")) bench_gemm(ctx, backends[k], gemm_size, reps);

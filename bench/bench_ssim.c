@@ -50,7 +50,7 @@ int main(int argc, char **argv)
         return 1;
     }
     pcl_ssim_options o = pcl_ssim_options_default();
-    o.mode = same ? PCL_SSIM_SAME : PCL_SSIM_VALID;
+    o.mode = same ? PCL_SSIM_MODE_SAME : PCL_SSIM_MODE_VALID;
     o.scales = scales;
     o.data_range = 2.0;
     pcl_ssim *plan;

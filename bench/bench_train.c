@@ -60,9 +60,9 @@ static void net_build(pcl_context *ctx, const pcl_architecture *arch, int n, net
         int next[4];
         CHECK(pcl_model_spec_shape(e, 1, shape, next, NULL));
         double macs = 0;
-        if (e->kind == PCL_LAYER_CONV2D)
+        if (e->kind == PCL_LAYER_KIND_CONV2D)
             macs = (double)n * e->out * next[2] * next[3] * e->in * e->kernel * e->kernel;
-        else if (e->kind == PCL_LAYER_DENSE)
+        else if (e->kind == PCL_LAYER_KIND_DENSE)
             macs = (double)n * e->in * e->out;
         if (macs > 0 && out->macs == 0) out->first_macs = macs;
         out->macs += macs;
@@ -84,7 +84,7 @@ static void ssim_counts(double h, double w, int same, double *fwd, double *bwd)
 /* FLOPs of one batch's loss, forward + backward. */
 static double loss_flops(pcl_loss_kind loss, int n, int h, int w)
 {
-    if (loss == PCL_LOSS_MSE) return n * 5.0 * h * w;
+    if (loss == PCL_LOSS_KIND_MSE) return n * 5.0 * h * w;
     double fwd = 0, bwd = 0; /* msssim, same mode, 5 levels */
     for (int j = 0; j < 5; j++) {
         double f, b;
@@ -218,7 +218,7 @@ static void bench_setup(pcl_context *ctx, const workload *wl, bench *b)
     memcpy(b->out, out, sizeof out);
     b->x = hx;
     b->target = ht;
-    const pcl_loss_kind loss = b->loss = !strcmp(wl->name, "W4b") ? PCL_LOSS_MSSSIM : PCL_LOSS_MSE;
+    const pcl_loss_kind loss = b->loss = !strcmp(wl->name, "W4b") ? PCL_LOSS_KIND_MSSSIM : PCL_LOSS_KIND_MSE;
     b->flops = 2 * (3 * n.macs - n.first_macs) + opt_flops_per_param * (double)pcl_model_param_floats(b->model) +
                loss_flops(loss, b->batch, th, tw);
 }
@@ -243,14 +243,14 @@ static pcl_status record_step(void *user, const pcl_trainer_epoch *epoch)
 static void run_steps(bench *b, int steps, double *t)
 {
     pcl_ssim_options so = pcl_ssim_options_default();
-    so.mode = PCL_SSIM_SAME; /* ssim_torch.ms_ssim(t, o, 2.0, "same") */
+    so.mode = PCL_SSIM_MODE_SAME; /* ssim_torch.ms_ssim(t, o, 2.0, "same") */
     so.data_range = 2.0;
     pcl_trainer_config config = pcl_trainer_config_default();
     config.loss = b->loss;
     config.ssim_options = &so;
     config.batch = (size_t)b->batch;
     config.epochs = steps; /* one batch per epoch */
-    config.progress_mode = PCL_PROGRESS_OFF;
+    config.progress_mode = PCL_PROGRESS_MODE_OFF;
     config.on_epoch = record_step;
     config.user = b;
     pcl_array_source arrays = {b->x, b->target, (size_t)b->batch, {b->in[1], b->in[2], b->in[3]},

@@ -1,7 +1,7 @@
 /* Fixed-size binary record corpora: CIFAR-10 batches, STL-10 X and y files,
  * 80M Tiny Images. Files are opened and sized at open; records are fetched
  * with pread() by index when read, so a 243 GB tiny_images.bin costs one
- * file descriptor, not memory. */
+ * file descriptor, not memory. The record formats are in binary_format.c. */
 #include "dataset_internal.h"
 #include "runtime/internal.h"
 
@@ -11,58 +11,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-const char *const pcl_cifar10_classes[10] = {"airplane", "automobile", "bird",  "cat",  "deer",
-                                             "dog",      "frog",       "horse", "ship", "truck"};
-const char *const pcl_stl10_classes[10] = {"airplane", "bird",  "car",    "cat",  "deer",
-                                           "dog",      "horse", "monkey", "ship", "truck"};
-
-static const pcl_binary_spec specs[] = {
-    [PCL_BINARY_CIFAR10] = {"CIFAR-10", 1 + 3 * 32 * 32, 1, 32, 32, 0, 0, 9, 10, pcl_cifar10_classes},
-    [PCL_BINARY_STL10] = {"STL-10", 3 * 96 * 96, 0, 96, 96, 1, 1, 10, 10, pcl_stl10_classes},
-    [PCL_BINARY_TINY_IMAGES] = {"Tiny Images", 3 * 32 * 32, 0, 32, 32, 1, 0, -1, 0, NULL},
-};
-
-const pcl_binary_spec *pcl_binary_spec_get(pcl_binary_format format)
-{
-    if ((int)format < 0 || (size_t)format >= sizeof specs / sizeof specs[0]) return NULL;
-    return &specs[format];
-}
-
-pcl_status pcl_binary_decode(const pcl_binary_spec *spec, const unsigned char *record, const char *where,
-                             size_t index, uint64_t offset, pcl_layout layout, float *dst, int *label)
-{
-    const unsigned char *pixels = record;
-    *label = -1;
-    if (spec->label_in_record) {
-        if (record[0] < spec->label_min || record[0] > spec->label_max)
-            return pcl_fail(PCL_ERR_FORMAT, "%s: record %zu (offset %llu): expected a %s label byte %d..%d, got %d",
-                            where, index, (unsigned long long)offset, spec->name, spec->label_min, spec->label_max,
-                            record[0]);
-        *label = record[0] - spec->label_min;
-        pixels++;
-    }
-    const int w = spec->width, h = spec->height;
-    const size_t plane = (size_t)w * h;
-    for (int c = 0; c < 3; c++)
-        for (int y = 0; y < h; y++)
-            for (int x = 0; x < w; x++) {
-                const size_t from = c * plane + (spec->column_major ? (size_t)x * h + y : (size_t)y * w + x);
-                const size_t to = layout == PCL_LAYOUT_HWC ? ((size_t)y * w + x) * 3 + c : c * plane + (size_t)y * w + x;
-                dst[to] = pixels[from];
-            }
-    return PCL_OK;
-}
-
-pcl_status pcl_binary_check_labels(const pcl_binary_spec *spec, const unsigned char *labels, size_t count,
-                                   const char *where)
-{
-    for (size_t i = 0; i < count; i++)
-        if (labels[i] < spec->label_min || labels[i] > spec->label_max)
-            return pcl_fail(PCL_ERR_FORMAT, "%s: offset %zu (label of record %zu): expected a %s label %d..%d, got %d",
-                            where, i, i, spec->name, spec->label_min, spec->label_max, labels[i]);
-    return PCL_OK;
-}
 
 static pcl_status new_binary(pcl_binary_format format, int segments, pcl_dataset **out)
 {
@@ -205,7 +153,7 @@ pcl_status pcl_dataset_open_cifar10_bin(const char *const *paths, int count, pcl
     for (int i = 0; i < count; i++)
         if (!paths[i]) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_dataset_open_cifar10_bin: paths[%d] is NULL", i);
     pcl_dataset *d;
-    PCL_TRY(new_binary(PCL_BINARY_CIFAR10, count, &d));
+    PCL_TRY(new_binary(PCL_BINARY_FORMAT_CIFAR10, count, &d));
     pcl_status status = PCL_OK;
     for (int i = 0; status == PCL_OK && i < count; i++) status = add_file(d, paths[i]);
     return finish(d, status, out);
@@ -217,7 +165,7 @@ pcl_status pcl_dataset_open_stl10_bin(const char *x_path, const char *y_path, pc
     *out = NULL;
     if (!x_path) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_dataset_open_stl10_bin: x_path is NULL");
     pcl_dataset *d;
-    PCL_TRY(new_binary(PCL_BINARY_STL10, 1, &d));
+    PCL_TRY(new_binary(PCL_BINARY_FORMAT_STL10, 1, &d));
     pcl_status status = add_file(d, x_path);
     if (status == PCL_OK && y_path) {
         unsigned char *labels;
@@ -241,7 +189,7 @@ pcl_status pcl_dataset_open_tiny_images(const char *path, pcl_dataset **out)
     *out = NULL;
     if (!path) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_dataset_open_tiny_images: path is NULL");
     pcl_dataset *d;
-    PCL_TRY(new_binary(PCL_BINARY_TINY_IMAGES, 1, &d));
+    PCL_TRY(new_binary(PCL_BINARY_FORMAT_TINY_IMAGES, 1, &d));
     return finish(d, add_file(d, path), out);
 }
 
@@ -253,7 +201,7 @@ pcl_status pcl_dataset_open_memory(pcl_binary_format format, const void *data, s
     if (!pcl_binary_spec_get(format))
         return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_dataset_open_memory: unknown format %d", (int)format);
     if (!data && size) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_dataset_open_memory: data is NULL");
-    if (labels && format != PCL_BINARY_STL10)
+    if (labels && format != PCL_BINARY_FORMAT_STL10)
         return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_dataset_open_memory: only STL-10 has a separate label file");
     if (!name) name = "<memory>";
     pcl_dataset *d;
@@ -267,7 +215,7 @@ pcl_status pcl_dataset_open_memory(pcl_binary_format format, const void *data, s
             status = attach_labels(d, copy, labels_size, "<labels>", name);
         }
     }
-    if (status == PCL_OK && format == PCL_BINARY_STL10 && !labels) {
+    if (status == PCL_OK && format == PCL_BINARY_FORMAT_STL10 && !labels) {
         for (int i = 0; i < d->class_count; i++) free(d->class_names[i]);
         free(d->class_names);
         d->class_names = NULL;

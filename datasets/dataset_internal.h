@@ -20,6 +20,7 @@ typedef struct pcl_binary_spec {
     const char *const *class_names;
 } pcl_binary_spec;
 
+/* The spec of a format, or NULL outside the enum (binary_format.c). */
 const pcl_binary_spec *pcl_binary_spec_get(pcl_binary_format format);
 
 /* One record file (or memory block) of a binary dataset. */

@@ -233,7 +233,7 @@ pcl_status pcl_pipeline_create(pcl_dataset *const *datasets, int count, const pc
     int patches_at = -1;
     for (int s = 0; s < n; s++) {
         PCL_TRY(pcl_transform_check(&transforms[s], s));
-        if (transforms[s].kind != PCL_TRANSFORM_PATCHES) continue;
+        if (transforms[s].kind != PCL_TRANSFORM_KIND_PATCHES) continue;
         if (patches_at >= 0)
             return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pipeline: transform %d: a second patches step (the first is %d)",
                             s, patches_at);

@@ -14,52 +14,52 @@
 const char *pcl_transform_name(pcl_transform_kind kind)
 {
     switch (kind) {
-    case PCL_TRANSFORM_LUMA: return "luma";
-    case PCL_TRANSFORM_YCBCR_Y: return "ycbcr-y";
-    case PCL_TRANSFORM_SCALE: return "scale";
-    case PCL_TRANSFORM_RESIZE: return "resize";
-    case PCL_TRANSFORM_RANDOM_CROP: return "random-crop";
-    case PCL_TRANSFORM_FLIP: return "flip";
-    case PCL_TRANSFORM_SR_DEGRADE: return "sr-degrade";
-    case PCL_TRANSFORM_PATCHES: return "patches";
+    case PCL_TRANSFORM_KIND_LUMA: return "luma";
+    case PCL_TRANSFORM_KIND_YCBCR_Y: return "ycbcr-y";
+    case PCL_TRANSFORM_KIND_SCALE: return "scale";
+    case PCL_TRANSFORM_KIND_RESIZE: return "resize";
+    case PCL_TRANSFORM_KIND_RANDOM_CROP: return "random-crop";
+    case PCL_TRANSFORM_KIND_FLIP: return "flip";
+    case PCL_TRANSFORM_KIND_SR_DEGRADE: return "sr-degrade";
+    case PCL_TRANSFORM_KIND_PATCHES: return "patches";
     }
     return "unknown";
 }
 
 int pcl_transform_is_random(pcl_transform_kind kind)
 {
-    return kind == PCL_TRANSFORM_RANDOM_CROP || kind == PCL_TRANSFORM_FLIP;
+    return kind == PCL_TRANSFORM_KIND_RANDOM_CROP || kind == PCL_TRANSFORM_KIND_FLIP;
 }
 
 pcl_status pcl_transform_check(const pcl_transform *t, int step)
 {
     const char *name = pcl_transform_name(t->kind);
     switch (t->kind) {
-    case PCL_TRANSFORM_LUMA:
-    case PCL_TRANSFORM_YCBCR_Y: return PCL_OK;
-    case PCL_TRANSFORM_SCALE:
+    case PCL_TRANSFORM_KIND_LUMA:
+    case PCL_TRANSFORM_KIND_YCBCR_Y: return PCL_OK;
+    case PCL_TRANSFORM_KIND_SCALE:
         if (t->range != PCL_RANGE_UNIT && t->range != PCL_RANGE_SIGNED)
             return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pipeline: transform %d (%s): unknown range %d", step, name,
                             (int)t->range);
         return PCL_OK;
-    case PCL_TRANSFORM_RESIZE:
-    case PCL_TRANSFORM_RANDOM_CROP:
+    case PCL_TRANSFORM_KIND_RESIZE:
+    case PCL_TRANSFORM_KIND_RANDOM_CROP:
         if (t->width < 1 || t->height < 1 || t->width > 65536 || t->height > 65536)
             return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pipeline: transform %d (%s): size %dx%d outside 1..65536",
                             step, name, t->width, t->height);
         return PCL_OK;
-    case PCL_TRANSFORM_FLIP:
+    case PCL_TRANSFORM_KIND_FLIP:
         if (!t->horizontal && !t->vertical)
             return pcl_fail(PCL_ERR_INVALID_ARGUMENT,
                             "pipeline: transform %d (%s): neither horizontal nor vertical mirrors asked for", step,
                             name);
         return PCL_OK;
-    case PCL_TRANSFORM_SR_DEGRADE:
+    case PCL_TRANSFORM_KIND_SR_DEGRADE:
         if (t->scale < 2 || t->scale > 8)
             return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pipeline: transform %d (%s): scale must be 2..8, not %d", step,
                             name, t->scale);
         return PCL_OK;
-    case PCL_TRANSFORM_PATCHES: {
+    case PCL_TRANSFORM_KIND_PATCHES: {
         int target = t->target_size ? t->target_size : t->size;
         if (t->size < 1 || t->size > 65536 || t->stride < 1 || t->stride > 65536)
             return pcl_fail(PCL_ERR_INVALID_ARGUMENT,
@@ -80,13 +80,13 @@ pcl_status pcl_transform_check(const pcl_transform *t, int step)
 static pcl_status luma(const pcl_image *src, pcl_image **out)
 {
     if (src->channels == 1) return pcl_image_clone(src, out);
-    return pcl_color_luma(src, PCL_LUMA_PIL, out);
+    return pcl_color_luma(src, PCL_LUMA_MODE_PIL, out);
 }
 
 static pcl_status ycbcr_y(const pcl_image *src, pcl_image **out)
 {
     if (src->channels == 1) return pcl_image_clone(src, out); /* SRCNN: gray images are Y as they are */
-    return pcl_color_rgb_to_y(src, PCL_YCBCR_ROUND_U8, out);
+    return pcl_color_rgb_to_y(src, PCL_YCBCR_MODE_ROUND_U8, out);
 }
 
 static pcl_status scale(const pcl_image *src, pcl_range range, pcl_image **out)
@@ -128,12 +128,12 @@ static pcl_status apply_one(const image_op *op, const pcl_image *src, pcl_image 
 {
     const pcl_transform *t = op->t;
     switch (t->kind) {
-    case PCL_TRANSFORM_LUMA: return luma(src, out);
-    case PCL_TRANSFORM_YCBCR_Y: return ycbcr_y(src, out);
-    case PCL_TRANSFORM_SCALE: return scale(src, t->range, out);
-    case PCL_TRANSFORM_RESIZE: return pcl_resize_bicubic(src, t->width, t->height, PCL_RESIZE_DEFAULT, out);
-    case PCL_TRANSFORM_RANDOM_CROP: return pcl_image_crop(src, op->x, op->y, t->width, t->height, out);
-    case PCL_TRANSFORM_FLIP: return flip(src, op->horizontal, op->vertical, out);
+    case PCL_TRANSFORM_KIND_LUMA: return luma(src, out);
+    case PCL_TRANSFORM_KIND_YCBCR_Y: return ycbcr_y(src, out);
+    case PCL_TRANSFORM_KIND_SCALE: return scale(src, t->range, out);
+    case PCL_TRANSFORM_KIND_RESIZE: return pcl_resize_bicubic(src, t->width, t->height, PCL_RESIZE_DEFAULT, out);
+    case PCL_TRANSFORM_KIND_RANDOM_CROP: return pcl_image_crop(src, op->x, op->y, t->width, t->height, out);
+    case PCL_TRANSFORM_KIND_FLIP: return flip(src, op->horizontal, op->vertical, out);
     default: break;
     }
     return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "transform %s works on records, not images", pcl_transform_name(t->kind));
@@ -161,9 +161,9 @@ pcl_status pcl_transform_apply(const pcl_transform *t, pcl_image **input, pcl_im
 {
     pcl_image *in = NULL, *tg = NULL;
     pcl_status status;
-    if (t->kind == PCL_TRANSFORM_SR_DEGRADE) {
+    if (t->kind == PCL_TRANSFORM_KIND_SR_DEGRADE) {
         status = sr_degrade(t->scale, *input, &in, &tg);
-    } else if (t->kind == PCL_TRANSFORM_RANDOM_CROP) {
+    } else if (t->kind == PCL_TRANSFORM_KIND_RANDOM_CROP) {
         const pcl_image *a = *input, *b = *target;
         if (a->width != b->width || a->height != b->height)
             return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "random-crop: input %dx%d and target %dx%d differ in size",
@@ -174,7 +174,7 @@ pcl_status pcl_transform_apply(const pcl_transform *t, pcl_image **input, pcl_im
         if (status == PCL_OK) status = apply_one(&op, b, &tg);
     } else {
         image_op op = {t, 0, 0, 0, 0};
-        if (t->kind == PCL_TRANSFORM_FLIP) {
+        if (t->kind == PCL_TRANSFORM_KIND_FLIP) {
             op.horizontal = t->horizontal && pcl_rng_below(rng, 2) == 1;
             op.vertical = t->vertical && pcl_rng_below(rng, 2) == 1;
         }

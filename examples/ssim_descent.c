@@ -37,7 +37,7 @@ int main(void)
     cl_mem x = NULL, y = NULL, g = NULL;
     int ok = check(pcl_context_create(NULL, &context), "opening a device");
     pcl_ssim_options options = pcl_ssim_options_default();
-    options.mode = PCL_SSIM_SAME; /* 48x48 is too small for valid-mode MS-SSIM */
+    options.mode = PCL_SSIM_MODE_SAME; /* 48x48 is too small for valid-mode MS-SSIM */
     options.scales = 5;
     options.data_range = 1.0;
     ok = ok && check(pcl_ssim_create(context, BATCH, SIZE, SIZE, &options, &plan), "planning MS-SSIM");

@@ -53,8 +53,8 @@ START_TEST(luma_exact_and_pil)
     const float rgb[] = {255, 0, 0, 0, 255, 0, 0, 0, 255, 255, 255, 255, 230, 156, 247, 188, 204, 110, 255, 228, 34};
     pcl_image *src = image_from(7, 1, 3, rgb);
     pcl_image *exact, *pil;
-    ck_assert_int_eq(pcl_color_luma(src, PCL_LUMA_EXACT, &exact), PCL_OK);
-    ck_assert_int_eq(pcl_color_luma(src, PCL_LUMA_PIL, &pil), PCL_OK);
+    ck_assert_int_eq(pcl_color_luma(src, PCL_LUMA_MODE_EXACT, &exact), PCL_OK);
+    ck_assert_int_eq(pcl_color_luma(src, PCL_LUMA_MODE_PIL, &pil), PCL_OK);
     ck_assert_int_eq(exact->channels, 1);
     /* 255*0.299 = 76.245; 255*0.587 = 149.685; 255*0.114 = 29.07; sum of weights = 1. */
     const double want_exact[] = {76.245, 149.685, 29.07, 255.0,
@@ -73,10 +73,10 @@ START_TEST(luma_exact_and_pil)
 
     /* PIL mode refuses non-integers and out-of-range values; a NaN too. */
     pcl_image *bad = image_from(1, 1, 3, (float[]){1.5f, 2, 3}), *out = (pcl_image *)0x1;
-    ck_assert_int_eq(pcl_color_luma(bad, PCL_LUMA_PIL, &out), PCL_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(pcl_color_luma(bad, PCL_LUMA_MODE_PIL, &out), PCL_ERR_INVALID_ARGUMENT);
     ck_assert_ptr_null(out);
     bad->data[0] = NAN;
-    ck_assert_int_eq(pcl_color_luma(bad, PCL_LUMA_PIL, &out), PCL_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(pcl_color_luma(bad, PCL_LUMA_MODE_PIL, &out), PCL_ERR_INVALID_ARGUMENT);
 
     pcl_image_destroy(bad);
     pcl_image_destroy(pil);
@@ -92,8 +92,8 @@ START_TEST(ycbcr_matlab_values)
     const float rgb[] = {255, 255, 255, 0, 0, 0, 255, 0, 0, 0, 0, 255, 100, 150, 200};
     pcl_image *src = image_from(5, 1, 3, rgb);
     pcl_image *f, *u8;
-    ck_assert_int_eq(pcl_color_rgb_to_ycbcr(src, PCL_YCBCR_FLOAT, &f), PCL_OK);
-    ck_assert_int_eq(pcl_color_rgb_to_ycbcr(src, PCL_YCBCR_ROUND_U8, &u8), PCL_OK);
+    ck_assert_int_eq(pcl_color_rgb_to_ycbcr(src, PCL_YCBCR_MODE_FLOAT, &f), PCL_OK);
+    ck_assert_int_eq(pcl_color_rgb_to_ycbcr(src, PCL_YCBCR_MODE_ROUND_U8, &u8), PCL_OK);
     /* white: Y = 16 + (65.481 + 128.553 + 24.966) = 16 + 219 = 235; Cb = 128 + (-37.797 - 74.203 + 112) = 128;
      *        Cr = 128 + (112 - 93.786 - 18.214) = 128.
      * black: 16, 128, 128.
@@ -110,13 +110,13 @@ START_TEST(ycbcr_matlab_values)
     for (int i = 0; i < 15; i++) ck_assert_float_eq(u8->data[i], want_u8[i]);
 
     pcl_image *y;
-    ck_assert_int_eq(pcl_color_rgb_to_y(src, PCL_YCBCR_FLOAT, &y), PCL_OK);
+    ck_assert_int_eq(pcl_color_rgb_to_y(src, PCL_YCBCR_MODE_FLOAT, &y), PCL_OK);
     ck_assert_int_eq(y->channels, 1);
     for (int i = 0; i < 5; i++) ck_assert_float_eq(y->data[i], f->data[3 * i]);
     pcl_image_destroy(y);
     /* Gray input is R = G = B: Y = 16 + 219 v / 255; v = 51 -> 16 + 43.8 = 59.8. */
     pcl_image *gray = image_from(1, 1, 1, (float[]){51});
-    ck_assert_int_eq(pcl_color_rgb_to_y(gray, PCL_YCBCR_FLOAT, &y), PCL_OK);
+    ck_assert_int_eq(pcl_color_rgb_to_y(gray, PCL_YCBCR_MODE_FLOAT, &y), PCL_OK);
     expect_near(y->data[0], 59.8, 2e-5, "gray Y");
     pcl_image_destroy(y);
     pcl_image_destroy(gray);
@@ -132,7 +132,7 @@ START_TEST(ycbcr_inverse)
     const float ycc[] = {235, 128, 128, 16, 128, 128, 100, 90, 200, 180, 60, 30};
     pcl_image *src = image_from(4, 1, 3, ycc);
     pcl_image *rgb;
-    ck_assert_int_eq(pcl_color_ycbcr_to_rgb(src, PCL_YCBCR_FLOAT, &rgb), PCL_OK);
+    ck_assert_int_eq(pcl_color_ycbcr_to_rgb(src, PCL_YCBCR_MODE_FLOAT, &rgb), PCL_OK);
     for (int i = 0; i < 4; i++) {
         double y = ycc[3 * i] - 16.0, cb = ycc[3 * i + 1] - 128.0, cr = ycc[3 * i + 2] - 128.0;
         /* Published BT.601 studio-swing inverse (6 decimals): error <= 3 * 5e-7 * 219 + MATLAB's
@@ -143,7 +143,7 @@ START_TEST(ycbcr_inverse)
     }
     /* White and black land on 255 and 0 exactly after rounding; out-of-gamut values clamp. */
     pcl_image *u8;
-    ck_assert_int_eq(pcl_color_ycbcr_to_rgb(src, PCL_YCBCR_ROUND_U8, &u8), PCL_OK);
+    ck_assert_int_eq(pcl_color_ycbcr_to_rgb(src, PCL_YCBCR_MODE_ROUND_U8, &u8), PCL_OK);
     for (int c = 0; c < 3; c++) {
         ck_assert_float_eq(u8->data[c], 255);
         ck_assert_float_eq(u8->data[3 + c], 0);
@@ -157,8 +157,8 @@ START_TEST(ycbcr_inverse)
     ck_assert_int_eq(pcl_image_create(&ramp, 64, 1, 3), PCL_OK);
     for (size_t i = 0; i < pcl_image_size(ramp); i++) ramp->data[i] = (float)((i * 53) % 256);
     pcl_image *there, *back;
-    ck_assert_int_eq(pcl_color_rgb_to_ycbcr(ramp, PCL_YCBCR_FLOAT, &there), PCL_OK);
-    ck_assert_int_eq(pcl_color_ycbcr_to_rgb(there, PCL_YCBCR_FLOAT, &back), PCL_OK);
+    ck_assert_int_eq(pcl_color_rgb_to_ycbcr(ramp, PCL_YCBCR_MODE_FLOAT, &there), PCL_OK);
+    ck_assert_int_eq(pcl_color_ycbcr_to_rgb(there, PCL_YCBCR_MODE_FLOAT, &back), PCL_OK);
     for (size_t i = 0; i < pcl_image_size(ramp); i++) expect_near(back->data[i], ramp->data[i], 1e-3, "round trip");
 
     pcl_image_destroy(back);

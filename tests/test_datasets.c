@@ -397,7 +397,7 @@ START_TEST(memory_formats)
     rec[3073] = 3;
     rec[3073 + 1 + 1024 + 5 * 32 + 7] = 200; /* record 1, G plane, (x 7, y 5) */
     pcl_dataset *d = NULL;
-    ck_assert_int_eq(pcl_dataset_open_memory(PCL_BINARY_CIFAR10, rec, sizeof rec, NULL, 0, "mem", &d), PCL_OK);
+    ck_assert_int_eq(pcl_dataset_open_memory(PCL_BINARY_FORMAT_CIFAR10, rec, sizeof rec, NULL, 0, "mem", &d), PCL_OK);
     pcl_image *im = NULL;
     int label = -1;
     ck_assert_int_eq(pcl_dataset_read_image(d, 1, &im, &label), PCL_OK);
@@ -406,15 +406,15 @@ START_TEST(memory_formats)
     ck_assert_float_eq(im->data[(7 * 32 + 5) * 3 + 1], 0.0f);
     pcl_image_destroy(im);
     pcl_dataset_destroy(d);
-    expect_error(pcl_dataset_open_memory(PCL_BINARY_TINY_IMAGES, rec, 3073, NULL, 0, "mem", &d), PCL_ERR_FORMAT, "mem",
+    expect_error(pcl_dataset_open_memory(PCL_BINARY_FORMAT_TINY_IMAGES, rec, 3073, NULL, 0, "mem", &d), PCL_ERR_FORMAT, "mem",
                  "3072-byte");
-    expect_error(pcl_dataset_open_memory(PCL_BINARY_CIFAR10, rec, 3073, rec, 1, "mem", &d), PCL_ERR_INVALID_ARGUMENT,
+    expect_error(pcl_dataset_open_memory(PCL_BINARY_FORMAT_CIFAR10, rec, 3073, rec, 1, "mem", &d), PCL_ERR_INVALID_ARGUMENT,
                  NULL, "separate label");
     /* STL column-major: byte c*9216 + x*96 + y is pixel (x, y) */
     unsigned char *stl = calloc(27648, 1);
     stl[2 * 9216 + 3 * 96 + 50] = 77; /* B at x 3, y 50 */
     unsigned char y = 10;
-    ck_assert_int_eq(pcl_dataset_open_memory(PCL_BINARY_STL10, stl, 27648, &y, 1, "stl", &d), PCL_OK);
+    ck_assert_int_eq(pcl_dataset_open_memory(PCL_BINARY_FORMAT_STL10, stl, 27648, &y, 1, "stl", &d), PCL_OK);
     ck_assert_int_eq(pcl_dataset_read_image(d, 0, &im, &label), PCL_OK);
     ck_assert_int_eq(label, 9);
     ck_assert_float_eq(im->data[(50 * 96 + 3) * 3 + 2], 77.0f);

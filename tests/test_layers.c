@@ -272,7 +272,7 @@ static pcl_gemm_backend gemm_variant(int i)
     if (i == 2) setenv("PERCEPTCL_CONV", "packed", 1);
     else unsetenv("PERCEPTCL_CONV");
     set_limit(i == 3 ? 0 : limits[i % 4 == 3 ? 0 : (i < 3 ? i : i - 4)]);
-    return i == 3 ? PCL_GEMM_CLBLAST : PCL_GEMM_OWN;
+    return i == 3 ? PCL_GEMM_BACKEND_CLBLAST : PCL_GEMM_BACKEND_OWN;
 }
 
 START_TEST(test_gemm)
@@ -932,11 +932,11 @@ END_TEST
 START_TEST(test_bad_arguments)
 {
     pcl_layer *layer = NULL;
-    pcl_conv2d_config bad = {1, 1, 3, 3, 0, 0, 0, PCL_PADDING_ZERO, 0, PCL_GEMM_AUTO};
+    pcl_conv2d_config bad = {1, 1, 3, 3, 0, 0, 0, PCL_PADDING_ZERO, 0, PCL_GEMM_BACKEND_AUTO};
     ck_assert_int_eq(pcl_conv2d_create(ctx, &bad, &layer), PCL_ERR_INVALID_ARGUMENT);
     ck_assert_ptr_null(layer);
     ck_assert(strstr(pcl_last_error(), "stride") != NULL);
-    pcl_conv2d_config ok = {2, 3, 5, 5, 1, 0, 0, PCL_PADDING_ZERO, 0, PCL_GEMM_AUTO};
+    pcl_conv2d_config ok = {2, 3, 5, 5, 1, 0, 0, PCL_PADDING_ZERO, 0, PCL_GEMM_BACKEND_AUTO};
     ck_assert(pcl_conv2d_create(ctx, &ok, &layer) == PCL_OK);
     int in[4] = {1, 2, 4, 4}, out[4];
     ck_assert_int_eq(pcl_layer_output_shape(layer, in, out), PCL_ERR_INVALID_ARGUMENT); /* kernel > input */
@@ -944,7 +944,7 @@ START_TEST(test_bad_arguments)
     in[2] = in[3] = 9;
     ck_assert_int_eq(pcl_layer_output_shape(layer, in, out), PCL_ERR_INVALID_ARGUMENT); /* channels */
     pcl_layer_destroy(layer);
-    ck_assert_int_eq(pcl_dense_create(ctx, 0, 3, PCL_GEMM_AUTO, &layer), PCL_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(pcl_dense_create(ctx, 0, 3, PCL_GEMM_BACKEND_AUTO, &layer), PCL_ERR_INVALID_ARGUMENT);
     ck_assert_int_eq(pcl_batchnorm_create(ctx, 3, 0.1f, 0.0f, &layer), PCL_ERR_INVALID_ARGUMENT);
     ck_assert_int_eq(pcl_upsample_create(ctx, 0, &layer), PCL_ERR_INVALID_ARGUMENT);
     ck_assert_int_eq(pcl_vae_sampler_create(ctx, 0, &layer), PCL_ERR_INVALID_ARGUMENT);

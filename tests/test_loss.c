@@ -38,7 +38,7 @@ static void run_with(pcl_loss_kind kind, const pcl_loss_options *o, const float 
                      float *grad)
 {
     pcl_loss_options d = pcl_loss_options_default();
-    d.ssim.mode = PCL_SSIM_SAME;
+    d.ssim.mode = PCL_SSIM_MODE_SAME;
     pcl_loss *loss;
     ck_assert_msg(pcl_loss_create(ctx, kind, B, H, W, o ? o : &d, &loss) == PCL_OK, "%s", pcl_last_error());
     ck_assert_int_eq(pcl_loss_get_kind(loss), kind);
@@ -70,7 +70,7 @@ START_TEST(pixel_losses)
     make(x, y);
     const double P = H * W;
     for (int abs_ = 0; abs_ <= 1; abs_++) {
-        run(abs_ ? PCL_LOSS_MAE : PCL_LOSS_MSE, x, y, v, g);
+        run(abs_ ? PCL_LOSS_KIND_MAE : PCL_LOSS_KIND_MSE, x, y, v, g);
         for (int b = 0; b < B; b++) {
             double s = 0;
             for (int i = 0; i < H * W; i++) {
@@ -89,7 +89,7 @@ START_TEST(pixel_losses)
         /* the same bits on a small work-group limit */
         static float g2[B * H * W], v2[B];
         pcl_context_set_work_group_limit(ctx, 3);
-        run(abs_ ? PCL_LOSS_MAE : PCL_LOSS_MSE, x, y, v2, g2);
+        run(abs_ ? PCL_LOSS_KIND_MAE : PCL_LOSS_KIND_MSE, x, y, v2, g2);
         pcl_context_set_work_group_limit(ctx, 0);
         ck_assert(!memcmp(v, v2, sizeof v) && !memcmp(g, g2, sizeof g));
     }
@@ -104,7 +104,7 @@ START_TEST(ssim_kinds)
     static double dx[H * W], dy[H * W], rg[H * W];
     const double beta[5] = {0.0448, 0.2856, 0.3001, 0.2363, 0.1333};
     for (int ms = 0; ms <= 1; ms++) {
-        run(ms ? PCL_LOSS_MSSSIM : PCL_LOSS_SSIM, x, y, v, g);
+        run(ms ? PCL_LOSS_KIND_MSSSIM : PCL_LOSS_KIND_SSIM, x, y, v, g);
         for (int b = 0; b < B; b++) {
             for (int i = 0; i < H * W; i++) {
                 dx[i] = x[b * H * W + i];
@@ -159,10 +159,10 @@ START_TEST(msssim_l1)
         }
         pcl_loss_options o = pcl_loss_options_default();
         ck_assert(o.msssim_l1_alpha == 0.84);
-        o.ssim.mode = PCL_SSIM_SAME;
+        o.ssim.mode = PCL_SSIM_MODE_SAME;
         o.ssim.data_range = L;
         o.msssim_l1_alpha = alpha;
-        run_with(PCL_LOSS_MSSSIM_L1, &o, x, y, v, g);
+        run_with(PCL_LOSS_KIND_MSSSIM_L1, &o, x, y, v, g);
         for (int b = 0; b < B; b++) {
             for (int i = 0; i < H * W; i++) {
                 dx[i] = x[b * H * W + i];
@@ -207,7 +207,7 @@ START_TEST(msssim_l1)
         }
         /* the same bits on a small work-group limit */
         pcl_context_set_work_group_limit(ctx, 3);
-        run_with(PCL_LOSS_MSSSIM_L1, &o, x, y, v2, g2);
+        run_with(PCL_LOSS_KIND_MSSSIM_L1, &o, x, y, v2, g2);
         pcl_context_set_work_group_limit(ctx, 0);
         ck_assert(!memcmp(v, v2, sizeof v) && !memcmp(g, g2, sizeof g));
     }
@@ -221,17 +221,17 @@ START_TEST(msssim_l1_ends)
     static float x[B * H * W], y[B * H * W], g[B * H * W], v[B], g2[B * H * W], v2[B];
     make(x, y); /* some exact ties, for MAE's sign(0) = 0 */
     pcl_loss_options o = pcl_loss_options_default();
-    o.ssim.mode = PCL_SSIM_SAME;
+    o.ssim.mode = PCL_SSIM_MODE_SAME;
     o.msssim_l1_alpha = 0.0;
-    run_with(PCL_LOSS_MSSSIM_L1, &o, x, y, v, g);
-    run(PCL_LOSS_MAE, x, y, v2, g2);
+    run_with(PCL_LOSS_KIND_MSSSIM_L1, &o, x, y, v, g);
+    run(PCL_LOSS_KIND_MAE, x, y, v2, g2);
     for (int b = 0; b < B; b++) ck_assert_msg(v[b] == v2[b], "alpha 0 image %d: %.9g, mae %.9g", b, v[b], v2[b]);
     for (int i = 0; i < B * H * W; i++) ck_assert_msg(g[i] == g2[i], "alpha 0 grad %d: %g, mae %g", i, g[i], g2[i]);
 
     for (int i = 0; i < B * H * W; i++) y[i] = 0.6f * x[i] + 0.4f * y[i]; /* positive terms */
     o.msssim_l1_alpha = 1.0;
-    run_with(PCL_LOSS_MSSSIM_L1, &o, x, y, v, g);
-    run(PCL_LOSS_MSSSIM, x, y, v2, g2);
+    run_with(PCL_LOSS_KIND_MSSSIM_L1, &o, x, y, v, g);
+    run(PCL_LOSS_KIND_MSSSIM, x, y, v2, g2);
     for (int b = 0; b < B; b++)
         ck_assert_msg(v[b] == 1.0f - v2[b] && v2[b] > 0.0f, "alpha 1 image %d: %.9g, msssim %.9g", b, v[b], v2[b]);
     for (int i = 0; i < B * H * W; i++) ck_assert_msg(g[i] == -g2[i], "alpha 1 grad %d: %g, msssim %g", i, g[i], g2[i]);
@@ -240,13 +240,13 @@ START_TEST(msssim_l1_ends)
     for (int k = 0; k < 3; k++) {
         o.msssim_l1_alpha = bad[k];
         pcl_loss *loss = (pcl_loss *)1;
-        ck_assert_int_eq(pcl_loss_create(ctx, PCL_LOSS_MSSSIM_L1, B, H, W, &o, &loss), PCL_ERR_INVALID_ARGUMENT);
+        ck_assert_int_eq(pcl_loss_create(ctx, PCL_LOSS_KIND_MSSSIM_L1, B, H, W, &o, &loss), PCL_ERR_INVALID_ARGUMENT);
         ck_assert_ptr_null(loss);
         ck_assert_ptr_nonnull(strstr(pcl_last_error(), "alpha"));
     }
     /* ignored by the other kinds */
     pcl_loss *loss = NULL;
-    ck_assert_int_eq(pcl_loss_create(ctx, PCL_LOSS_MSE, B, H, W, &o, &loss), PCL_OK);
+    ck_assert_int_eq(pcl_loss_create(ctx, PCL_LOSS_KIND_MSE, B, H, W, &o, &loss), PCL_OK);
     pcl_loss_destroy(loss);
 }
 END_TEST
@@ -258,7 +258,7 @@ START_TEST(kind_names)
     for (int k = 0; k < 5; k++) {
         const pcl_loss_kind kind = (pcl_loss_kind)k;
         ck_assert_str_eq(pcl_loss_kind_name(kind), names[k]); /* model files store these strings */
-        pcl_loss_kind parsed = k ? PCL_LOSS_MSE : PCL_LOSS_MAE;
+        pcl_loss_kind parsed = k ? PCL_LOSS_KIND_MSE : PCL_LOSS_KIND_MAE;
         ck_assert_int_eq(pcl_loss_kind_parse(names[k], &parsed), PCL_OK);
         ck_assert_int_eq(parsed, kind);
         ck_assert_int_eq(pcl_loss_kind_higher_is_better(kind), higher[k]);
@@ -267,17 +267,17 @@ START_TEST(kind_names)
     }
     static const char *const unknown[] = {"psnr", "MSE", "msssim-l2", "msssim_l1", "", "mse "};
     for (size_t u = 0; u < sizeof unknown / sizeof unknown[0]; u++) {
-        pcl_loss_kind kind = PCL_LOSS_SSIM;
+        pcl_loss_kind kind = PCL_LOSS_KIND_SSIM;
         ck_assert_int_eq(pcl_loss_kind_parse(unknown[u], &kind), PCL_ERR_INVALID_ARGUMENT);
-        ck_assert_int_eq(kind, PCL_LOSS_SSIM);
+        ck_assert_int_eq(kind, PCL_LOSS_KIND_SSIM);
         char quoted[32];
         snprintf(quoted, sizeof quoted, "'%s'", unknown[u]);
         ck_assert_ptr_nonnull(strstr(pcl_last_error(), quoted));
         ck_assert_ptr_nonnull(strstr(pcl_last_error(), "mse, mae, ssim, msssim, msssim-l1"));
     }
-    pcl_loss_kind kind = PCL_LOSS_SSIM;
+    pcl_loss_kind kind = PCL_LOSS_KIND_SSIM;
     ck_assert_int_eq(pcl_loss_kind_parse(NULL, &kind), PCL_ERR_INVALID_ARGUMENT);
-    ck_assert_int_eq(kind, PCL_LOSS_SSIM);
+    ck_assert_int_eq(kind, PCL_LOSS_KIND_SSIM);
     ck_assert_int_eq(pcl_loss_kind_parse("mse", NULL), PCL_ERR_INVALID_ARGUMENT);
     ck_assert_str_eq(pcl_loss_kind_name((pcl_loss_kind)5), "");
     ck_assert_str_eq(pcl_loss_kind_name((pcl_loss_kind)-1), "");

@@ -45,7 +45,7 @@ static pcl_layer *make_a(int i)
     pcl_layer *l = NULL;
     switch (i) {
     case 0: {
-        pcl_conv2d_config c = {C0, 3, 3, 3, 1, 1, 1, PCL_PADDING_REPLICATE, 0, PCL_GEMM_AUTO};
+        pcl_conv2d_config c = {C0, 3, 3, 3, 1, 1, 1, PCL_PADDING_REPLICATE, 0, PCL_GEMM_BACKEND_AUTO};
         OK(pcl_conv2d_create(ctx, &c, &l));
         break;
     }
@@ -53,13 +53,13 @@ static pcl_layer *make_a(int i)
     case 2: OK(pcl_batchnorm_create(ctx, 3, 0.1f, 1e-5f, &l)); break;
     case 3: OK(pcl_upsample_create(ctx, 2, &l)); break;
     case 4: {
-        pcl_conv2d_config c = {3, 2, 3, 3, 2, 1, 1, PCL_PADDING_ZERO, 0, PCL_GEMM_AUTO};
+        pcl_conv2d_config c = {3, 2, 3, 3, 2, 1, 1, PCL_PADDING_ZERO, 0, PCL_GEMM_BACKEND_AUTO};
         OK(pcl_conv2d_create(ctx, &c, &l));
         break;
     }
     case 5: OK(pcl_activation_create(ctx, PCL_ACTIVATION_TANH, &l)); break;
     case 6: OK(pcl_reshape_create(ctx, 2 * H0 * W0, 1, 1, &l)); break;
-    case 7: OK(pcl_dense_create(ctx, 2 * H0 * W0, 5, PCL_GEMM_AUTO, &l)); break;
+    case 7: OK(pcl_dense_create(ctx, 2 * H0 * W0, 5, PCL_GEMM_BACKEND_AUTO, &l)); break;
     case 8: OK(pcl_reshape_create(ctx, 1, 5, 1, &l)); break;
     }
     return l;
@@ -73,9 +73,9 @@ static pcl_layer *make_b(int i)
     pcl_layer *l = NULL;
     switch (i) {
     case 0: OK(pcl_reshape_create(ctx, C0 * H0 * W0, 1, 1, &l)); break;
-    case 1: OK(pcl_dense_create(ctx, C0 * H0 * W0, 2 * LAT, PCL_GEMM_AUTO, &l)); break;
+    case 1: OK(pcl_dense_create(ctx, C0 * H0 * W0, 2 * LAT, PCL_GEMM_BACKEND_AUTO, &l)); break;
     case 2: OK(pcl_vae_sampler_create(ctx, LAT, &l)); break;
-    case 3: OK(pcl_dense_create(ctx, LAT, 4, PCL_GEMM_AUTO, &l)); break;
+    case 3: OK(pcl_dense_create(ctx, LAT, 4, PCL_GEMM_BACKEND_AUTO, &l)); break;
     }
     return l;
 }
@@ -125,7 +125,7 @@ static void compare_once(pcl_model *m, pcl_layer **hand, int layers, int n, uint
         OK(pcl_layer_output_shape(hand[i], in, out));
         OK(pcl_tensor_create(ctx, out[0], out[1], out[2], out[3], &act[i + 1]));
         OK(pcl_tensor_fill(act[i + 1], NAN));
-        if (pcl_layer_get_kind(hand[i]) == PCL_LAYER_VAE_SAMPLER)
+        if (pcl_layer_get_kind(hand[i]) == PCL_LAYER_KIND_VAE_SAMPLER)
             pcl_vae_sampler_set_seed(hand[i], pcl_train_step_seed(noise_seed, (uint64_t)i));
         OK(pcl_layer_forward(hand[i], act[i], act[i + 1]));
     }
@@ -165,7 +165,7 @@ static void compare_once(pcl_model *m, pcl_layer **hand, int layers, int n, uint
             OK(pcl_tensor_create(ctx, act[i]->n, act[i]->c, act[i]->h, act[i]->w, &grad[i]));
             OK(pcl_tensor_fill(grad[i], NAN));
         }
-        if (pcl_layer_get_kind(hand[i]) == PCL_LAYER_VAE_SAMPLER)
+        if (pcl_layer_get_kind(hand[i]) == PCL_LAYER_KIND_VAE_SAMPLER)
             pcl_vae_sampler_set_kl_weight(hand[i], (float)(pcl_model_kl_weight(m) / n));
         OK(pcl_layer_backward(hand[i], act[i], act[i + 1], grad[i + 1], i >= 1 ? grad[i] : NULL));
     }
@@ -445,7 +445,7 @@ START_TEST(test_bad_tables)
     expect_refused(digits, 1, "spec entry 0", "all digits");
     const pcl_layer_spec spaced[] = {PCL_SPEC_DENSE("a b", 4, 3)};
     expect_refused(spaced, 1, "spec entry 0", "character");
-    const pcl_layer_spec momentum[] = {{.kind = PCL_LAYER_BATCHNORM, .out = 3, .momentum = 2.0f}};
+    const pcl_layer_spec momentum[] = {{.kind = PCL_LAYER_KIND_BATCHNORM, .out = 3, .momentum = 2.0f}};
     expect_refused(momentum, 1, "spec entry 0 (batchnorm)", "momentum 2");
     const pcl_layer_spec upsample0[] = {PCL_SPEC_UPSAMPLE(0)};
     expect_refused(upsample0, 1, "spec entry 0 (upsample)", "factor 0");
@@ -734,14 +734,14 @@ START_TEST(test_named_training_state)
     pcl_model *named = small_model(), *plain;
     OK(pcl_model_create(ctx, &plain));
     pcl_layer *l;
-    pcl_conv2d_config c = {1, 3, 3, 3, 1, 1, 1, PCL_PADDING_ZERO, 0, PCL_GEMM_AUTO};
+    pcl_conv2d_config c = {1, 3, 3, 3, 1, 1, 1, PCL_PADDING_ZERO, 0, PCL_GEMM_BACKEND_AUTO};
     OK(pcl_conv2d_create(ctx, &c, &l));
     OK(pcl_model_add(plain, l));
     OK(pcl_batchnorm_create(ctx, 3, 0.1f, 1e-5f, &l));
     OK(pcl_model_add(plain, l));
     OK(pcl_activation_create(ctx, PCL_ACTIVATION_RELU, &l));
     OK(pcl_model_add(plain, l));
-    OK(pcl_dense_create(ctx, 48, 5, PCL_GEMM_AUTO, &l));
+    OK(pcl_dense_create(ctx, 48, 5, PCL_GEMM_BACKEND_AUTO, &l));
     OK(pcl_model_add(plain, l));
     OK(pcl_activation_create(ctx, PCL_ACTIVATION_TANH, &l));
     OK(pcl_model_add(plain, l));

@@ -334,7 +334,7 @@ START_TEST(test_bad_arguments)
     ck_assert_int_eq(pcl_optimizer_add(opt, q, g, "q", 1.0), PCL_ERR_INVALID_ARGUMENT); /* after a step */
     ck_assert_int_eq(pcl_optimizer_set_learning_rate(opt, NAN), PCL_ERR_INVALID_ARGUMENT);
     pcl_optimizer_kind kind;
-    ck_assert(pcl_optimizer_kind_parse("Adam", &kind) == PCL_OK && kind == PCL_OPTIMIZER_ADAM);
+    ck_assert(pcl_optimizer_kind_parse("Adam", &kind) == PCL_OK && kind == PCL_OPTIMIZER_KIND_ADAM);
     ck_assert_int_eq(pcl_optimizer_kind_parse("rmsprop", &kind), PCL_ERR_INVALID_ARGUMENT);
     char text[128];
     ck_assert(pcl_optimizer_describe(opt, text, sizeof text) == PCL_OK);

@@ -39,7 +39,7 @@ static pcl_dataset *cifar_dataset(void)
                 for (int x = 0; x < SIDE; x++) rec[1 + c * SIDE * SIDE + y * SIDE + x] = raw_value(r, x, y, c);
     }
     pcl_dataset *d = NULL;
-    ck_assert_msg(pcl_dataset_open_memory(PCL_BINARY_CIFAR10, cifar, sizeof cifar, NULL, 0, "memory.bin", &d) == PCL_OK,
+    ck_assert_msg(pcl_dataset_open_memory(PCL_BINARY_FORMAT_CIFAR10, cifar, sizeof cifar, NULL, 0, "memory.bin", &d) == PCL_OK,
                   "%s", pcl_last_error());
     return d;
 }
@@ -95,8 +95,8 @@ START_TEST(pixel_transforms_match_formulas)
     /* One RGB and one gray record in one pipeline need one channel count:
      * each case is run on one record (the limit keeps the RGB one). */
     for (int kind = 0; kind < 4; kind++) {
-        pcl_transform steps[2] = {{.kind = PCL_TRANSFORM_LUMA}, {.kind = PCL_TRANSFORM_SCALE}};
-        steps[0].kind = kind < 2 ? PCL_TRANSFORM_LUMA : PCL_TRANSFORM_YCBCR_Y;
+        pcl_transform steps[2] = {{.kind = PCL_TRANSFORM_KIND_LUMA}, {.kind = PCL_TRANSFORM_KIND_SCALE}};
+        steps[0].kind = kind < 2 ? PCL_TRANSFORM_KIND_LUMA : PCL_TRANSFORM_KIND_YCBCR_Y;
         steps[1].range = kind % 2 ? PCL_RANGE_SIGNED : PCL_RANGE_UNIT;
         pcl_pipeline_options opt = {1};
         pcl_pipeline *p = NULL;
@@ -124,7 +124,7 @@ START_TEST(pixel_transforms_match_formulas)
     }
     /* White (255, 255, 255) is Y 235; red luma 76 (hand values). */
     {
-        pcl_transform y = {.kind = PCL_TRANSFORM_YCBCR_Y}, l = {.kind = PCL_TRANSFORM_LUMA};
+        pcl_transform y = {.kind = PCL_TRANSFORM_KIND_YCBCR_Y}, l = {.kind = PCL_TRANSFORM_KIND_LUMA};
         pcl_pipeline_options opt = {1};
         pcl_pipeline *p = NULL;
         pcl_image *a = NULL, *b = NULL;
@@ -147,7 +147,7 @@ START_TEST(pixel_transforms_match_formulas)
     ck_assert_int_eq(link(from, to), 0);
     ck_assert_int_eq(pcl_dataset_open_folder(gray_dir, &options, &gray_only), PCL_OK);
     for (int kind = 0; kind < 2; kind++) {
-        pcl_transform t = {.kind = kind ? PCL_TRANSFORM_YCBCR_Y : PCL_TRANSFORM_LUMA};
+        pcl_transform t = {.kind = kind ? PCL_TRANSFORM_KIND_YCBCR_Y : PCL_TRANSFORM_KIND_LUMA};
         pcl_pipeline *p = NULL;
         pcl_image *a = NULL, *b = NULL;
         ck_assert_int_eq(pcl_pipeline_create(&gray_only, 1, &t, 1, NULL, &p), PCL_OK);
@@ -208,8 +208,8 @@ START_TEST(resize_matches_float64_imresize)
     /* Down 32 -> 12 (antialiased kernel) and up 32 -> 45. */
     for (int c = 0; c < 2; c++) {
         const int side = c ? 45 : 12;
-        pcl_transform steps[2] = {{.kind = PCL_TRANSFORM_LUMA},
-                                  {.kind = PCL_TRANSFORM_RESIZE, .width = side, .height = side}};
+        pcl_transform steps[2] = {{.kind = PCL_TRANSFORM_KIND_LUMA},
+                                  {.kind = PCL_TRANSFORM_KIND_RESIZE, .width = side, .height = side}};
         pcl_pipeline *p = NULL;
         ck_assert_msg(pcl_pipeline_create(&d, 1, steps, 2, NULL, &p) == PCL_OK, "%s", pcl_last_error());
         pcl_data_source src;
@@ -250,9 +250,9 @@ START_TEST(random_crop_and_flip_follow_the_documented_draws)
 {
     pcl_dataset *d = cifar_dataset();
     const int W = 20, H = 24;
-    pcl_transform steps[3] = {{.kind = PCL_TRANSFORM_RANDOM_CROP, .width = W, .height = H},
-                              {.kind = PCL_TRANSFORM_FLIP, .horizontal = 1, .vertical = 1},
-                              {.kind = PCL_TRANSFORM_SCALE, .range = PCL_RANGE_SIGNED}};
+    pcl_transform steps[3] = {{.kind = PCL_TRANSFORM_KIND_RANDOM_CROP, .width = W, .height = H},
+                              {.kind = PCL_TRANSFORM_KIND_FLIP, .horizontal = 1, .vertical = 1},
+                              {.kind = PCL_TRANSFORM_KIND_SCALE, .range = PCL_RANGE_SIGNED}};
     pcl_pipeline *p = NULL;
     ck_assert_msg(pcl_pipeline_create(&d, 1, steps, 3, NULL, &p) == PCL_OK, "%s", pcl_last_error());
     pcl_data_source src;
@@ -311,7 +311,7 @@ START_TEST(patch_counts_positions_and_limit)
     pcl_dataset *d = cifar_dataset();
     /* 10x10 at stride 7 in 32x32: (32 - 10) / 7 + 1 = 4 positions per axis,
      * 16 per record, 48 in all; target the centre 4x4 (offset 3). */
-    pcl_transform t = {.kind = PCL_TRANSFORM_PATCHES, .size = 10, .stride = 7, .target_size = 4};
+    pcl_transform t = {.kind = PCL_TRANSFORM_KIND_PATCHES, .size = 10, .stride = 7, .target_size = 4};
     pcl_pipeline *p = NULL;
     ck_assert_msg(pcl_pipeline_create(&d, 1, &t, 1, NULL, &p) == PCL_OK, "%s", pcl_last_error());
     ck_assert_uint_eq(pcl_pipeline_count(p), 48);
@@ -352,7 +352,7 @@ START_TEST(patch_counts_positions_and_limit)
     pcl_pipeline_destroy(p);
     /* Two datasets are read one after the other; patches + flips after them. */
     pcl_dataset *two[2] = {d, d};
-    pcl_transform steps[2] = {t, {.kind = PCL_TRANSFORM_FLIP, .horizontal = 1}};
+    pcl_transform steps[2] = {t, {.kind = PCL_TRANSFORM_KIND_FLIP, .horizontal = 1}};
     ck_assert_int_eq(pcl_pipeline_create(two, 2, steps, 2, NULL, &p), PCL_OK);
     ck_assert_uint_eq(pcl_pipeline_count(p), 96);
     float *fin, *ftg;
@@ -403,10 +403,10 @@ START_TEST(srcnn_procedure_on_t91)
         ck_assert_int_eq(pcl_image_write_png(path, images[i]), PCL_OK);
     }
     const int scale = 3, s = 33, l = 17, stride = 14;
-    pcl_transform steps[4] = {{.kind = PCL_TRANSFORM_YCBCR_Y},
-                              {.kind = PCL_TRANSFORM_SR_DEGRADE, .scale = scale},
-                              {.kind = PCL_TRANSFORM_SCALE, .range = PCL_RANGE_UNIT},
-                              {.kind = PCL_TRANSFORM_PATCHES, .size = s, .stride = stride, .target_size = l}};
+    pcl_transform steps[4] = {{.kind = PCL_TRANSFORM_KIND_YCBCR_Y},
+                              {.kind = PCL_TRANSFORM_KIND_SR_DEGRADE, .scale = scale},
+                              {.kind = PCL_TRANSFORM_KIND_SCALE, .range = PCL_RANGE_UNIT},
+                              {.kind = PCL_TRANSFORM_KIND_PATCHES, .size = s, .stride = stride, .target_size = l}};
     pcl_dataset *d = NULL;
     pcl_folder_options options = {0};
     ck_assert_int_eq(pcl_dataset_open_folder(dir, &options, &d), PCL_OK);
@@ -461,7 +461,7 @@ END_TEST
 START_TEST(sr_degrade_is_the_protocol)
 {
     pcl_dataset *d = cifar_dataset();
-    pcl_transform steps[2] = {{.kind = PCL_TRANSFORM_LUMA}, {.kind = PCL_TRANSFORM_SR_DEGRADE, .scale = 3}};
+    pcl_transform steps[2] = {{.kind = PCL_TRANSFORM_KIND_LUMA}, {.kind = PCL_TRANSFORM_KIND_SR_DEGRADE, .scale = 3}};
     pcl_transform first = steps[0];
     pcl_pipeline *p = NULL, *gray = NULL;
     ck_assert_int_eq(pcl_pipeline_create(&d, 1, steps, 2, NULL, &p), PCL_OK);
@@ -495,25 +495,25 @@ static void expect_refused(pcl_dataset *d, const pcl_transform *steps, int n, co
 START_TEST(bad_parameters_and_files_are_refused)
 {
     pcl_dataset *d = cifar_dataset();
-    expect_refused(d, &(pcl_transform){.kind = PCL_TRANSFORM_SR_DEGRADE, .scale = 1}, 1, "transform 0 (sr-degrade)");
-    expect_refused(d, &(pcl_transform){.kind = PCL_TRANSFORM_RESIZE, .width = 0, .height = 4}, 1, "resize");
-    expect_refused(d, &(pcl_transform){.kind = PCL_TRANSFORM_RANDOM_CROP, .width = 33, .height = 4}, 1,
+    expect_refused(d, &(pcl_transform){.kind = PCL_TRANSFORM_KIND_SR_DEGRADE, .scale = 1}, 1, "transform 0 (sr-degrade)");
+    expect_refused(d, &(pcl_transform){.kind = PCL_TRANSFORM_KIND_RESIZE, .width = 0, .height = 4}, 1, "resize");
+    expect_refused(d, &(pcl_transform){.kind = PCL_TRANSFORM_KIND_RANDOM_CROP, .width = 33, .height = 4}, 1,
                    "does not fit a 32x32");
-    expect_refused(d, &(pcl_transform){.kind = PCL_TRANSFORM_FLIP}, 1, "neither horizontal nor vertical");
-    expect_refused(d, &(pcl_transform){.kind = PCL_TRANSFORM_SCALE, .range = (pcl_range)7}, 1, "unknown range 7");
+    expect_refused(d, &(pcl_transform){.kind = PCL_TRANSFORM_KIND_FLIP}, 1, "neither horizontal nor vertical");
+    expect_refused(d, &(pcl_transform){.kind = PCL_TRANSFORM_KIND_SCALE, .range = (pcl_range)7}, 1, "unknown range 7");
     expect_refused(d, &(pcl_transform){.kind = (pcl_transform_kind)42}, 1, "unknown kind 42");
-    expect_refused(d, &(pcl_transform){.kind = PCL_TRANSFORM_PATCHES, .size = 10, .stride = 0}, 1, "stride 0");
-    expect_refused(d, &(pcl_transform){.kind = PCL_TRANSFORM_PATCHES, .size = 10, .stride = 5, .target_size = 5}, 1,
+    expect_refused(d, &(pcl_transform){.kind = PCL_TRANSFORM_KIND_PATCHES, .size = 10, .stride = 0}, 1, "stride 0");
+    expect_refused(d, &(pcl_transform){.kind = PCL_TRANSFORM_KIND_PATCHES, .size = 10, .stride = 5, .target_size = 5}, 1,
                    "even difference");
-    expect_refused(d, &(pcl_transform){.kind = PCL_TRANSFORM_PATCHES, .size = 40, .stride = 5}, 1,
+    expect_refused(d, &(pcl_transform){.kind = PCL_TRANSFORM_KIND_PATCHES, .size = 40, .stride = 5}, 1,
                    "no 40x40 patch fits");
-    pcl_transform patches = {.kind = PCL_TRANSFORM_PATCHES, .size = 8, .stride = 8};
+    pcl_transform patches = {.kind = PCL_TRANSFORM_KIND_PATCHES, .size = 8, .stride = 8};
     pcl_transform twice[2] = {patches, patches};
     expect_refused(d, twice, 2, "a second patches step");
-    pcl_transform random_first[2] = {{.kind = PCL_TRANSFORM_FLIP, .horizontal = 1}, patches};
+    pcl_transform random_first[2] = {{.kind = PCL_TRANSFORM_KIND_FLIP, .horizontal = 1}, patches};
     expect_refused(d, random_first, 2, "transform 0 (flip) is random");
     /* Luma needs 8-bit integers: after a scale it names the record and the step. */
-    pcl_transform late_luma[2] = {{.kind = PCL_TRANSFORM_SCALE}, {.kind = PCL_TRANSFORM_LUMA}};
+    pcl_transform late_luma[2] = {{.kind = PCL_TRANSFORM_KIND_SCALE}, {.kind = PCL_TRANSFORM_KIND_LUMA}};
     expect_refused(d, late_luma, 2, "record 0 (memory.bin), transform 1 (luma)");
     pcl_pipeline *p = NULL;
     ck_assert_int_eq(pcl_pipeline_create(NULL, 1, NULL, 0, NULL, &p), PCL_ERR_INVALID_ARGUMENT);

@@ -58,10 +58,10 @@ static pcl_tensor *tensor(int n, int c)
 
 static void model_create(model *m, int adam, uint64_t init_seed)
 {
-    OK(pcl_dense_create(ctx, IN, HID, PCL_GEMM_AUTO, &m->d1));
+    OK(pcl_dense_create(ctx, IN, HID, PCL_GEMM_BACKEND_AUTO, &m->d1));
     OK(pcl_batchnorm_create(ctx, HID, 0.1f, 1e-5f, &m->bn));
     OK(pcl_activation_create(ctx, PCL_ACTIVATION_RELU, &m->act));
-    OK(pcl_dense_create(ctx, HID, OUT, PCL_GEMM_AUTO, &m->d2));
+    OK(pcl_dense_create(ctx, HID, OUT, PCL_GEMM_BACKEND_AUTO, &m->d2));
     pcl_tensor *w;
     OK(pcl_layer_param(m->d1, 0, &w, NULL, NULL));
     OK(pcl_tensor_init_he_normal(w, IN, init_seed));
@@ -77,7 +77,7 @@ static void model_create(model *m, int adam, uint64_t init_seed)
     m->dh3 = tensor(BATCH, HID);
     m->dh2 = tensor(BATCH, HID);
     m->dh1 = tensor(BATCH, HID);
-    OK(pcl_loss_create(ctx, PCL_LOSS_MSE, BATCH, 1, OUT, NULL, &m->loss));
+    OK(pcl_loss_create(ctx, PCL_LOSS_KIND_MSE, BATCH, 1, OUT, NULL, &m->loss));
     OK(pcl_train_weights_create(&m->weights));
     OK(pcl_train_weights_add_layer(m->weights, m->d1, "0"));
     OK(pcl_train_weights_add_layer(m->weights, m->bn, "1"));
@@ -575,7 +575,7 @@ START_TEST(test_torch_shapes)
     OK(pcl_model_add(m, l));
     OK(pcl_reshape_create(ctx, FLAT, 1, 1, &l));
     OK(pcl_model_add(m, l));
-    OK(pcl_dense_create(ctx, FLAT, 6, PCL_GEMM_AUTO, &l));
+    OK(pcl_dense_create(ctx, FLAT, 6, PCL_GEMM_BACKEND_AUTO, &l));
     OK(pcl_model_add(m, l));
     OK(pcl_batchnorm_create(ctx, 6, 0.1f, 1e-5f, &l));
     OK(pcl_model_add(m, l));

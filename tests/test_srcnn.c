@@ -105,7 +105,7 @@ static void check_forward(int W, int H)
     snprintf(path, sizeof path, "%s/forward.safetensors", work);
     write_weights(path, w, b, NULL);
     pcl_model *model = NULL;
-    ck_assert_int_eq(pcl_srcnn_create(context, PCL_SRCNN_REPLICATE, &model), PCL_OK);
+    ck_assert_int_eq(pcl_srcnn_create(context, PCL_SRCNN_MODE_REPLICATE, &model), PCL_OK);
     ck_assert_msg(pcl_model_load(model, path, NULL) == PCL_OK, "%s", pcl_last_error());
 
     pcl_image *in = NULL, *out = NULL;
@@ -247,12 +247,12 @@ START_TEST(short_training_lowers_each_loss)
     pcl_data_source source;
     ck_assert_int_eq(pcl_pipeline_source(pipeline, &source), PCL_OK);
     ck_assert_uint_eq(source.count, 24);
-    static const pcl_loss_kind losses[3] = {PCL_LOSS_MSE, PCL_LOSS_MAE, PCL_LOSS_MSSSIM};
+    static const pcl_loss_kind losses[3] = {PCL_LOSS_KIND_MSE, PCL_LOSS_KIND_MAE, PCL_LOSS_KIND_MSSSIM};
     for (int l = 0; l < 3; l++) {
         pcl_model *model = NULL;
         pcl_optimizer *opt = NULL;
         pcl_trainer *trainer = NULL;
-        ck_assert_int_eq(pcl_srcnn_create(context, PCL_SRCNN_VALID, &model), PCL_OK);
+        ck_assert_int_eq(pcl_srcnn_create(context, PCL_SRCNN_MODE_VALID, &model), PCL_OK);
         ck_assert_int_eq(pcl_srcnn_init(model, 0.001, 7), PCL_OK);
         if (l == 2) {
             /* MS-SSIM from the Gaussian start sits on a plateau (value ~0,
@@ -277,7 +277,7 @@ START_TEST(short_training_lowers_each_loss)
         sgd.momentum = 0.9;
         ck_assert_int_eq(pcl_sgd_create(context, &sgd, &opt), PCL_OK);
         pcl_ssim_options so = pcl_ssim_options_default();
-        so.mode = PCL_SSIM_SAME;
+        so.mode = PCL_SSIM_MODE_SAME;
         so.scales = 5;
         so.weights = PCL_SSIM_WEIGHTS_EQUAL;
         pcl_trainer_config config = pcl_trainer_config_default();
@@ -286,7 +286,7 @@ START_TEST(short_training_lowers_each_loss)
         config.batch = 8;
         config.epochs = 1000;
         config.max_steps = 240;
-        config.progress_mode = PCL_PROGRESS_OFF;
+        config.progress_mode = PCL_PROGRESS_MODE_OFF;
         ck_assert_msg(pcl_trainer_create(model, opt, &config, &trainer) == PCL_OK, "%s", pcl_last_error());
         double before, after;
         ck_assert_int_eq(pcl_trainer_evaluate(trainer, &source, &before), PCL_OK);
@@ -311,8 +311,8 @@ END_TEST
 START_TEST(save_load_round_trip)
 {
     pcl_model *a = NULL, *b = NULL;
-    ck_assert_int_eq(pcl_srcnn_create(context, PCL_SRCNN_VALID, &a), PCL_OK);
-    ck_assert_int_eq(pcl_srcnn_create(context, PCL_SRCNN_REPLICATE, &b), PCL_OK);
+    ck_assert_int_eq(pcl_srcnn_create(context, PCL_SRCNN_MODE_VALID, &a), PCL_OK);
+    ck_assert_int_eq(pcl_srcnn_create(context, PCL_SRCNN_MODE_REPLICATE, &b), PCL_OK);
     ck_assert_int_eq(pcl_srcnn_init(a, 0.001, 3), PCL_OK);
     char path[128];
     snprintf(path, sizeof path, "%s/rt.safetensors", work);

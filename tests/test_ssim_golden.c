@@ -131,7 +131,7 @@ static void compute_device(const request *q, result *r)
     memset(r, 0, sizeof *r);
     const size_t n = (size_t)q->h * q->w;
     pcl_ssim_options o = pcl_ssim_options_default();
-    o.mode = q->same ? PCL_SSIM_SAME : PCL_SSIM_VALID;
+    o.mode = q->same ? PCL_SSIM_MODE_SAME : PCL_SSIM_MODE_VALID;
     o.data_range = q->L;
     o.scales = q->scales;
     o.weights = q->equal ? PCL_SSIM_WEIGHTS_EQUAL : PCL_SSIM_WEIGHTS_STANDARD;
@@ -183,7 +183,7 @@ static void compute_device(const request *q, result *r)
         pcl_buffer_release(bs);
         /* The pyramid comes from a same-mode MS-SSIM plan (defined at every size). */
         pcl_ssim_options om = o;
-        om.mode = PCL_SSIM_SAME;
+        om.mode = PCL_SSIM_MODE_SAME;
         om.scales = 5;
         pcl_ssim *ms = NULL;
         ck_assert_msg(pcl_ssim_create(context, 1, q->h, q->w, &om, &ms) == PCL_OK, "%s", pcl_last_error());

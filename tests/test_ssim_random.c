@@ -91,7 +91,7 @@ static void compare_range(pcl_context *ctx, int batch, int h, int w, int same, i
     float *x = malloc(sizeof(float) * n * batch), *y = malloc(sizeof(float) * n * batch);
     for (int b = 0; b < batch; b++) make_pair(x + b * n, y + b * n, h, w, L, invert_last && b == batch - 1);
     pcl_ssim_options o = pcl_ssim_options_default();
-    o.mode = same ? PCL_SSIM_SAME : PCL_SSIM_VALID;
+    o.mode = same ? PCL_SSIM_MODE_SAME : PCL_SSIM_MODE_VALID;
     o.data_range = L;
     o.scales = scales;
     o.weights = equal ? PCL_SSIM_WEIGHTS_EQUAL : PCL_SSIM_WEIGHTS_STANDARD;
@@ -205,7 +205,7 @@ START_TEST(deterministic)
     for (int b = 0; b < batch; b++) make_pair(x + b * (size_t)h * w, y + b * (size_t)h * w, h, w, 2.0, 0);
     for (int scales = 1; scales <= 5; scales += 4) {
         pcl_ssim_options o = pcl_ssim_options_default();
-        o.mode = PCL_SSIM_SAME;
+        o.mode = PCL_SSIM_MODE_SAME;
         o.scales = scales;
         o.data_range = 2.0;
         run_out a, b;
@@ -238,7 +238,7 @@ START_TEST(batch_independent)
         float *x = malloc(sizeof(float) * n * batch), *y = malloc(sizeof(float) * n * batch);
         for (int b = 0; b < batch; b++) make_pair(x + b * n, y + b * n, h, w, 1.0, 0);
         pcl_ssim_options o = pcl_ssim_options_default();
-        o.mode = k ? PCL_SSIM_VALID : PCL_SSIM_SAME;
+        o.mode = k ? PCL_SSIM_MODE_VALID : PCL_SSIM_MODE_SAME;
         o.scales = k ? 1 : 5;
         run_out one, all;
         ck_assert_int_eq(device_run(ctx, x + 2 * n, y + 2 * n, 1, h, w, &o, &one), PCL_OK);

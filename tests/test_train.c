@@ -121,8 +121,8 @@ START_TEST(test_progress)
     /* A file is not a terminal: AUTO gives LINES. */
     FILE *f = tmpfile();
     pcl_progress *p;
-    ck_assert(pcl_progress_create(f, PCL_PROGRESS_AUTO, 2.0, &p) == PCL_OK);
-    ck_assert_int_eq(pcl_progress_get_mode(p), PCL_PROGRESS_LINES);
+    ck_assert(pcl_progress_create(f, PCL_PROGRESS_MODE_AUTO, 2.0, &p) == PCL_OK);
+    ck_assert_int_eq(pcl_progress_get_mode(p), PCL_PROGRESS_MODE_LINES);
     pcl_progress_set_clock(p, fake_clock, NULL);
     /* Epoch 1 of 2, 10 batches of 8 images, one per second: after batch k,
      * 8 img/s and ETA (10 - k + 10) s. Lines at 2 s intervals. */
@@ -153,7 +153,7 @@ START_TEST(test_progress)
     /* The bar: redrawn in place, summary replaces it; a resumed epoch (3 of
      * 10 batches done) measures its rate from the batches it ran. */
     f = tmpfile();
-    ck_assert(pcl_progress_create(f, PCL_PROGRESS_BAR, 5.0, &p) == PCL_OK);
+    ck_assert(pcl_progress_create(f, PCL_PROGRESS_MODE_BAR, 5.0, &p) == PCL_OK);
     pcl_progress_set_clock(p, fake_clock, NULL);
     fake_now = 0.0;
     pcl_progress_epoch_begin(p, 4, 0, 10, 3);
@@ -175,8 +175,8 @@ START_TEST(test_progress)
                   text);
     ck_assert_msg(text[strlen(text) - 1] == '\n', "bar left without a newline");
 
-    ck_assert_int_eq(pcl_progress_create(NULL, PCL_PROGRESS_LINES, 1.0, &p), PCL_ERR_INVALID_ARGUMENT);
-    ck_assert_int_eq(pcl_progress_create(stderr, PCL_PROGRESS_LINES, -1.0, &p), PCL_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(pcl_progress_create(NULL, PCL_PROGRESS_MODE_LINES, 1.0, &p), PCL_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(pcl_progress_create(stderr, PCL_PROGRESS_MODE_LINES, -1.0, &p), PCL_ERR_INVALID_ARGUMENT);
 }
 END_TEST
 

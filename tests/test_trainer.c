@@ -44,8 +44,8 @@
 #define OK(call) ck_assert_msg((call) == PCL_OK, "%s", pcl_last_error())
 
 static pcl_context *ctx;
-static const pcl_loss_kind loss_kinds[] = {PCL_LOSS_MSE, PCL_LOSS_MAE, PCL_LOSS_SSIM, PCL_LOSS_MSSSIM,
-                                           PCL_LOSS_MSSSIM_L1};
+static const pcl_loss_kind loss_kinds[] = {PCL_LOSS_KIND_MSE, PCL_LOSS_KIND_MAE, PCL_LOSS_KIND_SSIM, PCL_LOSS_KIND_MSSSIM,
+                                           PCL_LOSS_KIND_MSSSIM_L1};
 enum { LOSS_KINDS = sizeof loss_kinds / sizeof loss_kinds[0] };
 static const double ms_beta[5] = {0.0448, 0.2856, 0.3001, 0.2363, 0.1333};
 
@@ -54,7 +54,7 @@ static double uniform(uint64_t *s) { return (double)(pcl_rng_next(s) >> 11) * 0x
 static pcl_ssim_options ssim_options(void)
 {
     pcl_ssim_options o = pcl_ssim_options_default();
-    o.mode = PCL_SSIM_SAME; /* small images */
+    o.mode = PCL_SSIM_MODE_SAME; /* small images */
     o.data_range = 1.0;
     return o;
 }
@@ -62,7 +62,7 @@ static pcl_ssim_options ssim_options(void)
 /* The kinds loss.h computes per channel (SSIM is defined on one channel). */
 static int per_channel_kind(pcl_loss_kind kind)
 {
-    return kind == PCL_LOSS_SSIM || kind == PCL_LOSS_MSSSIM || kind == PCL_LOSS_MSSSIM_L1;
+    return kind == PCL_LOSS_KIND_SSIM || kind == PCL_LOSS_KIND_MSSSIM || kind == PCL_LOSS_KIND_MSSSIM_L1;
 }
 
 /* msssim-l1's alpha in the trainer's config and in ref_loss. */
@@ -73,8 +73,8 @@ static double mix_alpha = 0.84;
 static double ref_loss(pcl_loss_kind kind, const double *t, const double *y, int h, int w, double *grad)
 {
     const int p = h * w;
-    if (kind == PCL_LOSS_MSE || kind == PCL_LOSS_MAE) {
-        const int mse = kind == PCL_LOSS_MSE;
+    if (kind == PCL_LOSS_KIND_MSE || kind == PCL_LOSS_KIND_MAE) {
+        const int mse = kind == PCL_LOSS_KIND_MSE;
         double sum = 0;
         for (int i = 0; i < p; i++) {
             double d = y[i] - t[i];
@@ -83,10 +83,10 @@ static double ref_loss(pcl_loss_kind kind, const double *t, const double *y, int
         }
         return sum / p;
     }
-    const int ms = kind != PCL_LOSS_SSIM;
+    const int ms = kind != PCL_LOSS_KIND_SSIM;
     double value;
     ck_assert(ref_ssim(t, y, h, w, 1, 1.0, ms ? 5 : 1, ms_beta, &value, NULL, grad) == 0);
-    if (kind != PCL_LOSS_MSSSIM_L1) {
+    if (kind != PCL_LOSS_KIND_MSSSIM_L1) {
         if (grad)
             for (int i = 0; i < p; i++) grad[i] = -grad[i];
         return 1 - value;
@@ -110,7 +110,7 @@ static pcl_trainer_config quiet_config(pcl_loss_kind loss)
     c.loss = loss;
     c.msssim_l1_alpha = mix_alpha;
     c.ssim_options = &o;
-    c.progress_mode = PCL_PROGRESS_OFF;
+    c.progress_mode = PCL_PROGRESS_MODE_OFF;
     return c;
 }
 
@@ -132,7 +132,7 @@ START_TEST(test_gradient_scale)
     pcl_model *m;
     OK(pcl_model_create(ctx, &m));
     pcl_layer *conv;
-    pcl_conv2d_config cc = {GC, GC, 1, 1, 1, 0, 0, PCL_PADDING_ZERO, 0, PCL_GEMM_AUTO};
+    pcl_conv2d_config cc = {GC, GC, 1, 1, 1, 0, 0, PCL_PADDING_ZERO, 0, PCL_GEMM_BACKEND_AUTO};
     OK(pcl_conv2d_create(ctx, &cc, &conv));
     OK(pcl_model_add(m, conv));
     float w0[GC * GC] = {0.9f, 0.2f, -0.1f, 0.7f}, b0[GC] = {0.05f, -0.02f}, w1[GC * GC], b1[GC];
@@ -246,7 +246,7 @@ static pcl_model *filter_model(uint64_t seed)
     pcl_model *m;
     OK(pcl_model_create(ctx, &m));
     pcl_layer *conv;
-    pcl_conv2d_config cc = {1, 1, 3, 3, 1, 1, 1, PCL_PADDING_ZERO, 0, PCL_GEMM_AUTO};
+    pcl_conv2d_config cc = {1, 1, 3, 3, 1, 1, 1, PCL_PADDING_ZERO, 0, PCL_GEMM_BACKEND_AUTO};
     OK(pcl_conv2d_create(ctx, &cc, &conv));
     OK(pcl_model_add(m, conv));
     OK(pcl_model_init_weights(m, PCL_INIT_XAVIER_UNIFORM, 0, seed));
@@ -329,25 +329,25 @@ static pcl_model *deep_model(int kind, uint64_t seed)
     OK(pcl_model_create(ctx, &m));
     pcl_layer *l;
     if (kind == 0) {
-        pcl_conv2d_config c1 = {1, 4, 3, 3, 1, 1, 1, PCL_PADDING_REPLICATE, 0, PCL_GEMM_AUTO};
+        pcl_conv2d_config c1 = {1, 4, 3, 3, 1, 1, 1, PCL_PADDING_REPLICATE, 0, PCL_GEMM_BACKEND_AUTO};
         OK(pcl_conv2d_create(ctx, &c1, &l));
         OK(pcl_model_add(m, l));
         OK(pcl_batchnorm_create(ctx, 4, 0.1f, 1e-5f, &l));
         OK(pcl_model_add(m, l));
         OK(pcl_activation_create(ctx, PCL_ACTIVATION_RELU, &l));
         OK(pcl_model_add(m, l));
-        pcl_conv2d_config c2 = {4, 1, 3, 3, 1, 1, 1, PCL_PADDING_ZERO, 0, PCL_GEMM_AUTO};
+        pcl_conv2d_config c2 = {4, 1, 3, 3, 1, 1, 1, PCL_PADDING_ZERO, 0, PCL_GEMM_BACKEND_AUTO};
         OK(pcl_conv2d_create(ctx, &c2, &l));
         OK(pcl_model_add(m, l));
         OK(pcl_model_set_lr_multiplier(m, 3, 0.1));
     } else {
         OK(pcl_reshape_create(ctx, FP, 1, 1, &l));
         OK(pcl_model_add(m, l));
-        OK(pcl_dense_create(ctx, FP, 8, PCL_GEMM_AUTO, &l));
+        OK(pcl_dense_create(ctx, FP, 8, PCL_GEMM_BACKEND_AUTO, &l));
         OK(pcl_model_add(m, l));
         OK(pcl_vae_sampler_create(ctx, 4, &l));
         OK(pcl_model_add(m, l));
-        OK(pcl_dense_create(ctx, 4, FP, PCL_GEMM_AUTO, &l));
+        OK(pcl_dense_create(ctx, 4, FP, PCL_GEMM_BACKEND_AUTO, &l));
         OK(pcl_model_add(m, l));
         OK(pcl_reshape_create(ctx, 1, FH, FW, &l));
         OK(pcl_model_add(m, l));
@@ -375,7 +375,7 @@ static float *train_run(const run_spec *spec, size_t *count, pcl_trainer_result 
     pcl_adam_config ac = pcl_adam_config_default();
     ac.learning_rate = 0.01;
     OK(pcl_adam_create(ctx, &ac, &opt));
-    pcl_trainer_config c = quiet_config(PCL_LOSS_MSE);
+    pcl_trainer_config c = quiet_config(PCL_LOSS_KIND_MSE);
     c.batch = 8;
     c.validation_batch = 3; /* 3, 3, 2 */
     c.epochs = spec->epochs;
@@ -520,7 +520,7 @@ START_TEST(test_early_stop)
         pcl_sgd_config sc = pcl_sgd_config_default();
         sc.learning_rate = 1e-30;
         OK(pcl_sgd_create(ctx, &sc, &opt));
-        pcl_trainer_config c = quiet_config(PCL_LOSS_MSE);
+        pcl_trainer_config c = quiet_config(PCL_LOSS_KIND_MSE);
         c.batch = 8;
         c.epochs = 50;
         c.patience = 3;
@@ -553,7 +553,7 @@ START_TEST(test_early_stop)
     pcl_optimizer *opt;
     pcl_sgd_config sc = pcl_sgd_config_default();
     OK(pcl_sgd_create(ctx, &sc, &opt));
-    pcl_trainer_config c = quiet_config(PCL_LOSS_MSE);
+    pcl_trainer_config c = quiet_config(PCL_LOSS_KIND_MSE);
     c.patience = 2;
     pcl_trainer *tr;
     OK(pcl_trainer_create(m, opt, &c, &tr));
@@ -565,7 +565,7 @@ START_TEST(test_early_stop)
     tr = (pcl_trainer *)1;
     ck_assert_int_eq(pcl_trainer_create(m, opt, &c, &tr), PCL_ERR_INVALID_ARGUMENT);
     ck_assert_ptr_null(tr);
-    c = quiet_config(PCL_LOSS_MSSSIM_L1);
+    c = quiet_config(PCL_LOSS_KIND_MSSSIM_L1);
     c.msssim_l1_alpha = 1.5;
     OK(pcl_trainer_create(m, opt, &c, &tr));
     pcl_trainer_result res = {.steps = -1};
@@ -679,7 +679,7 @@ START_TEST(test_nan)
     pcl_sgd_config sc = pcl_sgd_config_default();
     if (diverge) sc.learning_rate = 1e30; /* the first step throws the weights to ~1e29 */
     OK(pcl_sgd_create(ctx, &sc, &opt));
-    pcl_trainer_config c = quiet_config(diverge ? PCL_LOSS_MSE : PCL_LOSS_SSIM);
+    pcl_trainer_config c = quiet_config(diverge ? PCL_LOSS_KIND_MSE : PCL_LOSS_KIND_SSIM);
     c.batch = 8;
     c.epochs = 2;
     c.checkpoint_path = ck;

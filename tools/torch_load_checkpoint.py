@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Loads a perceptcl training checkpoint into PyTorch modules.
 
-A cross-check of the layout that include/perceptcl/train.h documents, not
+A cross-check of the layout that include/perceptcl/train_weights.h documents, not
 part of the test suite:
 
     python3 tools/torch_load_checkpoint.py MODEL.safetensors.train

@@ -31,19 +31,20 @@
 #ifndef PERCEPTCL_ARCHITECTURES_H
 #define PERCEPTCL_ARCHITECTURES_H
 
+#include "perceptcl/export.h"
 #include "perceptcl/model.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-extern const pcl_architecture pcl_arch_srcnn_955;
-extern const pcl_architecture pcl_arch_srcnn_955_replicate;
-extern const pcl_architecture pcl_arch_fc_binary_ae;
-extern const pcl_architecture pcl_arch_conv_ae_96;
-extern const pcl_architecture pcl_arch_conv_ae_96_b512;
-extern const pcl_architecture pcl_arch_elvae_96;
-extern const pcl_architecture pcl_arch_yaleb_ae_48;
+PCL_API extern const pcl_architecture pcl_arch_srcnn_955;
+PCL_API extern const pcl_architecture pcl_arch_srcnn_955_replicate;
+PCL_API extern const pcl_architecture pcl_arch_fc_binary_ae;
+PCL_API extern const pcl_architecture pcl_arch_conv_ae_96;
+PCL_API extern const pcl_architecture pcl_arch_conv_ae_96_b512;
+PCL_API extern const pcl_architecture pcl_arch_elvae_96;
+PCL_API extern const pcl_architecture pcl_arch_yaleb_ae_48;
 
 #ifdef __cplusplus
 }

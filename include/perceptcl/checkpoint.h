@@ -28,6 +28,7 @@
 #ifndef PERCEPTCL_CHECKPOINT_H
 #define PERCEPTCL_CHECKPOINT_H
 
+#include "perceptcl/export.h"
 #include "perceptcl/tensor.h"
 
 #include <stddef.h>
@@ -41,62 +42,64 @@ extern "C" {
 
 typedef struct pcl_checkpoint pcl_checkpoint;
 
-pcl_status pcl_checkpoint_create(pcl_checkpoint **checkpoint);
-void pcl_checkpoint_destroy(pcl_checkpoint *checkpoint);
+PCL_API pcl_status pcl_checkpoint_create(pcl_checkpoint **checkpoint);
+PCL_API void pcl_checkpoint_destroy(pcl_checkpoint *checkpoint);
 
 /* Adds a tensor (data copied: product of shape floats; ndim 0 is a scalar).
  * Names must be unique, non-empty, valid UTF-8 and not "__metadata__". */
-pcl_status pcl_checkpoint_add(pcl_checkpoint *checkpoint, const char *name, int ndim, const int64_t *shape,
-                              const float *data);
+PCL_API pcl_status pcl_checkpoint_add(pcl_checkpoint *checkpoint, const char *name, int ndim, const int64_t *shape,
+                                      const float *data);
 /* Adds a device tensor with shape [n, c, h, w] (downloads it). */
-pcl_status pcl_checkpoint_add_tensor(pcl_checkpoint *checkpoint, const char *name, const pcl_tensor *tensor);
+PCL_API pcl_status pcl_checkpoint_add_tensor(pcl_checkpoint *checkpoint, const char *name, const pcl_tensor *tensor);
 /* The same with the given shape, which must hold the tensor's values (e.g.
  * PyTorch's (C) for a 1 x C x 1 x 1 bias). */
-pcl_status pcl_checkpoint_add_tensor_shaped(pcl_checkpoint *checkpoint, const char *name, const pcl_tensor *tensor,
-                                            int ndim, const int64_t *shape);
+PCL_API pcl_status pcl_checkpoint_add_tensor_shaped(pcl_checkpoint *checkpoint, const char *name,
+                                                    const pcl_tensor *tensor, int ndim, const int64_t *shape);
 
 /* Sets a metadata entry (copied; replaces an existing key); key and value
  * must be valid UTF-8 (the header is JSON). */
-pcl_status pcl_checkpoint_set_metadata(pcl_checkpoint *checkpoint, const char *key, const char *value);
+PCL_API pcl_status pcl_checkpoint_set_metadata(pcl_checkpoint *checkpoint, const char *key, const char *value);
 /* The value of key, or NULL when absent. */
-const char *pcl_checkpoint_metadata(const pcl_checkpoint *checkpoint, const char *key);
+PCL_API const char *pcl_checkpoint_metadata(const pcl_checkpoint *checkpoint, const char *key);
 /* Integer metadata: fails (naming the key) when absent or not an integer. */
-pcl_status pcl_checkpoint_metadata_i64(const pcl_checkpoint *checkpoint, const char *key, int64_t *value);
-pcl_status pcl_checkpoint_metadata_u64(const pcl_checkpoint *checkpoint, const char *key, uint64_t *value);
-pcl_status pcl_checkpoint_set_metadata_i64(pcl_checkpoint *checkpoint, const char *key, int64_t value);
-pcl_status pcl_checkpoint_set_metadata_u64(pcl_checkpoint *checkpoint, const char *key, uint64_t value);
-int pcl_checkpoint_metadata_count(const pcl_checkpoint *checkpoint);
-void pcl_checkpoint_metadata_entry(const pcl_checkpoint *checkpoint, int index, const char **key, const char **value);
+PCL_API pcl_status pcl_checkpoint_metadata_i64(const pcl_checkpoint *checkpoint, const char *key, int64_t *value);
+PCL_API pcl_status pcl_checkpoint_metadata_u64(const pcl_checkpoint *checkpoint, const char *key, uint64_t *value);
+PCL_API pcl_status pcl_checkpoint_set_metadata_i64(pcl_checkpoint *checkpoint, const char *key, int64_t value);
+PCL_API pcl_status pcl_checkpoint_set_metadata_u64(pcl_checkpoint *checkpoint, const char *key, uint64_t value);
+PCL_API int pcl_checkpoint_metadata_count(const pcl_checkpoint *checkpoint);
+PCL_API void pcl_checkpoint_metadata_entry(const pcl_checkpoint *checkpoint, int index, const char **key,
+                                           const char **value);
 
 /* Tensors in file order. Any output may be NULL; shape has ndim entries. */
-int pcl_checkpoint_count(const pcl_checkpoint *checkpoint);
-pcl_status pcl_checkpoint_entry(const pcl_checkpoint *checkpoint, int index, const char **name, int *ndim,
-                                const int64_t **shape, const float **data);
+PCL_API int pcl_checkpoint_count(const pcl_checkpoint *checkpoint);
+PCL_API pcl_status pcl_checkpoint_entry(const pcl_checkpoint *checkpoint, int index, const char **name, int *ndim,
+                                        const int64_t **shape, const float **data);
 
 /* The data of the tensor called name, checked against the expected shape
  * (fails naming the checkpoint's path, the tensor and both shapes). */
-pcl_status pcl_checkpoint_find(const pcl_checkpoint *checkpoint, const char *name, int ndim, const int64_t *shape,
-                               const float **data);
+PCL_API pcl_status pcl_checkpoint_find(const pcl_checkpoint *checkpoint, const char *name, int ndim,
+                                       const int64_t *shape, const float **data);
 /* The same, and fails (naming the tensor and the element) when a value is
  * NaN or infinite: how loaders refuse the weights of a diverged run. */
-pcl_status pcl_checkpoint_find_finite(const pcl_checkpoint *checkpoint, const char *name, int ndim,
-                                      const int64_t *shape, const float **data);
+PCL_API pcl_status pcl_checkpoint_find_finite(const pcl_checkpoint *checkpoint, const char *name, int ndim,
+                                              const int64_t *shape, const float **data);
 /* Uploads the tensor called name into a device tensor; the stored shape must
  * be [n, c, h, w] of that tensor and its values finite (find_finite). */
-pcl_status pcl_checkpoint_load_tensor(const pcl_checkpoint *checkpoint, const char *name, pcl_tensor *tensor);
+PCL_API pcl_status pcl_checkpoint_load_tensor(const pcl_checkpoint *checkpoint, const char *name, pcl_tensor *tensor);
 /* The same where the stored shape must be the given one (which must hold
  * the tensor's values). */
-pcl_status pcl_checkpoint_load_tensor_shaped(const pcl_checkpoint *checkpoint, const char *name, pcl_tensor *tensor,
-                                             int ndim, const int64_t *shape);
+PCL_API pcl_status pcl_checkpoint_load_tensor_shaped(const pcl_checkpoint *checkpoint, const char *name,
+                                                     pcl_tensor *tensor, int ndim, const int64_t *shape);
 
 /* Writes atomically (see the top of this file). */
-pcl_status pcl_checkpoint_write(const pcl_checkpoint *checkpoint, const char *path);
+PCL_API pcl_status pcl_checkpoint_write(const pcl_checkpoint *checkpoint, const char *path);
 /* Reads and validates a whole file. */
-pcl_status pcl_checkpoint_read(const char *path, pcl_checkpoint **checkpoint);
+PCL_API pcl_status pcl_checkpoint_read(const char *path, pcl_checkpoint **checkpoint);
 /* The same from memory; name labels messages (a path, "<memory>"). */
-pcl_status pcl_checkpoint_parse(const void *bytes, size_t length, const char *name, pcl_checkpoint **checkpoint);
+PCL_API pcl_status pcl_checkpoint_parse(const void *bytes, size_t length, const char *name,
+                                        pcl_checkpoint **checkpoint);
 /* The exact file bytes pcl_checkpoint_write would write (malloc'd). */
-pcl_status pcl_checkpoint_serialize(const pcl_checkpoint *checkpoint, unsigned char **bytes, size_t *length);
+PCL_API pcl_status pcl_checkpoint_serialize(const pcl_checkpoint *checkpoint, unsigned char **bytes, size_t *length);
 
 #ifdef __cplusplus
 }

@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "perceptcl/export.h"
 #include "perceptcl/image.h"
 #include "perceptcl/status.h"
 
@@ -71,12 +72,12 @@ typedef struct pcl_corpus_info {
 } pcl_corpus_info;
 
 /* Static description of a corpus; NULL if corpus is out of range. */
-const pcl_corpus_info *pcl_corpus_get_info(pcl_corpus corpus);
+PCL_API const pcl_corpus_info *pcl_corpus_get_info(pcl_corpus corpus);
 /* Looks a corpus up by its name; PCL_ERR_INVALID_ARGUMENT if unknown. */
-pcl_status pcl_corpus_find(const char *name, pcl_corpus *out);
+PCL_API pcl_status pcl_corpus_find(const char *name, pcl_corpus *out);
 
 /* The data root: dir if not NULL, else $PERCEPTCL_DATA, else NULL. */
-const char *pcl_data_root(const char *dir);
+PCL_API const char *pcl_data_root(const char *dir);
 
 /* What pcl_corpus_check found. */
 typedef struct pcl_corpus_report {
@@ -92,40 +93,39 @@ typedef struct pcl_corpus_report {
  * file names. With deep != 0 every record is also read and checked (labels,
  * image sizes, decodability). Returns PCL_OK whether or not the corpus is
  * there; the report tells. */
-pcl_status pcl_corpus_check(pcl_corpus corpus, const char *root, int deep, pcl_corpus_report *report);
+PCL_API pcl_status pcl_corpus_check(pcl_corpus corpus, const char *root, int deep, pcl_corpus_report *report);
 
 /* Opens a named corpus under root (its standard layout). */
-pcl_status pcl_dataset_open(pcl_corpus corpus, const char *root, pcl_dataset **out);
+PCL_API pcl_status pcl_dataset_open(pcl_corpus corpus, const char *root, pcl_dataset **out);
 
 /* CIFAR-10 binary batches: records of 3073 bytes, 1 label byte (0..9) then
  * the R, G and B planes of 32x32, each row-major. count files are
  * concatenated in the given order. Each file's size must be a nonzero
  * multiple of 3073. */
-pcl_status pcl_dataset_open_cifar10_bin(const char *const *paths, int count, pcl_dataset **out);
+PCL_API pcl_status pcl_dataset_open_cifar10_bin(const char *const *paths, int count, pcl_dataset **out);
 
 /* STL-10: x_path holds records of 27648 bytes, the R, G, B planes of 96x96,
  * each stored column-major (byte c*9216 + x*96 + y is pixel (x, y)). y_path
  * (NULL for unlabeled_X.bin) holds one byte 1..10 per record; it is read at
  * open (it is small) and must hold exactly as many labels as x_path records. */
-pcl_status pcl_dataset_open_stl10_bin(const char *x_path, const char *y_path, pcl_dataset **out);
+PCL_API pcl_status pcl_dataset_open_stl10_bin(const char *x_path, const char *y_path, pcl_dataset **out);
 
 /* 80M Tiny Images: records of 3072 bytes, R, G, B planes of 32x32, each
  * column-major (as the authors' loadTinyImages.m reads them); no labels. */
-pcl_status pcl_dataset_open_tiny_images(const char *path, pcl_dataset **out);
+PCL_API pcl_status pcl_dataset_open_tiny_images(const char *path, pcl_dataset **out);
 
 /* The binary record formats, for opening from memory (tests, fuzzing). */
 typedef enum pcl_binary_format {
-    PCL_BINARY_CIFAR10 = 0,
-    PCL_BINARY_STL10,
-    PCL_BINARY_TINY_IMAGES
+    PCL_BINARY_FORMAT_CIFAR10 = 0,
+    PCL_BINARY_FORMAT_STL10,
+    PCL_BINARY_FORMAT_TINY_IMAGES
 } pcl_binary_format;
 
 /* Opens size bytes at data as one record file of format; name is used in
  * messages. labels/labels_size: the STL-10 y file contents (NULL for none).
  * data is borrowed: it must outlive the dataset. */
-pcl_status pcl_dataset_open_memory(pcl_binary_format format, const void *data, size_t size,
-                                   const void *labels, size_t labels_size, const char *name,
-                                   pcl_dataset **out);
+PCL_API pcl_status pcl_dataset_open_memory(pcl_binary_format format, const void *data, size_t size, const void *labels,
+                                           size_t labels_size, const char *name, pcl_dataset **out);
 
 typedef struct pcl_folder_options {
     int class_subfolders;            /* 0: images directly in dir (label -1); 1: one subfolder per
@@ -140,7 +140,7 @@ typedef struct pcl_folder_options {
 /* A folder of image files (.png .jpg .jpeg .bmp .pgm .ppm .pnm, any case;
  * other files are skipped), sorted by name (bytewise). Images are decoded
  * when read. */
-pcl_status pcl_dataset_open_folder(const char *dir, const pcl_folder_options *options, pcl_dataset **out);
+PCL_API pcl_status pcl_dataset_open_folder(const char *dir, const pcl_folder_options *options, pcl_dataset **out);
 
 /* Extended Yale B cropped: dir holds yaleBxx/ folders of
  * yaleBxx_P00A<+|-><3 digits>E<+|-><2 digits>.pgm (168x192 gray). Files
@@ -148,20 +148,20 @@ pcl_status pcl_dataset_open_folder(const char *dir, const pcl_folder_options *op
  * other name, or a subject that differs from its folder's, is refused.
  * Label = index of the subject folder in sorted order (0..37 for the 38
  * subjects); the subject number itself is in pcl_record_info. */
-pcl_status pcl_dataset_open_yale(const char *dir, pcl_dataset **out);
+PCL_API pcl_status pcl_dataset_open_yale(const char *dir, pcl_dataset **out);
 
 /* Parses a Yale B cropped file name (no directory part). */
-pcl_status pcl_yale_parse_name(const char *name, int *subject, int *azimuth, int *elevation);
+PCL_API pcl_status pcl_yale_parse_name(const char *name, int *subject, int *azimuth, int *elevation);
 
-void pcl_dataset_destroy(pcl_dataset *dataset);
+PCL_API void pcl_dataset_destroy(pcl_dataset *dataset);
 
-size_t pcl_dataset_count(const pcl_dataset *dataset);
+PCL_API size_t pcl_dataset_count(const pcl_dataset *dataset);
 /* The record size; width and height are 0 when the images differ in size,
  * channels 0 when kept as stored. Any pointer may be NULL. */
-void pcl_dataset_shape(const pcl_dataset *dataset, int *width, int *height, int *channels);
+PCL_API void pcl_dataset_shape(const pcl_dataset *dataset, int *width, int *height, int *channels);
 /* Number of classes (0 when unlabeled) and the name of one ("" if none). */
-int pcl_dataset_class_count(const pcl_dataset *dataset);
-const char *pcl_dataset_class_name(const pcl_dataset *dataset, int label);
+PCL_API int pcl_dataset_class_count(const pcl_dataset *dataset);
+PCL_API const char *pcl_dataset_class_name(const pcl_dataset *dataset, int label);
 
 typedef struct pcl_record_info {
     int label;          /* 0-based class, -1 if none */
@@ -174,21 +174,21 @@ typedef struct pcl_record_info {
 
 /* Where record index comes from, and its label as listed (binary formats
  * whose label is inside the record report it after reading it). */
-pcl_status pcl_dataset_record_info(const pcl_dataset *dataset, size_t index, pcl_record_info *info);
+PCL_API pcl_status pcl_dataset_record_info(const pcl_dataset *dataset, size_t index, pcl_record_info *info);
 
 /* Reads one record as a new image (HWC, 0..255) and its label (label may be NULL). */
-pcl_status pcl_dataset_read_image(const pcl_dataset *dataset, size_t index, pcl_image **out, int *label);
+PCL_API pcl_status pcl_dataset_read_image(const pcl_dataset *dataset, size_t index, pcl_image **out, int *label);
 
 /* Reads count records into dst (capacity floats), one sample after another,
  * each width*height*channels floats in layout; labels (may be NULL) gets one
  * int per record. The dataset's shape must be fixed. On failure dst and
  * labels are left untouched. */
-pcl_status pcl_dataset_read_batch(const pcl_dataset *dataset, const size_t *indices, size_t count,
-                                  pcl_layout layout, float *dst, size_t capacity, int *labels);
+PCL_API pcl_status pcl_dataset_read_batch(const pcl_dataset *dataset, const size_t *indices, size_t count,
+                                          pcl_layout layout, float *dst, size_t capacity, int *labels);
 
 /* Reads every record once and checks it; *checked (may be NULL) gets the
  * number read before the first failure. */
-pcl_status pcl_dataset_verify(const pcl_dataset *dataset, size_t *checked);
+PCL_API pcl_status pcl_dataset_verify(const pcl_dataset *dataset, size_t *checked);
 
 /* Value ranges for pcl_dataset_scale. */
 typedef enum pcl_range {
@@ -199,29 +199,29 @@ typedef enum pcl_range {
 /* Maps count values from 0..max_value into range, in place. A NaN or
  * infinite value is refused (PCL_ERR_INVALID_ARGUMENT naming its index),
  * leaving data untouched. */
-pcl_status pcl_dataset_scale(float *data, size_t count, float max_value, pcl_range range);
+PCL_API pcl_status pcl_dataset_scale(float *data, size_t count, float max_value, pcl_range range);
 
 /* Seeded shuffles and splits: pcl_rng_shuffle (rng.h) of a splitmix64
  * stream seeded with seed itself. The same seed gives the same permutation
  * on every platform. */
 
 /* Shuffles n indices in place. */
-pcl_status pcl_shuffle(size_t *indices, size_t n, uint64_t seed);
+PCL_API pcl_status pcl_shuffle(size_t *indices, size_t n, uint64_t seed);
 /* Fills indices with a seeded permutation of 0..n-1. */
-pcl_status pcl_permutation(size_t *indices, size_t n, uint64_t seed);
+PCL_API pcl_status pcl_permutation(size_t *indices, size_t n, uint64_t seed);
 
 /* Part sizes from fractions (each >= 0, summing to 1 within 1e-9) for n
  * records: floor(f * n) each, then the records left over go one each to the
  * parts with the largest remainders (earlier part on ties). Sizes sum to n.
  * 60/20/20 of 2,414 gives 1,448 / 483 / 483. */
-pcl_status pcl_split_sizes(size_t n, const double *fractions, int parts, size_t *sizes);
+PCL_API pcl_status pcl_split_sizes(size_t n, const double *fractions, int parts, size_t *sizes);
 
 /* A seeded split of n records into parts of the given sizes (sum <= n; e.g.
  * 48,000 / 12,000 of 60,000). indices (n entries) gets a
  * permutation of 0..n-1: part k is indices[start_k .. start_k + sizes[k]) with
  * start_k = sizes[0] + ... + sizes[k-1]; entries after the last part are the
  * records no part uses. */
-pcl_status pcl_split(size_t n, const size_t *sizes, int parts, uint64_t seed, size_t *indices);
+PCL_API pcl_status pcl_split(size_t n, const size_t *sizes, int parts, uint64_t seed, size_t *indices);
 
 #ifdef __cplusplus
 }

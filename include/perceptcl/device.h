@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "perceptcl/export.h"
 #include "perceptcl/status.h"
 
 #ifdef __cplusplus
@@ -63,51 +64,49 @@ typedef struct pcl_device_selection {
 /* Lists every device of every platform. On success *devices is an array of
  * *count entries to release with pcl_devices_free. No platform at all gives
  * PCL_ERR_NO_PLATFORM with a hint on how to install one. */
-pcl_status pcl_devices_list(pcl_device_info **devices, int *count);
-void pcl_devices_free(pcl_device_info *devices);
+PCL_API pcl_status pcl_devices_list(pcl_device_info **devices, int *count);
+PCL_API void pcl_devices_free(pcl_device_info *devices);
 
 /* Parses "cpu", "gpu", "accelerator" or "any" (case-insensitive). */
-pcl_status pcl_device_type_parse(const char *text, pcl_device_type *type);
-const char *pcl_device_type_name(pcl_device_type type);
+PCL_API pcl_status pcl_device_type_parse(const char *text, pcl_device_type *type);
+PCL_API const char *pcl_device_type_name(pcl_device_type type);
 
 /* Fills the unset fields of *selection from the environment variables. */
-void pcl_device_selection_apply_environment(pcl_device_selection *selection);
+PCL_API void pcl_device_selection_apply_environment(pcl_device_selection *selection);
 
 /* Chooses one device from a list (no OpenCL calls: testable anywhere).
  * *chosen is an index into devices. */
-pcl_status pcl_device_select(const pcl_device_info *devices, int count,
-                             const pcl_device_selection *selection, int *chosen);
+PCL_API pcl_status pcl_device_select(const pcl_device_info *devices, int count, const pcl_device_selection *selection,
+                                     int *chosen);
 
 typedef struct pcl_context pcl_context;
 
 /* Opens the selected device (environment applied) with one in-order queue. */
-pcl_status pcl_context_create(const pcl_device_selection *selection, pcl_context **context);
-void pcl_context_destroy(pcl_context *context);
+PCL_API pcl_status pcl_context_create(const pcl_device_selection *selection, pcl_context **context);
+PCL_API void pcl_context_destroy(pcl_context *context);
 
-const pcl_device_info *pcl_context_device(const pcl_context *context);
-cl_context pcl_context_cl(const pcl_context *context);
-cl_command_queue pcl_context_queue(const pcl_context *context);
-cl_device_id pcl_context_device_id(const pcl_context *context);
+PCL_API const pcl_device_info *pcl_context_device(const pcl_context *context);
+PCL_API cl_context pcl_context_cl(const pcl_context *context);
+PCL_API cl_command_queue pcl_context_queue(const pcl_context *context);
+PCL_API cl_device_id pcl_context_device_id(const pcl_context *context);
 
 /* Caps the work-group size the library uses below what the device reports
  * (0 restores the device's limit). For testing small-limit devices. */
-void pcl_context_set_work_group_limit(pcl_context *context, size_t limit);
+PCL_API void pcl_context_set_work_group_limit(pcl_context *context, size_t limit);
 
 /* Waits for all queued work; reports an asynchronous failure. */
-pcl_status pcl_context_finish(pcl_context *context);
+PCL_API pcl_status pcl_context_finish(pcl_context *context);
 
 /* Device buffers. Sizes over the device's maximum allocation are refused
  * with PCL_ERR_TOO_LARGE before OpenCL is asked. */
-pcl_status pcl_buffer_create(pcl_context *context, size_t bytes, cl_mem *buffer);
-pcl_status pcl_buffer_write(pcl_context *context, cl_mem buffer, size_t offset,
-                            size_t bytes, const void *data);
-pcl_status pcl_buffer_read(pcl_context *context, cl_mem buffer, size_t offset,
-                           size_t bytes, void *data);
-pcl_status pcl_buffer_fill_zero(pcl_context *context, cl_mem buffer, size_t offset, size_t bytes);
-void pcl_buffer_release(cl_mem buffer);
+PCL_API pcl_status pcl_buffer_create(pcl_context *context, size_t bytes, cl_mem *buffer);
+PCL_API pcl_status pcl_buffer_write(pcl_context *context, cl_mem buffer, size_t offset, size_t bytes, const void *data);
+PCL_API pcl_status pcl_buffer_read(pcl_context *context, cl_mem buffer, size_t offset, size_t bytes, void *data);
+PCL_API pcl_status pcl_buffer_fill_zero(pcl_context *context, cl_mem buffer, size_t offset, size_t bytes);
+PCL_API void pcl_buffer_release(cl_mem buffer);
 
 /* The name of an OpenCL error code ("CL_OUT_OF_RESOURCES"). */
-const char *pcl_cl_error_name(cl_int error);
+PCL_API const char *pcl_cl_error_name(cl_int error);
 
 #ifdef __cplusplus
 }

@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "perceptcl/export.h"
 #include "perceptcl/rng.h"
 #include "perceptcl/status.h"
 
@@ -46,51 +47,50 @@ typedef enum pcl_layout {
 
 /* Allocates a zero-filled width x height x channels image (1 <= channels <= 4),
  * max_value 255. */
-pcl_status pcl_image_create(pcl_image **out, int width, int height, int channels);
-void pcl_image_destroy(pcl_image *image);
-pcl_status pcl_image_clone(const pcl_image *src, pcl_image **out);
+PCL_API pcl_status pcl_image_create(pcl_image **out, int width, int height, int channels);
+PCL_API void pcl_image_destroy(pcl_image *image);
+PCL_API pcl_status pcl_image_clone(const pcl_image *src, pcl_image **out);
 
 /* Number of floats in the image (width * height * channels). */
-size_t pcl_image_size(const pcl_image *image);
+PCL_API size_t pcl_image_size(const pcl_image *image);
 
 /* Reads any supported file; the format is detected from its magic bytes. */
-pcl_status pcl_image_read(const char *path, pcl_image **out);
+PCL_API pcl_status pcl_image_read(const char *path, pcl_image **out);
 
 /* Format-specific readers (pcl_image_read dispatches to these). */
-pcl_status pcl_image_read_png(const char *path, pcl_image **out);
-pcl_status pcl_image_read_jpeg(const char *path, pcl_image **out);
-pcl_status pcl_image_read_pnm(const char *path, pcl_image **out); /* P2 P3 P5 P6 Pf PF */
-pcl_status pcl_image_read_bmp(const char *path, pcl_image **out);
+PCL_API pcl_status pcl_image_read_png(const char *path, pcl_image **out);
+PCL_API pcl_status pcl_image_read_jpeg(const char *path, pcl_image **out);
+PCL_API pcl_status pcl_image_read_pnm(const char *path, pcl_image **out); /* P2 P3 P5 P6 Pf PF */
+PCL_API pcl_status pcl_image_read_bmp(const char *path, pcl_image **out);
 
 /* 8-bit PNG of 1 (gray), 2 (gray+alpha), 3 (RGB) or 4 (RGBA) channels.
  * Values are clamped to 0..255 and rounded to nearest (halves away from zero);
  * NaN is refused with PCL_ERR_INVALID_ARGUMENT. */
-pcl_status pcl_image_write_png(const char *path, const pcl_image *image);
+PCL_API pcl_status pcl_image_write_png(const char *path, const pcl_image *image);
 /* 8-bit binary PGM (P5, 1 channel) or PPM (P6, 3 channels), same rounding. */
-pcl_status pcl_image_write_pnm(const char *path, const pcl_image *image);
+PCL_API pcl_status pcl_image_write_pnm(const char *path, const pcl_image *image);
 /* PFM of 1 ('Pf') or 3 ('PF') channels, little-endian (scale -1), float32 as is. */
-pcl_status pcl_image_write_pfm(const char *path, const pcl_image *image);
+PCL_API pcl_status pcl_image_write_pfm(const char *path, const pcl_image *image);
 
 /* Copies the rectangle (x, y, width, height), which must lie inside src. */
-pcl_status pcl_image_crop(const pcl_image *src, int x, int y, int width, int height,
-                          pcl_image **out);
+PCL_API pcl_status pcl_image_crop(const pcl_image *src, int x, int y, int width, int height, pcl_image **out);
 /* Crops the bottom/right so width and height are multiples of scale (MATLAB
  * modcrop: keeps the top-left corner). */
-pcl_status pcl_image_modcrop(const pcl_image *src, int scale, pcl_image **out);
+PCL_API pcl_status pcl_image_modcrop(const pcl_image *src, int scale, pcl_image **out);
 /* Crops a width x height window at a uniformly random position drawn from
  * *rng_state (a splitmix64 state, rng.h, the caller seeds and owns; it is
  * advanced: x = pcl_rng_below(rng_state, width range), then y likewise).
  * x_out/y_out may be NULL. */
-pcl_status pcl_image_random_crop(const pcl_image *src, int width, int height, uint64_t *rng_state,
-                                 pcl_image **out, int *x_out, int *y_out);
+PCL_API pcl_status pcl_image_random_crop(const pcl_image *src, int width, int height, uint64_t *rng_state,
+                                         pcl_image **out, int *x_out, int *y_out);
 
 /* Number of size x size patches at stride: positions 0, stride, 2*stride, ...
  * while the patch fits (SRCNN's generate_train.m rule). */
-pcl_status pcl_image_patch_count(const pcl_image *image, int size, int stride, size_t *count);
+PCL_API pcl_status pcl_image_patch_count(const pcl_image *image, int size, int stride, size_t *count);
 /* Writes all patches (row of positions by row, left to right) to dst, which
  * holds capacity floats; each patch takes size*size*channels floats. */
-pcl_status pcl_image_extract_patches(const pcl_image *image, int size, int stride, pcl_layout layout,
-                                     float *dst, size_t capacity, size_t *count);
+PCL_API pcl_status pcl_image_extract_patches(const pcl_image *image, int size, int stride, pcl_layout layout,
+                                             float *dst, size_t capacity, size_t *count);
 
 #ifdef __cplusplus
 }

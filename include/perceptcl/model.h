@@ -28,7 +28,7 @@
  * batch normalisation's gamma and beta are "<index>.weight" and
  * "<index>.bias" as in PyTorch's BatchNorm; a PyTorch nn.Sequential of the
  * same layers has the same keys, and checkpoints give the tensors its
- * shapes (dense weights (out, in), vectors (C): the table in train.h).
+ * shapes (dense weights (out, in), vectors (C): the table in train_weights.h).
  * The optimizer's state and the training state use the same names. A named
  * layer also answers to its index name when a file is read (a training
  * state or model file written before the layer had a name resumes/loads).
@@ -45,11 +45,13 @@
 #ifndef PERCEPTCL_MODEL_H
 #define PERCEPTCL_MODEL_H
 
+#include "perceptcl/export.h"
 #include "perceptcl/checkpoint.h"
 #include "perceptcl/layers.h"
 #include "perceptcl/optimizer.h"
+#include "perceptcl/rng.h"
 #include "perceptcl/tensor.h"
-#include "perceptcl/train.h"
+#include "perceptcl/train_weights.h"
 
 #include <stdint.h>
 
@@ -59,44 +61,44 @@ extern "C" {
 
 typedef struct pcl_model pcl_model;
 
-pcl_status pcl_model_create(pcl_context *context, pcl_model **model);
+PCL_API pcl_status pcl_model_create(pcl_context *context, pcl_model **model);
 /* Destroys the model and every layer added to it. */
-void pcl_model_destroy(pcl_model *model);
+PCL_API void pcl_model_destroy(pcl_model *model);
 
 /* Appends a layer; the model owns it from now on, also when the call fails
  * (it is then destroyed), so pcl_model_add(m, made_by_create) needs no
  * clean-up on either path. The layer must be of the model's context. */
-pcl_status pcl_model_add(pcl_model *model, pcl_layer *layer);
+PCL_API pcl_status pcl_model_add(pcl_model *model, pcl_layer *layer);
 /* The same with a name (copied): its tensors are "<name>.weight", ...
  * instead of "<index>.weight". NULL is pcl_model_add. A name must be
  * non-empty, of letters, digits, '_' and '.', not all digits (those are
  * index names), and unique in the model. */
-pcl_status pcl_model_add_named(pcl_model *model, pcl_layer *layer, const char *name);
+PCL_API pcl_status pcl_model_add_named(pcl_model *model, pcl_layer *layer, const char *name);
 /* The name layer index was given, or NULL when it has none. */
-const char *pcl_model_layer_name(const pcl_model *model, int index);
+PCL_API const char *pcl_model_layer_name(const pcl_model *model, int index);
 
 /* The architecture's name ("srcnn-9-5-5"), written as the "architecture"
  * metadata of pcl_model_save; NULL before one is set. pcl_model_build_architecture
  * sets it. */
-pcl_status pcl_model_set_architecture(pcl_model *model, const char *name);
-const char *pcl_model_architecture(const pcl_model *model);
+PCL_API pcl_status pcl_model_set_architecture(pcl_model *model, const char *name);
+PCL_API const char *pcl_model_architecture(const pcl_model *model);
 
-int pcl_model_layer_count(const pcl_model *model);
+PCL_API int pcl_model_layer_count(const pcl_model *model);
 /* Layer index (NULL when out of range); the model still owns it. */
-pcl_layer *pcl_model_layer(const pcl_model *model, int index);
-pcl_context *pcl_model_context(const pcl_model *model);
+PCL_API pcl_layer *pcl_model_layer(const pcl_model *model, int index);
+PCL_API pcl_context *pcl_model_context(const pcl_model *model);
 
 /* Learning-rate multiplier of layer index's parameters (default 1), used by
  * pcl_model_add_to_optimizer (SRCNN: 0.1 on the last layer). */
-pcl_status pcl_model_set_lr_multiplier(pcl_model *model, int index, double lr_multiplier);
+PCL_API pcl_status pcl_model_set_lr_multiplier(pcl_model *model, int index, double lr_multiplier);
 /* Registers every parameter as "<index>.<name>" with its layer's multiplier. */
-pcl_status pcl_model_add_to_optimizer(pcl_model *model, pcl_optimizer *optimizer);
+PCL_API pcl_status pcl_model_add_to_optimizer(pcl_model *model, pcl_optimizer *optimizer);
 
 /* The named parameters and buffers ("0.weight", "1.running_var"); owned by
  * the model, kept up to date by pcl_model_add. */
-pcl_train_weights *pcl_model_weights(const pcl_model *model);
+PCL_API pcl_train_weights *pcl_model_weights(const pcl_model *model);
 /* Total number of trained floats (parameters only). */
-size_t pcl_model_param_floats(const pcl_model *model);
+PCL_API size_t pcl_model_param_floats(const pcl_model *model);
 
 typedef enum pcl_model_init {
     PCL_INIT_HE_NORMAL = 0, /* Gaussian * sqrt(2 / fan_in) */
@@ -107,26 +109,26 @@ typedef enum pcl_model_init {
 /* Initialises the "weight" of every conv2d and dense layer (fan_in = in *
  * kh * kw, fan_out = out * kh * kw) with seed pcl_train_step_seed(seed, i)
  * for layer i, and sets their biases to 0. Other layers keep theirs. */
-pcl_status pcl_model_init_weights(pcl_model *model, pcl_model_init init, double std, uint64_t seed);
+PCL_API pcl_status pcl_model_init_weights(pcl_model *model, pcl_model_init init, double std, uint64_t seed);
 
 /* The output shape {n, c, h, w} for an input shape; fails naming the layer
  * whose input does not fit. */
-pcl_status pcl_model_output_shape(const pcl_model *model, const int in[4], int out[4]);
+PCL_API pcl_status pcl_model_output_shape(const pcl_model *model, const int in[4], int out[4]);
 
 /* Training mode (default) or inference mode of every layer. */
-void pcl_model_set_training(pcl_model *model, int training);
+PCL_API void pcl_model_set_training(pcl_model *model, int training);
 
 /* y = model(x). *y belongs to the model and stays valid until the next
  * forward or the model's destruction; x must stay alive and unchanged until
  * the backward that follows (it is read again). Intermediate tensors are
  * reallocated when x's shape differs from the previous forward's. */
-pcl_status pcl_model_forward(pcl_model *model, const pcl_tensor *x, pcl_tensor **y);
+PCL_API pcl_status pcl_model_forward(pcl_model *model, const pcl_tensor *x, pcl_tensor **y);
 /* Backward of the last forward: dy = d loss / d y (the shape of y). Every
  * parameter gradient accumulates (df/dtheta)^T dy; the gradient with respect
  * to x is not computed. */
-pcl_status pcl_model_backward(pcl_model *model, const pcl_tensor *dy);
+PCL_API pcl_status pcl_model_backward(pcl_model *model, const pcl_tensor *dy);
 /* Sets every parameter gradient to 0. */
-pcl_status pcl_model_zero_grad(pcl_model *model);
+PCL_API pcl_status pcl_model_zero_grad(pcl_model *model);
 
 /* ---- architectures as data ---------------------------------------------- */
 
@@ -157,17 +159,17 @@ typedef struct pcl_layer_spec {
 } pcl_layer_spec;
 
 #define PCL_SPEC_CONV2D(name_, in_, out_, kernel_, stride_, pad_, padding_)                                    \
-    { .kind = PCL_LAYER_CONV2D, .name = (name_), .in = (in_), .out = (out_), .kernel = (kernel_),            \
+    { .kind = PCL_LAYER_KIND_CONV2D, .name = (name_), .in = (in_), .out = (out_), .kernel = (kernel_),            \
       .stride = (stride_), .pad = (pad_), .padding = (padding_) }
-#define PCL_SPEC_DENSE(name_, in_, out_) { .kind = PCL_LAYER_DENSE, .name = (name_), .in = (in_), .out = (out_) }
-#define PCL_SPEC_ACTIVATION(activation_) { .kind = PCL_LAYER_ACTIVATION, .activation = (activation_) }
+#define PCL_SPEC_DENSE(name_, in_, out_) { .kind = PCL_LAYER_KIND_DENSE, .name = (name_), .in = (in_), .out = (out_) }
+#define PCL_SPEC_ACTIVATION(activation_) { .kind = PCL_LAYER_KIND_ACTIVATION, .activation = (activation_) }
 #define PCL_SPEC_RELU PCL_SPEC_ACTIVATION(PCL_ACTIVATION_RELU)
 #define PCL_SPEC_TANH PCL_SPEC_ACTIVATION(PCL_ACTIVATION_TANH)
-#define PCL_SPEC_BINARY { .kind = PCL_LAYER_BINARY }
-#define PCL_SPEC_BATCHNORM(name_, channels_) { .kind = PCL_LAYER_BATCHNORM, .name = (name_), .out = (channels_) }
-#define PCL_SPEC_UPSAMPLE(factor_) { .kind = PCL_LAYER_UPSAMPLE, .factor = (factor_) }
-#define PCL_SPEC_RESHAPE(c_, h_, w_) { .kind = PCL_LAYER_RESHAPE, .shape = { (c_), (h_), (w_) } }
-#define PCL_SPEC_VAE_SAMPLER(latent_) { .kind = PCL_LAYER_VAE_SAMPLER, .out = (latent_) }
+#define PCL_SPEC_BINARY { .kind = PCL_LAYER_KIND_BINARY }
+#define PCL_SPEC_BATCHNORM(name_, channels_) { .kind = PCL_LAYER_KIND_BATCHNORM, .name = (name_), .out = (channels_) }
+#define PCL_SPEC_UPSAMPLE(factor_) { .kind = PCL_LAYER_KIND_UPSAMPLE, .factor = (factor_) }
+#define PCL_SPEC_RESHAPE(c_, h_, w_) { .kind = PCL_LAYER_KIND_RESHAPE, .shape = { (c_), (h_), (w_) } }
+#define PCL_SPEC_VAE_SAMPLER(latent_) { .kind = PCL_LAYER_KIND_VAE_SAMPLER, .out = (latent_) }
 
 /* A named table with the input it is made for ({c, h, w} of one image). */
 typedef struct pcl_architecture {
@@ -183,17 +185,17 @@ typedef struct pcl_architecture {
  * index, kind and what is wrong ("spec entry 3 (conv2d 'conv2'): kernel 0,
  * expected >= 1"). Whether the entries fit each other depends on the input
  * shape: pcl_model_build_architecture and pcl_model_spec_shape check that. */
-pcl_status pcl_model_build(pcl_context *context, const pcl_layer_spec *spec, int count, pcl_model **model);
+PCL_API pcl_status pcl_model_build(pcl_context *context, const pcl_layer_spec *spec, int count, pcl_model **model);
 /* pcl_model_build of arch's table, also checking that its input fits every
  * entry (pcl_model_spec_shape), with pcl_model_set_architecture(arch->name). */
-pcl_status pcl_model_build_architecture(pcl_context *context, const pcl_architecture *arch, pcl_model **model);
+PCL_API pcl_status pcl_model_build_architecture(pcl_context *context, const pcl_architecture *arch, pcl_model **model);
 /* Walks a table without allocating anything: the output shape for input
  * shape in ({n, c, h, w}) and the number of trained floats (parameters;
  * either output may be NULL). Fails naming the first entry that is bad or
  * whose input does not fit (a conv's in channels, a dense layer's in
  * features, a reshape's element count). */
-pcl_status pcl_model_spec_shape(const pcl_layer_spec *spec, int count, const int in[4], int out[4],
-                                size_t *param_floats);
+PCL_API pcl_status pcl_model_spec_shape(const pcl_layer_spec *spec, int count, const int in[4], int out[4],
+                                        size_t *param_floats);
 
 /* ---- model files --------------------------------------------------------- */
 
@@ -204,7 +206,7 @@ pcl_status pcl_model_spec_shape(const pcl_layer_spec *spec, int count, const int
  * model's, when set), "perceptcl_version" (PCL_VERSION), then every entry of
  * metadata (may be NULL; same keys replace those), by convention "loss",
  * "training" (the recipe), "data". */
-pcl_status pcl_model_save(const pcl_model *model, const char *path, const pcl_checkpoint *metadata);
+PCL_API pcl_status pcl_model_save(const pcl_model *model, const char *path, const pcl_checkpoint *metadata);
 /* Reads a file of pcl_model_save or PyTorch (same names and shapes; a
  * named layer's tensors may also be under its index name; vectors stored
  * (C) may also be (C, 1, 1, 1) or (1, C, 1, 1); an nn.Sequential's
@@ -213,14 +215,14 @@ pcl_status pcl_model_save(const pcl_model *model, const char *path, const pcl_ch
  * shape, a tensor the model does not have, or a value that is not finite
  * fails naming the file and the tensor. metadata (may be NULL) receives the
  * file's checkpoint (tensors and metadata), destroyed by the caller. */
-pcl_status pcl_model_load(pcl_model *model, const char *path, pcl_checkpoint **metadata);
+PCL_API pcl_status pcl_model_load(pcl_model *model, const char *path, pcl_checkpoint **metadata);
 
 /* VAE samplers (see the top of this file). Models without one: kl 0. */
-void pcl_model_set_kl_weight(pcl_model *model, double weight);
-double pcl_model_kl_weight(const pcl_model *model);
-int pcl_model_has_kl(const pcl_model *model);
-pcl_status pcl_model_kl(const pcl_model *model, double *mean_kl);
-void pcl_model_set_noise_seed(pcl_model *model, uint64_t seed);
+PCL_API void pcl_model_set_kl_weight(pcl_model *model, double weight);
+PCL_API double pcl_model_kl_weight(const pcl_model *model);
+PCL_API int pcl_model_has_kl(const pcl_model *model);
+PCL_API pcl_status pcl_model_kl(const pcl_model *model, double *mean_kl);
+PCL_API void pcl_model_set_noise_seed(pcl_model *model, uint64_t seed);
 
 #ifdef __cplusplus
 }

@@ -38,6 +38,7 @@
 #ifndef PERCEPTCL_OPTIMIZER_H
 #define PERCEPTCL_OPTIMIZER_H
 
+#include "perceptcl/export.h"
 #include "perceptcl/layers.h"
 #include "perceptcl/tensor.h"
 
@@ -49,7 +50,7 @@ extern "C" {
 
 typedef struct pcl_optimizer pcl_optimizer;
 
-typedef enum pcl_optimizer_kind { PCL_OPTIMIZER_SGD = 0, PCL_OPTIMIZER_ADAM } pcl_optimizer_kind;
+typedef enum pcl_optimizer_kind { PCL_OPTIMIZER_KIND_SGD = 0, PCL_OPTIMIZER_KIND_ADAM } pcl_optimizer_kind;
 
 typedef struct pcl_sgd_config {
     double learning_rate; /* > 0 */
@@ -67,58 +68,58 @@ typedef struct pcl_adam_config {
 } pcl_adam_config;
 
 /* PyTorch's defaults (SGD: lr 0.01, the rest 0; Adam: 1e-3, 0.9, 0.999, 1e-8, 0). */
-pcl_sgd_config pcl_sgd_config_default(void);
-pcl_adam_config pcl_adam_config_default(void);
+PCL_API pcl_sgd_config pcl_sgd_config_default(void);
+PCL_API pcl_adam_config pcl_adam_config_default(void);
 
-pcl_status pcl_sgd_create(pcl_context *context, const pcl_sgd_config *config, pcl_optimizer **optimizer);
-pcl_status pcl_adam_create(pcl_context *context, const pcl_adam_config *config, pcl_optimizer **optimizer);
-void pcl_optimizer_destroy(pcl_optimizer *optimizer);
+PCL_API pcl_status pcl_sgd_create(pcl_context *context, const pcl_sgd_config *config, pcl_optimizer **optimizer);
+PCL_API pcl_status pcl_adam_create(pcl_context *context, const pcl_adam_config *config, pcl_optimizer **optimizer);
+PCL_API void pcl_optimizer_destroy(pcl_optimizer *optimizer);
 
-pcl_optimizer_kind pcl_optimizer_get_kind(const pcl_optimizer *optimizer);
+PCL_API pcl_optimizer_kind pcl_optimizer_get_kind(const pcl_optimizer *optimizer);
 /* "sgd" or "adam". */
-const char *pcl_optimizer_kind_name(pcl_optimizer_kind kind);
+PCL_API const char *pcl_optimizer_kind_name(pcl_optimizer_kind kind);
 /* Parses "sgd" / "adam" (case-insensitive). */
-pcl_status pcl_optimizer_kind_parse(const char *text, pcl_optimizer_kind *kind);
+PCL_API pcl_status pcl_optimizer_kind_parse(const char *text, pcl_optimizer_kind *kind);
 
 /* Registers a parameter tensor and its gradient (same element count) under a
  * unique name (copied; used for checkpoint entries). lr_multiplier >= 0
  * scales the learning rate for this tensor only (SRCNN: 0.1 on the last
  * layer). Refused after the first step. */
-pcl_status pcl_optimizer_add(pcl_optimizer *optimizer, pcl_tensor *value, pcl_tensor *grad, const char *name,
-                             double lr_multiplier);
+PCL_API pcl_status pcl_optimizer_add(pcl_optimizer *optimizer, pcl_tensor *value, pcl_tensor *grad, const char *name,
+                                     double lr_multiplier);
 /* Registers every parameter of a layer as "<prefix>.<name>" with PyTorch's
  * name (batch normalisation's gamma and beta as "weight" and "bias"), the
  * names pcl_train_weights_add_layer gives them. */
-pcl_status pcl_optimizer_add_layer(pcl_optimizer *optimizer, pcl_layer *layer, const char *prefix,
-                                   double lr_multiplier);
+PCL_API pcl_status pcl_optimizer_add_layer(pcl_optimizer *optimizer, pcl_layer *layer, const char *prefix,
+                                           double lr_multiplier);
 
 /* One update of every registered parameter from its gradient. */
-pcl_status pcl_optimizer_step(pcl_optimizer *optimizer);
+PCL_API pcl_status pcl_optimizer_step(pcl_optimizer *optimizer);
 /* Sets every registered gradient to 0. */
-pcl_status pcl_optimizer_zero_grad(pcl_optimizer *optimizer);
+PCL_API pcl_status pcl_optimizer_zero_grad(pcl_optimizer *optimizer);
 
 /* The base learning rate (schedules change it between steps). */
-double pcl_optimizer_learning_rate(const pcl_optimizer *optimizer);
-pcl_status pcl_optimizer_set_learning_rate(pcl_optimizer *optimizer, double learning_rate);
+PCL_API double pcl_optimizer_learning_rate(const pcl_optimizer *optimizer);
+PCL_API pcl_status pcl_optimizer_set_learning_rate(pcl_optimizer *optimizer, double learning_rate);
 
 /* Registered parameters, in the order added. Any output may be NULL. */
-int pcl_optimizer_param_count(const pcl_optimizer *optimizer);
-pcl_status pcl_optimizer_param(const pcl_optimizer *optimizer, int index, pcl_tensor **value, pcl_tensor **grad,
-                               const char **name, double *lr_multiplier);
+PCL_API int pcl_optimizer_param_count(const pcl_optimizer *optimizer);
+PCL_API pcl_status pcl_optimizer_param(const pcl_optimizer *optimizer, int index, pcl_tensor **value, pcl_tensor **grad,
+                                       const char **name, double *lr_multiplier);
 
 /* State: steps taken so far, and the state tensors of each parameter
  * (pcl_optimizer_state_count per parameter: SGD 1 with momentum else 0,
  * Adam 2). Restoring a checkpoint writes the state tensors and the step
  * count; the next step then continues exactly. */
-uint64_t pcl_optimizer_steps(const pcl_optimizer *optimizer);
-void pcl_optimizer_set_steps(pcl_optimizer *optimizer, uint64_t steps);
-int pcl_optimizer_state_count(const pcl_optimizer *optimizer);
-pcl_status pcl_optimizer_state(const pcl_optimizer *optimizer, int param, int slot, pcl_tensor **state,
-                               const char **name);
+PCL_API uint64_t pcl_optimizer_steps(const pcl_optimizer *optimizer);
+PCL_API void pcl_optimizer_set_steps(pcl_optimizer *optimizer, uint64_t steps);
+PCL_API int pcl_optimizer_state_count(const pcl_optimizer *optimizer);
+PCL_API pcl_status pcl_optimizer_state(const pcl_optimizer *optimizer, int param, int slot, pcl_tensor **state,
+                                       const char **name);
 
 /* The hyperparameters as "key=value" pairs separated by commas
  * ("lr=0.0001,momentum=0.9,..."), for checkpoint metadata and logs. */
-pcl_status pcl_optimizer_describe(const pcl_optimizer *optimizer, char *text, size_t capacity);
+PCL_API pcl_status pcl_optimizer_describe(const pcl_optimizer *optimizer, char *text, size_t capacity);
 
 #ifdef __cplusplus
 }

@@ -1,10 +1,10 @@
 /* perceptcl: training data from a dataset through a pipeline of exact
  * transforms, as the trainer's data source.
  *
- *   pcl_transform steps[] = {{.kind = PCL_TRANSFORM_YCBCR_Y},
- *                            {.kind = PCL_TRANSFORM_SR_DEGRADE, .scale = 3},
- *                            {.kind = PCL_TRANSFORM_SCALE, .range = PCL_RANGE_UNIT},
- *                            {.kind = PCL_TRANSFORM_PATCHES, .size = 33, .stride = 14, .target_size = 17}};
+ *   pcl_transform steps[] = {{.kind = PCL_TRANSFORM_KIND_YCBCR_Y},
+ *                            {.kind = PCL_TRANSFORM_KIND_SR_DEGRADE, .scale = 3},
+ *                            {.kind = PCL_TRANSFORM_KIND_SCALE, .range = PCL_RANGE_UNIT},
+ *                            {.kind = PCL_TRANSFORM_KIND_PATCHES, .size = 33, .stride = 14, .target_size = 17}};
  *   pcl_pipeline_create(&dataset, 1, steps, 4, NULL, &pipeline);
  *   pcl_pipeline_source(pipeline, &source);   -> pcl_trainer_run(trainer, &source, ...)
  *
@@ -13,11 +13,11 @@
  * 0..255, the dataset's channels). The transforms then run in order, each
  * on both images unless said otherwise:
  *   LUMA         1 channel: ITU-R 601-2 luma on the 8-bit values, PIL's
- *                integer rule (color.h PCL_LUMA_PIL, as datasets/ gives gray
+ *                integer rule (color.h PCL_LUMA_MODE_PIL, as datasets/ gives gray
  *                records); values must be integers 0..255 (put it first).
  *                A 1-channel image is kept.
  *   YCBCR_Y      1 channel: Y of MATLAB rgb2ycbcr on 8-bit RGB, rounded to an
- *                integer (color.h PCL_YCBCR_ROUND_U8), as SRCNN uses; a
+ *                integer (color.h PCL_YCBCR_MODE_ROUND_U8), as SRCNN uses; a
  *                1-channel image is taken as Y already (SRCNN: gray as is).
  *   SCALE        v / 255 (PCL_RANGE_UNIT, [0, 1]) or 2 v / 255 - 1
  *                (PCL_RANGE_SIGNED, [-1, 1]), computed in double and rounded
@@ -62,6 +62,7 @@
 #ifndef PERCEPTCL_PIPELINE_H
 #define PERCEPTCL_PIPELINE_H
 
+#include "perceptcl/export.h"
 #include "perceptcl/datasets.h"
 #include "perceptcl/trainer.h"
 
@@ -73,14 +74,14 @@ extern "C" {
 #endif
 
 typedef enum pcl_transform_kind {
-    PCL_TRANSFORM_LUMA = 0,    /* 1 channel, ITU-R 601-2 luma (PIL) */
-    PCL_TRANSFORM_YCBCR_Y,     /* 1 channel, rgb2ycbcr Y rounded to 8 bits */
-    PCL_TRANSFORM_SCALE,       /* range: [0, 1] or [-1, 1] from 0..255 */
-    PCL_TRANSFORM_RESIZE,      /* width, height: MATLAB bicubic */
-    PCL_TRANSFORM_RANDOM_CROP, /* width, height: seeded window */
-    PCL_TRANSFORM_FLIP,        /* horizontal, vertical: seeded mirrors */
-    PCL_TRANSFORM_SR_DEGRADE,  /* scale: input = bicubic down-up, target = modcropped truth */
-    PCL_TRANSFORM_PATCHES      /* size, stride, target_size: one record per square */
+    PCL_TRANSFORM_KIND_LUMA = 0,    /* 1 channel, ITU-R 601-2 luma (PIL) */
+    PCL_TRANSFORM_KIND_YCBCR_Y,     /* 1 channel, rgb2ycbcr Y rounded to 8 bits */
+    PCL_TRANSFORM_KIND_SCALE,       /* range: [0, 1] or [-1, 1] from 0..255 */
+    PCL_TRANSFORM_KIND_RESIZE,      /* width, height: MATLAB bicubic */
+    PCL_TRANSFORM_KIND_RANDOM_CROP, /* width, height: seeded window */
+    PCL_TRANSFORM_KIND_FLIP,        /* horizontal, vertical: seeded mirrors */
+    PCL_TRANSFORM_KIND_SR_DEGRADE,  /* scale: input = bicubic down-up, target = modcropped truth */
+    PCL_TRANSFORM_KIND_PATCHES      /* size, stride, target_size: one record per square */
 } pcl_transform_kind;
 
 /* One step; only the fields of its kind are read. */
@@ -96,7 +97,7 @@ typedef struct pcl_transform {
 
 /* Its name ("luma", "ycbcr-y", "scale", "resize", "random-crop", "flip",
  * "sr-degrade", "patches"); "unknown" out of range. */
-const char *pcl_transform_name(pcl_transform_kind kind);
+PCL_API const char *pcl_transform_name(pcl_transform_kind kind);
 
 typedef struct pcl_pipeline_options {
     size_t limit; /* > 0: keep only the first limit records (SRCNN's --limit-patches);
@@ -110,27 +111,27 @@ typedef struct pcl_pipeline pcl_pipeline;
  * it; without, they must outlive the pipeline), through transforms[0..n-1]
  * (copied; n may be 0). options may be NULL. Fails on a bad parameter, an
  * unreadable record, no records, or records of different shapes. */
-pcl_status pcl_pipeline_create(pcl_dataset *const *datasets, int count, const pcl_transform *transforms, int n,
-                               const pcl_pipeline_options *options, pcl_pipeline **out);
-void pcl_pipeline_destroy(pcl_pipeline *pipeline);
+PCL_API pcl_status pcl_pipeline_create(pcl_dataset *const *datasets, int count, const pcl_transform *transforms, int n,
+                                       const pcl_pipeline_options *options, pcl_pipeline **out);
+PCL_API void pcl_pipeline_destroy(pcl_pipeline *pipeline);
 
 /* Records the pipeline gives (after the limit). */
-size_t pcl_pipeline_count(const pcl_pipeline *pipeline);
+PCL_API size_t pcl_pipeline_count(const pcl_pipeline *pipeline);
 /* Dataset records read at create (PATCHES: those the records came from,
  * fewer than the datasets hold when the limit stopped reading early);
  * without PATCHES, the records given. */
-size_t pcl_pipeline_images(const pcl_pipeline *pipeline);
+PCL_API size_t pcl_pipeline_images(const pcl_pipeline *pipeline);
 
 /* The trainer's data source (trainer.h) over the pipeline, which must
  * outlive it: count, input and target shapes (c, h, w) and a fill that
  * writes records in NCHW with the seeded transforms drawn from the fill's
  * seed. Fill may be called from one thread at a time. */
-pcl_status pcl_pipeline_source(pcl_pipeline *pipeline, pcl_data_source *out);
+PCL_API pcl_status pcl_pipeline_source(pcl_pipeline *pipeline, pcl_data_source *out);
 
 /* Record index as two new images (HWC), the seeded transforms drawn from
  * seed as a fill with that seed does (for tests and inspection). */
-pcl_status pcl_pipeline_record(pcl_pipeline *pipeline, size_t index, uint64_t seed, pcl_image **input,
-                               pcl_image **target);
+PCL_API pcl_status pcl_pipeline_record(pcl_pipeline *pipeline, size_t index, uint64_t seed, pcl_image **input,
+                                       pcl_image **target);
 
 #ifdef __cplusplus
 }

@@ -15,12 +15,14 @@
 #ifndef PERCEPTCL_RESIZE_H
 #define PERCEPTCL_RESIZE_H
 
+#include "perceptcl/export.h"
 #include "perceptcl/image.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
+/* Flag bits of pcl_resize_bicubic* (OR'ed into flags). */
 enum {
     PCL_RESIZE_DEFAULT = 0,
     PCL_RESIZE_NO_ANTIALIAS = 1u << 0, /* imresize(..., 'Antialiasing', false) */
@@ -29,14 +31,13 @@ enum {
 };
 
 /* Resizes to out_width x out_height. */
-pcl_status pcl_resize_bicubic(const pcl_image *src, int out_width, int out_height, unsigned flags,
-                              pcl_image **out);
+PCL_API pcl_status pcl_resize_bicubic(const pcl_image *src, int out_width, int out_height, unsigned flags,
+                                      pcl_image **out);
 /* Resizes by scale (> 0) in both dimensions: output ceil(scale * size). */
-pcl_status pcl_resize_bicubic_scale(const pcl_image *src, double scale, unsigned flags,
-                                    pcl_image **out);
+PCL_API pcl_status pcl_resize_bicubic_scale(const pcl_image *src, double scale, unsigned flags, pcl_image **out);
 
 /* The Keys cubic kernel with a = -0.5 (exposed for tests and kernels). */
-double pcl_resize_cubic(double x);
+PCL_API double pcl_resize_cubic(double x);
 
 #ifdef __cplusplus
 }

@@ -11,6 +11,7 @@
 #ifndef PERCEPTCL_SR_H
 #define PERCEPTCL_SR_H
 
+#include "perceptcl/export.h"
 #include "perceptcl/device.h"
 #include "perceptcl/image.h"
 
@@ -21,15 +22,15 @@ extern "C" {
 /* From an 8-bit RGB or gray image: the ground-truth Y (modcropped, integer
  * values 0..255) and its bicubic down-then-up version (float, unrounded,
  * same size). Either output may be NULL. */
-pcl_status pcl_sr_prepare(const pcl_image *image, int scale, pcl_image **ground_truth_y, pcl_image **bicubic_y);
+PCL_API pcl_status pcl_sr_prepare(const pcl_image *image, int scale, pcl_image **ground_truth_y, pcl_image **bicubic_y);
 
 /* Removes `border` pixels from every side, then rounds and clamps to 0..255
  * as MATLAB's uint8() does (halves away from zero). 1-channel images. */
-pcl_status pcl_sr_shave_u8(const pcl_image *image, int border, pcl_image **out);
+PCL_API pcl_status pcl_sr_shave_u8(const pcl_image *image, int border, pcl_image **out);
 
 /* PSNR in dB of two equal-size images of 8-bit values (peak 255), in float64.
  * Identical images give +infinity. */
-pcl_status pcl_sr_psnr(const pcl_image *reference, const pcl_image *test, double *psnr);
+PCL_API pcl_status pcl_sr_psnr(const pcl_image *reference, const pcl_image *test, double *psnr);
 
 /* PSNR and SSIM of the protocol for one pair: ground truth and estimate, both
  * unshaved; shaves `border`, rounds to uint8, measures (SSIM on the device). */
@@ -37,8 +38,8 @@ typedef struct pcl_sr_score {
     double psnr;
     double ssim;
 } pcl_sr_score;
-pcl_status pcl_sr_score_pair(pcl_context *context, const pcl_image *ground_truth, const pcl_image *estimate,
-                             int border, pcl_sr_score *score);
+PCL_API pcl_status pcl_sr_score_pair(pcl_context *context, const pcl_image *ground_truth, const pcl_image *estimate,
+                                     int border, pcl_sr_score *score);
 
 /* An estimate of the ground-truth Y from the bicubic Y (unrounded, of the
  * ground truth's size, values 0..255), of that same size: a network, say. */
@@ -53,9 +54,9 @@ typedef struct pcl_sr_estimator {
  * means[0] and of estimator k in means[1 + k] (estimator_count + 1 entries),
  * the number of images in *images. A folder without images is an error; so is
  * any image that fails (the message names it). */
-pcl_status pcl_sr_evaluate_folder(pcl_context *context, const char *folder, int scale,
-                                  const pcl_sr_estimator *estimators, int estimator_count, size_t *images,
-                                  pcl_sr_score *means);
+PCL_API pcl_status pcl_sr_evaluate_folder(pcl_context *context, const char *folder, int scale,
+                                          const pcl_sr_estimator *estimators, int estimator_count, size_t *images,
+                                          pcl_sr_score *means);
 
 #ifdef __cplusplus
 }

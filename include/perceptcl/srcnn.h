@@ -29,6 +29,7 @@
 #ifndef PERCEPTCL_SRCNN_H
 #define PERCEPTCL_SRCNN_H
 
+#include "perceptcl/export.h"
 #include "perceptcl/checkpoint.h"
 #include "perceptcl/image.h"
 #include "perceptcl/model.h"
@@ -48,22 +49,22 @@ extern "C" {
 #define PCL_SRCNN_STRIDE 14
 
 typedef enum pcl_srcnn_mode {
-    PCL_SRCNN_VALID = 0,    /* training: output 16 pixels smaller in each dimension */
-    PCL_SRCNN_REPLICATE = 1 /* test time: same-size output, edges replicated in every layer */
+    PCL_SRCNN_MODE_VALID = 0,    /* training: output 16 pixels smaller in each dimension */
+    PCL_SRCNN_MODE_REPLICATE = 1 /* test time: same-size output, edges replicated in every layer */
 } pcl_srcnn_mode;
 
 /* A new 9-5-5 SRCNN as a pcl_model (weights 0: initialise them with
  * pcl_srcnn_init or load them). */
-pcl_status pcl_srcnn_create(pcl_context *context, pcl_srcnn_mode mode, pcl_model **model);
+PCL_API pcl_status pcl_srcnn_create(pcl_context *context, pcl_srcnn_mode mode, pcl_model **model);
 /* Gaussian weights with std (SRCNN: 0.001) from seed, biases 0. */
-pcl_status pcl_srcnn_init(pcl_model *model, double std, uint64_t seed);
+PCL_API pcl_status pcl_srcnn_init(pcl_model *model, double std, uint64_t seed);
 /* Test time: the network's Y for a bicubic-upscaled Y image (1 channel,
  * 0..255 as pcl_sr_prepare gives it, any size >= 1x1): input / 255, network
  * with replicate padding, output * 255 (not rounded or clamped). The image
  * is processed in tiles with an 8-pixel halo taken from the image, so memory
  * stays bounded; each tile's output equals the whole-image result (up to
- * float32 summation order). model must be PCL_SRCNN_REPLICATE. */
-pcl_status pcl_srcnn_apply(pcl_model *model, const pcl_image *bicubic_y, pcl_image **out);
+ * float32 summation order). model must be PCL_SRCNN_MODE_REPLICATE. */
+PCL_API pcl_status pcl_srcnn_apply(pcl_model *model, const pcl_image *bicubic_y, pcl_image **out);
 
 /* Training data: the sub-images of SRCNN's generate_train.m as a pipeline
  * (pipeline.h) over the images of the folders dirs[0..count-1], each in
@@ -78,8 +79,8 @@ pcl_status pcl_srcnn_apply(pcl_model *model, const pcl_image *bicubic_y, pcl_ima
  * image smaller than 33x33 adds nothing. limit: 0, or the number of
  * sub-images to keep (the first ones). scale 2..8, stride >= 1. The
  * pipeline holds the sub-images; the folders are closed before return. */
-pcl_status pcl_srcnn_training_pipeline(const char *const *dirs, int count, int scale, int stride, size_t limit,
-                                       pcl_pipeline **out);
+PCL_API pcl_status pcl_srcnn_training_pipeline(const char *const *dirs, int count, int scale, int stride, size_t limit,
+                                               pcl_pipeline **out);
 
 #ifdef __cplusplus
 }

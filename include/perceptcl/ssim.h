@@ -16,6 +16,7 @@
 #ifndef PERCEPTCL_SSIM_H
 #define PERCEPTCL_SSIM_H
 
+#include "perceptcl/export.h"
 #include "perceptcl/device.h"
 
 #ifdef __cplusplus
@@ -23,8 +24,8 @@ extern "C" {
 #endif
 
 typedef enum pcl_ssim_mode {
-    PCL_SSIM_VALID = 0, /* only window positions inside the image; needs H, W >= 11 */
-    PCL_SSIM_SAME = 1   /* one position per pixel, edges replicated (clamped); any size */
+    PCL_SSIM_MODE_VALID = 0, /* only window positions inside the image; needs H, W >= 11 */
+    PCL_SSIM_MODE_SAME = 1   /* one position per pixel, edges replicated (clamped); any size */
 } pcl_ssim_mode;
 
 typedef enum pcl_ssim_weights {
@@ -40,16 +41,16 @@ typedef struct pcl_ssim_options {
 } pcl_ssim_options;
 
 /* valid mode, L = 1, 1 scale (SSIM), standard weights. */
-pcl_ssim_options pcl_ssim_options_default(void);
+PCL_API pcl_ssim_options pcl_ssim_options_default(void);
 
 typedef struct pcl_ssim pcl_ssim;
 
 /* Makes a plan and compiles its kernels. MS-SSIM in valid mode with a level
  * under 11x11 (shorter side < 161), or SSIM in valid mode under 11x11, gives
  * PCL_ERR_UNDEFINED with a message naming the level sizes. */
-pcl_status pcl_ssim_create(pcl_context *context, int batch, int height, int width, const pcl_ssim_options *options,
-                           pcl_ssim **plan);
-void pcl_ssim_destroy(pcl_ssim *plan);
+PCL_API pcl_status pcl_ssim_create(pcl_context *context, int batch, int height, int width,
+                                   const pcl_ssim_options *options, pcl_ssim **plan);
+PCL_API void pcl_ssim_destroy(pcl_ssim *plan);
 
 /* Computes the value of every image pair (x[n], y[n]).
  *   values: host array of batch floats, or NULL to leave them on the device
@@ -59,10 +60,10 @@ void pcl_ssim_destroy(pcl_ssim *plan);
  * Any term t_j <= 0 gives the value 0 and a gradient of exactly 0 (never NaN).
  * Work is enqueued on the context's in-order queue; x, y and grad must not be
  * released before it finishes. */
-pcl_status pcl_ssim_run(pcl_ssim *plan, cl_mem x, cl_mem y, float *values, cl_mem grad);
+PCL_API pcl_status pcl_ssim_run(pcl_ssim *plan, cl_mem x, cl_mem y, float *values, cl_mem grad);
 
 /* The device buffer holding the batch values of the last run (owned by the plan). */
-cl_mem pcl_ssim_values(const pcl_ssim *plan);
+PCL_API cl_mem pcl_ssim_values(const pcl_ssim *plan);
 
 /* Per-scale means of the last run, for one image. */
 typedef struct pcl_ssim_scale {
@@ -75,20 +76,20 @@ typedef struct pcl_ssim_scale {
 } pcl_ssim_scale;
 
 /* Fills scales[0 .. options.scales-1] for image (waits for the device). */
-pcl_status pcl_ssim_scales(pcl_ssim *plan, int image, pcl_ssim_scale *scales);
+PCL_API pcl_status pcl_ssim_scales(pcl_ssim *plan, int image, pcl_ssim_scale *scales);
 
 /* Size of a pyramid level (1-based) of this plan. */
-pcl_status pcl_ssim_level_size(const pcl_ssim *plan, int level, int *height, int *width);
+PCL_API pcl_status pcl_ssim_level_size(const pcl_ssim *plan, int level, int *height, int *width);
 
 /* Copies pyramid level `level` (2 .. scales) of image `image` of the last run
  * to the host: x_out and/or y_out (either may be NULL), height*width floats. */
-pcl_status pcl_ssim_read_level(pcl_ssim *plan, int level, int image, float *x_out, float *y_out);
+PCL_API pcl_status pcl_ssim_read_level(pcl_ssim *plan, int level, int image, float *x_out, float *y_out);
 
 /* Diagnostics at level 1 (the same kernel as pcl_ssim_run, writing its maps):
  *   ssim_map: batch * map_h * map_w floats (NULL: not written)
  *   stats:    batch * 5 * map_h * map_w floats, planes mu_x, mu_y, sigma_x2,
  *             sigma_y2, sigma_xy (NULL: not written). */
-pcl_status pcl_ssim_maps(pcl_ssim *plan, cl_mem x, cl_mem y, cl_mem ssim_map, cl_mem stats);
+PCL_API pcl_status pcl_ssim_maps(pcl_ssim *plan, cl_mem x, cl_mem y, cl_mem ssim_map, cl_mem stats);
 
 #ifdef __cplusplus
 }

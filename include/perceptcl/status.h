@@ -8,6 +8,8 @@
 #ifndef PERCEPTCL_STATUS_H
 #define PERCEPTCL_STATUS_H
 
+#include "perceptcl/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -29,13 +31,13 @@ typedef enum pcl_status {
 } pcl_status;
 
 /* The message of the last failed call on this thread ("" if none). */
-const char *pcl_last_error(void);
+PCL_API const char *pcl_last_error(void);
 
 /* A short constant name for a status ("PCL_ERR_IO"). */
-const char *pcl_status_name(pcl_status status);
+PCL_API const char *pcl_status_name(pcl_status status);
 
 /* Clears the message of this thread. */
-void pcl_clear_error(void);
+PCL_API void pcl_clear_error(void);
 
 #ifdef __cplusplus
 }

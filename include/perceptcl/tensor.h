@@ -17,6 +17,7 @@
 #ifndef PERCEPTCL_TENSOR_H
 #define PERCEPTCL_TENSOR_H
 
+#include "perceptcl/export.h"
 #include "perceptcl/device.h"
 
 #include <stddef.h>
@@ -33,36 +34,36 @@ typedef struct pcl_tensor {
 } pcl_tensor;
 
 /* A new tensor (contents undefined). Every extent must be >= 1. */
-pcl_status pcl_tensor_create(pcl_context *context, int n, int c, int h, int w, pcl_tensor **tensor);
+PCL_API pcl_status pcl_tensor_create(pcl_context *context, int n, int c, int h, int w, pcl_tensor **tensor);
 /* A tensor of another shape sharing src's buffer (n*c*h*w must match). */
-pcl_status pcl_tensor_view(const pcl_tensor *src, int n, int c, int h, int w, pcl_tensor **view);
-void pcl_tensor_destroy(pcl_tensor *tensor);
+PCL_API pcl_status pcl_tensor_view(const pcl_tensor *src, int n, int c, int h, int w, pcl_tensor **view);
+PCL_API void pcl_tensor_destroy(pcl_tensor *tensor);
 
 /* Element count n*c*h*w, and the count of one image c*h*w. */
-size_t pcl_tensor_count(const pcl_tensor *tensor);
-size_t pcl_tensor_image_count(const pcl_tensor *tensor);
+PCL_API size_t pcl_tensor_count(const pcl_tensor *tensor);
+PCL_API size_t pcl_tensor_image_count(const pcl_tensor *tensor);
 /* 1 when both tensors have the same n, c, h, w. */
-int pcl_tensor_same_shape(const pcl_tensor *a, const pcl_tensor *b);
+PCL_API int pcl_tensor_same_shape(const pcl_tensor *a, const pcl_tensor *b);
 
 /* Copies pcl_tensor_count floats between host and device (blocking). */
-pcl_status pcl_tensor_upload(pcl_tensor *tensor, const float *host);
-pcl_status pcl_tensor_download(const pcl_tensor *tensor, float *host);
+PCL_API pcl_status pcl_tensor_upload(pcl_tensor *tensor, const float *host);
+PCL_API pcl_status pcl_tensor_download(const pcl_tensor *tensor, float *host);
 /* Sets every element to value (NaN allowed: tests poison outputs with it). */
-pcl_status pcl_tensor_fill(pcl_tensor *tensor, float value);
+PCL_API pcl_status pcl_tensor_fill(pcl_tensor *tensor, float value);
 /* dst = src; both must hold the same number of elements. */
-pcl_status pcl_tensor_copy(pcl_tensor *dst, const pcl_tensor *src);
+PCL_API pcl_status pcl_tensor_copy(pcl_tensor *dst, const pcl_tensor *src);
 
 /* Seeded initialisers (see the top of this file for the exact draws). */
-pcl_status pcl_tensor_init_gaussian(pcl_tensor *tensor, double std, uint64_t seed);
-pcl_status pcl_tensor_init_xavier_uniform(pcl_tensor *tensor, int fan_in, int fan_out, uint64_t seed);
-pcl_status pcl_tensor_init_he_normal(pcl_tensor *tensor, int fan_in, uint64_t seed);
+PCL_API pcl_status pcl_tensor_init_gaussian(pcl_tensor *tensor, double std, uint64_t seed);
+PCL_API pcl_status pcl_tensor_init_xavier_uniform(pcl_tensor *tensor, int fan_in, int fan_out, uint64_t seed);
+PCL_API pcl_status pcl_tensor_init_he_normal(pcl_tensor *tensor, int fan_in, uint64_t seed);
 
 /* The host draws behind the initialisers, for callers that need the same
  * streams (the VAE sampler's noise): count values into dst, std 1 Gaussians,
  * advancing *state. */
-void pcl_random_gaussian_fill(float *dst, size_t count, uint64_t *state);
+PCL_API void pcl_random_gaussian_fill(float *dst, size_t count, uint64_t *state);
 /* One uniform double in [0, 1), advancing *state. */
-double pcl_random_uniform(uint64_t *state);
+PCL_API double pcl_random_uniform(uint64_t *state);
 
 #ifdef __cplusplus
 }

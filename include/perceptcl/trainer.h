@@ -5,7 +5,7 @@
  *   pcl_trainer_evaluate(trainer, &source, &loss)
  *   pcl_trainer_destroy(trainer)
  *
- * One run: epochs of seeded shuffled mini-batches (train.h's position), per
+ * One run: epochs of seeded shuffled mini-batches (train_position.h), per
  * step: fill the batch from the data source, forward, the loss (loss.h),
  * backward, one optimizer step; per epoch: a validation pass (inference
  * mode), early stopping, a CSV log line, the loss curve redrawn and a
@@ -31,6 +31,7 @@
 #ifndef PERCEPTCL_TRAINER_H
 #define PERCEPTCL_TRAINER_H
 
+#include "perceptcl/export.h"
 #include "perceptcl/loss.h"
 #include "perceptcl/model.h"
 #include "perceptcl/optimizer.h"
@@ -74,7 +75,7 @@ typedef struct pcl_array_source {
     size_t count;
     int input[3], target[3];
 } pcl_array_source;
-pcl_data_source pcl_data_source_from_arrays(const pcl_array_source *arrays);
+PCL_API pcl_data_source pcl_data_source_from_arrays(const pcl_array_source *arrays);
 
 /* ---- configuration ------------------------------------------------------- */
 
@@ -89,7 +90,7 @@ typedef struct pcl_trainer_epoch {
 } pcl_trainer_epoch;
 
 typedef struct pcl_trainer_config {
-    pcl_loss_kind loss;                   /* default PCL_LOSS_MSE */
+    pcl_loss_kind loss;                   /* default PCL_LOSS_KIND_MSE */
     const pcl_ssim_options *ssim_options; /* SSIM-based kinds; NULL: defaults (copied) */
     double msssim_l1_alpha;               /* msssim-l1's alpha (loss.h); default 0.84 */
     size_t batch;                         /* training mini-batch, >= 1 */
@@ -120,7 +121,7 @@ typedef struct pcl_trainer_config {
 
 /* loss mse (msssim-l1 alpha 0.84), batch 16, epochs 1, seed 0, no early stopping, no files,
  * progress AUTO on stderr every 10 s. */
-pcl_trainer_config pcl_trainer_config_default(void);
+PCL_API pcl_trainer_config pcl_trainer_config_default(void);
 
 typedef struct pcl_trainer_result {
     int64_t epochs;               /* epochs completed, resumed ones included */
@@ -140,18 +141,18 @@ typedef struct pcl_trainer pcl_trainer;
 /* The model and optimizer are not owned. An optimizer with no parameters
  * gets the model's (pcl_model_add_to_optimizer); otherwise it must hold
  * them already. config's strings are copied. */
-pcl_status pcl_trainer_create(pcl_model *model, pcl_optimizer *optimizer, const pcl_trainer_config *config,
-                              pcl_trainer **trainer);
-void pcl_trainer_destroy(pcl_trainer *trainer);
+PCL_API pcl_status pcl_trainer_create(pcl_model *model, pcl_optimizer *optimizer, const pcl_trainer_config *config,
+                                      pcl_trainer **trainer);
+PCL_API void pcl_trainer_destroy(pcl_trainer *trainer);
 
 /* Trains (see the top of this file). validation may be NULL. The model is
  * left in training mode. result may be NULL. */
-pcl_status pcl_trainer_run(pcl_trainer *trainer, const pcl_data_source *train, const pcl_data_source *validation,
-                           pcl_trainer_result *result);
+PCL_API pcl_status pcl_trainer_run(pcl_trainer *trainer, const pcl_data_source *train,
+                                   const pcl_data_source *validation, pcl_trainer_result *result);
 
 /* The mean per-image loss of the model on every record of source, in
  * inference mode (the mode is restored). */
-pcl_status pcl_trainer_evaluate(pcl_trainer *trainer, const pcl_data_source *source, double *loss);
+PCL_API pcl_status pcl_trainer_evaluate(pcl_trainer *trainer, const pcl_data_source *source, double *loss);
 
 #ifdef __cplusplus
 }

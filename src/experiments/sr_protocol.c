@@ -23,7 +23,7 @@ pcl_status pcl_sr_prepare(const pcl_image *image, int scale, pcl_image **ground_
     pcl_image *y = NULL, *gnd = NULL, *low = NULL, *up = NULL;
     /* Gray images are the Y channel as they are (SRCNN: if size(im, 3) > 1). */
     pcl_status status = image->channels == 1 ? pcl_image_clone(image, &y)
-                                             : pcl_color_rgb_to_y(image, PCL_YCBCR_ROUND_U8, &y);
+                                             : pcl_color_rgb_to_y(image, PCL_YCBCR_MODE_ROUND_U8, &y);
     if (status == PCL_OK) status = pcl_image_modcrop(y, scale, &gnd);
     if (status == PCL_OK && bicubic_y) {
         /* The MATLAB code resizes single-precision images: no uint8 rounding. */

@@ -16,9 +16,9 @@ static const int conv_index[3] = {0, 2, 4};
 pcl_status pcl_srcnn_create(pcl_context *context, pcl_srcnn_mode mode, pcl_model **model)
 {
     *model = NULL;
-    if (mode != PCL_SRCNN_VALID && mode != PCL_SRCNN_REPLICATE)
+    if (mode != PCL_SRCNN_MODE_VALID && mode != PCL_SRCNN_MODE_REPLICATE)
         return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "srcnn: unknown mode %d", (int)mode);
-    return pcl_model_build_architecture(context, mode == PCL_SRCNN_VALID ? &pcl_arch_srcnn_955 : &pcl_arch_srcnn_955_replicate,
+    return pcl_model_build_architecture(context, mode == PCL_SRCNN_MODE_VALID ? &pcl_arch_srcnn_955 : &pcl_arch_srcnn_955_replicate,
                                         model);
 }
 
@@ -30,7 +30,7 @@ static pcl_status check_srcnn(const pcl_model *model)
     for (int k = 0; k < 3 && ok; k++) {
         pcl_layer *layer = pcl_model_layer(model, conv_index[k]);
         pcl_tensor *w = NULL;
-        ok = pcl_layer_get_kind(layer) == PCL_LAYER_CONV2D && pcl_layer_param_count(layer) == 2 &&
+        ok = pcl_layer_get_kind(layer) == PCL_LAYER_KIND_CONV2D && pcl_layer_param_count(layer) == 2 &&
              pcl_layer_param(layer, 0, &w, NULL, NULL) == PCL_OK;
         const pcl_layer_spec *e = &spec[conv_index[k]];
         ok = ok && w->n == e->out && w->c == e->in && w->h == e->kernel && w->w == e->kernel;
@@ -124,10 +124,10 @@ pcl_status pcl_srcnn_training_pipeline(const char *const *dirs, int count, int s
     *out = NULL;
     if (!dirs || count < 1) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "srcnn: no training folder");
     const pcl_transform steps[] = {
-        {.kind = PCL_TRANSFORM_YCBCR_Y},
-        {.kind = PCL_TRANSFORM_SR_DEGRADE, .scale = scale},
-        {.kind = PCL_TRANSFORM_SCALE, .range = PCL_RANGE_UNIT},
-        {.kind = PCL_TRANSFORM_PATCHES,
+        {.kind = PCL_TRANSFORM_KIND_YCBCR_Y},
+        {.kind = PCL_TRANSFORM_KIND_SR_DEGRADE, .scale = scale},
+        {.kind = PCL_TRANSFORM_KIND_SCALE, .range = PCL_RANGE_UNIT},
+        {.kind = PCL_TRANSFORM_KIND_PATCHES,
          .size = PCL_SRCNN_INPUT_SIZE,
          .stride = stride,
          .target_size = PCL_SRCNN_INPUT_SIZE - 2 * PCL_SRCNN_BORDER},

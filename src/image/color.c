@@ -37,16 +37,16 @@ pcl_status pcl_color_luma(const pcl_image *src, pcl_luma_mode mode, pcl_image **
     if (src->channels != 1 && src->channels != 3 && src->channels != 4)
         return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_color_luma: expected 1, 3 or 4 channels, got %d",
                         src->channels);
-    if (mode != PCL_LUMA_EXACT && mode != PCL_LUMA_PIL)
+    if (mode != PCL_LUMA_MODE_EXACT && mode != PCL_LUMA_MODE_PIL)
         return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_color_luma: unknown mode %d", (int)mode);
     size_t pixels = (size_t)src->width * (size_t)src->height;
     int ch = src->channels;
-    if (mode == PCL_LUMA_PIL) { /* PIL's integer path needs 8-bit integers */
+    if (mode == PCL_LUMA_MODE_PIL) { /* PIL's integer path needs 8-bit integers */
         for (size_t i = 0; i < pixels * (size_t)ch; i++) {
             float v = src->data[i];
             if (!(v >= 0.0f && v <= 255.0f) || v != floorf(v))
                 return pcl_fail(PCL_ERR_INVALID_ARGUMENT,
-                                "pcl_color_luma: PCL_LUMA_PIL needs integers in 0..255, sample %zu is %g", i,
+                                "pcl_color_luma: PCL_LUMA_MODE_PIL needs integers in 0..255, sample %zu is %g", i,
                                 (double)v);
         }
     }
@@ -57,7 +57,7 @@ pcl_status pcl_color_luma(const pcl_image *src, pcl_luma_mode mode, pcl_image **
         const float *p = src->data + i * (size_t)ch;
         if (ch == 1) {
             dst->data[i] = p[0];
-        } else if (mode == PCL_LUMA_PIL) {
+        } else if (mode == PCL_LUMA_MODE_PIL) {
             dst->data[i] = (float)pcl_color_luma_u8((uint8_t)p[0], (uint8_t)p[1], (uint8_t)p[2]);
         } else {
             dst->data[i] = (float)(p[0] * 0.299 + p[1] * 0.587 + p[2] * 0.114);
@@ -104,7 +104,7 @@ pcl_status pcl_color_rgb_to_ycbcr(const pcl_image *src, pcl_ycbcr_mode mode, pcl
         for (int k = 0; k < 3; k++) {
             double v = ycbcr_offset[k] +
                        (ycbcr_t[k][0] * p[0] + ycbcr_t[k][1] * p[1] + ycbcr_t[k][2] * p[2]) / 255.0;
-            dst->data[3 * i + (size_t)k] = mode == PCL_YCBCR_ROUND_U8 ? round_u8(v) : (float)v;
+            dst->data[3 * i + (size_t)k] = mode == PCL_YCBCR_MODE_ROUND_U8 ? round_u8(v) : (float)v;
         }
     }
     *out = dst;
@@ -146,7 +146,7 @@ pcl_status pcl_color_ycbcr_to_rgb(const pcl_image *src, pcl_ycbcr_mode mode, pcl
         for (int k = 0; k < 3; k++) {
             /* T maps 0..1 to 0..255, so inv(T) maps back to 0..1: times 255 for 8-bit scale. */
             double v = 255.0 * (inv[k][0] * d[0] + inv[k][1] * d[1] + inv[k][2] * d[2]);
-            dst->data[3 * i + (size_t)k] = mode == PCL_YCBCR_ROUND_U8 ? round_u8(v) : (float)v;
+            dst->data[3 * i + (size_t)k] = mode == PCL_YCBCR_MODE_ROUND_U8 ? round_u8(v) : (float)v;
         }
     }
     *out = dst;
@@ -164,7 +164,7 @@ pcl_status pcl_color_rgb_to_y(const pcl_image *src, pcl_ycbcr_mode mode, pcl_ima
         const float *p = src->data + i * (size_t)src->channels;
         double r = p[0], g = src->channels == 1 ? p[0] : p[1], b = src->channels == 1 ? p[0] : p[2];
         double v = ycbcr_offset[0] + (ycbcr_t[0][0] * r + ycbcr_t[0][1] * g + ycbcr_t[0][2] * b) / 255.0;
-        dst->data[i] = mode == PCL_YCBCR_ROUND_U8 ? round_u8(v) : (float)v;
+        dst->data[i] = mode == PCL_YCBCR_MODE_ROUND_U8 ? round_u8(v) : (float)v;
     }
     *out = dst;
     return PCL_OK;

@@ -8,12 +8,22 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* ---- building ------------------------------------------------------------ */
+
+/* jansson decides, as it will when safetensors.c writes the header. */
+int pcl_safetensors_text_ok(const char *text)
+{
+    json_t *string = json_string(text); /* NULL unless valid UTF-8 */
+    json_decref(string);
+    return string != NULL;
+}
+
 
 pcl_status pcl_checkpoint_create(pcl_checkpoint **checkpoint)
 {

@@ -41,7 +41,8 @@ pcl_status pcl_checkpoint_add_owned(pcl_checkpoint *checkpoint, const char *name
 pcl_status pcl_checkpoint_set_origin(pcl_checkpoint *checkpoint, const char *origin);
 
 /* 1 when text is valid UTF-8 without NUL (what a safetensors header's JSON
- * strings can hold); in safetensors.c, which owns the JSON. */
+ * strings can hold); in checkpoint.c, which checks every name and metadata
+ * text when it is added, so safetensors.c only calls into the store. */
 int pcl_safetensors_text_ok(const char *text);
 
 #endif

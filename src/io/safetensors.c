@@ -21,13 +21,6 @@
  * limit is 100 MB). */
 #define MAX_HEADER ((uint64_t)100 * 1000 * 1000)
 
-int pcl_safetensors_text_ok(const char *text)
-{
-    json_t *string = json_string(text); /* NULL unless valid UTF-8 */
-    json_decref(string);
-    return string != NULL;
-}
-
 /* ---- writing ------------------------------------------------------------- */
 
 static json_t *shape_array(int ndim, const int64_t *shape)

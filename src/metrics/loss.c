@@ -30,11 +30,11 @@ pcl_status pcl_loss_kind_parse(const char *name, pcl_loss_kind *kind)
 
 const char *pcl_loss_kind_name(pcl_loss_kind kind) { return kind_valid(kind) ? kind_names[kind] : ""; }
 
-int pcl_loss_kind_higher_is_better(pcl_loss_kind kind) { return kind == PCL_LOSS_SSIM || kind == PCL_LOSS_MSSSIM; }
+int pcl_loss_kind_higher_is_better(pcl_loss_kind kind) { return kind == PCL_LOSS_KIND_SSIM || kind == PCL_LOSS_KIND_MSSSIM; }
 
 int pcl_loss_kind_uses_ssim(pcl_loss_kind kind)
 {
-    return kind == PCL_LOSS_SSIM || kind == PCL_LOSS_MSSSIM || kind == PCL_LOSS_MSSSIM_L1;
+    return kind == PCL_LOSS_KIND_SSIM || kind == PCL_LOSS_KIND_MSSSIM || kind == PCL_LOSS_KIND_MSSSIM_L1;
 }
 
 double pcl_loss_kind_training_loss(pcl_loss_kind kind, double value)
@@ -74,7 +74,7 @@ pcl_status pcl_loss_create(pcl_context *context, pcl_loss_kind kind, int batch, 
                         "msssim-l1)", (int)kind);
     const pcl_loss_options o = options ? *options : pcl_loss_options_default();
     const double alpha = o.msssim_l1_alpha;
-    if (kind == PCL_LOSS_MSSSIM_L1 && !(alpha >= 0.0 && alpha <= 1.0))
+    if (kind == PCL_LOSS_KIND_MSSSIM_L1 && !(alpha >= 0.0 && alpha <= 1.0))
         return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_loss_create: msssim-l1 alpha %g is not in [0, 1]", alpha);
     if (batch < 1 || height < 1 || width < 1)
         return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_loss_create: batch %d, height %d, width %d must be >= 1",
@@ -91,18 +91,18 @@ pcl_status pcl_loss_create(pcl_context *context, pcl_loss_kind kind, int batch, 
     pcl_status st = PCL_OK;
     if (pcl_loss_kind_uses_ssim(kind)) {
         pcl_ssim_options so = o.ssim;
-        so.scales = kind == PCL_LOSS_SSIM ? 1 : 5;
+        so.scales = kind == PCL_LOSS_KIND_SSIM ? 1 : 5;
         st = pcl_ssim_create(context, batch, height, width, &so, &loss->ssim);
         loss->alpha = (float)alpha;
         /* so.data_range > 0 once pcl_ssim_create succeeded */
         loss->l1_weight = (float)((1.0 - alpha) / so.data_range);
         loss->l1_scale = (float)((1.0 - alpha) / (so.data_range * height * width));
     }
-    if (st == PCL_OK && kind != PCL_LOSS_SSIM && kind != PCL_LOSS_MSSSIM) {
-        const char *opts = kind == PCL_LOSS_MSE ? "-DABS=0 -DLANES=64" : "-DABS=1 -DLANES=64";
+    if (st == PCL_OK && kind != PCL_LOSS_KIND_SSIM && kind != PCL_LOSS_KIND_MSSSIM) {
+        const char *opts = kind == PCL_LOSS_KIND_MSE ? "-DABS=0 -DLANES=64" : "-DABS=1 -DLANES=64";
         st = pcl_kernel_get(context, "pixel_loss.cl", opts, "pixel_loss_value", &loss->k_value);
         if (st == PCL_OK) st = pcl_kernel_get(context, "pixel_loss.cl", opts, "pixel_loss_grad", &loss->k_grad);
-        if (st == PCL_OK && kind == PCL_LOSS_MSSSIM_L1) {
+        if (st == PCL_OK && kind == PCL_LOSS_KIND_MSSSIM_L1) {
             st = pcl_kernel_get(context, "pixel_loss.cl", opts, "msssim_l1_value", &loss->k_mix_value);
             if (st == PCL_OK) st = pcl_kernel_get(context, "pixel_loss.cl", opts, "msssim_l1_grad", &loss->k_mix_grad);
             if (st == PCL_OK) st = pcl_buffer_create(context, sizeof(float) * (size_t)batch, &loss->mae);
@@ -173,11 +173,11 @@ static pcl_status run_msssim_l1(pcl_loss *loss, cl_mem x, cl_mem y, cl_mem grad)
 pcl_status pcl_loss_run(pcl_loss *loss, cl_mem x, cl_mem y, float *values, cl_mem grad)
 {
     if (!loss) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_loss_run: loss is NULL");
-    if (loss->kind == PCL_LOSS_SSIM || loss->kind == PCL_LOSS_MSSSIM)
+    if (loss->kind == PCL_LOSS_KIND_SSIM || loss->kind == PCL_LOSS_KIND_MSSSIM)
         return pcl_ssim_run(loss->ssim, x, y, values, grad);
     if (!x || !y)
         return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_loss_run(%s): x or y is NULL", pcl_loss_kind_name(loss->kind));
-    if (loss->kind == PCL_LOSS_MSSSIM_L1) {
+    if (loss->kind == PCL_LOSS_KIND_MSSSIM_L1) {
         PCL_TRY(run_msssim_l1(loss, x, y, grad));
     } else {
         PCL_TRY(pixel_values(loss, x, y, loss->values));
@@ -190,7 +190,7 @@ pcl_status pcl_loss_run(pcl_loss *loss, cl_mem x, cl_mem y, float *values, cl_me
 cl_mem pcl_loss_values(const pcl_loss *loss)
 {
     if (!loss) return NULL;
-    return loss->kind == PCL_LOSS_SSIM || loss->kind == PCL_LOSS_MSSSIM ? pcl_ssim_values(loss->ssim) : loss->values;
+    return loss->kind == PCL_LOSS_KIND_SSIM || loss->kind == PCL_LOSS_KIND_MSSSIM ? pcl_ssim_values(loss->ssim) : loss->values;
 }
 
-pcl_loss_kind pcl_loss_get_kind(const pcl_loss *loss) { return loss ? loss->kind : PCL_LOSS_MSE; }
+pcl_loss_kind pcl_loss_get_kind(const pcl_loss *loss) { return loss ? loss->kind : PCL_LOSS_KIND_MSE; }

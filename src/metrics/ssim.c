@@ -53,7 +53,7 @@ struct pcl_ssim {
 pcl_ssim_options pcl_ssim_options_default(void)
 {
     pcl_ssim_options o;
-    o.mode = PCL_SSIM_VALID;
+    o.mode = PCL_SSIM_MODE_VALID;
     o.data_range = 1.0;
     o.scales = 1;
     o.weights = PCL_SSIM_WEIGHTS_STANDARD;
@@ -111,7 +111,7 @@ pcl_status pcl_ssim_create(pcl_context *context, int batch, int height, int widt
     if (batch < 1 || height < 1 || width < 1)
         return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_ssim_create: batch %d, height %d, width %d must be >= 1",
                         batch, height, width);
-    if (o.mode != PCL_SSIM_VALID && o.mode != PCL_SSIM_SAME)
+    if (o.mode != PCL_SSIM_MODE_VALID && o.mode != PCL_SSIM_MODE_SAME)
         return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_ssim_create: unknown mode %d", (int)o.mode);
     if (!(o.data_range > 0.0) || !isfinite(o.data_range))
         return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_ssim_create: data range %g must be a positive number",
@@ -128,7 +128,7 @@ pcl_status pcl_ssim_create(pcl_context *context, int batch, int height, int widt
         hs[j] = (hs[j - 1] + 1) / 2;
         ws[j] = (ws[j - 1] + 1) / 2;
     }
-    if (o.mode == PCL_SSIM_VALID && (hs[o.scales - 1] < 11 || ws[o.scales - 1] < 11)) {
+    if (o.mode == PCL_SSIM_MODE_VALID && (hs[o.scales - 1] < 11 || ws[o.scales - 1] < 11)) {
         char sizes[160] = "";
         for (int j = 0; j < o.scales; j++) {
             size_t len = strlen(sizes);
@@ -153,7 +153,7 @@ pcl_status pcl_ssim_create(pcl_context *context, int batch, int height, int widt
     plan->height = height;
     plan->width = width;
     plan->scales = o.scales;
-    const int same = o.mode == PCL_SSIM_SAME, off = same ? 5 : 0;
+    const int same = o.mode == PCL_SSIM_MODE_SAME, off = same ? 5 : 0;
     /* Scratch (kernels/ssim.cl), in two regions. Per image: two offsets, the
      * padded x', y' of levels >= 2 (pcl_ssim_read_level reads them later).
      * Per slot (one per work-group, reused image after image so it stays in
@@ -393,7 +393,7 @@ pcl_status pcl_ssim_read_level(pcl_ssim *p, int level, int image, float *x_out, 
     /* The scratch holds x - ox, y - oy, padded (kernels/ssim.cl). */
     const int *L = p->table + (level - 1) * LV_STRIDE;
     const int h = L[LV_H], w = L[LV_W], pw = L[LV_PW], ph = L[LV_PH];
-    const int off = p->options.mode == PCL_SSIM_SAME ? 5 : 0;
+    const int off = p->options.mode == PCL_SSIM_MODE_SAME ? 5 : 0;
     const size_t base = p->image_stride * (size_t)image;
     float o[2];
     PCL_TRY(pcl_buffer_read(p->context, p->scratch, sizeof(float) * base, sizeof o, o));

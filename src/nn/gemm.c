@@ -13,21 +13,21 @@
 const char *pcl_gemm_backend_name(pcl_gemm_backend backend)
 {
     switch (backend) {
-    case PCL_GEMM_OWN: return "own";
-    case PCL_GEMM_CLBLAST: return "clblast";
+    case PCL_GEMM_BACKEND_OWN: return "own";
+    case PCL_GEMM_BACKEND_CLBLAST: return "clblast";
     default: return "auto";
     }
 }
 
 pcl_gemm_backend pcl_gemm_resolve(pcl_context *context, pcl_gemm_backend backend)
 {
-    if (backend != PCL_GEMM_AUTO) return backend;
+    if (backend != PCL_GEMM_BACKEND_AUTO) return backend;
     const char *env = getenv("PERCEPTCL_GEMM");
-    if (env && strcmp(env, "own") == 0) return PCL_GEMM_OWN;
-    if (env && strcmp(env, "clblast") == 0) return PCL_GEMM_CLBLAST;
+    if (env && strcmp(env, "own") == 0) return PCL_GEMM_BACKEND_OWN;
+    if (env && strcmp(env, "clblast") == 0) return PCL_GEMM_BACKEND_CLBLAST;
     /* Measured on PoCL (bench/RESULTS.md): the own kernel beats untuned
      * CLBlast on CPU devices. GPUs: CLBlast ships tuned parameters for many. */
-    return context->info.type == PCL_DEVICE_TYPE_CPU ? PCL_GEMM_OWN : PCL_GEMM_CLBLAST;
+    return context->info.type == PCL_DEVICE_TYPE_CPU ? PCL_GEMM_BACKEND_OWN : PCL_GEMM_BACKEND_CLBLAST;
 }
 
 typedef struct gemm_shape {
@@ -346,7 +346,7 @@ pcl_status pcl_gemm_ex(pcl_context *context, pcl_gemm_backend backend, pcl_gemm_
         return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_gemm: k = 0");
     }
     switch (pcl_gemm_resolve(context, backend)) {
-    case PCL_GEMM_CLBLAST:
+    case PCL_GEMM_BACKEND_CLBLAST:
         return clblast_gemm(context, trans_a, trans_b, m, n, k, alpha, a, a_offset, lda, b, b_offset, ldb, beta, c,
                             c_offset, ldc);
     default:

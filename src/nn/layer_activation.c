@@ -48,7 +48,7 @@ pcl_status pcl_activation_create(pcl_context *context, pcl_activation activation
     *layer = NULL;
     if (activation != PCL_ACTIVATION_RELU && activation != PCL_ACTIVATION_TANH)
         return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_activation_create: unknown activation %d", (int)activation);
-    PCL_TRY(pcl_layer_alloc(context, PCL_LAYER_ACTIVATION, &ops, sizeof(activation_impl), layer));
+    PCL_TRY(pcl_layer_alloc(context, PCL_LAYER_KIND_ACTIVATION, &ops, sizeof(activation_impl), layer));
     ((activation_impl *)(*layer)->impl)->activation = activation;
     return PCL_OK;
 }

@@ -165,7 +165,7 @@ pcl_status pcl_batchnorm_create(pcl_context *context, int channels, float moment
     if (!(momentum >= 0.0f && momentum <= 1.0f))
         return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_batchnorm_create: momentum %g not in [0, 1]", momentum);
     if (!(epsilon > 0.0f)) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_batchnorm_create: epsilon %g must be > 0", epsilon);
-    PCL_TRY(pcl_layer_alloc(context, PCL_LAYER_BATCHNORM, &ops, sizeof(batchnorm_impl), layer));
+    PCL_TRY(pcl_layer_alloc(context, PCL_LAYER_KIND_BATCHNORM, &ops, sizeof(batchnorm_impl), layer));
     pcl_layer *l = *layer;
     batchnorm_impl *impl = l->impl;
     impl->channels = channels;

@@ -43,5 +43,5 @@ static const pcl_layer_ops ops = {same_shape, forward, backward, NULL};
 pcl_status pcl_binary_create(pcl_context *context, pcl_layer **layer)
 {
     if (!layer) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_binary_create: layer is NULL");
-    return pcl_layer_alloc(context, PCL_LAYER_BINARY, &ops, 0, layer);
+    return pcl_layer_alloc(context, PCL_LAYER_KIND_BINARY, &ops, 0, layer);
 }

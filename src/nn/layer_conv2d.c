@@ -127,7 +127,7 @@ static pcl_status col2im(pcl_layer *layer, const conv_geometry *g, cl_int n0, cl
 static int use_packed(pcl_layer *layer)
 {
     conv_impl *impl = layer->impl;
-    return pcl_gemm_resolve(layer->context, impl->config.backend) == PCL_GEMM_OWN &&
+    return pcl_gemm_resolve(layer->context, impl->config.backend) == PCL_GEMM_BACKEND_OWN &&
            pcl_gemm_own_packed(layer->context);
 }
 
@@ -831,9 +831,9 @@ pcl_status pcl_conv2d_create(pcl_context *context, const pcl_conv2d_config *conf
                         c->in_channels, c->out_channels, c->kernel_h, c->kernel_w, c->stride, c->pad_h, c->pad_w);
     if (c->padding != PCL_PADDING_ZERO && c->padding != PCL_PADDING_REPLICATE)
         return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_conv2d_create: unknown padding %d", (int)c->padding);
-    if (c->backend < PCL_GEMM_AUTO || c->backend > PCL_GEMM_CLBLAST)
+    if (c->backend < PCL_GEMM_BACKEND_AUTO || c->backend > PCL_GEMM_BACKEND_CLBLAST)
         return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_conv2d_create: unknown GEMM backend %d", (int)c->backend);
-    PCL_TRY(pcl_layer_alloc(context, PCL_LAYER_CONV2D, &ops, sizeof(conv_impl), layer));
+    PCL_TRY(pcl_layer_alloc(context, PCL_LAYER_KIND_CONV2D, &ops, sizeof(conv_impl), layer));
     pcl_layer *l = *layer;
     ((conv_impl *)l->impl)->config = *c;
     pcl_status status = pcl_layer_add_param(l, "weight", c->out_channels, c->in_channels, c->kernel_h, c->kernel_w);

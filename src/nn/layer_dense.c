@@ -16,7 +16,7 @@ static int transposed_path(pcl_layer *layer, int rows)
 {
     dense_impl *impl = layer->impl;
     return rows % pcl_gemm_packed_mr() == 0 &&
-           pcl_gemm_resolve(layer->context, impl->backend) == PCL_GEMM_OWN && pcl_gemm_own_packed(layer->context);
+           pcl_gemm_resolve(layer->context, impl->backend) == PCL_GEMM_BACKEND_OWN && pcl_gemm_own_packed(layer->context);
 }
 
 enum { P_WEIGHT = 0, P_BIAS = 1 };
@@ -91,9 +91,9 @@ pcl_status pcl_dense_create(pcl_context *context, int in_features, int out_featu
     *layer = NULL;
     if (in_features < 1 || out_features < 1)
         return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_dense_create: %d -> %d features", in_features, out_features);
-    if (backend < PCL_GEMM_AUTO || backend > PCL_GEMM_CLBLAST)
+    if (backend < PCL_GEMM_BACKEND_AUTO || backend > PCL_GEMM_BACKEND_CLBLAST)
         return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_dense_create: unknown GEMM backend %d", (int)backend);
-    PCL_TRY(pcl_layer_alloc(context, PCL_LAYER_DENSE, &ops, sizeof(dense_impl), layer));
+    PCL_TRY(pcl_layer_alloc(context, PCL_LAYER_KIND_DENSE, &ops, sizeof(dense_impl), layer));
     pcl_layer *l = *layer;
     dense_impl *impl = l->impl;
     impl->in = in_features;

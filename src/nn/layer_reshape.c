@@ -39,7 +39,7 @@ pcl_status pcl_reshape_create(pcl_context *context, int c, int h, int w, pcl_lay
     *layer = NULL;
     if (c < 1 || h < 1 || w < 1)
         return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_reshape_create: shape %dx%dx%d has an extent < 1", c, h, w);
-    PCL_TRY(pcl_layer_alloc(context, PCL_LAYER_RESHAPE, &ops, sizeof(reshape_impl), layer));
+    PCL_TRY(pcl_layer_alloc(context, PCL_LAYER_KIND_RESHAPE, &ops, sizeof(reshape_impl), layer));
     reshape_impl *impl = (*layer)->impl;
     impl->c = c, impl->h = h, impl->w = w;
     return PCL_OK;
@@ -47,7 +47,7 @@ pcl_status pcl_reshape_create(pcl_context *context, int c, int h, int w, pcl_lay
 
 pcl_status pcl_reshape_view(const pcl_layer *layer, const pcl_tensor *x, pcl_tensor **y)
 {
-    if (!layer || layer->kind != PCL_LAYER_RESHAPE || !x)
+    if (!layer || layer->kind != PCL_LAYER_KIND_RESHAPE || !x)
         return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_reshape_view: needs a reshape layer and a tensor");
     int in[4] = {x->n, x->c, x->h, x->w}, out[4] = {0, 0, 0, 0};
     PCL_TRY(output_shape(layer, in, out));

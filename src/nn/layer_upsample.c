@@ -53,7 +53,7 @@ pcl_status pcl_upsample_create(pcl_context *context, int factor, pcl_layer **lay
     if (!layer) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_upsample_create: layer is NULL");
     *layer = NULL;
     if (factor < 1 || factor > 64) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_upsample_create: factor %d not in 1..64", factor);
-    PCL_TRY(pcl_layer_alloc(context, PCL_LAYER_UPSAMPLE, &ops, sizeof(upsample_impl), layer));
+    PCL_TRY(pcl_layer_alloc(context, PCL_LAYER_KIND_UPSAMPLE, &ops, sizeof(upsample_impl), layer));
     ((upsample_impl *)(*layer)->impl)->factor = factor;
     return PCL_OK;
 }

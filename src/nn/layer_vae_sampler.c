@@ -92,7 +92,7 @@ pcl_status pcl_vae_sampler_create(pcl_context *context, int latent, pcl_layer **
     if (!layer) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_vae_sampler_create: layer is NULL");
     *layer = NULL;
     if (latent < 1) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_vae_sampler_create: latent size %d < 1", latent);
-    PCL_TRY(pcl_layer_alloc(context, PCL_LAYER_VAE_SAMPLER, &ops, sizeof(vae_impl), layer));
+    PCL_TRY(pcl_layer_alloc(context, PCL_LAYER_KIND_VAE_SAMPLER, &ops, sizeof(vae_impl), layer));
     vae_impl *impl = (*layer)->impl;
     impl->latent = latent;
     impl->kl_weight = 1.0f;
@@ -101,7 +101,7 @@ pcl_status pcl_vae_sampler_create(pcl_context *context, int latent, pcl_layer **
 
 static vae_impl *vae_of(const pcl_layer *layer)
 {
-    return layer && layer->kind == PCL_LAYER_VAE_SAMPLER ? layer->impl : NULL;
+    return layer && layer->kind == PCL_LAYER_KIND_VAE_SAMPLER ? layer->impl : NULL;
 }
 
 void pcl_vae_sampler_set_seed(pcl_layer *layer, uint64_t seed)

@@ -3,7 +3,7 @@
 #include "perceptcl/model.h"
 
 #include "nn/layer_internal.h"
-#include "train/train_internal.h"
+#include "nn/train_weights_internal.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -246,7 +246,7 @@ pcl_status pcl_model_init_weights(pcl_model *model, pcl_model_init init, double 
         return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_model_init_weights: unknown initialiser %d", (int)init);
     for (int i = 0; i < model->count; i++) {
         pcl_layer *layer = model->layers[i];
-        if (layer->kind != PCL_LAYER_CONV2D && layer->kind != PCL_LAYER_DENSE) continue;
+        if (layer->kind != PCL_LAYER_KIND_CONV2D && layer->kind != PCL_LAYER_KIND_DENSE) continue;
         for (int p = 0; p < layer->param_count; p++) {
             pcl_tensor *t = layer->params[p];
             if (!strcmp(layer->param_names[p], "bias")) {
@@ -293,7 +293,7 @@ void pcl_model_set_training(pcl_model *model, int training)
     for (int i = 0; i < model->count; i++) pcl_layer_set_training(model->layers[i], model->training);
 }
 
-static int is_reshape(const pcl_model *m, int i) { return m->layers[i]->kind == PCL_LAYER_RESHAPE; }
+static int is_reshape(const pcl_model *m, int i) { return m->layers[i]->kind == PCL_LAYER_KIND_RESHAPE; }
 
 /* Makes the tensors for input shape in (after the old ones are released). */
 static pcl_status allocate(pcl_model *m, const int in[4])
@@ -368,7 +368,7 @@ pcl_status pcl_model_forward(pcl_model *model, const pcl_tensor *x, pcl_tensor *
             model->act[i + 1] = NULL;
             PCL_TRY(pcl_reshape_view(layer, model->act[i], &model->act[i + 1]));
         }
-        if (layer->kind == PCL_LAYER_VAE_SAMPLER)
+        if (layer->kind == PCL_LAYER_KIND_VAE_SAMPLER)
             pcl_vae_sampler_set_seed(layer, pcl_train_step_seed(model->noise_seed, (uint64_t)i));
         pcl_status status = pcl_layer_forward(layer, model->act[i], model->act[i + 1]);
         if (status != PCL_OK)
@@ -399,7 +399,7 @@ pcl_status pcl_model_backward(pcl_model *model, const pcl_tensor *dy)
             model->grad[i] = NULL;
             PCL_TRY(pcl_tensor_view(model->grad[i + 1], s[0], s[1], s[2], s[3], &model->grad[i]));
         }
-        if (layer->kind == PCL_LAYER_VAE_SAMPLER)
+        if (layer->kind == PCL_LAYER_KIND_VAE_SAMPLER)
             pcl_vae_sampler_set_kl_weight(layer, (float)(model->kl_weight / model->batch));
         pcl_status status = pcl_layer_backward(layer, model->act[i], model->act[i + 1], model->grad[i + 1],
                                                i >= 1 ? model->grad[i] : NULL);
@@ -428,7 +428,7 @@ double pcl_model_kl_weight(const pcl_model *model) { return model ? model->kl_we
 int pcl_model_has_kl(const pcl_model *model)
 {
     for (int i = 0; model && i < model->count; i++)
-        if (model->layers[i]->kind == PCL_LAYER_VAE_SAMPLER) return 1;
+        if (model->layers[i]->kind == PCL_LAYER_KIND_VAE_SAMPLER) return 1;
     return 0;
 }
 
@@ -444,7 +444,7 @@ pcl_status pcl_model_kl(const pcl_model *model, double *mean_kl)
     if (!kl) return pcl_fail(PCL_ERR_OUT_OF_MEMORY, "pcl_model_kl: out of memory");
     double sum = 0.0;
     for (int i = 0; i < model->count; i++) {
-        if (model->layers[i]->kind != PCL_LAYER_VAE_SAMPLER) continue;
+        if (model->layers[i]->kind != PCL_LAYER_KIND_VAE_SAMPLER) continue;
         pcl_status status = pcl_vae_sampler_kl(model->layers[i], kl, n);
         if (status != PCL_OK) {
             free(kl);

@@ -45,7 +45,7 @@ static pcl_status check_entry(const pcl_layer_spec *spec, int index)
             if (spec[j].name && !strcmp(spec[j].name, e->name)) BAD("name '%s' is also entry %d's", e->name, j);
     }
     switch (e->kind) {
-    case PCL_LAYER_CONV2D:
+    case PCL_LAYER_KIND_CONV2D:
         if (e->in < 1 || e->out < 1) BAD("channels %d -> %d, expected >= 1", e->in, e->out);
         if (e->kernel < 1) BAD("kernel %d, expected >= 1", e->kernel);
         if (e->stride < 1) BAD("stride %d, expected >= 1", e->stride);
@@ -53,28 +53,28 @@ static pcl_status check_entry(const pcl_layer_spec *spec, int index)
         if (e->padding != PCL_PADDING_ZERO && e->padding != PCL_PADDING_REPLICATE)
             BAD("unknown padding %d", (int)e->padding);
         return PCL_OK;
-    case PCL_LAYER_DENSE:
+    case PCL_LAYER_KIND_DENSE:
         if (e->in < 1 || e->out < 1) BAD("features %d -> %d, expected >= 1", e->in, e->out);
         return PCL_OK;
-    case PCL_LAYER_ACTIVATION:
+    case PCL_LAYER_KIND_ACTIVATION:
         if (e->activation != PCL_ACTIVATION_RELU && e->activation != PCL_ACTIVATION_TANH)
             BAD("unknown activation %d", (int)e->activation);
         return PCL_OK;
-    case PCL_LAYER_BINARY:
+    case PCL_LAYER_KIND_BINARY:
         return PCL_OK;
-    case PCL_LAYER_BATCHNORM:
+    case PCL_LAYER_KIND_BATCHNORM:
         if (e->out < 1) BAD("%d channels, expected >= 1", e->out);
         if (!(e->momentum >= 0.0f && e->momentum <= 1.0f)) BAD("momentum %g not in [0, 1]", e->momentum);
         if (!(e->epsilon >= 0.0f)) BAD("epsilon %g, expected >= 0 (0: 1e-5)", e->epsilon);
         return PCL_OK;
-    case PCL_LAYER_UPSAMPLE:
+    case PCL_LAYER_KIND_UPSAMPLE:
         if (e->factor < 1) BAD("factor %d, expected >= 1", e->factor);
         return PCL_OK;
-    case PCL_LAYER_RESHAPE:
+    case PCL_LAYER_KIND_RESHAPE:
         if (e->shape[0] < 1 || e->shape[1] < 1 || e->shape[2] < 1)
             BAD("shape %dx%dx%d, expected extents >= 1", e->shape[0], e->shape[1], e->shape[2]);
         return PCL_OK;
-    case PCL_LAYER_VAE_SAMPLER:
+    case PCL_LAYER_KIND_VAE_SAMPLER:
         if (e->out < 1) BAD("latent size %d, expected >= 1", e->out);
         return PCL_OK;
     }
@@ -102,7 +102,7 @@ pcl_status pcl_model_spec_shape(const pcl_layer_spec *spec, int count, const int
         const pcl_layer_spec *e = &spec[index];
         const long long values = (long long)s[1] * s[2] * s[3];
         switch (e->kind) {
-        case PCL_LAYER_CONV2D: {
+        case PCL_LAYER_KIND_CONV2D: {
             if (s[1] != e->in) BAD("input has %d channels, the layer takes %d", s[1], e->in);
             const int hp = s[2] + 2 * e->pad, wp = s[3] + 2 * e->pad;
             if (hp < e->kernel || wp < e->kernel)
@@ -113,31 +113,31 @@ pcl_status pcl_model_spec_shape(const pcl_layer_spec *spec, int count, const int
             params += (size_t)e->out * e->in * e->kernel * e->kernel + (size_t)e->out;
             break;
         }
-        case PCL_LAYER_DENSE:
+        case PCL_LAYER_KIND_DENSE:
             if (values != e->in) BAD("an input image holds %lld values, the layer takes %d", values, e->in);
             s[1] = e->out, s[2] = s[3] = 1;
             params += (size_t)e->out * e->in + (size_t)e->out;
             break;
-        case PCL_LAYER_BATCHNORM:
+        case PCL_LAYER_KIND_BATCHNORM:
             if (s[1] != e->out) BAD("input has %d channels, the layer %d", s[1], e->out);
             params += 2 * (size_t)e->out; /* gamma, beta (the running statistics are buffers) */
             break;
-        case PCL_LAYER_UPSAMPLE:
+        case PCL_LAYER_KIND_UPSAMPLE:
             s[2] *= e->factor, s[3] *= e->factor;
             break;
-        case PCL_LAYER_RESHAPE:
+        case PCL_LAYER_KIND_RESHAPE:
             if (values != (long long)e->shape[0] * e->shape[1] * e->shape[2])
                 BAD("an input image holds %lld values, the shape %dx%dx%d %lld", values, e->shape[0], e->shape[1],
                     e->shape[2], (long long)e->shape[0] * e->shape[1] * e->shape[2]);
             s[1] = e->shape[0], s[2] = e->shape[1], s[3] = e->shape[2];
             break;
-        case PCL_LAYER_VAE_SAMPLER:
+        case PCL_LAYER_KIND_VAE_SAMPLER:
             if (values != 2LL * e->out)
                 BAD("an input image holds %lld values, expected 2 x %d (mean, log-variance)", values, e->out);
             s[1] = e->out, s[2] = s[3] = 1;
             break;
-        case PCL_LAYER_ACTIVATION:
-        case PCL_LAYER_BINARY:
+        case PCL_LAYER_KIND_ACTIVATION:
+        case PCL_LAYER_KIND_BINARY:
             break;
         }
     }
@@ -149,7 +149,7 @@ pcl_status pcl_model_spec_shape(const pcl_layer_spec *spec, int count, const int
 static pcl_status make_layer(pcl_context *context, const pcl_layer_spec *e, pcl_layer **layer)
 {
     switch (e->kind) {
-    case PCL_LAYER_CONV2D: {
+    case PCL_LAYER_KIND_CONV2D: {
         pcl_conv2d_config c = {0};
         c.in_channels = e->in;
         c.out_channels = e->out;
@@ -157,23 +157,23 @@ static pcl_status make_layer(pcl_context *context, const pcl_layer_spec *e, pcl_
         c.stride = e->stride;
         c.pad_h = c.pad_w = e->pad;
         c.padding = e->padding;
-        c.backend = PCL_GEMM_AUTO;
+        c.backend = PCL_GEMM_BACKEND_AUTO;
         return pcl_conv2d_create(context, &c, layer);
     }
-    case PCL_LAYER_DENSE:
-        return pcl_dense_create(context, e->in, e->out, PCL_GEMM_AUTO, layer);
-    case PCL_LAYER_ACTIVATION:
+    case PCL_LAYER_KIND_DENSE:
+        return pcl_dense_create(context, e->in, e->out, PCL_GEMM_BACKEND_AUTO, layer);
+    case PCL_LAYER_KIND_ACTIVATION:
         return pcl_activation_create(context, e->activation, layer);
-    case PCL_LAYER_BINARY:
+    case PCL_LAYER_KIND_BINARY:
         return pcl_binary_create(context, layer);
-    case PCL_LAYER_BATCHNORM:
+    case PCL_LAYER_KIND_BATCHNORM:
         return pcl_batchnorm_create(context, e->out, e->momentum > 0.0f ? e->momentum : DEFAULT_MOMENTUM,
                                     e->epsilon > 0.0f ? e->epsilon : DEFAULT_EPSILON, layer);
-    case PCL_LAYER_UPSAMPLE:
+    case PCL_LAYER_KIND_UPSAMPLE:
         return pcl_upsample_create(context, e->factor, layer);
-    case PCL_LAYER_RESHAPE:
+    case PCL_LAYER_KIND_RESHAPE:
         return pcl_reshape_create(context, e->shape[0], e->shape[1], e->shape[2], layer);
-    case PCL_LAYER_VAE_SAMPLER:
+    case PCL_LAYER_KIND_VAE_SAMPLER:
         return pcl_vae_sampler_create(context, e->out, layer);
     }
     return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "unknown layer kind %d", (int)e->kind);

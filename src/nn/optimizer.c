@@ -49,8 +49,8 @@ pcl_optimizer_kind pcl_optimizer_get_kind(const pcl_optimizer *optimizer) { retu
 const char *pcl_optimizer_kind_name(pcl_optimizer_kind kind)
 {
     switch (kind) {
-    case PCL_OPTIMIZER_SGD: return "sgd";
-    case PCL_OPTIMIZER_ADAM: return "adam";
+    case PCL_OPTIMIZER_KIND_SGD: return "sgd";
+    case PCL_OPTIMIZER_KIND_ADAM: return "adam";
     }
     return "unknown";
 }
@@ -58,8 +58,8 @@ const char *pcl_optimizer_kind_name(pcl_optimizer_kind kind)
 pcl_status pcl_optimizer_kind_parse(const char *text, pcl_optimizer_kind *kind)
 {
     if (text && kind) {
-        if (!strcasecmp(text, "sgd")) { *kind = PCL_OPTIMIZER_SGD; return PCL_OK; }
-        if (!strcasecmp(text, "adam")) { *kind = PCL_OPTIMIZER_ADAM; return PCL_OK; }
+        if (!strcasecmp(text, "sgd")) { *kind = PCL_OPTIMIZER_KIND_SGD; return PCL_OK; }
+        if (!strcasecmp(text, "adam")) { *kind = PCL_OPTIMIZER_KIND_ADAM; return PCL_OK; }
     }
     return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "unknown optimizer '%s': expected sgd or adam", text ? text : "(null)");
 }

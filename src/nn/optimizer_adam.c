@@ -63,7 +63,7 @@ pcl_status pcl_adam_create(pcl_context *context, const pcl_adam_config *config, 
     if (!(c->weight_decay >= 0.0) || !isfinite(c->weight_decay))
         return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "adam: weight decay %g, expected a finite value >= 0",
                         c->weight_decay);
-    PCL_TRY(pcl_optimizer_alloc(context, PCL_OPTIMIZER_ADAM, &ops, c->learning_rate, c, sizeof *c, optimizer));
+    PCL_TRY(pcl_optimizer_alloc(context, PCL_OPTIMIZER_KIND_ADAM, &ops, c->learning_rate, c, sizeof *c, optimizer));
     (*optimizer)->slot_count = 2;
     (*optimizer)->slot_names[0] = "exp_avg";
     (*optimizer)->slot_names[1] = "exp_avg_sq";

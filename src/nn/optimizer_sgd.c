@@ -61,7 +61,7 @@ pcl_status pcl_sgd_create(pcl_context *context, const pcl_sgd_config *config, pc
     if (c->nesterov && (c->momentum <= 0.0 || c->dampening != 0.0))
         return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "sgd: Nesterov momentum needs momentum > 0 and dampening 0 "
                         "(got %g and %g)", c->momentum, c->dampening);
-    PCL_TRY(pcl_optimizer_alloc(context, PCL_OPTIMIZER_SGD, &ops, c->learning_rate, c, sizeof *c, optimizer));
+    PCL_TRY(pcl_optimizer_alloc(context, PCL_OPTIMIZER_KIND_SGD, &ops, c->learning_rate, c, sizeof *c, optimizer));
     if (c->momentum != 0.0) {
         (*optimizer)->slot_count = 1;
         (*optimizer)->slot_names[0] = "momentum_buffer";

@@ -1,7 +1,7 @@
-/* Loss-curve pictures (train.h): a self-contained SVG (axes, ticks at round
+/* Loss-curve pictures (loss_curve.h): a self-contained SVG (axes, ticks at round
  * values, gridlines, one polyline per series, legend), written atomically so
  * a viewer never sees half a file while training rewrites it each epoch. */
-#include "perceptcl/train.h"
+#include "perceptcl/loss_curve.h"
 
 #include "io/file_atomic.h"
 #include "runtime/internal.h"

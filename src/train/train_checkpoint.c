@@ -1,5 +1,5 @@
 /* Resume: one safetensors checkpoint with the weights, the optimizer's state,
- * the run's position and early stopping's state (train.h). */
+ * the run's position and early stopping's state (train_checkpoint.h). */
 #include "train/train_internal.h"
 
 #include "perceptcl/checkpoint.h"

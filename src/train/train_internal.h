@@ -1,9 +1,10 @@
-/* Private state of the training pieces shared between src/train_*.c. */
+/* Private state of the training pieces shared between src/train/train_*.c. */
 #ifndef PERCEPTCL_TRAIN_INTERNAL_H
 #define PERCEPTCL_TRAIN_INTERNAL_H
 
+#include "nn/train_weights_internal.h"
 #include "runtime/internal.h"
-#include "perceptcl/train.h"
+#include "perceptcl/train_checkpoint.h"
 
 struct pcl_early_stop {
     int patience;
@@ -16,13 +17,5 @@ struct pcl_early_stop {
     int64_t best_epoch;
     int bad_epochs;
 };
-
-/* pcl_train_weights_add_layer where the layer's tensors also have an
- * alias "<alias_prefix>.<name>" (NULL: none): a named model layer's index
- * name, which files written before it had a name use. */
-pcl_status pcl_train_weights_add_layer_aliased(pcl_train_weights *weights, pcl_layer *layer, const char *prefix,
-                                               const char *alias_prefix);
-/* Entry index's alias, or NULL. */
-const char *pcl_train_weights_alias(const pcl_train_weights *weights, int index);
 
 #endif

@@ -1,12 +1,13 @@
-/* CSV training log (train.h): one line per record, flushed at once so a
+/* CSV training log (train_log.h): one line per record, flushed at once so a
  * crashed or interrupted run keeps every line it reported. */
-#include "perceptcl/train.h"
+#include "perceptcl/train_log.h"
 
 #include "runtime/internal.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

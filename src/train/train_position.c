@@ -1,7 +1,7 @@
-/* Seeded mini-batch order and the run's position (include/perceptcl/train.h):
+/* Seeded mini-batch order and the run's position (train_position.h):
  * one splitmix64 stream per run, advanced only by each epoch's shuffle, so a
  * position saved mid-epoch redraws the same order on resume. */
-#include "perceptcl/train.h"
+#include "perceptcl/train_position.h"
 
 #include "perceptcl/rng.h"
 

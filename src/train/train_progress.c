@@ -1,7 +1,7 @@
-/* Training progress display (train.h): a live bar redrawn in place with \r
+/* Training progress display (train_progress.h): a live bar redrawn in place with \r
  * when the stream is a terminal, plain periodic lines otherwise (logs, CI,
  * pipes, where \r would pile up). Prints only to the stream the caller gives. */
-#include "perceptcl/train.h"
+#include "perceptcl/train_progress.h"
 
 #include "runtime/internal.h"
 
@@ -41,14 +41,14 @@ pcl_status pcl_progress_create(FILE *stream, pcl_progress_mode mode, double inte
 {
     if (!progress) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_progress_create: progress is NULL");
     *progress = NULL;
-    if (!stream && mode != PCL_PROGRESS_OFF)
+    if (!stream && mode != PCL_PROGRESS_MODE_OFF)
         return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_progress_create: stream is NULL");
     if (!(interval >= 0.0) || !isfinite(interval))
         return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_progress_create: interval %g, expected >= 0 seconds",
                         interval);
     pcl_progress *p = calloc(1, sizeof *p);
     if (!p) return pcl_fail(PCL_ERR_OUT_OF_MEMORY, "pcl_progress_create: out of memory");
-    if (mode == PCL_PROGRESS_AUTO) mode = isatty(fileno(stream)) ? PCL_PROGRESS_BAR : PCL_PROGRESS_LINES;
+    if (mode == PCL_PROGRESS_MODE_AUTO) mode = isatty(fileno(stream)) ? PCL_PROGRESS_MODE_BAR : PCL_PROGRESS_MODE_LINES;
     p->stream = stream;
     p->mode = mode;
     p->interval = interval;
@@ -134,18 +134,18 @@ void pcl_progress_batch(pcl_progress *progress, double loss, size_t images)
     progress->loss_sum += loss;
     progress->loss_count++;
     progress->last_loss = loss;
-    if (progress->mode == PCL_PROGRESS_OFF) return;
+    if (progress->mode == PCL_PROGRESS_MODE_OFF) return;
     double now = progress->now(progress->user);
     int last = progress->done >= progress->batches;
-    double gap = progress->mode == PCL_PROGRESS_BAR ? BAR_REDRAW : progress->interval;
-    if (now - progress->last_print < gap && !(last && progress->mode == PCL_PROGRESS_BAR)) return;
+    double gap = progress->mode == PCL_PROGRESS_MODE_BAR ? BAR_REDRAW : progress->interval;
+    if (now - progress->last_print < gap && !(last && progress->mode == PCL_PROGRESS_MODE_BAR)) return;
     progress->last_print = now;
     char epoch_text[48], eta_text[32];
     format_epoch(progress, epoch_text, sizeof epoch_text);
     format_duration(eta_text, sizeof eta_text, eta(progress, now));
     double rate = pcl_progress_images_per_second(progress);
     double mean = progress->loss_sum / (double)progress->loss_count;
-    if (progress->mode == PCL_PROGRESS_BAR) {
+    if (progress->mode == PCL_PROGRESS_MODE_BAR) {
         char bar[BAR_WIDTH + 1];
         int filled = progress->batches > 0 ? (int)(BAR_WIDTH * progress->done / progress->batches) : 0;
         if (filled > BAR_WIDTH) filled = BAR_WIDTH;
@@ -165,7 +165,7 @@ void pcl_progress_batch(pcl_progress *progress, double loss, size_t images)
 
 void pcl_progress_epoch_end(pcl_progress *progress, double train_loss, double validation_loss)
 {
-    if (!progress || progress->mode == PCL_PROGRESS_OFF) return;
+    if (!progress || progress->mode == PCL_PROGRESS_MODE_OFF) return;
     double now = progress->now(progress->user);
     char epoch_text[48], took[32], eta_text[32], val[48];
     format_epoch(progress, epoch_text, sizeof epoch_text);

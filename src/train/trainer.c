@@ -54,11 +54,11 @@ pcl_trainer_config pcl_trainer_config_default(void)
 {
     pcl_trainer_config c;
     memset(&c, 0, sizeof c);
-    c.loss = PCL_LOSS_MSE;
+    c.loss = PCL_LOSS_KIND_MSE;
     c.msssim_l1_alpha = pcl_loss_options_default().msssim_l1_alpha;
     c.batch = 16;
     c.epochs = 1;
-    c.progress_mode = PCL_PROGRESS_AUTO;
+    c.progress_mode = PCL_PROGRESS_MODE_AUTO;
     c.progress_interval = 10.0;
     return c;
 }

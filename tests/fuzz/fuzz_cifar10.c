@@ -8,7 +8,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     pcl_dataset *d = NULL;
-    if (pcl_dataset_open_memory(PCL_BINARY_CIFAR10, data, size, NULL, 0, "fuzz", &d) != PCL_OK) return 0;
+    if (pcl_dataset_open_memory(PCL_BINARY_FORMAT_CIFAR10, data, size, NULL, 0, "fuzz", &d) != PCL_OK) return 0;
     size_t n = pcl_dataset_count(d);
     static float batch[4 * 3072];
     int labels[4];

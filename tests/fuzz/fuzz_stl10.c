@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t x_size = size - 1 - k;
     pcl_dataset *d = NULL;
     /* odd k: unlabeled (no y file) */
-    if (pcl_dataset_open_memory(PCL_BINARY_STL10, x, x_size, (k & 1) ? NULL : labels, (k & 1) ? 0 : k, "fuzz", &d) !=
+    if (pcl_dataset_open_memory(PCL_BINARY_FORMAT_STL10, x, x_size, (k & 1) ? NULL : labels, (k & 1) ? 0 : k, "fuzz", &d) !=
         PCL_OK)
         return 0;
     pcl_image *image = NULL;

@@ -2,7 +2,8 @@
  * under PyTorch's names and shapes, through the checkpoint store. */
 #include "perceptcl/model.h"
 
-#include "train/train_internal.h"
+#include "nn/train_weights_internal.h"
+#include "runtime/internal.h"
 
 #include <math.h>
 #include <stdio.h>

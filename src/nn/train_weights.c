@@ -1,8 +1,9 @@
-/* The named tensors a checkpoint saves as the model (train.h), each with
+/* The named tensors a checkpoint saves as the model (train_weights.h), each with
  * the shape the file gives it: PyTorch's for a layer's tensors. */
-#include "train/train_internal.h"
+#include "nn/train_weights_internal.h"
 
 #include "nn/layer_internal.h"
+#include "runtime/internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,13 +88,13 @@ pcl_status pcl_train_weights_add(pcl_train_weights *weights, const char *name, p
  * weight stays (out, in, kh, kw). Returns ndim. */
 static int torch_shape(pcl_layer_kind kind, const char *name, const pcl_tensor *t, int64_t shape[4])
 {
-    int per_channel = (kind == PCL_LAYER_BATCHNORM) ||
-                      ((kind == PCL_LAYER_CONV2D || kind == PCL_LAYER_DENSE) && !strcmp(name, "bias"));
+    int per_channel = (kind == PCL_LAYER_KIND_BATCHNORM) ||
+                      ((kind == PCL_LAYER_KIND_CONV2D || kind == PCL_LAYER_KIND_DENSE) && !strcmp(name, "bias"));
     if (per_channel && t->n == 1 && t->h == 1 && t->w == 1) {
         shape[0] = t->c;
         return 1;
     }
-    if (kind == PCL_LAYER_DENSE && !strcmp(name, "weight") && t->h == 1 && t->w == 1) {
+    if (kind == PCL_LAYER_KIND_DENSE && !strcmp(name, "weight") && t->h == 1 && t->w == 1) {
         shape[0] = t->n;
         shape[1] = t->c;
         return 2;
