@@ -237,6 +237,10 @@ json_t *app_report_json(const app_report *report);
 /* Writes markdown_path and json_path, both or neither (pcl_file_set): a
  * failure leaves any previous files as they were. 0, or 1 after an error line. */
 int app_report_write(const char *app, const app_report *report, const char *markdown_path, const char *json_path);
+/* What a command's --report PREFIX does: PREFIX.md and PREFIX.json through
+ * app_report_write when prefix is not NULL, then the Markdown on stdout. 0,
+ * or 1 after an error line. */
+int app_report_emit(const char *app, const app_report *report, const char *prefix);
 
 /* ---- the paper's tables (paper.c): Snell et al. 2017 ------------------------ */
 

@@ -93,7 +93,8 @@ static int load_models(pcl_context *context, const char *command, const char **p
         const char *loss = pcl_checkpoint_metadata(meta, "loss"), *scale = pcl_checkpoint_metadata(meta, "scale");
         app_base_name(paths[m], lm->label, sizeof lm->label);
         for (int p = 1; loss && p < APP_PAPER_COLUMNS; p++)
-            if (strcmp(loss, app_paper_columns[p]) == 0) snprintf(lm->label, sizeof lm->label, "%s", app_paper_labels[p]);
+            if (strcmp(loss, app_paper_columns[p]) == 0)
+                snprintf(lm->label, sizeof lm->label, "%s", app_paper_labels[p]);
         long s = 0;
         lm->scale = scale && app_parse_long(scale, 2, 8, &s) ? (int)s : 0;
         pcl_checkpoint_destroy(meta);
@@ -143,7 +144,8 @@ static int run_train(int argc, char **argv)
     }
     if (r.exit_code < 0 && !dir_count) app_args_error(&r, "needs --train DIR");
     if (r.exit_code < 0 && srcnn_lr && t.lr_given) app_args_error(&r, "--lr and --srcnn-lr exclude each other");
-    if (r.exit_code < 0 && srcnn_lr && t.adam) app_args_error(&r, "--srcnn-lr is SGD's recipe; give Adam's rate with --lr");
+    if (r.exit_code < 0 && srcnn_lr && t.adam)
+        app_args_error(&r, "--srcnn-lr is SGD's recipe; give Adam's rate with --lr");
     if (srcnn_lr) t.sgd_lr = 1e-4;
     json_t *folders = json_array();
     for (int d = 0; folders && d < dir_count; d++) json_array_append_new(folders, json_string(dirs[d]));
@@ -205,7 +207,8 @@ static int run_train(int argc, char **argv)
         const char *values[] = {scale_text, count, data, init ? app_base_name(init, name, sizeof name) : NULL,
                                 "Y/255 of bicubic-upscaled BT.601 Y"};
         for (int k = 0; k < 5 && rc == 0; k++)
-            if (values[k] && pcl_checkpoint_set_metadata(meta, keys[k], values[k]) != PCL_OK) rc = app_fail(cmd, keys[k]);
+            if (values[k] && pcl_checkpoint_set_metadata(meta, keys[k], values[k]) != PCL_OK)
+                rc = app_fail(cmd, keys[k]);
     }
     if (rc == 0) rc = app_train_save(&t, model, &result, meta);
     pcl_checkpoint_destroy(meta);
@@ -227,52 +230,6 @@ static const app_metric table2_metrics[] = {{"psnr", "PSNR", 2, 4}, {"ssim", "SS
 static pcl_status apply_model(void *model, const pcl_image *bicubic_y, pcl_image **estimate)
 {
     return pcl_srcnn_apply(model, bicubic_y, estimate);
-}
-
-/* Table 2: a row per set, bicubic and each model, the paper's columns at x4. */
-static int print_table2(const char *cmd, char (*names)[128], const size_t *images, const double *values,
-                        int dir_count, const loaded_model *models, const char **model_paths, int model_count,
-                        int scale, const char *report_prefix)
-{
-    const char *columns[1 + MAX_MODELS] = {"bicubic"};
-    for (int m = 0; m < model_count; m++) columns[1 + m] = models[m].label;
-    app_report_row rows[MAX_DIRS];
-    double paper[MAX_DIRS][APP_PAPER_COLUMNS * 2];
-    for (int d = 0; d < dir_count; d++) {
-        const app_paper_row *row = app_paper_row_find(names[d]);
-        for (int p = 0; row && p < APP_PAPER_COLUMNS; p++) {
-            paper[d][2 * p] = row->psnr[p];
-            paper[d][2 * p + 1] = row->ssim[p];
-        }
-        rows[d] = (app_report_row){names[d], (long)images[d], &values[d * 2 * (1 + MAX_MODELS)], row ? paper[d] : NULL};
-    }
-    char title[128];
-    snprintf(title, sizeof title, "SRCNN 9-5-5, x%d: PSNR (dB) and SSIM on Y (SRCNN protocol)", scale);
-    json_t *list = json_array();
-    for (int m = 0; list && m < model_count; m++)
-        if (json_array_append_new(list, json_pack("{s:s, s:s}", "label", models[m].label, "path", model_paths[m])) != 0)
-            json_decref(list), list = NULL;
-    json_t *header = list ? json_pack("{s:s, s:i, s:o}", "protocol", "srcnn", "scale", scale, "models", list) : NULL;
-    if (!header) return fprintf(stderr, "perceptcl %s: out of memory for the report\n", cmd), 1;
-    /* The paper's Table 2 is x4 only. */
-    app_report report = {title, "set", "sets", "images", table2_metrics, 2, columns, 1 + model_count,
-                         app_paper_labels, scale == 4 ? APP_PAPER_COLUMNS : 0, rows, dir_count,
-                         "Paper: Snell et al. 2017, Table 2 (SRCNN trained on ImageNet patches). "
-                         "Columns other than bicubic and the paper's are the models given to eval.",
-                         header};
-    int rc = 0;
-    if (report_prefix) {
-        char md[4200], js[4200];
-        snprintf(md, sizeof md, "%s.md", report_prefix);
-        snprintf(js, sizeof js, "%s.json", report_prefix);
-        rc = app_report_write(cmd, &report, md, js);
-    }
-    char *markdown = rc == 0 ? app_report_markdown(&report) : NULL;
-    if (rc == 0 && !markdown) rc = (fprintf(stderr, "perceptcl %s: out of memory for the report\n", cmd), 1);
-    if (markdown) fputs(markdown, stdout);
-    free(markdown);
-    json_decref(header);
-    return rc;
 }
 
 static int run_eval(int argc, char **argv)
@@ -317,8 +274,33 @@ static int run_eval(int argc, char **argv)
             values[d][2 * c + 1] = means[c].ssim;
         }
     }
-    if (rc == 0)
-        rc = print_table2(cmd, names, images, &values[0][0], dir_count, models, model_paths, model_count, scale, report);
+    /* Table 2: a row per set, bicubic and each model, the paper's columns (x4 only). */
+    const char *columns[1 + MAX_MODELS] = {"bicubic"};
+    app_report_row rows[MAX_DIRS];
+    double paper[MAX_DIRS][APP_PAPER_COLUMNS * 2];
+    json_t *list = json_array();
+    for (int m = 0; list && m < model_count; m++) {
+        columns[1 + m] = models[m].label;
+        if (json_array_append_new(list, json_pack("{s:s, s:s}", "label", models[m].label, "path", model_paths[m])))
+            json_decref(list), list = NULL;
+    }
+    for (int d = 0; d < dir_count; d++) {
+        const app_paper_row *row = app_paper_row_find(names[d]);
+        for (int p = 0; row && p < APP_PAPER_COLUMNS; p++)
+            paper[d][2 * p] = row->psnr[p], paper[d][2 * p + 1] = row->ssim[p];
+        rows[d] = (app_report_row){names[d], (long)images[d], values[d], row ? paper[d] : NULL};
+    }
+    char title[128];
+    snprintf(title, sizeof title, "SRCNN 9-5-5, x%d: PSNR (dB) and SSIM on Y (SRCNN protocol)", scale);
+    json_t *header = list ? json_pack("{s:s, s:i, s:o}", "protocol", "srcnn", "scale", scale, "models", list) : NULL;
+    app_report table = {title, "set", "sets", "images", table2_metrics, 2, columns, 1 + model_count,
+                        app_paper_labels, scale == 4 ? APP_PAPER_COLUMNS : 0, rows, dir_count,
+                        "Paper: Snell et al. 2017, Table 2 (SRCNN trained on ImageNet patches). "
+                        "Columns other than bicubic and the paper's are the models given to eval.",
+                        header};
+    if (rc == 0 && !header) rc = (fprintf(stderr, "perceptcl %s: out of memory for the report\n", cmd), 1);
+    if (rc == 0) rc = app_report_emit(cmd, &table, report);
+    json_decref(header);
     free_models(models, model_count);
     pcl_context_destroy(context);
     return rc;
