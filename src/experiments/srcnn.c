@@ -169,7 +169,8 @@ pcl_status pcl_srcnn_colour_output(pcl_model *model, const pcl_image *ycbcr_up, 
 pcl_status pcl_srcnn_upscale_colour(pcl_model *model, const pcl_image *image, int scale, pcl_image **out)
 {
     *out = NULL;
-    if (scale < 2 || scale > 8) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "srcnn upscale: scale %d, expected 2..8", scale);
+    if (scale < 2 || scale > 8)
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "srcnn upscale: scale %d, expected 2..8", scale);
     pcl_image *ycc = NULL, *up = NULL;
     pcl_status s = pcl_srcnn_colour_input(image, &ycc);
     if (s == PCL_OK) s = pcl_resize_bicubic_scale(ycc, (double)scale, PCL_RESIZE_DEFAULT, &up);

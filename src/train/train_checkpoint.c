@@ -370,7 +370,8 @@ pcl_status pcl_trainer_check_resume(const pcl_trainer_config *config, const char
         status = recipe_object(recipe, path, &saved);
         if (status == PCL_OK && config->recipe) status = recipe_object(config->recipe, "this run", &now);
         if (status == PCL_OK && !now) now = json_object();
-        if (status == PCL_OK && !now) status = pcl_fail(PCL_ERR_OUT_OF_MEMORY, "pcl_trainer_check_resume: out of memory");
+        if (status == PCL_OK && !now)
+            status = pcl_fail(PCL_ERR_OUT_OF_MEMORY, "pcl_trainer_check_resume: out of memory");
         if (status == PCL_OK) compare_recipes(saved, now, text, sizeof text);
         json_decref(saved);
         json_decref(now);
