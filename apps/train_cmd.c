@@ -24,10 +24,11 @@ int app_train_arg(app_train *t, app_args *r)
     if (app_args_is(r, "--loss")) {
         if (pcl_loss_kind_parse(r->value, &t->loss) != PCL_OK || !(t->losses & (1u << t->loss))) {
             char names[128] = "";
-            for (int k = 0; k < 32; k++) {
-                const char *name = (t->losses & (1u << k)) ? pcl_loss_kind_name((pcl_loss_kind)k) : NULL;
+            /* The allowed names, in the enum's order (a name "" ends it). */
+            const char *name;
+            for (int k = 0; k < 32 && (name = pcl_loss_kind_name((pcl_loss_kind)k)) && name[0]; k++) {
                 size_t used = strlen(names);
-                if (name) snprintf(names + used, sizeof names - used, "%s%s", used ? "|" : "", name);
+                if (t->losses & (1u << k)) snprintf(names + used, sizeof names - used, "%s%s", used ? "|" : "", name);
             }
             app_args_error(r, "--loss must be %s, not '%s'", names, r->value);
         }
