@@ -5,7 +5,9 @@
 #define PERCEPTCL_APP_H
 
 #include "perceptcl/device.h"
+#include "perceptcl/image.h"
 #include "perceptcl/status.h"
+#include "perceptcl/trainer.h"
 
 #include <jansson.h>
 #include <stddef.h>
@@ -86,6 +88,92 @@ int app_run_subcommand(const char *app, const char *usage, const app_subcommand 
 /* The help text of the device flags. */
 extern const char app_device_flags_help[];
 
+/* ---- training flags (train_cmd.c) ---------------------------------------------
+ * What every experiment's `train` takes, read and checked once:
+ *
+ *   static const app_option options[] = {APP_TRAIN_OPTIONS, {"--scale", "S"}, {NULL, NULL}};
+ *   app_train t = app_train_defaults();
+ *   t.batch = 128;                                 (the app's defaults, allowed losses)
+ *   app_args_init(&r, "srcnn train", usage, options, &selection, argc, argv);
+ *   while (app_args_next(&r))
+ *       if (!app_train_arg(&t, &r)) ... the app's own options ...
+ *   if (app_train_ready(&t, &r, json_pack("{s:i}", "scale", scale)) >= 0) return r.exit_code;
+ *   ... data, device, model ...
+ *   app_train_setup(&t, context, 1.0, &config, &optimizer);  then pcl_trainer_run
+ *   app_train_save(&t, model, &result, metadata);
+ *
+ * app_train_ready checks everything before any work: --loss and --out given,
+ * every output (--out, its state --out.train, --log, --curve) a path whose
+ * folder exists and is writable and that is not itself a folder, and for
+ * --resume that the state exists and was written by a run of the same loss,
+ * batch, seed, optimizer, learning rate and app recipe (the app's JSON:
+ * data, scale, ...; pcl_trainer_check_resume), naming every mismatch in one
+ * line; the epochs and --max-steps may change. */
+#define APP_TRAIN_OPTIONS                                                                                      \
+    {"--loss", "L"}, {"--out", "MODEL"}, {"--log", "CSV"}, {"--curve", "SVG"}, {"--epochs", "N"},              \
+        {"--max-steps", "N"}, {"--batch", "N"}, {"--seed", "N"}, {"--lr", "RATE"}, {"--momentum", "M"},        \
+        {"--weight-decay", "W"}, {"--optimizer", "NAME"}, {"--resume", NULL}
+/* Early stopping, for apps that have validation data. */
+#define APP_TRAIN_EARLY_STOP_OPTIONS {"--patience", "N"}, {"--min-delta", "D"}
+
+typedef struct app_train {
+    /* the app's defaults (app_train_defaults: every loss, 10 epochs, batch
+     * 16, seed 1, SGD lr 1e-2 momentum 0.9, Adam lr 1e-3, "records") */
+    unsigned losses; /* allowed kinds: bit 1u << kind */
+    long epochs, batch, seed;
+    double sgd_lr, adam_lr, momentum;
+    const char *record_name; /* "patches": the throughput's unit in the final line */
+    /* read from the arguments */
+    pcl_loss_kind loss;
+    int loss_given, lr_given, adam, resume;
+    const char *out, *log, *curve;
+    long max_steps, patience;
+    double lr, weight_decay, min_delta;
+    /* set by app_train_ready */
+    const char *app;
+    char state[4200];  /* --out + ".train" */
+    char recipe[2048]; /* the JSON the state and the model file record */
+} app_train;
+
+app_train app_train_defaults(void);
+/* 1 when r's option is a training flag (read, or reported as a usage error). */
+int app_train_arg(app_train *t, app_args *r);
+/* The checks above; recipe (the app's JSON object, consumed; may be NULL)
+ * joins the optimizer's settings and the seed. Returns r->exit_code: -1
+ * ready, else the exit code after one line on stderr. */
+int app_train_ready(app_train *t, app_args *r, json_t *recipe);
+/* The trainer's config (loss, batch, epochs, max steps, seed, early
+ * stopping, state, resume, log, curve, recipe) and the optimizer: SGD with
+ * lr * sgd_lr_scale (an app's units), momentum, weight decay, or Adam with
+ * lr and weight decay. 0, or 1 after an error line. */
+int app_train_setup(const app_train *t, pcl_context *context, double sgd_lr_scale, pcl_trainer_config *config,
+                    pcl_optimizer **optimizer);
+/* Adds "loss", "epochs", "steps", "train_loss" (the last completed epoch's;
+ * omitted when this run completed none: a resume or --max-steps ending
+ * mid-epoch) and "training" (the recipe as JSON, with loss and batch) to
+ * metadata, writes the model to --out
+ * (pcl_model_save) and prints the final line. 0, or 1 after an error line. */
+int app_train_save(const app_train *t, pcl_model *model, const pcl_trainer_result *result, pcl_checkpoint *metadata);
+
+/* An output path: not a folder, in a folder that exists and is writable.
+ * 1, or 0 after a usage error naming flag and path. */
+int app_output_check(app_args *r, const char *flag, const char *path);
+
+/* ---- strips of crops (strip.c) -------------------------------------------------
+ * The same crop of several images side by side, each enlarged zoom times
+ * (nearest), 4 white pixels between panels (srcnn compare). A crop is
+ * {x, y, w, h}. */
+/* "X,Y,W,H" with X, Y >= 0 and W, H >= 1 (each an int): 1, else 0. */
+int app_crop_parse(const char *text, int crop[4]);
+/* Whether the crop lies inside a width x height image (no int overflow). */
+int app_crop_inside(const int crop[4], int width, int height);
+/* The size x size window (stride 8) where channel 0 varies most. */
+void app_busiest_window(const pcl_image *image, int size, int *x, int *y);
+/* A white strip for `panels` panels; 0, or 1 after an error line. */
+int app_strip_create(const char *app, int panels, const int crop[4], int zoom, int channels, pcl_image **strip);
+/* Panel index: the crop of image (checked inside it); 0, or 1 after an error line. */
+int app_strip_put(const char *app, pcl_image *strip, int index, const pcl_image *image, const int crop[4], int zoom);
+
 /* ---- common (common.c) ------------------------------------------------------ */
 
 /* Opens the selected device and prints it once to stderr; on failure prints
@@ -150,6 +238,10 @@ json_t *app_report_json(const app_report *report);
 /* Writes markdown_path and json_path, both or neither (pcl_file_set): a
  * failure leaves any previous files as they were. 0, or 1 after an error line. */
 int app_report_write(const char *app, const app_report *report, const char *markdown_path, const char *json_path);
+/* What a command's --report PREFIX does: PREFIX.md and PREFIX.json through
+ * app_report_write when prefix is not NULL, then the Markdown on stdout. 0,
+ * or 1 after an error line. */
+int app_report_emit(const char *app, const app_report *report, const char *prefix);
 
 /* ---- the paper's tables (paper.c): Snell et al. 2017 ------------------------ */
 

@@ -111,3 +111,19 @@ int app_report_write(const char *app, const app_report *r, const char *markdown_
     free(json_line);
     return rc;
 }
+
+int app_report_emit(const char *app, const app_report *r, const char *prefix)
+{
+    int rc = 0;
+    if (prefix) {
+        char md[4200], js[4200];
+        snprintf(md, sizeof md, "%s.md", prefix);
+        snprintf(js, sizeof js, "%s.json", prefix);
+        rc = app_report_write(app, r, md, js);
+    }
+    char *markdown = rc == 0 ? app_report_markdown(r) : NULL;
+    if (rc == 0 && !markdown) rc = (fprintf(stderr, "perceptcl %s: out of memory for the report\n", app), 1);
+    if (markdown) fputs(markdown, stdout);
+    free(markdown);
+    return rc;
+}

@@ -737,6 +737,50 @@ START_TEST(argument_reader_in_process)
 }
 END_TEST
 
+/* The strip's crop checks (issue 18 defect 1: x + w overflowed an int and
+ * passed the bounds check) and the output checks of train_cmd. */
+START_TEST(crop_and_output_checks)
+{
+    int crop[4];
+    ck_assert(app_crop_parse("2147483600,0,100,64", crop));
+    ck_assert(!app_crop_inside(crop, 500, 500));
+    ck_assert(app_crop_parse("0,2147483647,64,2147483647", crop));
+    ck_assert(!app_crop_inside(crop, 500, 500));
+    ck_assert(app_crop_parse("436,0,64,500", crop) && app_crop_inside(crop, 500, 500));
+    ck_assert(app_crop_parse("437,0,64,500", crop) && !app_crop_inside(crop, 500, 500));
+    static const char *const bad[] = {"1,2,3", "1,2,3,4,", "-1,0,1,1", "0,0,0,1", "0,0,1,2147483648", "a,0,1,1", ""};
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) ck_assert_msg(!app_crop_parse(bad[k], crop), "%s", bad[k]);
+    /* Panels are cut where the crop says, enlarged by the zoom. */
+    pcl_image *image = NULL, *strip = NULL;
+    ck_assert_int_eq(pcl_image_create(&image, 5, 4, 1), PCL_OK);
+    for (int i = 0; i < 20; i++) image->data[i] = (float)i;
+    int c2[4] = {1, 2, 2, 2};
+    ck_assert_int_eq(app_strip_create("test", 2, c2, 2, 1, &strip), 0);
+    ck_assert(strip->width == 2 * 4 + 4 && strip->height == 4);
+    ck_assert_int_eq(app_strip_put("test", strip, 1, image, c2, 2), 0);
+    ck_assert_float_eq(strip->data[8], 11.0f);            /* row 0, panel 1: image (1, 2) */
+    ck_assert_float_eq(strip->data[3 * 12 + 11], 17.0f);  /* row 3, last column: image (2, 3) */
+    ck_assert_float_eq(strip->data[0], 255.0f);           /* panel 0 left white */
+    int outside[4] = {4, 0, 2, 2};
+    ck_assert_int_eq(app_strip_put("test", strip, 0, image, outside, 2), 1);
+    pcl_image_destroy(strip);
+    pcl_image_destroy(image);
+    /* Outputs: a folder, a missing folder, a good path. */
+    app_args r;
+    char dir[] = "/tmp/pcl_out_check_XXXXXX", file[64], missing[64];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(file, sizeof file, "%s/m.safetensors", dir);
+    snprintf(missing, sizeof missing, "%s/no/m.safetensors", dir);
+    app_args_init(&r, "test", "", NULL, NULL, 0, NULL);
+    ck_assert_int_eq(app_output_check(&r, "--out", file), 1);
+    ck_assert_int_eq(r.exit_code, -1);
+    ck_assert_int_eq(app_output_check(&r, "--out", dir), 0);
+    ck_assert_int_eq(r.exit_code, 2);
+    ck_assert_int_eq(app_output_check(&r, "--out", missing), 0);
+    rmdir(dir);
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("apps");
@@ -755,6 +799,7 @@ int main(void)
     tcase_add_test(tc, sr_eval_reproduces_the_bicubic_row);
     tcase_add_test(tc, argument_reader_help_and_usage_errors);
     tcase_add_test(tc, argument_reader_in_process);
+    tcase_add_test(tc, crop_and_output_checks);
     tcase_add_test(tc, failed_outputs_keep_existing_files);
     tcase_add_test(tc, file_set_commits_all_or_nothing);
     tcase_add_test(tc, report_renders_markdown_and_json);

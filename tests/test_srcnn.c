@@ -3,6 +3,7 @@
  * count and the protocol functions; short training runs lower each loss; eval of an
  * identity network reproduces the bicubic row; upscale sizes; error paths. */
 #include "json_get.h"
+#include "perceptcl/resize.h"
 #include "perceptcl/sr.h"
 #include "perceptcl/srcnn.h"
 #include "perceptcl/trainer.h"
@@ -224,23 +225,32 @@ START_TEST(training_data_matches_protocol)
 }
 END_TEST
 
-/* A few hundred SGD steps on 24 sub-images of one T91 image lower each loss
- * (measured on the same sub-images before and after). */
-START_TEST(short_training_lowers_each_loss)
+/* T91's t1 alone in the folder work/name (PNG keeps its 8-bit values);
+ * 0 (after a SKIP line) when the data set is absent. */
+static int t1_folder(const char *name, char *dir, size_t size)
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/datasets/T91/t1.bmp", PCL_SHARED_DIR);
     pcl_image *image = NULL;
     if (pcl_image_read(path, &image) != PCL_OK) {
         fprintf(stderr, "SKIP: %s: %s\n", path, pcl_last_error());
-        return;
+        return 0;
     }
-    /* t1 alone in a folder (PNG keeps its 8-bit values), its first 24 pairs. */
-    char dir[128];
-    snprintf(dir, sizeof dir, "%s/t1_only", work);
+    snprintf(dir, size, "%s/%s", work, name);
     ck_assert_int_eq(mkdir(dir, 0700), 0);
     snprintf(path, sizeof path, "%s/t1.png", dir);
     ck_assert_int_eq(pcl_image_write_png(path, image), PCL_OK);
+    pcl_image_destroy(image);
+    return 1;
+}
+
+/* A few hundred SGD steps on 24 sub-images of one T91 image lower each loss
+ * (measured on the same sub-images before and after). */
+START_TEST(short_training_lowers_each_loss)
+{
+    /* t1 alone in a folder, its first 24 pairs. */
+    char dir[128];
+    if (!t1_folder("t1_only", dir, sizeof dir)) return;
     const char *dirs[1] = {dir};
     pcl_pipeline *pipeline = NULL;
     ck_assert_msg(pcl_srcnn_training_pipeline(dirs, 1, 4, 14, 24, &pipeline) == PCL_OK, "%s", pcl_last_error());
@@ -303,7 +313,6 @@ START_TEST(short_training_lowers_each_loss)
         pcl_model_destroy(model);
     }
     pcl_pipeline_destroy(pipeline);
-    pcl_image_destroy(image);
 }
 END_TEST
 
@@ -517,6 +526,17 @@ START_TEST(upscale_sizes_and_errors)
         pcl_image_destroy(back);
     }
 
+    /* Issue 18 defect 1: a crop whose X or Y + size overflows an int was a
+     * segfault; now a usage error (exit 2) and no file. */
+    static const char *const huge[] = {"2147483600,0,100,64", "0,2147483600,64,100", "5,5,2147483647,2147483647"};
+    for (int h = 0; h < 3; h++) {
+        char args[512];
+        snprintf(args, sizeof args, "srcnn compare --model id.safetensors --crop %s small.png huge.png", huge[h]);
+        ck_assert_msg(run(args) == 2, "%s: %s", args, err_text);
+        ck_assert_msg(strstr(err_text, "outside"), "%s", err_text);
+        ck_assert(!exists("huge.png"));
+    }
+
     /* Error paths: one line, non-zero exit, no output file. */
     static const struct {
         const char *args, *output, *needle;
@@ -554,6 +574,100 @@ START_TEST(upscale_sizes_and_errors)
 }
 END_TEST
 
+/* Issue 18, defects 3 and 8: every output checked before any work (an
+ * existing folder as --out or --curve fails at once, no state left); a
+ * --resume with another configuration refused naming each mismatch; a
+ * resume that ends mid-epoch writes no train_loss (was "nan"). */
+START_TEST(train_checks_outputs_and_resume)
+{
+    char path[1024];
+    if (!t1_folder("t1r", path, sizeof path)) return;
+    snprintf(path, sizeof path, "%s/adir", work);
+    ck_assert_int_eq(mkdir(path, 0700), 0);
+    static const char *const refused[][2] = {
+        {"srcnn train --loss mse --train t1r --out adir", "--out adir: is a directory"},
+        {"srcnn train --loss mse --train t1r --out m.safetensors --curve adir", "--curve adir: is a directory"},
+        {"srcnn train --loss mse --train t1r --out m.safetensors --log adir", "--log adir: is a directory"},
+        {"srcnn train --loss mse --train t1r --out nodir/m.safetensors", "does not exist"},
+    };
+    for (int c = 0; c < 4; c++) {
+        ck_assert_int_eq(run(refused[c][0]), 2);
+        ck_assert_msg(strstr(err_text, refused[c][1]) && !strstr(err_text, "sub-images"), "%s: %s", refused[c][0],
+                      err_text);
+        ck_assert(!exists("adir.train") && !exists("m.safetensors") && !exists("m.safetensors.train"));
+    }
+    /* 24 patches, batch 8: 3 steps an epoch. One step, then a resume to 2. */
+    const char *base = "srcnn train --loss mse --train t1r --out m.safetensors --limit-patches 24 --batch 8";
+    char args[1024];
+    snprintf(args, sizeof args, "%s --max-steps 1", base);
+    ck_assert_msg(run(args) == 0, "%s", err_text);
+    snprintf(args, sizeof args, "%s --max-steps 2 --resume --loss mae --scale 2 --batch 4 --seed 7 --train .", base);
+    ck_assert_int_ne(run(args), 0);
+    static const char *const named[] = {"loss mse (this run: mae)", "batch 8 (this run: 4)", "scale 4 (this run: 2)",
+                                        "seed 1 (this run: 7)", "train [\"t1r\"] (this run: [\"t1r\",\".\"])"};
+    for (int k = 0; k < 5; k++) ck_assert_msg(strstr(err_text, named[k]) != NULL, "'%s' not in %s", named[k], err_text);
+    ck_assert_msg(!strchr(err_text, '\n') || strchr(err_text, '\n') == err_text + strlen(err_text) - 1, "%s", err_text);
+    snprintf(args, sizeof args, "%s --max-steps 2 --resume", base);
+    ck_assert_msg(run(args) == 0, "%s", err_text);
+    pcl_checkpoint *meta = NULL;
+    snprintf(path, sizeof path, "%s/m.safetensors", work);
+    ck_assert_int_eq(pcl_checkpoint_read(path, &meta), PCL_OK);
+    ck_assert_str_eq(pcl_checkpoint_metadata(meta, "steps"), "2");
+    ck_assert_str_eq(pcl_checkpoint_metadata(meta, "epochs"), "0");
+    ck_assert_ptr_null(pcl_checkpoint_metadata(meta, "train_loss"));
+    ck_assert_str_eq(pcl_checkpoint_metadata(meta, "loss"), "mse");
+    ck_assert_str_eq(pcl_checkpoint_metadata(meta, "scale"), "4");
+    ck_assert_str_eq(pcl_checkpoint_metadata(meta, "data"), "t1r");
+    pcl_checkpoint_destroy(meta);
+    /* The epochs may change; the next epoch's end gives a train_loss. */
+    snprintf(args, sizeof args, "%s --epochs 1 --resume", base);
+    ck_assert_msg(run(args) == 0, "%s", err_text);
+    ck_assert_int_eq(pcl_checkpoint_read(path, &meta), PCL_OK);
+    ck_assert_str_eq(pcl_checkpoint_metadata(meta, "steps"), "3");
+    const char *loss = pcl_checkpoint_metadata(meta, "train_loss");
+    ck_assert_msg(loss && isfinite(strtod(loss, NULL)), "train_loss %s", loss ? loss : "absent");
+    pcl_checkpoint_destroy(meta);
+}
+END_TEST
+
+/* The colour path of upscale and compare: a gray image's output is its
+ * bicubic upscaling rounded and clamped (the identity network); in colour
+ * the identity network gives bicubic's Y exactly as the NULL model does. */
+START_TEST(upscale_colour_matches_bicubic)
+{
+    write_identity("idc.safetensors", NULL);
+    char path[256];
+    snprintf(path, sizeof path, "%s/idc.safetensors", work);
+    pcl_model *model = NULL;
+    ck_assert_int_eq(pcl_srcnn_create(context, PCL_SRCNN_MODE_REPLICATE, &model), PCL_OK);
+    ck_assert_int_eq(pcl_model_load(model, path, NULL), PCL_OK);
+    pcl_image *gray = NULL, *rgb = NULL, *out = NULL, *ref = NULL, *a = NULL, *b = NULL;
+    ck_assert_int_eq(pcl_image_create(&gray, 13, 9, 1), PCL_OK);
+    for (size_t i = 0; i < pcl_image_size(gray); i++) gray->data[i] = (float)(int)(256 * uniform());
+    ck_assert_int_eq(pcl_srcnn_upscale_colour(model, gray, 3, &out), PCL_OK);
+    ck_assert_int_eq(pcl_resize_bicubic_scale(gray, 3.0, PCL_RESIZE_DEFAULT, &ref), PCL_OK);
+    ck_assert(out->width == 39 && out->height == 27 && out->channels == 1);
+    int off = 0;
+    for (size_t i = 0; i < pcl_image_size(ref); i++) {
+        float v = ref->data[i], want = v <= 0 ? 0 : v >= 255 ? 255 : floorf(v + 0.5f);
+        /* Y/255*255 in float32 may cross a rounding boundary within 1 ulp. */
+        ck_assert_msg(fabsf(out->data[i] - want) <= 1.0f, "pixel %zu: %g, bicubic %g", i, out->data[i], v);
+        off += out->data[i] != want;
+    }
+    ck_assert_int_le(off, 2);
+    ck_assert_int_eq(pcl_image_create(&rgb, 11, 7, 3), PCL_OK);
+    for (size_t i = 0; i < pcl_image_size(rgb); i++) rgb->data[i] = (float)(int)(256 * uniform());
+    ck_assert_int_eq(pcl_srcnn_upscale_colour(model, rgb, 2, &a), PCL_OK);
+    ck_assert_int_eq(pcl_srcnn_upscale_colour(NULL, rgb, 2, &b), PCL_OK);
+    ck_assert(a->width == 22 && a->height == 14 && a->channels == 3);
+    for (size_t i = 0; i < pcl_image_size(a); i++) ck_assert_float_le(fabsf(a->data[i] - b->data[i]), 2.0f);
+    ck_assert_int_ne(pcl_srcnn_upscale_colour(model, rgb, 9, &out), PCL_OK);
+    pcl_image_destroy(gray), pcl_image_destroy(rgb), pcl_image_destroy(ref);
+    pcl_image_destroy(a), pcl_image_destroy(b);
+    pcl_model_destroy(model);
+}
+END_TEST
+
 int main(void)
 {
     snprintf(work, sizeof work, "/tmp/pcl_srcnn_XXXXXX");
@@ -569,6 +683,8 @@ int main(void)
     tcase_add_test(tc, training_data_matches_protocol);
     tcase_add_test(tc, save_load_round_trip);
     tcase_add_test(tc, upscale_sizes_and_errors);
+    tcase_add_test(tc, upscale_colour_matches_bicubic);
+    tcase_add_test(tc, train_checks_outputs_and_resume);
     tcase_add_test(tc, eval_identity_reproduces_bicubic);
     tcase_add_test(tc, shipped_models_beat_bicubic);
     tcase_add_test(tc, short_training_lowers_each_loss);

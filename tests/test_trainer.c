@@ -500,6 +500,50 @@ START_TEST(test_resume)
 }
 END_TEST
 
+/* A state records its run's loss, batch and recipe: a resume of another
+ * configuration is refused before anything is loaded, naming every
+ * mismatch; the same configuration with more epochs resumes. */
+START_TEST(test_resume_refuses_another_run)
+{
+    char ck[256];
+    path_for(ck, sizeof ck, "recipe.safetensors");
+    pcl_array_source train_a = {f_x, f_t, 16, {1, FH, FW}, {1, FH, FW}};
+    pcl_data_source train = pcl_data_source_from_arrays(&train_a);
+    for (int pass = 0; pass < 3; pass++) {
+        pcl_model *m = deep_model(0, 5);
+        pcl_optimizer *opt;
+        pcl_sgd_config sc = pcl_sgd_config_default();
+        OK(pcl_sgd_create(ctx, &sc, &opt));
+        pcl_trainer_config c = quiet_config(pass == 1 ? PCL_LOSS_KIND_MAE : PCL_LOSS_KIND_MSE);
+        c.batch = pass == 1 ? 4 : 8;
+        c.epochs = pass == 2 ? 2 : 1;
+        c.recipe = pass == 1 ? "{\"scale\": 2, \"extra\": true}" : "{\"scale\": 4, \"data\": [\"a\"]}";
+        c.checkpoint_path = ck;
+        c.resume_path = pass ? ck : NULL;
+        pcl_trainer *tr;
+        OK(pcl_trainer_create(m, opt, &c, &tr));
+        pcl_trainer_result res;
+        if (pass == 1) {
+            ck_assert_int_eq(pcl_trainer_check_resume(&c, ck), PCL_ERR_INVALID_ARGUMENT);
+            ck_assert_int_eq(pcl_trainer_run(tr, &train, NULL, &res), PCL_ERR_INVALID_ARGUMENT);
+            static const char *const named[] = {"loss mse (this run: mae)", "batch 8 (this run: 4)",
+                                                "scale 4 (this run: 2)", "data [\"a\"] (this run: none)",
+                                                "extra none (this run: true)"};
+            for (int k = 0; k < 5; k++)
+                ck_assert_msg(strstr(pcl_last_error(), named[k]), "'%s' not in %s", named[k], pcl_last_error());
+            ck_assert_int_eq(res.steps, 0);
+        } else {
+            OK(pcl_trainer_run(tr, &train, NULL, &res));
+            ck_assert_int_eq(res.steps, pass == 2 ? 4 : 2);
+        }
+        pcl_trainer_destroy(tr);
+        pcl_optimizer_destroy(opt);
+        pcl_model_destroy(m);
+    }
+    unlink(ck);
+}
+END_TEST
+
 /* ---- early stopping ---------------------------------------------------------- */
 
 START_TEST(test_early_stop)
@@ -723,6 +767,7 @@ int main(void)
     tcase_add_loop_test(tc, test_learns, 0, LOSS_KINDS);
     tcase_add_loop_test(tc, test_same_seed, 0, 2);
     tcase_add_loop_test(tc, test_resume, 0, 4);
+    tcase_add_test(tc, test_resume_refuses_another_run);
     tcase_add_test(tc, test_early_stop);
     tcase_add_test(tc, test_evaluate_shapes);
     tcase_add_loop_test(tc, test_nan, 0, 3);

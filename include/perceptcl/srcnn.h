@@ -66,6 +66,19 @@ PCL_API pcl_status pcl_srcnn_init(pcl_model *model, double std, uint64_t seed);
  * float32 summation order). model must be PCL_SRCNN_MODE_REPLICATE. */
 PCL_API pcl_status pcl_srcnn_apply(pcl_model *model, const pcl_image *bicubic_y, pcl_image **out);
 
+/* Colour images (srcnn upscale, compare): the network on Y, bicubic Cb, Cr.
+ * pcl_srcnn_colour_input: 8-bit YCbCr (MATLAB's rgb2ycbcr on uint8) of a
+ * gray, gray+alpha, RGB or RGBA image (other max values first scaled to
+ * 0..255 and rounded); gray keeps its one channel (the protocol's Y).
+ * pcl_srcnn_colour_output: the network's Y of an upscaled such image (model
+ * NULL: its own, bicubic Y) merged with its Cb and Cr, back to 8-bit RGB
+ * (ycbcr_to_rgb rounded; gray: Y rounded and clamped to 0..255).
+ * pcl_srcnn_upscale_colour: input, bicubic x scale (2..8), output. model is
+ * PCL_SRCNN_MODE_REPLICATE. */
+PCL_API pcl_status pcl_srcnn_colour_input(const pcl_image *image, pcl_image **ycbcr);
+PCL_API pcl_status pcl_srcnn_colour_output(pcl_model *model, const pcl_image *ycbcr_up, pcl_image **rgb);
+PCL_API pcl_status pcl_srcnn_upscale_colour(pcl_model *model, const pcl_image *image, int scale, pcl_image **out);
+
 /* Training data: the sub-images of SRCNN's generate_train.m as a pipeline
  * (pipeline.h) over the images of the folders dirs[0..count-1], each in
  * pcl_dataset_open_folder order (channels as stored):

@@ -100,6 +100,10 @@ typedef struct pcl_trainer_config {
     int64_t max_steps;                    /* > 0: also stop once step == max_steps
                                              (mid-epoch too; checkpoint written) */
     uint64_t seed;                        /* shuffling, noise; a resume uses the saved one */
+    const char *recipe;                   /* NULL, or a JSON object describing the data and
+                                             recipe (an app's: scale, folders, seed ...),
+                                             recorded in the checkpoint; a resume must give
+                                             the same (pcl_trainer_check_resume) */
     int patience;                         /* > 0: early stopping (needs validation) */
     double min_delta;                     /* improvement below best - min_delta counts */
     int restore_best;                     /* at the end, the best validation weights
@@ -149,6 +153,16 @@ PCL_API void pcl_trainer_destroy(pcl_trainer *trainer);
  * left in training mode. result may be NULL. */
 PCL_API pcl_status pcl_trainer_run(pcl_trainer *trainer, const pcl_data_source *train,
                                    const pcl_data_source *validation, pcl_trainer_result *result);
+
+/* Whether the training state at path belongs to a run of this
+ * configuration: its loss, batch size and recipe (each member) must be the
+ * config's; the epochs, max_steps and the files may differ. A state that
+ * lacks a record (written before they were recorded) is not checked on it.
+ * Fails with PCL_ERR_INVALID_ARGUMENT and one message naming every
+ * mismatch ("loss mse (this run: mae), batch 128 (this run: 8), scale 4
+ * (this run: 2)"). pcl_trainer_run checks config.resume_path so before it
+ * loads anything; apps call it before any work. */
+PCL_API pcl_status pcl_trainer_check_resume(const pcl_trainer_config *config, const char *path);
 
 /* The mean per-image loss of the model on every record of source, in
  * inference mode (the mode is restored). */

@@ -2,6 +2,8 @@
  * test-time inference and the training sub-images (see perceptcl/srcnn.h). */
 #include "runtime/internal.h"
 #include "perceptcl/architectures.h"
+#include "perceptcl/color.h"
+#include "perceptcl/resize.h"
 #include "perceptcl/datasets.h"
 #include "perceptcl/sr.h"
 #include "perceptcl/srcnn.h"
@@ -116,6 +118,67 @@ pcl_status pcl_srcnn_apply(pcl_model *model, const pcl_image *bicubic_y, pcl_ima
 }
 
 /* ---- training data ------------------------------------------------------------ */
+
+/* ---- colour images ---------------------------------------------------------- */
+
+pcl_status pcl_srcnn_colour_input(const pcl_image *image, pcl_image **ycbcr)
+{
+    *ycbcr = NULL;
+    if (image->max_value != 255.0f) {
+        pcl_image *scaled = NULL;
+        PCL_TRY(pcl_image_clone(image, &scaled));
+        for (size_t i = 0; i < pcl_image_size(scaled); i++)
+            scaled->data[i] = roundf(scaled->data[i] * 255.0f / image->max_value);
+        scaled->max_value = 255.0f;
+        pcl_status s = pcl_srcnn_colour_input(scaled, ycbcr);
+        pcl_image_destroy(scaled);
+        return s;
+    }
+    if (image->channels == 1) return pcl_image_clone(image, ycbcr);
+    if (image->channels == 2) return pcl_color_channel(image, 0, ycbcr); /* gray + alpha: the gray */
+    return pcl_color_rgb_to_ycbcr(image, PCL_YCBCR_MODE_ROUND_U8, ycbcr);
+}
+
+pcl_status pcl_srcnn_colour_output(pcl_model *model, const pcl_image *ycbcr_up, pcl_image **rgb)
+{
+    *rgb = NULL;
+    pcl_image *planes[3] = {0}, *y = NULL, *merged = NULL;
+    pcl_status s = pcl_color_split(ycbcr_up, planes);
+    if (s == PCL_OK) s = model ? pcl_srcnn_apply(model, planes[0], &y) : pcl_image_clone(planes[0], &y);
+    if (s == PCL_OK) {
+        pcl_image_destroy(planes[0]);
+        planes[0] = y;
+        y = NULL;
+        s = pcl_color_merge(planes, ycbcr_up->channels, &merged);
+    }
+    if (s == PCL_OK && ycbcr_up->channels == 3) s = pcl_color_ycbcr_to_rgb(merged, PCL_YCBCR_MODE_ROUND_U8, rgb);
+    else if (s == PCL_OK) {
+        for (size_t i = 0; i < pcl_image_size(merged); i++) {
+            float v = merged->data[i];
+            merged->data[i] = v <= 0 ? 0 : v >= 255 ? 255 : floorf(v + 0.5f);
+        }
+        *rgb = merged;
+        merged = NULL;
+    }
+    for (int c = 0; c < 3; c++) pcl_image_destroy(planes[c]);
+    pcl_image_destroy(y);
+    pcl_image_destroy(merged);
+    return s;
+}
+
+pcl_status pcl_srcnn_upscale_colour(pcl_model *model, const pcl_image *image, int scale, pcl_image **out)
+{
+    *out = NULL;
+    if (scale < 2 || scale > 8)
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "srcnn upscale: scale %d, expected 2..8", scale);
+    pcl_image *ycc = NULL, *up = NULL;
+    pcl_status s = pcl_srcnn_colour_input(image, &ycc);
+    if (s == PCL_OK) s = pcl_resize_bicubic_scale(ycc, (double)scale, PCL_RESIZE_DEFAULT, &up);
+    if (s == PCL_OK) s = pcl_srcnn_colour_output(model, up, out);
+    pcl_image_destroy(ycc);
+    pcl_image_destroy(up);
+    return s;
+}
 
 pcl_status pcl_srcnn_training_pipeline(const char *const *dirs, int count, int scale, int stride, size_t limit,
                                        pcl_pipeline **out)

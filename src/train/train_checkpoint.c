@@ -3,6 +3,9 @@
 #include "train/train_internal.h"
 
 #include "perceptcl/checkpoint.h"
+#include "perceptcl/trainer.h"
+
+#include <jansson.h>
 
 #include <errno.h>
 #include <math.h>
@@ -90,9 +93,12 @@ static pcl_status add(pcl_checkpoint *c, const char *name, const pcl_tensor *t, 
 }
 
 static pcl_status fill(pcl_checkpoint *c, const pcl_train_weights *weights, const pcl_optimizer *optimizer,
-                       const pcl_early_stop *stop, const pcl_train_position *position, const char *loss_name)
+                       const pcl_early_stop *stop, const pcl_train_position *position, const pcl_train_run *run)
 {
+    const char *loss_name = run ? run->loss_name : NULL;
     PCL_TRY(pcl_checkpoint_set_metadata(c, "format", FORMAT));
+    if (run && run->batch_size > 0) PCL_TRY(pcl_checkpoint_set_metadata_i64(c, "batch_size", run->batch_size));
+    if (run && run->recipe) PCL_TRY(pcl_checkpoint_set_metadata(c, "recipe", run->recipe));
     if (position) {
         PCL_TRY(pcl_checkpoint_set_metadata_u64(c, "seed", position->seed));
         PCL_TRY(pcl_checkpoint_set_metadata_i64(c, "epoch", position->epoch));
@@ -146,16 +152,23 @@ static pcl_status fill(pcl_checkpoint *c, const pcl_train_weights *weights, cons
     return PCL_OK;
 }
 
-pcl_status pcl_train_save(const char *path, const pcl_train_weights *weights, const pcl_optimizer *optimizer,
-                          const pcl_early_stop *stop, const pcl_train_position *position, const char *loss_name)
+pcl_status pcl_train_save_run(const char *path, const pcl_train_weights *weights, const pcl_optimizer *optimizer,
+                              const pcl_early_stop *stop, const pcl_train_position *position, const pcl_train_run *run)
 {
     if (!path || !weights) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_train_save: NULL argument");
     pcl_checkpoint *c;
     PCL_TRY(pcl_checkpoint_create(&c));
-    pcl_status status = fill(c, weights, optimizer, stop, position, loss_name);
+    pcl_status status = fill(c, weights, optimizer, stop, position, run);
     if (status == PCL_OK) status = pcl_checkpoint_write(c, path);
     pcl_checkpoint_destroy(c);
     return status;
+}
+
+pcl_status pcl_train_save(const char *path, const pcl_train_weights *weights, const pcl_optimizer *optimizer,
+                          const pcl_early_stop *stop, const pcl_train_position *position, const char *loss_name)
+{
+    pcl_train_run run = {loss_name, 0, NULL};
+    return pcl_train_save_run(path, weights, optimizer, stop, position, &run);
 }
 
 static int has_tensor(const pcl_checkpoint *c, const char *name)
@@ -279,5 +292,93 @@ pcl_status pcl_train_load(const char *path, pcl_train_weights *weights, pcl_opti
     pcl_status status = load(c, path, weights, optimizer, stop, position, 0);
     if (status == PCL_OK) status = load(c, path, weights, optimizer, stop, position, 1);
     pcl_checkpoint_destroy(c);
+    return status;
+}
+
+/* ---- the run a state belongs to ------------------------------------------- */
+
+/* Appends "<what> <saved> (this run: <now>)" to the mismatch list. */
+static void mismatch(char *text, size_t capacity, const char *what, const char *saved, const char *now)
+{
+    size_t used = strlen(text);
+    if (used < capacity)
+        snprintf(text + used, capacity - used, "%s%s %s (this run: %s)", used ? ", " : "", what, saved, now);
+}
+
+/* A recipe member as text: a string as is, anything else as compact JSON. */
+static char *member_text(const json_t *value)
+{
+    if (!value) return strdup("none");
+    if (json_is_string(value)) return strdup(json_string_value(value));
+    return json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT);
+}
+
+static pcl_status recipe_object(const char *text, const char *what, json_t **out)
+{
+    json_error_t error;
+    *out = json_loads(text, 0, &error);
+    if (!*out || !json_is_object(*out)) {
+        json_decref(*out);
+        *out = NULL;
+        return pcl_fail(PCL_ERR_FORMAT, "%s: recipe is not a JSON object (%s)", what, error.text);
+    }
+    return PCL_OK;
+}
+
+static void compare_recipes(const json_t *saved, const json_t *now, char *text, size_t capacity)
+{
+    const char *key;
+    json_t *value;
+    json_object_foreach((json_t *)saved, key, value) {
+        const json_t *other = json_object_get(now, key);
+        if (other && json_equal(value, (json_t *)other)) continue;
+        char *a = member_text(value), *b = member_text(other);
+        mismatch(text, capacity, key, a ? a : "?", b ? b : "?");
+        free(a);
+        free(b);
+    }
+    json_object_foreach((json_t *)now, key, value) {
+        if (json_object_get(saved, key)) continue;
+        char *b = member_text(value);
+        mismatch(text, capacity, key, "none", b ? b : "?");
+        free(b);
+    }
+}
+
+pcl_status pcl_trainer_check_resume(const pcl_trainer_config *config, const char *path)
+{
+    if (!config || !path) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_trainer_check_resume: NULL argument");
+    pcl_checkpoint *c;
+    PCL_TRY(pcl_checkpoint_read(path, &c));
+    char text[2048] = "";
+    pcl_status status = PCL_OK;
+    const char *loss = pcl_checkpoint_metadata(c, "loss"), *want = pcl_loss_kind_name(config->loss);
+    if (loss && want && strcmp(loss, want) != 0) mismatch(text, sizeof text, "loss", loss, want);
+    if (pcl_checkpoint_metadata(c, "batch_size")) {
+        int64_t batch = 0;
+        status = pcl_checkpoint_metadata_i64(c, "batch_size", &batch);
+        if (status == PCL_OK && batch != (int64_t)config->batch) {
+            char a[32], b[32];
+            snprintf(a, sizeof a, "%lld", (long long)batch);
+            snprintf(b, sizeof b, "%zu", config->batch);
+            mismatch(text, sizeof text, "batch", a, b);
+        }
+    }
+    const char *recipe = pcl_checkpoint_metadata(c, "recipe");
+    if (status == PCL_OK && recipe) {
+        json_t *saved = NULL, *now = NULL;
+        status = recipe_object(recipe, path, &saved);
+        if (status == PCL_OK && config->recipe) status = recipe_object(config->recipe, "this run", &now);
+        if (status == PCL_OK && !now) now = json_object();
+        if (status == PCL_OK && !now)
+            status = pcl_fail(PCL_ERR_OUT_OF_MEMORY, "pcl_trainer_check_resume: out of memory");
+        if (status == PCL_OK) compare_recipes(saved, now, text, sizeof text);
+        json_decref(saved);
+        json_decref(now);
+    }
+    pcl_checkpoint_destroy(c);
+    if (status == PCL_OK && text[0])
+        status = pcl_fail(PCL_ERR_INVALID_ARGUMENT, "%s is the state of another run: %s; resume with the same "
+                          "configuration (only the epochs and the maximum steps may change)", path, text);
     return status;
 }

@@ -6,6 +6,7 @@
 
 #include "perceptcl/loss.h"
 #include "nn/layer_internal.h"
+#include "train/train_internal.h"
 
 #include <limits.h>
 #include <math.h>
@@ -31,7 +32,7 @@ struct pcl_trainer {
     pcl_model *model;
     pcl_optimizer *optimizer;
     pcl_trainer_config config;
-    char *checkpoint_path, *resume_path, *log_path, *curve_path, *title;
+    char *checkpoint_path, *resume_path, *log_path, *curve_path, *title, *recipe;
     pcl_loss_options loss_options;
     int per_channel;
     loss_slot train_loss, eval_loss;
@@ -115,6 +116,7 @@ void pcl_trainer_destroy(pcl_trainer *trainer)
     free(trainer->buf.values);
     free(trainer->checkpoint_path);
     free(trainer->resume_path);
+    free(trainer->recipe);
     free(trainer->log_path);
     free(trainer->curve_path);
     free(trainer->title);
@@ -158,6 +160,7 @@ pcl_status pcl_trainer_create(pcl_model *model, pcl_optimizer *optimizer, const 
     t->log_path = copy_string(config->log_path, &failed);
     t->curve_path = copy_string(config->curve_path, &failed);
     t->title = copy_string(config->title ? config->title : "training loss", &failed);
+    t->recipe = copy_string(config->recipe, &failed);
     if (failed) {
         pcl_trainer_destroy(t);
         return pcl_fail(PCL_ERR_OUT_OF_MEMORY, "pcl_trainer_create: out of memory");
@@ -167,6 +170,7 @@ pcl_status pcl_trainer_create(pcl_model *model, pcl_optimizer *optimizer, const 
     t->config.log_path = t->log_path;
     t->config.curve_path = t->curve_path;
     t->config.title = t->title;
+    t->config.recipe = t->recipe;
     t->config.ssim_options = NULL;
     if (!t->config.progress_stream) t->config.progress_stream = stderr;
     if (!(t->config.progress_interval > 0)) t->config.progress_interval = 10.0;
@@ -450,8 +454,8 @@ static pcl_status write_curve(pcl_trainer *tr, const history *h)
 static pcl_status save(pcl_trainer *tr, const pcl_early_stop *stop, const pcl_train_position *pos)
 {
     if (!tr->checkpoint_path) return PCL_OK;
-    return pcl_train_save(tr->checkpoint_path, pcl_model_weights(tr->model), tr->optimizer, stop, pos,
-                          pcl_loss_kind_name(tr->config.loss));
+    pcl_train_run run = {pcl_loss_kind_name(tr->config.loss), (int64_t)tr->config.batch, tr->config.recipe};
+    return pcl_train_save_run(tr->checkpoint_path, pcl_model_weights(tr->model), tr->optimizer, stop, pos, &run);
 }
 
 typedef struct run_state {
@@ -481,6 +485,7 @@ static pcl_status run(pcl_trainer *tr, const pcl_data_source *train, const pcl_d
     if (validation)
         PCL_TRY(pcl_early_stop_create(cfg->patience > 0 ? cfg->patience : INT_MAX, cfg->min_delta, weights, &rs->stop));
     pcl_train_position pos = pcl_train_position_start(cfg->seed);
+    if (tr->resume_path) PCL_TRY(pcl_trainer_check_resume(cfg, tr->resume_path));
     if (tr->resume_path)
         PCL_TRY(pcl_train_load(tr->resume_path, weights, tr->optimizer, rs->stop, &pos));
     tr->seed = pos.seed;
