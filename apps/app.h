@@ -84,6 +84,7 @@ int app_run_subcommand(const char *app, const char *usage, const app_subcommand 
 
 /* The help text of the device flags. */
 extern const char app_device_flags_help[];
+extern const char app_common_flags_help[]; /* --max-pixels, accepted by every command */
 
 /* ---- common (common.c) ------------------------------------------------------ */
 

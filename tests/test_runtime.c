@@ -204,6 +204,43 @@ START_TEST(rejected_binary_is_rebuilt)
 }
 END_TEST
 
+START_TEST(cut_binary_with_valid_checksum_is_a_miss)
+{
+    /* Issue 18, defect 9: the driver binary cut to two thirds, its size field
+     * and checksum rewritten to match. PoCL trusts the lengths inside its
+     * binary and asserted (killing the process) on every run; the cache must
+     * see the cut and rebuild instead. */
+    make_temp_dir();
+    setenv("PERCEPTCL_CACHE_DIR", temp_dir, 1);
+    ck_assert_int_eq(program_origin(), PCL_PROGRAM_FROM_SOURCE);
+    char path[512];
+    cache_entry_path(path, sizeof path);
+    FILE *file = fopen(path, "r+b");
+    ck_assert_ptr_nonnull(file);
+    uint32_t key_length;
+    fseek(file, 8, SEEK_SET);
+    ck_assert_int_eq(fread(&key_length, sizeof key_length, 1, file), 1);
+    long size_offset = 8 + 4 + (long)key_length;
+    uint64_t size;
+    fseek(file, size_offset, SEEK_SET);
+    ck_assert_int_eq(fread(&size, sizeof size, 1, file), 1);
+    unsigned char *binary = malloc(size);
+    ck_assert_int_eq(fread(binary, 1, size, file), size);
+    ck_assert_int_eq(pcl_driver_binary_complete(binary, size), 1); /* as the driver wrote it */
+    uint64_t cut = size * 2 / 3, hash = pcl_hash64(binary, cut, 3);
+    ck_assert_int_eq(pcl_driver_binary_complete(binary, cut), 0);
+    fseek(file, size_offset, SEEK_SET);
+    fwrite(&cut, sizeof cut, 1, file);
+    fwrite(binary, 1, cut, file);
+    fwrite(&hash, sizeof hash, 1, file);
+    fclose(file);
+    ck_assert_int_eq(truncate(path, size_offset + 8 + (long)cut + 8), 0);
+    free(binary);
+    ck_assert_int_eq(program_origin(), PCL_PROGRAM_FROM_SOURCE);
+    ck_assert_int_eq(program_origin(), PCL_PROGRAM_FROM_DISK_CACHE); /* replaced by a whole one */
+}
+END_TEST
+
 START_TEST(cache_can_be_disabled)
 {
     setenv("PERCEPTCL_CACHE_DIR", "off", 1);
@@ -288,6 +325,7 @@ int main(void)
     tcase_add_test(tc, cache_hit_then_memory);
     tcase_add_test(tc, cache_corruption_is_rebuilt);
     tcase_add_test(tc, rejected_binary_is_rebuilt);
+    tcase_add_test(tc, cut_binary_with_valid_checksum_is_a_miss);
     tcase_add_test(tc, cache_can_be_disabled);
     tcase_add_test(tc, build_error_names_device_file_and_line);
     tcase_add_test(tc, embedded_source_has_line_markers);

@@ -70,8 +70,10 @@ void pcl_devices_free(pcl_device_info *devices);
 pcl_status pcl_device_type_parse(const char *text, pcl_device_type *type);
 const char *pcl_device_type_name(pcl_device_type type);
 
-/* Fills the unset fields of *selection from the environment variables. */
-void pcl_device_selection_apply_environment(pcl_device_selection *selection);
+/* Fills the unset fields of *selection from the environment variables.
+ * PCL_ERR_INVALID_ARGUMENT naming PERCEPTCL_DEVICE_TYPE when its value is not
+ * a device type (an error, as --device-type with that value is). */
+pcl_status pcl_device_selection_apply_environment(pcl_device_selection *selection);
 
 /* Chooses one device from a list (no OpenCL calls: testable anywhere).
  * *chosen is an index into devices. */

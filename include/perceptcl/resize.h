@@ -31,7 +31,10 @@ enum {
 /* Resizes to out_width x out_height. */
 pcl_status pcl_resize_bicubic(const pcl_image *src, int out_width, int out_height, unsigned flags,
                               pcl_image **out);
-/* Resizes by scale (> 0) in both dimensions: output ceil(scale * size). */
+/* Resizes by scale (> 0) in both dimensions: output ceil(scale * size).
+ * A scale below 1 / (the shorter side) is refused (PCL_ERR_INVALID_ARGUMENT).
+ * Both functions refuse an output over the image pixel limit (image.h,
+ * pcl_image_max_pixels) with PCL_ERR_TOO_LARGE before allocating anything. */
 pcl_status pcl_resize_bicubic_scale(const pcl_image *src, double scale, unsigned flags,
                                     pcl_image **out);
 

@@ -13,7 +13,7 @@ pcl_status pcl_context_create(const pcl_device_selection *requested, pcl_context
     *out = NULL;
     pcl_device_selection selection = {0};
     if (requested) selection = *requested;
-    pcl_device_selection_apply_environment(&selection);
+    PCL_TRY(pcl_device_selection_apply_environment(&selection));
 
     pcl_device_info *devices = NULL;
     int count = 0, chosen = -1;
