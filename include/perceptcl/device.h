@@ -94,6 +94,11 @@ cl_device_id pcl_context_device_id(const pcl_context *context);
 /* Caps the work-group size the library uses below what the device reports
  * (0 restores the device's limit). For testing small-limit devices. */
 void pcl_context_set_work_group_limit(pcl_context *context, size_t limit);
+/* Lowers the device memory the context's buffers may use together (0: the
+ * device's CL_DEVICE_GLOBAL_MEM_SIZE). pcl_buffer_create refuses a buffer that
+ * would not fit with PCL_ERR_OUT_OF_MEMORY (on a CPU device, also one the host
+ * cannot reserve now), instead of leaving the driver to abort at first use. */
+void pcl_context_set_memory_limit(pcl_context *context, uint64_t bytes);
 
 /* Waits for all queued work; reports an asynchronous failure. */
 pcl_status pcl_context_finish(pcl_context *context);
