@@ -40,6 +40,7 @@ int pcl_driver_binary_complete(const unsigned char *binary, size_t size)
     if (size < 8 || memcmp(binary, pocl_magic, 8) != 0) return 1; /* not PoCL: the driver decides */
     if (size < 24) return 0;
     if (read_u32(binary + 16) != pocl_version_checked) return 1;
+    if (size < pocl_header) return 0; /* found by fuzz_driver_binary: size - at wrapped below */
     uint32_t kernels = read_u32(binary + 20);
     size_t at = pocl_header;
     /* The program section, then one record per kernel, each led by its size. */
