@@ -716,6 +716,14 @@ START_TEST(careless_input_is_refused_naming_the_file)
     ck_assert_int_eq(run("ssim dir.png a.pfm"), 1);
     ck_assert_msg(strstr(error_line(), "dir.png: is a directory"), "%s", err_text);
 
+    /* Defect 10: srcnn upscale repeated the path ("x.png: x.png: cannot open"). */
+    char upscale[1024];
+    snprintf(upscale, sizeof upscale, "srcnn upscale --model %s/models/srcnn_x4_mse.safetensors missing.png o.png",
+             PCL_SOURCE_DIR);
+    ck_assert_int_eq(run(upscale), 1);
+    ck_assert_msg(strstr(error_line(), "missing.png: cannot open") && !strstr(error_line(), "missing.png: missing.png"),
+                  "%s", err_text);
+
     /* Defect 10: sr-eval's shave names the image. */
     ck_assert_int_eq(mkdir(strcat(strcpy((char[256]){0}, work), "/tiny"), 0755), 0);
     pcl_image *tiny;
