@@ -707,6 +707,12 @@ START_TEST(careless_input_is_refused_naming_the_file)
                       !strstr(error_line(), "internal"), "%s", err_text);
     ck_assert_int_eq(run("ssim --mode same a.pfm inf.pfm"), 1);
     ck_assert_msg(strstr(error_line(), "inf.pfm: pixel (5, 3) channel 0 is infinite"), "%s", err_text);
+    /* Finite but beyond float32's squares: the input's fault too, not an "internal error". */
+    for (int i = 0; i < 16 * 16; i++) bad[i] = 3e38f;
+    write_pfm("huge.pfm", bad, 16, 16);
+    ck_assert_int_eq(run("ssim --mode same a.pfm huge.pfm"), 1);
+    ck_assert_msg(strstr(error_line(), "huge.pfm against a.pfm is not finite") && !strstr(error_line(), "internal"),
+                  "%s", err_text);
     ck_assert_int_eq(run("resize --scale 2 nan.pfm out.pfm"), 1); /* exited 0 with NaN output */
     ck_assert_ptr_nonnull(strstr(error_line(), "nan.pfm"));
     ck_assert(!file_exists("out.pfm"));
