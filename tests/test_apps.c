@@ -813,7 +813,8 @@ START_TEST(resize_keeps_depth_and_checks_sizes)
     ck_assert_int_eq(run("resize --max-pixels 47 --scale 1 deep.pgm x.png"), 1);
     ck_assert_msg(strstr(error_line(), "deep.pgm: 8x6 is 48 pixels, over the limit of 47"), "%s", err_text);
     setenv("PERCEPTCL_MAX_PIXELS", "47", 1);
-    int env_rc = run("resize --scale 1 deep.pgm x.png"), flag_rc = run("resize --max-pixels 48 --scale 1 deep.pgm x.png");
+    int env_rc = run("resize --scale 1 deep.pgm x.png");
+    int flag_rc = run("resize --max-pixels 48 --scale 1 deep.pgm x.png");
     unsetenv("PERCEPTCL_MAX_PIXELS");
     ck_assert_int_eq(env_rc, 1);
     ck_assert_int_eq(flag_rc, 0); /* the flag beats the environment */

@@ -258,8 +258,9 @@ pcl_status pcl_device_select(const pcl_device_info *devices, int count, const pc
             *chosen = candidates[0];
             return PCL_OK;
         }
-        snprintf(what, sizeof what, "no %s%sdevice%s%s%s", type_text, type_space, selection->platform ? " on platform '" : "",
-                 selection->platform ? selection->platform : "", selection->platform ? "'" : "");
+        snprintf(what, sizeof what, "no %s%sdevice%s%s%s", type_text, type_space,
+                 selection->platform ? " on platform '" : "", selection->platform ? selection->platform : "",
+                 selection->platform ? "'" : "");
         return fail_listing(PCL_ERR_DEVICE_NOT_FOUND, devices, count, what);
     }
 
