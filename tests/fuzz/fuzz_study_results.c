@@ -3,8 +3,8 @@
  * is a plan.json and a participant's results file, split at the first NUL
  * byte; both are written under /dev/shm and `study analyze --study DIR
  * --examples 0 RESULTS` runs on them (no example figures: they read the
- * study's images), its output sent to /dev/null. ASan and UBSan catch
- * memory errors; the target aborts if the command returns anything but 0
+ * study's images), its output sent to /dev/null. ASan catches memory
+ * errors; the target aborts if the command returns anything but 0
  * (analysed), 1 (refused) or 2 (usage). */
 #define _GNU_SOURCE
 #include "study.h"
