@@ -87,6 +87,7 @@ int app_run_subcommand(const char *app, const char *usage, const app_subcommand 
 
 /* The help text of the device flags. */
 extern const char app_device_flags_help[];
+extern const char app_common_flags_help[]; /* --max-pixels, accepted by every command */
 
 /* ---- training flags (train_cmd.c) ---------------------------------------------
  * What every experiment's `train` takes, read and checked once:

@@ -2,6 +2,7 @@
  * options with values, positionals, and typed values with ranges, each
  * usage error one line naming the option and the bad value (exit 2). */
 #include "app.h"
+#include "perceptcl/image.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -18,6 +19,12 @@ const char app_device_flags_help[] =
 
 static const app_option device_options[] = {
     {"--platform", "P"}, {"--device", "D"}, {"--device-type", "T"}, {NULL, NULL}};
+
+/* Accepted by every command: the image readers' pixel limit (image.h). */
+static const app_option common_options[] = {{"--max-pixels", "N"}, {NULL, NULL}};
+
+const char app_common_flags_help[] =
+    "  --max-pixels N      largest image read, in pixels (default 33554432; PERCEPTCL_MAX_PIXELS)\n";
 
 void app_args_init(app_args *a, const char *app, const char *usage, const app_option *options,
                    pcl_device_selection *selection, int argc, char **argv)
@@ -63,13 +70,14 @@ int app_args_next(app_args *a)
         a->option = NULL;
         a->value = word;
         if (strcmp(word, "--help") == 0 || strcmp(word, "-h") == 0) {
-            printf("%s%s", a->usage, a->selection ? app_device_flags_help : "");
+            printf("%s%s%s", a->usage, a->selection ? app_device_flags_help : "", app_common_flags_help);
             a->exit_code = 0;
             return 0;
         }
         if (word[0] != '-' || word[1] == '\0') return 1; /* a positional ("-" included) */
         const app_option *option = find_option(a->options, word);
         int device = !option && a->selection && (option = find_option(device_options, word)) != NULL;
+        int common = !option && (option = find_option(common_options, word)) != NULL;
         if (!option)
             return app_args_error(a, "unknown option '%s' (perceptcl %s --help lists them)", word, a->app);
         a->option = option->name;
@@ -77,6 +85,12 @@ int app_args_next(app_args *a)
         if (option->value_name) {
             if (a->i + 1 >= a->argc) return app_args_error(a, "%s needs a value (%s)", word, option->value_name);
             a->value = a->argv[++a->i];
+        }
+        if (common) {
+            long pixels = 0;
+            if (!app_args_long(a, 1, LONG_MAX, &pixels)) return 0;
+            pcl_image_set_max_pixels((size_t)pixels);
+            continue;
         }
         if (!device) return 1;
         if (!take_device_flag(a)) return 0;

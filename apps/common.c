@@ -20,7 +20,13 @@ pcl_context *app_open_context(const pcl_device_selection *selection)
 
 int app_fail(const char *app, const char *what)
 {
-    fprintf(stderr, "perceptcl %s: %s: %s\n", app, what, pcl_last_error());
+    /* Readers' messages already start with the path: "x.png: x.png: ..." said it twice. */
+    const char *message = pcl_last_error();
+    size_t n = strlen(what);
+    if (strncmp(message, what, n) == 0 && message[n] == ':')
+        fprintf(stderr, "perceptcl %s: %s\n", app, message);
+    else
+        fprintf(stderr, "perceptcl %s: %s: %s\n", app, what, message);
     return 1;
 }
 

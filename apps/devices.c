@@ -71,12 +71,13 @@ int app_devices(int argc, char **argv)
     pcl_device_info *devices = NULL;
     int count = 0;
     if (pcl_devices_list(&devices, &count) != PCL_OK) return app_fail("devices", "listing devices");
-    pcl_device_selection_apply_environment(&selection);
+    /* A selection that matches nothing is an error (exit 1), as in every
+     * other command; the message lists the devices. */
     int chosen = -1;
-    if (count > 0 && pcl_device_select(devices, count, &selection, &chosen) != PCL_OK) {
-        /* The listing is still useful; say why nothing is marked. */
-        fprintf(stderr, "perceptcl devices: selection: %s\n", pcl_last_error());
-        chosen = -1;
+    if (pcl_device_selection_apply_environment(&selection) != PCL_OK ||
+        (count > 0 && pcl_device_select(devices, count, &selection, &chosen) != PCL_OK)) {
+        pcl_devices_free(devices);
+        return app_fail("devices", "selection");
     }
     int rc = 0;
     if (json) rc = app_print_json("devices", devices_json(devices, count, chosen), 17);

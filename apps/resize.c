@@ -10,7 +10,8 @@
 static const char usage[] =
     "usage: perceptcl resize (--scale S | --size WxH) [--modcrop K] [--no-antialias] IN OUT\n\n"
     "Bicubic resize as MATLAB's imresize (Keys a = -0.5, antialiased when shrinking). 8-bit\n"
-    "images are rounded after each pass as MATLAB does on uint8. OUT is PNG, or PFM (float)\n"
+    "images are rounded after each pass as MATLAB does on uint8. OUT is PNG (16-bit when IN is\n"
+    "deeper than 8 bits: a maxval other than 65535 is scaled to 65535, and said), or PFM (float)\n"
     "when its name ends in .pfm. --modcrop K first crops IN to a multiple of K (SRCNN's modcrop).\n";
 
 static int ends_with(const char *text, const char *suffix)
@@ -58,7 +59,17 @@ int app_resize(int argc, char **argv)
     pcl_status status = scale > 0 ? pcl_resize_bicubic_scale(image, scale, flags, &resized)
                                   : pcl_resize_bicubic(image, width, height, flags, &resized);
     if (status != PCL_OK) goto fail;
-    status = ends_with(out, ".pfm") ? pcl_image_write_pfm(out, resized) : pcl_image_write_png(out, resized);
+    if (ends_with(out, ".pfm")) {
+        status = pcl_image_write_pfm(out, resized);
+    } else if (resized->max_value > 255.0f) {
+        /* Deeper than 8 bits: keep the depth (16-bit PNG) rather than clip at 255. */
+        if (resized->max_value != 65535.0f)
+            fprintf(stderr, "perceptcl resize: %s has maxval %g: %s is a 16-bit PNG, samples scaled by 65535/%g\n",
+                    in, (double)resized->max_value, out, (double)resized->max_value);
+        status = pcl_image_write_png16(out, resized);
+    } else {
+        status = pcl_image_write_png(out, resized);
+    }
     if (status != PCL_OK) goto fail;
     rc = 0;
     goto done;

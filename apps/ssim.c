@@ -297,7 +297,10 @@ int app_ssim(int argc, char **argv)
     }
     for (int i = 0; i < batch; i++)
         if (!isfinite(values[i])) {
-            fprintf(stderr, "perceptcl ssim: internal error: non-finite value for %s\n", args.dists[i / channels]);
+            /* Inputs are finite (the readers refuse NaN/inf), so only magnitudes
+             * beyond float32's squares get here: name both files. */
+            fprintf(stderr, "perceptcl ssim: the SSIM of %s against %s is not finite: pixel values too large "
+                    "for float32 arithmetic (|x|^2 overflows)\n", args.dists[i / channels], args.reference);
             goto done;
         }
     if (map_temp && write_map(context, plan, x, y, channels, map_temp) != 0) goto done;

@@ -63,12 +63,27 @@ static int read_plan(const char *cmd, const char *dir, study_plan *p)
     p->method_count = (int)json_array_size(methods);
     for (int m = 0; m < p->method_count; m++) p->methods[m] = json_string_value(json_array_get(methods, (size_t)m));
     p->item_count = (int)json_array_size(p->items);
+    /* Names are compared with strcmp: every method and item id must be a string. */
+    for (int m = 0; m < p->method_count; m++)
+        if (!p->methods[m] || method_index(p, p->methods[m]) != m)
+            return fprintf(stderr, "perceptcl %s: %s: method %d is not a distinct name\n", cmd, path, m + 1), 1;
+    for (int i = 0; i < p->item_count; i++)
+        if (!json_string_value(json_object_get(json_array_get(p->items, (size_t)i), "id")))
+            return fprintf(stderr, "perceptcl %s: %s: item %d has no \"id\"\n", cmd, path, i + 1), 1;
     p->trial_count = (long)json_array_size(p->trials);
     for (long t = 0; t < p->trial_count; t++) {
         json_t *trial = json_array_get(p->trials, (size_t)t);
         json_int_t item = json_integer_value(json_object_get(trial, "item"));
         size_t shown = json_array_size(json_object_get(trial, "methods"));
-        if (item < 0 || item >= p->item_count || shown != (size_t)(p->rank ? p->method_count : 2))
+        /* Every name shown must be a method of the plan, each at most once, and
+         * "original" only in a catch trial: the tallies index by method. */
+        int is_catch = json_is_true(json_object_get(trial, "catch")), used = 0, bad_name = 0;
+        for (size_t k = 0; k < shown; k++) {
+            int m = method_index(p, json_string_value(json_array_get(json_object_get(trial, "methods"), k)));
+            if (m == -2 || (m == -1 && !is_catch) || (used & (1 << (m + 1)))) bad_name = 1; /* -2: unknown */
+            else used |= 1 << (m + 1);
+        }
+        if (item < 0 || item >= p->item_count || shown != (size_t)(p->rank ? p->method_count : 2) || bad_name)
             return fprintf(stderr, "perceptcl %s: %s: trial %ld is malformed\n", cmd, path, t), 1;
     }
     return 0;

@@ -3,6 +3,8 @@
  * stderr, non-zero exit, no output file left behind). */
 #include "../apps/app.h"
 #include "io/file_atomic.h"
+#include "perceptcl/image.h"
+#include "perceptcl/resize.h"
 
 #include <jansson.h>
 
@@ -662,7 +664,13 @@ START_TEST(report_renders_markdown_and_json)
     write_text("t.md", "old\n");
     ck_assert_int_eq(app_report_write("test", &report, md, js), 1);
     ck_assert_str_eq(file_text("t.md"), "old\n");
+    /* Issue 18, defect 2: "srcnn eval --report rep/r" with rep/r.json a directory
+     * deleted an old rep/r.md. */
     snprintf(js, sizeof js, "%s/t.json", work);
+    ck_assert_int_eq(mkdir(js, 0755), 0);
+    ck_assert_int_eq(app_report_write("test", &report, md, js), 1);
+    ck_assert_str_eq(file_text("t.md"), "old\n");
+    ck_assert_int_eq(rmdir(js), 0);
     ck_assert_int_eq(app_report_write("test", &report, md, js), 0);
     ck_assert(strncmp(file_text("t.md"), "# A title\n", 10) == 0);
     json_t *back = json_load_file(js, 0, NULL);
@@ -680,6 +688,137 @@ START_TEST(report_renders_markdown_and_json)
     v = app_paper_table_find(&app_paper_table1, "MSE", "elevation MSE");
     ck_assert(v && *v == 51.46);
     ck_assert_ptr_null(app_paper_table_find(&app_paper_table1, "MSE", "MSE"));
+}
+END_TEST
+
+/* Issue 18: what a careless user runs into, each refused with one line naming the file. */
+START_TEST(careless_input_is_refused_naming_the_file)
+{
+    write_test_pair();
+    float bad[16 * 16];
+    for (int i = 0; i < 16 * 16; i++) bad[i] = 0.5f;
+    bad[3 * 16 + 5] = NAN;
+    write_pfm("nan.pfm", bad, 16, 16);
+    bad[3 * 16 + 5] = INFINITY;
+    write_pfm("inf.pfm", bad, 16, 16);
+    /* Defect 7: the NaN was blamed on the other file, as an internal error. */
+    ck_assert_int_eq(run("ssim --mode same nan.pfm a.pfm"), 1);
+    ck_assert_msg(strstr(error_line(), "nan.pfm: pixel (5, 3) channel 0 is NaN") && !strstr(error_line(), "a.pfm") &&
+                      !strstr(error_line(), "internal"), "%s", err_text);
+    ck_assert_int_eq(run("ssim --mode same a.pfm inf.pfm"), 1);
+    ck_assert_msg(strstr(error_line(), "inf.pfm: pixel (5, 3) channel 0 is infinite"), "%s", err_text);
+    /* Finite but beyond float32's squares: the input's fault too, not an "internal error". */
+    for (int i = 0; i < 16 * 16; i++) bad[i] = 3e38f;
+    write_pfm("huge.pfm", bad, 16, 16);
+    ck_assert_int_eq(run("ssim --mode same a.pfm huge.pfm"), 1);
+    ck_assert_msg(strstr(error_line(), "huge.pfm against a.pfm is not finite") && !strstr(error_line(), "internal"),
+                  "%s", err_text);
+    ck_assert_int_eq(run("resize --scale 2 nan.pfm out.pfm"), 1); /* exited 0 with NaN output */
+    ck_assert_ptr_nonnull(strstr(error_line(), "nan.pfm"));
+    ck_assert(!file_exists("out.pfm"));
+
+    /* Defect 10: a directory given as an image. */
+    ck_assert_int_eq(mkdir(strcat(strcpy((char[256]){0}, work), "/dir.png"), 0755), 0);
+    ck_assert_int_eq(run("ssim dir.png a.pfm"), 1);
+    ck_assert_msg(strstr(error_line(), "dir.png: is a directory"), "%s", err_text);
+
+    /* Defect 10: srcnn upscale repeated the path ("x.png: x.png: cannot open"). */
+    char upscale[1024];
+    snprintf(upscale, sizeof upscale, "srcnn upscale --model %s/models/srcnn_x4_mse.safetensors missing.png o.png",
+             PCL_SOURCE_DIR);
+    ck_assert_int_eq(run(upscale), 1);
+    ck_assert_msg(strstr(error_line(), "missing.png: cannot open") && !strstr(error_line(), "missing.png: missing.png"),
+                  "%s", err_text);
+
+    /* Defect 10: sr-eval's shave names the image. */
+    ck_assert_int_eq(mkdir(strcat(strcpy((char[256]){0}, work), "/tiny"), 0755), 0);
+    pcl_image *tiny;
+    ck_assert_int_eq(pcl_image_create(&tiny, 8, 8, 1), PCL_OK);
+    char path[256];
+    snprintf(path, sizeof path, "%s/tiny/t8.png", work);
+    ck_assert_int_eq(pcl_image_write_png(path, tiny), PCL_OK);
+    pcl_image_destroy(tiny);
+    ck_assert_int_eq(run("sr-eval --scale 4 tiny"), 1);
+    ck_assert_msg(strstr(error_line(), "t8.png") && strstr(error_line(), "shave"), "%s", err_text);
+
+    /* Defect 10: devices --device nope printed the table and exited 0. */
+    ck_assert_int_eq(run("devices --device nope"), 1);
+    ck_assert_msg(strstr(error_line(), "'nope'") && strstr(error_line(), "matches no device"), "%s", err_text);
+    ck_assert_str_eq(out_text, "");
+    /* PERCEPTCL_DEVICE_TYPE=bogus was ignored; --device-type bogus is a usage error. */
+    setenv("PERCEPTCL_DEVICE_TYPE", "bogus", 1);
+    int devices_rc = run("devices"), ssim_rc = run("ssim a.pfm a.pfm");
+    unsetenv("PERCEPTCL_DEVICE_TYPE");
+    ck_assert_int_eq(devices_rc, 1);
+    ck_assert_int_eq(ssim_rc, 1);
+    ck_assert_msg(strstr(error_line(), "PERCEPTCL_DEVICE_TYPE") && strstr(error_line(), "'bogus'"), "%s", err_text);
+    /* --platform 5 said "no  device". */
+    ck_assert_int_eq(run("ssim --platform 5 a.pfm a.pfm"), 1);
+    ck_assert_msg(strstr(error_line(), "no device on platform '5'"), "%s", err_text);
+}
+END_TEST
+
+/* Issue 18, defects 4, 5 and 6 through the commands. */
+START_TEST(resize_keeps_depth_and_checks_sizes)
+{
+    /* 16-bit PGM in: 16-bit PNG out with the resized values, not clipped at 255. */
+    const int w = 8, h = 6;
+    unsigned char file[64 + 8 * 6 * 2];
+    for (int maxval_kind = 0; maxval_kind < 2; maxval_kind++) {
+        int maxval = maxval_kind ? 1023 : 65535;
+        int n = snprintf((char *)file, 64, "P5\n%d %d\n%d\n", w, h, maxval);
+        pcl_image *src;
+        ck_assert_int_eq(pcl_image_create(&src, w, h, 1), PCL_OK);
+        src->max_value = (float)maxval;
+        for (int i = 0; i < w * h; i++) {
+            int v = (i * 7919 + 300) % (maxval + 1);
+            src->data[i] = (float)v;
+            file[n + 2 * i] = (unsigned char)(v >> 8);
+            file[n + 2 * i + 1] = (unsigned char)(v & 0xFF);
+        }
+        char path[256];
+        snprintf(path, sizeof path, "%s/deep.pgm", work);
+        FILE *f = fopen(path, "wb");
+        ck_assert_ptr_nonnull(f);
+        fwrite(file, 1, (size_t)n + (size_t)(2 * w * h), f);
+        fclose(f);
+        ck_assert_msg(run("resize --scale 2 deep.pgm deep.png") == 0, "%s", err_text);
+        ck_assert_int_eq(maxval_kind ? strstr(err_text, "scaled by 65535/1023") != NULL : err_text[0] == '\0', 1);
+        pcl_image *want, *got;
+        ck_assert_int_eq(pcl_resize_bicubic_scale(src, 2, PCL_RESIZE_DEFAULT, &want), PCL_OK);
+        snprintf(path, sizeof path, "%s/deep.png", work);
+        ck_assert_int_eq(pcl_image_read(path, &got), PCL_OK);
+        ck_assert_float_eq(got->max_value, 65535.0f);
+        ck_assert_int_eq(got->width, 2 * w);
+        int above_255 = 0;
+        for (size_t i = 0; i < pcl_image_size(got); i++) {
+            double v = floor((double)want->data[i] * 65535.0 / maxval + 0.5);
+            v = v < 0 ? 0 : v > 65535 ? 65535 : v;
+            ck_assert_msg(fabs(got->data[i] - v) <= 1.0, "sample %zu: %g, want %g", i, (double)got->data[i], v);
+            above_255 += got->data[i] > 255.0f;
+        }
+        ck_assert_int_gt(above_255, 0);
+        pcl_image_destroy(src);
+        pcl_image_destroy(want);
+        pcl_image_destroy(got);
+    }
+    /* Defect 5: scales refused before allocating (1e-9 was an ASan abort, 5e-8 ran for minutes). */
+    ck_assert_int_eq(run("resize --scale 1e-9 deep.pgm x.png"), 1);
+    ck_assert_msg(strstr(error_line(), "below one pixel"), "%s", err_text);
+    ck_assert_int_eq(run("resize --scale 5e-8 deep.pgm x.png"), 1);
+    ck_assert_int_eq(run("resize --scale 3000 deep.pgm x.png"), 1);
+    ck_assert_msg(strstr(error_line(), "over the limit"), "%s", err_text);
+    ck_assert(!file_exists("x.png"));
+    /* Defect 6: the pixel limit, lowered and raised by flag and environment. */
+    ck_assert_int_eq(run("resize --max-pixels 47 --scale 1 deep.pgm x.png"), 1);
+    ck_assert_msg(strstr(error_line(), "deep.pgm: 8x6 is 48 pixels, over the limit of 47"), "%s", err_text);
+    setenv("PERCEPTCL_MAX_PIXELS", "47", 1);
+    int env_rc = run("resize --scale 1 deep.pgm x.png");
+    int flag_rc = run("resize --max-pixels 48 --scale 1 deep.pgm x.png");
+    unsetenv("PERCEPTCL_MAX_PIXELS");
+    ck_assert_int_eq(env_rc, 1);
+    ck_assert_int_eq(flag_rc, 0); /* the flag beats the environment */
+    ck_assert_int_eq(run("resize --max-pixels 0 --scale 1 deep.pgm x.png"), 2);
 }
 END_TEST
 
@@ -803,6 +942,8 @@ int main(void)
     tcase_add_test(tc, failed_outputs_keep_existing_files);
     tcase_add_test(tc, file_set_commits_all_or_nothing);
     tcase_add_test(tc, report_renders_markdown_and_json);
+    tcase_add_test(tc, careless_input_is_refused_naming_the_file);
+    tcase_add_test(tc, resize_keeps_depth_and_checks_sizes);
     suite_add_tcase(suite, tc);
     int failed = pcl_check_run(suite, 0);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;

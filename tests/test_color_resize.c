@@ -555,6 +555,41 @@ START_TEST(patches)
 }
 END_TEST
 
+START_TEST(resize_output_size_checked_before_allocating)
+{
+    /* Issue 18, defect 5: --scale 1e-9 overflowed the tap count ("cannot
+     * allocate 1 x -2147483646 weights", an ASan abort), 5e-8 ran for minutes
+     * on a one-pixel output, 3000 allocated 5.9 GB before refusing. */
+    float values[40 * 30];
+    for (int i = 0; i < 40 * 30; i++) values[i] = (float)(i % 251);
+    pcl_image *src = image_from(40, 30, 1, values), *out = (pcl_image *)0x1;
+    ck_assert_int_eq(pcl_resize_bicubic_scale(src, 1e-9, 0, &out), PCL_ERR_INVALID_ARGUMENT);
+    ck_assert_ptr_null(out);
+    ck_assert_msg(strstr(pcl_last_error(), "below one pixel") && strstr(pcl_last_error(), "1/30"), "%s",
+                  pcl_last_error());
+    ck_assert_int_eq(pcl_resize_bicubic_scale(src, 5e-8, 0, &out), PCL_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(pcl_resize_bicubic_scale(src, 0.999 / 30, 0, &out), PCL_ERR_INVALID_ARGUMENT);
+    /* The smallest scale, 1/30, gives 2x1 (ceil(40/30) x 1), finite and within the input's range. */
+    ck_assert_int_eq(pcl_resize_bicubic_scale(src, 1.0 / 30, 0, &out), PCL_OK);
+    ck_assert_int_eq(out->width, 2);
+    ck_assert_int_eq(out->height, 1);
+    for (int i = 0; i < 2; i++) ck_assert(out->data[i] >= -1.0f && out->data[i] <= 251.0f);
+    pcl_image_destroy(out);
+    /* Enlarging past the pixel limit (image.h) is refused before any buffer is made. */
+    ck_assert_int_eq(pcl_resize_bicubic_scale(src, 3000, 0, &out), PCL_ERR_TOO_LARGE); /* 120000x90000 */
+    ck_assert_int_eq(pcl_resize_bicubic_scale(src, 200, 0, &out), PCL_ERR_TOO_LARGE);  /* 8000x6000 */
+    ck_assert_ptr_null(out);
+    ck_assert_ptr_nonnull(strstr(pcl_last_error(), "8000x6000"));
+    ck_assert_int_eq(pcl_resize_bicubic(src, 8000, 6000, 0, &out), PCL_ERR_TOO_LARGE);
+    ck_assert_int_eq(pcl_image_set_max_pixels(100), PCL_OK); /* the limit is the image readers' one */
+    ck_assert_int_eq(pcl_resize_bicubic(src, 11, 10, 0, &out), PCL_ERR_TOO_LARGE);
+    ck_assert_int_eq(pcl_resize_bicubic(src, 10, 10, 0, &out), PCL_OK);
+    pcl_image_destroy(out);
+    ck_assert_int_eq(pcl_image_set_max_pixels(0), PCL_OK);
+    pcl_image_destroy(src);
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("color_resize");
@@ -569,6 +604,7 @@ int main(void)
     tcase_add_test(resize, resize_matches_direct_reference);
     tcase_add_test(resize, resize_matches_pillow_interior);
     tcase_add_test(resize, resize_round_u8_and_constants);
+    tcase_add_test(resize, resize_output_size_checked_before_allocating);
     suite_add_tcase(suite, resize);
     TCase *crop = tcase_create("crop");
     tcase_add_test(crop, crops);

@@ -138,6 +138,39 @@ START_TEST(flag_beats_environment_beats_default)
 }
 END_TEST
 
+START_TEST(bad_environment_type_is_an_error)
+{
+    /* Issue 18: PERCEPTCL_DEVICE_TYPE=bogus was silently "any" while
+     * --device-type bogus is an error. */
+    setenv("PERCEPTCL_DEVICE_TYPE", "bogus", 1);
+    pcl_device_selection selection = {0};
+    ck_assert_int_eq(pcl_device_selection_apply_environment(&selection), PCL_ERR_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(pcl_last_error(), "PERCEPTCL_DEVICE_TYPE"));
+    ck_assert_ptr_nonnull(strstr(pcl_last_error(), "'bogus'"));
+    ck_assert_int_eq(selection.type_set, 0);
+    /* A flag given first is kept, so the variable is not read at all. */
+    pcl_device_selection flagged = {.type = PCL_DEVICE_TYPE_CPU, .type_set = 1};
+    ck_assert_int_eq(pcl_device_selection_apply_environment(&flagged), PCL_OK);
+    setenv("PERCEPTCL_DEVICE_TYPE", "GPU", 1);
+    ck_assert_int_eq(pcl_device_selection_apply_environment(&selection), PCL_OK);
+    ck_assert_int_eq(selection.type, PCL_DEVICE_TYPE_GPU);
+    unsetenv("PERCEPTCL_DEVICE_TYPE");
+}
+END_TEST
+
+START_TEST(no_device_message_has_single_spaces)
+{
+    /* Issue 18: "--platform 5" said "no  device" (an empty type between two spaces). */
+    pcl_status status;
+    ck_assert_int_eq(select_with("5", NULL, PCL_DEVICE_TYPE_ANY, &status), -1);
+    ck_assert_int_eq(status, PCL_ERR_DEVICE_NOT_FOUND);
+    ck_assert_ptr_null(strstr(pcl_last_error(), "no  device"));
+    ck_assert_ptr_nonnull(strstr(pcl_last_error(), "no device on platform '5'"));
+    select_with("5", NULL, PCL_DEVICE_TYPE_GPU, &status);
+    ck_assert_ptr_nonnull(strstr(pcl_last_error(), "no gpu device on platform '5'"));
+}
+END_TEST
+
 START_TEST(local_size_respects_limits)
 {
     const size_t limits[] = {1, 3, 16, 64, 256, 4096};
@@ -199,6 +232,8 @@ int main(void)
     tcase_add_test(tc, ambiguous_and_missing_list_the_devices);
     tcase_add_test(tc, type_filter);
     tcase_add_test(tc, flag_beats_environment_beats_default);
+    tcase_add_test(tc, bad_environment_type_is_an_error);
+    tcase_add_test(tc, no_device_message_has_single_spaces);
     tcase_add_test(tc, local_size_respects_limits);
     tcase_add_test(tc, error_names);
     tcase_add_test(tc, no_platform_message_says_how_to_install);

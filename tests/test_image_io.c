@@ -799,6 +799,140 @@ START_TEST(pnm_pfm_roundtrip)
 }
 END_TEST
 
+/* ---- hostile and careless input (issue 18) -------------------------------------- */
+
+START_TEST(pfm_non_finite_refused_naming_the_file)
+{
+    /* Defect 7: a NaN or infinite PFM sample went on to the metrics (which blamed
+     * the other file) or came out of resize as NaN. The reader refuses it, naming
+     * the file and the pixel (top-left origin: file row 0 is the bottom row). */
+    const float specials[3] = {NAN, INFINITY, -INFINITY};
+    const char *const words[3] = {"NaN", "infinite", "infinite"};
+    for (int k = 0; k < 3; k++) {
+        unsigned char file[64];
+        int header = snprintf((char *)file, sizeof file, "Pf\n2 2\n-1.0\n");
+        const float values[4] = {0.25f, 0.5f, 0.75f, specials[k]}; /* file order: bottom row, then top */
+        for (int i = 0; i < 4; i++) put_float(file + header + 4 * i, values[i], 1);
+        const char *path = temp_path("special.pfm");
+        write_bytes(path, file, (size_t)header + 16);
+        pcl_image *image = (pcl_image *)0x1;
+        ck_assert_int_eq(pcl_image_read(path, &image), PCL_ERR_FORMAT);
+        ck_assert_ptr_null(image);
+        ck_assert_ptr_nonnull(strstr(pcl_last_error(), path));
+        ck_assert_msg(strstr(pcl_last_error(), "pixel (1, 0) channel 0") && strstr(pcl_last_error(), words[k]),
+                      "%s", pcl_last_error());
+    }
+    /* The shared check, on an image made in memory. */
+    pcl_image *im = make_pattern(3, 2, 3);
+    ck_assert_int_eq(pcl_image_check_finite("mem", im), PCL_OK);
+    im->data[(1 * 3 + 2) * 3 + 1] = NAN;
+    ck_assert_int_eq(pcl_image_check_finite("mem", im), PCL_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(pcl_last_error(), "mem: pixel (2, 1) channel 1 is NaN"));
+    pcl_image_destroy(im);
+}
+END_TEST
+
+START_TEST(directory_is_said_to_be_one)
+{
+    /* Defect 10: a directory given as an image said "got 0 bytes 00 00 00 00". */
+    const char *dir = temp_path("folder.png");
+    ck_assert_int_eq(mkdir(dir, 0755), 0);
+    pcl_image *image = (pcl_image *)0x1;
+    ck_assert_int_eq(pcl_image_read(dir, &image), PCL_ERR_IO);
+    ck_assert_ptr_null(image);
+    ck_assert_ptr_nonnull(strstr(pcl_last_error(), dir));
+    ck_assert_ptr_nonnull(strstr(pcl_last_error(), "is a directory"));
+    ck_assert_int_eq(pcl_image_read_png(dir, &image), PCL_ERR_IO); /* the format readers too */
+    ck_assert_ptr_nonnull(strstr(pcl_last_error(), "is a directory"));
+    rmdir(dir);
+}
+END_TEST
+
+START_TEST(pixel_limit_refuses_bombs_before_decoding)
+{
+    /* Defect 6: a 65 KB zero-filled 8192x8192 PNG made ssim use 3 GB. The
+     * readers refuse a header over the pixel limit before decoding. */
+    size_t limit = 0;
+    unsetenv("PERCEPTCL_MAX_PIXELS");
+    ck_assert_int_eq(pcl_image_set_max_pixels(0), PCL_OK);
+    ck_assert_int_eq(pcl_image_max_pixels(&limit), PCL_OK);
+    ck_assert_uint_eq(limit, (size_t)1 << 25);
+    ck_assert_uint_ge(limit, (size_t)7680 * 4320); /* an 8K UHD frame fits */
+
+    /* A real bomb: one row over 2^25 pixels of zeros, ~33 KB of PNG. */
+    pcl_image *big;
+    ck_assert_int_eq(pcl_image_create(&big, 8192, 4097, 1), PCL_OK);
+    const char *bomb = temp_path("bomb.png");
+    ck_assert_int_eq(pcl_image_write_png(bomb, big), PCL_OK);
+    pcl_image_destroy(big);
+    size_t size;
+    free(load_bytes(bomb, &size));
+    ck_assert_uint_lt(size, 200000);
+    pcl_image *image = (pcl_image *)0x1;
+    ck_assert_int_eq(pcl_image_read(bomb, &image), PCL_ERR_TOO_LARGE);
+    ck_assert_ptr_null(image);
+    ck_assert_msg(strstr(pcl_last_error(), bomb) && strstr(pcl_last_error(), "8192x4097") &&
+                      strstr(pcl_last_error(), "PERCEPTCL_MAX_PIXELS"), "%s", pcl_last_error());
+    /* Raised by the environment, then by the call (which wins). */
+    setenv("PERCEPTCL_MAX_PIXELS", "40000000", 1);
+    image = read_ok(bomb);
+    ck_assert_int_eq(image->width, 8192);
+    pcl_image_destroy(image);
+    setenv("PERCEPTCL_MAX_PIXELS", "lots", 1);
+    ck_assert_int_eq(pcl_image_read(bomb, &image), PCL_ERR_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(pcl_last_error(), "PERCEPTCL_MAX_PIXELS"));
+    unsetenv("PERCEPTCL_MAX_PIXELS");
+
+    /* Every format checks it: a 3x2 image under a limit of 5 pixels. */
+    ck_assert_int_eq(pcl_image_set_max_pixels(5), PCL_OK);
+    pcl_image *small = make_pattern(3, 2, 3);
+    const char *names[3] = {"small.png", "small.ppm", "small.pfm"};
+    ck_assert_int_eq(pcl_image_write_png(temp_path(names[0]), small), PCL_OK);
+    ck_assert_int_eq(pcl_image_write_pnm(temp_path(names[1]), small), PCL_OK);
+    ck_assert_int_eq(pcl_image_write_pfm(temp_path(names[2]), small), PCL_OK);
+    for (int k = 0; k < 3; k++) {
+        ck_assert_int_eq(pcl_image_read(temp_path(names[k]), &image), PCL_ERR_TOO_LARGE);
+        ck_assert_ptr_nonnull(strstr(pcl_last_error(), names[k]));
+    }
+    ck_assert_int_eq(pcl_image_set_max_pixels(6), PCL_OK);
+    for (int k = 0; k < 3; k++) pcl_image_destroy(read_ok(temp_path(names[k])));
+    ck_assert_int_eq(pcl_image_set_max_pixels(0), PCL_OK);
+    pcl_image_destroy(small);
+}
+END_TEST
+
+START_TEST(png16_keeps_the_depth)
+{
+    /* Defect 4's writer: 16-bit samples round-trip exactly; another maxval
+     * (1023) is scaled to 65535 and rounded. */
+    pcl_image *im;
+    ck_assert_int_eq(pcl_image_create(&im, 5, 3, 2), PCL_OK);
+    for (size_t i = 0; i < pcl_image_size(im); i++) im->data[i] = (float)((i * 4099 + 7) % 65536);
+    im->max_value = 65535.0f;
+    const char *path = temp_path("deep.png");
+    ck_assert_int_eq(pcl_image_write_png16(path, im), PCL_OK);
+    pcl_image *back = read_ok(path);
+    ck_assert_float_eq(back->max_value, 65535.0f);
+    ck_assert_int_eq(back->channels, 2);
+    for (size_t i = 0; i < pcl_image_size(im); i++) ck_assert_float_eq(back->data[i], im->data[i]);
+    pcl_image_destroy(back);
+    im->max_value = 1023.0f;
+    for (size_t i = 0; i < pcl_image_size(im); i++) im->data[i] = (float)(i * 67 % 1024);
+    im->data[0] = 1100.0f; /* above max_value: clamped */
+    im->data[1] = -3.0f;
+    ck_assert_int_eq(pcl_image_write_png16(path, im), PCL_OK);
+    back = read_ok(path);
+    ck_assert_float_eq(back->data[0], 65535.0f);
+    ck_assert_float_eq(back->data[1], 0.0f);
+    for (size_t i = 2; i < pcl_image_size(im); i++)
+        ck_assert_float_eq(back->data[i], (float)floor((double)im->data[i] * 65535.0 / 1023.0 + 0.5));
+    pcl_image_destroy(back);
+    im->data[3] = NAN;
+    ck_assert_int_eq(pcl_image_write_png16(path, im), PCL_ERR_INVALID_ARGUMENT);
+    pcl_image_destroy(im);
+}
+END_TEST
+
 static void remove_temp_dir(void)
 {
     char command[400];
@@ -849,6 +983,14 @@ int main(void)
     tcase_add_test(writers, png_roundtrip);
     tcase_add_test(writers, writers_atomic_on_error);
     tcase_add_test(writers, pnm_pfm_roundtrip);
+    tcase_add_test(writers, png16_keeps_the_depth);
+
+    TCase *hostile = tcase_create("hostile");
+    tcase_set_timeout(hostile, 60);
+    tcase_add_test(hostile, pfm_non_finite_refused_naming_the_file);
+    tcase_add_test(hostile, directory_is_said_to_be_one);
+    tcase_add_test(hostile, pixel_limit_refuses_bombs_before_decoding);
+    suite_add_tcase(suite, hostile);
     suite_add_tcase(suite, writers);
 
     int failed = pcl_check_run(suite, 0);

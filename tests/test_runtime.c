@@ -8,8 +8,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include "check_run.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define PCL_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PCL_UNDER_ASAN 1
+#endif
+#endif
+#ifndef PCL_UNDER_ASAN
+#define PCL_UNDER_ASAN 0
+#endif
 
 static char temp_dir[64];
 
@@ -204,6 +216,49 @@ START_TEST(rejected_binary_is_rebuilt)
 }
 END_TEST
 
+START_TEST(cut_binary_with_valid_checksum_is_a_miss)
+{
+    /* Issue 18, defect 9: the driver binary cut to two thirds, its size field
+     * and checksum rewritten to match. PoCL trusts the lengths inside its
+     * binary and asserted (killing the process) on every run; the cache must
+     * see the cut and rebuild instead. */
+    make_temp_dir();
+    setenv("PERCEPTCL_CACHE_DIR", temp_dir, 1);
+    ck_assert_int_eq(program_origin(), PCL_PROGRAM_FROM_SOURCE);
+    char path[512];
+    cache_entry_path(path, sizeof path);
+    FILE *file = fopen(path, "r+b");
+    ck_assert_ptr_nonnull(file);
+    uint32_t key_length;
+    fseek(file, 8, SEEK_SET);
+    ck_assert_int_eq(fread(&key_length, sizeof key_length, 1, file), 1);
+    long size_offset = 8 + 4 + (long)key_length;
+    uint64_t size;
+    fseek(file, size_offset, SEEK_SET);
+    ck_assert_int_eq(fread(&size, sizeof size, 1, file), 1);
+    unsigned char *binary = malloc(size);
+    ck_assert_int_eq(fread(binary, 1, size, file), size);
+    ck_assert_int_eq(pcl_driver_binary_complete(binary, size), 1); /* as the driver wrote it */
+    uint64_t cut = size * 2 / 3, hash = pcl_hash64(binary, cut, 3);
+    ck_assert_int_eq(pcl_driver_binary_complete(binary, cut), 0);
+    /* Found by fuzz_driver_binary: a version-9 header cut inside its 77 bytes
+     * made the walk start past the end (an out-of-bounds read under ASan). */
+    unsigned char *head = malloc(58);
+    memcpy(head, binary, 58);
+    ck_assert_int_eq(pcl_driver_binary_complete(head, 58), 0);
+    free(head);
+    fseek(file, size_offset, SEEK_SET);
+    fwrite(&cut, sizeof cut, 1, file);
+    fwrite(binary, 1, cut, file);
+    fwrite(&hash, sizeof hash, 1, file);
+    fclose(file);
+    ck_assert_int_eq(truncate(path, size_offset + 8 + (long)cut + 8), 0);
+    free(binary);
+    ck_assert_int_eq(program_origin(), PCL_PROGRAM_FROM_SOURCE);
+    ck_assert_int_eq(program_origin(), PCL_PROGRAM_FROM_DISK_CACHE); /* replaced by a whole one */
+}
+END_TEST
+
 START_TEST(cache_can_be_disabled)
 {
     setenv("PERCEPTCL_CACHE_DIR", "off", 1);
@@ -278,6 +333,49 @@ START_TEST(allocation_limits)
 }
 END_TEST
 
+START_TEST(device_memory_is_budgeted)
+{
+    /* Issue 18, defect 6: a buffer the device (or, for a CPU device, the
+     * process) cannot hold ended in a PoCL assertion (exit 134) at its first
+     * use. pcl_buffer_create now refuses it with an error. */
+    pcl_context *context = open_context();
+    pcl_context_set_memory_limit(context, 1 << 20);
+    cl_mem first = NULL, second = NULL;
+    ck_assert_int_eq(pcl_buffer_create(context, 600 << 10, &first), PCL_OK);
+    ck_assert_int_eq(pcl_buffer_create(context, 600 << 10, &second), PCL_ERR_OUT_OF_MEMORY);
+    ck_assert_ptr_null(second);
+    ck_assert_msg(strstr(pcl_last_error(), "614400 bytes are in use") && strstr(pcl_last_error(), "memory limit"),
+                  "%s", pcl_last_error());
+    pcl_buffer_release(first); /* its bytes come back when the driver destroys it */
+    ck_assert_int_eq(pcl_context_finish(context), PCL_OK);
+    ck_assert_msg(pcl_buffer_create(context, 600 << 10, &second) == PCL_OK, "%s", pcl_last_error());
+    check_scale_add(context, 1000); /* buffers still work under a budget */
+    pcl_context_set_memory_limit(context, 0);
+
+    /* A CPU device's memory is the process's: under an address-space limit a
+     * 2 GiB buffer (below the device's maximum allocation) is refused here. */
+    const pcl_device_info *info = pcl_context_device(context);
+    /* Not under AddressSanitizer: its allocator aborts where malloc would return NULL. */
+    if (!PCL_UNDER_ASAN && info->type == PCL_DEVICE_TYPE_CPU && info->max_allocation >= ((uint64_t)2 << 30)) {
+        struct rlimit old, low;
+        ck_assert_int_eq(getrlimit(RLIMIT_AS, &old), 0);
+        low = old;
+        low.rlim_cur = (rlim_t)1 << 31; /* 2 GiB of address space for the whole process */
+        if (old.rlim_cur == RLIM_INFINITY || old.rlim_cur > low.rlim_cur) {
+            ck_assert_int_eq(setrlimit(RLIMIT_AS, &low), 0);
+            cl_mem big = NULL;
+            pcl_status status = pcl_buffer_create(context, (size_t)2 << 30, &big);
+            ck_assert_int_eq(setrlimit(RLIMIT_AS, &old), 0);
+            ck_assert_int_eq(status, PCL_ERR_OUT_OF_MEMORY);
+            ck_assert_ptr_null(big);
+            ck_assert_ptr_nonnull(strstr(pcl_last_error(), "host memory"));
+        }
+    }
+    pcl_buffer_release(second);
+    pcl_context_destroy(context);
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("runtime");
@@ -288,10 +386,12 @@ int main(void)
     tcase_add_test(tc, cache_hit_then_memory);
     tcase_add_test(tc, cache_corruption_is_rebuilt);
     tcase_add_test(tc, rejected_binary_is_rebuilt);
+    tcase_add_test(tc, cut_binary_with_valid_checksum_is_a_miss);
     tcase_add_test(tc, cache_can_be_disabled);
     tcase_add_test(tc, build_error_names_device_file_and_line);
     tcase_add_test(tc, embedded_source_has_line_markers);
     tcase_add_test(tc, allocation_limits);
+    tcase_add_test(tc, device_memory_is_budgeted);
     suite_add_tcase(suite, tc);
     int failed = pcl_check_run(suite, 0);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;

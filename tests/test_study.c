@@ -381,6 +381,42 @@ START_TEST(make_refuses_bad_material)
 }
 END_TEST
 
+/* The plans that crashed `study analyze` under fuzz_study_results
+ * (tests/fuzz/regressions/study_results-*.bin: plan.json, a NUL, results):
+ * a trial naming an unknown method (heap overflow in the tallies), an item
+ * without an id and a method that is not a string (NULL strcmp). Each is now
+ * refused in one line with exit 1. */
+START_TEST(analyze_refuses_fuzzed_plans)
+{
+    static const char *const cases[] = {"unknown-method", "item-without-id", "method-not-a-string"};
+    for (int k = 0; k < 3; k++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/tests/fuzz/regressions/study_results-%s.bin", PCL_SOURCE_DIR, cases[k]);
+        FILE *f = fopen(path, "rb");
+        ck_assert_msg(f != NULL, "%s", path);
+        static char data[1 << 16];
+        size_t n = fread(data, 1, sizeof data, f);
+        fclose(f);
+        const char *split = memchr(data, '\0', n);
+        ck_assert_ptr_nonnull(split);
+        size_t plan_size = (size_t)(split - data);
+        char dir[600];
+        snprintf(dir, sizeof dir, "%s/s%d", work, k);
+        ck_assert_int_eq(mkdir(dir, 0700), 0);
+        snprintf(path, sizeof path, "%s/plan.json", dir);
+        f = fopen(path, "wb");
+        ck_assert(f && fwrite(data, 1, plan_size, f) == plan_size && fclose(f) == 0);
+        snprintf(path, sizeof path, "%s/r%d.json", work, k);
+        f = fopen(path, "wb");
+        ck_assert(f && fwrite(split + 1, 1, n - plan_size - 1, f) == n - plan_size - 1 && fclose(f) == 0);
+        char args[256];
+        snprintf(args, sizeof args, "study analyze --study s%d --examples 0 r%d.json", k, k);
+        ck_assert_msg(run(args) == 1, "%s: %s", cases[k], err_text);
+        ck_assert_msg(count_lines(err_text, "\n") == 1, "%s: %s", cases[k], err_text);
+    }
+}
+END_TEST
+
 static void setup(void)
 {
     snprintf(work, sizeof work, "/tmp/pcl-study-XXXXXX");
@@ -409,6 +445,7 @@ int main(void)
     tcase_add_test(commands, items_make_analyze_2afc);
     tcase_add_test(commands, make_and_analyze_ranking);
     tcase_add_test(commands, make_refuses_bad_material);
+    tcase_add_test(commands, analyze_refuses_fuzzed_plans);
     suite_add_tcase(suite, commands);
     return pcl_check_run(suite, 0) == 0 ? 0 : 1;
 }

@@ -217,6 +217,16 @@ START_TEST(test_log)
     fclose(f);
     ck_assert_int_eq(pcl_loss_curve_from_log(path, svg, NULL), PCL_ERR_FORMAT);
     ck_assert_msg(strstr(pcl_last_error(), "line 2"), "%s", pcl_last_error());
+    /* Found by fuzz_loss_log (issue 18): an empty or header-only log was refused
+     * by the SVG writer with a message naming neither file. */
+    ck_assert(pcl_train_log_open(path, 0, &log) == PCL_OK);
+    ck_assert(pcl_train_log_close(log) == PCL_OK);
+    ck_assert_int_eq(pcl_loss_curve_from_log(path, svg, NULL), PCL_ERR_FORMAT);
+    ck_assert_msg(strstr(pcl_last_error(), path) && strstr(pcl_last_error(), "no"), "%s", pcl_last_error());
+    f = fopen(path, "w");
+    fclose(f);
+    ck_assert_int_eq(pcl_loss_curve_from_log(path, svg, NULL), PCL_ERR_FORMAT);
+    ck_assert_msg(strstr(pcl_last_error(), path) && strstr(pcl_last_error(), "empty"), "%s", pcl_last_error());
     remove_tmpdir();
 }
 END_TEST

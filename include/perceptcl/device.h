@@ -71,8 +71,10 @@ PCL_API void pcl_devices_free(pcl_device_info *devices);
 PCL_API pcl_status pcl_device_type_parse(const char *text, pcl_device_type *type);
 PCL_API const char *pcl_device_type_name(pcl_device_type type);
 
-/* Fills the unset fields of *selection from the environment variables. */
-PCL_API void pcl_device_selection_apply_environment(pcl_device_selection *selection);
+/* Fills the unset fields of *selection from the environment variables.
+ * PCL_ERR_INVALID_ARGUMENT naming PERCEPTCL_DEVICE_TYPE when its value is not
+ * a device type (an error, as --device-type with that value is). */
+PCL_API pcl_status pcl_device_selection_apply_environment(pcl_device_selection *selection);
 
 /* Chooses one device from a list (no OpenCL calls: testable anywhere).
  * *chosen is an index into devices. */
@@ -93,6 +95,11 @@ PCL_API cl_device_id pcl_context_device_id(const pcl_context *context);
 /* Caps the work-group size the library uses below what the device reports
  * (0 restores the device's limit). For testing small-limit devices. */
 PCL_API void pcl_context_set_work_group_limit(pcl_context *context, size_t limit);
+/* Lowers the device memory the context's buffers may use together (0: the
+ * device's CL_DEVICE_GLOBAL_MEM_SIZE). pcl_buffer_create refuses a buffer that
+ * would not fit with PCL_ERR_OUT_OF_MEMORY (on a CPU device, also one the host
+ * cannot reserve now), instead of leaving the driver to abort at first use. */
+PCL_API void pcl_context_set_memory_limit(pcl_context *context, uint64_t bytes);
 
 /* Waits for all queued work; reports an asynchronous failure. */
 PCL_API pcl_status pcl_context_finish(pcl_context *context);

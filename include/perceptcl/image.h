@@ -14,6 +14,8 @@
  * 24-bit, 32-bit; bottom-up or top-down). Truncated or corrupt files fail
  * with PCL_ERR_FORMAT and a message naming the file, the byte offset or row,
  * and what was expected; no partial image is ever returned (*out is NULL).
+ * PFM files holding NaN or infinity are refused (PCL_ERR_FORMAT naming the
+ * file and the pixel): every image a reader returns is finite.
  *
  * Writers are atomic: they write "<path>.tmp.<pid>" and rename it over path,
  * so a failed write leaves no file (and an old file at path untouched). */
@@ -54,7 +56,26 @@ PCL_API pcl_status pcl_image_clone(const pcl_image *src, pcl_image **out);
 /* Number of floats in the image (width * height * channels). */
 PCL_API size_t pcl_image_size(const pcl_image *image);
 
-/* Reads any supported file; the format is detected from its magic bytes. */
+/* The most pixels (width x height) a reader decodes: a file whose header claims
+ * more is refused with PCL_ERR_TOO_LARGE before any pixel is decoded, so a small
+ * compressed file cannot make a reader allocate gigabytes (a decompression
+ * bomb). The default, PCL_IMAGE_DEFAULT_MAX_PIXELS = 2^25 (33.5 megapixels:
+ * an 8K UHD frame, 7680x4320, fits; every image of the SR and autoencoder
+ * corpora is under 0.5 megapixels), is replaced by the environment variable
+ * PERCEPTCL_MAX_PIXELS (a whole number >= 1; anything else makes the readers
+ * fail with PCL_ERR_INVALID_ARGUMENT naming it), and both by
+ * pcl_image_set_max_pixels (0 restores environment/default; the apps'
+ * --max-pixels N). Process-wide, not thread-safe to change while reading. */
+#define PCL_IMAGE_DEFAULT_MAX_PIXELS ((size_t)1 << 25)
+PCL_API pcl_status pcl_image_set_max_pixels(size_t pixels);
+PCL_API pcl_status pcl_image_max_pixels(size_t *pixels);
+
+/* PCL_ERR_FORMAT naming path, the pixel and the channel of the first NaN or
+ * infinite value (the PFM reader calls it: every reader returns finite pixels). */
+PCL_API pcl_status pcl_image_check_finite(const char *path, const pcl_image *image);
+
+/* Reads any supported file; the format is detected from its magic bytes.
+ * A directory is refused as such (PCL_ERR_IO, "is a directory"). */
 PCL_API pcl_status pcl_image_read(const char *path, pcl_image **out);
 
 /* Format-specific readers (pcl_image_read dispatches to these). */
@@ -63,6 +84,10 @@ PCL_API pcl_status pcl_image_read_jpeg(const char *path, pcl_image **out);
 PCL_API pcl_status pcl_image_read_pnm(const char *path, pcl_image **out); /* P2 P3 P5 P6 Pf PF */
 PCL_API pcl_status pcl_image_read_bmp(const char *path, pcl_image **out);
 
+/* 16-bit PNG, same channels: each value v is written as round(v * 65535 /
+ * max_value) clamped to 0..65535 (exact for max_value 65535, the 16-bit files'
+ * scale); NaN is refused. The depth-keeping writer for max_value > 255. */
+PCL_API pcl_status pcl_image_write_png16(const char *path, const pcl_image *image);
 /* 8-bit PNG of 1 (gray), 2 (gray+alpha), 3 (RGB) or 4 (RGBA) channels.
  * Values are clamped to 0..255 and rounded to nearest (halves away from zero);
  * NaN is refused with PCL_ERR_INVALID_ARGUMENT. */

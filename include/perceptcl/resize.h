@@ -32,9 +32,13 @@ enum {
 
 /* Resizes to out_width x out_height. */
 PCL_API pcl_status pcl_resize_bicubic(const pcl_image *src, int out_width, int out_height, unsigned flags,
-                                      pcl_image **out);
-/* Resizes by scale (> 0) in both dimensions: output ceil(scale * size). */
-PCL_API pcl_status pcl_resize_bicubic_scale(const pcl_image *src, double scale, unsigned flags, pcl_image **out);
+                              pcl_image **out);
+/* Resizes by scale (> 0) in both dimensions: output ceil(scale * size).
+ * A scale below 1 / (the shorter side) is refused (PCL_ERR_INVALID_ARGUMENT).
+ * Both functions refuse an output over the image pixel limit (image.h,
+ * pcl_image_max_pixels) with PCL_ERR_TOO_LARGE before allocating anything. */
+PCL_API pcl_status pcl_resize_bicubic_scale(const pcl_image *src, double scale, unsigned flags,
+                                    pcl_image **out);
 
 /* The Keys cubic kernel with a = -0.5 (exposed for tests and kernels). */
 PCL_API double pcl_resize_cubic(double x);

@@ -25,7 +25,7 @@ typedef enum pcl_status {
     PCL_ERR_DEVICE_AMBIGUOUS, /* a device selection matched more than one device */
     PCL_ERR_OPENCL,           /* an OpenCL call failed; the message names the call and the error */
     PCL_ERR_BUILD,            /* an OpenCL program failed to compile; the message holds the log */
-    PCL_ERR_TOO_LARGE,        /* a buffer exceeds the device's maximum allocation */
+    PCL_ERR_TOO_LARGE,        /* a buffer over the max allocation, an image over the pixel limit */
     PCL_ERR_UNDEFINED,        /* the quantity is mathematically undefined for this input */
     PCL_ERR_UNSUPPORTED       /* the device or build lacks a needed feature */
 } pcl_status;

@@ -12,6 +12,14 @@
 #define PCL_IMAGE_MAX_SIDE (1 << 20)
 #define PCL_IMAGE_MAX_FLOATS ((size_t)1 << 30)
 
+/* PCL_ERR_IO naming path if it cannot be opened or is a directory (which
+ * fopen accepts and read reports as 0 bytes). */
+pcl_status pcl_file_check_regular(const char *path);
+
+/* PCL_ERR_TOO_LARGE naming path if width x height exceeds pcl_image_max_pixels;
+ * readers call it on the header's size, before decoding (decompression bombs). */
+pcl_status pcl_image_check_pixels(const char *path, long width, long height);
+
 /* Reads the whole file into a malloc'd buffer (*size bytes). PCL_ERR_IO on failure. */
 pcl_status pcl_file_load(const char *path, unsigned char **data, size_t *size);
 

@@ -117,6 +117,11 @@ pcl_status pcl_image_read_jpeg(const char *path, pcl_image **out)
             goto done;
         }
     }
+    pcl_status pixels_status = pcl_image_check_pixels(path, (long)cinfo.image_width, (long)cinfo.image_height);
+    if (pixels_status != PCL_OK) { /* before libjpeg's whole-image buffers; message recorded */
+        status = pixels_status;
+        goto done_recorded;
+    }
     jpeg_start_decompress(&cinfo);
     int width = (int)cinfo.output_width, height = (int)cinfo.output_height;
     int channels = cinfo.output_components;

@@ -1,5 +1,5 @@
 /* PNG reading (libpng: 1/2/4/8/16-bit gray, gray+alpha, RGB, RGBA, palette)
- * and 8-bit PNG writing.
+ * and 8- or 16-bit PNG writing.
  *
  * libpng reports errors by longjmp to the setjmp point; every local that is
  * assigned after setjmp and used after the jump is volatile, and all cleanup
@@ -8,6 +8,7 @@
 #include "image/image_io.h"
 #include "runtime/internal.h"
 
+#include <math.h>
 #include <png.h>
 #include <setjmp.h>
 #include <stdlib.h>
@@ -176,18 +177,32 @@ static void png_on_write_error(png_structp png, png_const_charp text)
     png_longjmp(png, 1);
 }
 
-pcl_status pcl_image_write_png(const char *path, const pcl_image *image)
+/* Writes 8- or 16-bit samples; 16-bit ones scaled from 0..max_value to 0..65535. */
+static pcl_status write_png_depth(const char *path, const pcl_image *image, int depth)
 {
     if (!path || !image || !image->data)
         return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_image_write_png: NULL argument");
     if (image->channels < 1 || image->channels > 4)
         return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "%s: cannot write %d channels as PNG", path, image->channels);
+    if (depth == 16 && !(image->max_value > 0.0f))
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "%s: 16-bit PNG needs max_value > 0, got %g", path,
+                        (double)image->max_value);
     PCL_TRY(pcl_image_check_finite_for_write(path, image));
 
-    size_t count = pcl_image_size(image);
-    unsigned char *bytes = malloc(count);
-    if (!bytes) return pcl_fail(PCL_ERR_OUT_OF_MEMORY, "%s: cannot allocate %zu bytes", path, count);
-    for (size_t i = 0; i < count; i++) bytes[i] = pcl_to_u8(image->data[i]);
+    size_t count = pcl_image_size(image), sample_bytes = (size_t)depth / 8;
+    unsigned char *bytes = malloc(count * sample_bytes);
+    if (!bytes) return pcl_fail(PCL_ERR_OUT_OF_MEMORY, "%s: cannot allocate %zu bytes", path, count * sample_bytes);
+    if (depth == 8) {
+        for (size_t i = 0; i < count; i++) bytes[i] = pcl_to_u8(image->data[i]);
+    } else {
+        double to_16 = 65535.0 / (double)image->max_value;
+        for (size_t i = 0; i < count; i++) { /* big-endian, as PNG stores 16-bit samples */
+            double v = floor((double)image->data[i] * to_16 + 0.5);
+            unsigned sample = v <= 0.0 ? 0u : v >= 65535.0 ? 65535u : (unsigned)v;
+            bytes[2 * i] = (unsigned char)(sample >> 8);
+            bytes[2 * i + 1] = (unsigned char)(sample & 0xFF);
+        }
+    }
 
     pcl_file_atomic af;
     pcl_status status = pcl_file_atomic_open(&af, path);
@@ -213,14 +228,24 @@ pcl_status pcl_image_write_png(const char *path, const pcl_image *image)
         return pcl_fail(PCL_ERR_IO, "%s: PNG write failed: %s", path, writer.message);
     }
     png_init_io(png, af.file);
-    png_set_IHDR(png, info, (png_uint_32)image->width, (png_uint_32)image->height, 8,
+    png_set_IHDR(png, info, (png_uint_32)image->width, (png_uint_32)image->height, depth,
                  color_types[image->channels], PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
                  PNG_FILTER_TYPE_DEFAULT);
     png_write_info(png, info);
-    size_t stride = (size_t)image->width * (size_t)image->channels;
+    size_t stride = (size_t)image->width * (size_t)image->channels * sample_bytes;
     for (int y = 0; y < image->height; y++) png_write_row(png, bytes + (size_t)y * stride);
     png_write_end(png, NULL);
     png_destroy_write_struct(&png, &info);
     free(bytes);
     return pcl_file_atomic_commit(&af);
+}
+
+pcl_status pcl_image_write_png(const char *path, const pcl_image *image)
+{
+    return write_png_depth(path, image, 8);
+}
+
+pcl_status pcl_image_write_png16(const char *path, const pcl_image *image)
+{
+    return write_png_depth(path, image, 16);
 }

@@ -1,7 +1,8 @@
 /* Netpbm reading and writing: PGM/PPM (ASCII P2/P3, binary P5/P6 with maxval
  * 1..65535; above 255 the samples are 16-bit big-endian) and PFM ('Pf' gray,
  * 'PF' RGB; the sign of the scale gives the byte order, negative = little
- * endian; rows are stored bottom to top). */
+ * endian; rows are stored bottom to top). A PFM holding NaN or infinity is
+ * refused, naming the pixel. */
 #include "image/image_io.h"
 #include "runtime/internal.h"
 
@@ -166,6 +167,11 @@ static pcl_status pnm_parse(pnm_parser *p, pcl_image **out)
                 dst[i] = pfm_sample(src + 4 * i, little_endian);
         }
         image->max_value = 1.0f;
+        pcl_status finite = pcl_image_check_finite(path, image); /* NaN/inf: the input's fault, said here */
+        if (finite != PCL_OK) {
+            pcl_image_destroy(image);
+            return finite;
+        }
     } else {
         for (size_t i = 0; i < samples; i++) {
             long v = sample_bytes == 2 ? (long)raster[2 * i] << 8 | raster[2 * i + 1] : (long)raster[i];

@@ -13,6 +13,7 @@ pcl_status pcl_image_read(const char *path, pcl_image **out)
     *out = NULL;
     if (!path) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_image_read: path is NULL");
     unsigned char magic[8] = {0};
+    PCL_TRY(pcl_file_check_regular(path));
     FILE *file = fopen(path, "rb");
     if (!file) return pcl_fail(PCL_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     size_t got = fread(magic, 1, sizeof magic, file);

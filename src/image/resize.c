@@ -161,6 +161,21 @@ static pcl_status check_resize_source(const pcl_image *src, pcl_image **out)
     return PCL_OK;
 }
 
+/* The output must fit the image pixel limit (image.h) and the float limit:
+ * checked before any buffer is allocated (a scale of 3000 once allocated
+ * gigabytes before the image itself was refused). */
+static pcl_status check_output_size(const pcl_image *src, double width, double height)
+{
+    size_t limit;
+    PCL_TRY(pcl_image_max_pixels(&limit));
+    if (width * height > (double)limit || width * height * src->channels > (double)PCL_IMAGE_MAX_FLOATS)
+        return pcl_fail(PCL_ERR_TOO_LARGE,
+                        "pcl_resize_bicubic: output %.0fx%.0f is %.0f pixels, over the limit of %zu "
+                        "(--max-pixels N or PERCEPTCL_MAX_PIXELS=N raises it)",
+                        width, height, width * height, limit);
+    return PCL_OK;
+}
+
 pcl_status pcl_resize_bicubic(const pcl_image *src, int out_width, int out_height, unsigned flags,
                               pcl_image **out)
 {
@@ -168,6 +183,7 @@ pcl_status pcl_resize_bicubic(const pcl_image *src, int out_width, int out_heigh
     if (out_width < 1 || out_height < 1 || out_width > PCL_IMAGE_MAX_SIDE || out_height > PCL_IMAGE_MAX_SIDE)
         return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_resize_bicubic: output size %dx%d outside 1..%d",
                         out_width, out_height, PCL_IMAGE_MAX_SIDE);
+    PCL_TRY(check_output_size(src, out_width, out_height));
     return resize_impl(src, out_width, out_height, (double)out_height / src->height,
                        (double)out_width / src->width, flags, out);
 }
@@ -177,9 +193,18 @@ pcl_status pcl_resize_bicubic_scale(const pcl_image *src, double scale, unsigned
     PCL_TRY(check_resize_source(src, out));
     if (!(scale > 0.0) || !isfinite(scale))
         return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_resize_bicubic_scale: scale %g is not positive", scale);
+    /* Below 1/size the output is one pixel whatever the scale, while the
+     * antialiasing kernel (support 4 / scale) grows without bound: 1e-9 once
+     * overflowed the tap count, 5e-8 ran for minutes. */
+    int shorter = src->width < src->height ? src->width : src->height;
+    if (scale * shorter < 1.0)
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT,
+                        "pcl_resize_bicubic_scale: scale %g shrinks the %dx%d image below one pixel "
+                        "(the smallest scale is 1/%d)", scale, src->width, src->height, shorter);
     double w = ceil(scale * src->width), h = ceil(scale * src->height);
-    if (w < 1.0 || h < 1.0 || w > PCL_IMAGE_MAX_SIDE || h > PCL_IMAGE_MAX_SIDE)
+    if (w > PCL_IMAGE_MAX_SIDE || h > PCL_IMAGE_MAX_SIDE)
         return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_resize_bicubic_scale: scale %g gives %gx%g, outside 1..%d",
                         scale, w, h, PCL_IMAGE_MAX_SIDE);
+    PCL_TRY(check_output_size(src, w, h));
     return resize_impl(src, (int)w, (int)h, scale, scale, flags, out);
 }

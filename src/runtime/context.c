@@ -13,7 +13,7 @@ pcl_status pcl_context_create(const pcl_device_selection *requested, pcl_context
     *out = NULL;
     pcl_device_selection selection = {0};
     if (requested) selection = *requested;
-    pcl_device_selection_apply_environment(&selection);
+    PCL_TRY(pcl_device_selection_apply_environment(&selection));
 
     pcl_device_info *devices = NULL;
     int count = 0, chosen = -1;
@@ -83,6 +83,7 @@ void pcl_context_destroy(pcl_context *context)
     free(context->programs);
     if (context->queue) clReleaseCommandQueue(context->queue);
     if (context->cl) clReleaseContext(context->cl);
+    pcl_device_memory_release_account(context);
     free(context);
 }
 
@@ -114,6 +115,7 @@ pcl_status pcl_buffer_create(pcl_context *context, size_t bytes, cl_mem *buffer)
 {
     *buffer = NULL;
     PCL_TRY(check_size(context, bytes));
+    PCL_TRY(pcl_device_memory_reserve(context, bytes));
     cl_int error = CL_SUCCESS;
     *buffer = clCreateBuffer(context->cl, CL_MEM_READ_WRITE, bytes, NULL, &error);
     if (error != CL_SUCCESS) {
@@ -121,7 +123,12 @@ pcl_status pcl_buffer_create(pcl_context *context, size_t bytes, cl_mem *buffer)
         return pcl_fail(error == CL_INVALID_BUFFER_SIZE ? PCL_ERR_TOO_LARGE : PCL_ERR_OPENCL,
                         "clCreateBuffer(%zu bytes) failed: %s (%d)", bytes, pcl_cl_error_name(error), (int)error);
     }
-    return PCL_OK;
+    pcl_status status = pcl_device_memory_track(context, *buffer, bytes);
+    if (status != PCL_OK) {
+        clReleaseMemObject(*buffer);
+        *buffer = NULL;
+    }
+    return status;
 }
 
 pcl_status pcl_buffer_write(pcl_context *context, cl_mem buffer, size_t offset, size_t bytes, const void *data)

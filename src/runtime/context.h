@@ -16,6 +16,9 @@ typedef struct pcl_kernel_entry {
     cl_kernel kernel;
 } pcl_kernel_entry;
 
+/* Live device bytes of a context's buffers (device_memory.c). */
+typedef struct pcl_memory_account pcl_memory_account;
+
 struct pcl_context {
     pcl_device_info info;
     cl_platform_id platform;
@@ -27,6 +30,16 @@ struct pcl_context {
     int program_count;
     pcl_kernel_entry *kernels;
     int kernel_count;
+    pcl_memory_account *memory; /* created by the first buffer */
+    uint64_t memory_limit;      /* 0: the device's global memory */
 };
+
+/* Checks that a buffer of bytes fits what the device can hold (device_memory.c);
+ * PCL_ERR_OUT_OF_MEMORY naming the device otherwise. */
+pcl_status pcl_device_memory_reserve(pcl_context *context, size_t bytes);
+/* Counts a created buffer's bytes until the driver destroys it. */
+pcl_status pcl_device_memory_track(pcl_context *context, cl_mem buffer, size_t bytes);
+/* The context's share of the account, given up when it is destroyed. */
+void pcl_device_memory_release_account(pcl_context *context);
 
 #endif

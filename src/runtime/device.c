@@ -173,18 +173,18 @@ pcl_status pcl_device_type_parse(const char *text, pcl_device_type *type)
                     text ? text : "(null)");
 }
 
-void pcl_device_selection_apply_environment(pcl_device_selection *selection)
+pcl_status pcl_device_selection_apply_environment(pcl_device_selection *selection)
 {
     const char *value;
     if (!selection->platform && (value = getenv("PERCEPTCL_PLATFORM")) && *value) selection->platform = value;
     if (!selection->device && (value = getenv("PERCEPTCL_DEVICE")) && *value) selection->device = value;
     if (!selection->type_set && (value = getenv("PERCEPTCL_DEVICE_TYPE")) && *value) {
-        pcl_device_type type;
-        if (pcl_device_type_parse(value, &type) == PCL_OK) {
-            selection->type = type;
-            selection->type_set = 1;
-        }
+        /* A bad value is an error as --device-type's is, not silently "any". */
+        if (pcl_device_type_parse(value, &selection->type) != PCL_OK)
+            return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "PERCEPTCL_DEVICE_TYPE: %s", pcl_last_error());
+        selection->type_set = 1;
     }
+    return PCL_OK;
 }
 
 /* Parses a whole non-negative decimal number; -1 if text is not one. */
@@ -243,6 +243,7 @@ pcl_status pcl_device_select(const pcl_device_info *devices, int count, const pc
         candidates[n++] = i;
     }
     const char *type_text = selection->type == PCL_DEVICE_TYPE_ANY ? "" : pcl_device_type_name(selection->type);
+    const char *type_space = *type_text ? " " : ""; /* "no device", "no gpu device" */
 
     if (!selection->device) {
         /* Default rule: first GPU, else first CPU, else the first candidate. */
@@ -257,8 +258,9 @@ pcl_status pcl_device_select(const pcl_device_info *devices, int count, const pc
             *chosen = candidates[0];
             return PCL_OK;
         }
-        snprintf(what, sizeof what, "no %s device%s%s%s", type_text, selection->platform ? " on platform '" : "",
-                 selection->platform ? selection->platform : "", selection->platform ? "'" : "");
+        snprintf(what, sizeof what, "no %s%sdevice%s%s%s", type_text, type_space,
+                 selection->platform ? " on platform '" : "", selection->platform ? selection->platform : "",
+                 selection->platform ? "'" : "");
         return fail_listing(PCL_ERR_DEVICE_NOT_FOUND, devices, count, what);
     }
 

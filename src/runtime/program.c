@@ -4,7 +4,9 @@
  *   "PCLBIN01" | u32 key length | key text | u64 binary size | binary | u64 hash of binary
  * The key text (platform, device, driver, device version, source hash, build
  * options) is stored in full and compared on load, so a hash collision or a
- * stale entry after a driver update can never load the wrong binary. */
+ * stale entry after a driver update can never load the wrong binary. A
+ * binary whose own record lengths do not add up (driver_binary.c), or that
+ * the driver refuses to build, is a miss: rebuilt from source and replaced. */
 #include "runtime/context.h"
 
 #include <errno.h>
@@ -86,6 +88,8 @@ static unsigned char *cache_read(const char *path, const char *key, size_t *bina
     if (!binary || fread(binary, 1, size, file) != size) goto invalid;
     if (fread(&stored_hash, sizeof stored_hash, 1, file) != 1 || stored_hash != pcl_hash64(binary, size, 3))
         goto invalid;
+    /* A matching checksum does not make a whole driver binary: check its own lengths. */
+    if (!pcl_driver_binary_complete(binary, (size_t)size)) goto invalid;
     free(stored_key);
     fclose(file);
     *binary_size = size;

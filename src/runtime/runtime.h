@@ -71,6 +71,11 @@ void pcl_choose_local_size(cl_uint dims, const size_t *global, size_t limit, siz
 /* 64-bit FNV-1a, for cache keys. */
 uint64_t pcl_hash64(const void *data, size_t length, uint64_t seed);
 
+/* 0 when a driver binary is visibly cut or padded (its own record lengths do
+ * not add up to size; PoCL's format, driver_binary.c), 1 otherwise. The
+ * cache treats 0 as a miss instead of handing the bytes to the driver. */
+int pcl_driver_binary_complete(const unsigned char *binary, size_t size);
+
 /* Cache folder in use ("" when disabled). */
 const char *pcl_cache_dir(void);
 

@@ -271,6 +271,13 @@ pcl_status pcl_loss_curve_from_log(const char *csv_path, const char *svg_path, c
         x[n++] = step;
     }
     fclose(f);
+    /* Found by fuzz_loss_log: an empty or header-only log was refused by the
+     * SVG writer ("series 0 has no data"), a message that named neither file. */
+    if (status == PCL_OK && n == 0)
+        status = pcl_fail(PCL_ERR_FORMAT, "%s: %s", csv_path,
+                          number == 0 ? "line 1: expected the header \"epoch,step,train_loss,validation_loss,...\", "
+                                        "the file is empty"
+                                      : "expected at least one epoch line after the header, found none");
     if (status == PCL_OK) {
         pcl_curve_series series[2] = {{"train", x, train, n}, {"validation", x, val, n}};
         status = pcl_loss_curve_write_svg(svg_path, title ? title : "loss", "step", "loss", series, 2, 0);

@@ -43,8 +43,9 @@ static const char *fuzz_image_path(const uint8_t *data, size_t size)
 }
 
 /* The contract of a successful read: *out set, a positive size, 1-4 channels,
- * a positive max_value, and for integer formats (everything but PFM) whole
- * numbers in 0..max_value (so no NaN or infinity). A failed read leaves
+ * a positive max_value, only finite values (PFM included: its reader refuses
+ * NaN and infinity), and for integer formats (everything but PFM) whole
+ * numbers in 0..max_value. A failed read leaves
  * *out NULL and records a nonempty message. */
 static void fuzz_image_check(pcl_status status, const pcl_image *image, int float_format)
 {
@@ -56,7 +57,10 @@ static void fuzz_image_check(pcl_status status, const pcl_image *image, int floa
     if (image == NULL || image->data == NULL) abort();
     if (image->width < 1 || image->height < 1 || image->channels < 1 || image->channels > 4) abort();
     if (!(image->max_value > 0.0f)) abort();
-    if (float_format) return; /* PFM stores any float32, NaN included */
+    size_t floats = pcl_image_size(image);
+    for (size_t i = 0; i < floats; i++) /* every reader returns finite pixels (PFM: NaN/inf refused) */
+        if (!isfinite(image->data[i])) abort();
+    if (float_format) return; /* PFM stores any finite float32 */
     size_t count = pcl_image_size(image);
     for (size_t i = 0; i < count; i++) {
         float v = image->data[i];
