@@ -96,7 +96,7 @@ int app_study_run_items(int argc, char **argv);
 int app_study_run_make(int argc, char **argv);
 int app_study_run_analyze(int argc, char **argv);
 
-/* The page files embedded at build time (apps/study_page/, embed.c). */
+/* The page files embedded at build time (apps/study_page/, written by tools/embed_files.c). */
 typedef struct app_study_page_file {
     const char *name;
     const unsigned char *bytes;

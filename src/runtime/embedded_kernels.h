@@ -1,4 +1,4 @@
-/* The table written at build time by tools/embed_kernels.c. */
+/* The table written at build time by tools/embed_files.c. */
 #ifndef PERCEPTCL_EMBEDDED_KERNELS_H
 #define PERCEPTCL_EMBEDDED_KERNELS_H
 
