@@ -920,7 +920,7 @@ START_TEST(test_conv_ae_trains)
      * default init, Adam lr 1e-3, MSE, one batch of 16 per step. PyTorch
      * from the same weights gives the same losses to 6-7 digits (RESULTS.md,
      * "W4a's loss"): 0.1072 at step 1, 0.0876 at step 30; from this test's
-     * weights perceptcl goes 0.103 -> 0.036 at step 100. Asserted: every loss
+     * weights and images perceptcl goes 0.102 -> 0.033 at step 100. Asserted: every loss
      * finite, the last below half the first, and the last ten all below
      * the first ten (a loss stuck after a jump, as W4a's was, fails). */
     static const pcl_layer_spec spec[] = {
