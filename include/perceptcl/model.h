@@ -10,7 +10,7 @@
  *   pcl_model_create(context, &model)
  *   pcl_model_add(model, layer)               layer i gets the name "i"
  *   pcl_model_add_named(model, layer, "conv1")
- *   pcl_model_init_weights(model, ...)        seeded He / Xavier / Gaussian
+ *   pcl_model_init_weights(model, ...)        seeded He / Xavier / Gaussian / PyTorch default
  *   pcl_model_forward(model, x, &y)           y owned by the model
  *   pcl_model_zero_grad(model)
  *   pcl_model_backward(model, dy)             parameter gradients +=
@@ -103,12 +103,18 @@ PCL_API size_t pcl_model_param_floats(const pcl_model *model);
 typedef enum pcl_model_init {
     PCL_INIT_HE_NORMAL = 0, /* Gaussian * sqrt(2 / fan_in) */
     PCL_INIT_XAVIER_UNIFORM,/* limit sqrt(6 / (fan_in + fan_out)) */
-    PCL_INIT_GAUSSIAN       /* Gaussian * std (SRCNN: 0.001) */
+    PCL_INIT_GAUSSIAN,      /* Gaussian * std (SRCNN: 0.001) */
+    PCL_INIT_TORCH_DEFAULT  /* PyTorch's nn.Conv2d / nn.Linear default: weight and
+                             * bias U(-1/sqrt(fan_in), 1/sqrt(fan_in)) */
 } pcl_model_init;
 
 /* Initialises the "weight" of every conv2d and dense layer (fan_in = in *
  * kh * kw, fan_out = out * kh * kw) with seed pcl_train_step_seed(seed, i)
- * for layer i, and sets their biases to 0. Other layers keep theirs. */
+ * for layer i, and sets their biases to 0. Other layers keep theirs.
+ * PCL_INIT_TORCH_DEFAULT draws the biases too (seed pcl_train_step_seed(s, 1)
+ * from the weight's seed s), as reset_parameters does: kaiming_uniform_ with
+ * a = sqrt(5) gives the weight bound sqrt(6 / ((1 + a^2) fan_in)) =
+ * 1/sqrt(fan_in), the bias the same bound. */
 PCL_API pcl_status pcl_model_init_weights(pcl_model *model, pcl_model_init init, double std, uint64_t seed);
 
 /* The output shape {n, c, h, w} for an input shape; fails naming the layer

@@ -237,33 +237,53 @@ size_t pcl_model_param_floats(const pcl_model *model)
     return total;
 }
 
+/* U(-bound, bound): 2 pcl_random_uniform - 1 from seed, times bound (the
+ * draws of pcl_tensor_init_xavier_uniform, with the bound given). */
+static pcl_status init_uniform(pcl_tensor *t, double bound, uint64_t seed)
+{
+    const size_t count = pcl_tensor_count(t);
+    float *host = malloc(count * sizeof *host);
+    if (!host) return pcl_fail(PCL_ERR_OUT_OF_MEMORY, "pcl_model_init_weights: %zu floats", count);
+    uint64_t state = seed;
+    for (size_t k = 0; k < count; k++) host[k] = (float)((2.0 * pcl_random_uniform(&state) - 1.0) * bound);
+    pcl_status status = pcl_tensor_upload(t, host);
+    free(host);
+    return status;
+}
+
 pcl_status pcl_model_init_weights(pcl_model *model, pcl_model_init init, double std, uint64_t seed)
 {
     if (!model) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_model_init_weights: model is NULL");
     if (init == PCL_INIT_GAUSSIAN && !(std >= 0 && isfinite(std)))
         return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_model_init_weights: std %g is not a finite value >= 0", std);
-    if (init != PCL_INIT_HE_NORMAL && init != PCL_INIT_XAVIER_UNIFORM && init != PCL_INIT_GAUSSIAN)
+    if (init != PCL_INIT_HE_NORMAL && init != PCL_INIT_XAVIER_UNIFORM && init != PCL_INIT_GAUSSIAN &&
+        init != PCL_INIT_TORCH_DEFAULT)
         return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_model_init_weights: unknown initialiser %d", (int)init);
     for (int i = 0; i < model->count; i++) {
         pcl_layer *layer = model->layers[i];
         if (layer->kind != PCL_LAYER_KIND_CONV2D && layer->kind != PCL_LAYER_KIND_DENSE) continue;
+        pcl_tensor *weight = NULL, *bias = NULL;
         for (int p = 0; p < layer->param_count; p++) {
-            pcl_tensor *t = layer->params[p];
-            if (!strcmp(layer->param_names[p], "bias")) {
-                PCL_TRY(pcl_tensor_fill(t, 0.0f));
-                continue;
-            }
-            if (strcmp(layer->param_names[p], "weight")) continue;
-            /* weight is (out, in, kh, kw) for both kinds (dense: kh = kw = 1) */
-            const int fan_in = t->c * t->h * t->w, fan_out = t->n * t->h * t->w;
-            const uint64_t s = pcl_train_step_seed(seed, (uint64_t)i);
-            if (init == PCL_INIT_HE_NORMAL)
-                PCL_TRY(pcl_tensor_init_he_normal(t, fan_in, s));
-            else if (init == PCL_INIT_XAVIER_UNIFORM)
-                PCL_TRY(pcl_tensor_init_xavier_uniform(t, fan_in, fan_out, s));
-            else
-                PCL_TRY(pcl_tensor_init_gaussian(t, std, s));
+            if (!strcmp(layer->param_names[p], "weight")) weight = layer->params[p];
+            else if (!strcmp(layer->param_names[p], "bias")) bias = layer->params[p];
         }
+        if (!weight) continue;
+        /* weight is (out, in, kh, kw) for both kinds (dense: kh = kw = 1) */
+        const int fan_in = weight->c * weight->h * weight->w, fan_out = weight->n * weight->h * weight->w;
+        const uint64_t s = pcl_train_step_seed(seed, (uint64_t)i);
+        if (init == PCL_INIT_HE_NORMAL)
+            PCL_TRY(pcl_tensor_init_he_normal(weight, fan_in, s));
+        else if (init == PCL_INIT_XAVIER_UNIFORM)
+            PCL_TRY(pcl_tensor_init_xavier_uniform(weight, fan_in, fan_out, s));
+        else if (init == PCL_INIT_GAUSSIAN)
+            PCL_TRY(pcl_tensor_init_gaussian(weight, std, s));
+        else
+            PCL_TRY(init_uniform(weight, 1.0 / sqrt((double)fan_in), s));
+        if (!bias) continue;
+        if (init == PCL_INIT_TORCH_DEFAULT)
+            PCL_TRY(init_uniform(bias, 1.0 / sqrt((double)fan_in), pcl_train_step_seed(s, 1)));
+        else
+            PCL_TRY(pcl_tensor_fill(bias, 0.0f));
     }
     return PCL_OK;
 }
