@@ -63,7 +63,7 @@ pcl_status pcl_kernel_launch(pcl_context *context, cl_kernel kernel, const char 
     if (dims < 1 || dims > 3) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "%s: %u dimensions", kernel_name, dims);
     for (cl_uint d = 0; d < dims; d++)
         if (global[d] == 0) return PCL_OK; /* nothing to do */
-    size_t limit;
+    size_t limit = 1; /* set by pcl_kernel_work_group_limit; 1 quiets -Wmaybe-uninitialized */
     PCL_TRY(pcl_kernel_work_group_limit(context, kernel, &limit));
     size_t max_items[3] = {limit, limit, limit};
     clGetDeviceInfo(context->device, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof max_items, max_items, NULL);
