@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,39 +23,18 @@
 
 static const char *const colours[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"};
 
+/* The drawing goes to a memory stream (open_memstream: it grows as needed). */
 typedef struct svg {
-    char *text;
-    size_t length, capacity;
-    int failed;
+    FILE *stream;
 } svg;
 
 static void out(svg *s, const char *format, ...) __attribute__((format(printf, 2, 3)));
 static void out(svg *s, const char *format, ...)
 {
-    if (s->failed) return;
-    for (;;) {
-        va_list args;
-        va_start(args, format);
-        int n = vsnprintf(s->text ? s->text + s->length : NULL, s->text ? s->capacity - s->length : 0, format, args);
-        va_end(args);
-        if (n < 0) {
-            s->failed = 1;
-            return;
-        }
-        if (s->text && s->length + (size_t)n < s->capacity) {
-            s->length += (size_t)n;
-            return;
-        }
-        size_t capacity = s->capacity ? s->capacity : 4096;
-        while (capacity <= s->length + (size_t)n) capacity *= 2;
-        char *grown = realloc(s->text, capacity);
-        if (!grown) {
-            s->failed = 1;
-            return;
-        }
-        s->text = grown;
-        s->capacity = capacity;
-    }
+    va_list args;
+    va_start(args, format);
+    vfprintf(s->stream, format, args);
+    va_end(args);
 }
 
 /* Text content with XML's special characters escaped. */
@@ -148,7 +128,10 @@ pcl_status pcl_loss_curve_write_svg(const char *path, const char *title, const c
 #define PX(x) (LEFT + ((x) - xlo) / (xhi - xlo) * pw)
 #define PY(y) (TOP + ph - ((y) - ylo) / (yhi - ylo) * ph)
 
-    svg s = {0};
+    char *text = NULL;
+    size_t length = 0;
+    svg s = {open_memstream(&text, &length)};
+    if (!s.stream) return pcl_fail(PCL_ERR_OUT_OF_MEMORY, "%s: out of memory drawing the loss curve", path);
     out(&s, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     out(&s, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%g\" height=\"%g\" viewBox=\"0 0 %g %g\" "
             "font-family=\"sans-serif\" font-size=\"12\">\n", W, H, W, H);
@@ -203,12 +186,13 @@ pcl_status pcl_loss_curve_write_svg(const char *path, const char *title, const c
     out(&s, "</svg>\n");
 #undef PX
 #undef PY
-    if (s.failed) {
-        free(s.text);
+    int failed = ferror(s.stream);
+    if (fclose(s.stream) != 0 || failed) {
+        free(text);
         return pcl_fail(PCL_ERR_OUT_OF_MEMORY, "%s: out of memory drawing the loss curve", path);
     }
-    pcl_status status = pcl_file_write_atomic(path, s.text, s.length);
-    free(s.text);
+    pcl_status status = pcl_file_write_atomic(path, text, length);
+    free(text);
     return status;
 }
 
