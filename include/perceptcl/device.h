@@ -103,6 +103,8 @@ pcl_status pcl_buffer_write(pcl_context *context, cl_mem buffer, size_t offset,
                             size_t bytes, const void *data);
 pcl_status pcl_buffer_read(pcl_context *context, cl_mem buffer, size_t offset,
                            size_t bytes, void *data);
+/* Sets bytes / 4 floats from byte offset to value (a kernel: kernels/fill.cl). */
+pcl_status pcl_buffer_fill(pcl_context *context, cl_mem buffer, size_t offset, size_t bytes, float value);
 pcl_status pcl_buffer_fill_zero(pcl_context *context, cl_mem buffer, size_t offset, size_t bytes);
 void pcl_buffer_release(cl_mem buffer);
 

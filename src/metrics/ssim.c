@@ -211,6 +211,11 @@ pcl_status pcl_ssim_create(pcl_context *context, int batch, int height, int widt
         plan->phased = batch < 2 * units && (long)height * width >= 256 * 256;
         if (plan->phased) plan->slots = batch;
     }
+    /* PERCEPTCL_SSIM_SCHEDULE=phased or fused overrides the choice (tests run
+     * both schedules on any device; results are bit-identical). */
+    const char *schedule = getenv("PERCEPTCL_SSIM_SCHEDULE");
+    if (schedule && !strcmp(schedule, "phased")) plan->phased = 1, plan->slots = batch;
+    if (schedule && !strcmp(schedule, "fused")) plan->phased = 0;
     plan->image_stride = at_image;
     plan->slot_stride = at_slot;
     if (at_slot > (size_t)0x7fffffff || at_image > (size_t)0x7fffffff || (uint64_t)at_image * batch * sizeof(float) > info->max_allocation ||
