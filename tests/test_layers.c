@@ -984,9 +984,22 @@ int main(void)
     TCase *tc = tcase_create("layers");
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, test_tensor);
+#ifdef PCL_TEST_SMALL
+    /* The own kernels' variants (gemm_variant): 0 direct conv with 48 outputs
+     * per item and dw_ot at 32 channels, 1 one image per packed chunk (limit
+     * 1), 2 the packed im2col path (limit 16), 5 the tiled GEMM with
+     * dw_direct (limit 1); CLBlast's kernels (3) are not the library's. */
+    static const int variants[] = {0, 1, 2, 5};
+    for (size_t v = 0; v < sizeof variants / sizeof variants[0]; v++) {
+        tcase_add_loop_test(tc, test_gemm, variants[v], variants[v] + 1);
+        tcase_add_loop_test(tc, test_conv2d, variants[v], variants[v] + 1);
+        tcase_add_loop_test(tc, test_dense, variants[v], variants[v] + 1);
+    }
+#else
     tcase_add_loop_test(tc, test_gemm, 0, 7);
     tcase_add_loop_test(tc, test_conv2d, 0, 7);
     tcase_add_loop_test(tc, test_dense, 0, 7);
+#endif
     tcase_add_loop_test(tc, test_elementwise, 0, 9);
     tcase_add_loop_test(tc, test_upsample, 0, 6);
     tcase_add_test(tc, test_reshape);

@@ -2,6 +2,8 @@
  * device, plus the programs and kernels built on it, and buffer helpers. */
 #include "runtime/context.h"
 
+#include <clblast_c.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -70,6 +72,11 @@ void pcl_context_destroy(pcl_context *context)
 {
     if (!context) return;
     if (context->queue) clFinish(context->queue);
+    /* CLBlast caches the programs it builds (for every context) until exit;
+     * release them while their context exists. Left alive, Oclgrind freed the
+     * context under them and CLBlast's exit-time release corrupted the heap
+     * (tests/oclgrind/README.md). The cache refills on the next CLBlast call. */
+    CLBlastClearCache();
     for (int i = 0; i < context->kernel_count; i++) {
         clReleaseKernel(context->kernels[i].kernel);
         free(context->kernels[i].kernel_name);
