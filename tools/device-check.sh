@@ -6,20 +6,23 @@
 # PyTorch on that GPU (tools/device_check_torch.py). Writes a short Markdown
 # report. Meant to finish in under 8 minutes on a modern GPU.
 # Usage: tools/device-check.sh [--device-type gpu|cpu|any] [--device D]
-#                              [--build DIR] [--report FILE] [--oclgrind]
+#                              [--build DIR] [--report FILE] [--suites "host opencl"]
+#                              [--oclgrind]
 #   --oclgrind: every program under the Oclgrind simulator (tests the
 #   script itself on a machine without a GPU; benchmarks are skipped there).
+#   --suites: the meson suites to run (default host and opencl, every test).
 # Defaults: --device-type gpu, --build build-device-check (configured here),
 # --report device-check-report.md. Exit status: that of the test suite.
 set -u
 cd "$(dirname "$0")/.."
-type=gpu device="" build=build-device-check report=device-check-report.md wrap=""
+type=gpu device="" build=build-device-check report=device-check-report.md wrap="" suites="host opencl"
 while [ $# -gt 0 ]; do
     case "$1" in
     --device-type) type=$2; shift 2 ;;
     --device) device=$2; shift 2 ;;
     --build) build=$2; shift 2 ;;
     --report) report=$2; shift 2 ;;
+    --suites) suites=$2; shift 2 ;;
     --oclgrind) wrap="oclgrind"; shift ;;
     *) echo "device-check: unknown argument $1" >&2; exit 2 ;;
     esac
@@ -40,13 +43,12 @@ $wrap "$build/apps/perceptcl" devices | tee "$log/devices.txt"
 selected=$($wrap "$build/apps/perceptcl" devices 2>/dev/null | grep -- '<- selected' | sed 's/  */ /g')
 [ -n "$selected" ] || { echo "device-check: no device of type $PERCEPTCL_DEVICE_TYPE" >&2; exit 2; }
 
-echo "== test suite on the device (meson test, suites host and opencl)"
-if [ -n "$wrap" ]; then
-    # Under the simulator: the oclgrind suite (the full suites take hours there).
-    meson test -C "$build" --setup oclgrind --suite oclgrind --print-errorlogs >"$log/tests.txt" 2>&1
-else
-    meson test -C "$build" --suite host --suite opencl --print-errorlogs >"$log/tests.txt" 2>&1
-fi
+# Under the simulator: the oclgrind suite (the full suites take hours there).
+[ -n "$wrap" ] && suites=oclgrind
+echo "== tests on the device (meson test, suites: $suites)"
+set --
+for s in $suites; do set -- "$@" --suite "$s"; done
+meson test -C "$build" --setup oclgrind "$@" --print-errorlogs >"$log/tests.txt" 2>&1
 tests_rc=$?
 grep -E '^(Ok|Fail|Skipped|Timeout|Expected Fail|Unexpected Pass): ' "$log/tests.txt" | tee "$log/summary.txt"
 [ $tests_rc -eq 0 ] || grep -E ' (FAIL|TIMEOUT) ' "$log/tests.txt"
@@ -76,7 +78,7 @@ fi
     cat "$log/devices.txt"
     echo '```'
     echo
-    echo "## Tests (exit status $tests_rc)"
+    echo "## Tests: suites $suites (exit status $tests_rc)"
     echo
     echo '```'
     cat "$log/summary.txt"
