@@ -88,15 +88,13 @@ static float16 keep_below(float16 v, int limit)
     return select((float16)(0.0f), v, isless(lanes16(), (float16)((float)limit)));
 }
 
-/* Sum of the 16 lanes in a fixed tree: halves added lane by lane (a_k =
- * v_k + v_k+8, then a_k + a_k+4, then + 2), written out in scalars because
- * Oclgrind's uninitialised-value checker misreads the .lo/.hi chain
- * (tests/oclgrind/README.md); the same additions in the same order. */
+/* Sum of the 16 lanes in a fixed tree. */
 static float lane_sum(float16 v)
 {
-    const float a0 = v.s0 + v.s8, a1 = v.s1 + v.s9, a2 = v.s2 + v.sa, a3 = v.s3 + v.sb;
-    const float a4 = v.s4 + v.sc, a5 = v.s5 + v.sd, a6 = v.s6 + v.se, a7 = v.s7 + v.sf;
-    return ((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7));
+    const float8 a = v.lo + v.hi;
+    const float4 b = a.lo + a.hi;
+    const float2 c = b.lo + b.hi;
+    return c.x + c.y;
 }
 
 /* Whole-vector access at addresses that are multiples of 16 floats (every
