@@ -10,6 +10,9 @@
  *     under the device's work-group limit and under limits 1 and 16;
  *   - a bitwise re-run (determinism);
  *   - both GEMM backends (CLBlast 1.5.3 predates upstream GEMM fixes).
+ * Built twice: test_layers (the opencl suite) and, with PCL_TEST_SMALL,
+ * test_layers_small (the oclgrind suite, tests/oclgrind/README.md): the same
+ * checks on fewer, smaller shapes, still odd-sized and covering every path.
  * Tolerances: a sum of K float32 products is within about K u sum|terms|
  * (u = 2^-24) of the exact value, so each output's bound is c (K + 2) u times
  * the same computation on absolute values (the "magnitude"). */
@@ -206,8 +209,13 @@ static double dot(const double *a, const double *b, long n)
 /* {41, 99, 2100} and {9, 40, 9000} reach the packed path's k blocking (k >
  * 2048 over many blocks) and its split-K (few blocks, k > 8192); shapes with
  * m + k even start A at offset 0, so those with 8 | m read A in place. */
+#ifdef PCL_TEST_SMALL
+/* {2, 3, 2100}: the k blocking; {1, 2, 8300}: split-K. */
+static const int gemm_shapes[][3] = {{1, 1, 1}, {3, 5, 7}, {17, 9, 33}, {8, 16, 40}, {2, 3, 2100}, {1, 2, 8300}};
+#else
 static const int gemm_shapes[][3] = {{1, 1, 1},    {3, 5, 7},     {17, 33, 65},   {64, 64, 64},   {70, 129, 31},
                                      {5, 300, 2},  {41, 99, 2100}, {9, 40, 9000}, {16, 70, 2100}, {8, 33, 9000}};
+#endif
 
 static void run_gemm_case(pcl_gemm_backend backend, int ta, int tb, int m, int n, int k, double beta)
 {
@@ -375,6 +383,17 @@ typedef struct conv_case {
     int n, c, h, w, o, kh, kw, s, ph, pw, replicate;
 } conv_case;
 
+#ifdef PCL_TEST_SMALL
+static const conv_case conv_cases[] = {
+    {3, 3, 7, 9, 5, 3, 3, 1, 1, 1, 0},  /* same-size, zero padding, batch 3 */
+    {3, 2, 9, 7, 6, 5, 5, 2, 2, 2, 1},  /* stride 2, odd input, replicate */
+    {2, 3, 1, 4, 2, 3, 3, 1, 1, 1, 1},  /* one-row image */
+    {2, 4, 10, 9, 5, 4, 3, 3, 1, 2, 0}, /* stride 3 phase planes */
+    {2, 2, 9, 8, 3, 2, 3, 3, 1, 1, 0},  /* a phase with no taps */
+    {1, 2, 7, 6, 32, 3, 3, 1, 0, 0, 0}, /* dw_ot, one image */
+    {1, 1, 9, 10, 64, 3, 3, 2, 1, 1, 0}, /* dw_ot, 64 channels, stride 2 */
+};
+#else
 static const conv_case conv_cases[] = {
     {3, 3, 7, 9, 5, 3, 3, 1, 1, 1, 0},  /* same-size, zero padding */
     {3, 2, 9, 7, 6, 5, 5, 2, 2, 2, 1},  /* stride 2, odd input, replicate */
@@ -398,6 +417,7 @@ static const conv_case conv_cases[] = {
     {3, 2, 10, 11, 64, 3, 3, 2, 1, 1, 0}, /* stride 2 phase planes */
     {1, 4, 7, 9, 32, 5, 5, 1, 2, 2, 0},   /* one image, 'same' padding: padded rows shared */
 };
+#endif
 
 typedef struct conv_state {
     ref_conv g;
@@ -582,8 +602,10 @@ START_TEST(test_dense)
     run_dense(3, 37, 1, 1, 13, backend);
     run_dense(1, 5, 1, 1, 7, backend);
     run_dense(3, 2, 3, 3, 11, backend); /* a conv-shaped input flattened by the layer */
-    run_dense(5, 130, 1, 1, 67, backend);
     run_dense(6, 40, 1, 1, 24, backend); /* 8 | in, out: the transposed products, W read in place */
+#ifndef PCL_TEST_SMALL
+    run_dense(5, 130, 1, 1, 67, backend);
+#endif
     set_limit(0);
 }
 END_TEST
@@ -962,9 +984,22 @@ int main(void)
     TCase *tc = tcase_create("layers");
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, test_tensor);
+#ifdef PCL_TEST_SMALL
+    /* The own kernels' variants (gemm_variant): 0 direct conv with 48 outputs
+     * per item and dw_ot at 32 channels, 1 one image per packed chunk (limit
+     * 1), 2 the packed im2col path (limit 16), 5 the tiled GEMM with
+     * dw_direct (limit 1); CLBlast's kernels (3) are not the library's. */
+    static const int variants[] = {0, 1, 2, 5};
+    for (size_t v = 0; v < sizeof variants / sizeof variants[0]; v++) {
+        tcase_add_loop_test(tc, test_gemm, variants[v], variants[v] + 1);
+        tcase_add_loop_test(tc, test_conv2d, variants[v], variants[v] + 1);
+        tcase_add_loop_test(tc, test_dense, variants[v], variants[v] + 1);
+    }
+#else
     tcase_add_loop_test(tc, test_gemm, 0, 7);
     tcase_add_loop_test(tc, test_conv2d, 0, 7);
     tcase_add_loop_test(tc, test_dense, 0, 7);
+#endif
     tcase_add_loop_test(tc, test_elementwise, 0, 9);
     tcase_add_loop_test(tc, test_upsample, 0, 6);
     tcase_add_test(tc, test_reshape);

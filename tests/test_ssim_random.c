@@ -2,7 +2,10 @@
  * (tests/ssim_reference.c): odd, non-square and minimum sizes, batches of
  * different images (one with negative MS-SSIM terms), both modes and
  * weightings; the reference gradient against central finite differences;
- * bitwise determinism across re-runs and work-group size limits; NaN fails. */
+ * bitwise determinism across re-runs and work-group size limits; NaN fails.
+ * Built twice: test_ssim_random (opencl suite) and, with PCL_TEST_SMALL,
+ * test_ssim_small (oclgrind suite): smaller images, both schedules
+ * (fused and per-step kernels) on any device. */
 #include "perceptcl/ssim.h"
 #include "ssim_reference.h"
 
@@ -156,6 +159,50 @@ START_TEST(minimum_sizes)
 }
 END_TEST
 
+#ifdef PCL_TEST_SMALL
+/* Every kernel path at sizes the simulator runs in seconds: both modes, both
+ * weightings, SSIM and MS-SSIM (valid MS-SSIM needs 161x161), the
+ * non-positive-term case, both division paths. */
+START_TEST(small_cases)
+{
+    compare(ctx, 1, 11, 11, 0, 1, 0, 0);
+    compare(ctx, 2, 2, 3, 1, 5, 1, 0);
+    compare(ctx, 3, 23, 19, 1, 1, 0, 0);
+    compare(ctx, 2, 20, 17, 0, 1, 1, 0);
+    compare(ctx, 3, 21, 18, 1, 5, 0, 1); /* last image inverted: MS-SSIM 0, gradient 0 */
+    compare(ctx, 1, 161, 161, 0, 5, 0, 0);
+    compare_range(ctx, 2, 13, 17, 0, 1, 0, 0, 1e5); /* two divisions per position */
+}
+END_TEST
+
+/* The per-step kernels (ssim_step_*) against the fused kernel, bit for bit. */
+START_TEST(schedules_agree)
+{
+    const int batch = 2, h = 21, w = 35;
+    const size_t n = (size_t)batch * h * w;
+    float *x = malloc(sizeof(float) * n), *y = malloc(sizeof(float) * n);
+    for (int b = 0; b < batch; b++) make_pair(x + b * (size_t)h * w, y + b * (size_t)h * w, h, w, 1.0, 0);
+    for (int scales = 1; scales <= 5; scales += 4) {
+        pcl_ssim_options o = pcl_ssim_options_default();
+        o.mode = PCL_SSIM_MODE_SAME;
+        o.scales = scales;
+        run_out fused, phased;
+        setenv("PERCEPTCL_SSIM_SCHEDULE", "fused", 1);
+        ck_assert_int_eq(device_run(ctx, x, y, batch, h, w, &o, &fused), PCL_OK);
+        setenv("PERCEPTCL_SSIM_SCHEDULE", "phased", 1);
+        ck_assert_int_eq(device_run(ctx, x, y, batch, h, w, &o, &phased), PCL_OK);
+        unsetenv("PERCEPTCL_SSIM_SCHEDULE");
+        ck_assert_msg(!memcmp(fused.values, phased.values, sizeof(float) * batch), "scales %d: values differ", scales);
+        ck_assert_msg(!memcmp(fused.grad, phased.grad, sizeof(float) * n), "scales %d: gradients differ", scales);
+        free_out(&fused);
+        free_out(&phased);
+    }
+    free(x);
+    free(y);
+}
+END_TEST
+#endif
+
 START_TEST(odd_non_square_batches)
 {
     compare(ctx, 3, 23, 37, 1, 1, 0, 0);
@@ -199,7 +246,11 @@ END_TEST
 /* Bitwise: two runs, and work-group limits 1 and 16 against the default. */
 START_TEST(deterministic)
 {
+#ifdef PCL_TEST_SMALL
+    const int batch = 2, h = 17, w = 19;
+#else
     const int batch = 3, h = 67, w = 50;
+#endif
     const size_t n = (size_t)batch * h * w;
     float *x = malloc(sizeof(float) * n), *y = malloc(sizeof(float) * n);
     for (int b = 0; b < batch; b++) make_pair(x + b * (size_t)h * w, y + b * (size_t)h * w, h, w, 2.0, 0);
@@ -314,6 +365,13 @@ int main(void)
     TCase *tc = tcase_create("device");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 600);
+#ifdef PCL_TEST_SMALL
+    tcase_add_test(tc, small_cases);
+    tcase_add_test(tc, schedules_agree);
+    tcase_add_test(tc, deterministic);
+    suite_add_tcase(s, tc);
+    return pcl_check_run(s, 0) ? 1 : 0;
+#endif
     tcase_add_test(tc, minimum_sizes);
     tcase_add_test(tc, odd_non_square_batches);
     tcase_add_test(tc, extreme_data_ranges);

@@ -107,8 +107,12 @@ PCL_API pcl_status pcl_context_finish(pcl_context *context);
 /* Device buffers. Sizes over the device's maximum allocation are refused
  * with PCL_ERR_TOO_LARGE before OpenCL is asked. */
 PCL_API pcl_status pcl_buffer_create(pcl_context *context, size_t bytes, cl_mem *buffer);
-PCL_API pcl_status pcl_buffer_write(pcl_context *context, cl_mem buffer, size_t offset, size_t bytes, const void *data);
-PCL_API pcl_status pcl_buffer_read(pcl_context *context, cl_mem buffer, size_t offset, size_t bytes, void *data);
+PCL_API pcl_status pcl_buffer_write(pcl_context *context, cl_mem buffer, size_t offset,
+                            size_t bytes, const void *data);
+PCL_API pcl_status pcl_buffer_read(pcl_context *context, cl_mem buffer, size_t offset,
+                           size_t bytes, void *data);
+/* Sets bytes / 4 floats from byte offset to value (a kernel: kernels/fill.cl). */
+PCL_API pcl_status pcl_buffer_fill(pcl_context *context, cl_mem buffer, size_t offset, size_t bytes, float value);
 PCL_API pcl_status pcl_buffer_fill_zero(pcl_context *context, cl_mem buffer, size_t offset, size_t bytes);
 PCL_API void pcl_buffer_release(cl_mem buffer);
 

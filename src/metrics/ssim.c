@@ -48,6 +48,7 @@ struct pcl_ssim {
     int phased; /* the per-step kernels instead of k_fused (small batches) */
     cl_kernel k_prep, k_forward, k_reduce, k_backward;
     size_t local;
+    size_t local_prep; /* ssim_step_prep's: its own CL_KERNEL_WORK_GROUP_SIZE may be smaller */
 };
 
 pcl_ssim_options pcl_ssim_options_default(void)
@@ -211,6 +212,11 @@ pcl_status pcl_ssim_create(pcl_context *context, int batch, int height, int widt
         plan->phased = batch < 2 * units && (long)height * width >= 256 * 256;
         if (plan->phased) plan->slots = batch;
     }
+    /* PERCEPTCL_SSIM_SCHEDULE=phased or fused overrides the choice (tests run
+     * both schedules on any device; results are bit-identical). */
+    const char *schedule = getenv("PERCEPTCL_SSIM_SCHEDULE");
+    if (schedule && !strcmp(schedule, "phased")) plan->phased = 1, plan->slots = batch;
+    if (schedule && !strcmp(schedule, "fused")) plan->phased = 0;
     plan->image_stride = at_image;
     plan->slot_stride = at_slot;
     if (at_slot > (size_t)0x7fffffff || at_image > (size_t)0x7fffffff || (uint64_t)at_image * batch * sizeof(float) > info->max_allocation ||
@@ -263,6 +269,7 @@ pcl_status pcl_ssim_create(pcl_context *context, int batch, int height, int widt
     size_t want = 1;
     if (info->type != PCL_DEVICE_TYPE_CPU) want = (size_t)plan->table[LV_NSB] < 64 ? (size_t)plan->table[LV_NSB] : 64;
     local_size(context, plan->k_fused, want, &plan->local);
+    if (plan->phased) local_size(context, plan->k_prep, plan->local, &plan->local_prep);
 #undef TRY_OR_CLEAN
     *out = plan;
     return PCL_OK;
@@ -295,7 +302,7 @@ static pcl_status run_phased(pcl_ssim *p, cl_mem x, cl_mem y, cl_mem grad, cl_me
     PCL_TRY(pcl_kernel_set_args(p->k_prep, "ssim_step_prep", 8, sizeof(cl_mem), &x, sizeof(cl_mem), &y,
                                 sizeof(cl_mem), &p->scratch, sizeof(cl_mem), &p->slot, sizeof(cl_mem), &p->lv,
                                 sizeof(int), &M, sizeof(int), &istride, sizeof(int), &sstride));
-    size_t g = p->local * (size_t)p->batch, l = p->local;
+    size_t g = p->local_prep * (size_t)p->batch, l = p->local_prep;
     PCL_TRY(pcl_kernel_launch(ctx, p->k_prep, "ssim_step_prep", 1, &g, &l));
     size_t strips = 0;
     for (int j = 0; j < M; j++) strips += (size_t)p->table[j * LV_STRIDE + LV_NSF];

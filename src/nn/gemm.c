@@ -275,12 +275,28 @@ static pcl_status own_gemm(pcl_context *context, pcl_gemm_scratch *scratch, int 
                            beta, c, c_offset, ldc);
     size_t limit = context->info.max_work_group_size;
     if (context->work_group_limit && context->work_group_limit < limit) limit = context->work_group_limit;
-    gemm_shape s = choose_shape(limit ? limit : 1);
-    char options[160];
-    snprintf(options, sizeof options, "-DTRANS_A=%d -DTRANS_B=%d -DWG_M=%d -DWG_N=%d -DWPT_M=%d -DWPT_N=%d -DTILE_K=%d",
-             trans_a ? 1 : 0, trans_b ? 1 : 0, s.wg_m, s.wg_n, s.wpt_m, s.wpt_n, s.tile_k);
+    /* The tile from the device's limits: its work-group within the compiled
+     * kernel's CL_KERNEL_WORK_GROUP_SIZE (can be below the device's), its
+     * As and Bs tiles within the local memory. */
+    gemm_shape s;
     cl_kernel kernel;
-    PCL_TRY(pcl_kernel_get(context, "gemm.cl", options, "gemm", &kernel));
+    for (;;) {
+        s = choose_shape(limit ? limit : 1);
+        const uint64_t local_bytes = (uint64_t)s.tile_k * ((uint64_t)s.wg_m * s.wpt_m + (uint64_t)s.wg_n * s.wpt_n) * 4;
+        if (local_bytes > context->info.local_memory && limit > 1) {
+            limit /= 4;
+            continue;
+        }
+        char options[160];
+        snprintf(options, sizeof options,
+                 "-DTRANS_A=%d -DTRANS_B=%d -DWG_M=%d -DWG_N=%d -DWPT_M=%d -DWPT_N=%d -DTILE_K=%d", trans_a ? 1 : 0,
+                 trans_b ? 1 : 0, s.wg_m, s.wg_n, s.wpt_m, s.wpt_n, s.tile_k);
+        PCL_TRY(pcl_kernel_get(context, "gemm.cl", options, "gemm", &kernel));
+        size_t kernel_limit;
+        PCL_TRY(pcl_kernel_work_group_limit(context, kernel, &kernel_limit));
+        if ((size_t)s.wg_m * s.wg_n <= kernel_limit || limit <= 1) break;
+        limit = kernel_limit;
+    }
     cl_int M = (cl_int)m, N = (cl_int)n, K = (cl_int)k, LDA = (cl_int)lda, LDB = (cl_int)ldb, LDC = (cl_int)ldc;
     cl_ulong ao = a_offset, bo = b_offset, co = c_offset;
     PCL_TRY(pcl_kernel_set_args(kernel, "gemm", 14, sizeof M, &M, sizeof N, &N, sizeof K, &K, sizeof alpha, &alpha,

@@ -408,11 +408,8 @@ static pcl_status direct_input(pcl_layer *layer, const pcl_tensor *t, int ph, in
                                 &t->mem, sizeof(cl_mem), &impl->pad));
     size_t global[3] = {(size_t)WQ, (size_t)((PL + WQ - 1) / WQ), (size_t)planes * stride * stride};
     PCL_TRY(pcl_kernel_launch(ctx, kernel, "pad_copy", 3, global, NULL));
-    float zero = 0.0f; /* the slack the direct kernels may read */
-    PCL_CL_CHECK(clEnqueueFillBuffer(pcl_context_queue(ctx), impl->pad, &zero, sizeof zero,
-                                     (count - DIRECT_SLACK) * sizeof(float), DIRECT_SLACK * sizeof(float), 0, NULL,
-                                     NULL),
-                 "clEnqueueFillBuffer(conv2d pad slack)");
+    /* the slack the direct kernels may read */
+    PCL_TRY(pcl_buffer_fill_zero(ctx, impl->pad, (count - DIRECT_SLACK) * sizeof(float), DIRECT_SLACK * sizeof(float)));
     *in = impl->pad;
     *total = (cl_long)count;
     return PCL_OK;
@@ -693,10 +690,7 @@ static pcl_status direct_backward(pcl_layer *layer, const pcl_tensor *x, const p
             d.row_lo = d.KH - 1, d.row_hi = d.KH - 1 + Ho; /* dy's rows, from xoff */
             d.yoff = (size_t)(a * S + b) * phase_floats;
             if (d.KH == 0 || d.KW == 0) { /* no tap of the kernel lands on this phase */
-                float zero = 0.0f;
-                PCL_CL_CHECK(clEnqueueFillBuffer(pcl_context_queue(ctx), impl->col, &zero, sizeof zero,
-                                                 d.yoff * sizeof(float), phase_floats * sizeof(float), 0, NULL, NULL),
-                             "clEnqueueFillBuffer(conv2d empty phase)");
+                PCL_TRY(pcl_buffer_fill_zero(ctx, impl->col, d.yoff * sizeof(float), phase_floats * sizeof(float)));
                 continue;
             }
             /* The in-order queue runs each phase's conv before the next packing. */

@@ -91,10 +91,7 @@ pcl_status pcl_tensor_download(const pcl_tensor *tensor, float *host)
 pcl_status pcl_tensor_fill(pcl_tensor *tensor, float value)
 {
     if (!tensor) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_tensor_fill: tensor is NULL");
-    PCL_CL_CHECK(clEnqueueFillBuffer(pcl_context_queue(tensor->context), tensor->mem, &value, sizeof value, 0,
-                                     pcl_tensor_count(tensor) * sizeof(float), 0, NULL, NULL),
-                 "clEnqueueFillBuffer(tensor)");
-    return PCL_OK;
+    return pcl_buffer_fill(tensor->context, tensor->mem, 0, pcl_tensor_count(tensor) * sizeof(float), value);
 }
 
 pcl_status pcl_tensor_copy(pcl_tensor *dst, const pcl_tensor *src)

@@ -2,6 +2,8 @@
  * device, plus the programs and kernels built on it, and buffer helpers. */
 #include "runtime/context.h"
 
+#include <clblast_c.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -70,6 +72,11 @@ void pcl_context_destroy(pcl_context *context)
 {
     if (!context) return;
     if (context->queue) clFinish(context->queue);
+    /* CLBlast caches the programs it builds (for every context) until exit;
+     * release them while their context exists. Left alive, Oclgrind freed the
+     * context under them and CLBlast's exit-time release corrupted the heap
+     * (tests/oclgrind/README.md). The cache refills on the next CLBlast call. */
+    CLBlastClearCache();
     for (int i = 0; i < context->kernel_count; i++) {
         clReleaseKernel(context->kernels[i].kernel);
         free(context->kernels[i].kernel_name);
@@ -147,15 +154,23 @@ pcl_status pcl_buffer_read(pcl_context *context, cl_mem buffer, size_t offset, s
     return PCL_OK;
 }
 
-pcl_status pcl_buffer_fill_zero(pcl_context *context, cl_mem buffer, size_t offset, size_t bytes)
+pcl_status pcl_buffer_fill(pcl_context *context, cl_mem buffer, size_t offset, size_t bytes, float value)
 {
     if (bytes == 0) return PCL_OK;
     if (offset % sizeof(float) != 0 || bytes % sizeof(float) != 0)
-        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_buffer_fill_zero needs 4-byte aligned offset and size");
-    const float zero = 0.0f;
-    PCL_CL_CHECK(clEnqueueFillBuffer(context->queue, buffer, &zero, sizeof zero, offset, bytes, 0, NULL, NULL),
-                 "clEnqueueFillBuffer");
-    return PCL_OK;
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_buffer_fill needs 4-byte aligned offset and size");
+    cl_kernel kernel;
+    PCL_TRY(pcl_kernel_get(context, "fill.cl", "", "fill_float", &kernel));
+    cl_ulong first = offset / sizeof(float), count = bytes / sizeof(float);
+    PCL_TRY(pcl_kernel_set_args(kernel, "fill_float", 4, sizeof(cl_mem), &buffer, sizeof first, &first,
+                                sizeof count, &count, sizeof value, &value));
+    size_t global = (size_t)count;
+    return pcl_kernel_launch(context, kernel, "fill_float", 1, &global, NULL);
+}
+
+pcl_status pcl_buffer_fill_zero(pcl_context *context, cl_mem buffer, size_t offset, size_t bytes)
+{
+    return pcl_buffer_fill(context, buffer, offset, bytes, 0.0f);
 }
 
 void pcl_buffer_release(cl_mem buffer)
