@@ -764,6 +764,7 @@ int main(void)
     TCase *tc = tcase_create("trainer");
     tcase_set_timeout(tc, 600);
     tcase_add_loop_test(tc, test_gradient_scale, 0, LOSS_KINDS);
+#ifndef PCL_TEST_SMALL /* the oclgrind suite: one step per loss (trainer.cl's kernels); the rest is slow there */
     tcase_add_loop_test(tc, test_learns, 0, LOSS_KINDS);
     tcase_add_loop_test(tc, test_same_seed, 0, 2);
     tcase_add_loop_test(tc, test_resume, 0, 4);
@@ -771,6 +772,7 @@ int main(void)
     tcase_add_test(tc, test_early_stop);
     tcase_add_test(tc, test_evaluate_shapes);
     tcase_add_loop_test(tc, test_nan, 0, 3);
+#endif
     suite_add_tcase(suite, tc);
     int failed = pcl_check_run(suite, 1);
     pcl_context_destroy(ctx);
