@@ -20,7 +20,7 @@ the timed runs), and the two outputs are compared (max abs difference, 0..255 sc
 Usage (from the repository root, after `ninja -C build`):
   /usr/bin/python3 bench/compare_infer.py [--rounds 3] [--build build] [--data DIR]
       [--model models/srcnn_x4_mse.safetensors] [--scale 4] [--work /tmp/compare_infer]
-      [--base-app OTHER_BUILD/apps/perceptcl]
+      [--base-app OTHER_BUILD/apps/perceptcl] [--peak-fma PEAK_FMA_BINARY]
 Python is only the harness; PyTorch is Debian's python3-torch (/usr/bin/python3).
 """
 import argparse
@@ -33,6 +33,7 @@ import subprocess
 import sys
 import time
 
+MACS_PER_PIXEL = 64 * 81 + 32 * 64 * 25 + 32 * 25  # conv1 + conv2 + conv3 of SRCNN 9-5-5
 IMAGE_EXT = (".png", ".jpg", ".jpeg", ".bmp", ".pgm", ".ppm")
 
 
@@ -150,6 +151,7 @@ def main():
     ap.add_argument("--scale", type=int, default=4)
     ap.add_argument("--work", default="/tmp/compare_infer")
     ap.add_argument("--timeout", type=int, default=1800)
+    ap.add_argument("--peak-fma", help="../shared/bench/roofline/peak_fma.c built: run once per round (2 threads)")
     ap.add_argument("--base-app", help="another build's perceptcl: its srcnn eval timed too (before/after)")
     ap.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -180,7 +182,11 @@ def main():
     cpu = {k: [] for k in rows}
     rss = {k: [] for k in rows}
     torch_version = "?"
+    peaks = []
     for r in range(args.rounds):
+        if args.peak_fma:
+            p = subprocess.run([args.peak_fma], capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS="2"))
+            peaks += [float(g) for g in re.findall(r"fma512 rep \d+: ([\d.]+) GFLOP/s", p.stdout)]
         out, wall, _, mb = timed(torch_cmd, args.timeout)
         t = last_json(out)
         torch_version = t["torch"]
@@ -201,7 +207,14 @@ def main():
           f"({info['pixels'] / 1e6:.2f} Mpixels), {args.model}")
     print(f"CPU {cpu_model()}; device {info['device']}; PyTorch {torch_version}, BLAS {blas_name()}, 2 threads; "
           f"load average {' '.join(load)}; {args.rounds} alternated rounds, medians")
+    if peaks:
+        print(f"FMA peak (peak_fma, AVX-512, 2 threads, once per round): median {statistics.median(peaks):.1f} "
+              f"GFLOP/s, range {min(peaks):.1f}-{max(peaks):.1f}")
     mcpu = {k: statistics.median(v) for k, v in cpu.items()}
+    flop = 2.0 * MACS_PER_PIXEL * info["pixels"]
+    print(f"network: {flop / 1e12:.3f} TFLOP ({MACS_PER_PIXEL} MACs per pixel); "
+          f"torch net {flop / med['torch net'] / 1e9:.1f} GFLOP/s, pcl net {flop / med['pcl net'] / 1e9:.1f} GFLOP/s "
+          "(wall clock)")
     print("| workload | wall s | CPU s | max RSS MB | PyTorch net / this, wall | CPU |")
     print("|---|---|---|---|---|---|")
     for k in rows:

@@ -25,7 +25,7 @@ typedef struct conv_impl {
     size_t col_bytes, t_bytes, partial_bytes;
     cl_mem wp; /* packed path: the packed weights (W, W^T or flipped) */
     size_t wp_bytes;
-    cl_mem pad, dyq, dwpart; /* direct path: a zero-padded input (or dy), dy in q order, dW partial sums */
+    cl_mem pad, dyq, dwpart; /* direct path: a padded input (or dy), dy in q order, dW partial sums */
     size_t pad_bytes, dyq_bytes, dwpart_bytes;
     pcl_gemm_scratch gemm;
 } conv_impl;
