@@ -416,6 +416,16 @@ static const conv_case conv_cases[] = {
     {2, 1, 12, 12, 64, 9, 9, 1, 0, 0, 0}, /* SRCNN's first layer: 6 taps per item, 81 taps */
     {3, 2, 10, 11, 64, 3, 3, 2, 1, 1, 0}, /* stride 2 phase planes */
     {1, 4, 7, 9, 32, 5, 5, 1, 2, 2, 0},   /* one image, 'same' padding: padded rows shared */
+    /* Replicate padding: the direct forward's replicated copy (pad_replicate,
+     * rows sharing no columns, every kernel row read), the packed backward. */
+    {2, 1, 13, 11, 64, 9, 9, 1, 4, 4, 1}, /* SRCNN conv1 on an odd image, 64 outputs */
+    {1, 64, 7, 9, 32, 5, 5, 1, 2, 2, 1},  /* SRCNN conv2: 64 input channels */
+    {2, 32, 5, 3, 1, 5, 5, 1, 2, 2, 1},   /* SRCNN conv3, narrower than the kernel */
+    {2, 1, 1, 1, 3, 9, 9, 1, 4, 4, 1},    /* a 1-pixel image: every tap is the pixel */
+    {1, 3, 2, 3, 4, 5, 5, 1, 2, 2, 1},    /* smaller than the kernel both ways */
+    {2, 4, 5, 6, 3, 3, 3, 1, 1, 0, 1},    /* padding in one direction only */
+    {2, 3, 9, 7, 5, 3, 3, 2, 1, 1, 1},    /* stride 2: replicated phase planes */
+    {1, 2, 11, 13, 4, 7, 7, 3, 4, 4, 1},  /* stride 3, padding 4: no shared columns */
 };
 #endif
 

@@ -88,9 +88,9 @@ static void conv_ref(const double *x, const double *xm, int cin, int H, int W, c
             }
 }
 
-/* Forward of the test-time network against float64, on an image larger than
- * one 128x128 tile (so tile seams and the halo are exercised) and on tiny
- * images (padding wider than the image). */
+/* Forward of the test-time network against float64, on the whole image
+ * (one forward) and in tiles (seams and halos), and on tiny images (padding
+ * wider than the image). */
 static void check_forward(int W, int H)
 {
     float *w[3], *b[3];
@@ -140,6 +140,24 @@ static void check_forward(int W, int H)
                       255.0 * y[i], tol);
     }
     printf("forward %dx%d: worst error %.3f of tolerance\n", W, H, worst);
+    /* Tiles (a lowered pixel budget): full-width strips, then squares with
+     * halos on all sides; each output pixel sums the same terms in the same
+     * order as on the whole image, so the results are bitwise equal. */
+    const int budgets[2] = {W * 90, 60 * 60};
+    for (int t = 0; t < 2; t++) {
+        char value[32];
+        snprintf(value, sizeof value, "%d", budgets[t]);
+        setenv("PERCEPTCL_SRCNN_TILE_PIXELS", value, 1);
+        pcl_image *tiled = NULL;
+        pcl_status s = pcl_srcnn_apply(model, in, &tiled);
+        unsetenv("PERCEPTCL_SRCNN_TILE_PIXELS");
+        ck_assert_msg(s == PCL_OK, "%s", pcl_last_error());
+        for (size_t i = 0; i < P; i++)
+            ck_assert_msg(memcmp(&tiled->data[i], &out->data[i], sizeof(float)) == 0,
+                          "%dx%d in tiles of %s pixels: pixel (%zu, %zu) %.9g, whole image %.9g", W, H, value, i % W,
+                          i / W, (double)tiled->data[i], (double)out->data[i]);
+        pcl_image_destroy(tiled);
+    }
     free(x), free(xm), free(h1), free(m1), free(h2), free(m2), free(y), free(ym);
     pcl_image_destroy(in);
     pcl_image_destroy(out);
@@ -149,7 +167,7 @@ static void check_forward(int W, int H)
 
 START_TEST(forward_matches_float64_reference)
 {
-    check_forward(150, 137); /* 2 x 2 tiles */
+    check_forward(150, 137); /* whole, 2 strips, 4 x 4 tiles */
     check_forward(3, 2);     /* smaller than every kernel */
 }
 END_TEST

@@ -60,10 +60,13 @@ PCL_API pcl_status pcl_srcnn_create(pcl_context *context, pcl_srcnn_mode mode, p
 PCL_API pcl_status pcl_srcnn_init(pcl_model *model, double std, uint64_t seed);
 /* Test time: the network's Y for a bicubic-upscaled Y image (1 channel,
  * 0..255 as pcl_sr_prepare gives it, any size >= 1x1): input / 255, network
- * with replicate padding, output * 255 (not rounded or clamped). The image
- * is processed in tiles with an 8-pixel halo taken from the image, so memory
- * stays bounded; each tile's output equals the whole-image result (up to
- * float32 summation order). model must be PCL_SRCNN_MODE_REPLICATE. */
+ * with replicate padding, output * 255 (not rounded or clamped). The whole
+ * image goes through in one forward up to 2^19 pixels where the device's
+ * memory allows (about 1.2 kB per pixel, within an eighth of its global
+ * memory and its largest allocation; PERCEPTCL_SRCNN_TILE_PIXELS lowers the
+ * bound), else in full-width strips (or tiles) with an 8-pixel halo taken
+ * from the image; the result is bitwise the whole-image one. model must be
+ * PCL_SRCNN_MODE_REPLICATE. */
 PCL_API pcl_status pcl_srcnn_apply(pcl_model *model, const pcl_image *bicubic_y, pcl_image **out);
 
 /* Colour images (srcnn upscale, compare): the network on Y, bicubic Cb, Cr.

@@ -48,9 +48,34 @@ pcl_status pcl_srcnn_init(pcl_model *model, double std, uint64_t seed)
     return pcl_model_init_weights(model, PCL_INIT_GAUSSIAN, std, seed);
 }
 
-/* Tile side of the test-time pass (output pixels): bounds conv2's im2col
- * scratch (64*25 floats per pixel) to about 100 MB per tile. */
-#define TILE 128
+/* Device bytes per image pixel of the test-time pass, a bound: the input,
+ * conv1's 64 outputs and their ReLU, conv2's padded copy of them, the 32 of
+ * conv2 and theirs, conv3's padded copy, its output (about 290 floats). */
+#define APPLY_BYTES_PER_PIXEL ((size_t)300 * sizeof(float))
+
+/* At most 2^19 pixels per forward (about 0.6 GB; BSD100 and Set14 images
+ * go whole): larger images go in full-width strips. Measured on `srcnn
+ * upscale` x4 of a 481x321 image (1924x1284, PoCL, 2 cores): 2^20 pixels per
+ * forward and 2^19 took the same time (5.4-5.8 s; the halos add 6%), max RSS
+ * 1.37 GB and 0.78 GB; 2^18: 5-10% slower, 0.46 GB. */
+#define APPLY_MAX_PIXELS ((size_t)1 << 19)
+
+/* The pixels (halo included) one forward may take: APPLY_MAX_PIXELS, its
+ * largest buffer (64 channels) within the device's allocation limit and all
+ * of them within an eighth of its global memory; PERCEPTCL_SRCNN_TILE_PIXELS
+ * lowers it (tests, memory-bound hosts). */
+static size_t apply_budget(pcl_context *context)
+{
+    const pcl_device_info *device = pcl_context_device(context);
+    size_t budget = APPLY_MAX_PIXELS;
+    if (device->max_allocation && device->max_allocation / (64 * sizeof(float)) < budget)
+        budget = (size_t)(device->max_allocation / (64 * sizeof(float)));
+    if (device->global_memory && device->global_memory / 8 / APPLY_BYTES_PER_PIXEL < budget)
+        budget = (size_t)(device->global_memory / 8 / APPLY_BYTES_PER_PIXEL);
+    const char *env = getenv("PERCEPTCL_SRCNN_TILE_PIXELS");
+    if (env && atol(env) > 0 && (size_t)atol(env) < budget) budget = (size_t)atol(env);
+    return budget;
+}
 
 pcl_status pcl_srcnn_apply(pcl_model *model, const pcl_image *bicubic_y, pcl_image **out)
 {
@@ -66,27 +91,46 @@ pcl_status pcl_srcnn_apply(pcl_model *model, const pcl_image *bicubic_y, pcl_ima
             return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "srcnn: test-time inference needs a replicate-padded model");
     }
     const int W = bicubic_y->width, H = bicubic_y->height, halo = PCL_SRCNN_BORDER;
+    pcl_context *context = pcl_model_context(model);
+    /* Tiles: the whole image where it fits the budget (no halo at all), else
+     * full-width strips of at least 8 halos' height, else squares, each with
+     * a halo on the sides it shares with another tile. */
+    size_t budget = apply_budget(context);
+    int tile_w = W, tile_h = H;
+    if ((size_t)W * H > budget) {
+        if ((size_t)W * (10 * halo) <= budget) {
+            tile_h = (int)(budget / (size_t)W) - 2 * halo;
+        } else {
+            int side = (int)sqrt((double)budget) - 2 * halo;
+            if (side < 1)
+                return pcl_fail(PCL_ERR_TOO_LARGE, "srcnn: the device allows %zu pixels per forward, under a %dx%d tile",
+                                budget, 2 * halo + 1, 2 * halo + 1);
+            tile_w = side < W ? side : W;
+            tile_h = side < H ? side : H;
+        }
+    }
+    const size_t tile_cap = (size_t)(tile_w + 2 * halo < W ? tile_w + 2 * halo : W) *
+                            (size_t)(tile_h + 2 * halo < H ? tile_h + 2 * halo : H);
     pcl_image *result = NULL;
     PCL_TRY(pcl_image_create(&result, W, H, 1));
-    pcl_context *context = pcl_model_context(model);
     pcl_model_set_training(model, 0);
-    float *tile_in = malloc(sizeof(float) * (TILE + 2 * halo) * (TILE + 2 * halo));
-    float *tile_out = malloc(sizeof(float) * (TILE + 2 * halo) * (TILE + 2 * halo));
+    float *tile_in = malloc(sizeof(float) * tile_cap);
+    float *tile_out = malloc(sizeof(float) * tile_cap);
     pcl_status status = tile_in && tile_out ? PCL_OK : pcl_fail(PCL_ERR_OUT_OF_MEMORY, "srcnn: out of memory");
     pcl_tensor *x = NULL;
     int x_w = 0, x_h = 0;
-    for (int ty = 0; ty < H && status == PCL_OK; ty += TILE) {
-        for (int tx = 0; tx < W && status == PCL_OK; tx += TILE) {
+    for (int ty = 0; ty < H && status == PCL_OK; ty += tile_h) {
+        for (int tx = 0; tx < W && status == PCL_OK; tx += tile_w) {
             /* Output block [tx, tx+bw) x [ty, ty+bh); input block with a halo
              * clipped at the image edges, where the network's own replicate
              * padding takes over exactly as on the whole image. */
-            int bw = W - tx < TILE ? W - tx : TILE, bh = H - ty < TILE ? H - ty : TILE;
+            int bw = W - tx < tile_w ? W - tx : tile_w, bh = H - ty < tile_h ? H - ty : tile_h;
             int x0 = tx - halo < 0 ? 0 : tx - halo, y0 = ty - halo < 0 ? 0 : ty - halo;
             int x1 = tx + bw + halo > W ? W : tx + bw + halo, y1 = ty + bh + halo > H ? H : ty + bh + halo;
             int iw = x1 - x0, ih = y1 - y0;
             for (int r = 0; r < ih; r++)
                 for (int c = 0; c < iw; c++)
-                    tile_in[r * iw + c] = bicubic_y->data[(size_t)(y0 + r) * W + x0 + c] / 255.0f;
+                    tile_in[(size_t)r * iw + c] = bicubic_y->data[(size_t)(y0 + r) * W + x0 + c] / 255.0f;
             if (!x || x_w != iw || x_h != ih) {
                 pcl_tensor_destroy(x);
                 x = NULL;
@@ -100,7 +144,8 @@ pcl_status pcl_srcnn_apply(pcl_model *model, const pcl_image *bicubic_y, pcl_ima
             if (status == PCL_OK) status = pcl_tensor_download(y, tile_out);
             for (int r = 0; r < bh && status == PCL_OK; r++)
                 for (int c = 0; c < bw; c++)
-                    result->data[(size_t)(ty + r) * W + tx + c] = tile_out[(ty - y0 + r) * iw + (tx - x0 + c)] * 255.0f;
+                    result->data[(size_t)(ty + r) * W + tx + c] =
+                        tile_out[(size_t)(ty - y0 + r) * iw + (tx - x0 + c)] * 255.0f;
         }
     }
     pcl_tensor_destroy(x);

@@ -1,8 +1,9 @@
 /* 2-D convolution (cross-correlation) with stride and zero or replicate
  * padding (kernels/conv2d.cl, src/nn/gemm.c). Three paths:
- *   direct (CPU devices, own GEMM, zero padding <= k-1, stride <= 4):
- *     implicit-GEMM kernels that read the input in place (stride 1) or split
- *     into stride x stride phase planes, no im2col (direct_forward);
+ *   direct (CPU devices, own GEMM, padding <= k-1, stride <= 4; replicate
+ *     padding: the forward only): implicit-GEMM kernels that read the input
+ *     in place or a padded copy (split into stride x stride phase planes for
+ *     stride > 1), no im2col (direct_forward);
  *   packed (CPU devices, own GEMM, otherwise): im2col written straight into
  *     the GEMM's packed panels, no transposes (packed_forward);
  *   general (CLBlast, the tiled GPU kernel): im2col + GEMM over chunks:
@@ -24,7 +25,7 @@ typedef struct conv_impl {
     size_t col_bytes, t_bytes, partial_bytes;
     cl_mem wp; /* packed path: the packed weights (W, W^T or flipped) */
     size_t wp_bytes;
-    cl_mem pad, dyq, dwpart; /* direct path: a zero-padded input (or dy), dy in q order, dW partial sums */
+    cl_mem pad, dyq, dwpart; /* direct path: a padded input (or dy), dy in q order, dW partial sums */
     size_t pad_bytes, dyq_bytes, dwpart_bytes;
     pcl_gemm_scratch gemm;
 } conv_impl;
@@ -309,9 +310,10 @@ static pcl_status packed_backward(pcl_layer *layer, const pcl_tensor *x, const p
     return PCL_OK;
 }
 
-/* ---- The direct path (zero padding, CPU devices) -------------------------
+/* ---- The direct path (CPU devices) ---------------------------------------
  * No im2col: kernels/conv2d.cl's conv_direct reads the input in place (or a
- * zero-padded copy, split into S x S phase planes for a stride S > 1) with
+ * zero- or replicate-padded copy, split into S x S phase planes for a stride
+ * S > 1; replicate padding: the forward only, see use_direct) with
  * one vector load per tap, for the forward and for the input gradient.
  * The weight gradient (beta = 1: gradients accumulate): for O a multiple of
  * 32, dw_ot with the output channels along the vector lanes over a
@@ -329,13 +331,18 @@ static pcl_status packed_backward(pcl_layer *layer, const pcl_tensor *x, const p
 #define DIRECT_DQ 2 /* 3 measured within the noise of 2 (RESULTS.md) */
 #define DIRECT_MAX_STRIDE 4
 
-static int use_direct(pcl_layer *layer)
+/* The forward takes the direct path with zero or replicate padding; the
+ * backward only with zero padding (backward = 1): replicate padding's input
+ * gradient folds the padding's gradient into the edge pixels, which the
+ * direct input gradient does not do, so it stays on the packed path. */
+static int use_direct(pcl_layer *layer, int backward)
 {
     const pcl_conv2d_config *c = &((conv_impl *)layer->impl)->config;
     const char *env = getenv("PERCEPTCL_CONV");
     if (env && strcmp(env, "packed") == 0) return 0;
-    return use_packed(layer) && c->stride <= DIRECT_MAX_STRIDE && c->padding == PCL_PADDING_ZERO &&
-           c->pad_h <= c->kernel_h - 1 && c->pad_w <= c->kernel_w - 1;
+    if (backward && c->padding != PCL_PADDING_ZERO) return 0;
+    return use_packed(layer) && c->stride <= DIRECT_MAX_STRIDE && c->pad_h <= c->kernel_h - 1 &&
+           c->pad_w <= c->kernel_w - 1;
 }
 
 static int rows_for(int channels)
@@ -360,14 +367,16 @@ static const char *direct_options(int mr, int mo, int stride, char *buffer, size
 }
 
 /* The input of a valid convolution: t itself when there is no padding and
- * stride 1, else a zero-padded copy in impl->pad (kernels/conv2d.cl, direct
+ * stride 1, else a padded copy in impl->pad (kernels/conv2d.cl, direct
  * kernels): rows *wq floats apart, planes *plane floats apart, stride x
- * stride phase planes per channel; stride 1: *wq = W + pw (neighbouring rows
- * share their zero padding), *plane = (H + 2ph) * *wq + pw. out_w: the
+ * stride phase planes per channel. Zero padding, stride 1: *wq = W + pw
+ * (neighbouring rows share their zero padding), *plane = (H + 2ph) * *wq +
+ * pw. Replicate padding (pad_replicate: the edge pixels repeated) shares no
+ * columns: *wq = W + 2pw, *plane = (H + 2ph) * *wq for stride 1. out_w: the
  * outputs per row the caller computes (they must fit in a row). *total:
  * floats readable there. */
-static pcl_status direct_input(pcl_layer *layer, const pcl_tensor *t, int ph, int pw, int stride, int out_w,
-                               cl_mem *in, cl_long *total, int *wq, cl_long *plane)
+static pcl_status direct_input(pcl_layer *layer, const pcl_tensor *t, int ph, int pw, int stride, int replicate,
+                               int out_w, cl_mem *in, cl_long *total, int *wq, cl_long *plane)
 {
     conv_impl *impl = layer->impl;
     pcl_context *ctx = layer->context;
@@ -379,8 +388,8 @@ static pcl_status direct_input(pcl_layer *layer, const pcl_tensor *t, int ph, in
         return PCL_OK;
     }
     if (stride == 1) {
-        *wq = t->w + pw;
-        *plane = (cl_long)(t->h + 2 * ph) * *wq + pw;
+        *wq = t->w + (replicate ? 2 : 1) * pw;
+        *plane = (cl_long)(t->h + 2 * ph) * *wq + (replicate ? 0 : pw);
     } else {
         /* Phase rows share their zero padding too: every phase row starts
          * with at least `shared` zeros, which also serve as the previous
@@ -392,7 +401,7 @@ static pcl_status direct_input(pcl_layer *layer, const pcl_tensor *t, int ph, in
             if (left < shared) shared = left;
             if (last > wfull - shared - 1) shared = wfull - 1 - last;
         }
-        if (shared < 0 || out_w > wfull - shared) shared = 0;
+        if (shared < 0 || out_w > wfull - shared || replicate) shared = 0;
         *wq = wfull - shared;
         *plane = (cl_long)((t->h + 2 * ph + stride - 1) / stride) * *wq + shared;
     }
@@ -400,14 +409,21 @@ static pcl_status direct_input(pcl_layer *layer, const pcl_tensor *t, int ph, in
     PCL_TRY(pcl_scratch_reserve(ctx, &impl->pad, &impl->pad_bytes, count * sizeof(float)));
     char opts[128];
     cl_kernel kernel;
-    PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", direct_options(1, 1, stride, opts, sizeof opts), "pad_copy", &kernel));
+    const char *name = replicate ? "pad_replicate" : "pad_copy";
+    PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", direct_options(1, 1, stride, opts, sizeof opts), name, &kernel));
     cl_int planes = t->n * t->c, H = t->h, W = t->w, PH = ph, PW = pw, WQ = *wq;
     cl_long PL = *plane;
-    PCL_TRY(pcl_kernel_set_args(kernel, "pad_copy", 9, sizeof planes, &planes, sizeof H, &H, sizeof W, &W,
+    PCL_TRY(pcl_kernel_set_args(kernel, name, 9, sizeof planes, &planes, sizeof H, &H, sizeof W, &W,
                                 sizeof PH, &PH, sizeof PW, &PW, sizeof WQ, &WQ, sizeof PL, &PL, sizeof(cl_mem),
                                 &t->mem, sizeof(cl_mem), &impl->pad));
-    size_t global[3] = {(size_t)WQ, (size_t)((PL + WQ - 1) / WQ), (size_t)planes * stride * stride};
-    PCL_TRY(pcl_kernel_launch(ctx, kernel, "pad_copy", 3, global, NULL));
+    size_t rows = (size_t)((PL + WQ - 1) / WQ), copies = (size_t)planes * stride * stride;
+    if (replicate) { /* one item per row */
+        size_t global[2] = {rows, copies};
+        PCL_TRY(pcl_kernel_launch(ctx, kernel, name, 2, global, NULL));
+    } else {
+        size_t global[3] = {(size_t)WQ, rows, copies};
+        PCL_TRY(pcl_kernel_launch(ctx, kernel, name, 3, global, NULL));
+    }
     /* the slack the direct kernels may read */
     PCL_TRY(pcl_buffer_fill_zero(ctx, impl->pad, (count - DIRECT_SLACK) * sizeof(float), DIRECT_SLACK * sizeof(float)));
     *in = impl->pad;
@@ -498,9 +514,11 @@ static pcl_status direct_forward(pcl_layer *layer, const pcl_tensor *x, pcl_tens
     int O = cf->out_channels, K = x->c * cf->kernel_h * cf->kernel_w, mr = rows_for(O);
     cl_mem in;
     cl_long total;
+    int replicate = cf->padding == PCL_PADDING_REPLICATE;
     direct_shape d = {x->n, x->c, 0, cf->stride, cf->kernel_h, cf->kernel_w, O, y->h, y->w, 0, 0, 0, 0, ALL_ROWS};
-    if (cf->stride == 1) d.row_lo = cf->pad_h, d.row_hi = cf->pad_h + x->h;
-    PCL_TRY(direct_input(layer, x, cf->pad_h, cf->pad_w, cf->stride, y->w, &in, &total, &d.Wq, &d.plane));
+    /* Zero padding rows: skipped by conv_direct (replicated rows are data). */
+    if (cf->stride == 1 && !replicate) d.row_lo = cf->pad_h, d.row_hi = cf->pad_h + x->h;
+    PCL_TRY(direct_input(layer, x, cf->pad_h, cf->pad_w, cf->stride, replicate, y->w, &in, &total, &d.Wq, &d.plane));
     PCL_TRY(direct_weights(layer, "wpack_a", mr, 1, (size_t)O, (size_t)K, 0, 0));
     return direct_conv(layer, mr, in, total, &d, cf->no_bias ? NULL : layer->params[P_BIAS]->mem, y->mem);
 }
@@ -655,7 +673,7 @@ static pcl_status direct_backward(pcl_layer *layer, const pcl_tensor *x, const p
     cl_long total;
     cl_int Wp;
     cl_long plane;
-    PCL_TRY(direct_input(layer, x, cf->pad_h, cf->pad_w, S, Wo, &in, &total, &Wp, &plane));
+    PCL_TRY(direct_input(layer, x, cf->pad_h, cf->pad_w, S, 0, Wo, &in, &total, &Wp, &plane));
     int per_chunk = dw_chunk_images(layer, x, dy, Wp, plane, total);
     if (per_chunk > 0) {
         PCL_TRY(dw_channels(layer, x, dy, in, Wp, plane, per_chunk)); /* and the bias gradient */
@@ -669,7 +687,7 @@ static pcl_status direct_backward(pcl_layer *layer, const pcl_tensor *x, const p
         int mr = rows_for(C);
         cl_int ph = KH - 1 - cf->pad_h, pw = KW - 1 - cf->pad_w;
         direct_shape d = {dy->n, O, 0, 1, KH, KW, C, x->h, x->w, 0, 0, 0, ph, ph + dy->h};
-        PCL_TRY(direct_input(layer, dy, ph, pw, 1, d.Wo, &in, &total, &d.Wq, &d.plane));
+        PCL_TRY(direct_input(layer, dy, ph, pw, 1, 0, d.Wo, &in, &total, &d.Wq, &d.plane));
         PCL_TRY(direct_weights(layer, "wflip_a", mr, 1, (size_t)C, (size_t)O * KH * KW, 0, 0));
         return direct_conv(layer, mr, in, total, &d, NULL, dx->mem);
     }
@@ -680,7 +698,7 @@ static pcl_status direct_backward(pcl_layer *layer, const pcl_tensor *x, const p
      * T - tb columns; then cropped and interleaved into dx. */
     int th = (KH + S - 1) / S, tw = (KW + S - 1) / S, mr = rows_for(C);
     direct_shape d = {dy->n, O, 0, 1, th, tw, C, Ho + th - 1, Wo + tw - 1, 0, 0, 0, 0, 0};
-    PCL_TRY(direct_input(layer, dy, th - 1, tw - 1, 1, d.Wo, &in, &total, &d.Wq, &d.plane));
+    PCL_TRY(direct_input(layer, dy, th - 1, tw - 1, 1, 0, d.Wo, &in, &total, &d.Wq, &d.plane));
     size_t phase_floats = (size_t)dy->n * C * d.Ho * d.Wo;
     PCL_TRY(pcl_scratch_reserve(ctx, &impl->col, &impl->col_bytes, phase_floats * S * S * sizeof(float)));
     for (int a = 0; a < S; a++) {
@@ -711,7 +729,7 @@ static pcl_status direct_backward(pcl_layer *layer, const pcl_tensor *x, const p
 
 static pcl_status forward(pcl_layer *layer, const pcl_tensor *x, pcl_tensor *y)
 {
-    if (use_direct(layer)) return direct_forward(layer, x, y);
+    if (use_direct(layer, 0)) return direct_forward(layer, x, y);
     if (use_packed(layer)) return packed_forward(layer, x, y);
     conv_impl *impl = layer->impl;
     pcl_context *ctx = layer->context;
@@ -766,7 +784,7 @@ static pcl_status bias_grad(pcl_layer *layer, const pcl_tensor *dy)
 static pcl_status backward(pcl_layer *layer, const pcl_tensor *x, const pcl_tensor *y, const pcl_tensor *dy,
                            pcl_tensor *dx)
 {
-    if (use_direct(layer)) return direct_backward(layer, x, dy, dx);
+    if (use_direct(layer, 1)) return direct_backward(layer, x, dy, dx);
     if (use_packed(layer)) return packed_backward(layer, x, y, dy, dx);
     conv_impl *impl = layer->impl;
     pcl_context *ctx = layer->context;
