@@ -185,24 +185,34 @@ START_TEST(cache_corruption_is_rebuilt)
 }
 END_TEST
 
-START_TEST(rejected_binary_is_rebuilt)
+/* Builds the smoke program into a fresh cache and opens its one entry at
+ * the driver binary's size field: *size_offset is where that field is, *size
+ * its value; the file is positioned just after it (at the binary). */
+static FILE *open_fresh_cache_entry(char *path, size_t path_size, long *size_offset, uint64_t *size)
 {
-    /* An entry whose checksum is right but whose binary the driver rejects
-     * (as after a driver change that kept the version string). */
     make_temp_dir();
     setenv("PERCEPTCL_CACHE_DIR", temp_dir, 1);
     ck_assert_int_eq(program_origin(), PCL_PROGRAM_FROM_SOURCE);
-    char path[512];
-    cache_entry_path(path, sizeof path);
+    cache_entry_path(path, path_size);
     FILE *file = fopen(path, "r+b");
     ck_assert_ptr_nonnull(file);
     uint32_t key_length;
     fseek(file, 8, SEEK_SET);
     ck_assert_int_eq(fread(&key_length, sizeof key_length, 1, file), 1);
-    long size_offset = 8 + 4 + (long)key_length;
+    *size_offset = 8 + 4 + (long)key_length;
+    fseek(file, *size_offset, SEEK_SET);
+    ck_assert_int_eq(fread(size, sizeof *size, 1, file), 1);
+    return file;
+}
+
+START_TEST(rejected_binary_is_rebuilt)
+{
+    /* An entry whose checksum is right but whose binary the driver rejects
+     * (as after a driver change that kept the version string). */
+    char path[512];
+    long size_offset;
     uint64_t size;
-    fseek(file, size_offset, SEEK_SET);
-    ck_assert_int_eq(fread(&size, sizeof size, 1, file), 1);
+    FILE *file = open_fresh_cache_entry(path, sizeof path, &size_offset, &size);
     unsigned char *junk = malloc(size);
     for (uint64_t i = 0; i < size; i++) junk[i] = (unsigned char)(i * 7 + 1);
     uint64_t hash = pcl_hash64(junk, size, 3);
@@ -222,20 +232,10 @@ START_TEST(cut_binary_with_valid_checksum_is_a_miss)
      * and checksum rewritten to match. PoCL trusts the lengths inside its
      * binary and asserted (killing the process) on every run; the cache must
      * see the cut and rebuild instead. */
-    make_temp_dir();
-    setenv("PERCEPTCL_CACHE_DIR", temp_dir, 1);
-    ck_assert_int_eq(program_origin(), PCL_PROGRAM_FROM_SOURCE);
     char path[512];
-    cache_entry_path(path, sizeof path);
-    FILE *file = fopen(path, "r+b");
-    ck_assert_ptr_nonnull(file);
-    uint32_t key_length;
-    fseek(file, 8, SEEK_SET);
-    ck_assert_int_eq(fread(&key_length, sizeof key_length, 1, file), 1);
-    long size_offset = 8 + 4 + (long)key_length;
+    long size_offset;
     uint64_t size;
-    fseek(file, size_offset, SEEK_SET);
-    ck_assert_int_eq(fread(&size, sizeof size, 1, file), 1);
+    FILE *file = open_fresh_cache_entry(path, sizeof path, &size_offset, &size);
     unsigned char *binary = malloc(size);
     ck_assert_int_eq(fread(binary, 1, size, file), size);
     ck_assert_int_eq(pcl_driver_binary_complete(binary, size), 1); /* as the driver wrote it */
