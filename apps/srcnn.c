@@ -84,7 +84,9 @@ typedef struct loaded_model {
     int scale;       /* from the file's metadata, 0 if absent */
 } loaded_model;
 
-static int load_models(pcl_context *context, const char *command, const char **paths, int count,
+/* Loads each model for test time; warns when a file says it was trained for
+ * another scale than the one it is used at. */
+static int load_models(pcl_context *context, const char *command, const char **paths, int count, int scale,
                        loaded_model *models)
 {
     for (int m = 0; m < count; m++) {
@@ -93,13 +95,16 @@ static int load_models(pcl_context *context, const char *command, const char **p
         if (pcl_srcnn_create(context, PCL_SRCNN_MODE_REPLICATE, &lm->model) != PCL_OK ||
             pcl_model_load(lm->model, paths[m], &meta) != PCL_OK)
             return app_fail(command, paths[m]);
-        const char *loss = pcl_checkpoint_metadata(meta, "loss"), *scale = pcl_checkpoint_metadata(meta, "scale");
+        const char *loss = pcl_checkpoint_metadata(meta, "loss"), *trained = pcl_checkpoint_metadata(meta, "scale");
         app_base_name(paths[m], lm->label, sizeof lm->label);
         for (int p = 1; loss && p < APP_PAPER_COLUMNS; p++)
             if (strcmp(loss, app_paper_columns[p]) == 0)
                 snprintf(lm->label, sizeof lm->label, "%s", app_paper_labels[p]);
         long s = 0;
-        lm->scale = scale && app_parse_long(scale, 2, 8, &s) ? (int)s : 0;
+        lm->scale = trained && app_parse_long(trained, 2, 8, &s) ? (int)s : 0;
+        if (lm->scale && lm->scale != scale)
+            fprintf(stderr, "perceptcl %s: warning: %s was trained for x%d, used at x%d\n", command, paths[m], lm->scale,
+                    scale);
         pcl_checkpoint_destroy(meta);
     }
     return 0;
@@ -257,11 +262,7 @@ static int run_eval(int argc, char **argv)
     pcl_context *context = app_open_context(&selection);
     if (!context) return 1;
     loaded_model models[MAX_MODELS] = {0};
-    int rc = load_models(context, cmd, model_paths, model_count, models);
-    for (int m = 0; m < model_count && rc == 0; m++)
-        if (models[m].scale && models[m].scale != scale)
-            fprintf(stderr, "perceptcl srcnn eval: warning: %s was trained for x%d, evaluated at x%d\n", model_paths[m],
-                    models[m].scale, scale);
+    int rc = load_models(context, cmd, model_paths, model_count, scale, models);
     pcl_sr_estimator estimators[MAX_MODELS];
     for (int m = 0; m < model_count; m++) estimators[m] = (pcl_sr_estimator){apply_model, models[m].model};
     char names[MAX_DIRS][128];
@@ -323,6 +324,7 @@ static int run_upscale(int argc, char **argv)
     while (app_args_next(&r)) {
         if (!r.option && file_count == 2) app_args_error(&r, "expects IN OUT, got an extra '%s'", r.value);
         else if (!r.option) files[file_count++] = r.value;
+        else if (app_args_is(&r, "--model") && model_path) app_args_error(&r, "takes one --model, got a second '%s'", r.value);
         else if (app_args_is(&r, "--model")) model_path = r.value;
         else if (app_args_is(&r, "--scale")) app_args_int(&r, 2, 8, &scale);
     }
@@ -334,7 +336,7 @@ static int run_upscale(int argc, char **argv)
     pcl_context *context = app_open_context(&selection);
     if (!context) return pcl_image_destroy(image), 1;
     loaded_model model = {0};
-    int rc = load_models(context, cmd, &model_path, 1, &model);
+    int rc = load_models(context, cmd, &model_path, 1, scale, &model);
     if (rc == 0 && pcl_srcnn_upscale_colour(model.model, image, scale, &rgb) != PCL_OK) rc = app_fail(cmd, files[0]);
     if (rc == 0 && pcl_image_write_png(files[1], rgb) != PCL_OK) rc = app_fail(cmd, files[1]);
     if (rc == 0) fprintf(stderr, "perceptcl srcnn upscale: %dx%d -> %dx%d: %s\n", image->width, image->height,
@@ -412,7 +414,7 @@ static int run_compare(int argc, char **argv)
     pcl_context *context = NULL;
     loaded_model models[MAX_MODELS] = {0};
     if (rc == 0 && !(context = app_open_context(&selection))) rc = 1;
-    if (rc == 0) rc = load_models(context, cmd, model_paths, model_count, models);
+    if (rc == 0) rc = load_models(context, cmd, model_paths, model_count, scale, models);
     /* Panels: bicubic, models..., original. */
     const int panels = model_count + 2;
     if (rc == 0) rc = app_strip_create(cmd, panels, crop, zoom, gnd->channels, &strip);

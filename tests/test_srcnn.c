@@ -518,6 +518,16 @@ START_TEST(upscale_sizes_and_errors)
     ck_assert(back->width == 69 && back->height == 51);
     pcl_image_destroy(back);
     pcl_image_destroy(img);
+    /* Issue 18, defect 10: one --model only; a model used at another scale than
+     * its metadata's is named in a warning (the shipped models say x4). */
+    ck_assert_int_eq(run("srcnn upscale --model id.safetensors --model id.safetensors small.png two.png"), 2);
+    ck_assert_msg(strstr(err_text, "takes one --model, got a second 'id.safetensors'") != NULL, "%s", err_text);
+    ck_assert(!exists("two.png"));
+    char args[1024];
+    snprintf(args, sizeof args, "srcnn upscale --model %s/models/srcnn_x4_mse.safetensors --scale 2 small.png x2.png",
+             PCL_SOURCE_DIR);
+    ck_assert_msg(run(args) == 0, "%s", err_text);
+    ck_assert_msg(strstr(err_text, "srcnn_x4_mse.safetensors was trained for x4, used at x2") != NULL, "%s", err_text);
     /* A 1x1 gray image stays gray and becomes 4x4. */
     ck_assert_int_eq(pcl_image_create(&img, 1, 1, 1), PCL_OK);
     img->data[0] = 77;
