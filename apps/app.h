@@ -68,6 +68,9 @@ int app_args_int(app_args *a, int lo, int hi, int *value);
 int app_args_double(app_args *a, double lo, double hi, double *value); /* lo <= v < hi */
 int app_args_positive(app_args *a, double *value);                      /* v > 0, finite */
 int app_args_choice(app_args *a, const char *const *choices, int *index); /* NULL-terminated list */
+/* Appends the current value to list (a repeated option or the positionals);
+ * a usage error "more than <max> <what>" when count is already max. */
+int app_args_append(app_args *a, const char **list, int *count, int max, const char *what);
 /* Prints "perceptcl <app>: <message>", sets exit_code 2, returns 0. */
 int app_args_error(app_args *a, const char *format, ...) __attribute__((format(printf, 2, 3)));
 
@@ -155,6 +158,11 @@ int app_train_setup(const app_train *t, pcl_context *context, double sgd_lr_scal
  * metadata, writes the model to --out
  * (pcl_model_save) and prints the final line. 0, or 1 after an error line. */
 int app_train_save(const app_train *t, pcl_model *model, const pcl_trainer_result *result, pcl_checkpoint *metadata);
+
+/* A new metadata block for app_train_save with the app's own entries:
+ * keys_values is key, value, key, value, ..., NULL (a NULL value: the key
+ * is left out). 0, or 1 after an error line naming the key. */
+int app_train_metadata(const char *app, const char *const *keys_values, pcl_checkpoint **metadata);
 
 /* An output path: not a folder, in a folder that exists and is writable.
  * 1, or 0 after a usage error naming flag and path. */

@@ -103,6 +103,13 @@ int app_args_is(const app_args *a, const char *name)
     return a->option && strcmp(a->option, name) == 0;
 }
 
+int app_args_append(app_args *a, const char **list, int *count, int max, const char *what)
+{
+    if (*count == max) return app_args_error(a, "more than %d %s", max, what);
+    list[(*count)++] = a->value;
+    return 1;
+}
+
 int app_parse_long(const char *text, long lo, long hi, long *value)
 {
     char *end;

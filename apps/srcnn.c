@@ -11,8 +11,6 @@
  * (pcl_srcnn_training_pipeline), training the shared flags (train_cmd.c),
  * evaluation pcl_sr_evaluate_folder and a report (report.c). */
 #include "app.h"
-#include "perceptcl/color.h"
-#include "perceptcl/resize.h"
 #include "perceptcl/sr.h"
 #include "perceptcl/srcnn.h"
 #include "perceptcl/trainer.h"
@@ -103,8 +101,8 @@ static int load_models(pcl_context *context, const char *command, const char **p
         long s = 0;
         lm->scale = trained && app_parse_long(trained, 2, 8, &s) ? (int)s : 0;
         if (lm->scale && lm->scale != scale)
-            fprintf(stderr, "perceptcl %s: warning: %s was trained for x%d, used at x%d\n", command, paths[m], lm->scale,
-                    scale);
+            fprintf(stderr, "perceptcl %s: warning: %s was trained for x%d, used at x%d\n", command, paths[m],
+                    lm->scale, scale);
         pcl_checkpoint_destroy(meta);
     }
     return 0;
@@ -128,7 +126,8 @@ static int run_train(int argc, char **argv)
     const char *cmd = "srcnn train", *dirs[MAX_DIRS], *init = NULL;
     pcl_device_selection selection = {0};
     app_train t = app_train_defaults();
-    t.losses = 1u << PCL_LOSS_KIND_MSE | 1u << PCL_LOSS_KIND_MAE | 1u << PCL_LOSS_KIND_MSSSIM | 1u << PCL_LOSS_KIND_MSSSIM_L1;
+    t.losses = 1u << PCL_LOSS_KIND_MSE | 1u << PCL_LOSS_KIND_MAE | 1u << PCL_LOSS_KIND_MSSSIM |
+               1u << PCL_LOSS_KIND_MSSSIM_L1;
     t.batch = 128;
     t.sgd_lr = 1e-3; /* Caffe units, see the usage text */
     t.adam_lr = 1e-4;
@@ -188,7 +187,7 @@ static int run_train(int argc, char **argv)
     ssim.data_range = 1.0;
     ssim.scales = 5;
     ssim.weights = standard ? PCL_SSIM_WEIGHTS_STANDARD : PCL_SSIM_WEIGHTS_EQUAL;
-    char title[128], data[4096] = "", name[256];
+    char title[128], data[4096] = "", name[256], scale_text[16], count[32];
     snprintf(title, sizeof title, "SRCNN 9-5-5 x%d, %s loss", scale, loss);
     int rc = pcl_srcnn_create(context, PCL_SRCNN_MODE_VALID, &model) != PCL_OK ||
              (he ? pcl_model_init_weights(model, PCL_INIT_HE_NORMAL, 0.0, (uint64_t)t.seed)
@@ -202,22 +201,16 @@ static int run_train(int argc, char **argv)
     if (rc == 0 && pcl_trainer_create(model, optimizer, &config, &trainer) != PCL_OK) rc = app_fail(cmd, "trainer");
     pcl_trainer_result result = {0};
     if (rc == 0 && pcl_trainer_run(trainer, &source, NULL, &result) != PCL_OK) rc = app_fail(cmd, "training");
+    for (int d = 0; d < dir_count; d++)
+        snprintf(data + strlen(data), sizeof data - strlen(data), "%s%s", d ? "," : "",
+                 app_base_name(dirs[d], name, sizeof name));
+    snprintf(scale_text, sizeof scale_text, "%d", scale);
+    snprintf(count, sizeof count, "%zu", source.count);
+    const char *keys_values[] = {"scale", scale_text, "sub_images", count, "data", data, "init",
+                                 init ? app_base_name(init, name, sizeof name) : NULL, "input",
+                                 "Y/255 of bicubic-upscaled BT.601 Y", NULL};
     pcl_checkpoint *meta = NULL;
-    if (rc == 0 && pcl_checkpoint_create(&meta) != PCL_OK) rc = app_fail(cmd, "metadata");
-    if (rc == 0) {
-        for (int d = 0; d < dir_count; d++)
-            snprintf(data + strlen(data), sizeof data - strlen(data), "%s%s", d ? "," : "",
-                     app_base_name(dirs[d], name, sizeof name));
-        char scale_text[16], count[32];
-        snprintf(scale_text, sizeof scale_text, "%d", scale);
-        snprintf(count, sizeof count, "%zu", source.count);
-        const char *keys[] = {"scale", "sub_images", "data", "init", "input"};
-        const char *values[] = {scale_text, count, data, init ? app_base_name(init, name, sizeof name) : NULL,
-                                "Y/255 of bicubic-upscaled BT.601 Y"};
-        for (int k = 0; k < 5 && rc == 0; k++)
-            if (values[k] && pcl_checkpoint_set_metadata(meta, keys[k], values[k]) != PCL_OK)
-                rc = app_fail(cmd, keys[k]);
-    }
+    if (rc == 0) rc = app_train_metadata(cmd, keys_values, &meta);
     if (rc == 0) rc = app_train_save(&t, model, &result, meta);
     pcl_checkpoint_destroy(meta);
     pcl_trainer_destroy(trainer);
@@ -249,11 +242,9 @@ static int run_eval(int argc, char **argv)
     app_args r;
     app_args_init(&r, cmd, usage, eval_options, &selection, argc, argv);
     while (app_args_next(&r)) {
-        if (!r.option && dir_count == MAX_DIRS) app_args_error(&r, "more than %d folders", MAX_DIRS);
-        else if (!r.option) dirs[dir_count++] = r.value;
-        else if (app_args_is(&r, "--model") && model_count == MAX_MODELS)
-            app_args_error(&r, "more than %d --model files", MAX_MODELS);
-        else if (app_args_is(&r, "--model")) model_paths[model_count++] = r.value;
+        if (!r.option) app_args_append(&r, dirs, &dir_count, MAX_DIRS, "folders");
+        else if (app_args_is(&r, "--model"))
+            app_args_append(&r, model_paths, &model_count, MAX_MODELS, "--model files");
         else if (app_args_is(&r, "--scale")) app_args_int(&r, 2, 8, &scale);
         else if (app_args_is(&r, "--report")) report = r.value;
     }
@@ -265,34 +256,28 @@ static int run_eval(int argc, char **argv)
     int rc = load_models(context, cmd, model_paths, model_count, scale, models);
     pcl_sr_estimator estimators[MAX_MODELS];
     for (int m = 0; m < model_count; m++) estimators[m] = (pcl_sr_estimator){apply_model, models[m].model};
+    /* Table 2: a row per set, bicubic and each model, beside the paper's columns (x4 only). */
     char names[MAX_DIRS][128];
-    size_t images[MAX_DIRS];
-    double values[MAX_DIRS][2 * (1 + MAX_MODELS)]; /* per set: [column][psnr, ssim] */
+    double values[MAX_DIRS][2 * (1 + MAX_MODELS)], paper[MAX_DIRS][2 * APP_PAPER_COLUMNS]; /* [column][psnr, ssim] */
+    app_report_row rows[MAX_DIRS];
     for (int d = 0; d < dir_count && rc == 0; d++) {
         pcl_sr_score means[1 + MAX_MODELS];
-        app_base_name(dirs[d], names[d], sizeof names[d]);
-        if (pcl_sr_evaluate_folder(context, dirs[d], scale, estimators, model_count, &images[d], means) != PCL_OK)
+        size_t images = 0;
+        if (pcl_sr_evaluate_folder(context, dirs[d], scale, estimators, model_count, &images, means) != PCL_OK)
             rc = app_fail(cmd, dirs[d]);
-        for (int c = 0; c <= model_count; c++) {
-            values[d][2 * c] = means[c].psnr;
-            values[d][2 * c + 1] = means[c].ssim;
-        }
+        for (int c = 0; c <= model_count && rc == 0; c++)
+            values[d][2 * c] = means[c].psnr, values[d][2 * c + 1] = means[c].ssim;
+        const app_paper_row *row = app_paper_row_find(app_base_name(dirs[d], names[d], sizeof names[d]));
+        for (int p = 0; row && p < APP_PAPER_COLUMNS; p++)
+            paper[d][2 * p] = row->psnr[p], paper[d][2 * p + 1] = row->ssim[p];
+        rows[d] = (app_report_row){names[d], (long)images, values[d], row ? paper[d] : NULL};
     }
-    /* Table 2: a row per set, bicubic and each model, the paper's columns (x4 only). */
     const char *columns[1 + MAX_MODELS] = {"bicubic"};
-    app_report_row rows[MAX_DIRS];
-    double paper[MAX_DIRS][APP_PAPER_COLUMNS * 2];
     json_t *list = json_array();
     for (int m = 0; list && m < model_count; m++) {
         columns[1 + m] = models[m].label;
         if (json_array_append_new(list, json_pack("{s:s, s:s}", "label", models[m].label, "path", model_paths[m])))
             json_decref(list), list = NULL;
-    }
-    for (int d = 0; d < dir_count; d++) {
-        const app_paper_row *row = app_paper_row_find(names[d]);
-        for (int p = 0; row && p < APP_PAPER_COLUMNS; p++)
-            paper[d][2 * p] = row->psnr[p], paper[d][2 * p + 1] = row->ssim[p];
-        rows[d] = (app_report_row){names[d], (long)images[d], values[d], row ? paper[d] : NULL};
     }
     char title[128];
     snprintf(title, sizeof title, "SRCNN 9-5-5, x%d: PSNR (dB) and SSIM on Y (SRCNN protocol)", scale);
@@ -324,7 +309,8 @@ static int run_upscale(int argc, char **argv)
     while (app_args_next(&r)) {
         if (!r.option && file_count == 2) app_args_error(&r, "expects IN OUT, got an extra '%s'", r.value);
         else if (!r.option) files[file_count++] = r.value;
-        else if (app_args_is(&r, "--model") && model_path) app_args_error(&r, "takes one --model, got a second '%s'", r.value);
+        else if (app_args_is(&r, "--model") && model_path)
+            app_args_error(&r, "takes one --model, got a second '%s'", r.value);
         else if (app_args_is(&r, "--model")) model_path = r.value;
         else if (app_args_is(&r, "--scale")) app_args_int(&r, 2, 8, &scale);
     }
@@ -350,25 +336,6 @@ static int run_upscale(int argc, char **argv)
 
 /* ---- compare ---------------------------------------------------------------- */
 
-/* The crop's PSNR / SSIM on Y (recomputed from the 8-bit colour panel). */
-static pcl_status crop_score(pcl_context *context, const pcl_image *rgb, const pcl_image *truth, const int crop[4],
-                             pcl_sr_score *score)
-{
-    pcl_image *y = NULL, *ty = NULL, *yc = NULL, *tc = NULL;
-    pcl_status s = rgb->channels == 3 ? pcl_color_rgb_to_y(rgb, PCL_YCBCR_MODE_ROUND_U8, &y) : pcl_image_clone(rgb, &y);
-    if (s == PCL_OK) s = pcl_color_channel(truth, 0, &ty);
-    if (s == PCL_OK) s = pcl_image_crop(y, crop[0], crop[1], crop[2], crop[3], &yc);
-    if (s == PCL_OK) s = pcl_image_crop(ty, crop[0], crop[1], crop[2], crop[3], &tc);
-    *score = (pcl_sr_score){0, 0};
-    if (s == PCL_OK && crop[2] >= 11 && crop[3] >= 11) s = pcl_sr_score_pair(context, tc, yc, 0, score);
-    else if (s == PCL_OK) s = pcl_sr_psnr(tc, yc, &score->psnr);
-    pcl_image_destroy(y);
-    pcl_image_destroy(ty);
-    pcl_image_destroy(yc);
-    pcl_image_destroy(tc);
-    return s;
-}
-
 static const app_option compare_options[] = {
     {"--model", "M"}, {"--scale", "S"}, {"--zoom", "Z"}, {"--crop", "X,Y,W,H"}, {NULL, NULL}};
 
@@ -382,9 +349,8 @@ static int run_compare(int argc, char **argv)
     while (app_args_next(&r)) {
         if (!r.option && file_count == 2) app_args_error(&r, "expects IMAGE OUT.png, got an extra '%s'", r.value);
         else if (!r.option) files[file_count++] = r.value;
-        else if (app_args_is(&r, "--model") && model_count == MAX_MODELS)
-            app_args_error(&r, "more than %d --model files", MAX_MODELS);
-        else if (app_args_is(&r, "--model")) model_paths[model_count++] = r.value;
+        else if (app_args_is(&r, "--model"))
+            app_args_append(&r, model_paths, &model_count, MAX_MODELS, "--model files");
         else if (app_args_is(&r, "--scale")) app_args_int(&r, 2, 8, &scale);
         else if (app_args_is(&r, "--zoom")) app_args_int(&r, 1, 16, &zoom);
         else if (!(crop_given = app_crop_parse(r.value, crop)))
@@ -394,15 +360,10 @@ static int run_compare(int argc, char **argv)
     if (r.exit_code < 0 && file_count != 2) app_args_error(&r, "expects IMAGE OUT.png");
     if (r.exit_code >= 0) return r.exit_code;
     /* The ground truth (modcropped YCbCr) and its bicubic x scale round trip, as in eval. */
-    pcl_image *image = NULL, *ycc = NULL, *gnd = NULL, *low = NULL, *up = NULL, *strip = NULL;
+    pcl_image *image = NULL, *gnd = NULL, *up = NULL, *strip = NULL;
     if (pcl_image_read(files[0], &image) != PCL_OK) return app_fail(cmd, files[0]);
-    int rc = pcl_srcnn_colour_input(image, &ycc) != PCL_OK || pcl_image_modcrop(ycc, scale, &gnd) != PCL_OK ||
-                     pcl_resize_bicubic_scale(gnd, 1.0 / (double)scale, PCL_RESIZE_DEFAULT, &low) != PCL_OK ||
-                     pcl_resize_bicubic(low, gnd->width, gnd->height, PCL_RESIZE_DEFAULT, &up) != PCL_OK
-                 ? app_fail(cmd, files[0]) : 0;
+    int rc = pcl_srcnn_colour_truth(image, scale, &gnd, &up) != PCL_OK ? app_fail(cmd, files[0]) : 0;
     pcl_image_destroy(image);
-    pcl_image_destroy(ycc);
-    pcl_image_destroy(low);
     if (rc == 0 && !crop_given) {
         crop[2] = crop[3] = gnd->width < gnd->height ? (gnd->width < 64 ? gnd->width : 64)
                                                       : (gnd->height < 64 ? gnd->height : 64);
@@ -425,7 +386,7 @@ static int run_compare(int argc, char **argv)
         pcl_sr_score score;
         if (pcl_srcnn_colour_output(p == 0 || p == panels - 1 ? NULL : models[p - 1].model, p == panels - 1 ? gnd : up,
                                     &rgb) != PCL_OK ||
-            (p < panels - 1 && crop_score(context, rgb, gnd, crop, &score) != PCL_OK))
+            (p < panels - 1 && pcl_sr_score_crop(context, gnd, rgb, crop, &score) != PCL_OK))
             rc = app_fail(cmd, label);
         if (rc == 0) rc = app_strip_put(cmd, strip, p, rgb, crop, zoom);
         if (rc == 0 && p < panels - 1) printf("| %s | %.2f | %.4f |\n", label, score.psnr, score.ssim);

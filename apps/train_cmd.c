@@ -137,6 +137,14 @@ int app_train_setup(const app_train *t, pcl_context *context, double sgd_lr_scal
     return s == PCL_OK ? 0 : app_fail(t->app, "optimizer");
 }
 
+int app_train_metadata(const char *app, const char *const *keys_values, pcl_checkpoint **metadata)
+{
+    if (pcl_checkpoint_create(metadata) != PCL_OK) return app_fail(app, "metadata");
+    for (const char *const *kv = keys_values; kv[0]; kv += 2)
+        if (kv[1] && pcl_checkpoint_set_metadata(*metadata, kv[0], kv[1]) != PCL_OK) return app_fail(app, kv[0]);
+    return 0;
+}
+
 int app_train_save(const app_train *t, pcl_model *model, const pcl_trainer_result *result,
                    pcl_checkpoint *metadata)
 {

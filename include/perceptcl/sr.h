@@ -41,6 +41,13 @@ typedef struct pcl_sr_score {
 PCL_API pcl_status pcl_sr_score_pair(pcl_context *context, const pcl_image *ground_truth, const pcl_image *estimate,
                                      int border, pcl_sr_score *score);
 
+/* The protocol's PSNR and SSIM of a crop (x, y, w, h, inside both images):
+ * the estimate's Y (8-bit RGB: BT.601 Y rounded as rgb2ycbcr on uint8; one
+ * channel: as is) against the ground truth's channel 0 (its Y), unshaved. A
+ * crop under SSIM's 11x11 window gets PSNR only, SSIM 0. */
+PCL_API pcl_status pcl_sr_score_crop(pcl_context *context, const pcl_image *ground_truth, const pcl_image *estimate,
+                                     const int crop[4], pcl_sr_score *score);
+
 /* An estimate of the ground-truth Y from the bicubic Y (unrounded, of the
  * ground truth's size, values 0..255), of that same size: a network, say. */
 typedef pcl_status (*pcl_sr_estimate_fn)(void *user, const pcl_image *bicubic_y, pcl_image **estimate);

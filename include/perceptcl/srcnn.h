@@ -82,6 +82,12 @@ PCL_API pcl_status pcl_srcnn_colour_input(const pcl_image *image, pcl_image **yc
 PCL_API pcl_status pcl_srcnn_colour_output(pcl_model *model, const pcl_image *ycbcr_up, pcl_image **rgb);
 PCL_API pcl_status pcl_srcnn_upscale_colour(pcl_model *model, const pcl_image *image, int scale, pcl_image **out);
 
+/* A colour ground truth and its degraded input (srcnn compare): the image's
+ * pcl_srcnn_colour_input modcropped to the scale (2..8), and its MATLAB
+ * bicubic round trip, down by 1/scale and back up to the truth's size (float,
+ * unrounded, every channel): the colour counterpart of pcl_sr_prepare. */
+PCL_API pcl_status pcl_srcnn_colour_truth(const pcl_image *image, int scale, pcl_image **truth, pcl_image **bicubic);
+
 /* Training data: the sub-images of SRCNN's generate_train.m as a pipeline
  * (pipeline.h) over the images of the folders dirs[0..count-1], each in
  * pcl_dataset_open_folder order (channels as stored):

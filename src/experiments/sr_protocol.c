@@ -112,6 +112,25 @@ pcl_status pcl_sr_score_pair(pcl_context *context, const pcl_image *ground_truth
     return status;
 }
 
+pcl_status pcl_sr_score_crop(pcl_context *context, const pcl_image *ground_truth, const pcl_image *estimate,
+                             const int crop[4], pcl_sr_score *score)
+{
+    pcl_image *y = NULL, *ty = NULL, *yc = NULL, *tc = NULL;
+    pcl_status s = estimate->channels == 3 ? pcl_color_rgb_to_y(estimate, PCL_YCBCR_MODE_ROUND_U8, &y)
+                                           : pcl_image_clone(estimate, &y);
+    if (s == PCL_OK) s = pcl_color_channel(ground_truth, 0, &ty);
+    if (s == PCL_OK) s = pcl_image_crop(y, crop[0], crop[1], crop[2], crop[3], &yc);
+    if (s == PCL_OK) s = pcl_image_crop(ty, crop[0], crop[1], crop[2], crop[3], &tc);
+    *score = (pcl_sr_score){0, 0};
+    if (s == PCL_OK && crop[2] >= 11 && crop[3] >= 11) s = pcl_sr_score_pair(context, tc, yc, 0, score);
+    else if (s == PCL_OK) s = pcl_sr_psnr(tc, yc, &score->psnr);
+    pcl_image_destroy(y);
+    pcl_image_destroy(ty);
+    pcl_image_destroy(yc);
+    pcl_image_destroy(tc);
+    return s;
+}
+
 /* One image: its scores added to the means (in the apps' order of summation:
  * each score / count, image after image). */
 static pcl_status evaluate_image(pcl_context *context, const char *path, int scale, const pcl_sr_estimator *estimators,

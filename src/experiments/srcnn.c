@@ -225,6 +225,21 @@ pcl_status pcl_srcnn_upscale_colour(pcl_model *model, const pcl_image *image, in
     return s;
 }
 
+pcl_status pcl_srcnn_colour_truth(const pcl_image *image, int scale, pcl_image **truth, pcl_image **bicubic)
+{
+    *truth = *bicubic = NULL;
+    if (scale < 2 || scale > 8) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "srcnn: scale must be 2..8, not %d", scale);
+    pcl_image *ycc = NULL, *low = NULL;
+    pcl_status s = pcl_srcnn_colour_input(image, &ycc);
+    if (s == PCL_OK) s = pcl_image_modcrop(ycc, scale, truth);
+    if (s == PCL_OK) s = pcl_resize_bicubic_scale(*truth, 1.0 / (double)scale, PCL_RESIZE_DEFAULT, &low);
+    if (s == PCL_OK) s = pcl_resize_bicubic(low, (*truth)->width, (*truth)->height, PCL_RESIZE_DEFAULT, bicubic);
+    pcl_image_destroy(ycc);
+    pcl_image_destroy(low);
+    if (s != PCL_OK) pcl_image_destroy(*truth), *truth = NULL;
+    return s;
+}
+
 pcl_status pcl_srcnn_training_pipeline(const char *const *dirs, int count, int scale, int stride, size_t limit,
                                        pcl_pipeline **out)
 {
