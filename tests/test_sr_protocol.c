@@ -2,6 +2,8 @@
  * super-resolution literature (x4: Set5 28.42 dB / 0.8104, Set14 26.00 dB /
  * 0.7027; x3: Set5 30.39 / 0.8682, Set14 27.55 / 0.7742; x2: Set5 33.66 /
  * 0.9299, Set14 30.24 / 0.8688), plus hand-checked PSNR and shave rules. */
+#include "perceptcl/color.h"
+#include "perceptcl/tensor.h"
 #include "perceptcl/sr.h"
 
 #include <check.h>
@@ -195,6 +197,63 @@ START_TEST(psnr_and_shave_by_hand)
 }
 END_TEST
 
+/* A crop's score (srcnn compare): the estimate's Y (a gray estimate as is,
+ * an RGB one through rgb2ycbcr's rounded Y) against the truth's channel 0,
+ * cropped, scored as a pair without shave; PSNR checked in float64 by hand;
+ * a crop under SSIM's window gets PSNR only; a crop outside is an error. */
+START_TEST(score_crop_matches_cropped_pair)
+{
+    pcl_context *context = NULL;
+    ck_assert_msg(pcl_context_create(NULL, &context) == PCL_OK, "%s", pcl_last_error());
+    uint64_t state = 7;
+    pcl_image *truth = NULL, *gray = NULL, *rgb = NULL, *y = NULL, *tc = NULL, *ec = NULL;
+    ck_assert_int_eq(pcl_image_create(&truth, 40, 30, 3), PCL_OK);
+    ck_assert_int_eq(pcl_image_create(&gray, 40, 30, 1), PCL_OK);
+    ck_assert_int_eq(pcl_image_create(&rgb, 40, 30, 3), PCL_OK);
+    for (size_t i = 0; i < pcl_image_size(truth); i++) {
+        truth->data[i] = (float)(int)(256 * pcl_random_uniform(&state));
+        rgb->data[i] = (float)(int)(256 * pcl_random_uniform(&state));
+    }
+    for (int i = 0; i < 40 * 30; i++) { /* the truth's Y plus noise, clamped to 0..255 */
+        float v = truth->data[3 * i] + (float)(int)(21 * pcl_random_uniform(&state)) - 10.0f;
+        gray->data[i] = v < 0 ? 0 : v > 255 ? 255 : v;
+    }
+    const int crop[4] = {5, 3, 24, 20};
+    pcl_sr_score score, pair;
+    ck_assert_msg(pcl_sr_score_crop(context, truth, gray, crop, &score) == PCL_OK, "%s", pcl_last_error());
+    double sum = 0;
+    for (int r = 3; r < 23; r++)
+        for (int c = 5; c < 29; c++) {
+            double d = (double)truth->data[3 * (r * 40 + c)] - (double)gray->data[r * 40 + c];
+            sum += d * d;
+        }
+    ck_assert_double_eq_tol(score.psnr, 10.0 * log10(255.0 * 255.0 / (sum / (24 * 20))), 1e-9);
+    ck_assert_int_eq(pcl_color_channel(truth, 0, &y), PCL_OK);
+    ck_assert_int_eq(pcl_image_crop(y, 5, 3, 24, 20, &tc), PCL_OK);
+    ck_assert_int_eq(pcl_image_crop(gray, 5, 3, 24, 20, &ec), PCL_OK);
+    ck_assert_int_eq(pcl_sr_score_pair(context, tc, ec, 0, &pair), PCL_OK);
+    ck_assert(isfinite(score.ssim) && score.ssim > 0 && score.ssim < 1);
+    ck_assert_double_eq(score.ssim, pair.ssim);
+    pcl_image_destroy(y), pcl_image_destroy(ec);
+    /* RGB estimate: its rounded BT.601 Y. */
+    ck_assert_msg(pcl_sr_score_crop(context, truth, rgb, crop, &score) == PCL_OK, "%s", pcl_last_error());
+    ck_assert_int_eq(pcl_color_rgb_to_y(rgb, PCL_YCBCR_MODE_ROUND_U8, &y), PCL_OK);
+    ck_assert_int_eq(pcl_image_crop(y, 5, 3, 24, 20, &ec), PCL_OK);
+    ck_assert_int_eq(pcl_sr_score_pair(context, tc, ec, 0, &pair), PCL_OK);
+    ck_assert_double_eq(score.psnr, pair.psnr);
+    ck_assert_double_eq(score.ssim, pair.ssim);
+    /* 10 wide: under the 11x11 window, PSNR only. */
+    const int narrow[4] = {0, 0, 10, 30};
+    ck_assert_int_eq(pcl_sr_score_crop(context, truth, gray, narrow, &score), PCL_OK);
+    ck_assert(isfinite(score.psnr) && score.ssim == 0);
+    const int outside[4] = {30, 0, 11, 11};
+    ck_assert_int_ne(pcl_sr_score_crop(context, truth, gray, outside, &score), PCL_OK);
+    pcl_image_destroy(truth), pcl_image_destroy(gray), pcl_image_destroy(rgb);
+    pcl_image_destroy(y), pcl_image_destroy(tc), pcl_image_destroy(ec);
+    pcl_context_destroy(context);
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("sr_protocol");
@@ -203,6 +262,7 @@ int main(void)
     tcase_add_test(tc, psnr_and_shave_by_hand);
     tcase_add_test(tc, bicubic_matches_published_figures);
     tcase_add_test(tc, evaluate_folder_with_estimators);
+    tcase_add_test(tc, score_crop_matches_cropped_pair);
     suite_add_tcase(suite, tc);
     int failed = pcl_check_run(suite, 0);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;

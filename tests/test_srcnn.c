@@ -3,6 +3,7 @@
  * count and the protocol functions; short training runs lower each loss; eval of an
  * identity network reproduces the bicubic row; upscale sizes; error paths. */
 #include "json_get.h"
+#include "perceptcl/color.h"
 #include "perceptcl/resize.h"
 #include "perceptcl/sr.h"
 #include "perceptcl/srcnn.h"
@@ -696,6 +697,56 @@ START_TEST(upscale_colour_matches_bicubic)
 }
 END_TEST
 
+/* The colour ground truth of compare: its Y channel and that channel's
+ * bicubic round trip are the protocol's (pcl_sr_prepare, checked against the
+ * published bicubic figures); Cb and Cr go through the same modcrop and round
+ * trip as Y; gray stays one channel; scales outside 2..8 are refused. */
+START_TEST(colour_truth_matches_protocol)
+{
+    pcl_image *rgb = NULL, *gray = NULL, *truth = NULL, *bicubic = NULL, *ycc = NULL, *cb = NULL, *cb_low = NULL;
+    pcl_image *cb_up = NULL, *gnd_y = NULL, *bic_y = NULL;
+    ck_assert_int_eq(pcl_image_create(&rgb, 27, 22, 3), PCL_OK);
+    for (size_t i = 0; i < pcl_image_size(rgb); i++) rgb->data[i] = (float)(int)(256 * uniform());
+    ck_assert_msg(pcl_srcnn_colour_truth(rgb, 4, &truth, &bicubic) == PCL_OK, "%s", pcl_last_error());
+    ck_assert_int_eq(pcl_sr_prepare(rgb, 4, &gnd_y, &bic_y), PCL_OK);
+    ck_assert(truth->width == 24 && truth->height == 20 && truth->channels == 3);
+    ck_assert(bicubic->width == 24 && bicubic->height == 20 && bicubic->channels == 3);
+    for (int i = 0; i < 24 * 20; i++) {
+        ck_assert_float_eq(truth->data[3 * i], gnd_y->data[i]);
+        ck_assert_float_eq(bicubic->data[3 * i], bic_y->data[i]);
+    }
+    /* Cb: rgb2ycbcr's, cropped to 24x20 at the top left, down by 1/4 and up. */
+    ck_assert_int_eq(pcl_color_rgb_to_ycbcr(rgb, PCL_YCBCR_MODE_ROUND_U8, &ycc), PCL_OK);
+    ck_assert_int_eq(pcl_color_channel(ycc, 1, &cb), PCL_OK);
+    pcl_image *cb_crop = NULL;
+    ck_assert_int_eq(pcl_image_crop(cb, 0, 0, 24, 20, &cb_crop), PCL_OK);
+    ck_assert_int_eq(pcl_resize_bicubic(cb_crop, 6, 5, PCL_RESIZE_DEFAULT, &cb_low), PCL_OK);
+    ck_assert_int_eq(pcl_resize_bicubic(cb_low, 24, 20, PCL_RESIZE_DEFAULT, &cb_up), PCL_OK);
+    for (int i = 0; i < 24 * 20; i++) {
+        ck_assert_float_eq(truth->data[3 * i + 1], cb_crop->data[i]);
+        ck_assert_float_eq(bicubic->data[3 * i + 1], cb_up->data[i]);
+    }
+    pcl_image_destroy(truth), pcl_image_destroy(bicubic), pcl_image_destroy(gnd_y), pcl_image_destroy(bic_y);
+    ck_assert_int_eq(pcl_image_create(&gray, 10, 13, 1), PCL_OK);
+    for (size_t i = 0; i < pcl_image_size(gray); i++) gray->data[i] = (float)(int)(256 * uniform());
+    ck_assert_int_eq(pcl_srcnn_colour_truth(gray, 3, &truth, &bicubic), PCL_OK);
+    ck_assert_int_eq(pcl_sr_prepare(gray, 3, &gnd_y, &bic_y), PCL_OK);
+    ck_assert(truth->width == 9 && truth->height == 12 && truth->channels == 1 && bicubic->channels == 1);
+    for (size_t i = 0; i < pcl_image_size(truth); i++) {
+        ck_assert_float_eq(truth->data[i], gnd_y->data[i]);
+        ck_assert_float_eq(bicubic->data[i], bic_y->data[i]);
+    }
+    pcl_image_destroy(truth), pcl_image_destroy(bicubic);
+    ck_assert_int_eq(pcl_srcnn_colour_truth(gray, 1, &truth, &bicubic), PCL_ERR_INVALID_ARGUMENT);
+    ck_assert(truth == NULL && bicubic == NULL);
+    ck_assert_int_eq(pcl_srcnn_colour_truth(gray, 9, &truth, &bicubic), PCL_ERR_INVALID_ARGUMENT);
+    ck_assert_msg(strstr(pcl_last_error(), "scale") != NULL, "%s", pcl_last_error());
+    pcl_image_destroy(rgb), pcl_image_destroy(gray), pcl_image_destroy(ycc), pcl_image_destroy(cb);
+    pcl_image_destroy(cb_crop), pcl_image_destroy(cb_low), pcl_image_destroy(cb_up);
+    pcl_image_destroy(gnd_y), pcl_image_destroy(bic_y);
+}
+END_TEST
+
 int main(void)
 {
     snprintf(work, sizeof work, "/tmp/pcl_srcnn_XXXXXX");
@@ -712,6 +763,7 @@ int main(void)
     tcase_add_test(tc, save_load_round_trip);
     tcase_add_test(tc, upscale_sizes_and_errors);
     tcase_add_test(tc, upscale_colour_matches_bicubic);
+    tcase_add_test(tc, colour_truth_matches_protocol);
     tcase_add_test(tc, train_checks_outputs_and_resume);
     tcase_add_test(tc, eval_identity_reproduces_bicubic);
     tcase_add_test(tc, shipped_models_beat_bicubic);
