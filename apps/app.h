@@ -176,8 +176,9 @@ int app_output_check(app_args *r, const char *flag, const char *path);
 int app_crop_parse(const char *text, int crop[4]);
 /* Whether the crop lies inside a width x height image (no int overflow). */
 int app_crop_inside(const int crop[4], int width, int height);
-/* The size x size window (stride 8) where channel 0 varies most. */
-void app_busiest_window(const pcl_image *image, int size, int *x, int *y);
+/* The size x size crop (size capped at the image's smaller side) on a
+ * stride-8 grid where channel 0 varies most. */
+void app_crop_busiest(const pcl_image *image, int size, int crop[4]);
 /* A white strip for `panels` panels; 0, or 1 after an error line. */
 int app_strip_create(const char *app, int panels, const int crop[4], int zoom, int channels, pcl_image **strip);
 /* Panel index: the crop of image (checked inside it); 0, or 1 after an error line. */

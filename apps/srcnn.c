@@ -364,11 +364,7 @@ static int run_compare(int argc, char **argv)
     if (pcl_image_read(files[0], &image) != PCL_OK) return app_fail(cmd, files[0]);
     int rc = pcl_srcnn_colour_truth(image, scale, &gnd, &up) != PCL_OK ? app_fail(cmd, files[0]) : 0;
     pcl_image_destroy(image);
-    if (rc == 0 && !crop_given) {
-        crop[2] = crop[3] = gnd->width < gnd->height ? (gnd->width < 64 ? gnd->width : 64)
-                                                      : (gnd->height < 64 ? gnd->height : 64);
-        app_busiest_window(gnd, crop[2], &crop[0], &crop[1]); /* channel 0: Y */
-    }
+    if (rc == 0 && !crop_given) app_crop_busiest(gnd, 64, crop); /* channel 0: Y */
     if (rc == 0 && !app_crop_inside(crop, gnd->width, gnd->height))
         rc = (fprintf(stderr, "perceptcl srcnn compare: --crop %d,%d,%d,%d is outside the %dx%d (modcropped) image\n",
                       crop[0], crop[1], crop[2], crop[3], gnd->width, gnd->height), 2);

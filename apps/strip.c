@@ -28,10 +28,14 @@ int app_crop_inside(const int crop[4], int width, int height)
            crop[2] <= width - crop[0] && crop[3] <= height - crop[1];
 }
 
-void app_busiest_window(const pcl_image *image, int size, int *x, int *y)
+void app_crop_busiest(const pcl_image *image, int size, int crop[4])
 {
+    if (size > image->width) size = image->width;
+    if (size > image->height) size = image->height;
     double best = -1;
+    int *x = &crop[0], *y = &crop[1];
     *x = *y = 0;
+    crop[2] = crop[3] = size;
     const int c = image->channels;
     for (int y0 = 0; y0 + size <= image->height; y0 += 8)
         for (int x0 = 0; x0 + size <= image->width; x0 += 8) {
