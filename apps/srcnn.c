@@ -9,7 +9,8 @@
  *
  * The network is a table (architectures.c), the data a pipeline
  * (pcl_srcnn_training_pipeline), training the shared flags (train_cmd.c),
- * evaluation pcl_sr_evaluate_folder and a report (report.c). */
+ * evaluation pcl_sr_evaluate_folder and a report (report.c), compare's
+ * images pcl_srcnn_colour_truth and its scores pcl_sr_score_crop. */
 #include "app.h"
 #include "perceptcl/sr.h"
 #include "perceptcl/srcnn.h"
