@@ -1,0 +1,316 @@
+/* perceptcl yaleb: libsvm through apps/yaleb_svm.c on problems with known
+ * answers, the grid search on constructed cases, feature files (apps/yaleb_features.c)
+ * and the svm command on a small file. No OpenCL device needed. */
+#include "../apps/yaleb.h"
+#include "check_run.h"
+#include "perceptcl/rng.h"
+
+#include <check.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char dir[] = "/tmp/pcl-yaleb-XXXXXX";
+
+static void setup(void) { ck_assert_ptr_nonnull(mkdtemp(strcpy(dir, "/tmp/pcl-yaleb-XXXXXX"))); }
+static void teardown(void)
+{
+    char command[128];
+    snprintf(command, sizeof command, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(command), 0);
+}
+
+/* Uniform in [-1, 1) from the project's generator. */
+static double uniform(uint64_t *state) { return (double)(pcl_rng_next(state) >> 11) * 0x1p-52 - 1.0; }
+
+static size_t *range(size_t from, size_t to)
+{
+    size_t *r = malloc((to - from) * sizeof *r);
+    ck_assert_ptr_nonnull(r);
+    for (size_t i = from; i < to; i++) r[i - from] = i;
+    return r;
+}
+
+/* Three classes around (0, 0), (10, 0) and (0, 10), each point within 1 of
+ * its centre: a line separates each pair, so a linear SVM gets all test rows right. */
+START_TEST(separable_classes_no_error)
+{
+    enum { N = 90, TRAIN = 60 };
+    double x[N * 2], y[N], predictions[N - TRAIN];
+    uint64_t state = 7;
+    for (int i = 0; i < N; i++) {
+        int c = i % 3;
+        y[i] = 5 + c; /* labels need not start at 0 */
+        x[2 * i] = (c == 1 ? 10 : 0) + uniform(&state);
+        x[2 * i + 1] = (c == 2 ? 10 : 0) + uniform(&state);
+    }
+    size_t *train = range(0, TRAIN), *test = range(TRAIN, N);
+    char error[256];
+    for (int g = 0; g < 7; g++) {
+        ck_assert_int_eq(yaleb_svm_fit_predict(YALEB_SVM_IDENTITY, yaleb_svm_identity_grid[g], x, 2, y, train, TRAIN,
+                                               test, N - TRAIN, predictions, error, sizeof error), 0);
+        ck_assert_double_eq(yaleb_svm_error(YALEB_SVM_IDENTITY, y, test, N - TRAIN, predictions), 0);
+    }
+    /* One wrong prediction out of 30 reads as 3.33 %. */
+    predictions[4] = 99;
+    ck_assert_double_eq_tol(yaleb_svm_error(YALEB_SVM_IDENTITY, y, test, N - TRAIN, predictions), 100.0 / 30, 1e-12);
+    free(train), free(test);
+}
+END_TEST
+
+/* y = 3 x0 - 2 x1 + 5 on [-1, 1]^2, no noise: the RBF SVR's tube is
+ * epsilon = 0.1 wide, so a fit within the tube has MSE below 0.01; a
+ * constant prediction (the mean) would have MSE (9 + 4) / 3 = 4.33. */
+START_TEST(linear_target_small_mse)
+{
+    enum { N = 300, TRAIN = 200 };
+    double x[N * 2], y[N], predictions[N - TRAIN];
+    uint64_t state = 11;
+    for (int i = 0; i < N; i++) {
+        x[2 * i] = uniform(&state), x[2 * i + 1] = uniform(&state);
+        y[i] = 3 * x[2 * i] - 2 * x[2 * i + 1] + 5;
+    }
+    size_t *train = range(0, TRAIN), *test = range(TRAIN, N);
+    char error[256];
+    ck_assert_int_eq(yaleb_svm_fit_predict(YALEB_SVM_REGRESS, 100, x, 2, y, train, TRAIN, test, N - TRAIN,
+                                           predictions, error, sizeof error), 0);
+    double mse = yaleb_svm_error(YALEB_SVM_REGRESS, y, test, N - TRAIN, predictions);
+    double reference = 0;
+    for (int i = 0; i < N - TRAIN; i++) reference += pow(predictions[i] - y[TRAIN + i], 2) / (N - TRAIN);
+    ck_assert_double_eq_tol(mse, reference, 1e-12);
+    ck_assert_msg(mse < 0.01, "MSE %g (tube 0.1: below 0.01 expected)", mse);
+    free(train), free(test);
+}
+END_TEST
+
+/* Features are z-scored on the training rows: scaling a feature by 1000 and
+ * shifting it by -3 changes no prediction (beyond rounding). */
+START_TEST(standardisation_makes_units_irrelevant)
+{
+    enum { N = 120, TRAIN = 80 };
+    double x[N * 2], scaled[N * 2], y[N], a[N - TRAIN], b[N - TRAIN];
+    uint64_t state = 5;
+    for (int i = 0; i < N; i++) {
+        x[2 * i] = uniform(&state), x[2 * i + 1] = uniform(&state);
+        scaled[2 * i] = 1000 * x[2 * i] - 3, scaled[2 * i + 1] = x[2 * i + 1];
+        y[i] = sin(3 * x[2 * i]) + x[2 * i + 1];
+    }
+    size_t *train = range(0, TRAIN), *test = range(TRAIN, N);
+    char error[256];
+    ck_assert_int_eq(yaleb_svm_fit_predict(YALEB_SVM_REGRESS, 10, x, 2, y, train, TRAIN, test, N - TRAIN, a, error,
+                                           sizeof error), 0);
+    ck_assert_int_eq(yaleb_svm_fit_predict(YALEB_SVM_REGRESS, 10, scaled, 2, y, train, TRAIN, test, N - TRAIN, b,
+                                           error, sizeof error), 0);
+    for (int i = 0; i < N - TRAIN; i++) ck_assert_double_eq_tol(a[i], b[i], 1e-6);
+    free(train), free(test);
+}
+END_TEST
+
+/* Identity, constructed so every C in the grid is perfect: two classes at
+ * -1 and +1 (spread 0.01) in one feature, z-scored to about -1 and +1. The
+ * hard margin needs w = 1, reached with one support vector per class at
+ * alpha = 1/2, so every C >= 1 (the identity grid from C = 1 up) separates
+ * the classes exactly: every CV error is 0, and the tie goes to the smallest
+ * C, the first. (C = 0.01 and 0.1 are left out: all alphas at the bound C,
+ * libsvm's bias is then the middle of an interval and may misclassify.) */
+START_TEST(grid_tie_picks_smallest_c)
+{
+    enum { N = 60 };
+    const double *grid = yaleb_svm_identity_grid + 2;
+    double x[N], y[N], cv[5];
+    uint64_t state = 3;
+    for (int i = 0; i < N; i++) y[i] = i % 2, x[i] = (i % 2 ? 1 : -1) + 0.01 * uniform(&state);
+    size_t *rows = range(0, N);
+    int best = -1;
+    char error[256];
+    ck_assert_double_eq(grid[0], 1);
+    ck_assert_int_eq(yaleb_svm_grid_search(YALEB_SVM_IDENTITY, grid, 5, x, 1, y, rows, N, 3, 1, cv, &best, error,
+                                           sizeof error), 0);
+    for (int g = 0; g < 5; g++) ck_assert_double_eq(cv[g], 0);
+    ck_assert_int_eq(best, 0);
+    free(rows);
+}
+END_TEST
+
+/* Regression, constructed so only the largest C can fit: y = 100 x on
+ * [-1, 1]. An SVR's prediction is b + sum (a_i - a_i*) K(x_i, x) with
+ * 0 <= a_i, a_i* <= C and K <= 1, so it stays within C x (training rows) =
+ * C x 40 of b: C = 1 cannot leave [b - 40, b + 40] and C = 10 (at most 400,
+ * in practice far less, since K falls with distance) bends short of the ends, while
+ * C = 100 fits. Expected: the CV errors fall with C and C = 100 is chosen. */
+START_TEST(grid_picks_large_c_when_small_cannot_fit)
+{
+    enum { N = 60 };
+    static const double grid[3] = {1, 10, 100};
+    double x[N], y[N], cv[3];
+    for (int i = 0; i < N; i++) x[i] = -1 + 2.0 * i / (N - 1), y[i] = 100 * x[i];
+    size_t *rows = range(0, N);
+    int best = -1;
+    char error[256];
+    ck_assert_int_eq(yaleb_svm_grid_search(YALEB_SVM_REGRESS, grid, 3, x, 1, y, rows, N, 3, 2, cv, &best, error,
+                                           sizeof error), 0);
+    ck_assert_msg(cv[0] > cv[1] && cv[1] > cv[2], "CV MSE %g, %g, %g should fall with C", cv[0], cv[1], cv[2]);
+    ck_assert_int_eq(best, 2);
+    free(rows);
+}
+END_TEST
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+START_TEST(features_round_trip)
+{
+    int subject[2] = {11, 39}, azimuth[2] = {-130, 0}, elevation[2] = {20, -35};
+    double values[4] = {0.1f, -1.0 / 3, 1e-30, 12345.678f};
+    yaleb_features f = {2, 2, subject, azimuth, elevation, values}, back;
+    char path[256], error[512];
+    snprintf(path, sizeof path, "%s/f.csv", dir);
+    ck_assert_int_eq(yaleb_features_write(path, &f, error, sizeof error), 0);
+    ck_assert_int_eq(yaleb_features_read(path, &back, error, sizeof error), 0);
+    ck_assert_int_eq((int)back.count, 2);
+    ck_assert_int_eq(back.dims, 2);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(back.subject[i], subject[i]);
+        ck_assert_int_eq(back.azimuth[i], azimuth[i]);
+        ck_assert_int_eq(back.elevation[i], elevation[i]);
+    }
+    /* 9 significant digits: float32 values come back exactly. */
+    ck_assert_float_eq((float)back.values[0], 0.1f);
+    ck_assert_float_eq((float)back.values[3], 12345.678f);
+    ck_assert_double_eq_tol(back.values[1], -1.0 / 3, 1e-9);
+    yaleb_features_free(&back);
+}
+END_TEST
+
+/* Each bad file: refused, one line naming the file and the line. */
+START_TEST(bad_feature_files_refused)
+{
+    static const struct {
+        const char *text, *expected;
+    } cases[] = {
+        {"subject,azimuth,elevation,f0,f1\n1,0,0,0.5\n", ":2: 4 columns, the header has 5"},
+        {"subject,azimuth,elevation,f0,f1\n1,0,0,0.5,1\n2,0,0,0.5,1,7\n", ":3: 6 columns, the header has 5"},
+        {"subject,azimuth,elevation,f0\n1,0,0,nan\n", ":2: f0 'nan' is not a finite number"},
+        {"subject,azimuth,elevation,f0\n1,0,0,inf\n", ":2: f0 'inf' is not a finite number"},
+        {"subject,azimuth,elevation,f0\n1,0,0,\n", ":2: f0 '' is not a finite number"},
+        {"subject,azimuth,elevation,f0\n,0,0,1\n", ":2: the subject label is missing"},
+        {"subject,azimuth,elevation,f0\n1,,0,1\n", ":2: the azimuth label is missing"},
+        {"subject,azimuth,elevation,f0\n1,0,1.5,1\n", ":2: the elevation label '1.5' is not an integer"},
+        {"subject,azimuth,f0\n1,0,1\n", ":1: the header is not"},
+        {"subject,azimuth,elevation,f1\n1,0,0,1\n", ":1: the header is not"},
+        {"subject,azimuth,elevation,f0\n", ":2: no face after the header"},
+        {"", ":1: empty file"},
+    };
+    char path[256], error[512];
+    snprintf(path, sizeof path, "%s/bad.csv", dir);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        write_text(path, cases[i].text);
+        yaleb_features f;
+        ck_assert_int_eq(yaleb_features_read(path, &f, error, sizeof error), 1);
+        ck_assert_msg(strncmp(error, path, strlen(path)) == 0 && strstr(error, cases[i].expected) &&
+                          !strchr(error, '\n'),
+                      "case %zu: '%s' should name %s and say '%s'", i, error, path, cases[i].expected);
+        ck_assert_ptr_null(f.values);
+    }
+}
+END_TEST
+
+/* Runs perceptcl with args; stderr into err (its text), returns the exit status. */
+static int run_perceptcl(const char *args, char *err, size_t size)
+{
+    char command[1024], err_path[300];
+    snprintf(err_path, sizeof err_path, "%s/stderr", dir);
+    snprintf(command, sizeof command, "%s %s >%s/stdout 2>%s", PCL_PERCEPTCL, args, dir, err_path);
+    int status = system(command);
+    FILE *f = fopen(err_path, "r");
+    ck_assert_ptr_nonnull(f);
+    size_t n = fread(err, 1, size - 1, f);
+    err[n] = '\0';
+    fclose(f);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* The command on 200 faces: subject separable (subject s at f0 = 10 s),
+ * azimuth = 20 f1 and elevation = 10 f2 with f1, f2 in [-1, 1]: identity
+ * error 0 and both MSEs far below the targets' variances (133 and 33). */
+START_TEST(svm_command_on_a_constructed_file)
+{
+    enum { N = 200 };
+    int subject[N], azimuth[N], elevation[N];
+    double values[N * 3];
+    uint64_t state = 9;
+    for (int i = 0; i < N; i++) {
+        subject[i] = 1 + i % 4;
+        values[3 * i] = 10 * subject[i] + uniform(&state);
+        azimuth[i] = (int)lround(20 * uniform(&state)), elevation[i] = (int)lround(10 * uniform(&state));
+        values[3 * i + 1] = azimuth[i] / 20.0, values[3 * i + 2] = elevation[i] / 10.0;
+    }
+    yaleb_features f = {N, 3, subject, azimuth, elevation, values};
+    char path[256], args[1024], err[4096], error[512];
+    snprintf(path, sizeof path, "%s/small.csv", dir);
+    ck_assert_int_eq(yaleb_features_write(path, &f, error, sizeof error), 0);
+    snprintf(args, sizeof args, "yaleb svm %s --split-seed 4 --report %s/r", path, dir);
+    ck_assert_int_eq(run_perceptcl(args, err, sizeof err), 0);
+    char json_path[300];
+    snprintf(json_path, sizeof json_path, "%s/r.json", dir);
+    json_error_t json_error;
+    json_t *doc = json_load_file(json_path, 0, &json_error);
+    ck_assert_ptr_nonnull(doc);
+    json_t *results = json_object_get(json_object_get(json_array_get(json_object_get(doc, "files"), 0),
+                                                      "results"), "features");
+    ck_assert_ptr_nonnull(results);
+    ck_assert_double_eq(json_real_value(json_object_get(results, "identity_error")), 0);
+    double azimuth_mse = json_real_value(json_object_get(results, "azimuth_mse"));
+    double elevation_mse = json_real_value(json_object_get(results, "elevation_mse"));
+    ck_assert_msg(azimuth_mse >= 0 && azimuth_mse < 5, "azimuth MSE %g", azimuth_mse);
+    ck_assert_msg(elevation_mse >= 0 && elevation_mse < 2, "elevation MSE %g", elevation_mse);
+    ck_assert_int_eq(json_integer_value(json_object_get(doc, "test")), 40);
+    json_decref(doc);
+
+    /* The same seed gives the same report byte for byte. */
+    char first[300], second[300], command[700];
+    snprintf(first, sizeof first, "%s/r.md", dir);
+    snprintf(second, sizeof second, "%s/r2.md", dir);
+    snprintf(args, sizeof args, "yaleb svm %s --split-seed 4 --report %s/r2", path, dir);
+    ck_assert_int_eq(run_perceptcl(args, err, sizeof err), 0);
+    snprintf(command, sizeof command, "cmp -s %s %s", first, second);
+    ck_assert_int_eq(system(command), 0);
+
+    /* A bad file: exit 1, one line naming the file and line. */
+    write_text(path, "subject,azimuth,elevation,f0\n1,0,0,nan\n");
+    snprintf(args, sizeof args, "yaleb svm %s", path);
+    ck_assert_int_eq(run_perceptcl(args, err, sizeof err), 1);
+    ck_assert_msg(strstr(err, ":2: f0 'nan'") && strchr(err, '\n') == err + strlen(err) - 1, "stderr: %s", err);
+    /* Usage errors: exit 2. */
+    ck_assert_int_eq(run_perceptcl("yaleb svm", err, sizeof err), 2);
+    ck_assert_int_eq(run_perceptcl("yaleb features --data x --out y", err, sizeof err), 2);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *suite = suite_create("yaleb");
+    TCase *svm = tcase_create("svm");
+    tcase_add_test(svm, separable_classes_no_error);
+    tcase_add_test(svm, linear_target_small_mse);
+    tcase_add_test(svm, standardisation_makes_units_irrelevant);
+    tcase_add_test(svm, grid_tie_picks_smallest_c);
+    tcase_add_test(svm, grid_picks_large_c_when_small_cannot_fit);
+    suite_add_tcase(suite, svm);
+    TCase *files = tcase_create("files");
+    tcase_add_checked_fixture(files, setup, teardown);
+    tcase_add_test(files, features_round_trip);
+    tcase_add_test(files, bad_feature_files_refused);
+    tcase_add_test(files, svm_command_on_a_constructed_file);
+    suite_add_tcase(suite, files);
+    return pcl_check_run(suite, 0) == 0 ? 0 : 1;
+}
