@@ -20,13 +20,15 @@
 enum { SIDE = 48, FOLDS = 3 };
 
 static const char usage[] =
-    "usage: perceptcl yaleb features --pixels --data DIR --out FEATURES.csv\n"
+    "usage: perceptcl yaleb features --pixels [--pca 32] --data DIR --out FEATURES.csv\n"
     "       perceptcl yaleb svm FEATURES.csv [--split-seed 1] [--report PREFIX]\n\n"
     "Extended Yale B cropped faces (DIR: CroppedYale, 2,414 images of 38 people; subject, light\n"
     "azimuth and elevation from the file names).\n\n"
     "features --pixels: the pixel baseline: each face resized to 48x48 (MATLAB-compatible bicubic\n"
-    "  with antialiasing, on floats) and scaled to [-1, 1]; the 2,304 raw pixels are the features\n"
-    "  (no PCA). The CSV's header is subject,azimuth,elevation,f0,...,f<D-1>.\n\n"
+    "  with antialiasing, on floats) and scaled to [-1, 1]; the features are the coordinates on the\n"
+    "  --pca K (default 32) principal components of the 2,304 pixels over all faces (unsupervised:\n"
+    "  the test faces' pixels shape the basis, their labels do not), or with --pca 0 the raw\n"
+    "  pixels. The CSV's header is subject,azimuth,elevation,f0,...,f<D-1>.\n\n"
     "svm: a seeded random 60/20/20 train/validation/test split of the file's faces (pcl_split);\n"
     "  C is chosen by 3-fold cross-validation on train + validation (folds seeded from the split\n"
     "  seed), the chosen model trained on train + validation and scored on test. libsvm: identity\n"
@@ -40,13 +42,15 @@ static const char usage[] =
 static int run_features(int argc, char **argv)
 {
     const char *cmd = "yaleb features", *data = NULL, *out = NULL;
-    int pixels = 0;
-    static const app_option options[] = {{"--pixels", NULL}, {"--data", "DIR"}, {"--out", "CSV"}, {NULL, NULL}};
+    int pixels = 0, components = 32;
+    static const app_option options[] = {{"--pixels", NULL}, {"--pca", "K"}, {"--data", "DIR"}, {"--out", "CSV"},
+                                         {NULL, NULL}};
     app_args r;
     app_args_init(&r, cmd, usage, options, NULL, argc, argv);
     while (app_args_next(&r)) {
         if (!r.option) app_args_error(&r, "unexpected argument '%s'", r.value);
         else if (app_args_is(&r, "--pixels")) pixels = 1;
+        else if (app_args_is(&r, "--pca")) app_args_int(&r, 0, SIDE * SIDE, &components);
         else if (app_args_is(&r, "--data")) data = r.value;
         else if (app_args_is(&r, "--out")) out = r.value;
     }
@@ -80,9 +84,23 @@ static int run_features(int argc, char **argv)
     }
     pcl_dataset_destroy(dataset);
     char error[512];
+    double *reduced = NULL, variances[SIDE * SIDE];
+    if (rc == 0 && components > 0) {
+        reduced = malloc(count * (size_t)components * sizeof *reduced);
+        if (!reduced) rc = (fprintf(stderr, "perceptcl %s: out of memory for the PCA\n", cmd), 1);
+        else if (yaleb_pca(f.values, count, f.dims, components, 1, reduced, variances, error, sizeof error))
+            rc = (fprintf(stderr, "perceptcl %s: %s\n", cmd, error), 1);
+        else {
+            free(f.values);
+            f.values = reduced, f.dims = components;
+        }
+        if (rc) free(reduced);
+    }
     if (rc == 0 && yaleb_features_write(out, &f, error, sizeof error))
         rc = (fprintf(stderr, "perceptcl %s: %s\n", cmd, error), 1);
-    if (rc == 0) fprintf(stderr, "perceptcl %s: %zu faces x %d pixels -> %s\n", cmd, count, f.dims, out);
+    if (rc == 0)
+        fprintf(stderr, "perceptcl %s: %zu faces, %d features (%s) -> %s\n", cmd, count, f.dims,
+                components ? "pixel PCA" : "raw pixels", out);
     yaleb_features_free(&f);
     return rc;
 }

@@ -6,7 +6,8 @@
  *   - libsvm through perceptcl (yaleb_svm.c): a linear C-SVC (identity) and
  *     an RBF epsilon-SVR (light azimuth, elevation), features standardised
  *     on the training rows, C chosen by k-fold cross-validation with folds
- *     drawn from the project's seeded generator (rng.h). */
+ *     drawn from the project's seeded generator (rng.h);
+ *   - PCA (yaleb_pca.c) for the pixel baseline. */
 #ifndef PERCEPTCL_APPS_YALEB_H
 #define PERCEPTCL_APPS_YALEB_H
 
@@ -64,5 +65,15 @@ double yaleb_svm_error(yaleb_svm_task task, const double *y, const size_t *rows,
 int yaleb_svm_grid_search(yaleb_svm_task task, const double *grid, int grid_count, const double *x, int dims,
                           const double *y, const size_t *rows, size_t count, int folds, uint64_t seed,
                           double *cv_errors, int *best, char *error, size_t error_size);
+
+/* ---- PCA (yaleb_pca.c) ---------------------------------------------------------
+ * The k principal components of the rows of x (n x dims; centred on their
+ * mean): out (n x k) gets each row's coordinates on them, variances (k) the
+ * components' sample variances (divisor n - 1), largest first. Subspace
+ * iteration (k + 8 vectors, 40 steps, start vectors from seed) then
+ * Rayleigh-Ritz with Jacobi; each component's sign makes its largest entry
+ * positive. 0, or 1 with one line in error. */
+int yaleb_pca(const double *x, size_t n, int dims, int k, uint64_t seed, double *out, double *variances,
+              char *error, size_t error_size);
 
 #endif

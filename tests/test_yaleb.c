@@ -159,6 +159,67 @@ START_TEST(grid_picks_large_c_when_small_cannot_fit)
 }
 END_TEST
 
+/* PCA against its definition, on rank-3 data in 12 dimensions: x = 5 a u1 +
+ * 2 b u2 + c u3 + 7 (a shift), with a, b, c uniform and u1..u3 orthonormal
+ * (a rotated basis). Checked in float64 against the sample covariance S
+ * built here directly: each component u is a unit eigenvector (|S u - l u|
+ * small), the components are orthonormal, the variances come largest first
+ * and the three of them add up to trace(S) (the data has rank 3), and out
+ * holds each centred row's coordinates. */
+START_TEST(pca_matches_its_definition)
+{
+    enum { N = 400, D = 12, K = 3 };
+    double x[N * D], out[N * K], variances[K], u[3][D] = {{0}};
+    uint64_t state = 21;
+    for (int j = 0; j < 3; j++) { /* orthonormal directions: Gram-Schmidt of random vectors */
+        for (int d = 0; d < D; d++) u[j][d] = uniform(&state);
+        for (int i = 0; i < j; i++) {
+            double dot = 0;
+            for (int d = 0; d < D; d++) dot += u[i][d] * u[j][d];
+            for (int d = 0; d < D; d++) u[j][d] -= dot * u[i][d];
+        }
+        double norm = 0;
+        for (int d = 0; d < D; d++) norm += u[j][d] * u[j][d];
+        for (int d = 0; d < D; d++) u[j][d] /= sqrt(norm);
+    }
+    for (int r = 0; r < N; r++) {
+        double a = uniform(&state), b = uniform(&state), c = uniform(&state);
+        for (int d = 0; d < D; d++) x[r * D + d] = 5 * a * u[0][d] + 2 * b * u[1][d] + c * u[2][d] + 7;
+    }
+    char error[256];
+    ck_assert_int_eq(yaleb_pca(x, N, D, K, 1, out, variances, error, sizeof error), 0);
+    double mean[D] = {0}, cov[D][D] = {{0}}, trace = 0;
+    for (int r = 0; r < N; r++)
+        for (int d = 0; d < D; d++) mean[d] += x[r * D + d] / N;
+    for (int r = 0; r < N; r++)
+        for (int i = 0; i < D; i++)
+            for (int j = 0; j < D; j++) cov[i][j] += (x[r * D + i] - mean[i]) * (x[r * D + j] - mean[j]) / (N - 1);
+    for (int d = 0; d < D; d++) trace += cov[d][d];
+    ck_assert_double_eq_tol((variances[0] + variances[1] + variances[2]), trace, 1e-9 * trace);
+    ck_assert(variances[0] > variances[1] && variances[1] > variances[2] && variances[2] > 0);
+    /* The components from the coordinates: v_c = sum_r (x_r - mean) out_rc / ((N - 1) l_c). */
+    double v[K][D] = {{0}};
+    for (int c = 0; c < K; c++)
+        for (int r = 0; r < N; r++)
+            for (int d = 0; d < D; d++) v[c][d] += (x[r * D + d] - mean[d]) * out[r * K + c] / ((N - 1) * variances[c]);
+    for (int c = 0; c < K; c++) {
+        for (int e = 0; e < K; e++) {
+            double dot = 0;
+            for (int d = 0; d < D; d++) dot += v[c][d] * v[e][d];
+            ck_assert_double_eq_tol(dot, c == e, 1e-9);
+        }
+        for (int i = 0; i < D; i++) {
+            double su = 0;
+            for (int j = 0; j < D; j++) su += cov[i][j] * v[c][j];
+            ck_assert_double_eq_tol(su, variances[c] * v[c][i], 1e-9 * variances[0]);
+        }
+    }
+    /* Out of range: refused with one line. */
+    ck_assert_int_eq(yaleb_pca(x, N, D, D + 1, 1, out, variances, error, sizeof error), 1);
+    ck_assert_ptr_nonnull(strstr(error, "13 components of 12 features"));
+}
+END_TEST
+
 static void write_text(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
@@ -305,6 +366,7 @@ int main(void)
     tcase_add_test(svm, standardisation_makes_units_irrelevant);
     tcase_add_test(svm, grid_tie_picks_smallest_c);
     tcase_add_test(svm, grid_picks_large_c_when_small_cannot_fit);
+    tcase_add_test(svm, pca_matches_its_definition);
     suite_add_tcase(suite, svm);
     TCase *files = tcase_create("files");
     tcase_add_checked_fixture(files, setup, teardown);
