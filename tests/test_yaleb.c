@@ -357,6 +357,70 @@ START_TEST(svm_command_on_a_constructed_file)
 }
 END_TEST
 
+/* features --pixels on a small Yale tree of constant faces: a constant
+ * image stays constant through the bicubic resize (its weights sum to 1),
+ * so with --pca 0 every feature of a face of gray v is 2 v / 255 - 1, and the
+ * labels come from the names. --pca 2 writes two features per face. */
+START_TEST(pixel_features_of_constant_faces)
+{
+    static const struct {
+        const char *name;
+        int subject, azimuth, elevation, gray;
+    } faces[] = {
+        {"yaleB01_P00A+000E+00.pgm", 1, 0, 0, 0},
+        {"yaleB01_P00A-130E+20.pgm", 1, -130, 20, 255},
+        {"yaleB02_P00A+035E-40.pgm", 2, 35, -40, 51},
+        {"yaleB02_P00A+010E+05.pgm", 2, 10, 5, 204},
+    };
+    enum { FACES = sizeof faces / sizeof faces[0], W = 168, H = 192 };
+    static unsigned char pixels[W * H];
+    char path[512], args[1024], err[4096], error[512];
+    for (int i = 0; i < FACES; i++) {
+        snprintf(path, sizeof path, "%s/yale/yaleB%02d", dir, faces[i].subject);
+        char command[600];
+        snprintf(command, sizeof command, "mkdir -p '%s'", path);
+        ck_assert_int_eq(system(command), 0);
+        snprintf(path + strlen(path), sizeof path - strlen(path), "/%s", faces[i].name);
+        FILE *f = fopen(path, "wb");
+        ck_assert_ptr_nonnull(f);
+        fprintf(f, "P5\n%d %d\n255\n", W, H);
+        memset(pixels, faces[i].gray, sizeof pixels);
+        ck_assert_int_eq((int)fwrite(pixels, 1, sizeof pixels, f), W * H);
+        ck_assert_int_eq(fclose(f), 0);
+    }
+    snprintf(args, sizeof args, "yaleb features --pixels --pca 0 --data %s/yale --out %s/raw.csv", dir, dir);
+    ck_assert_msg(run_perceptcl(args, err, sizeof err) == 0, "stderr: %s", err);
+    yaleb_features f;
+    snprintf(path, sizeof path, "%s/raw.csv", dir);
+    ck_assert_int_eq(yaleb_features_read(path, &f, error, sizeof error), 0);
+    ck_assert_int_eq((int)f.count, FACES);
+    ck_assert_int_eq(f.dims, 48 * 48);
+    for (size_t r = 0; r < f.count; r++) {
+        int i = 0; /* the dataset's order need not be ours: find the face by its labels */
+        while (i < FACES && (faces[i].subject != f.subject[r] || faces[i].azimuth != f.azimuth[r] ||
+                             faces[i].elevation != f.elevation[r]))
+            i++;
+        ck_assert_int_lt(i, FACES);
+        for (int d = 0; d < f.dims; d++)
+            ck_assert_double_eq_tol(f.values[r * (size_t)f.dims + d], 2.0 * faces[i].gray / 255 - 1, 1e-5);
+    }
+    yaleb_features_free(&f);
+    snprintf(args, sizeof args, "yaleb features --pixels --pca 2 --data %s/yale --out %s/pca.csv", dir, dir);
+    ck_assert_msg(run_perceptcl(args, err, sizeof err) == 0, "stderr: %s", err);
+    snprintf(path, sizeof path, "%s/pca.csv", dir);
+    ck_assert_int_eq(yaleb_features_read(path, &f, error, sizeof error), 0);
+    ck_assert_int_eq((int)f.count, FACES);
+    ck_assert_int_eq(f.dims, 2);
+    yaleb_features_free(&f);
+    /* A missing folder: exit 1, one line, no file. */
+    snprintf(args, sizeof args, "yaleb features --pixels --data %s/none --out %s/none.csv", dir, dir);
+    ck_assert_int_eq(run_perceptcl(args, err, sizeof err), 1);
+    ck_assert_ptr_eq(strchr(err, '\n'), err + strlen(err) - 1);
+    snprintf(path, sizeof path, "%s/none.csv", dir);
+    ck_assert_int_ne(access(path, F_OK), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("yaleb");
@@ -373,6 +437,7 @@ int main(void)
     tcase_add_test(files, features_round_trip);
     tcase_add_test(files, bad_feature_files_refused);
     tcase_add_test(files, svm_command_on_a_constructed_file);
+    tcase_add_test(files, pixel_features_of_constant_faces);
     suite_add_tcase(suite, files);
     return pcl_check_run(suite, 0) == 0 ? 0 : 1;
 }
