@@ -21,6 +21,7 @@ int app_sr_eval(int argc, char **argv);
 int app_datasets(int argc, char **argv);
 int app_srcnn(int argc, char **argv);
 int app_study(int argc, char **argv);
+int app_yaleb(int argc, char **argv); /* yaleb.c; its parts: yaleb.h */
 
 /* ---- arguments (args.c) ----------------------------------------------------
  * A command lists its options; the reader walks argv:

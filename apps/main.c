@@ -18,6 +18,7 @@ static const app_entry apps[] = {
     {"srcnn", app_srcnn, "SRCNN super-resolution with MSE / MAE / MS-SSIM: train, eval (Table 2), upscale, compare"},
     {"datasets", app_datasets, "which corpora a data folder holds and whether they are complete"},
     {"study", app_study, "human-judgment studies: items manifest, make (2AFC / ranking web page), analyze"},
+    {"yaleb", app_yaleb, "Extended Yale B (Table 1): pixel features, SVM / SVR on a feature file"},
 };
 
 static void print_help(FILE *out)
