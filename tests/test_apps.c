@@ -8,6 +8,8 @@
 
 #include <jansson.h>
 
+#include "run_perceptcl.h"
+
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -22,27 +24,11 @@ static char work[64];
 static char out_text[1 << 16], err_text[1 << 16];
 static json_t *manifest;
 
-static void read_text(const char *path, char *buffer, size_t size)
-{
-    FILE *f = fopen(path, "r");
-    size_t n = f ? fread(buffer, 1, size - 1, f) : 0;
-    buffer[n] = '\0';
-    if (f) fclose(f);
-}
-
 /* Runs "perceptcl ARGS" in the work folder; returns the exit code and keeps
  * stdout and stderr in out_text / err_text. */
 static int run(const char *args)
 {
-    char command[8192];
-    snprintf(command, sizeof command, "cd %s && %s %s >stdout.txt 2>stderr.txt", work, PCL_PERCEPTCL, args);
-    int status = system(command);
-    char path[256];
-    snprintf(path, sizeof path, "%s/stdout.txt", work);
-    read_text(path, out_text, sizeof out_text);
-    snprintf(path, sizeof path, "%s/stderr.txt", work);
-    read_text(path, err_text, sizeof err_text);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+    return pcl_test_run_perceptcl(work, args, out_text, sizeof out_text, err_text, sizeof err_text);
 }
 
 static int file_exists(const char *name)
@@ -521,7 +507,7 @@ static const char *file_text(const char *name)
     static char text[1 << 16];
     char path[256];
     snprintf(path, sizeof path, "%s/%s", work, name);
-    read_text(path, text, sizeof text);
+    pcl_test_read_text(path, text, sizeof text);
     return text;
 }
 
@@ -533,7 +519,7 @@ static int stray_files(const char *const *expected)
     ck_assert_int_eq(system(command), 0);
     char list_path[128], list[8192];
     snprintf(list_path, sizeof list_path, "%s.list", work);
-    read_text(list_path, list, sizeof list);
+    pcl_test_read_text(list_path, list, sizeof list);
     remove(list_path);
     int stray = 0;
     for (char *name = strtok(list, "\n"); name; name = strtok(NULL, "\n")) {

@@ -9,6 +9,8 @@
 #include "perceptcl/srcnn.h"
 #include "perceptcl/trainer.h"
 
+#include "run_perceptcl.h"
+
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -389,16 +391,7 @@ END_TEST
 
 static int run(const char *args)
 {
-    char command[8192];
-    snprintf(command, sizeof command, "cd %s && %s %s >stdout.txt 2>stderr.txt", work, PCL_PERCEPTCL, args);
-    int status = system(command);
-    char path[256];
-    snprintf(path, sizeof path, "%s/stderr.txt", work);
-    FILE *f = fopen(path, "r");
-    size_t n = f ? fread(err_text, 1, sizeof err_text - 1, f) : 0;
-    err_text[n] = '\0';
-    if (f) fclose(f);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+    return pcl_test_run_perceptcl(work, args, NULL, 0, err_text, sizeof err_text);
 }
 
 static int exists(const char *name)
