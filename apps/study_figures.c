@@ -23,6 +23,19 @@ static void put_text(FILE *out, const char *text)
     }
 }
 
+/* The opening of a figure: the svg element (xlink for embedded images), a
+ * white background and the title at x. */
+static void svg_begin(FILE *out, double width, double height, double title_x, const char *title)
+{
+    fprintf(out,
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" xmlns:xlink=\"http://www.w3.org/1999/xlink\" width=\"%.0f\" "
+            "height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" font-size=\"13\">\n"
+            "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n<text x=\"%.0f\" y=\"24\" font-size=\"15\">",
+            width, height, width, height, title_x);
+    put_text(out, title);
+    fprintf(out, "</text>\n");
+}
+
 /* Closes the memory stream; its text (which exists only after the close), or NULL. */
 static char *finish(FILE *out, char **text)
 {
@@ -45,13 +58,7 @@ char *app_study_svg_bars(const app_study_bars *b)
     /* Wide enough for the title too (about 8 pixels a character at 15 px). */
     double width = left + plot_w + 170, height = top + plot_h + 60;
     if (width < left + 8.0 * (double)strlen(b->title) + 20) width = left + 8.0 * (double)strlen(b->title) + 20;
-    fprintf(out,
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
-            "font-family=\"sans-serif\" font-size=\"13\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n"
-            "<text x=\"%.0f\" y=\"24\" font-size=\"15\">",
-            width, height, width, height, left);
-    put_text(out, b->title);
-    fprintf(out, "</text>\n");
+    svg_begin(out, width, height, left, b->title);
     /* Axis with 5 ticks. */
     for (int t = 0; t <= 4; t++) {
         double v = b->y_max * t / 4.0, y = top + plot_h - plot_h * t / 4.0;
@@ -146,13 +153,7 @@ char *app_study_svg_triplets(const app_study_triplets *t)
     for (int r = 0; r < t->rows; r++)
         if (width < 7.0 * (double)strlen(t->captions[r]) + 2 * gap) width = 7.0 * (double)strlen(t->captions[r]) + 2 * gap;
     if (width < 8.0 * (double)strlen(t->title) + 2 * gap) width = 8.0 * (double)strlen(t->title) + 2 * gap;
-    fprintf(out,
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" xmlns:xlink=\"http://www.w3.org/1999/xlink\" width=\"%.0f\" "
-            "height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" font-size=\"13\">\n"
-            "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n<text x=\"%.0f\" y=\"24\" font-size=\"15\">",
-            width, height, width, height, gap);
-    put_text(out, t->title);
-    fprintf(out, "</text>\n");
+    svg_begin(out, width, height, gap, t->title);
     int ok = 1;
     for (int r = 0; r < t->rows; r++) {
         double y = top + r * (cell_h + caption_h + gap), w = cell_h * t->widths[r] / t->heights[r];
