@@ -22,13 +22,15 @@ const char *pcl_transform_name(pcl_transform_kind kind)
     case PCL_TRANSFORM_KIND_FLIP: return "flip";
     case PCL_TRANSFORM_KIND_SR_DEGRADE: return "sr-degrade";
     case PCL_TRANSFORM_KIND_PATCHES: return "patches";
+    case PCL_TRANSFORM_KIND_RANDOM_RESIZED_CROP: return "random-resized-crop";
     }
     return "unknown";
 }
 
 int pcl_transform_is_random(pcl_transform_kind kind)
 {
-    return kind == PCL_TRANSFORM_KIND_RANDOM_CROP || kind == PCL_TRANSFORM_KIND_FLIP;
+    return kind == PCL_TRANSFORM_KIND_RANDOM_CROP || kind == PCL_TRANSFORM_KIND_FLIP ||
+           kind == PCL_TRANSFORM_KIND_RANDOM_RESIZED_CROP;
 }
 
 pcl_status pcl_transform_check(const pcl_transform *t, int step)
@@ -47,6 +49,15 @@ pcl_status pcl_transform_check(const pcl_transform *t, int step)
         if (t->width < 1 || t->height < 1 || t->width > 65536 || t->height > 65536)
             return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pipeline: transform %d (%s): size %dx%d outside 1..65536",
                             step, name, t->width, t->height);
+        return PCL_OK;
+    case PCL_TRANSFORM_KIND_RANDOM_RESIZED_CROP:
+        if (t->width < 1 || t->height < 1 || t->width > 65536 || t->height > 65536)
+            return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pipeline: transform %d (%s): size %dx%d outside 1..65536",
+                            step, name, t->width, t->height);
+        if (t->min_side < 1 || t->min_side > t->max_side || t->max_side > 65536)
+            return pcl_fail(PCL_ERR_INVALID_ARGUMENT,
+                            "pipeline: transform %d (%s): window sides %d..%d must satisfy 1 <= min <= max <= 65536",
+                            step, name, t->min_side, t->max_side);
         return PCL_OK;
     case PCL_TRANSFORM_KIND_FLIP:
         if (!t->horizontal && !t->vertical)
@@ -157,6 +168,27 @@ static pcl_status sr_degrade(int factor, const pcl_image *src, pcl_image **input
     return PCL_OK;
 }
 
+/* The window is drawn from the input; the target (same size) gets the same one. */
+static pcl_status random_resized_crop(const pcl_transform *t, const pcl_image *a, const pcl_image *b, uint64_t *rng,
+                                      pcl_image **in, pcl_image **tg)
+{
+    if (a->width != b->width || a->height != b->height)
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "random-resized-crop: input %dx%d and target %dx%d differ in size",
+                        a->width, a->height, b->width, b->height);
+    int shorter = a->width < a->height ? a->width : a->height;
+    int hi = t->max_side < shorter ? t->max_side : shorter;
+    int side = t->min_side > hi ? hi : t->min_side + (int)pcl_rng_below(rng, (uint64_t)(hi - t->min_side + 1));
+    int x = 0, y = 0;
+    pcl_image *window_a = NULL, *window_b = NULL;
+    pcl_status status = pcl_image_random_crop(a, side, side, rng, &window_a, &x, &y);
+    if (status == PCL_OK) status = pcl_image_crop(b, x, y, side, side, &window_b);
+    if (status == PCL_OK) status = pcl_resize_bicubic(window_a, t->width, t->height, PCL_RESIZE_DEFAULT, in);
+    if (status == PCL_OK) status = pcl_resize_bicubic(window_b, t->width, t->height, PCL_RESIZE_DEFAULT, tg);
+    pcl_image_destroy(window_a);
+    pcl_image_destroy(window_b);
+    return status;
+}
+
 pcl_status pcl_transform_apply(const pcl_transform *t, pcl_image **input, pcl_image **target, uint64_t *rng)
 {
     pcl_image *in = NULL, *tg = NULL;
@@ -172,6 +204,8 @@ pcl_status pcl_transform_apply(const pcl_transform *t, pcl_image **input, pcl_im
         image_op op = {t, 0, 0, 0, 0};
         status = pcl_image_random_crop(a, t->width, t->height, rng, &in, &op.x, &op.y);
         if (status == PCL_OK) status = apply_one(&op, b, &tg);
+    } else if (t->kind == PCL_TRANSFORM_KIND_RANDOM_RESIZED_CROP) {
+        status = random_resized_crop(t, *input, *target, rng, &in, &tg);
     } else {
         image_op op = {t, 0, 0, 0, 0};
         if (t->kind == PCL_TRANSFORM_KIND_FLIP) {

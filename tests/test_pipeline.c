@@ -304,6 +304,52 @@ START_TEST(random_crop_and_flip_follow_the_documented_draws)
 }
 END_TEST
 
+/* A square window of a seeded side, drawn as documented, resized by the
+ * float64 imresize reference: equal within the resize test's bound. */
+START_TEST(random_resized_crop_follows_the_documented_draws)
+{
+    pcl_dataset *d = cifar_dataset();
+    const int OUT = 12, LO = 14, HI = 40; /* HI beyond the 32x32 records: capped at 32 */
+    pcl_transform steps[2] = {{.kind = PCL_TRANSFORM_KIND_LUMA},
+                              {.kind = PCL_TRANSFORM_KIND_RANDOM_RESIZED_CROP, .width = OUT, .height = OUT,
+                               .min_side = LO, .max_side = HI}};
+    pcl_pipeline *p = NULL;
+    ck_assert_msg(pcl_pipeline_create(&d, 1, steps, 2, NULL, &p) == PCL_OK, "%s", pcl_last_error());
+    int smallest = SIDE, largest = 0;
+    for (uint64_t seed = 0; seed < 30; seed++) {
+        pcl_data_source src;
+        float *in, *tg;
+        fill_all(p, seed, &src, &in, &tg);
+        ck_assert(src.input[0] == 1 && src.input[1] == OUT && src.input[2] == OUT);
+        ck_assert_mem_eq(in, tg, (size_t)NREC * OUT * OUT * sizeof(float));
+        for (int r = 0; r < NREC; r++) {
+            uint64_t rng = pcl_train_step_seed(seed, (uint64_t)r);
+            int side = LO + (int)pcl_rng_below(&rng, SIDE - LO + 1);
+            int x0 = (int)pcl_rng_below(&rng, SIDE - side + 1), y0 = (int)pcl_rng_below(&rng, SIDE - side + 1);
+            smallest = side < smallest ? side : smallest, largest = side > largest ? side : largest;
+            double *window = malloc((size_t)side * side * sizeof *window);
+            for (int y = 0; y < side; y++)
+                for (int x = 0; x < side; x++) {
+                    int X = x0 + x, Y = y0 + y;
+                    window[y * side + x] = floor((raw_value(r, X, Y, 0) * 19595.0 + raw_value(r, X, Y, 1) * 38470.0 +
+                                                  raw_value(r, X, Y, 2) * 7471.0 + 32768.0) / 65536.0);
+                }
+            double *ref = resize_ref(window, side, side, OUT, OUT);
+            for (int i = 0; i < OUT * OUT; i++) {
+                float got = in[(size_t)r * OUT * OUT + i];
+                ck_assert_msg(isfinite(got) && fabs(got - ref[i]) < 1e-4, "seed %llu record %d pixel %d: %g vs %g",
+                              (unsigned long long)seed, r, i, got, ref[i]);
+            }
+            free(ref), free(window);
+        }
+        free(in), free(tg);
+    }
+    ck_assert_msg(smallest < 20 && largest > 26, "sides drawn only in %d..%d", smallest, largest);
+    pcl_pipeline_destroy(p);
+    pcl_dataset_destroy(d);
+}
+END_TEST
+
 /* ---- patches ----------------------------------------------------------------------------- */
 
 START_TEST(patch_counts_positions_and_limit)
@@ -500,6 +546,10 @@ START_TEST(bad_parameters_and_files_are_refused)
     expect_refused(d, &(pcl_transform){.kind = PCL_TRANSFORM_KIND_RANDOM_CROP, .width = 33, .height = 4}, 1,
                    "does not fit a 32x32");
     expect_refused(d, &(pcl_transform){.kind = PCL_TRANSFORM_KIND_FLIP}, 1, "neither horizontal nor vertical");
+    expect_refused(d,
+                   &(pcl_transform){.kind = PCL_TRANSFORM_KIND_RANDOM_RESIZED_CROP, .width = 8, .height = 8,
+                                    .min_side = 20, .max_side = 10},
+                   1, "window sides 20..10");
     expect_refused(d, &(pcl_transform){.kind = PCL_TRANSFORM_KIND_SCALE, .range = (pcl_range)7}, 1, "unknown range 7");
     expect_refused(d, &(pcl_transform){.kind = (pcl_transform_kind)42}, 1, "unknown kind 42");
     expect_refused(d, &(pcl_transform){.kind = PCL_TRANSFORM_KIND_PATCHES, .size = 10, .stride = 0}, 1, "stride 0");
@@ -600,6 +650,7 @@ int main(void)
     tcase_add_test(tc, pixel_transforms_match_formulas);
     tcase_add_test(tc, resize_matches_float64_imresize);
     tcase_add_test(tc, random_crop_and_flip_follow_the_documented_draws);
+    tcase_add_test(tc, random_resized_crop_follows_the_documented_draws);
     tcase_add_test(tc, patch_counts_positions_and_limit);
     tcase_add_test(tc, srcnn_procedure_on_t91);
     tcase_add_test(tc, sr_degrade_is_the_protocol);

@@ -27,6 +27,13 @@
  *   RANDOM_CROP  a width x height window at a seeded position, the same
  *                window for input and target (they must be of one size):
  *                x = pcl_rng_below(rng, W - width + 1), then y likewise.
+ *   RANDOM_RESIZED_CROP  a seeded square window resized to width x height
+ *                (MATLAB bicubic with antialiasing): objects at a random
+ *                scale, as a small-image corpus (Tiny Images, STL-10) shows
+ *                them. side = min_side + pcl_rng_below(rng, hi - min_side + 1)
+ *                with hi = min(max_side, W, H) (side = min(W, H) when that is
+ *                below min_side), then the window as RANDOM_CROP draws it; the
+ *                same window for input and target.
  *   FLIP         seeded mirror: if horizontal, pcl_rng_below(rng, 2) == 1
  *                mirrors left-right; then if vertical, one more draw
  *                mirrors top-bottom; both images alike.
@@ -81,14 +88,16 @@ typedef enum pcl_transform_kind {
     PCL_TRANSFORM_KIND_RANDOM_CROP, /* width, height: seeded window */
     PCL_TRANSFORM_KIND_FLIP,        /* horizontal, vertical: seeded mirrors */
     PCL_TRANSFORM_KIND_SR_DEGRADE,  /* scale: input = bicubic down-up, target = modcropped truth */
-    PCL_TRANSFORM_KIND_PATCHES      /* size, stride, target_size: one record per square */
+    PCL_TRANSFORM_KIND_PATCHES,     /* size, stride, target_size: one record per square */
+    PCL_TRANSFORM_KIND_RANDOM_RESIZED_CROP /* min_side, max_side, width, height: seeded square, resized */
 } pcl_transform_kind;
 
 /* One step; only the fields of its kind are read. */
 typedef struct pcl_transform {
     pcl_transform_kind kind;
     pcl_range range;          /* SCALE */
-    int width, height;        /* RESIZE, RANDOM_CROP: >= 1 */
+    int width, height;        /* RESIZE, RANDOM_CROP, RANDOM_RESIZED_CROP: >= 1 */
+    int min_side, max_side;   /* RANDOM_RESIZED_CROP: 1 <= min_side <= max_side */
     int horizontal, vertical; /* FLIP: which mirrors may happen (at least one) */
     int scale;                /* SR_DEGRADE: 2..8 */
     int size, stride;         /* PATCHES: >= 1 */
@@ -96,7 +105,7 @@ typedef struct pcl_transform {
 } pcl_transform;
 
 /* Its name ("luma", "ycbcr-y", "scale", "resize", "random-crop", "flip",
- * "sr-degrade", "patches"); "unknown" out of range. */
+ * "sr-degrade", "patches", "random-resized-crop"); "unknown" out of range. */
 PCL_API const char *pcl_transform_name(pcl_transform_kind kind);
 
 typedef struct pcl_pipeline_options {
