@@ -412,6 +412,60 @@ START_TEST(test_architectures)
     const int out48[4] = {2, 1, 48, 48};
     expect_shape(&pcl_arch_yaleb_ae_48, out48, yale);
     expect_built(&pcl_arch_yaleb_ae_48, out48, yale);
+
+    /* Each autoencoder's code: the paper's bottleneck width, after its activation. */
+    const struct { const pcl_architecture *arch; int width; } codes[] = {
+        {&pcl_arch_fc_binary_ae, 256}, {&pcl_arch_conv_ae_96, 128}, {&pcl_arch_conv_ae_96_b512, 512},
+        {&pcl_arch_yaleb_ae_48, 32}};
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
+        const pcl_architecture *a = codes[i].arch;
+        int in[4] = {2, a->input[0], a->input[1], a->input[2]}, out[4];
+        ck_assert_msg(a->code_layers > 0 && a->code_layers < a->count, "%s", a->name);
+        OK(pcl_model_spec_shape(a->spec, a->code_layers, in, out, NULL));
+        ck_assert_msg(out[1] * out[2] * out[3] == codes[i].width, "%s: code of %d", a->name, out[1] * out[2] * out[3]);
+        pcl_layer_kind last = a->spec[a->code_layers - 1].kind;
+        ck_assert_msg(last == PCL_LAYER_KIND_ACTIVATION || last == PCL_LAYER_KIND_BINARY, "%s", a->name);
+    }
+}
+END_TEST
+
+/* The code of the Yale B autoencoder: a forward through code_layers gives
+ * the 32 ReLU units; through every layer it is the full forward, bit for bit;
+ * no backward follows a partial forward. */
+START_TEST(test_forward_to_the_code)
+{
+    pcl_model *m;
+    OK(pcl_model_build_architecture(ctx, &pcl_arch_yaleb_ae_48, &m));
+    OK(pcl_model_init_weights(m, PCL_INIT_TORCH_DEFAULT, 0.0, 5));
+    pcl_model_set_training(m, 0);
+    const int n = 3, pixels = 48 * 48;
+    float *host = malloc((size_t)n * pixels * sizeof *host), *full = malloc((size_t)n * pixels * sizeof *full),
+          *again = malloc((size_t)n * pixels * sizeof *again), code[3 * 32];
+    for (int i = 0; i < n * pixels; i++) host[i] = (float)sin(0.37 * i);
+    pcl_tensor *x, *y;
+    OK(pcl_tensor_create(ctx, n, 1, 48, 48, &x));
+    OK(pcl_tensor_upload(x, host));
+    OK(pcl_model_forward(m, x, &y));
+    OK(pcl_tensor_download(y, full));
+    OK(pcl_model_forward_to(m, x, pcl_arch_yaleb_ae_48.code_layers, &y));
+    ck_assert(y->n == n && (size_t)y->c * y->h * y->w == 32);
+    OK(pcl_tensor_download(y, code));
+    int positive = 0;
+    for (int i = 0; i < n * 32; i++) {
+        ck_assert(isfinite(code[i]) && code[i] >= 0.0f); /* after the ReLU */
+        positive += code[i] > 0.0f;
+    }
+    ck_assert_int_gt(positive, 0);
+    ck_assert_int_eq(pcl_model_backward(m, y), PCL_ERR_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(pcl_last_error(), "no full forward"));
+    OK(pcl_model_forward_to(m, x, pcl_arch_yaleb_ae_48.count, &y));
+    OK(pcl_tensor_download(y, again));
+    ck_assert_mem_eq(full, again, (size_t)n * pixels * sizeof *full);
+    ck_assert_int_eq(pcl_model_forward_to(m, x, 0, &y), PCL_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(pcl_model_forward_to(m, x, pcl_arch_yaleb_ae_48.count + 1, &y), PCL_ERR_INVALID_ARGUMENT);
+    pcl_tensor_destroy(x);
+    free(host), free(full), free(again);
+    pcl_model_destroy(m);
 }
 END_TEST
 
@@ -988,6 +1042,7 @@ int main(void)
     tcase_add_test(tc, test_names);
     tcase_add_test(tc, test_init);
     tcase_add_test(tc, test_architectures);
+    tcase_add_test(tc, test_forward_to_the_code);
     tcase_add_test(tc, test_bad_tables);
     tcase_add_test(tc, test_save_load);
     tcase_add_test(tc, test_load_refuses);

@@ -129,6 +129,10 @@ PCL_API void pcl_model_set_training(pcl_model *model, int training);
  * the backward that follows (it is read again). Intermediate tensors are
  * reallocated when x's shape differs from the previous forward's. */
 PCL_API pcl_status pcl_model_forward(pcl_model *model, const pcl_tensor *x, pcl_tensor **y);
+/* The output of the first `layers` layers (1..count): an autoencoder's code
+ * (pcl_architecture.code_layers). *y belongs to the model as above; a
+ * backward cannot follow (it needs a full forward). */
+PCL_API pcl_status pcl_model_forward_to(pcl_model *model, const pcl_tensor *x, int layers, pcl_tensor **y);
 /* Backward of the last forward: dy = d loss / d y (the shape of y). Every
  * parameter gradient accumulates (df/dtheta)^T dy; the gradient with respect
  * to x is not computed. */
@@ -183,6 +187,8 @@ typedef struct pcl_architecture {
     const pcl_layer_spec *spec;
     int count;
     int input[3];
+    int code_layers; /* an autoencoder: the layers through its code (the
+                        bottleneck's activation), for pcl_model_forward_to; 0: none */
 } pcl_architecture;
 
 /* A model with one layer per entry, in order (weights 0: initialise them

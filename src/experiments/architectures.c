@@ -19,7 +19,7 @@ static const pcl_layer_spec srcnn_955[] = {
     PCL_SPEC_CONV2D("conv2", 64, 32, 5, 1, 0, PCL_PADDING_ZERO), RELU,
     PCL_SPEC_CONV2D("conv3", 32, 1, 5, 1, 0, PCL_PADDING_ZERO),
 };
-const pcl_architecture pcl_arch_srcnn_955 = {"srcnn-9-5-5", srcnn_955, COUNT(srcnn_955), {1, 33, 33}};
+const pcl_architecture pcl_arch_srcnn_955 = {"srcnn-9-5-5", srcnn_955, COUNT(srcnn_955), {1, 33, 33}, 0};
 
 static const pcl_layer_spec srcnn_955_replicate[] = {
     PCL_SPEC_CONV2D("conv1", 1, 64, 9, 1, 4, PCL_PADDING_REPLICATE),  RELU,
@@ -27,7 +27,7 @@ static const pcl_layer_spec srcnn_955_replicate[] = {
     PCL_SPEC_CONV2D("conv3", 32, 1, 5, 1, 2, PCL_PADDING_REPLICATE),
 };
 const pcl_architecture pcl_arch_srcnn_955_replicate = {"srcnn-9-5-5-replicate", srcnn_955_replicate,
-                                                       COUNT(srcnn_955_replicate), {1, 33, 33}};
+                                                       COUNT(srcnn_955_replicate), {1, 33, 33}, 0};
 
 /* ---- fully-connected binary autoencoder (app. A.1) -----------------------
  * "The first layer expands the 1024-dimensional input to 8192 features, and
@@ -51,7 +51,7 @@ static const pcl_layer_spec fc_binary_ae[] = {
     PCL_SPEC_DENSE(NULL, 8192, 1024), TANH,
     PCL_SPEC_RESHAPE(1, 32, 32),
 };
-const pcl_architecture pcl_arch_fc_binary_ae = {"fc-binary-ae-32", fc_binary_ae, COUNT(fc_binary_ae), {1, 32, 32}};
+const pcl_architecture pcl_arch_fc_binary_ae = {"fc-binary-ae-32", fc_binary_ae, COUNT(fc_binary_ae), {1, 32, 32}, 12};
 
 /* ---- convolutional autoencoder on 96x96 (app. A.2) -----------------------
  * "3 convolutional layers, each with a filter size of 5 and a stride of 2
@@ -76,12 +76,12 @@ const pcl_architecture pcl_arch_fc_binary_ae = {"fc-binary-ae-32", fc_binary_ae,
     PCL_SPEC_UPSAMPLE(2), PCL_SPEC_CONV2D(NULL, 128, 1, 5, 1, 2, PCL_PADDING_ZERO),   TANH
 
 static const pcl_layer_spec conv_ae_96[] = {CONV_AE_96(128)};
-const pcl_architecture pcl_arch_conv_ae_96 = {"conv-ae-96", conv_ae_96, COUNT(conv_ae_96), {1, 96, 96}};
+const pcl_architecture pcl_arch_conv_ae_96 = {"conv-ae-96", conv_ae_96, COUNT(conv_ae_96), {1, 96, 96}, 8};
 
 /* "we built models with bottlenecks of both 128 and 512 units" */
 static const pcl_layer_spec conv_ae_96_b512[] = {CONV_AE_96(512)};
 const pcl_architecture pcl_arch_conv_ae_96_b512 = {"conv-ae-96-b512", conv_ae_96_b512, COUNT(conv_ae_96_b512),
-                                                   {1, 96, 96}};
+                                                   {1, 96, 96}, 8};
 
 /* ---- EL-VAE (app. B) ---------------------------------------------------------
  * "3 convolutional layers ... 128 ..., 256 ..., 512 ..., and a bottleneck of
@@ -104,7 +104,7 @@ static const pcl_layer_spec elvae_96[] = {
     PCL_SPEC_UPSAMPLE(2), PCL_SPEC_CONV2D(NULL, 256, 128, 5, 1, 2, PCL_PADDING_ZERO), RELU,
     PCL_SPEC_UPSAMPLE(2), PCL_SPEC_CONV2D(NULL, 128, 1, 5, 1, 2, PCL_PADDING_ZERO),   TANH,
 };
-const pcl_architecture pcl_arch_elvae_96 = {"elvae-96", elvae_96, COUNT(elvae_96), {1, 96, 96}};
+const pcl_architecture pcl_arch_elvae_96 = {"elvae-96", elvae_96, COUNT(elvae_96), {1, 96, 96}, 0};
 
 /* ---- Extended Yale B autoencoder (sec. 5, app. C) -------------------------------
  * "the same architecture described in Section A.2 except here we used a
@@ -127,4 +127,4 @@ static const pcl_layer_spec yaleb_ae_48[] = {
     PCL_SPEC_UPSAMPLE(2), PCL_SPEC_CONV2D(NULL, 256, 128, 5, 1, 2, PCL_PADDING_ZERO), BN(128), RELU,
     PCL_SPEC_UPSAMPLE(2), PCL_SPEC_CONV2D(NULL, 128, 1, 5, 1, 2, PCL_PADDING_ZERO),   TANH,
 };
-const pcl_architecture pcl_arch_yaleb_ae_48 = {"yaleb-ae-48", yaleb_ae_48, COUNT(yaleb_ae_48), {1, 48, 48}};
+const pcl_architecture pcl_arch_yaleb_ae_48 = {"yaleb-ae-48", yaleb_ae_48, COUNT(yaleb_ae_48), {1, 48, 48}, 12};

@@ -372,16 +372,26 @@ static pcl_status allocate(pcl_model *m, const int in[4])
 
 pcl_status pcl_model_forward(pcl_model *model, const pcl_tensor *x, pcl_tensor **y)
 {
+    if (!model) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_model_forward: NULL argument");
+    return pcl_model_forward_to(model, x, model->count, y);
+}
+
+pcl_status pcl_model_forward_to(pcl_model *model, const pcl_tensor *x, int layers, pcl_tensor **y)
+{
     if (!model || !x || !y) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_model_forward: NULL argument");
     *y = NULL;
     if (model->count == 0) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_model_forward: the model has no layers");
+    if (layers < 1 || layers > model->count)
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_model_forward_to: %d layers of a model of %d", layers,
+                        model->count);
     if (x->context != model->context)
         return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_model_forward: x belongs to another context");
     const int in[4] = {x->n, x->c, x->h, x->w};
     if (!model->allocated || memcmp(in, model->shape, sizeof in)) PCL_TRY(allocate(model, in));
-    model->x = x;
+    /* A partial forward leaves nothing for a backward to use. */
+    model->x = layers == model->count ? x : NULL;
     model->act[0] = (pcl_tensor *)x; /* never written: only layers' const inputs */
-    for (int i = 0; i < model->count; i++) {
+    for (int i = 0; i < layers; i++) {
         pcl_layer *layer = model->layers[i];
         if (model->input_view[i + 1]) {
             pcl_tensor_destroy(model->act[i + 1]);
@@ -396,7 +406,7 @@ pcl_status pcl_model_forward(pcl_model *model, const pcl_tensor *x, pcl_tensor *
                             pcl_last_error());
     }
     model->batch = x->n;
-    *y = model->act[model->count];
+    *y = model->act[layers];
     return PCL_OK;
 }
 
@@ -404,7 +414,7 @@ pcl_status pcl_model_backward(pcl_model *model, const pcl_tensor *dy)
 {
     if (!model || !dy) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_model_backward: NULL argument");
     if (!model->allocated || !model->x)
-        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_model_backward: no forward before it");
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_model_backward: no full forward before it");
     const int L = model->count;
     const pcl_tensor *y = model->act[L];
     if (!pcl_tensor_same_shape(dy, y))
