@@ -2,6 +2,8 @@
  * issue 15): what features of the Extended Yale B faces tell a linear SVM
  * about identity and RBF SVRs about the light's azimuth and elevation.
  *
+ *   perceptcl yaleb train ...               an autoencoder (yaleb_train.c)
+ *   perceptcl yaleb features --model M ...  its bottleneck features
  *   perceptcl yaleb features --pixels ...   the pixel baseline's feature file
  *   perceptcl yaleb svm FEATURES.csv ...    Table 1's classifier stage on a feature file
  *
@@ -17,13 +19,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { SIDE = 48, FOLDS = 3 };
+enum { SIDE = YALEB_SIDE, FOLDS = 3 };
 
 static const char usage[] =
-    "usage: perceptcl yaleb features --pixels [--pca 32] --data DIR --out FEATURES.csv\n"
+    "usage: perceptcl yaleb train --data DIR --loss mse|mae|msssim --out MODEL [--seed 1] ...\n"
+    "       perceptcl yaleb features --model MODEL --data DIR --out FEATURES.csv\n"
+    "       perceptcl yaleb features --pixels [--pca 32] --data DIR --out FEATURES.csv\n"
     "       perceptcl yaleb svm FEATURES.csv [--split-seed 1] [--report PREFIX]\n\n"
     "Extended Yale B cropped faces (DIR: CroppedYale, 2,414 images of 38 people; subject, light\n"
     "azimuth and elevation from the file names).\n\n"
+    "train: the appendix-C autoencoder on the training part of the split (perceptcl yaleb train --help).\n\n"
+    "features --model: each face's code, the 32 units after the bottleneck's ReLU (batch normalisation\n"
+    "  in inference mode), of a model of yaleb train; the faces as train sees them.\n\n"
     "features --pixels: the pixel baseline: each face resized to 48x48 (MATLAB-compatible bicubic\n"
     "  with antialiasing, on floats) and scaled to [-1, 1]; the features are the coordinates on the\n"
     "  --pca K (default 32) principal components of the 2,304 pixels over all faces (unsupervised:\n"
@@ -41,51 +48,34 @@ static const char usage[] =
 
 static int run_features(int argc, char **argv)
 {
-    const char *cmd = "yaleb features", *data = NULL, *out = NULL;
+    const char *cmd = "yaleb features", *data = NULL, *out = NULL, *model = NULL;
     int pixels = 0, components = 32;
-    static const app_option options[] = {{"--pixels", NULL}, {"--pca", "K"}, {"--data", "DIR"}, {"--out", "CSV"},
-                                         {NULL, NULL}};
+    pcl_device_selection selection = {0};
+    static const app_option options[] = {{"--pixels", NULL}, {"--model", "M"}, {"--pca", "K"}, {"--data", "DIR"},
+                                         {"--out", "CSV"}, {NULL, NULL}};
     app_args r;
-    app_args_init(&r, cmd, usage, options, NULL, argc, argv);
+    app_args_init(&r, cmd, usage, options, &selection, argc, argv);
     while (app_args_next(&r)) {
         if (!r.option) app_args_error(&r, "unexpected argument '%s'", r.value);
         else if (app_args_is(&r, "--pixels")) pixels = 1;
+        else if (app_args_is(&r, "--model")) model = r.value;
         else if (app_args_is(&r, "--pca")) app_args_int(&r, 0, SIDE * SIDE, &components);
         else if (app_args_is(&r, "--data")) data = r.value;
         else if (app_args_is(&r, "--out")) out = r.value;
     }
-    if (r.exit_code < 0 && !pixels) app_args_error(&r, "--pixels is required (the pixel baseline)");
+    if (r.exit_code < 0 && pixels == !!model) app_args_error(&r, "give one of --pixels and --model M");
     if (r.exit_code < 0 && (!data || !out)) app_args_error(&r, "--data and --out are required");
     if (r.exit_code < 0) app_output_check(&r, "--out", out);
     if (r.exit_code >= 0) return r.exit_code;
+    if (model) return yaleb_features_of_model(cmd, &selection, model, data, out);
 
-    pcl_dataset *dataset = NULL;
-    if (pcl_dataset_open_yale(data, &dataset) != PCL_OK) return app_fail(cmd, data);
-    size_t count = pcl_dataset_count(dataset);
-    yaleb_features f = {count, SIDE * SIDE, malloc(count * sizeof(int)), malloc(count * sizeof(int)),
-                        malloc(count * sizeof(int)), malloc(count * SIDE * SIDE * sizeof(double))};
-    int rc = 0;
-    if (!f.subject || !f.azimuth || !f.elevation || !f.values)
-        rc = (fprintf(stderr, "perceptcl %s: out of memory for %zu faces\n", cmd, count), 1);
-    for (size_t i = 0; i < count && rc == 0; i++) {
-        pcl_record_info info;
-        pcl_image *image = NULL, *small = NULL;
-        if (pcl_dataset_record_info(dataset, i, &info) != PCL_OK ||
-            pcl_dataset_read_image(dataset, i, &image, NULL) != PCL_OK ||
-            pcl_resize_bicubic(image, SIDE, SIDE, PCL_RESIZE_DEFAULT, &small) != PCL_OK) {
-            rc = app_fail(cmd, "reading a face");
-        } else {
-            f.subject[i] = info.subject, f.azimuth[i] = info.azimuth, f.elevation[i] = info.elevation;
-            for (int p = 0; p < SIDE * SIDE; p++)
-                f.values[i * SIDE * SIDE + p] = 2.0 * small->data[p * small->channels] / image->max_value - 1.0;
-        }
-        pcl_image_destroy(image);
-        pcl_image_destroy(small);
-    }
-    pcl_dataset_destroy(dataset);
+    yaleb_features f;
     char error[512];
+    if (yaleb_faces_load(data, &f, error, sizeof error)) return fprintf(stderr, "perceptcl %s: %s\n", cmd, error), 1;
+    size_t count = f.count;
+    int rc = 0;
     double *reduced = NULL, variances[SIDE * SIDE];
-    if (rc == 0 && components > 0) {
+    if (components > 0) {
         reduced = malloc(count * (size_t)components * sizeof *reduced);
         if (!reduced) rc = (fprintf(stderr, "perceptcl %s: out of memory for the PCA\n", cmd), 1);
         else if (yaleb_pca(f.values, count, f.dims, components, 1, reduced, variances, error, sizeof error))
@@ -145,14 +135,12 @@ static int run_svm(int argc, char **argv)
     if (yaleb_features_read(path, &f, error, sizeof error))
         return fprintf(stderr, "perceptcl %s: %s\n", cmd, error), 1;
     size_t n = f.count, sizes[3];
-    static const double fractions[3] = {0.6, 0.2, 0.2};
     size_t *indices = malloc(n * sizeof *indices);
     double *targets = malloc(3 * n * sizeof *targets);
     int rc = 0;
     if (!indices || !targets) rc = (fprintf(stderr, "perceptcl %s: out of memory\n", cmd), 1);
-    if (rc == 0 && (pcl_split_sizes(n, fractions, 3, sizes) != PCL_OK ||
-                    pcl_split(n, sizes, 3, (uint64_t)split_seed, indices) != PCL_OK))
-        rc = app_fail(cmd, "splitting the faces");
+    if (rc == 0 && yaleb_split(n, (uint64_t)split_seed, sizes, indices, error, sizeof error))
+        rc = (fprintf(stderr, "perceptcl %s: %s\n", cmd, error), 1);
     if (rc == 0 && (sizes[0] + sizes[1] < 2 * FOLDS || sizes[2] < 1))
         rc = (fprintf(stderr, "perceptcl %s: %s: %zu faces are too few for a 60/20/20 split and 3 folds\n", cmd,
                       path, n), 1);
@@ -218,6 +206,7 @@ static int run_svm(int argc, char **argv)
 
 int app_yaleb(int argc, char **argv)
 {
-    static const app_subcommand subcommands[] = {{"features", run_features}, {"svm", run_svm}, {NULL, NULL}};
+    static const app_subcommand subcommands[] = {
+        {"train", yaleb_run_train}, {"features", run_features}, {"svm", run_svm}, {NULL, NULL}};
     return app_run_subcommand("yaleb", usage, subcommands, argc, argv);
 }

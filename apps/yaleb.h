@@ -11,6 +11,8 @@
 #ifndef PERCEPTCL_APPS_YALEB_H
 #define PERCEPTCL_APPS_YALEB_H
 
+#include "perceptcl/device.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +36,30 @@ int yaleb_features_read(const char *path, yaleb_features *features, char *error,
  * partial file. 0, or 1 with one line in error. */
 int yaleb_features_write(const char *path, const yaleb_features *features, char *error, size_t error_size);
 void yaleb_features_free(yaleb_features *features);
+
+/* ---- the faces (yaleb_faces.c) -------------------------------------------------- */
+enum { YALEB_SIDE = 48 }; /* the paper's 48x48 */
+
+/* Every face of the CroppedYale folder dir, in the dataset's order, as a
+ * "feature" row of its 48x48 pixels: MATLAB-compatible bicubic with
+ * antialiasing (resize.h, on floats) to 48x48, scaled to [-1, 1] (2 v / 255
+ * - 1), with its labels. 0, or 1 with one line in error. */
+int yaleb_faces_load(const char *dir, yaleb_features *faces, char *error, size_t error_size);
+/* The experiment's seeded 60/20/20 train / validation / test split of count
+ * faces (pcl_split_sizes + pcl_split): the autoencoder trains on part 0 and
+ * stops early on part 1; the SVMs choose C on parts 0 + 1 and are scored on
+ * part 2. indices gets count entries. 0, or 1 with one line in error. */
+int yaleb_split(size_t count, uint64_t seed, size_t sizes[3], size_t *indices, char *error, size_t error_size);
+
+/* ---- the autoencoders (yaleb_train.c) ---------------------------------------------- */
+/* perceptcl yaleb train ... and perceptcl yaleb features --model ... */
+int yaleb_run_train(int argc, char **argv);
+/* Writes the feature file (yaleb_features_write) of every face's code: the
+ * 32 units after the bottleneck's ReLU of a model of yaleb train
+ * (pcl_arch_yaleb_ae_48.code_layers, batch normalisation in inference
+ * mode). 0, or 1 after one error line. */
+int yaleb_features_of_model(const char *cmd, const pcl_device_selection *selection, const char *model_path,
+                            const char *dir, const char *out);
 
 /* ---- libsvm (yaleb_svm.c) ------------------------------------------------------ */
 typedef enum yaleb_svm_task {

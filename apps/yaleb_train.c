@@ -1,0 +1,203 @@
+/* perceptcl yaleb train and features --model (yaleb.h): the autoencoders of
+ * experiment 4 (appendix C) and the 32 bottleneck units they give each face. */
+#include "app.h"
+#include "yaleb.h"
+
+#include "perceptcl/architectures.h"
+#include "perceptcl/checkpoint.h"
+#include "perceptcl/model.h"
+#include "perceptcl/tensor.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { PIXELS = YALEB_SIDE * YALEB_SIDE, FORWARD_BATCH = 64 };
+
+static const char train_usage[] =
+    "usage: perceptcl yaleb train --data DIR --loss mse|mae|msssim --out MODEL.safetensors [--seed 1]\n"
+    "           [--epochs 300] [--patience 20] [--batch 32] [--lr 1e-3] [--msssim-weights equal|standard]\n"
+    "           [--log CSV] [--curve SVG] [--resume] [device flags]\n\n"
+    "The Yale B autoencoder of appendix C (architectures.h, pcl_arch_yaleb_ae_48: 5x5 stride-2\n"
+    "convolutions 128, 256, 512 on 48x48, a 32-unit ReLU bottleneck, batch normalisation on every\n"
+    "layer but the output's tanh; PyTorch's default initialisation), trained with Adam (lr 1e-3, batch\n"
+    "32, as the paper) on the training part of the seeded 60/20/20 split of the faces (yaleb svm's split:\n"
+    "the same --seed there is --split-seed), early stopping on the validation part: training ends when the\n"
+    "validation loss has not improved for --patience epochs (or after --epochs) and the best epoch's\n"
+    "weights are saved. Faces: MATLAB-compatible bicubic with antialiasing to 48x48, pixels in [-1, 1].\n"
+    "msssim: 1 - MS-SSIM, 5 scales in same mode (48x48 is below valid mode's minimum), L = 2, the\n"
+    "paper's equal exponents unless --msssim-weights standard. --resume continues --out's training\n"
+    "state (--out.train) after an interruption.\n";
+
+/* The faces of split part `part` as one float array (count x 48 x 48). */
+static float *part_pixels(const yaleb_features *faces, const size_t *rows, size_t count)
+{
+    float *pixels = malloc(count * PIXELS * sizeof *pixels);
+    for (size_t i = 0; pixels && i < count; i++)
+        for (int p = 0; p < PIXELS; p++) pixels[i * PIXELS + p] = (float)faces->values[rows[i] * PIXELS + p];
+    return pixels;
+}
+
+int yaleb_run_train(int argc, char **argv)
+{
+    static const char *const exponents[] = {"equal", "standard", NULL};
+    static const app_option options[] = {APP_TRAIN_OPTIONS, APP_TRAIN_EARLY_STOP_OPTIONS, {"--data", "DIR"},
+                                         {"--msssim-weights", "W"}, {NULL, NULL}};
+    const char *cmd = "yaleb train", *dir = NULL;
+    pcl_device_selection selection = {0};
+    app_train t = app_train_defaults();
+    t.losses = 1u << PCL_LOSS_KIND_MSE | 1u << PCL_LOSS_KIND_MAE | 1u << PCL_LOSS_KIND_MSSSIM;
+    t.adam = 1, t.adam_lr = 1e-3, t.batch = 32, t.epochs = 300, t.patience = 20;
+    t.record_name = "faces";
+    int standard = 0;
+    app_args r;
+    app_args_init(&r, cmd, train_usage, options, &selection, argc, argv);
+    while (app_args_next(&r)) {
+        if (app_train_arg(&t, &r)) continue;
+        if (!r.option) app_args_error(&r, "unexpected argument '%s'", r.value);
+        else if (app_args_is(&r, "--data")) dir = r.value;
+        else if (app_args_is(&r, "--msssim-weights")) app_args_choice(&r, exponents, &standard);
+    }
+    if (r.exit_code < 0 && !dir) app_args_error(&r, "needs --data DIR (CroppedYale)");
+    json_t *recipe = json_pack("{s:s, s:s, s:s, s:s}", "data", dir ? dir : "", "split", "60/20/20 by --seed",
+                               "init", "torch-default", "msssim_weights", standard ? "standard" : "equal");
+    if (app_train_ready(&t, &r, recipe) >= 0) return r.exit_code;
+
+    /* Data first: a bad folder fails before the device is opened. */
+    yaleb_features faces;
+    char error[512];
+    if (yaleb_faces_load(dir, &faces, error, sizeof error))
+        return fprintf(stderr, "perceptcl %s: %s\n", cmd, error), 1;
+    size_t sizes[3], *rows = malloc(faces.count * sizeof *rows);
+    float *train = NULL, *validation = NULL;
+    int rc = !rows ? (fprintf(stderr, "perceptcl %s: out of memory\n", cmd), 1) : 0;
+    if (rc == 0 && yaleb_split(faces.count, (uint64_t)t.seed, sizes, rows, error, sizeof error))
+        rc = (fprintf(stderr, "perceptcl %s: %s\n", cmd, error), 1);
+    if (rc == 0) {
+        train = part_pixels(&faces, rows, sizes[0]);
+        validation = part_pixels(&faces, rows + sizes[0], sizes[1]);
+        if (!train || !validation) rc = (fprintf(stderr, "perceptcl %s: out of memory\n", cmd), 1);
+    }
+    yaleb_features_free(&faces);
+    free(rows);
+    if (rc) return free(train), free(validation), rc;
+    fprintf(stderr, "perceptcl %s: %zu training, %zu validation faces (seed %ld), loss %s\n", cmd, sizes[0], sizes[1],
+            t.seed, pcl_loss_kind_name(t.loss));
+    /* An autoencoder: each face is its own target. */
+    pcl_array_source train_arrays = {train, train, sizes[0], {1, YALEB_SIDE, YALEB_SIDE}, {1, YALEB_SIDE, YALEB_SIDE}};
+    pcl_array_source validation_arrays = {validation, validation, sizes[1], {1, YALEB_SIDE, YALEB_SIDE},
+                                          {1, YALEB_SIDE, YALEB_SIDE}};
+    pcl_data_source train_source = pcl_data_source_from_arrays(&train_arrays);
+    pcl_data_source validation_source = pcl_data_source_from_arrays(&validation_arrays);
+
+    pcl_context *context = app_open_context(&selection);
+    pcl_model *model = NULL;
+    pcl_optimizer *optimizer = NULL;
+    pcl_trainer *trainer = NULL;
+    pcl_trainer_config config;
+    pcl_trainer_result result = {0};
+    pcl_ssim_options ssim = pcl_ssim_options_default();
+    ssim.mode = PCL_SSIM_MODE_SAME;
+    ssim.data_range = 2.0;
+    ssim.scales = 5;
+    ssim.weights = standard ? PCL_SSIM_WEIGHTS_STANDARD : PCL_SSIM_WEIGHTS_EQUAL;
+    char title[128];
+    snprintf(title, sizeof title, "Yale B autoencoder, %s loss, seed %ld", pcl_loss_kind_name(t.loss), t.seed);
+    rc = !context;
+    if (rc == 0 && (pcl_model_build_architecture(context, &pcl_arch_yaleb_ae_48, &model) != PCL_OK ||
+                    pcl_model_init_weights(model, PCL_INIT_TORCH_DEFAULT, 0.0, (uint64_t)t.seed) != PCL_OK))
+        rc = app_fail(cmd, "model");
+    if (rc == 0) rc = app_train_setup(&t, context, 1.0, &config, &optimizer);
+    config.ssim_options = &ssim;
+    config.title = title;
+    if (rc == 0 && pcl_trainer_create(model, optimizer, &config, &trainer) != PCL_OK) rc = app_fail(cmd, "trainer");
+    if (rc == 0 && pcl_trainer_run(trainer, &train_source, &validation_source, &result) != PCL_OK)
+        rc = app_fail(cmd, "training");
+    char seed[32], counts[64], best[64];
+    snprintf(seed, sizeof seed, "%ld", t.seed);
+    snprintf(counts, sizeof counts, "%zu/%zu/%zu", sizes[0], sizes[1], sizes[2]);
+    snprintf(best, sizeof best, "%lld %.9g", (long long)result.best_epoch, result.best_validation_loss);
+    const char *keys_values[] = {"data", "CroppedYale", "split_seed", seed, "split_train_validation_test", counts,
+                                 "best_epoch_validation_loss", best, "input", "48x48 bicubic (antialiased), [-1, 1]",
+                                 NULL};
+    pcl_checkpoint *meta = NULL;
+    if (rc == 0) rc = app_train_metadata(cmd, keys_values, &meta);
+    if (rc == 0) rc = app_train_save(&t, model, &result, meta);
+    pcl_checkpoint_destroy(meta);
+    pcl_trainer_destroy(trainer);
+    pcl_optimizer_destroy(optimizer);
+    pcl_model_destroy(model);
+    pcl_context_destroy(context);
+    free(train), free(validation);
+    return rc;
+}
+
+/* Each face's code: the 32 units after the bottleneck's ReLU, batch
+ * normalisation in inference mode (running statistics). */
+static int encode(const char *cmd, pcl_model *model, const yaleb_features *faces, yaleb_features *codes)
+{
+    pcl_context *context = pcl_model_context(model);
+    const int code_layers = pcl_arch_yaleb_ae_48.code_layers;
+    float *batch = malloc(FORWARD_BATCH * PIXELS * sizeof *batch), *out = NULL;
+    int rc = batch ? 0 : (fprintf(stderr, "perceptcl %s: out of memory\n", cmd), 1);
+    pcl_model_set_training(model, 0);
+    for (size_t start = 0; rc == 0 && start < faces->count; start += FORWARD_BATCH) {
+        size_t n = faces->count - start < FORWARD_BATCH ? faces->count - start : FORWARD_BATCH;
+        for (size_t i = 0; i < n * PIXELS; i++) batch[i] = (float)faces->values[start * PIXELS + i];
+        pcl_tensor *x = NULL, *y = NULL;
+        if (pcl_tensor_create(context, (int)n, 1, YALEB_SIDE, YALEB_SIDE, &x) != PCL_OK ||
+            pcl_tensor_upload(x, batch) != PCL_OK || pcl_model_forward_to(model, x, code_layers, &y) != PCL_OK) {
+            rc = app_fail(cmd, "encoding the faces");
+        } else {
+            size_t width = (size_t)y->c * y->h * y->w;
+            if (!codes->values) {
+                codes->dims = (int)width;
+                codes->values = malloc(faces->count * width * sizeof *codes->values);
+                out = malloc(FORWARD_BATCH * width * sizeof *out);
+            }
+            if (!codes->values || !out) rc = (fprintf(stderr, "perceptcl %s: out of memory\n", cmd), 1);
+            else if (pcl_tensor_download(y, out) != PCL_OK) rc = app_fail(cmd, "reading the codes");
+            for (size_t i = 0; rc == 0 && i < n * width; i++) codes->values[start * width + i] = out[i];
+        }
+        pcl_tensor_destroy(x);
+    }
+    free(batch), free(out);
+    return rc;
+}
+
+int yaleb_features_of_model(const char *cmd, const pcl_device_selection *selection, const char *model_path,
+                            const char *dir, const char *out)
+{
+    yaleb_features faces, codes = {0};
+    char error[512];
+    if (yaleb_faces_load(dir, &faces, error, sizeof error))
+        return fprintf(stderr, "perceptcl %s: %s\n", cmd, error), 1;
+    pcl_context *context = app_open_context(selection);
+    pcl_model *model = NULL;
+    pcl_checkpoint *meta = NULL;
+    int rc = !context;
+    if (rc == 0 && (pcl_model_build_architecture(context, &pcl_arch_yaleb_ae_48, &model) != PCL_OK ||
+                    pcl_model_load(model, model_path, &meta) != PCL_OK))
+        rc = app_fail(cmd, model_path);
+    const char *arch = meta ? pcl_checkpoint_metadata(meta, "architecture") : NULL;
+    if (rc == 0 && arch && strcmp(arch, pcl_arch_yaleb_ae_48.name) != 0)
+        rc = (fprintf(stderr, "perceptcl %s: %s: a %s model, not %s\n", cmd, model_path, arch,
+                      pcl_arch_yaleb_ae_48.name), 1);
+    if (rc == 0) rc = encode(cmd, model, &faces, &codes);
+    if (rc == 0) {
+        codes.count = faces.count;
+        codes.subject = faces.subject, codes.azimuth = faces.azimuth, codes.elevation = faces.elevation;
+        faces.subject = faces.azimuth = faces.elevation = NULL; /* now codes' */
+        if (yaleb_features_write(out, &codes, error, sizeof error))
+            rc = (fprintf(stderr, "perceptcl %s: %s\n", cmd, error), 1);
+        else
+            fprintf(stderr, "perceptcl %s: %zu faces, %d bottleneck features of %s -> %s\n", cmd, codes.count,
+                    codes.dims, model_path, out);
+    }
+    yaleb_features_free(&faces);
+    yaleb_features_free(&codes);
+    pcl_checkpoint_destroy(meta);
+    pcl_model_destroy(model);
+    pcl_context_destroy(context);
+    return rc;
+}
