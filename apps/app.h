@@ -191,6 +191,9 @@ int app_strip_put(const char *app, pcl_image *strip, int index, const pcl_image 
  * the error and returns NULL. */
 pcl_context *app_open_context(const pcl_device_selection *selection);
 
+/* Seconds on the monotonic clock (for "took N s" lines). */
+double app_seconds(void);
+
 /* Prints "perceptcl <app>: <what>: <last error>" to stderr; returns 1. */
 int app_fail(const char *app, const char *what);
 
@@ -253,6 +256,9 @@ int app_report_write(const char *app, const app_report *report, const char *mark
  * app_report_write when prefix is not NULL, then the Markdown on stdout. 0,
  * or 1 after an error line. */
 int app_report_emit(const char *app, const app_report *report, const char *prefix);
+/* PREFIX.md (markdown) and PREFIX.json (doc), both or neither, for a report
+ * that is not an app_report table. 0, or 1 after an error line. */
+int app_write_markdown_json(const char *app, const char *prefix, const char *markdown, const json_t *doc);
 
 /* ---- the paper's tables (paper.c): Snell et al. 2017 ------------------------ */
 

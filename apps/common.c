@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 pcl_context *app_open_context(const pcl_device_selection *selection)
 {
@@ -55,4 +56,11 @@ const char *app_base_name(const char *path, char *name, size_t size)
     while (start > 0 && path[start - 1] != '/') start--;
     snprintf(name, size, "%.*s", (int)(n - start), path + start);
     return name;
+}
+
+double app_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }

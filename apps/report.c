@@ -86,14 +86,12 @@ json_t *app_report_json(const app_report *r)
     return NULL;
 }
 
-int app_report_write(const char *app, const app_report *r, const char *markdown_path, const char *json_path)
+/* Both files or neither (pcl_file_set); the JSON ends with a newline, as the Markdown does. */
+static int write_pair(const char *app, const char *markdown_path, const char *markdown, const char *json_path,
+                      const json_t *doc)
 {
-    char *markdown = app_report_markdown(r);
-    json_t *doc = app_report_json(r);
-    /* The JSON file ends with a newline, as the Markdown does. */
     char *json_text = doc ? json_dumps(doc, JSON_REAL_PRECISION(15)) : NULL;
     char *json_line = json_text ? malloc(strlen(json_text) + 2) : NULL;
-    json_decref(doc);
     int rc = 0;
     if (!markdown || !json_line) rc = (fprintf(stderr, "perceptcl %s: out of memory for the report\n", app), 1);
     else {
@@ -106,24 +104,39 @@ int app_report_write(const char *app, const app_report *r, const char *markdown_
         pcl_file_set_destroy(files);
         if (s != PCL_OK) rc = app_fail(app, "writing the report");
     }
-    free(markdown);
     free(json_text);
     free(json_line);
     return rc;
 }
 
+int app_report_write(const char *app, const app_report *r, const char *markdown_path, const char *json_path)
+{
+    char *markdown = app_report_markdown(r);
+    json_t *doc = app_report_json(r);
+    int rc = write_pair(app, markdown_path, markdown, json_path, doc);
+    free(markdown);
+    json_decref(doc);
+    return rc;
+}
+
+int app_write_markdown_json(const char *app, const char *prefix, const char *markdown, const json_t *doc)
+{
+    char md[4200], js[4200];
+    if ((size_t)snprintf(md, sizeof md, "%s.md", prefix) >= sizeof md ||
+        (size_t)snprintf(js, sizeof js, "%s.json", prefix) >= sizeof js)
+        return fprintf(stderr, "perceptcl %s: --report %s: path too long\n", app, prefix), 1;
+    return write_pair(app, md, markdown, js, doc);
+}
+
 int app_report_emit(const char *app, const app_report *r, const char *prefix)
 {
+    char *markdown = app_report_markdown(r);
+    json_t *doc = prefix ? app_report_json(r) : NULL;
     int rc = 0;
-    if (prefix) {
-        char md[4200], js[4200];
-        snprintf(md, sizeof md, "%s.md", prefix);
-        snprintf(js, sizeof js, "%s.json", prefix);
-        rc = app_report_write(app, r, md, js);
-    }
-    char *markdown = rc == 0 ? app_report_markdown(r) : NULL;
-    if (rc == 0 && !markdown) rc = (fprintf(stderr, "perceptcl %s: out of memory for the report\n", app), 1);
-    if (markdown) fputs(markdown, stdout);
+    if (!markdown || (prefix && !doc)) rc = (fprintf(stderr, "perceptcl %s: out of memory for the report\n", app), 1);
+    else if (prefix) rc = app_write_markdown_json(app, prefix, markdown, doc);
+    if (rc == 0) fputs(markdown, stdout);
     free(markdown);
+    json_decref(doc);
     return rc;
 }

@@ -25,7 +25,8 @@ static const char usage[] =
     "usage: perceptcl yaleb train --data DIR --loss mse|mae|msssim --out MODEL [--seed 1] ...\n"
     "       perceptcl yaleb features --model MODEL --data DIR --out FEATURES.csv\n"
     "       perceptcl yaleb features --pixels [--pca 32] --data DIR --out FEATURES.csv\n"
-    "       perceptcl yaleb svm FEATURES.csv [--split-seed 1] [--report PREFIX]\n\n"
+    "       perceptcl yaleb svm FEATURES.csv [--split-seed 1] [--report PREFIX]\n"
+    "       perceptcl yaleb table LABEL=SVM_REPORT.json ... [--report PREFIX]\n\n"
     "Extended Yale B cropped faces (DIR: CroppedYale, 2,414 images of 38 people; subject, light\n"
     "azimuth and elevation from the file names).\n\n"
     "train: the appendix-C autoencoder on the training part of the split (perceptcl yaleb train --help).\n\n"
@@ -159,9 +160,13 @@ static int run_svm(int argc, char **argv)
         int grid_count = t == 0 ? 7 : 4;
         /* Folds of each column from the split seed, so one seed fixes the run. */
         uint64_t fold_seed = pcl_train_step_seed((uint64_t)split_seed, (uint64_t)t + 1);
+        double started = app_seconds();
         if (classify(task, grid, grid_count, &f, targets + (size_t)t * n, pool, pool_count, test, test_count,
                      fold_seed, cv[t], &best[t], &errors[t], error, sizeof error))
             rc = (fprintf(stderr, "perceptcl %s: %s: %s\n", cmd, keys[t], error), 1);
+        else
+            fprintf(stderr, "perceptcl %s: %s: C = %g by %d-fold cross-validation, test error %.4g (%.1f s)\n", cmd,
+                    keys[t], grid[best[t]], FOLDS, errors[t], app_seconds() - started);
     }
     if (rc == 0) {
         static const app_metric metrics[3] = {{"identity_error", "identity error (%)", 2, 4},
@@ -207,6 +212,7 @@ static int run_svm(int argc, char **argv)
 int app_yaleb(int argc, char **argv)
 {
     static const app_subcommand subcommands[] = {
-        {"train", yaleb_run_train}, {"features", run_features}, {"svm", run_svm}, {NULL, NULL}};
+        {"train", yaleb_run_train}, {"features", run_features}, {"svm", run_svm}, {"table", yaleb_run_table},
+        {NULL, NULL}};
     return app_run_subcommand("yaleb", usage, subcommands, argc, argv);
 }

@@ -61,6 +61,9 @@ int yaleb_run_train(int argc, char **argv);
 int yaleb_features_of_model(const char *cmd, const pcl_device_selection *selection, const char *model_path,
                             const char *dir, const char *out);
 
+/* perceptcl yaleb table ... (yaleb_table.c): Table 1 over seeds from yaleb svm's reports. */
+int yaleb_run_table(int argc, char **argv);
+
 /* ---- libsvm (yaleb_svm.c) ------------------------------------------------------ */
 typedef enum yaleb_svm_task {
     YALEB_SVM_IDENTITY, /* C-SVC, linear kernel; error: % of test rows misclassified */

@@ -172,17 +172,21 @@ int yaleb_features_of_model(const char *cmd, const pcl_device_selection *selecti
     char error[512];
     if (yaleb_faces_load(dir, &faces, error, sizeof error))
         return fprintf(stderr, "perceptcl %s: %s\n", cmd, error), 1;
-    pcl_context *context = app_open_context(selection);
-    pcl_model *model = NULL;
+    /* The file's architecture is checked before the device is opened (a file without one,
+     * as PyTorch writes it, is judged by its tensors' names and shapes). */
     pcl_checkpoint *meta = NULL;
-    int rc = !context;
-    if (rc == 0 && (pcl_model_build_architecture(context, &pcl_arch_yaleb_ae_48, &model) != PCL_OK ||
-                    pcl_model_load(model, model_path, &meta) != PCL_OK))
-        rc = app_fail(cmd, model_path);
+    int rc = pcl_checkpoint_read(model_path, &meta) != PCL_OK ? app_fail(cmd, model_path) : 0;
     const char *arch = meta ? pcl_checkpoint_metadata(meta, "architecture") : NULL;
     if (rc == 0 && arch && strcmp(arch, pcl_arch_yaleb_ae_48.name) != 0)
         rc = (fprintf(stderr, "perceptcl %s: %s: a %s model, not %s\n", cmd, model_path, arch,
                       pcl_arch_yaleb_ae_48.name), 1);
+    pcl_checkpoint_destroy(meta);
+    pcl_context *context = rc == 0 ? app_open_context(selection) : NULL;
+    pcl_model *model = NULL;
+    if (rc == 0 && !context) rc = 1;
+    if (rc == 0 && (pcl_model_build_architecture(context, &pcl_arch_yaleb_ae_48, &model) != PCL_OK ||
+                    pcl_model_load(model, model_path, NULL) != PCL_OK))
+        rc = app_fail(cmd, model_path);
     if (rc == 0) rc = encode(cmd, model, &faces, &codes);
     if (rc == 0) {
         codes.count = faces.count;
@@ -196,7 +200,6 @@ int yaleb_features_of_model(const char *cmd, const pcl_device_selection *selecti
     }
     yaleb_features_free(&faces);
     yaleb_features_free(&codes);
-    pcl_checkpoint_destroy(meta);
     pcl_model_destroy(model);
     pcl_context_destroy(context);
     return rc;
