@@ -185,6 +185,16 @@ int app_strip_create(const char *app, int panels, const int crop[4], int zoom, i
 /* Panel index: the crop of image (checked inside it); 0, or 1 after an error line. */
 int app_strip_put(const char *app, pcl_image *strip, int index, const pcl_image *image, const int crop[4], int zoom);
 
+/* ---- SVG figures (svg.c) -------------------------------------------------------- */
+/* text with &, <, >, " escaped for XML. */
+void app_svg_text(FILE *out, const char *text);
+/* The opening of a figure: the svg element (xlink for embedded images), a
+ * white background and the title at x. */
+void app_svg_begin(FILE *out, double width, double height, double title_x, const char *title);
+/* Closes a memory stream (open_memstream(text, ...)); the text, which exists
+ * only after the close, or NULL. */
+char *app_svg_finish(FILE *out, char **text);
+
 /* ---- common (common.c) ------------------------------------------------------ */
 
 /* Opens the selected device and prints it once to stderr; on failure prints

@@ -2,6 +2,7 @@
  * Figures 3 and 5: ranks per method; or the share of 2AFC trials won, with
  * intervals) and rows of triplets (the paper's Figure 2: the items most and
  * least preferring one method), the images embedded as base64 PNG. */
+#include "app.h"
 #include "study.h"
 
 #include <math.h>
@@ -10,41 +11,6 @@
 #include <string.h>
 
 static const char *const palette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd"};
-
-/* text with &, <, >, " escaped for XML. */
-static void put_text(FILE *out, const char *text)
-{
-    for (const char *c = text; *c; c++) {
-        if (*c == '&') fputs("&amp;", out);
-        else if (*c == '<') fputs("&lt;", out);
-        else if (*c == '>') fputs("&gt;", out);
-        else if (*c == '"') fputs("&quot;", out);
-        else fputc(*c, out);
-    }
-}
-
-/* The opening of a figure: the svg element (xlink for embedded images), a
- * white background and the title at x. */
-static void svg_begin(FILE *out, double width, double height, double title_x, const char *title)
-{
-    fprintf(out,
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" xmlns:xlink=\"http://www.w3.org/1999/xlink\" width=\"%.0f\" "
-            "height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" font-size=\"13\">\n"
-            "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n<text x=\"%.0f\" y=\"24\" font-size=\"15\">",
-            width, height, width, height, title_x);
-    put_text(out, title);
-    fprintf(out, "</text>\n");
-}
-
-/* Closes the memory stream; its text (which exists only after the close), or NULL. */
-static char *finish(FILE *out, char **text)
-{
-    if (fclose(out) != 0) {
-        free(*text);
-        return NULL;
-    }
-    return *text;
-}
 
 char *app_study_svg_bars(const app_study_bars *b)
 {
@@ -58,7 +24,7 @@ char *app_study_svg_bars(const app_study_bars *b)
     /* Wide enough for the title too (about 8 pixels a character at 15 px). */
     double width = left + plot_w + 170, height = top + plot_h + 60;
     if (width < left + 8.0 * (double)strlen(b->title) + 20) width = left + 8.0 * (double)strlen(b->title) + 20;
-    svg_begin(out, width, height, left, b->title);
+    app_svg_begin(out, width, height, left, b->title);
     /* Axis with 5 ticks. */
     for (int t = 0; t <= 4; t++) {
         double v = b->y_max * t / 4.0, y = top + plot_h - plot_h * t / 4.0;
@@ -67,7 +33,7 @@ char *app_study_svg_bars(const app_study_bars *b)
         fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%g</text>\n", left - 6, y + 4, v);
     }
     fprintf(out, "<text transform=\"translate(16 %.1f) rotate(-90)\" text-anchor=\"middle\">", top + plot_h / 2);
-    put_text(out, b->y_label);
+    app_svg_text(out, b->y_label);
     fprintf(out, "</text>\n");
     if (!isnan(b->reference)) {
         double y = top + plot_h - plot_h * b->reference / b->y_max;
@@ -82,9 +48,9 @@ char *app_study_svg_bars(const app_study_bars *b)
             double x = x0 + s * bar_w;
             fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"><title>", x + 2,
                     top + plot_h - h, bar_w - 4, h, palette[s % 5]);
-            put_text(out, b->group_names[g]);
+            app_svg_text(out, b->group_names[g]);
             fprintf(out, ", ");
-            put_text(out, b->series_names[s]);
+            app_svg_text(out, b->series_names[s]);
             fprintf(out, ": %g</title></rect>\n", v);
             if (b->low && b->high) {
                 double y_low = top + plot_h - plot_h * b->low[g * b->series + s] / b->y_max;
@@ -97,7 +63,7 @@ char *app_study_svg_bars(const app_study_bars *b)
         }
         fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", x0 + b->series * bar_w / 2,
                 top + plot_h + 20);
-        put_text(out, b->group_names[g]);
+        app_svg_text(out, b->group_names[g]);
         fprintf(out, "</text>\n");
     }
     fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n", left, top + plot_h,
@@ -108,11 +74,11 @@ char *app_study_svg_bars(const app_study_bars *b)
             fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"14\" height=\"14\" fill=\"%s\"/>\n", left + plot_w + 20,
                     y, palette[s % 5]);
             fprintf(out, "<text x=\"%.1f\" y=\"%.1f\">", left + plot_w + 40, y + 12);
-            put_text(out, b->series_names[s]);
+            app_svg_text(out, b->series_names[s]);
             fprintf(out, "</text>\n");
         }
     fprintf(out, "</svg>\n");
-    return finish(out, &text);
+    return app_svg_finish(out, &text);
 }
 
 /* The file as a base64 data URI written to out; 0 if it cannot be read. */
@@ -153,12 +119,12 @@ char *app_study_svg_triplets(const app_study_triplets *t)
     for (int r = 0; r < t->rows; r++)
         if (width < 7.0 * (double)strlen(t->captions[r]) + 2 * gap) width = 7.0 * (double)strlen(t->captions[r]) + 2 * gap;
     if (width < 8.0 * (double)strlen(t->title) + 2 * gap) width = 8.0 * (double)strlen(t->title) + 2 * gap;
-    svg_begin(out, width, height, gap, t->title);
+    app_svg_begin(out, width, height, gap, t->title);
     int ok = 1;
     for (int r = 0; r < t->rows; r++) {
         double y = top + r * (cell_h + caption_h + gap), w = cell_h * t->widths[r] / t->heights[r];
         fprintf(out, "<text x=\"%.0f\" y=\"%.1f\">", gap, y + 15);
-        put_text(out, t->captions[r]);
+        app_svg_text(out, t->captions[r]);
         fprintf(out, "</text>\n");
         for (int c = 0; c < 3; c++) {
             fprintf(out,
@@ -170,7 +136,7 @@ char *app_study_svg_triplets(const app_study_triplets *t)
         }
     }
     fprintf(out, "</svg>\n");
-    char *svg = finish(out, &text);
+    char *svg = app_svg_finish(out, &text);
     if (!ok) free(svg), svg = NULL;
     return svg;
 }

@@ -26,7 +26,8 @@ static const char usage[] =
     "       perceptcl yaleb features --model MODEL --data DIR --out FEATURES.csv\n"
     "       perceptcl yaleb features --pixels [--pca 32] --data DIR --out FEATURES.csv\n"
     "       perceptcl yaleb svm FEATURES.csv [--split-seed 1] [--report PREFIX]\n"
-    "       perceptcl yaleb table LABEL=SVM_REPORT.json ... [--report PREFIX]\n\n"
+    "       perceptcl yaleb table LABEL=SVM_REPORT.json ... [--report PREFIX]\n"
+    "       perceptcl yaleb plot LABEL=FEATURES.csv ... --out PLOT.svg\n\n"
     "Extended Yale B cropped faces (DIR: CroppedYale, 2,414 images of 38 people; subject, light\n"
     "azimuth and elevation from the file names).\n\n"
     "train: the appendix-C autoencoder on the training part of the split (perceptcl yaleb train --help).\n\n"
@@ -212,7 +213,7 @@ static int run_svm(int argc, char **argv)
 int app_yaleb(int argc, char **argv)
 {
     static const app_subcommand subcommands[] = {
-        {"train", yaleb_run_train}, {"features", run_features}, {"svm", run_svm}, {"table", yaleb_run_table},
+        {"train", yaleb_run_train}, {"features", run_features}, {"svm", run_svm}, {"table", yaleb_run_table}, {"plot", yaleb_run_plot},
         {NULL, NULL}};
     return app_run_subcommand("yaleb", usage, subcommands, argc, argv);
 }

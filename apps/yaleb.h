@@ -63,6 +63,8 @@ int yaleb_features_of_model(const char *cmd, const pcl_device_selection *selecti
 
 /* perceptcl yaleb table ... (yaleb_table.c): Table 1 over seeds from yaleb svm's reports. */
 int yaleb_run_table(int argc, char **argv);
+/* perceptcl yaleb plot ... (yaleb_plot.c): features on two principal components, by azimuth, as SVG. */
+int yaleb_run_plot(int argc, char **argv);
 
 /* ---- libsvm (yaleb_svm.c) ------------------------------------------------------ */
 typedef enum yaleb_svm_task {

@@ -6,6 +6,7 @@
 #include "perceptcl/rng.h"
 
 #include <check.h>
+#include <dirent.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -421,6 +422,135 @@ START_TEST(pixel_features_of_constant_faces)
 }
 END_TEST
 
+/* table: mean and sample sd per label over seeds, the direction per column
+ * (msssim below mse and mae on every shared seed), refusals in one line;
+ * plot: a panel per file, a point per face. */
+START_TEST(table_and_plot_commands)
+{
+    /* identity: msssim 3 / 4 beats mse 5 / 6 and mae 5.5 / 6.5 on both seeds; azimuth: msssim wins seed 1 only. */
+    static const struct { const char *label; int seed; double id, az, el; } reports[] = {
+        {"mse", 1, 5, 200, 40}, {"mse", 2, 6, 210, 41}, {"mae", 1, 5.5, 250, 42},
+        {"mae", 2, 6.5, 190, 43}, {"msssim", 1, 3, 150, 30}, {"msssim", 2, 4, 220, 31}};
+    char args[4096] = "yaleb table", path[512], err[4096];
+    for (size_t i = 0; i < sizeof reports / sizeof reports[0]; i++) {
+        snprintf(path, sizeof path, "%s/r%zu.json", dir, i);
+        json_t *doc = json_pack("{s:i, s:[{s:{s:{s:f, s:f, s:f}}}]}", "split_seed", reports[i].seed, "files", "results",
+                                "features", "identity_error", reports[i].id, "azimuth_mse", reports[i].az,
+                                "elevation_mse", reports[i].el);
+        ck_assert_int_eq(json_dump_file(doc, path, 0), 0);
+        json_decref(doc);
+        snprintf(args + strlen(args), sizeof args - strlen(args), " %s=%s", reports[i].label, path);
+    }
+    snprintf(args + strlen(args), sizeof args - strlen(args), " --report %s/t", dir);
+    ck_assert_msg(run_perceptcl(args, err, sizeof err) == 0, "%s", err);
+    snprintf(path, sizeof path, "%s/t.json", dir);
+    json_error_t json_error;
+    json_t *doc = json_load_file(path, 0, &json_error);
+    ck_assert_ptr_nonnull(doc);
+    json_t *mse = json_array_get(json_object_get(doc, "rows"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(mse, "features")), "mse");
+    ck_assert_double_eq_tol(json_real_value(json_object_get(json_object_get(mse, "mean"), "identity_error")), 5.5, 1e-9);
+    ck_assert_double_eq_tol(json_real_value(json_object_get(json_object_get(mse, "sd"), "azimuth_mse")),
+                            sqrt(50.0), 0.5e-4); /* the report's 4 decimals */
+    json_t *direction = json_object_get(doc, "direction");
+    ck_assert(json_is_true(json_object_get(json_object_get(direction, "identity_error"), "every_seed")));
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(direction, "azimuth_mse"), "msssim_best_seeds")), 1);
+    ck_assert(json_is_false(json_object_get(json_object_get(direction, "azimuth_mse"), "every_seed")));
+    json_decref(doc);
+    /* The same label and seed twice; a missing report; not LABEL=FILE. */
+    snprintf(args, sizeof args, "yaleb table mse=%s/r0.json mse=%s/r0.json", dir, dir);
+    ck_assert_int_eq(run_perceptcl(args, err, sizeof err), 1);
+    ck_assert_msg(strstr(err, "two reports of mse with split seed 1") && strchr(err, '\n') == err + strlen(err) - 1, "%s", err);
+    snprintf(args, sizeof args, "yaleb table mse=%s/none.json", dir);
+    ck_assert_int_eq(run_perceptcl(args, err, sizeof err), 1);
+    ck_assert_ptr_nonnull(strstr(err, "none.json"));
+    ck_assert_int_eq(run_perceptcl("yaleb table r0.json", err, sizeof err), 2);
+
+    /* plot: two files of 30 faces, a circle per face and panel. */
+    enum { N = 30 };
+    int subject[N], azimuth[N], elevation[N];
+    double values[N * 4];
+    uint64_t state = 3;
+    for (int i = 0; i < N; i++) {
+        subject[i] = 1 + i % 3, azimuth[i] = -130 + 9 * i, elevation[i] = 0;
+        for (int d = 0; d < 4; d++) values[4 * i + d] = uniform(&state) + (d == 0 ? azimuth[i] / 50.0 : 0);
+    }
+    yaleb_features f = {N, 4, subject, azimuth, elevation, values};
+    char error[512], svg[1 << 16];
+    snprintf(path, sizeof path, "%s/p.csv", dir);
+    ck_assert_int_eq(yaleb_features_write(path, &f, error, sizeof error), 0);
+    snprintf(args, sizeof args, "yaleb plot a=%s b=%s --out %s/p.svg", path, path, dir);
+    ck_assert_msg(run_perceptcl(args, err, sizeof err) == 0, "%s", err);
+    snprintf(path, sizeof path, "%s/p.svg", dir);
+    FILE *file = fopen(path, "r");
+    ck_assert_ptr_nonnull(file);
+    svg[fread(svg, 1, sizeof svg - 1, file)] = '\0';
+    fclose(file);
+    int circles = 0;
+    for (const char *c = svg; (c = strstr(c, "<circle")); c++) circles++;
+    ck_assert_int_eq(circles, 2 * N);
+    ck_assert(strstr(svg, ">a (4 features)<") && strstr(svg, "</svg>"));
+    snprintf(args, sizeof args, "yaleb plot a=%s/none.csv --out %s/q.svg", dir, dir);
+    ck_assert_int_eq(run_perceptcl(args, err, sizeof err), 1);
+    snprintf(path, sizeof path, "%s/q.svg", dir);
+    ck_assert_int_ne(access(path, F_OK), 0);
+}
+END_TEST
+
+/* The committed Table 1 (reports/yaleb): every svm report's test errors come
+ * back from its committed feature file with the report's split seed and the
+ * C's its grid search chose (the final fits on train + validation), to the
+ * report's 4 decimals. */
+START_TEST(committed_reports_reproduce)
+{
+    static const char *const keys[3] = {"identity", "azimuth", "elevation"};
+    static const char *const result_keys[3] = {"identity_error", "azimuth_mse", "elevation_mse"};
+    const char *reports = PCL_SOURCE_DIR "/reports/yaleb";
+    DIR *folder = opendir(reports);
+    ck_assert_msg(folder != NULL, "%s: missing", reports);
+    int checked = 0;
+    for (struct dirent *e; (e = readdir(folder));) {
+        size_t length = strlen(e->d_name);
+        if (length < 9 || strcmp(e->d_name + length - 9, "-svm.json") != 0) continue;
+        char path[1024], error[512];
+        snprintf(path, sizeof path, "%s/%s", reports, e->d_name);
+        json_error_t json_error;
+        json_t *doc = json_load_file(path, 0, &json_error);
+        ck_assert_msg(doc != NULL, "%s: %s", path, json_error.text);
+        const char *features = json_string_value(json_object_get(doc, "features"));
+        ck_assert_ptr_nonnull(features);
+        snprintf(path, sizeof path, "%s/%s", reports, features);
+        yaleb_features f;
+        ck_assert_msg(yaleb_features_read(path, &f, error, sizeof error) == 0, "%s", error);
+        size_t sizes[3], *rows = malloc(f.count * sizeof *rows);
+        double *y = malloc(f.count * sizeof *y), *predictions = malloc(f.count * sizeof *predictions);
+        ck_assert(rows && y && predictions);
+        uint64_t seed = (uint64_t)json_integer_value(json_object_get(doc, "split_seed"));
+        ck_assert_int_eq(yaleb_split(f.count, seed, sizes, rows, error, sizeof error), 0);
+        const size_t pool = sizes[0] + sizes[1];
+        json_t *results = json_object_get(json_object_get(json_array_get(json_object_get(doc, "files"), 0),
+                                                          "results"), "features");
+        for (int t = 0; t < 3; t++) {
+            for (size_t i = 0; i < f.count; i++) y[i] = t == 0 ? f.subject[i] : t == 1 ? f.azimuth[i] : f.elevation[i];
+            double C = json_number_value(json_object_get(json_object_get(json_object_get(doc, "cv"), keys[t]), "C"));
+            yaleb_svm_task task = t == 0 ? YALEB_SVM_IDENTITY : YALEB_SVM_REGRESS;
+            ck_assert_msg(yaleb_svm_fit_predict(task, C, f.values, f.dims, y, rows, pool, rows + pool, sizes[2],
+                                                predictions, error, sizeof error) == 0, "%s", error);
+            double got = yaleb_svm_error(task, y, rows + pool, sizes[2], predictions);
+            double want = json_number_value(json_object_get(results, result_keys[t]));
+            ck_assert_msg(fabs(got - want) <= 0.5e-4 + 1e-9 * fabs(want), "%s: %s %.6f, the report %.4f", e->d_name,
+                          keys[t], got, want);
+        }
+        free(rows), free(y), free(predictions);
+        yaleb_features_free(&f);
+        json_decref(doc);
+        checked++;
+    }
+    closedir(folder);
+    ck_assert_msg(checked >= 4, "%d svm reports in %s", checked, reports);
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("yaleb");
@@ -431,6 +561,7 @@ int main(void)
     tcase_add_test(svm, grid_tie_picks_smallest_c);
     tcase_add_test(svm, grid_picks_large_c_when_small_cannot_fit);
     tcase_add_test(svm, pca_matches_its_definition);
+    tcase_add_test(svm, committed_reports_reproduce);
     suite_add_tcase(suite, svm);
     TCase *files = tcase_create("files");
     tcase_add_checked_fixture(files, setup, teardown);
@@ -438,6 +569,7 @@ int main(void)
     tcase_add_test(files, bad_feature_files_refused);
     tcase_add_test(files, svm_command_on_a_constructed_file);
     tcase_add_test(files, pixel_features_of_constant_faces);
+    tcase_add_test(files, table_and_plot_commands);
     suite_add_tcase(suite, files);
     return pcl_check_run(suite, 0) == 0 ? 0 : 1;
 }
