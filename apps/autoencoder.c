@@ -71,6 +71,7 @@ int app_ae_train_run(app_train *t, const pcl_device_selection *selection, const 
                      pcl_model_init_weights(model, PCL_INIT_TORCH_DEFAULT, 0.0, (uint64_t)t->seed) != PCL_OK
                  ? app_fail(app, job->arch->name)
                  : 0;
+    if (rc == 0 && job->init && pcl_model_load(model, job->init, NULL) != PCL_OK) rc = app_fail(app, "--init");
     if (rc == 0) rc = app_train_setup(t, context, 1.0, &config, &optimizer);
     config.ssim_options = &job->ssim;
     config.title = job->title;

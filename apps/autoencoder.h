@@ -44,11 +44,12 @@ typedef struct app_ae_job {
     pcl_ssim_options ssim;             /* the SSIM-based losses' options */
     const char *title;                 /* the curve's */
     const char *const *metadata;       /* key, value, ..., NULL (app_train_metadata) */
+    const char *init;                  /* NULL, or a model file of arch to start from */
 } app_ae_job;
 
 /* Opens the device, builds job->arch with PyTorch's default initialisation
  * (PCL_INIT_TORCH_DEFAULT, seed t->seed; bench/RESULTS.md "W4a's loss": why
- * not He-normal), sets up the optimizer (app_train_setup), trains with early
+ * not He-normal) or job->init's weights, sets up the optimizer (app_train_setup), trains with early
  * stopping on the validation loss (t->patience; the best weights kept), and
  * saves the model (app_train_save) with job->metadata, "device" and
  * "train_seconds" (this run's wall time). 0, or 1 after an error line. */

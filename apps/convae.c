@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static const char usage[] =
     "usage: perceptcl convae train --loss mse|mae|msssim --out MODEL.safetensors\n"
@@ -75,6 +76,7 @@ static const char usage[] =
 enum { MAX_MODELS = 8, MAX_DIRS = 8, SPLIT_SEED = 2017, SIDE = 96, MIN_WINDOW = 96, MAX_WINDOW = 320 };
 enum { PROTOCOL_AUTO = 0, PROTOCOL_PAPER, PROTOCOL_SUBSTITUTE };
 static const char *const protocol_names[] = {"auto", "paper", "substitute", NULL};
+static const char *const exponents[] = {"equal", "standard", NULL};
 
 static const pcl_architecture *const archs[] = {&pcl_arch_conv_ae_96, &pcl_arch_conv_ae_96_b512,
                                                 &pcl_arch_conv_ae_96_narrow};
@@ -205,12 +207,11 @@ static int open_test(const char *app, const char *root, int protocol, const char
 static const app_option train_options[] = {
     APP_TRAIN_OPTIONS,          APP_TRAIN_EARLY_STOP_OPTIONS, {"--data", "DIR"},        {"--protocol", "P"},
     {"--train", "DIR"},         {"--validation", "DIR"},      {"--bottleneck", "N"},    {"--narrow", NULL},
-    {"--msssim-weights", "W"},  {"--epoch-size", "N"},        {"--validation-crops", "N"}, {NULL, NULL}};
+    {"--msssim-weights", "W"},  {"--epoch-size", "N"},        {"--validation-crops", "N"}, {"--init", "MODEL"}, {NULL, NULL}};
 
 static int run_train(int argc, char **argv)
 {
-    static const char *const exponents[] = {"equal", "standard", NULL};
-    const char *cmd = "convae train", *dirs[MAX_DIRS], *validation_dir = NULL, *data = NULL;
+    const char *cmd = "convae train", *dirs[MAX_DIRS], *validation_dir = NULL, *data = NULL, *init = NULL;
     pcl_device_selection selection = {0};
     app_train t = app_train_defaults();
     t.losses = 1u << PCL_LOSS_KIND_MSE | 1u << PCL_LOSS_KIND_MAE | 1u << PCL_LOSS_KIND_MSSSIM;
@@ -225,6 +226,7 @@ static int run_train(int argc, char **argv)
         if (!r.option) app_args_error(&r, "unexpected argument '%s'", r.value);
         else if (app_args_is(&r, "--train")) app_args_append(&r, dirs, &dir_count, MAX_DIRS, "--train folders");
         else if (app_args_is(&r, "--validation")) validation_dir = r.value;
+        else if (app_args_is(&r, "--init")) init = r.value;
         else if (app_args_is(&r, "--data")) data = r.value;
         else if (app_args_is(&r, "--protocol")) app_args_choice(&r, protocol_names, &protocol);
         else if (app_args_is(&r, "--bottleneck") && app_args_int(&r, 1, 1 << 20, &bottleneck) && bottleneck != 128 &&
@@ -247,11 +249,13 @@ static int run_train(int argc, char **argv)
     const int paper = protocol == PROTOCOL_PAPER && !dir_count;
     json_t *folders = json_array();
     for (int d = 0; folders && d < dir_count; d++) json_array_append_new(folders, json_string(dirs[d]));
-    json_t *recipe = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:I, s:i, s:i, s:i}", "architecture", arch->name,
+    json_t *recipe = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:I, s:i, s:i, s:i, s:s}", "architecture", arch->name,
                                "protocol", paper ? "paper" : "substitute", "data", root ? root : "", "train",
                                folders, "validation", validation_dir ? validation_dir : "", "msssim_weights",
                                standard ? "standard" : "equal", "epoch_size", (json_int_t)epoch_size,
-                               "validation_crops", crops, "window_min", MIN_WINDOW, "window_max", MAX_WINDOW);
+                               "validation_crops", crops, "window_min", MIN_WINDOW, "window_max", MAX_WINDOW, "init",
+                               init ? init : "");
+    if (r.exit_code < 0 && init && access(init, R_OK) != 0) app_args_error(&r, "--init %s: not readable", init);
     if (app_train_ready(&t, &r, recipe) >= 0) return r.exit_code;
 
     /* Data first: a bad folder fails before the device is opened. */
@@ -290,8 +294,9 @@ static int run_train(int argc, char **argv)
     const char *keys_values[] = {"protocol", paper ? "paper" : "substitute", "data",
                                  dir_count ? train_names : paper ? "STL-10 unlabeled" : "BSD200,T91", "input",
                                  "96x96 luma (ITU-R 601-2) in [-1, 1]", "msssim_weights",
-                                 standard ? "standard" : "equal", NULL};
-    app_ae_job job = {arch, train.source, &validation.source, pcl_ssim_options_default(), title, keys_values};
+                                 standard ? "standard" : "equal", "init",
+                                 init ? app_base_name(init, name, sizeof name) : NULL, NULL};
+    app_ae_job job = {arch, train.source, &validation.source, pcl_ssim_options_default(), title, keys_values, init};
     job.ssim.mode = PCL_SSIM_MODE_SAME;
     job.ssim.data_range = 2.0;
     job.ssim.scales = 5;
@@ -304,6 +309,14 @@ static int run_train(int argc, char **argv)
 
 /* ---- eval and reconstruct: what they share ----------------------------------- */
 
+/* The options both take, read into these. */
+typedef struct test_options {
+    const char *paths[MAX_MODELS], *data, *images;
+    int count, protocol;
+    long seed;
+    int zoom, standard;
+} test_options;
+
 typedef struct test_run {
     pcl_context *context;
     app_ae_model models[MAX_MODELS];
@@ -315,12 +328,13 @@ typedef struct test_run {
 } test_run;
 
 /* Opens the test images, the device and the models, and scores them. */
-static int test_run_start(const char *cmd, const pcl_device_selection *selection, const char *root, int protocol,
-                          const char *images, const char *const *paths, int count, test_run *t)
+static int test_run_start(const char *cmd, const pcl_device_selection *selection, const char *root,
+                          const test_options *o, test_run *t)
 {
-    int rc = open_test(cmd, root, protocol, images, &t->set, t->set_name, sizeof t->set_name);
+    const int count = o->count;
+    int rc = open_test(cmd, root, o->protocol, o->images, &t->set, t->set_name, sizeof t->set_name);
     if (rc == 0 && !(t->context = app_open_context(selection))) rc = 1;
-    if (rc == 0) rc = app_ae_load(cmd, t->context, archs, 3, paths, count, t->models);
+    if (rc == 0) rc = app_ae_load(cmd, t->context, archs, 3, o->paths, count, t->models);
     if (rc == 0) t->model_count = count;
     for (int m = 0; m < t->model_count; m++) t->labels[m] = t->models[m].label;
     pcl_ssim_options ssim = pcl_ssim_options_default(), msssim;
@@ -328,7 +342,7 @@ static int test_run_start(const char *cmd, const pcl_device_selection *selection
     ssim.data_range = 2.0;
     msssim = ssim;
     msssim.scales = 5;
-    msssim.weights = PCL_SSIM_WEIGHTS_EQUAL;
+    msssim.weights = o->standard ? PCL_SSIM_WEIGHTS_STANDARD : PCL_SSIM_WEIGHTS_EQUAL;
     if (rc == 0) rc = app_ae_evaluate(cmd, t->context, t->models, count, &t->set.source, &ssim, &msssim, &t->eval);
     return rc;
 }
@@ -341,14 +355,6 @@ static void test_run_end(test_run *t)
     if (t->context) pcl_context_destroy(t->context);
 }
 
-/* The options both take, read into these. */
-typedef struct test_options {
-    const char *paths[MAX_MODELS], *data, *images;
-    int count, protocol;
-    long seed;
-    int zoom;
-} test_options;
-
 static int test_arg(app_args *r, test_options *o)
 {
     if (app_args_is(r, "--model")) app_args_append(r, o->paths, &o->count, MAX_MODELS, "--model files");
@@ -357,6 +363,7 @@ static int test_arg(app_args *r, test_options *o)
     else if (app_args_is(r, "--protocol")) app_args_choice(r, protocol_names, &o->protocol);
     else if (app_args_is(r, "--seed")) app_args_long(r, 0, 0x7fffffffL, &o->seed);
     else if (app_args_is(r, "--zoom")) app_args_int(r, 1, 16, &o->zoom);
+    else if (app_args_is(r, "--msssim-weights")) app_args_choice(r, exponents, &o->standard);
     else return 0;
     return 1;
 }
@@ -378,13 +385,13 @@ static const char *test_ready(app_args *r, test_options *o)
 static const app_option eval_options[] = {
     {"--model", "M"},  {"--data", "DIR"},  {"--images", "DIR"},   {"--protocol", "P"},     {"--report", "PREFIX"},
     {"--grid", "PNG"}, {"--study", "DIR"}, {"--study-count", "N"}, {"--seed", "N"},        {"--zoom", "Z"},
-    {NULL, NULL}};
+    {"--msssim-weights", "W"}, {NULL, NULL}};
 
 static const app_metric table3_metrics[] = {{"mse", "MSE", 4, 6}, {"mae", "MAE", 4, 6}, {"msssim", "MS-SSIM", 4, 6}};
 static const int table3_metric_index[3] = {APP_AE_MSE, APP_AE_MAE, APP_AE_MSSSIM};
 
 /* The note under Table 3: protocol, scale, SSIM means, costs, win counts. */
-static char *eval_note(const test_run *t, int protocol, const char *images)
+static char *eval_note(const test_run *t, int protocol, const char *images, int standard)
 {
     char *text = NULL, *wins = app_ae_wins_markdown(&t->eval, t->labels);
     size_t length = 0;
@@ -397,8 +404,9 @@ static char *eval_note(const test_run *t, int protocol, const char *images)
                 : "substitute protocol (no STL-10 binaries): trained on windows of BSD200 + T91, validated on "
                   "BSD100 windows, tested on the 256 real STL-10 images in ../shared/datasets");
     fprintf(out, "MSE and MAE are per-pixel means on [-1, 1], the networks' scale (on [0, 1]: MSE / 4, MAE / 2). "
-                 "MS-SSIM: 5 scales, same mode, L = 2, equal exponents. The paper does not say its scale: its MSE "
-                 "net's MSE 0.0233 is 22.3 dB PSNR on [-1, 1] or 16.3 dB on [0, 1]");
+                 "MS-SSIM: 5 scales, same mode, L = 2, %s exponents. The paper does not say its scale: its MSE "
+                 "net's MSE 0.0233 is 22.3 dB PSNR on [-1, 1] or 16.3 dB on [0, 1]",
+            standard ? "Wang's (--msssim-weights standard)" : "the paper's equal");
     for (int m = 0; m < t->model_count; m++) {
         double mse = app_ae_mean(&t->eval, m, APP_AE_MSE);
         fprintf(out, "%s %s's: %.2f dB", m ? "," : "; ours,", t->labels[m], 10.0 * log10(4.0 / mse));
@@ -446,7 +454,7 @@ static int run_eval(int argc, char **argv)
     if (r.exit_code >= 0) return r.exit_code;
 
     test_run t = {0};
-    int rc = test_run_start(cmd, &selection, root, o.protocol, o.images, o.paths, o.count, &t);
+    int rc = test_run_start(cmd, &selection, root, &o, &t);
     if (rc == 0 && study && study_count > t.eval.images)
         rc = (fprintf(stderr, "perceptcl %s: --study-count %d: the test set has %ld images\n", cmd, study_count,
                       t.eval.images), 2);
@@ -455,7 +463,7 @@ static int run_eval(int argc, char **argv)
     for (int m = 0; rc == 0 && m < t.model_count; m++)
         for (int k = 0; k < 3; k++) values[m * 3 + k] = app_ae_mean(&t.eval, m, table3_metric_index[k]);
     app_report_row row = {t.set_name, t.eval.images, values, app_paper_table3.values};
-    char *note = rc == 0 ? eval_note(&t, o.protocol, o.images) : NULL;
+    char *note = rc == 0 ? eval_note(&t, o.protocol, o.images, o.standard) : NULL;
     json_t *models = json_array(), *wins = rc == 0 ? app_ae_wins_json(&t.eval, t.labels) : NULL;
     for (int m = 0; models && m < t.model_count; m++)
         if (json_array_append_new(models, json_pack("{s:s, s:s, s:s, s:s, s:f}", "label", t.labels[m], "path",
@@ -493,7 +501,7 @@ static int run_eval(int argc, char **argv)
 
 static const app_option reconstruct_options[] = {{"--model", "M"}, {"--data", "DIR"}, {"--images", "DIR"},
                                                  {"--protocol", "P"}, {"--count", "N"}, {"--zoom", "Z"},
-                                                 {"--seed", "N"}, {NULL, NULL}};
+                                                 {"--seed", "N"}, {"--msssim-weights", "W"}, {NULL, NULL}};
 
 static int run_reconstruct(int argc, char **argv)
 {
@@ -514,7 +522,7 @@ static int run_reconstruct(int argc, char **argv)
     if (r.exit_code < 0) app_output_check(&r, "OUT.png", out);
     if (r.exit_code >= 0) return r.exit_code;
     test_run t = {0};
-    int rc = test_run_start(cmd, &selection, root, o.protocol, o.images, o.paths, o.count, &t);
+    int rc = test_run_start(cmd, &selection, root, &o, &t);
     if (rc == 0 && count > t.eval.images)
         rc = (fprintf(stderr, "perceptcl %s: --count %d: the test set has %ld images\n", cmd, count, t.eval.images), 2);
     long picked[64];
