@@ -429,7 +429,7 @@ int app_ae_study_write(const char *app, const app_ae_eval *e, const char *const 
         return fprintf(stderr, "perceptcl %s: a study compares 2 or 3 models, not %d\n", app, e->models), 1;
     struct stat st;
     if (stat(dir, &st) == 0) return fprintf(stderr, "perceptcl %s: %s already exists\n", app, dir), 1;
-    char partial[4200], path[4400];
+    char partial[4200], path[4400] = "";
     snprintf(partial, sizeof partial, "%s.partial", dir);
     nftw(partial, remove_entry, 16, FTW_DEPTH | FTW_PHYS); /* a previous failed run's */
     int rc = mkdir(partial, 0777) != 0;
