@@ -275,7 +275,9 @@ START_TEST(train_eval_reconstruct)
     ck_assert_int_eq(width, 3 * 192 + 2 * 4); /* original | MSE | MS-SSIM at zoom 2 */
     ck_assert_int_eq(height, 8 * 192 + 7 * 4);
     ck_assert(exists("study/items.json") && exists("study/original") && !exists("study.partial"));
-    ck_assert_int_eq(run("study make --help"), 0);
+    /* The study kit reads the items: a 2AFC page of the 4 items. */
+    ck_assert_msg(run("study make --items study/items.json --out page") == 0, "%s", err_text);
+    ck_assert(exists("page/index.html") && exists("page/plan.json"));
 
     /* reconstruct: Figure 4's grid for 3 images. */
     ck_assert_msg(run("convae reconstruct --model mse.safetensors --model msssim.safetensors --images " IMAGES
