@@ -387,10 +387,14 @@ static int write_png(const char *app, const char *path, const pcl_image *image)
     return 0;
 }
 
-int app_ae_grid_write(const char *app, const app_ae_eval *e, const long *picked, int rows, int zoom, const char *path)
+int app_ae_grid_write(const char *app, const app_ae_eval *e, const long *picked, int rows, const int *order,
+                      int panel_count, int zoom, const char *path)
 {
     enum { GAP = 4 };
-    const int panels = 1 + e->models, crop[4] = {0, 0, e->shape[2], e->shape[1]};
+    const int panels = order ? panel_count : 1 + e->models, crop[4] = {0, 0, e->shape[2], e->shape[1]};
+    for (int p = 0; order && p < panels; p++)
+        if (order[p] < 0 || order[p] > e->models)
+            return fprintf(stderr, "perceptcl %s: grid panel %d: no model %d\n", app, p, order[p] - 1), 1;
     pcl_image *strip = NULL, *grid = NULL;
     int rc = app_strip_create(app, panels, crop, zoom, e->shape[0], &strip);
     const size_t row_height = (size_t)crop[3] * zoom;
@@ -401,7 +405,7 @@ int app_ae_grid_write(const char *app, const app_ae_eval *e, const long *picked,
         for (size_t i = 0; i < pcl_image_size(grid); i++) grid->data[i] = 255.0f;
     for (int row = 0; row < rows && rc == 0; row++) {
         for (int p = 0; p < panels && rc == 0; p++) {
-            pcl_image *image = to_image(image_of(e, p, picked[row]), e->shape);
+            pcl_image *image = to_image(image_of(e, order ? order[p] : p, picked[row]), e->shape);
             rc = image ? app_strip_put(app, strip, p, image, crop, zoom) : app_fail(app, "grid");
             pcl_image_destroy(image);
         }

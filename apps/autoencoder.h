@@ -120,11 +120,13 @@ json_t *app_ae_wins_json(const app_ae_eval *eval, const char *const *labels);
 /* count distinct image indices below images, drawn from seed (in
  * increasing order); count <= images. */
 void app_ae_pick(long images, int count, uint64_t seed, long *picked);
-/* A PNG grid, a row per picked image: original, then each model's
- * reconstruction, enlarged zoom times (apps/strip.c), written atomically.
- * 0, or 1 after an error line. */
-int app_ae_grid_write(const char *app, const app_ae_eval *eval, const long *picked, int rows, int zoom,
-                      const char *path);
+/* A PNG grid, a row per picked image (in the given order), its panels
+ * panels[0..panel_count-1] (0: the original, k: model k - 1's
+ * reconstruction; panels NULL: the original, then each model, as Figure 4;
+ * Figure 3 of the FC autoencoder is {MSE net, 0, SSIM net}), enlarged zoom
+ * times (apps/strip.c), written atomically. 0, or 1 after an error line. */
+int app_ae_grid_write(const char *app, const app_ae_eval *eval, const long *picked, int rows, const int *panels,
+                      int panel_count, int zoom, const char *path);
 /* The study kit's material for the picked images: DIR/original/<id>.png,
  * DIR/m<k>/<id>.png per model (k from 1) and DIR/items.json (methods =
  * labels, at most APP_STUDY_MAX_METHODS), ids "img<index>". DIR must not

@@ -483,7 +483,7 @@ static int run_eval(int argc, char **argv)
     long picked[8];
     const int rows = t.eval.images < 8 ? (int)t.eval.images : 8;
     if (rc == 0 && grid) app_ae_pick(t.eval.images, rows, (uint64_t)o.seed, picked);
-    if (rc == 0 && grid) rc = app_ae_grid_write(cmd, &t.eval, picked, rows, o.zoom, grid);
+    if (rc == 0 && grid) rc = app_ae_grid_write(cmd, &t.eval, picked, rows, NULL, 0, o.zoom, grid);
     long *study_picked = rc == 0 && study ? malloc((size_t)study_count * sizeof *study_picked) : NULL;
     if (rc == 0 && study && !study_picked) rc = (fprintf(stderr, "perceptcl %s: out of memory\n", cmd), 1);
     if (rc == 0 && study) app_ae_pick(t.eval.images, study_count, (uint64_t)o.seed, study_picked);
@@ -527,7 +527,7 @@ static int run_reconstruct(int argc, char **argv)
         rc = (fprintf(stderr, "perceptcl %s: --count %d: the test set has %ld images\n", cmd, count, t.eval.images), 2);
     long picked[64];
     if (rc == 0) app_ae_pick(t.eval.images, count, (uint64_t)o.seed, picked);
-    if (rc == 0) rc = app_ae_grid_write(cmd, &t.eval, picked, count, o.zoom, out);
+    if (rc == 0) rc = app_ae_grid_write(cmd, &t.eval, picked, count, NULL, 0, o.zoom, out);
     if (rc == 0) {
         fprintf(stderr, "perceptcl %s: %d images of %s (", cmd, count, t.set_name);
         for (int k = 0; k < count; k++) fprintf(stderr, "%s%ld", k ? " " : "", picked[k]);

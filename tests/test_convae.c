@@ -126,6 +126,33 @@ START_TEST(evaluate_matches_float64_reference)
         ck_assert(w.b_low <= (double)second / N && (double)second / N <= w.b_high);
     }
     free(a), free(b);
+
+    /* A grid of images 3 and 34 (the remainder batch), panels: model 0, original; 8-bit
+     * values of (v + 1) * 127.5, white gaps of 4. */
+    const long picked[2] = {34, 3};
+    const int order[2] = {1, 0};
+    char path[512];
+    snprintf(path, sizeof path, "%s/unit_grid.png", work);
+    ck_assert_int_eq(app_ae_grid_write("test", &e, picked, 2, order, 2, 1, path), 0);
+    pcl_image *grid = NULL;
+    OK(pcl_image_read(path, &grid));
+    ck_assert_int_eq(grid->width, 2 * 96 + 4);
+    ck_assert_int_eq(grid->height, 2 * 96 + 4);
+    for (int row = 0; row < 2; row++)
+        for (int panel = 0; panel < 2; panel++)
+            for (int k = 0; k < P; k += 37) {
+                const float *source = order[panel] == 0 ? x + (size_t)picked[row] * P
+                                                        : e.reconstructions + ((size_t)picked[row]) * P;
+                double expected = (source[k] + 1.0) * 127.5;
+                int gx = panel * 100 + k % 96, gy = row * 100 + k / 96;
+                double got = grid->data[(size_t)gy * grid->width + gx];
+                ck_assert_msg(fabs(got - expected) <= 0.5 + 1e-3, "row %d panel %d pixel %d: %g, expected %g", row,
+                              panel, k, got, expected);
+            }
+    for (int y = 0; y < grid->height; y++) ck_assert(grid->data[(size_t)y * grid->width + 97] == 255.0f);
+    pcl_image_destroy(grid);
+    const int no_model[1] = {3};
+    ck_assert_int_ne(app_ae_grid_write("test", &e, picked, 2, no_model, 1, 1, path), 0);
     app_ae_eval_free(&e);
     app_ae_free(models, 2);
     free(x);
