@@ -447,7 +447,7 @@ int app_ae_study_write(const char *app, const app_ae_eval *e, const char *const 
         return 1;
     }
     app_study_item *items = calloc((size_t)count, sizeof *items);
-    char (*names)[4][48] = calloc((size_t)count, sizeof *names); /* id, original, images */
+    char (*names)[2][48] = calloc((size_t)count, sizeof *names); /* id, original */
     char (*files)[APP_STUDY_MAX_METHODS][48] = calloc((size_t)count, sizeof *files);
     if (!items || !names || !files) rc = (fprintf(stderr, "perceptcl %s: out of memory\n", app), 1);
     for (int k = 0; k < count && rc == 0; k++) {

@@ -207,7 +207,8 @@ static int open_test(const char *app, const char *root, int protocol, const char
 static const app_option train_options[] = {
     APP_TRAIN_OPTIONS,          APP_TRAIN_EARLY_STOP_OPTIONS, {"--data", "DIR"},        {"--protocol", "P"},
     {"--train", "DIR"},         {"--validation", "DIR"},      {"--bottleneck", "N"},    {"--narrow", NULL},
-    {"--msssim-weights", "W"},  {"--epoch-size", "N"},        {"--validation-crops", "N"}, {"--init", "MODEL"}, {NULL, NULL}};
+    {"--msssim-weights", "W"},  {"--epoch-size", "N"},        {"--validation-crops", "N"}, {"--init", "MODEL"},
+    {NULL, NULL}};
 
 static int run_train(int argc, char **argv)
 {

@@ -44,7 +44,8 @@ static float *smooth_images(int n, uint64_t seed)
                 float sum = 0;
                 for (int u = -2; u <= 2; u++)
                     for (int v = -2; v <= 2; v++) {
-                        int rr = r + u < 0 ? 0 : r + u >= S ? S - 1 : r + u, cc = c + v < 0 ? 0 : c + v >= S ? S - 1 : c + v;
+                        int rr = r + u < 0 ? 0 : r + u >= S ? S - 1 : r + u;
+                        int cc = c + v < 0 ? 0 : c + v >= S ? S - 1 : c + v;
                         sum += noise[rr * S + cc];
                     }
                 img[r * S + c] = sum;
@@ -95,8 +96,9 @@ START_TEST(evaluate_matches_float64_reference)
                 se += (b[k] - a[k]) * (b[k] - a[k]), ae += fabs(b[k] - a[k]);
             }
             /* The host sums: the same values in double, summed in another order. */
-            ck_assert_msg(fabs(score[APP_AE_MSE] - se / P) <= 1e-12 * se / P, "MSE %g vs %g", score[APP_AE_MSE], se / P);
-            ck_assert_msg(fabs(score[APP_AE_MAE] - ae / P) <= 1e-12 * ae / P, "MAE %g vs %g", score[APP_AE_MAE], ae / P);
+            const double mse = se / P, mae = ae / P;
+            ck_assert_msg(fabs(score[APP_AE_MSE] - mse) <= 1e-12 * mse, "MSE %g vs %g", score[APP_AE_MSE], mse);
+            ck_assert_msg(fabs(score[APP_AE_MAE] - mae) <= 1e-12 * mae, "MAE %g vs %g", score[APP_AE_MAE], mae);
             double s1, s5;
             ck_assert_int_eq(ref_ssim(a, b, 96, 96, 1, 2.0, 1, NULL, &s1, NULL, NULL), 0);
             ck_assert_int_eq(ref_ssim(a, b, 96, 96, 1, 2.0, 5, beta, &s5, NULL, NULL), 0);
@@ -195,7 +197,10 @@ END_TEST
 
 /* ---- the app ----------------------------------------------------------------------- */
 
-static int run(const char *args) { return pcl_test_run_perceptcl(work, args, out_text, sizeof out_text, err_text, sizeof err_text); }
+static int run(const char *args)
+{
+    return pcl_test_run_perceptcl(work, args, out_text, sizeof out_text, err_text, sizeof err_text);
+}
 
 static int exists(const char *name)
 {
@@ -246,8 +251,9 @@ static void png_size(const char *name, int *width, int *height)
 START_TEST(train_eval_reconstruct)
 {
     /* MSE, 200 steps (4 epochs of 50) from PyTorch's init: the loss falls. */
-    ck_assert_msg(run("convae train --loss mse " TINY "--epochs 4 --out mse.safetensors --log mse.csv --curve mse.svg") ==
-                      0, "%s", err_text);
+    ck_assert_msg(run("convae train --loss mse " TINY "--epochs 4 --out mse.safetensors --log mse.csv "
+                      "--curve mse.svg") == 0,
+                  "%s", err_text);
     double train[8], validation[8];
     ck_assert_int_eq(read_log("mse.csv", train, validation, 8), 4);
     ck_assert_msg(train[3] < 0.5 * train[0] && validation[3] < 0.5 * validation[0], "MSE %g -> %g, validation %g -> %g",
@@ -260,7 +266,8 @@ START_TEST(train_eval_reconstruct)
     char command[2048];
     snprintf(command, sizeof command, "cp %s/mse.safetensors %s/mse200.safetensors", work, work);
     ck_assert_int_eq(system(command), 0);
-    ck_assert_msg(run("convae train --loss msssim " TINY "--epochs 2 --init mse200.safetensors --out msssim.safetensors") == 0,
+    ck_assert_msg(run("convae train --loss msssim " TINY "--epochs 2 --init mse200.safetensors "
+                      "--out msssim.safetensors") == 0,
                   "%s", err_text);
     ck_assert_msg(run("convae train --loss mse " TINY "--epochs 6 --resume --out mse.safetensors --log mse.csv") == 0,
                   "%s", err_text);
@@ -356,7 +363,9 @@ START_TEST(bad_input)
     snprintf(command, sizeof command, "mkdir -p %s/bad && echo junk > %s/bad/a.png && echo keep > %s/keep.safetensors",
              work, work, work);
     ck_assert_int_eq(system(command), 0);
-    ck_assert_int_ne(run("convae train --loss mse --narrow --train bad --validation " IMAGES " --out keep.safetensors"), 0);
+    ck_assert_int_ne(run("convae train --loss mse --narrow --train bad --validation " IMAGES
+                         " --out keep.safetensors"),
+                     0);
     ck_assert_msg(strstr(err_text, "a.png") && error_lines() == 1, "%s", err_text);
     snprintf(command, sizeof command, "%s/keep.safetensors", work);
     pcl_test_read_text(command, text, sizeof text);
