@@ -22,6 +22,7 @@ int app_datasets(int argc, char **argv);
 int app_srcnn(int argc, char **argv);
 int app_study(int argc, char **argv);
 int app_yaleb(int argc, char **argv); /* yaleb.c; its parts: yaleb.h */
+int app_convae(int argc, char **argv); /* convae.c; the autoencoders' shared parts: autoencoder.h */
 
 /* ---- arguments (args.c) ----------------------------------------------------
  * A command lists its options; the reader walks argv:

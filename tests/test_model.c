@@ -399,6 +399,13 @@ START_TEST(test_architectures)
     expect_shape(&pcl_arch_conv_ae_96, out96, ae128);
     expect_built(&pcl_arch_conv_ae_96, out96, ae128);
     expect_shape(&pcl_arch_conv_ae_96_b512, out96, ae512);
+    /* The narrow variant: filters 8, 16, 32 (1/16), 12x12x32 <-> 128. */
+    const size_t narrow = conv_params(1, 8, 5) + conv_params(8, 16, 5) + conv_params(16, 32, 5) +
+                          conv_params(32, 16, 5) + conv_params(16, 8, 5) + conv_params(8, 1, 5) +
+                          dense_params(32 * 12 * 12, 128) + dense_params(128, 32 * 12 * 12);
+    ck_assert(narrow > 1100000 && narrow < 1300000);
+    expect_shape(&pcl_arch_conv_ae_96_narrow, out96, narrow);
+    expect_built(&pcl_arch_conv_ae_96_narrow, out96, narrow);
 
     /* App. B: the same convs, a head giving mu and log sigma^2 (2 x 128), z (128) -> 12x12x512. */
     size_t elvae = convs + dense_params(features96, 2 * 128) + dense_params(128, features96);

@@ -21,6 +21,9 @@
  *                                 128, 256, 512, 128-unit tanh bottleneck,
  *                                 mirrored upsample + conv decoder
  *   pcl_arch_conv_ae_96_b512      the same with the 512-unit bottleneck
+ *   pcl_arch_conv_ae_96_narrow    not the paper's: pcl_arch_conv_ae_96 with
+ *                                 8, 16, 32 filters (1/16), for tests and
+ *                                 smoke runs
  *   pcl_arch_elvae_96             app. B: the conv encoder, a Gaussian head
  *                                 (mu and log-variance of a 128-d z), the
  *                                 VAE sampler and the conv AE's decoder
@@ -43,6 +46,7 @@ PCL_API extern const pcl_architecture pcl_arch_srcnn_955_replicate;
 PCL_API extern const pcl_architecture pcl_arch_fc_binary_ae;
 PCL_API extern const pcl_architecture pcl_arch_conv_ae_96;
 PCL_API extern const pcl_architecture pcl_arch_conv_ae_96_b512;
+PCL_API extern const pcl_architecture pcl_arch_conv_ae_96_narrow;
 PCL_API extern const pcl_architecture pcl_arch_elvae_96;
 PCL_API extern const pcl_architecture pcl_arch_yaleb_ae_48;
 

@@ -64,24 +64,31 @@ const pcl_architecture pcl_arch_fc_binary_ae = {"fc-binary-ae-32", fc_binary_ae,
  * from the 12x12x512 features, and the decoder starts with the mirrored
  * dense layer (ReLU) back to 12x12x512 (issue "Experiment 2", bench W4);
  * decoder convolutions 5x5 stride 1 padding 2 (same size). */
-#define CONV_AE_96(bottleneck)                                                                                         \
-    PCL_SPEC_CONV2D(NULL, 1, 128, 5, 2, 2, PCL_PADDING_ZERO),   RELU,                                                  \
-    PCL_SPEC_CONV2D(NULL, 128, 256, 5, 2, 2, PCL_PADDING_ZERO), RELU,                                                  \
-    PCL_SPEC_CONV2D(NULL, 256, 512, 5, 2, 2, PCL_PADDING_ZERO), RELU,                                                  \
-    PCL_SPEC_DENSE(NULL, 512 * 12 * 12, bottleneck),            TANH,                                                  \
-    PCL_SPEC_DENSE(NULL, bottleneck, 512 * 12 * 12),            RELU,                                                  \
-    PCL_SPEC_RESHAPE(512, 12, 12),                                                                                     \
-    PCL_SPEC_UPSAMPLE(2), PCL_SPEC_CONV2D(NULL, 512, 256, 5, 1, 2, PCL_PADDING_ZERO), RELU,                            \
-    PCL_SPEC_UPSAMPLE(2), PCL_SPEC_CONV2D(NULL, 256, 128, 5, 1, 2, PCL_PADDING_ZERO), RELU,                            \
-    PCL_SPEC_UPSAMPLE(2), PCL_SPEC_CONV2D(NULL, 128, 1, 5, 1, 2, PCL_PADDING_ZERO),   TANH
+#define CONV_AE_96(c1, c2, c3, bottleneck)                                                                             \
+    PCL_SPEC_CONV2D(NULL, 1, c1, 5, 2, 2, PCL_PADDING_ZERO),  RELU,                                                    \
+    PCL_SPEC_CONV2D(NULL, c1, c2, 5, 2, 2, PCL_PADDING_ZERO), RELU,                                                    \
+    PCL_SPEC_CONV2D(NULL, c2, c3, 5, 2, 2, PCL_PADDING_ZERO), RELU,                                                    \
+    PCL_SPEC_DENSE(NULL, c3 * 12 * 12, bottleneck),           TANH,                                                    \
+    PCL_SPEC_DENSE(NULL, bottleneck, c3 * 12 * 12),           RELU,                                                    \
+    PCL_SPEC_RESHAPE(c3, 12, 12),                                                                                      \
+    PCL_SPEC_UPSAMPLE(2), PCL_SPEC_CONV2D(NULL, c3, c2, 5, 1, 2, PCL_PADDING_ZERO), RELU,                              \
+    PCL_SPEC_UPSAMPLE(2), PCL_SPEC_CONV2D(NULL, c2, c1, 5, 1, 2, PCL_PADDING_ZERO), RELU,                              \
+    PCL_SPEC_UPSAMPLE(2), PCL_SPEC_CONV2D(NULL, c1, 1, 5, 1, 2, PCL_PADDING_ZERO),  TANH
 
-static const pcl_layer_spec conv_ae_96[] = {CONV_AE_96(128)};
+static const pcl_layer_spec conv_ae_96[] = {CONV_AE_96(128, 256, 512, 128)};
 const pcl_architecture pcl_arch_conv_ae_96 = {"conv-ae-96", conv_ae_96, COUNT(conv_ae_96), {1, 96, 96}, 8};
 
 /* "we built models with bottlenecks of both 128 and 512 units" */
-static const pcl_layer_spec conv_ae_96_b512[] = {CONV_AE_96(512)};
+static const pcl_layer_spec conv_ae_96_b512[] = {CONV_AE_96(128, 256, 512, 512)};
 const pcl_architecture pcl_arch_conv_ae_96_b512 = {"conv-ae-96-b512", conv_ae_96_b512, COUNT(conv_ae_96_b512),
                                                    {1, 96, 96}, 8};
+
+/* Not the paper's: the same layers with 1/16 of the filters (8, 16, 32) and
+ * the 128-unit bottleneck, about 1.2 M parameters instead of 27 M, for
+ * tests and smoke runs (perceptcl convae train --narrow). */
+static const pcl_layer_spec conv_ae_96_narrow[] = {CONV_AE_96(8, 16, 32, 128)};
+const pcl_architecture pcl_arch_conv_ae_96_narrow = {"conv-ae-96-narrow", conv_ae_96_narrow,
+                                                     COUNT(conv_ae_96_narrow), {1, 96, 96}, 8};
 
 /* ---- EL-VAE (app. B) ---------------------------------------------------------
  * "3 convolutional layers ... 128 ..., 256 ..., 512 ..., and a bottleneck of

@@ -1,0 +1,138 @@
+/* What the autoencoder experiments share (perceptcl convae, app. A.2; the
+ * fully-connected binary autoencoder of app. A.1 next): a view of a data
+ * source (a subset, repeated with fresh crops), training an architecture on
+ * a training and a validation source with early stopping (on top of
+ * train_cmd.c), loading models whose files name their architecture, scoring
+ * N models on a set of images (per-image MSE, MAE, SSIM, MS-SSIM), per-image
+ * win counts with 95% intervals, a reconstruction grid and the study kit's
+ * items.
+ *
+ * Pixels are on the networks' scale, [-1, 1]: MSE and MAE are means over an
+ * image's pixels of (y - x)^2 and |y - x| on that scale (4x and 2x their
+ * values on [0, 1]); SSIM and MS-SSIM take L = 2. */
+#ifndef PERCEPTCL_APP_AUTOENCODER_H
+#define PERCEPTCL_APP_AUTOENCODER_H
+
+#include "app.h"
+#include "perceptcl/model.h"
+#include "perceptcl/ssim.h"
+#include "perceptcl/trainer.h"
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- a view of a data source ------------------------------------------------
+ * count records; record i is base's record map[i % map_count] (map NULL:
+ * i % base.count), filled alone with the seed pcl_train_step_seed(fill seed,
+ * i), so that the copies of one image in an epoch draw different crops and
+ * flips (the pipeline draws them from the seed and the base index). The
+ * view must outlive the source. */
+typedef struct app_ae_view {
+    pcl_data_source base;
+    const size_t *map; /* NULL: every base record */
+    size_t map_count;
+    size_t count; /* >= 1 */
+} app_ae_view;
+pcl_data_source app_ae_view_source(app_ae_view *view);
+
+/* ---- training ---------------------------------------------------------------- */
+typedef struct app_ae_job {
+    const pcl_architecture *arch;
+    pcl_data_source train;
+    const pcl_data_source *validation; /* NULL: none (then no early stopping) */
+    pcl_ssim_options ssim;             /* the SSIM-based losses' options */
+    const char *title;                 /* the curve's */
+    const char *const *metadata;       /* key, value, ..., NULL (app_train_metadata) */
+    const char *init;                  /* NULL, or a model file of arch to start from */
+} app_ae_job;
+
+/* Opens the device, builds job->arch with PyTorch's default initialisation
+ * (PCL_INIT_TORCH_DEFAULT, seed t->seed; bench/RESULTS.md "W4a's loss": why
+ * not He-normal) or job->init's weights, sets up the optimizer (app_train_setup), trains with early
+ * stopping on the validation loss (t->patience; the best weights kept), and
+ * saves the model (app_train_save) with job->metadata, "device" and
+ * "train_seconds" (this run's wall time). 0, or 1 after an error line. */
+int app_ae_train_run(app_train *t, const pcl_device_selection *selection, const app_ae_job *job);
+
+/* ---- models ---------------------------------------------------------------- */
+typedef struct app_ae_model {
+    pcl_model *model;
+    const pcl_architecture *arch;
+    char label[64];   /* "MSE", "MAE", "MS-SSIM", "SSIM" from the file's loss, else the file name */
+    char loss[32];    /* the file's "loss" ("" when absent) */
+    char cost[256];   /* "steps N, epochs E, S s on DEVICE" from the file's metadata */
+} app_ae_model;
+
+/* Loads each file into the architecture its metadata names, which must be
+ * one of archs (count arch_count); another architecture, or none, fails
+ * naming the file and the architectures taken. 0, or 1 after an error line
+ * (the models loaded so far are freed). */
+int app_ae_load(const char *app, pcl_context *context, const pcl_architecture *const *archs, int arch_count,
+                const char *const *paths, int count, app_ae_model *models);
+void app_ae_free(app_ae_model *models, int count);
+
+/* ---- scores ------------------------------------------------------------------ */
+enum { APP_AE_MSE = 0, APP_AE_MAE, APP_AE_SSIM, APP_AE_MSSSIM, APP_AE_METRICS };
+extern const char *const app_ae_metric_keys[APP_AE_METRICS];   /* "mse", "mae", "ssim", "msssim" */
+extern const char *const app_ae_metric_labels[APP_AE_METRICS]; /* "MSE", "MAE", "SSIM", "MS-SSIM" */
+/* 1 when a higher value is better (SSIM, MS-SSIM). */
+int app_ae_metric_higher_is_better(int metric);
+
+typedef struct app_ae_eval {
+    long images;
+    int models;
+    int shape[3];           /* c, h, w of an image */
+    float *originals;       /* [image][c*h*w], [-1, 1] */
+    float *reconstructions; /* [model][image][c*h*w] */
+    double *scores;         /* [model][image][metric] */
+} app_ae_eval;
+
+/* Every record of source (its inputs, filled with seed 0) reconstructed by
+ * each model in inference mode, in batches, and scored per image: MSE, MAE
+ * in double on the host; SSIM (ssim: 1 scale) and MS-SSIM (msssim: 5
+ * scales) on the device, L = 2 in both options. An image of C channels
+ * scores the mean over its channels for SSIM and MS-SSIM. 0, or 1 after an
+ * error line. */
+int app_ae_evaluate(const char *app, pcl_context *context, const app_ae_model *models, int count,
+                    const pcl_data_source *source, const pcl_ssim_options *ssim, const pcl_ssim_options *msssim,
+                    app_ae_eval *out);
+void app_ae_eval_free(app_ae_eval *eval);
+/* The mean of a metric over the images of one model. */
+double app_ae_mean(const app_ae_eval *eval, int model, int metric);
+
+/* ---- win counts -------------------------------------------------------------- */
+/* For models a and b on one metric: the images where a is better, where b
+ * is, and ties (equal values), with Wilson 95% intervals of a / images and
+ * b / images (app_study_wilson). */
+typedef struct app_ae_wins {
+    long a, b, ties, images;
+    double a_low, a_high, b_low, b_high;
+} app_ae_wins;
+app_ae_wins app_ae_count_wins(const app_ae_eval *eval, int a, int b, int metric);
+/* Every pair (a < b) on every metric: a Markdown table (malloc'd) and the
+ * same as JSON ([{"a": label, "b": label, "metric": key, "a_wins": ..,
+ * "a_low": .., ...}]); NULL when out of memory. */
+char *app_ae_wins_markdown(const app_ae_eval *eval, const char *const *labels);
+json_t *app_ae_wins_json(const app_ae_eval *eval, const char *const *labels);
+
+/* ---- pictures and the study kit ---------------------------------------------- */
+/* count distinct image indices below images, drawn from seed (in
+ * increasing order); count <= images. */
+void app_ae_pick(long images, int count, uint64_t seed, long *picked);
+/* A PNG grid, a row per picked image (in the given order), its panels
+ * panels[0..panel_count-1] (0: the original, k: model k - 1's
+ * reconstruction; panels NULL: the original, then each model, as Figure 4;
+ * Figure 3 of the FC autoencoder is {MSE net, 0, SSIM net}), enlarged zoom
+ * times (apps/strip.c), written atomically. 0, or 1 after an error line. */
+int app_ae_grid_write(const char *app, const app_ae_eval *eval, const long *picked, int rows, const int *panels,
+                      int panel_count, int zoom, const char *path);
+/* The study kit's material for the picked images: DIR/original/<id>.png,
+ * DIR/m<k>/<id>.png per model (k from 1) and DIR/items.json (methods =
+ * labels, at most APP_STUDY_MAX_METHODS), ids "img<index>". DIR must not
+ * exist: everything is written into DIR.partial and renamed at the end; a
+ * failure removes what was written. 0, or 1 after an error line. */
+int app_ae_study_write(const char *app, const app_ae_eval *eval, const char *const *labels, const long *picked,
+                       int count, const char *dir);
+
+#endif

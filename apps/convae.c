@@ -1,0 +1,548 @@
+/* perceptcl convae: the convolutional autoencoders of Snell et al. 2017,
+ * sec. 3.1 and appendix A.2, trained with MSE, MAE or 1 - MS-SSIM on 96x96
+ * grayscale, evaluated beside the paper's Table 3, and Figure 4's grid.
+ *
+ *   perceptcl convae train        ...   one net (an architecture table + pipelines, autoencoder.c)
+ *   perceptcl convae eval         ...   Table 3 on the test set, per-image win counts, study items
+ *   perceptcl convae reconstruct  ...   Figure 4: original | each net, for seeded test images
+ *
+ * The networks are tables (pcl_arch_conv_ae_96, _b512, _narrow), the data
+ * pipelines (pipeline.h), training the shared flags (train_cmd.c) through
+ * app_ae_train_run, scoring and pictures autoencoder.c, the report report.c
+ * beside app_paper_table3. */
+#include "app.h"
+#include "autoencoder.h"
+
+#include "perceptcl/architectures.h"
+#include "perceptcl/datasets.h"
+#include "perceptcl/pipeline.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char usage[] =
+    "usage: perceptcl convae train --loss mse|mae|msssim --out MODEL.safetensors\n"
+    "                              [--data DIR] [--protocol auto|paper|substitute] [--train DIR ...]\n"
+    "                              [--validation DIR] [--bottleneck 128|512] [--narrow]\n"
+    "                              [--msssim-weights equal|standard] [--epoch-size N] [--validation-crops 4]\n"
+    "                              [--epochs 100] [--patience 5] [--min-delta D] [--max-steps N] [--batch 64]\n"
+    "                              [--lr 1e-4] [--optimizer adam|sgd] [--seed 1] [--resume] [--log CSV]\n"
+    "                              [--curve SVG]\n"
+    "       perceptcl convae eval --model M [--model M2 ...] [--data DIR | --images DIR] [--protocol P]\n"
+    "                              [--report PREFIX] [--grid OUT.png] [--study DIR] [--study-count 64]\n"
+    "                              [--seed 1] [--zoom 2]\n"
+    "       perceptcl convae reconstruct --model M [--model M2 ...] [--data DIR | --images DIR]\n"
+    "                              [--protocol P] [--count 8] [--zoom 2] [--seed 1] OUT.png\n\n"
+    "Appendix A.2: 96x96 grayscale (ITU-R 601-2 luma) in [-1, 1]; three 5x5 stride-2 convolutions\n"
+    "(128, 256, 512 filters, ReLU), a dense tanh bottleneck of 128 units (--bottleneck 512: the\n"
+    "paper's other variant), mirrored decoder (dense, then nearest 2x upsampling + 5x5 convolution,\n"
+    "ReLU), tanh output; about 27 M parameters (128) or 84 M (512). --narrow: the same with 8, 16,\n"
+    "32 filters (pcl_arch_conv_ae_96_narrow, 1.2 M; tests and smoke runs, not the paper's).\n\n"
+    "Data (--data DIR, or $PERCEPTCL_DATA: a data root as `perceptcl datasets` reads it):\n"
+    "  paper       (when DIR has stl10_binary/ complete) STL-10's 100,000 unlabeled images for\n"
+    "              training; its 13,000 labelled train + test images split with seed 2017 into\n"
+    "              10,400 validation and 2,600 test images.\n"
+    "  substitute  (otherwise) training: seeded square windows of side 96..320 of BSD200 and T91,\n"
+    "              resized to 96x96 (MATLAB bicubic, antialiased: objects at about STL-10's scale)\n"
+    "              and mirrored left-right at random; validation: --validation-crops windows per\n"
+    "              BSD100 image drawn the same way (fixed: the same every epoch); test: the 256 real\n"
+    "              STL-10 images (STL10/test_examples10 and STL10/unlabeled_examples246).\n"
+    "  --train DIR / --validation DIR replace the training / validation images with folders drawn\n"
+    "  as the substitute's; --images DIR (eval, reconstruct): a folder of 96x96 test images.\n"
+    "  An epoch is --epoch-size records (default: 100,000 for the paper's protocol, 20,000 windows\n"
+    "  for the substitute, one per image for --train folders of more).\n\n"
+    "train: Adam (betas 0.9, 0.999, eps 1e-8), lr 1e-4, batch 64 for every loss (the paper gives\n"
+    "  none of them; lr 1e-3 makes the first steps saturate the output tanh: bench/RESULTS.md, \"W4a's\n"
+    "  loss\"), PyTorch's default initialisation (U(+-1/sqrt(fan_in)) weights and biases), early\n"
+    "  stopping on the validation loss (the training loss's own metric) after --patience epochs\n"
+    "  without improvement, keeping the best weights. msssim: 1 - MS-SSIM, 5 scales, L = 2, same\n"
+    "  mode (valid mode is undefined at 96x96), the paper's equal exponents (--msssim-weights\n"
+    "  standard: Wang's). Every epoch writes MODEL.safetensors.train; --resume continues it\n"
+    "  exactly (same flags; --epochs and --max-steps may change).\n\n"
+    "eval: every model on the test set: per-image MSE and MAE (on [-1, 1]; /4 and /2 on [0, 1]),\n"
+    "  SSIM and MS-SSIM (same mode, L = 2, MS-SSIM with equal exponents as trained): Table 3's\n"
+    "  matrix (a column per model, a line per metric) beside the paper's, the per-image win counts\n"
+    "  of every pair on every metric with Wilson 95% intervals (ties apart), the training cost.\n"
+    "  --grid: Figure 4's grid for 8 seeded test images; --study DIR: --study-count seeded test\n"
+    "  images, originals and reconstructions, and DIR/items.json for perceptcl study make (2 or 3\n"
+    "  models).\n\n"
+    "reconstruct: OUT.png, a row per seeded test image: original, then each model, enlarged --zoom.\n\n"
+    "Errors: one line on stderr, non-zero exit, no output file written.\n\n";
+
+enum { MAX_MODELS = 8, MAX_DIRS = 8, SPLIT_SEED = 2017, SIDE = 96, MIN_WINDOW = 96, MAX_WINDOW = 320 };
+enum { PROTOCOL_AUTO = 0, PROTOCOL_PAPER, PROTOCOL_SUBSTITUTE };
+static const char *const protocol_names[] = {"auto", "paper", "substitute", NULL};
+static const char *const exponents[] = {"equal", "standard", NULL};
+
+static const pcl_architecture *const archs[] = {&pcl_arch_conv_ae_96, &pcl_arch_conv_ae_96_b512,
+                                                &pcl_arch_conv_ae_96_narrow};
+
+/* ---- data ---------------------------------------------------------------------- */
+
+/* One set of images: datasets through a pipeline, seen through a view. */
+typedef struct image_set {
+    pcl_dataset *datasets[MAX_DIRS];
+    int count;
+    pcl_pipeline *pipeline;
+    size_t *map;
+    app_ae_view view;
+    pcl_data_source source;
+} image_set;
+
+static void set_free(image_set *s)
+{
+    pcl_pipeline_destroy(s->pipeline);
+    for (int d = 0; d < s->count; d++) pcl_dataset_destroy(s->datasets[d]);
+    free(s->map);
+    memset(s, 0, sizeof *s);
+}
+
+/* How a set's images are drawn. */
+typedef enum draw { DRAW_AS_IS, DRAW_WINDOWS, DRAW_WINDOWS_FLIPPED } draw;
+
+/* The pipeline over s's datasets and the view of count records (0: one per
+ * record) of map (NULL: all). 0, or 1 after an error line. */
+static int set_finish(const char *app, image_set *s, draw how, size_t count, size_t *map, size_t map_count)
+{
+    pcl_transform steps[4] = {{.kind = PCL_TRANSFORM_KIND_LUMA}};
+    int n = 1;
+    if (how != DRAW_AS_IS)
+        steps[n++] = (pcl_transform){.kind = PCL_TRANSFORM_KIND_RANDOM_RESIZED_CROP, .min_side = MIN_WINDOW,
+                                     .max_side = MAX_WINDOW, .width = SIDE, .height = SIDE};
+    if (how == DRAW_WINDOWS_FLIPPED) steps[n++] = (pcl_transform){.kind = PCL_TRANSFORM_KIND_FLIP, .horizontal = 1};
+    steps[n++] = (pcl_transform){.kind = PCL_TRANSFORM_KIND_SCALE, .range = PCL_RANGE_SIGNED};
+    s->map = map;
+    if (pcl_pipeline_create(s->datasets, s->count, steps, n, NULL, &s->pipeline) != PCL_OK ||
+        pcl_pipeline_source(s->pipeline, &s->view.base) != PCL_OK)
+        return app_fail(app, "images");
+    if (s->view.base.input[0] != 1 || s->view.base.input[1] != SIDE || s->view.base.input[2] != SIDE)
+        return fprintf(stderr, "perceptcl %s: images of %dx%d, expected %dx%d\n", app, s->view.base.input[2],
+                       s->view.base.input[1], SIDE, SIDE), 1;
+    s->view.map = map;
+    s->view.map_count = map ? map_count : s->view.base.count;
+    s->view.count = count ? count : s->view.map_count;
+    s->source = app_ae_view_source(&s->view);
+    return 0;
+}
+
+static int open_corpus(const char *app, image_set *s, pcl_corpus corpus, const char *root)
+{
+    if (pcl_dataset_open(corpus, root, &s->datasets[s->count]) != PCL_OK) return app_fail(app, "data");
+    s->count++;
+    return 0;
+}
+
+static int open_folder(const char *app, image_set *s, const char *dir, int side)
+{
+    pcl_folder_options options = {.width = side, .height = side};
+    if (pcl_dataset_open_folder(dir, &options, &s->datasets[s->count]) != PCL_OK) return app_fail(app, dir);
+    s->count++;
+    return 0;
+}
+
+/* The paper's split of STL-10's 13,000 labelled images (train_X then
+ * test_X): part 0 validation (10,400), part 1 test (2,600). */
+static int paper_split(const char *app, int part, size_t **map, size_t *count)
+{
+    const size_t n = 13000, sizes[2] = {10400, 2600};
+    size_t *indices = malloc(n * sizeof *indices);
+    if (!indices || pcl_split(n, sizes, 2, SPLIT_SEED, indices) != PCL_OK)
+        return free(indices), app_fail(app, "split");
+    if (part == 1) memmove(indices, indices + sizes[0], sizes[1] * sizeof *indices);
+    *map = indices;
+    *count = sizes[part];
+    return 0;
+}
+
+/* The paper's protocol is there: the three STL-10 binary corpora complete. */
+static int paper_data(const char *root)
+{
+    const pcl_corpus corpora[3] = {PCL_CORPUS_STL10_UNLABELED_BIN, PCL_CORPUS_STL10_TRAIN_BIN,
+                                   PCL_CORPUS_STL10_TEST_BIN};
+    for (int c = 0; c < 3; c++) {
+        pcl_corpus_report report;
+        if (!root || pcl_corpus_check(corpora[c], root, 0, &report) != PCL_OK || !report.complete) return 0;
+    }
+    return 1;
+}
+
+/* Resolves --protocol against the data root: PROTOCOL_PAPER or
+ * PROTOCOL_SUBSTITUTE, or 0 after a usage error. */
+static int resolve_protocol(app_args *r, const char *root, int protocol)
+{
+    if (protocol == PROTOCOL_PAPER && !paper_data(root))
+        return app_args_error(r, "--protocol paper needs STL-10's binaries (stl10_binary/) under %s",
+                              root ? root : "--data DIR");
+    if (protocol == PROTOCOL_AUTO) protocol = paper_data(root) ? PROTOCOL_PAPER : PROTOCOL_SUBSTITUTE;
+    return protocol;
+}
+
+/* The test set: --images, or the protocol's. name: what the report calls it. */
+static int open_test(const char *app, const char *root, int protocol, const char *images, image_set *s, char *name,
+                     size_t size)
+{
+    if (images) {
+        char base[256];
+        snprintf(name, size, "%s", app_base_name(images, base, sizeof base));
+        return open_folder(app, s, images, SIDE) || set_finish(app, s, DRAW_AS_IS, 0, NULL, 0);
+    }
+    if (protocol == PROTOCOL_PAPER) {
+        size_t *map = NULL, count = 0;
+        snprintf(name, size, "STL-10 test split");
+        return open_corpus(app, s, PCL_CORPUS_STL10_TRAIN_BIN, root) ||
+               open_corpus(app, s, PCL_CORPUS_STL10_TEST_BIN, root) || paper_split(app, 1, &map, &count) ||
+               set_finish(app, s, DRAW_AS_IS, 0, map, count);
+    }
+    snprintf(name, size, "STL-10 (256 real)");
+    return open_corpus(app, s, PCL_CORPUS_STL10_TEST_PNG, root) ||
+           open_corpus(app, s, PCL_CORPUS_STL10_UNLABELED_PNG, root) || set_finish(app, s, DRAW_AS_IS, 0, NULL, 0);
+}
+
+/* ---- train --------------------------------------------------------------------- */
+
+static const app_option train_options[] = {
+    APP_TRAIN_OPTIONS,          APP_TRAIN_EARLY_STOP_OPTIONS, {"--data", "DIR"},        {"--protocol", "P"},
+    {"--train", "DIR"},         {"--validation", "DIR"},      {"--bottleneck", "N"},    {"--narrow", NULL},
+    {"--msssim-weights", "W"},  {"--epoch-size", "N"},        {"--validation-crops", "N"}, {"--init", "MODEL"},
+    {NULL, NULL}};
+
+static int run_train(int argc, char **argv)
+{
+    const char *cmd = "convae train", *dirs[MAX_DIRS], *validation_dir = NULL, *data = NULL, *init = NULL;
+    pcl_device_selection selection = {0};
+    app_train t = app_train_defaults();
+    t.losses = 1u << PCL_LOSS_KIND_MSE | 1u << PCL_LOSS_KIND_MAE | 1u << PCL_LOSS_KIND_MSSSIM;
+    t.adam = 1, t.adam_lr = 1e-4, t.batch = 64, t.epochs = 100, t.patience = 5;
+    t.record_name = "images";
+    int dir_count = 0, bottleneck = 128, narrow = 0, standard = 0, protocol = PROTOCOL_AUTO, crops = 4;
+    long epoch_size = 0;
+    app_args r;
+    app_args_init(&r, cmd, usage, train_options, &selection, argc, argv);
+    while (app_args_next(&r)) {
+        if (app_train_arg(&t, &r)) continue;
+        if (!r.option) app_args_error(&r, "unexpected argument '%s'", r.value);
+        else if (app_args_is(&r, "--train")) app_args_append(&r, dirs, &dir_count, MAX_DIRS, "--train folders");
+        else if (app_args_is(&r, "--validation")) validation_dir = r.value;
+        else if (app_args_is(&r, "--init")) init = r.value;
+        else if (app_args_is(&r, "--data")) data = r.value;
+        else if (app_args_is(&r, "--protocol")) app_args_choice(&r, protocol_names, &protocol);
+        else if (app_args_is(&r, "--bottleneck") && app_args_int(&r, 1, 1 << 20, &bottleneck) && bottleneck != 128 &&
+                 bottleneck != 512)
+            app_args_error(&r, "--bottleneck must be 128 or 512 (the paper's), not %d", bottleneck);
+        else if (app_args_is(&r, "--narrow")) narrow = 1;
+        else if (app_args_is(&r, "--msssim-weights")) app_args_choice(&r, exponents, &standard);
+        else if (app_args_is(&r, "--epoch-size")) app_args_long(&r, 1, 1000000000, &epoch_size);
+        else if (app_args_is(&r, "--validation-crops")) app_args_int(&r, 1, 1000, &crops);
+    }
+    const char *root = pcl_data_root(data);
+    if (r.exit_code < 0 && narrow && bottleneck != 128) app_args_error(&r, "--narrow has the 128-unit bottleneck");
+    if (r.exit_code < 0 && !root && (!dir_count || !validation_dir))
+        app_args_error(&r, "needs --data DIR (or PERCEPTCL_DATA), or --train DIR and --validation DIR");
+    if (r.exit_code < 0 && (dir_count || validation_dir) && protocol == PROTOCOL_PAPER)
+        app_args_error(&r, "--protocol paper takes its images from --data, not --train / --validation");
+    if (r.exit_code < 0 && !(protocol = resolve_protocol(&r, root, protocol))) protocol = PROTOCOL_AUTO;
+    const pcl_architecture *arch = narrow ? &pcl_arch_conv_ae_96_narrow
+                                   : bottleneck == 512 ? &pcl_arch_conv_ae_96_b512 : &pcl_arch_conv_ae_96;
+    const int paper = protocol == PROTOCOL_PAPER && !dir_count;
+    json_t *folders = json_array();
+    for (int d = 0; folders && d < dir_count; d++) json_array_append_new(folders, json_string(dirs[d]));
+    json_t *recipe = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:I, s:i, s:i, s:i, s:s}", "architecture", arch->name,
+                               "protocol", paper ? "paper" : "substitute", "data", root ? root : "", "train",
+                               folders, "validation", validation_dir ? validation_dir : "", "msssim_weights",
+                               standard ? "standard" : "equal", "epoch_size", (json_int_t)epoch_size,
+                               "validation_crops", crops, "window_min", MIN_WINDOW, "window_max", MAX_WINDOW, "init",
+                               init ? init : "");
+    if (r.exit_code < 0 && init && access(init, R_OK) != 0) app_args_error(&r, "--init %s: not readable", init);
+    if (app_train_ready(&t, &r, recipe) >= 0) return r.exit_code;
+
+    /* Data first: a bad folder fails before the device is opened. */
+    image_set train = {0}, validation = {0};
+    size_t *map = NULL, map_count = 0;
+    int rc = 0;
+    for (int d = 0; d < dir_count && rc == 0; d++) rc = open_folder(cmd, &train, dirs[d], 0);
+    if (rc == 0 && !dir_count && paper) rc = open_corpus(cmd, &train, PCL_CORPUS_STL10_UNLABELED_BIN, root);
+    if (rc == 0 && !dir_count && !paper)
+        rc = open_corpus(cmd, &train, PCL_CORPUS_BSD200, root) || open_corpus(cmd, &train, PCL_CORPUS_T91, root);
+    if (rc == 0) rc = set_finish(cmd, &train, paper ? DRAW_AS_IS : DRAW_WINDOWS_FLIPPED,
+                                 epoch_size ? (size_t)epoch_size : paper || dir_count ? 0 : 20000, NULL, 0);
+    if (rc == 0 && validation_dir) rc = open_folder(cmd, &validation, validation_dir, 0);
+    if (rc == 0 && !validation_dir && paper)
+        rc = open_corpus(cmd, &validation, PCL_CORPUS_STL10_TRAIN_BIN, root) ||
+             open_corpus(cmd, &validation, PCL_CORPUS_STL10_TEST_BIN, root) || paper_split(cmd, 0, &map, &map_count);
+    if (rc == 0 && !validation_dir && !paper) rc = open_corpus(cmd, &validation, PCL_CORPUS_BSD100, root);
+    if (rc == 0) {
+        size_t images = 0;
+        for (int d = 0; d < validation.count; d++) images += pcl_dataset_count(validation.datasets[d]);
+        rc = paper ? set_finish(cmd, &validation, DRAW_AS_IS, 0, map, map_count)
+                   : set_finish(cmd, &validation, DRAW_WINDOWS, images * (size_t)crops, NULL, 0);
+        map = NULL; /* owned by the set now (freed with it, also after a failure) */
+    }
+    free(map);
+    if (rc == 0)
+        fprintf(stderr, "perceptcl %s: %s, %s protocol: %zu training records per epoch from %zu images, %zu "
+                        "validation records, loss %s\n",
+                cmd, arch->name, paper ? "paper's" : "substitute", train.source.count,
+                pcl_pipeline_images(train.pipeline), validation.source.count, pcl_loss_kind_name(t.loss));
+    char title[128], train_names[1024] = "", name[256];
+    snprintf(title, sizeof title, "%s, %s loss", arch->name, pcl_loss_kind_name(t.loss));
+    for (int d = 0; d < dir_count; d++)
+        snprintf(train_names + strlen(train_names), sizeof train_names - strlen(train_names), "%s%s", d ? "," : "",
+                 app_base_name(dirs[d], name, sizeof name));
+    const char *keys_values[] = {"protocol", paper ? "paper" : "substitute", "data",
+                                 dir_count ? train_names : paper ? "STL-10 unlabeled" : "BSD200,T91", "input",
+                                 "96x96 luma (ITU-R 601-2) in [-1, 1]", "msssim_weights",
+                                 standard ? "standard" : "equal", "init",
+                                 init ? app_base_name(init, name, sizeof name) : NULL, NULL};
+    app_ae_job job = {arch, train.source, &validation.source, pcl_ssim_options_default(), title, keys_values, init};
+    job.ssim.mode = PCL_SSIM_MODE_SAME;
+    job.ssim.data_range = 2.0;
+    job.ssim.scales = 5;
+    job.ssim.weights = standard ? PCL_SSIM_WEIGHTS_STANDARD : PCL_SSIM_WEIGHTS_EQUAL;
+    if (rc == 0) rc = app_ae_train_run(&t, &selection, &job);
+    set_free(&train);
+    set_free(&validation);
+    return rc;
+}
+
+/* ---- eval and reconstruct: what they share ----------------------------------- */
+
+/* The options both take, read into these. */
+typedef struct test_options {
+    const char *paths[MAX_MODELS], *data, *images;
+    int count, protocol;
+    long seed;
+    int zoom, standard;
+} test_options;
+
+typedef struct test_run {
+    pcl_context *context;
+    app_ae_model models[MAX_MODELS];
+    int model_count;
+    image_set set;
+    char set_name[128];
+    const char *labels[MAX_MODELS];
+    app_ae_eval eval;
+} test_run;
+
+/* Opens the test images, the device and the models, and scores them. */
+static int test_run_start(const char *cmd, const pcl_device_selection *selection, const char *root,
+                          const test_options *o, test_run *t)
+{
+    const int count = o->count;
+    int rc = open_test(cmd, root, o->protocol, o->images, &t->set, t->set_name, sizeof t->set_name);
+    if (rc == 0 && !(t->context = app_open_context(selection))) rc = 1;
+    if (rc == 0) rc = app_ae_load(cmd, t->context, archs, 3, o->paths, count, t->models);
+    if (rc == 0) t->model_count = count;
+    for (int m = 0; m < t->model_count; m++) t->labels[m] = t->models[m].label;
+    pcl_ssim_options ssim = pcl_ssim_options_default(), msssim;
+    ssim.mode = PCL_SSIM_MODE_SAME;
+    ssim.data_range = 2.0;
+    msssim = ssim;
+    msssim.scales = 5;
+    msssim.weights = o->standard ? PCL_SSIM_WEIGHTS_STANDARD : PCL_SSIM_WEIGHTS_EQUAL;
+    if (rc == 0) rc = app_ae_evaluate(cmd, t->context, t->models, count, &t->set.source, &ssim, &msssim, &t->eval);
+    return rc;
+}
+
+static void test_run_end(test_run *t)
+{
+    app_ae_eval_free(&t->eval);
+    app_ae_free(t->models, t->model_count);
+    set_free(&t->set);
+    if (t->context) pcl_context_destroy(t->context);
+}
+
+static int test_arg(app_args *r, test_options *o)
+{
+    if (app_args_is(r, "--model")) app_args_append(r, o->paths, &o->count, MAX_MODELS, "--model files");
+    else if (app_args_is(r, "--data")) o->data = r->value;
+    else if (app_args_is(r, "--images")) o->images = r->value;
+    else if (app_args_is(r, "--protocol")) app_args_choice(r, protocol_names, &o->protocol);
+    else if (app_args_is(r, "--seed")) app_args_long(r, 0, 0x7fffffffL, &o->seed);
+    else if (app_args_is(r, "--zoom")) app_args_int(r, 1, 16, &o->zoom);
+    else if (app_args_is(r, "--msssim-weights")) app_args_choice(r, exponents, &o->standard);
+    else return 0;
+    return 1;
+}
+
+/* After the arguments: the data root and the protocol; 0 after a usage error. */
+static const char *test_ready(app_args *r, test_options *o)
+{
+    const char *root = pcl_data_root(o->data);
+    if (r->exit_code < 0 && !o->count) app_args_error(r, "needs --model M");
+    if (r->exit_code < 0 && !o->images && !root)
+        app_args_error(r, "needs --data DIR (or PERCEPTCL_DATA) or --images DIR");
+    if (r->exit_code < 0 && !o->images && !(o->protocol = resolve_protocol(r, root, o->protocol)))
+        o->protocol = PROTOCOL_AUTO;
+    return root;
+}
+
+/* ---- eval ------------------------------------------------------------------------- */
+
+static const app_option eval_options[] = {
+    {"--model", "M"},  {"--data", "DIR"},  {"--images", "DIR"},   {"--protocol", "P"},     {"--report", "PREFIX"},
+    {"--grid", "PNG"}, {"--study", "DIR"}, {"--study-count", "N"}, {"--seed", "N"},        {"--zoom", "Z"},
+    {"--msssim-weights", "W"}, {NULL, NULL}};
+
+static const app_metric table3_metrics[] = {{"mse", "MSE", 4, 6}, {"mae", "MAE", 4, 6}, {"msssim", "MS-SSIM", 4, 6}};
+static const int table3_metric_index[3] = {APP_AE_MSE, APP_AE_MAE, APP_AE_MSSSIM};
+
+/* The note under Table 3: protocol, scale, SSIM means, costs, win counts. */
+static char *eval_note(const test_run *t, int protocol, const char *images, int standard)
+{
+    char *text = NULL, *wins = app_ae_wins_markdown(&t->eval, t->labels);
+    size_t length = 0;
+    FILE *out = wins ? open_memstream(&text, &length) : NULL;
+    if (!out) return free(wins), NULL;
+    fprintf(out, "Test set: %s, %ld images, 96x96 luma in [-1, 1]; %s.\n\n", t->set_name, t->eval.images,
+            images ? "a folder given with --images"
+            : protocol == PROTOCOL_PAPER
+                ? "the paper's protocol (STL-10 binaries; 2,600 of the 13,000 labelled images, split seed 2017)"
+                : "substitute protocol (no STL-10 binaries): trained on windows of BSD200 + T91, validated on "
+                  "BSD100 windows, tested on the 256 real STL-10 images in ../shared/datasets");
+    fprintf(out, "MSE and MAE are per-pixel means on [-1, 1], the networks' scale (on [0, 1]: MSE / 4, MAE / 2). "
+                 "MS-SSIM: 5 scales, same mode, L = 2, %s exponents. The paper does not say its scale: its MSE "
+                 "net's MSE 0.0233 is 22.3 dB PSNR on [-1, 1] or 16.3 dB on [0, 1]",
+            standard ? "Wang's (--msssim-weights standard)" : "the paper's equal");
+    for (int m = 0; m < t->model_count; m++) {
+        double mse = app_ae_mean(&t->eval, m, APP_AE_MSE);
+        fprintf(out, "%s %s's: %.2f dB", m ? "," : "; ours,", t->labels[m], 10.0 * log10(4.0 / mse));
+    }
+    fprintf(out, ".\n\nMean SSIM (same mode, L = 2):");
+    for (int m = 0; m < t->model_count; m++)
+        fprintf(out, "%s %s %.4f", m ? "," : "", t->labels[m], app_ae_mean(&t->eval, m, APP_AE_SSIM));
+    fprintf(out, ".\n\nTraining cost:");
+    for (int m = 0; m < t->model_count; m++) fprintf(out, "%s %s: %s", m ? ";" : "", t->labels[m], t->models[m].cost);
+    fprintf(out, ".\n\nPer-image wins (the better value on each image; ties apart; Wilson 95%% intervals):\n\n%s",
+            wins);
+    free(wins);
+    if (fclose(out) != 0) return free(text), NULL;
+    return text;
+}
+
+static int run_eval(int argc, char **argv)
+{
+    const char *cmd = "convae eval", *report = NULL, *grid = NULL, *study = NULL;
+    pcl_device_selection selection = {0};
+    test_options o = {.seed = 1, .zoom = 2};
+    int study_count = 64;
+    app_args r;
+    app_args_init(&r, cmd, usage, eval_options, &selection, argc, argv);
+    while (app_args_next(&r)) {
+        if (!r.option) app_args_error(&r, "unexpected argument '%s'", r.value);
+        else if (test_arg(&r, &o)) continue;
+        else if (app_args_is(&r, "--report")) report = r.value;
+        else if (app_args_is(&r, "--grid")) grid = r.value;
+        else if (app_args_is(&r, "--study")) study = r.value;
+        else if (app_args_is(&r, "--study-count")) app_args_int(&r, 1, 100000, &study_count);
+    }
+    const char *root = test_ready(&r, &o);
+    char md[4200], js[4200], partial[4200];
+    struct stat st;
+    snprintf(md, sizeof md, "%s.md", report ? report : "");
+    snprintf(js, sizeof js, "%s.json", report ? report : "");
+    snprintf(partial, sizeof partial, "%s.partial", study ? study : "");
+    if (r.exit_code < 0 && report && app_output_check(&r, "--report", md)) app_output_check(&r, "--report", js);
+    if (r.exit_code < 0 && grid) app_output_check(&r, "--grid", grid);
+    if (r.exit_code < 0 && study && stat(study, &st) == 0) app_args_error(&r, "--study %s: already exists", study);
+    if (r.exit_code < 0 && study) app_output_check(&r, "--study", partial);
+    if (r.exit_code < 0 && study && (o.count < 2 || o.count > 3))
+        app_args_error(&r, "--study compares 2 or 3 models, not %d", o.count);
+    if (r.exit_code >= 0) return r.exit_code;
+
+    test_run t = {0};
+    int rc = test_run_start(cmd, &selection, root, &o, &t);
+    if (rc == 0 && study && study_count > t.eval.images)
+        rc = (fprintf(stderr, "perceptcl %s: --study-count %d: the test set has %ld images\n", cmd, study_count,
+                      t.eval.images), 2);
+    /* Table 3: one row (the test set), a line per metric, a column per model, the paper's beside. */
+    double values[MAX_MODELS * 3];
+    for (int m = 0; rc == 0 && m < t.model_count; m++)
+        for (int k = 0; k < 3; k++) values[m * 3 + k] = app_ae_mean(&t.eval, m, table3_metric_index[k]);
+    app_report_row row = {t.set_name, t.eval.images, values, app_paper_table3.values};
+    char *note = rc == 0 ? eval_note(&t, o.protocol, o.images, o.standard) : NULL;
+    json_t *models = json_array(), *wins = rc == 0 ? app_ae_wins_json(&t.eval, t.labels) : NULL;
+    for (int m = 0; models && m < t.model_count; m++)
+        if (json_array_append_new(models, json_pack("{s:s, s:s, s:s, s:s, s:f}", "label", t.labels[m], "path",
+                                                    o.paths[m], "loss", t.models[m].loss, "cost", t.models[m].cost,
+                                                    "ssim", app_round(app_ae_mean(&t.eval, m, APP_AE_SSIM), 6))))
+            json_decref(models), models = NULL;
+    json_t *header = models && wins ? json_pack("{s:s, s:s, s:o, s:o}", "protocol",
+                                                o.images ? "images" : o.protocol == PROTOCOL_PAPER ? "paper"
+                                                                                                 : "substitute",
+                                                "pixel_scale", "[-1, 1]", "models", models, "wins", wins)
+                                    : NULL;
+    if (!header) json_decref(models), json_decref(wins);
+    if (rc == 0 && (!note || !header)) rc = (fprintf(stderr, "perceptcl %s: out of memory for the report\n", cmd), 1);
+    app_report table = {"Convolutional autoencoders on 96x96: held-out reconstruction (Table 3)", "set", "sets",
+                        "images", table3_metrics, 3, t.labels, t.model_count,
+                        app_paper_table3.row_labels, 3, &row, 1, note, header};
+    long picked[8];
+    const int rows = t.eval.images < 8 ? (int)t.eval.images : 8;
+    if (rc == 0 && grid) app_ae_pick(t.eval.images, rows, (uint64_t)o.seed, picked);
+    if (rc == 0 && grid) rc = app_ae_grid_write(cmd, &t.eval, picked, rows, NULL, 0, o.zoom, grid);
+    long *study_picked = rc == 0 && study ? malloc((size_t)study_count * sizeof *study_picked) : NULL;
+    if (rc == 0 && study && !study_picked) rc = (fprintf(stderr, "perceptcl %s: out of memory\n", cmd), 1);
+    if (rc == 0 && study) app_ae_pick(t.eval.images, study_count, (uint64_t)o.seed, study_picked);
+    if (rc == 0 && study) rc = app_ae_study_write(cmd, &t.eval, t.labels, study_picked, study_count, study);
+    if (rc == 0) rc = app_report_emit(cmd, &table, report);
+    if (rc && grid) remove(grid); /* written before a later failure: all or nothing */
+    free(study_picked);
+    free(note);
+    json_decref(header);
+    test_run_end(&t);
+    return rc;
+}
+
+/* ---- reconstruct -------------------------------------------------------------------- */
+
+static const app_option reconstruct_options[] = {{"--model", "M"}, {"--data", "DIR"}, {"--images", "DIR"},
+                                                 {"--protocol", "P"}, {"--count", "N"}, {"--zoom", "Z"},
+                                                 {"--seed", "N"}, {"--msssim-weights", "W"}, {NULL, NULL}};
+
+static int run_reconstruct(int argc, char **argv)
+{
+    const char *cmd = "convae reconstruct", *out = NULL;
+    pcl_device_selection selection = {0};
+    test_options o = {.seed = 1, .zoom = 2};
+    int count = 8;
+    app_args r;
+    app_args_init(&r, cmd, usage, reconstruct_options, &selection, argc, argv);
+    while (app_args_next(&r)) {
+        if (!r.option && out) app_args_error(&r, "expects one OUT.png, got an extra '%s'", r.value);
+        else if (!r.option) out = r.value;
+        else if (test_arg(&r, &o)) continue;
+        else if (app_args_is(&r, "--count")) app_args_int(&r, 1, 64, &count);
+    }
+    const char *root = test_ready(&r, &o);
+    if (r.exit_code < 0 && !out) app_args_error(&r, "expects OUT.png");
+    if (r.exit_code < 0) app_output_check(&r, "OUT.png", out);
+    if (r.exit_code >= 0) return r.exit_code;
+    test_run t = {0};
+    int rc = test_run_start(cmd, &selection, root, &o, &t);
+    if (rc == 0 && count > t.eval.images)
+        rc = (fprintf(stderr, "perceptcl %s: --count %d: the test set has %ld images\n", cmd, count, t.eval.images), 2);
+    long picked[64];
+    if (rc == 0) app_ae_pick(t.eval.images, count, (uint64_t)o.seed, picked);
+    if (rc == 0) rc = app_ae_grid_write(cmd, &t.eval, picked, count, NULL, 0, o.zoom, out);
+    if (rc == 0) {
+        fprintf(stderr, "perceptcl %s: %d images of %s (", cmd, count, t.set_name);
+        for (int k = 0; k < count; k++) fprintf(stderr, "%s%ld", k ? " " : "", picked[k]);
+        fprintf(stderr, "), columns: original");
+        for (int m = 0; m < t.model_count; m++) fprintf(stderr, " | %s", t.labels[m]);
+        fprintf(stderr, " -> %s\n", out);
+    }
+    test_run_end(&t);
+    return rc;
+}
+
+int app_convae(int argc, char **argv)
+{
+    static const app_subcommand subcommands[] = {
+        {"train", run_train}, {"eval", run_eval}, {"reconstruct", run_reconstruct}, {NULL, NULL}};
+    return app_run_subcommand("convae", usage, subcommands, argc, argv);
+}
