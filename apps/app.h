@@ -16,6 +16,7 @@
 /* Each app: argv[0] is the app name ("devices"), returns the exit code. */
 int app_devices(int argc, char **argv);
 int app_ssim(int argc, char **argv);
+int app_mmd(int argc, char **argv);
 int app_resize(int argc, char **argv);
 int app_sr_eval(int argc, char **argv);
 int app_datasets(int argc, char **argv);

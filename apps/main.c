@@ -13,13 +13,14 @@ typedef struct app_entry {
 static const app_entry apps[] = {
     {"devices", app_devices, "list OpenCL platforms and devices (--json)"},
     {"ssim", app_ssim, "SSIM / MS-SSIM of images against a reference (--map, --grad, --json)"},
+    {"mmd", app_mmd, "the relative-similarity MMD test: which of two image folders is closer to a reference"},
     {"resize", app_resize, "MATLAB-compatible bicubic resize of an image file"},
     {"sr-eval", app_sr_eval, "SRCNN evaluation protocol (PSNR/SSIM on Y) of the bicubic baseline"},
     {"srcnn", app_srcnn, "SRCNN super-resolution with MSE / MAE / MS-SSIM: train, eval (Table 2), upscale, compare"},
     {"convae", app_convae, "convolutional autoencoders with MSE / MAE / MS-SSIM: train, eval (Table 3), reconstruct"},
     {"datasets", app_datasets, "which corpora a data folder holds and whether they are complete"},
     {"study", app_study, "human-judgment studies: items manifest, make (2AFC / ranking web page), analyze"},
-    {"yaleb", app_yaleb, "Extended Yale B (Table 1): pixel features, SVM / SVR on a feature file"},
+    {"yaleb", app_yaleb, "Extended Yale B (Table 1): autoencoders, bottleneck and pixel features, SVM / SVR, Table 1 over seeds"},
 };
 
 static void print_help(FILE *out)

@@ -7,6 +7,7 @@
 #include "perceptcl/device.h"
 #include "perceptcl/ssim.h"
 #include "perceptcl/loss.h"
+#include "perceptcl/mmd.h"
 #include "perceptcl/image.h"
 #include "perceptcl/color.h"
 #include "perceptcl/resize.h"
