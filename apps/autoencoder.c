@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 static size_t volume(const int shape[3]) { return (size_t)shape[0] * (size_t)shape[1] * (size_t)shape[2]; }
 
@@ -49,12 +48,6 @@ pcl_data_source app_ae_view_source(app_ae_view *view)
 
 /* ---- training --------------------------------------------------------------------- */
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 int app_ae_train_run(app_train *t, const pcl_device_selection *selection, const app_ae_job *job)
 {
@@ -76,11 +69,11 @@ int app_ae_train_run(app_train *t, const pcl_device_selection *selection, const 
     config.ssim_options = &job->ssim;
     config.title = job->title;
     if (rc == 0 && pcl_trainer_create(model, optimizer, &config, &trainer) != PCL_OK) rc = app_fail(app, "trainer");
-    double start = now_seconds();
+    double start = app_seconds();
     if (rc == 0 && pcl_trainer_run(trainer, &job->train, job->validation, &result) != PCL_OK)
         rc = app_fail(app, "training");
     char seconds[32];
-    snprintf(seconds, sizeof seconds, "%.1f", now_seconds() - start);
+    snprintf(seconds, sizeof seconds, "%.1f", app_seconds() - start);
     if (rc == 0) rc = app_train_metadata(app, job->metadata, &meta);
     if (rc == 0 && (pcl_checkpoint_set_metadata(meta, "device", pcl_context_device(context)->name) != PCL_OK ||
                     pcl_checkpoint_set_metadata(meta, "train_seconds", seconds) != PCL_OK))

@@ -1,6 +1,7 @@
 /* perceptcl yaleb train and features --model (yaleb.h): the autoencoders of
  * experiment 4 (appendix C) and the 32 bottleneck units they give each face. */
 #include "app.h"
+#include "autoencoder.h"
 #include "yaleb.h"
 
 #include "perceptcl/architectures.h"
@@ -90,44 +91,19 @@ int yaleb_run_train(int argc, char **argv)
     pcl_data_source train_source = pcl_data_source_from_arrays(&train_arrays);
     pcl_data_source validation_source = pcl_data_source_from_arrays(&validation_arrays);
 
-    pcl_context *context = app_open_context(&selection);
-    pcl_model *model = NULL;
-    pcl_optimizer *optimizer = NULL;
-    pcl_trainer *trainer = NULL;
-    pcl_trainer_config config;
-    pcl_trainer_result result = {0};
     pcl_ssim_options ssim = pcl_ssim_options_default();
     ssim.mode = PCL_SSIM_MODE_SAME;
     ssim.data_range = 2.0;
     ssim.scales = 5;
     ssim.weights = standard ? PCL_SSIM_WEIGHTS_STANDARD : PCL_SSIM_WEIGHTS_EQUAL;
-    char title[128];
+    char title[128], seed[32], counts[64];
     snprintf(title, sizeof title, "Yale B autoencoder, %s loss, seed %ld", pcl_loss_kind_name(t.loss), t.seed);
-    rc = !context;
-    if (rc == 0 && (pcl_model_build_architecture(context, &pcl_arch_yaleb_ae_48, &model) != PCL_OK ||
-                    pcl_model_init_weights(model, PCL_INIT_TORCH_DEFAULT, 0.0, (uint64_t)t.seed) != PCL_OK))
-        rc = app_fail(cmd, "model");
-    if (rc == 0) rc = app_train_setup(&t, context, 1.0, &config, &optimizer);
-    config.ssim_options = &ssim;
-    config.title = title;
-    if (rc == 0 && pcl_trainer_create(model, optimizer, &config, &trainer) != PCL_OK) rc = app_fail(cmd, "trainer");
-    if (rc == 0 && pcl_trainer_run(trainer, &train_source, &validation_source, &result) != PCL_OK)
-        rc = app_fail(cmd, "training");
-    char seed[32], counts[64], best[64];
     snprintf(seed, sizeof seed, "%ld", t.seed);
     snprintf(counts, sizeof counts, "%zu/%zu/%zu", sizes[0], sizes[1], sizes[2]);
-    snprintf(best, sizeof best, "%lld %.9g", (long long)result.best_epoch, result.best_validation_loss);
     const char *keys_values[] = {"data", "CroppedYale", "split_seed", seed, "split_train_validation_test", counts,
-                                 "best_epoch_validation_loss", best, "input", "48x48 bicubic (antialiased), [-1, 1]",
-                                 NULL};
-    pcl_checkpoint *meta = NULL;
-    if (rc == 0) rc = app_train_metadata(cmd, keys_values, &meta);
-    if (rc == 0) rc = app_train_save(&t, model, &result, meta);
-    pcl_checkpoint_destroy(meta);
-    pcl_trainer_destroy(trainer);
-    pcl_optimizer_destroy(optimizer);
-    pcl_model_destroy(model);
-    pcl_context_destroy(context);
+                                 "input", "48x48 bicubic (antialiased), [-1, 1]", NULL};
+    app_ae_job job = {&pcl_arch_yaleb_ae_48, train_source, &validation_source, ssim, title, keys_values, NULL};
+    rc = app_ae_train_run(&t, &selection, &job);
     free(train), free(validation);
     return rc;
 }
