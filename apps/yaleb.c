@@ -23,6 +23,7 @@ enum { SIDE = YALEB_SIDE, FOLDS = 3 };
 
 static const char usage[] =
     "usage: perceptcl yaleb train --data DIR --loss mse|mae|msssim --out MODEL [--seed 1] ...\n"
+    "       perceptcl yaleb reconstruct --model M [--model M ...] --data DIR --out GRID.png [--report PREFIX]\n"
     "       perceptcl yaleb features --model MODEL --data DIR --out FEATURES.csv\n"
     "       perceptcl yaleb features --pixels [--pca 32] --data DIR --out FEATURES.csv\n"
     "       perceptcl yaleb svm FEATURES.csv [--split-seed 1] [--report PREFIX]\n"
@@ -213,7 +214,7 @@ static int run_svm(int argc, char **argv)
 int app_yaleb(int argc, char **argv)
 {
     static const app_subcommand subcommands[] = {
-        {"train", yaleb_run_train}, {"features", run_features}, {"svm", run_svm}, {"table", yaleb_run_table}, {"plot", yaleb_run_plot},
+        {"train", yaleb_run_train}, {"reconstruct", yaleb_run_reconstruct}, {"features", run_features}, {"svm", run_svm}, {"table", yaleb_run_table}, {"plot", yaleb_run_plot},
         {NULL, NULL}};
     return app_run_subcommand("yaleb", usage, subcommands, argc, argv);
 }

@@ -52,8 +52,9 @@ int yaleb_faces_load(const char *dir, yaleb_features *faces, char *error, size_t
 int yaleb_split(size_t count, uint64_t seed, size_t sizes[3], size_t *indices, char *error, size_t error_size);
 
 /* ---- the autoencoders (yaleb_train.c) ---------------------------------------------- */
-/* perceptcl yaleb train ... and perceptcl yaleb features --model ... */
+/* perceptcl yaleb train ..., reconstruct ... and features --model ... */
 int yaleb_run_train(int argc, char **argv);
+int yaleb_run_reconstruct(int argc, char **argv);
 /* Writes the feature file (yaleb_features_write) of every face's code: the
  * 32 units after the bottleneck's ReLU of a model of yaleb train
  * (pcl_arch_yaleb_ae_48.code_layers, batch normalisation in inference

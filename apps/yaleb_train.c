@@ -1,5 +1,6 @@
-/* perceptcl yaleb train and features --model (yaleb.h): the autoencoders of
- * experiment 4 (appendix C) and the 32 bottleneck units they give each face. */
+/* perceptcl yaleb train, features --model and reconstruct (yaleb.h): the
+ * autoencoders of experiment 4 (appendix C), the 32 bottleneck units they
+ * give each face, and what they make of the test faces. */
 #include "app.h"
 #include "autoencoder.h"
 #include "yaleb.h"
@@ -178,5 +179,168 @@ int yaleb_features_of_model(const char *cmd, const pcl_device_selection *selecti
     yaleb_features_free(&codes);
     pcl_model_destroy(model);
     pcl_context_destroy(context);
+    return rc;
+}
+
+/* ---- reconstruct ------------------------------------------------------------ */
+
+static const char reconstruct_usage[] =
+    "usage: perceptcl yaleb reconstruct --model M [--model M ...] --data DIR --out GRID.png [--zoom 3]\n"
+    "           [--report PREFIX] [device flags]\n\n"
+    "The test faces of the models' split (every model must record one split seed: yaleb train's\n"
+    "--seed) through each model (batch normalisation in inference mode): the mean MSE, MAE (pixels in\n"
+    "[-1, 1]), SSIM and MS-SSIM (L = 2; MS-SSIM 5 scales in same mode, equal exponents) of each model,\n"
+    "per-image wins of each pair, and GRID.png: 8 test faces (all of them when fewer) from light on the\n"
+    "left to light on the right (azimuth evenly spaced through the test faces'), original then each model.\n";
+
+/* The split seed a model file records (yaleb train's metadata). 0, or 1 after an error line. */
+static int recorded_split_seed(const char *cmd, const char *path, long *seed)
+{
+    pcl_checkpoint *meta = NULL;
+    if (pcl_checkpoint_read(path, &meta) != PCL_OK) return app_fail(cmd, path);
+    const char *text = pcl_checkpoint_metadata(meta, "split_seed");
+    int rc = text && app_parse_long(text, 0, 0x7fffffffL, seed)
+                 ? 0
+                 : (fprintf(stderr, "perceptcl %s: %s: no split_seed in its metadata (not a model of yaleb train)\n",
+                            cmd, path), 1);
+    pcl_checkpoint_destroy(meta);
+    return rc;
+}
+
+static const int *sort_key; /* qsort has no user pointer */
+static int by_azimuth(const void *a, const void *b)
+{
+    size_t i = *(const size_t *)a, j = *(const size_t *)b;
+    if (sort_key[i] != sort_key[j]) return sort_key[i] < sort_key[j] ? -1 : 1;
+    return (i > j) - (i < j);
+}
+
+/* The means of each model on the test faces and the per-image wins, as
+ * Markdown on stdout and, with a prefix, PREFIX.md and PREFIX.json. */
+static int reconstruction_report(const char *cmd, const app_ae_eval *eval, const app_ae_model *models, long seed,
+                                 const char *prefix)
+{
+    const char *labels[8];
+    char *text = NULL, *wins = NULL;
+    size_t length = 0;
+    FILE *md = open_memstream(&text, &length);
+    json_t *doc = json_pack("{s:s, s:I, s:I}", "title", "Yale B test faces through each autoencoder", "split_seed",
+                            (json_int_t)seed, "test_faces", (json_int_t)eval->images);
+    json_t *means = json_array();
+    if (!md || !doc || !means) return fprintf(stderr, "perceptcl %s: out of memory\n", cmd), 1;
+    fprintf(md, "# Yale B test faces through each autoencoder (split seed %ld, %ld faces)\n\n| model | training |", seed,
+            eval->images);
+    for (int k = 0; k < APP_AE_METRICS; k++) fprintf(md, " %s |", app_ae_metric_labels[k]);
+    fprintf(md, "\n|---|---|");
+    for (int k = 0; k < APP_AE_METRICS; k++) fprintf(md, "---|");
+    fprintf(md, "\n");
+    for (int m = 0; m < eval->models; m++) {
+        labels[m] = models[m].label;
+        json_t *row = json_pack("{s:s, s:s}", "model", models[m].label, "cost", models[m].cost);
+        fprintf(md, "| %s | %s |", models[m].label, models[m].cost);
+        for (int k = 0; k < APP_AE_METRICS; k++) {
+            double v = app_ae_mean(eval, m, k);
+            fprintf(md, " %.4f |", v);
+            json_object_set_new(row, app_ae_metric_keys[k], json_real(app_round(v, 6)));
+        }
+        fprintf(md, "\n");
+        json_array_append_new(means, row);
+    }
+    fprintf(md, "\nPixels in [-1, 1] (MSE and MAE on that scale); SSIM and MS-SSIM with L = 2, MS-SSIM 5 scales in "
+                "same mode with equal exponents.\n\n");
+    wins = eval->models > 1 ? app_ae_wins_markdown(eval, labels) : NULL;
+    if (wins) fputs(wins, md);
+    json_object_set_new(doc, "means", means);
+    if (eval->models > 1) json_object_set_new(doc, "wins", app_ae_wins_json(eval, labels));
+    int rc = fclose(md) != 0 || !text || (eval->models > 1 && !wins);
+    if (rc) fprintf(stderr, "perceptcl %s: out of memory\n", cmd);
+    else if (prefix) rc = app_write_markdown_json(cmd, prefix, text, doc);
+    if (rc == 0) fputs(text, stdout);
+    free(text), free(wins);
+    json_decref(doc);
+    return rc;
+}
+
+int yaleb_run_reconstruct(int argc, char **argv)
+{
+    enum { MAX_MODELS = 4, ROWS = 8 };
+    const char *cmd = "yaleb reconstruct", *paths[MAX_MODELS], *dir = NULL, *out = NULL, *report = NULL;
+    int count = 0, zoom = 3;
+    pcl_device_selection selection = {0};
+    static const app_option options[] = {{"--model", "M"}, {"--data", "DIR"}, {"--out", "PNG"}, {"--zoom", "Z"},
+                                         {"--report", "PREFIX"}, {NULL, NULL}};
+    app_args r;
+    app_args_init(&r, cmd, reconstruct_usage, options, &selection, argc, argv);
+    while (app_args_next(&r)) {
+        if (!r.option) app_args_error(&r, "unexpected argument '%s'", r.value);
+        else if (app_args_is(&r, "--model")) app_args_append(&r, paths, &count, MAX_MODELS, "models");
+        else if (app_args_is(&r, "--data")) dir = r.value;
+        else if (app_args_is(&r, "--out")) out = r.value;
+        else if (app_args_is(&r, "--zoom")) app_args_int(&r, 1, 16, &zoom);
+        else if (app_args_is(&r, "--report")) report = r.value;
+    }
+    if (r.exit_code < 0 && (!count || !dir || !out)) app_args_error(&r, "needs --model, --data and --out");
+    if (r.exit_code < 0) app_output_check(&r, "--out", out);
+    if (r.exit_code >= 0) return r.exit_code;
+
+    long seed = -1;
+    for (int m = 0; m < count; m++) {
+        long own;
+        if (recorded_split_seed(cmd, paths[m], &own)) return 1;
+        if (m && own != seed)
+            return fprintf(stderr, "perceptcl %s: %s has split seed %ld, %s %ld: one split only\n", cmd, paths[m], own,
+                           paths[0], seed), 1;
+        seed = own;
+    }
+    yaleb_features faces;
+    char error[512];
+    if (yaleb_faces_load(dir, &faces, error, sizeof error)) return fprintf(stderr, "perceptcl %s: %s\n", cmd, error), 1;
+    size_t sizes[3], *rows = malloc(faces.count * sizeof *rows);
+    float *test = NULL;
+    int rc = !rows ? (fprintf(stderr, "perceptcl %s: out of memory\n", cmd), 1) : 0;
+    if (rc == 0 && yaleb_split(faces.count, (uint64_t)seed, sizes, rows, error, sizeof error))
+        rc = (fprintf(stderr, "perceptcl %s: %s\n", cmd, error), 1);
+    const size_t *test_rows = rows + sizes[0] + sizes[1];
+    const int grid_rows = sizes[2] < ROWS ? (int)sizes[2] : ROWS; /* a small set: all its test faces */
+    if (rc == 0 && !(test = part_pixels(&faces, test_rows, sizes[2])))
+        rc = (fprintf(stderr, "perceptcl %s: out of memory\n", cmd), 1);
+    /* The grid's faces: test positions ordered by azimuth, 8 evenly spaced. */
+    long picked[ROWS];
+    size_t *order = rc == 0 ? malloc(sizes[2] * sizeof *order) : NULL;
+    if (rc == 0 && !order) rc = (fprintf(stderr, "perceptcl %s: out of memory\n", cmd), 1);
+    if (rc == 0) {
+        int *azimuth = malloc(sizes[2] * sizeof *azimuth);
+        if (!azimuth) rc = (fprintf(stderr, "perceptcl %s: out of memory\n", cmd), 1);
+        for (size_t i = 0; rc == 0 && i < sizes[2]; i++) order[i] = i, azimuth[i] = faces.azimuth[test_rows[i]];
+        if (rc == 0) {
+            sort_key = azimuth;
+            qsort(order, sizes[2], sizeof *order, by_azimuth);
+            for (int k = 0; k < grid_rows; k++)
+                picked[k] = (long)order[grid_rows > 1 ? (size_t)k * (sizes[2] - 1) / (size_t)(grid_rows - 1) : 0];
+        }
+        free(azimuth);
+    }
+    free(order);
+    pcl_array_source arrays = {test, test, sizes[2], {1, YALEB_SIDE, YALEB_SIDE}, {1, YALEB_SIDE, YALEB_SIDE}};
+    pcl_data_source source = pcl_data_source_from_arrays(&arrays);
+    pcl_context *context = rc == 0 ? app_open_context(&selection) : NULL;
+    if (rc == 0 && !context) rc = 1;
+    app_ae_model models[MAX_MODELS];
+    const pcl_architecture *archs[1] = {&pcl_arch_yaleb_ae_48};
+    app_ae_eval eval = {0};
+    int loaded = 0;
+    if (rc == 0) rc = app_ae_load(cmd, context, archs, 1, paths, count, models);
+    if (rc == 0) loaded = count;
+    pcl_ssim_options ssim = pcl_ssim_options_default(), msssim = pcl_ssim_options_default();
+    ssim.data_range = msssim.data_range = 2.0;
+    msssim.scales = 5, msssim.mode = PCL_SSIM_MODE_SAME, msssim.weights = PCL_SSIM_WEIGHTS_EQUAL;
+    if (rc == 0) rc = app_ae_evaluate(cmd, context, models, count, &source, &ssim, &msssim, &eval);
+    if (rc == 0) rc = app_ae_grid_write(cmd, &eval, picked, grid_rows, NULL, 0, zoom, out);
+    if (rc == 0) rc = reconstruction_report(cmd, &eval, models, seed, report);
+    app_ae_eval_free(&eval);
+    app_ae_free(models, loaded);
+    pcl_context_destroy(context);
+    yaleb_features_free(&faces);
+    free(rows), free(test);
     return rc;
 }

@@ -4,6 +4,7 @@
  * a resume continues and refuses another loss, and bad input gives one line,
  * a non-zero exit and no file. */
 #include "../apps/yaleb.h"
+#include "perceptcl/image.h"
 #include "check_run.h"
 #include "run_perceptcl.h"
 
@@ -149,6 +150,23 @@ START_TEST(train_features_and_resume)
     /* 1 - MS-SSIM at 48x48 (5 scales, same mode) trains. */
     ck_assert_msg(run("yaleb train --data %s --loss msssim --batch 4 --max-steps 2 --out s.safetensors", data) == 0,
                   "%s", err_text);
+
+    /* reconstruct: the 3 test faces of split seed 3 as a grid (original | MSE), the report's means;
+     * models of two splits refused. */
+    ck_assert_msg(run("yaleb reconstruct --model m.safetensors --data %s --out g.png --report rr", data) == 0, "%s",
+                  err_text);
+    pcl_image *grid = NULL;
+    snprintf(path, sizeof path, "%s/g.png", work);
+    ck_assert_int_eq(pcl_image_read(path, &grid), PCL_OK);
+    ck_assert_int_eq(grid->width, 2 * 48 * 3 + 4);
+    ck_assert_int_eq(grid->height, 3 * 48 * 3 + 2 * 4);
+    pcl_image_destroy(grid);
+    ck_assert_msg(strstr(out_text, "split seed 3, 3 faces") && strstr(out_text, "| MSE |"), "%s", out_text);
+    ck_assert(exists("rr.md") && exists("rr.json"));
+    ck_assert_int_eq(run("yaleb reconstruct --model m.safetensors --model s.safetensors --data %s --out h.png", data),
+                     1);
+    expect_one_line("split seed 1");
+    ck_assert(!exists("h.png"));
 }
 END_TEST
 
