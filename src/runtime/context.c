@@ -77,6 +77,7 @@ void pcl_context_destroy(pcl_context *context)
      * context under them and CLBlast's exit-time release corrupted the heap
      * (tests/oclgrind/README.md). The cache refills on the next CLBlast call. */
     CLBlastClearCache();
+    pcl_context_scratch_release(context);
     for (int i = 0; i < context->kernel_count; i++) {
         clReleaseKernel(context->kernels[i].kernel);
         free(context->kernels[i].kernel_name);
