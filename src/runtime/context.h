@@ -32,7 +32,7 @@ struct pcl_context {
     int kernel_count;
     pcl_memory_account *memory; /* created by the first buffer */
     uint64_t memory_limit;      /* 0: the device's global memory */
-    cl_mem scratch[PCL_SCRATCH_SLOT_COUNT]; /* shared by the layers (scratch.c) */
+    cl_mem scratch[PCL_SCRATCH_SLOT_COUNT]; /* shared by the layers (pcl_context_scratch) */
     size_t scratch_bytes[PCL_SCRATCH_SLOT_COUNT];
 };
 
@@ -41,8 +41,6 @@ struct pcl_context {
 pcl_status pcl_device_memory_reserve(pcl_context *context, size_t bytes);
 /* Counts a created buffer's bytes until the driver destroys it. */
 pcl_status pcl_device_memory_track(pcl_context *context, cl_mem buffer, size_t bytes);
-/* Releases the shared scratch buffers (scratch.c). */
-void pcl_context_scratch_release(pcl_context *context);
 /* The context's share of the account, given up when it is destroyed. */
 void pcl_device_memory_release_account(pcl_context *context);
 

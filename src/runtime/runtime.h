@@ -80,7 +80,7 @@ int pcl_driver_binary_complete(const unsigned char *binary, size_t size);
 const char *pcl_cache_dir(void);
 
 /* The kinds of scratch buffer a context shares among its layers
- * (scratch.c): one buffer each, grown to the largest request. */
+ * (context.c): one buffer each, grown to the largest request. */
 typedef enum pcl_scratch_slot {
     PCL_SCRATCH_SLOT_CONV_COL,     /* conv2d: im2col / dcol panels, dx phases */
     PCL_SCRATCH_SLOT_CONV_T,       /* conv2d: the GEMM's output T (general, packed paths) */
