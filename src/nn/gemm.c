@@ -222,7 +222,8 @@ static pcl_status gemm_packed_any(pcl_context *context, pcl_gemm_scratch *scratc
     slices = (k + kslice - 1) / kslice;
     pcl_gemm_scratch local = {0};
     if (!scratch) scratch = &local;
-    pcl_status status = reserve_scratch(context, scratch, PCL_SCRATCH_SLOT_GEMM_PARTIAL, &scratch->partial, &scratch->partial_bytes, slices * m * n * sizeof(float));
+    pcl_status status = reserve_scratch(context, scratch, PCL_SCRATCH_SLOT_GEMM_PARTIAL, &scratch->partial,
+                                        &scratch->partial_bytes, slices * m * n * sizeof(float));
     cl_mem partial = scratch->partial;
     if (status == PCL_OK)
         status = launch_packed(context, kernel, m, n, k, 0, kslice, slices, alpha, ap, bp, beta, c, c_offset, ldc,
@@ -264,8 +265,12 @@ pcl_status pcl_gemm_packed_ex(pcl_context *context, pcl_gemm_scratch *scratch, i
     const char *env = getenv("PERCEPTCL_GEMM_PACK_A");
     int strided = m % PACK_MR == 0 && a_offset == 0 && !(env && *env == '1');
     pcl_status status = PCL_OK;
-    if (!strided) status = reserve_scratch(context, scratch, PCL_SCRATCH_SLOT_GEMM_A, &scratch->a, &scratch->a_bytes, pcl_gemm_packed_a_floats(m, k) * 4);
-    if (status == PCL_OK) status = reserve_scratch(context, scratch, PCL_SCRATCH_SLOT_GEMM_B, &scratch->b, &scratch->b_bytes, pcl_gemm_packed_b_floats(n, k) * 4);
+    if (!strided)
+        status = reserve_scratch(context, scratch, PCL_SCRATCH_SLOT_GEMM_A, &scratch->a, &scratch->a_bytes,
+                                 pcl_gemm_packed_a_floats(m, k) * 4);
+    if (status == PCL_OK)
+        status = reserve_scratch(context, scratch, PCL_SCRATCH_SLOT_GEMM_B, &scratch->b, &scratch->b_bytes,
+                                 pcl_gemm_packed_b_floats(n, k) * 4);
     if (status == PCL_OK && !strided) status = pcl_gemm_pack_a(context, trans_a, m, k, a, a_offset, lda, scratch->a);
     if (status == PCL_OK) status = pcl_gemm_pack_b(context, trans_b, n, k, b, b_offset, ldb, scratch->b);
     if (status == PCL_OK && strided)

@@ -76,7 +76,8 @@ static pcl_status geometry(pcl_layer *layer, const pcl_tensor *x, const pcl_tens
     if (g->chunk > (size_t)x->n) g->chunk = (size_t)x->n;
     pcl_context *ctx = layer->context;
     PCL_TRY(pcl_context_scratch(ctx, PCL_SCRATCH_SLOT_CONV_COL, g->K * g->P * g->chunk * sizeof(float), &impl->col));
-    PCL_TRY(pcl_context_scratch(ctx, PCL_SCRATCH_SLOT_CONV_T, (size_t)g->O * g->P * g->chunk * sizeof(float), &impl->t));
+    PCL_TRY(pcl_context_scratch(ctx, PCL_SCRATCH_SLOT_CONV_T, (size_t)g->O * g->P * g->chunk * sizeof(float),
+                                &impl->t));
     return PCL_OK;
 }
 
@@ -689,7 +690,8 @@ static pcl_status dw_channels(pcl_layer *layer, const pcl_tensor *x, const pcl_t
     if (env && atoi(env) == 2) ov = 2;
     int taps = ov == 4 ? 6 : 12;
     PCL_TRY(pcl_context_scratch(ctx, PCL_SCRATCH_SLOT_CONV_DYQ, (size_t)N * P * O * sizeof(float), &impl->dyq));
-    PCL_TRY(pcl_context_scratch(ctx, PCL_SCRATCH_SLOT_CONV_DWPART, (size_t)chunks * K * O * sizeof(float), &impl->dwpart));
+    PCL_TRY(pcl_context_scratch(ctx, PCL_SCRATCH_SLOT_CONV_DWPART, (size_t)chunks * K * O * sizeof(float),
+                                &impl->dwpart));
     char opts[160];
     snprintf(opts, sizeof opts, "-DREPLICATE=0 -DST=%d -DOVEC=%d -DTAPS=%d", cf->stride, ov, taps);
     cl_kernel kq, kw, ks;
@@ -730,7 +732,8 @@ static pcl_status direct_backward(pcl_layer *layer, const pcl_tensor *x, const p
     /* The weight gradient: dw_channels where it applies to the whole
      * batch's padded copy, else dw_lanes over copies of a few images. */
     int copy = direct_layout(x, cf->pad_h, cf->pad_w, S, 0, Wo, &Wp, &plane);
-    int per_chunk = dw_chunk_images(layer, x, dy, Wp, plane, (cl_long)N * C * S * S * plane + (copy ? DIRECT_SLACK : 0));
+    cl_long whole = (cl_long)N * C * S * S * plane + (copy ? DIRECT_SLACK : 0); /* floats of a whole-batch copy */
+    int per_chunk = dw_chunk_images(layer, x, dy, Wp, plane, whole);
     size_t per = copy && per_chunk == 0 ? pad_images(x, S, plane, dw_lanes_images(layer, dy, Wp)) : (size_t)N;
     if (per_chunk == 0 && !cf->no_bias) PCL_TRY(bias_grad(layer, dy));
     for (size_t start = 0; start < (size_t)N; start += per) {
@@ -841,7 +844,8 @@ static pcl_status bias_grad(pcl_layer *layer, const pcl_tensor *dy)
 {
     conv_impl *impl = layer->impl;
     pcl_context *ctx = layer->context;
-    PCL_TRY(pcl_context_scratch(ctx, PCL_SCRATCH_SLOT_CONV_PARTIAL, (size_t)dy->n * dy->c * sizeof(float), &impl->partial));
+    PCL_TRY(pcl_context_scratch(ctx, PCL_SCRATCH_SLOT_CONV_PARTIAL, (size_t)dy->n * dy->c * sizeof(float),
+                                &impl->partial));
     cl_kernel kernel;
     cl_int count = dy->n * dy->c, hw = dy->h * dy->w;
     PCL_TRY(pcl_kernel_get(ctx, "reduce.cl", NULL, "sum_hw", &kernel));

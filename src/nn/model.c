@@ -385,6 +385,7 @@ static pcl_status allocate_grads(pcl_model *m)
     signed char *in = malloc((size_t)L + 1);
     if (!in) return pcl_fail(PCL_ERR_OUT_OF_MEMORY, "pcl_model_backward: out of memory");
     size_t floats[2] = {0, 0};
+    int largest[2] = {0, 0}; /* a buffer is shaped as the largest gradient it holds */
     in[L] = -1;
     m->grad_view[L] = 1;
     for (int i = L - 1; i >= 1; i--) {
@@ -396,11 +397,13 @@ static pcl_status allocate_grads(pcl_model *m)
         else
             in[i] = in[i + 1] == 0 ? 1 : 0;
         size_t count = (size_t)s[0] * s[1] * s[2] * s[3];
-        if (in[i] >= 0 && count > floats[in[i]]) floats[in[i]] = count;
+        if (in[i] >= 0 && count > floats[in[i]]) floats[in[i]] = count, largest[in[i]] = i;
     }
     pcl_status status = PCL_OK;
-    for (int b = 0; b < 2 && status == PCL_OK; b++)
-        if (floats[b]) status = pcl_tensor_create(m->context, 1, 1, 1, (int)floats[b], &m->grad_buffer[b]);
+    for (int b = 0; b < 2 && status == PCL_OK; b++) {
+        const int *s = m->shapes[largest[b]];
+        if (floats[b]) status = pcl_tensor_create(m->context, s[0], s[1], s[2], s[3], &m->grad_buffer[b]);
+    }
     for (int i = L - 1; i >= 1 && status == PCL_OK; i--) {
         const int *s = m->shapes[i];
         if (m->grad_view[i]) continue;

@@ -58,8 +58,9 @@ pcl_status pcl_tensor_view_front(const pcl_tensor *src, int n, int c, int h, int
 {
     *view = NULL;
     if (!extents_valid(n, c, h, w) || (size_t)n * c * h * w > pcl_tensor_count(src))
-        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_tensor_view_front: %dx%dx%dx%d does not fit the %zu elements of %dx%dx%dx%d",
-                        n, c, h, w, pcl_tensor_count(src), src->n, src->c, src->h, src->w);
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT,
+                        "pcl_tensor_view_front: %dx%dx%dx%d does not fit the %zu elements of %dx%dx%dx%d", n, c, h, w,
+                        pcl_tensor_count(src), src->n, src->c, src->h, src->w);
     pcl_tensor *t = calloc(1, sizeof *t);
     if (!t) return pcl_fail(PCL_ERR_OUT_OF_MEMORY, "pcl_tensor_view_front: out of host memory");
     *t = *src;
