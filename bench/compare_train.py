@@ -6,7 +6,10 @@ autoencoder, 64 x 96x96, Adam, MSE / 1 - MS-SSIM) and W5a (FC autoencoder, 64 x 
 SGD with weight decay, MSE) of ../shared/bench/torch_ref (their definitions imported
 from its run.py, torch.set_num_threads(2)) and perceptcl's bench_train on the same
 workloads, alternating (torch, perceptcl, torch, perceptcl) so both see the same machine
-load, and prints the medians and the ratio. Each measurement is a fresh process.
+load, and prints the medians and the ratio. Each measurement is a fresh process, run
+under /usr/bin/time: its peak resident set size ("Maximum resident set size", which
+with PoCL includes every device buffer) is the memory column, the largest of the
+rounds, with the same in bytes per image of the batch.
 
 Usage (from the repository root, after `ninja -C build`):
   /usr/bin/python3 bench/compare_train.py [--rounds 2] [--build build] [--only W3a,W5a]
@@ -23,6 +26,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 WORKLOADS = ["W3a", "W4a", "W4b", "W5a"]
@@ -44,14 +48,19 @@ def torch_worker(torch_ref, name, reps):
 
 
 def measure(cmd, timeout):
-    """Runs cmd; returns (the last JSON line of its stdout, its stderr), or (None, why)."""
-    try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return None, f"timed out (> {timeout} s)"
-    if p.returncode != 0:
-        return None, f"failed ({p.returncode}): {p.stderr.strip()[-300:]}"
-    return json.loads(p.stdout.strip().splitlines()[-1]), p.stderr
+    """Runs cmd under /usr/bin/time; returns (the last JSON line of its stdout with
+    "peak_rss_bytes" added, its stderr), or (None, why)."""
+    with tempfile.NamedTemporaryFile(mode="r", suffix=".rss") as rss:
+        try:
+            p = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rss.name] + cmd, capture_output=True, text=True,
+                               timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None, f"timed out (> {timeout} s)"
+        if p.returncode != 0:
+            return None, f"failed ({p.returncode}): {p.stderr.strip()[-300:]}"
+        result = json.loads(p.stdout.strip().splitlines()[-1])
+        result["peak_rss_bytes"] = int(rss.read().split()[-1]) * 1024  # GNU time: kbytes
+    return result, p.stderr
 
 
 def torch_rate(args, name):
@@ -77,6 +86,14 @@ def fmt(rates):
     return ", ".join(f"{r:,.1f}" if r is not None else "-" for r in rates)
 
 
+def memory(results, batch):
+    """The largest peak RSS of the rounds, in MB and in bytes per image."""
+    peaks = [r["peak_rss_bytes"] for r in results if r]
+    if not peaks or not batch:
+        return "-"
+    return f"{max(peaks) / 1e6:,.0f} MB ({max(peaks) / batch / 1e6:,.1f} MB/image)"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=2)
@@ -99,14 +116,16 @@ def main():
           f"{os.cpu_count()} CPUs; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
     print(f"loadavg at start: {os.getloadavg()}")
     details = []
-    print("| workload | PyTorch | perceptcl | ratio | perceptcl GFLOP/s | perceptcl loss, first -> last step |")
-    print("|---|---|---|---|---|---|")
+    print("| workload | PyTorch | perceptcl | ratio | perceptcl GFLOP/s | perceptcl loss, first -> last step "
+          "| peak RSS PyTorch | peak RSS perceptcl | RSS ratio |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name in names:
-        torch_rates, our_rates, ours = [], [], []
+        torch_rates, our_rates, ours, theirs = [], [], [], []
         for _ in range(args.rounds):
             t, why = torch_rate(args, name)
             torch_rates.append(t["rate_median"] if t else None)
             if t:
+                theirs.append(t)
                 details.append(f"PyTorch {t['torch']}, {t['threads']} threads")
             else:
                 details.append(f"{name} PyTorch: {why}")
@@ -128,8 +147,14 @@ def main():
         # Deterministic, so each round's losses are normally the same: each distinct one once.
         losses = "; ".join(dict.fromkeys(f"{p['first_loss']:.4g} -> {p['last_loss']:.4g} (lowest {min(p['losses']):.4g})"
                                          for p in ours))
+        batch = ours[0].get("batch") if ours else None
+        batch = batch or (theirs[0].get("batch") if theirs else None)
+        tmem = max((r["peak_rss_bytes"] for r in theirs), default=0)
+        pmem = max((r["peak_rss_bytes"] for r in ours), default=0)
+        mratio = f"{pmem / tmem:.2f}x" if tmem and pmem else "-"
         print(f"| {name}: {what} | {tm or 0:,.1f} {unit} ({fmt(torch_rates)}) | {pm or 0:,.1f} ({fmt(our_rates)}) "
-              f"| {ratio} | {gf} | {losses} |", flush=True)
+              f"| {ratio} | {gf} | {losses} | {memory(theirs, batch)} | {memory(ours, batch)} | {mratio} |",
+              flush=True)
     print(f"loadavg at end: {os.getloadavg()}")
     for line in dict.fromkeys(details):  # each distinct line once, in order
         print(line)

@@ -325,8 +325,9 @@ __kernel void fill_bias(const ulong total, const int O, const int P, __global co
  * 0 past the padded edge. One item per destination float; no division by
  * a run-time value. The caller zeroes the slack after the last plane. */
 __kernel void pad_copy(const int planes, const int H, const int W, const int ph, const int pw, const int Wq,
-                       const long plane, __global const float *src, __global float *dst)
+                       const long plane, __global const float *src, const long src_off, __global float *dst)
 {
+    src += src_off; /* the first image copied (the host pads a batch in chunks) */
     const int w = get_global_id(0), h = get_global_id(1), pp = get_global_id(2);
     const long e = (long)h * Wq + w;
     if (w >= Wq || e >= plane || pp >= planes * ST * ST) return;
@@ -345,8 +346,9 @@ __kernel void pad_copy(const int planes, const int H, const int W, const int ph,
  * between two fills: one item per float with clamped, gathered reads took
  * 7% of an SRCNN forward on PoCL). */
 __kernel void pad_replicate(const int planes, const int H, const int W, const int ph, const int pw, const int Wq,
-                            const long plane, __global const float *src, __global float *dst)
+                            const long plane, __global const float *src, const long src_off, __global float *dst)
 {
+    src += src_off;
     const int h = get_global_id(0), pp = get_global_id(1);
     const long e = (long)h * Wq;
     if (e >= plane || pp >= planes * ST * ST) return;

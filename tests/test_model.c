@@ -20,7 +20,12 @@
  * training states written before the layers had names).
  * PyTorch's default init: bounds, moments and the documented draws; a
  * narrow conv AE (bench W4a's layers and recipe) trained with MSE + Adam
- * for 100 steps must at least halve its loss without getting stuck. */
+ * for 100 steps must at least halve its loss without getting stuck.
+ * Memory: the device bytes a model's first forward and first backward add
+ * (runtime's count of live buffers) against the tensors written out here:
+ * ReLU / tanh after conv or upsample add none (in place), the gradients two
+ * buffers of the largest gradient of each parity, none before the first
+ * backward, and no step after the first allocates. */
 #include "perceptcl/architectures.h"
 #include "perceptcl/checkpoint.h"
 #include "perceptcl/layers.h"
@@ -36,6 +41,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "check_run.h"
+#include "runtime/internal.h" /* pcl_device_memory_in_use */
 
 #define OK(call) ck_assert_msg((call) == PCL_OK, "%s", pcl_last_error())
 
@@ -1034,6 +1040,51 @@ START_TEST(test_conv_ae_trains)
 }
 END_TEST
 
+START_TEST(test_memory)
+{
+    /* n = 2 images of 1x8x8. Outputs: conv 2x4x8x8 (512 floats), ReLU in
+     * place, conv 2x6x8x8 (768), ReLU in place, upsample 2x6x16x16 (3072),
+     * conv 2x1x16x16 (512), tanh in place: 4864 floats of activations.
+     * Gradients, from the top: tanh's dx (512, buffer 0, not in place: its dy
+     * is the caller's), the last conv's dx (3072, buffer 1), upsample's dx
+     * (768, buffer 0), ReLU in place, conv's dx (512, buffer 1), ReLU in
+     * place: buffers of 768 and 3072 floats. Without in-place layers and
+     * shared buffers: 7424 and 6144 floats. */
+    static const pcl_layer_spec spec[] = {
+        PCL_SPEC_CONV2D(NULL, 1, 4, 3, 1, 1, PCL_PADDING_ZERO), PCL_SPEC_RELU,
+        PCL_SPEC_CONV2D(NULL, 4, 6, 3, 1, 1, PCL_PADDING_ZERO), PCL_SPEC_RELU,
+        PCL_SPEC_UPSAMPLE(2), PCL_SPEC_CONV2D(NULL, 6, 1, 3, 1, 1, PCL_PADDING_ZERO), PCL_SPEC_TANH,
+    };
+    const int count = (int)(sizeof spec / sizeof *spec);
+    pcl_model *warm, *m;
+    pcl_tensor *x, *y, *dy;
+    OK(pcl_model_build(ctx, spec, count, &warm));
+    OK(pcl_model_build(ctx, spec, count, &m));
+    OK(pcl_model_init_weights(m, PCL_INIT_HE_NORMAL, 0, 3));
+    OK(pcl_tensor_create(ctx, 2, 1, 8, 8, &x));
+    OK(pcl_tensor_fill(x, 0.5f));
+    OK(pcl_tensor_create(ctx, 2, 1, 16, 16, &dy));
+    OK(pcl_tensor_fill(dy, 0.25f));
+    /* The same layers in another model first, so that the context's shared
+     * scratch buffers already have the sizes these layers ask for. */
+    OK(pcl_model_forward(warm, x, &y));
+    OK(pcl_model_backward(warm, dy));
+    OK(pcl_context_finish(ctx)); /* buffers released while kernels used them are gone */
+    const size_t before = pcl_device_memory_in_use(ctx);
+    OK(pcl_model_forward(m, x, &y));
+    const size_t after_forward = pcl_device_memory_in_use(ctx);
+    ck_assert_uint_eq(after_forward - before, 4864 * sizeof(float));
+    OK(pcl_model_backward(m, dy));
+    const size_t after_backward = pcl_device_memory_in_use(ctx);
+    ck_assert_uint_eq(after_backward - after_forward, (768 + 3072) * sizeof(float));
+    OK(pcl_model_forward(m, x, &y));
+    OK(pcl_model_backward(m, dy));
+    ck_assert_uint_eq(pcl_device_memory_in_use(ctx), after_backward);
+    pcl_tensor_destroy(x), pcl_tensor_destroy(dy);
+    pcl_model_destroy(warm), pcl_model_destroy(m);
+}
+END_TEST
+
 int main(void)
 {
     pcl_status status = pcl_context_create(NULL, &ctx);
@@ -1057,6 +1108,7 @@ int main(void)
     tcase_add_test(tc, test_named_training_state);
     tcase_add_test(tc, test_init_torch_default);
     tcase_add_test(tc, test_conv_ae_trains);
+    tcase_add_test(tc, test_memory);
     suite_add_tcase(suite, tc);
     snprintf(work, sizeof work, "/tmp/pcl_model_XXXXXX");
     if (!mkdtemp(work)) return 1;

@@ -115,7 +115,9 @@ PCL_API pcl_status pcl_dense_create(pcl_context *context, int in_features, int o
 PCL_API pcl_status pcl_upsample_create(pcl_context *context, int factor, pcl_layer **layer);
 
 typedef enum pcl_activation { PCL_ACTIVATION_RELU = 0, PCL_ACTIVATION_TANH } pcl_activation;
-/* Elementwise; ReLU's derivative at 0 is taken as 0. */
+/* Elementwise; ReLU's derivative at 0 is taken as 0. Both backward passes
+ * read only y and dy (ReLU's mask is y > 0), so y may share x's buffer and
+ * dx dy's (the model runs them in place, model.h). */
 PCL_API pcl_status pcl_activation_create(pcl_context *context, pcl_activation activation, pcl_layer **layer);
 
 /* The binary bottleneck: forward sign(tanh a) with 0 -> -1 (so +1 for a > 0,

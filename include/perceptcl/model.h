@@ -4,7 +4,9 @@
  * the activation and gradient tensors between the layers, allocated for the
  * shape of the last input and reallocated when it changes (the last partial
  * mini-batch, a whole-image validation pass); reshape layers are views, so
- * they copy nothing.
+ * they copy nothing. To save memory, a ReLU or tanh after a conv2d, dense or
+ * upsample layer overwrites that layer's output in place, and the gradients
+ * share two buffers made at the first backward (none for inference).
  *
  *   pcl_model_build(context, spec, count, &model)  from a table (below)
  *   pcl_model_create(context, &model)

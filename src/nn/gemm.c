@@ -68,9 +68,21 @@ static pcl_status reserve(pcl_context *context, cl_mem *buffer, size_t *capacity
     return PCL_OK;
 }
 
+/* reserve for a scratch buffer of s: the context's slot when s is shared. */
+static pcl_status reserve_scratch(pcl_context *context, pcl_gemm_scratch *s, pcl_scratch_slot slot, cl_mem *buffer,
+                                  size_t *capacity, size_t bytes)
+{
+    if (s->shared) return pcl_context_scratch(context, slot, bytes, buffer);
+    return reserve(context, buffer, capacity, bytes);
+}
+
 void pcl_gemm_scratch_release(pcl_gemm_scratch *scratch)
 {
     if (!scratch) return;
+    if (scratch->shared) { /* borrowed */
+        memset(scratch, 0, sizeof *scratch);
+        return;
+    }
     if (scratch->a) pcl_buffer_release(scratch->a);
     if (scratch->b) pcl_buffer_release(scratch->b);
     if (scratch->partial) pcl_buffer_release(scratch->partial);
@@ -210,7 +222,8 @@ static pcl_status gemm_packed_any(pcl_context *context, pcl_gemm_scratch *scratc
     slices = (k + kslice - 1) / kslice;
     pcl_gemm_scratch local = {0};
     if (!scratch) scratch = &local;
-    pcl_status status = reserve(context, &scratch->partial, &scratch->partial_bytes, slices * m * n * sizeof(float));
+    pcl_status status = reserve_scratch(context, scratch, PCL_SCRATCH_SLOT_GEMM_PARTIAL, &scratch->partial,
+                                        &scratch->partial_bytes, slices * m * n * sizeof(float));
     cl_mem partial = scratch->partial;
     if (status == PCL_OK)
         status = launch_packed(context, kernel, m, n, k, 0, kslice, slices, alpha, ap, bp, beta, c, c_offset, ldc,
@@ -252,8 +265,12 @@ pcl_status pcl_gemm_packed_ex(pcl_context *context, pcl_gemm_scratch *scratch, i
     const char *env = getenv("PERCEPTCL_GEMM_PACK_A");
     int strided = m % PACK_MR == 0 && a_offset == 0 && !(env && *env == '1');
     pcl_status status = PCL_OK;
-    if (!strided) status = reserve(context, &scratch->a, &scratch->a_bytes, pcl_gemm_packed_a_floats(m, k) * 4);
-    if (status == PCL_OK) status = reserve(context, &scratch->b, &scratch->b_bytes, pcl_gemm_packed_b_floats(n, k) * 4);
+    if (!strided)
+        status = reserve_scratch(context, scratch, PCL_SCRATCH_SLOT_GEMM_A, &scratch->a, &scratch->a_bytes,
+                                 pcl_gemm_packed_a_floats(m, k) * 4);
+    if (status == PCL_OK)
+        status = reserve_scratch(context, scratch, PCL_SCRATCH_SLOT_GEMM_B, &scratch->b, &scratch->b_bytes,
+                                 pcl_gemm_packed_b_floats(n, k) * 4);
     if (status == PCL_OK && !strided) status = pcl_gemm_pack_a(context, trans_a, m, k, a, a_offset, lda, scratch->a);
     if (status == PCL_OK) status = pcl_gemm_pack_b(context, trans_b, n, k, b, b_offset, ldb, scratch->b);
     if (status == PCL_OK && strided)

@@ -19,10 +19,13 @@ pcl_status pcl_gemm(pcl_context *context, pcl_gemm_backend backend, int trans_a,
 
 /* Scratch a caller keeps between calls (packed panels, split-K partial sums)
  * so that repeated GEMMs do not reallocate; zero-initialise, release with
- * pcl_gemm_scratch_release. NULL where a pcl_gemm_ex takes one: temporary. */
+ * pcl_gemm_scratch_release. NULL where a pcl_gemm_ex takes one: temporary.
+ * shared = 1: the buffers are the context's scratch (pcl_context_scratch),
+ * shared with every other layer of the context, not this struct's own. */
 typedef struct pcl_gemm_scratch {
     cl_mem a, b, partial;
     size_t a_bytes, b_bytes, partial_bytes;
+    int shared;
 } pcl_gemm_scratch;
 void pcl_gemm_scratch_release(pcl_gemm_scratch *scratch);
 

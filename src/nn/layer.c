@@ -116,6 +116,13 @@ pcl_status pcl_layer_backward(pcl_layer *layer, const pcl_tensor *x, const pcl_t
     return layer->ops->backward(layer, x, y, dy, dx);
 }
 
+int pcl_layer_backward_ignores_y(const pcl_layer *layer)
+{
+    /* conv2d reads y's shape only; dense and upsample not even that. */
+    return layer->kind == PCL_LAYER_KIND_CONV2D || layer->kind == PCL_LAYER_KIND_DENSE ||
+           layer->kind == PCL_LAYER_KIND_UPSAMPLE;
+}
+
 void pcl_layer_set_training(pcl_layer *layer, int training)
 {
     if (layer) layer->training = training ? 1 : 0;

@@ -1,4 +1,6 @@
-/* Activation layers: ReLU and tanh, elementwise (kernels/activation.cl). */
+/* Activation layers: ReLU and tanh, elementwise (kernels/activation.cl).
+ * Both backward passes read the output y only (ReLU's mask y > 0 is x > 0),
+ * so a model may run them in place, y and dx sharing x's and dy's buffers. */
 #include "nn/layer_internal.h"
 
 typedef struct activation_impl {
@@ -34,9 +36,10 @@ static pcl_status forward(pcl_layer *layer, const pcl_tensor *x, pcl_tensor *y)
 static pcl_status backward(pcl_layer *layer, const pcl_tensor *x, const pcl_tensor *y, const pcl_tensor *dy,
                            pcl_tensor *dx)
 {
+    (void)x;
     const activation_impl *impl = layer->impl;
     if (!dx) return PCL_OK;
-    if (impl->activation == PCL_ACTIVATION_RELU) return run(layer, "relu_backward", x, dy, dx);
+    if (impl->activation == PCL_ACTIVATION_RELU) return run(layer, "relu_backward", y, dy, dx);
     return run(layer, "tanh_backward", y, dy, dx);
 }
 

@@ -21,13 +21,12 @@
 
 typedef struct conv_impl {
     pcl_conv2d_config config;
-    cl_mem col, t, partial; /* scratch: im2col / dcol, T, bias partial sums */
-    size_t col_bytes, t_bytes, partial_bytes;
-    cl_mem wp; /* packed path: the packed weights (W, W^T or flipped) */
-    size_t wp_bytes;
+    /* Scratch, the context's (pcl_context_scratch: shared by its layers,
+     * asked for again in every call that uses it): */
+    cl_mem col, t, partial; /* im2col / dcol, T, bias partial sums */
+    cl_mem wp;              /* the packed weights (W, W^T, flipped or one phase) */
     cl_mem pad, dyq, dwpart; /* direct path: a padded input (or dy), dy in q order, dW partial sums */
-    size_t pad_bytes, dyq_bytes, dwpart_bytes;
-    pcl_gemm_scratch gemm;
+    pcl_gemm_scratch gemm; /* shared too */
 } conv_impl;
 
 enum { P_WEIGHT = 0, P_BIAS = 1 };
@@ -76,8 +75,9 @@ static pcl_status geometry(pcl_layer *layer, const pcl_tensor *x, const pcl_tens
     g->chunk = budget / per_image;
     if (g->chunk > (size_t)x->n) g->chunk = (size_t)x->n;
     pcl_context *ctx = layer->context;
-    PCL_TRY(pcl_scratch_reserve(ctx, &impl->col, &impl->col_bytes, g->K * g->P * g->chunk * sizeof(float)));
-    PCL_TRY(pcl_scratch_reserve(ctx, &impl->t, &impl->t_bytes, (size_t)g->O * g->P * g->chunk * sizeof(float)));
+    PCL_TRY(pcl_context_scratch(ctx, PCL_SCRATCH_SLOT_CONV_COL, g->K * g->P * g->chunk * sizeof(float), &impl->col));
+    PCL_TRY(pcl_context_scratch(ctx, PCL_SCRATCH_SLOT_CONV_T, (size_t)g->O * g->P * g->chunk * sizeof(float),
+                                &impl->t));
     return PCL_OK;
 }
 
@@ -175,13 +175,13 @@ static pcl_status packed_geometry(pcl_layer *layer, const pcl_tensor *x, const p
     if (col_floats > INT_MAX || t_floats > INT_MAX)
         return pcl_fail(PCL_ERR_TOO_LARGE, "conv2d: one image needs %zu floats of packed scratch", col_floats);
     pcl_context *ctx = layer->context;
-    PCL_TRY(pcl_scratch_reserve(ctx, &impl->col, &impl->col_bytes, col_floats * sizeof(float)));
-    PCL_TRY(pcl_scratch_reserve(ctx, &impl->t, &impl->t_bytes, t_floats * sizeof(float)));
+    PCL_TRY(pcl_context_scratch(ctx, PCL_SCRATCH_SLOT_CONV_COL, col_floats * sizeof(float), &impl->col));
+    PCL_TRY(pcl_context_scratch(ctx, PCL_SCRATCH_SLOT_CONV_T, t_floats * sizeof(float), &impl->t));
     size_t wp = pcl_gemm_packed_a_floats((size_t)g->O, g->K), wtp = pcl_gemm_packed_a_floats(g->K, (size_t)g->O);
     size_t wfp = pcl_gemm_packed_a_floats((size_t)g->C, k2);
     if (wtp > wp) wp = wtp;
     if (wfp > wp) wp = wfp;
-    PCL_TRY(pcl_scratch_reserve(ctx, &impl->wp, &impl->wp_bytes, wp * sizeof(float)));
+    PCL_TRY(pcl_context_scratch(ctx, PCL_SCRATCH_SLOT_CONV_WP, wp * sizeof(float), &impl->wp));
     return PCL_OK;
 }
 
@@ -366,26 +366,22 @@ static const char *direct_options(int mr, int mo, int stride, char *buffer, size
     return buffer;
 }
 
-/* The input of a valid convolution: t itself when there is no padding and
- * stride 1, else a padded copy in impl->pad (kernels/conv2d.cl, direct
- * kernels): rows *wq floats apart, planes *plane floats apart, stride x
- * stride phase planes per channel. Zero padding, stride 1: *wq = W + pw
- * (neighbouring rows share their zero padding), *plane = (H + 2ph) * *wq +
- * pw. Replicate padding (pad_replicate: the edge pixels repeated) shares no
- * columns: *wq = W + 2pw, *plane = (H + 2ph) * *wq for stride 1. out_w: the
- * outputs per row the caller computes (they must fit in a row). *total:
- * floats readable there. */
-static pcl_status direct_input(pcl_layer *layer, const pcl_tensor *t, int ph, int pw, int stride, int replicate,
-                               int out_w, cl_mem *in, cl_long *total, int *wq, cl_long *plane)
+/* The layout of the input of a valid convolution (kernels/conv2d.cl, direct
+ * kernels): t itself when there is no padding and stride 1 (returns 0),
+ * else a padded copy (returns 1): rows *wq floats apart, planes *plane
+ * floats apart, stride x stride phase planes per channel. Zero padding,
+ * stride 1: *wq = W + pw (neighbouring rows share their zero padding),
+ * *plane = (H + 2ph) * *wq + pw. Replicate padding (pad_replicate: the edge
+ * pixels repeated) shares no columns: *wq = W + 2pw, *plane = (H + 2ph) *
+ * *wq for stride 1. out_w: the outputs per row the caller computes (they
+ * must fit in a row). */
+static int direct_layout(const pcl_tensor *t, int ph, int pw, int stride, int replicate, int out_w, int *wq,
+                         cl_long *plane)
 {
-    conv_impl *impl = layer->impl;
-    pcl_context *ctx = layer->context;
     if (ph == 0 && pw == 0 && stride == 1) {
         *wq = t->w;
         *plane = (cl_long)t->h * t->w;
-        *in = t->mem;
-        *total = (cl_long)pcl_tensor_count(t);
-        return PCL_OK;
+        return 0;
     }
     if (stride == 1) {
         *wq = t->w + (replicate ? 2 : 1) * pw;
@@ -405,17 +401,53 @@ static pcl_status direct_input(pcl_layer *layer, const pcl_tensor *t, int ph, in
         *wq = wfull - shared;
         *plane = (cl_long)((t->h + 2 * ph + stride - 1) / stride) * *wq + shared;
     }
-    cl_ulong count = (cl_ulong)t->n * t->c * stride * stride * *plane + DIRECT_SLACK;
-    PCL_TRY(pcl_scratch_reserve(ctx, &impl->pad, &impl->pad_bytes, count * sizeof(float)));
+    return 1;
+}
+
+/* Images of t per padded copy: all of them, unless the copy of the batch
+ * would pass PAD_CHUNK_FLOATS (PERCEPTCL_CONV_PAD overrides); then fewer,
+ * a multiple of `multiple` (at least one multiple). A padded copy of the
+ * whole batch was the largest scratch buffer of a training step: 321 MB for
+ * the conv AE's 128 -> 1 layer at batch 64 (bench/RESULTS.md, "Peak
+ * memory"); in chunks the kernels run the same arithmetic on fewer images
+ * per launch. */
+#define PAD_CHUNK_FLOATS ((size_t)1 << 24)
+static size_t pad_images(const pcl_tensor *t, int stride, cl_long plane, size_t multiple)
+{
+    size_t per_image = (size_t)t->c * stride * stride * (size_t)plane, budget = PAD_CHUNK_FLOATS;
+    const char *env = getenv("PERCEPTCL_CONV_PAD");
+    if (env && atol(env) > 0) budget = (size_t)atol(env);
+    if ((size_t)t->n * per_image <= budget) return (size_t)t->n;
+    size_t images = budget / per_image / multiple * multiple;
+    return images < multiple ? multiple : images;
+}
+
+/* The input of a valid convolution, images n0 .. n0 + nc of t laid out as
+ * direct_layout says (wq, plane): t itself (*first = n0: the images start
+ * at image n0 of *in), or a padded copy of those images in impl->pad
+ * (*first = 0). *total: floats readable in *in. */
+static pcl_status direct_input(pcl_layer *layer, const pcl_tensor *t, int ph, int pw, int stride, int replicate,
+                               int wq, cl_long plane, int n0, int nc, cl_mem *in, cl_long *total, int *first)
+{
+    conv_impl *impl = layer->impl;
+    pcl_context *ctx = layer->context;
+    if (ph == 0 && pw == 0 && stride == 1) { /* direct_layout's no-copy case */
+        *in = t->mem;
+        *total = (cl_long)pcl_tensor_count(t);
+        *first = n0;
+        return PCL_OK;
+    }
+    cl_ulong count = (cl_ulong)nc * t->c * stride * stride * plane + DIRECT_SLACK;
+    PCL_TRY(pcl_context_scratch(ctx, PCL_SCRATCH_SLOT_CONV_PAD, count * sizeof(float), &impl->pad));
     char opts[128];
     cl_kernel kernel;
     const char *name = replicate ? "pad_replicate" : "pad_copy";
     PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", direct_options(1, 1, stride, opts, sizeof opts), name, &kernel));
-    cl_int planes = t->n * t->c, H = t->h, W = t->w, PH = ph, PW = pw, WQ = *wq;
-    cl_long PL = *plane;
-    PCL_TRY(pcl_kernel_set_args(kernel, name, 9, sizeof planes, &planes, sizeof H, &H, sizeof W, &W,
+    cl_int planes = nc * t->c, H = t->h, W = t->w, PH = ph, PW = pw, WQ = wq;
+    cl_long PL = plane, src_off = (cl_long)n0 * t->c * t->h * t->w;
+    PCL_TRY(pcl_kernel_set_args(kernel, name, 10, sizeof planes, &planes, sizeof H, &H, sizeof W, &W,
                                 sizeof PH, &PH, sizeof PW, &PW, sizeof WQ, &WQ, sizeof PL, &PL, sizeof(cl_mem),
-                                &t->mem, sizeof(cl_mem), &impl->pad));
+                                &t->mem, sizeof src_off, &src_off, sizeof(cl_mem), &impl->pad));
     size_t rows = (size_t)((PL + WQ - 1) / WQ), copies = (size_t)planes * stride * stride;
     if (replicate) { /* one item per row */
         size_t global[2] = {rows, copies};
@@ -428,6 +460,7 @@ static pcl_status direct_input(pcl_layer *layer, const pcl_tensor *t, int ph, in
     PCL_TRY(pcl_buffer_fill_zero(ctx, impl->pad, (count - DIRECT_SLACK) * sizeof(float), DIRECT_SLACK * sizeof(float)));
     *in = impl->pad;
     *total = (cl_long)count;
+    *first = 0;
     return PCL_OK;
 }
 
@@ -484,7 +517,7 @@ static pcl_status direct_weights(pcl_layer *layer, const char *name, int mr, int
     pcl_context *ctx = layer->context;
     const pcl_conv2d_config *cf = &impl->config;
     size_t panels = (rows + (size_t)mr - 1) / (size_t)mr;
-    PCL_TRY(pcl_scratch_reserve(ctx, &impl->wp, &impl->wp_bytes, panels * mr * k2 * sizeof(float)));
+    PCL_TRY(pcl_context_scratch(ctx, PCL_SCRATCH_SLOT_CONV_WP, panels * mr * k2 * sizeof(float), &impl->wp));
     char opts[128];
     cl_kernel kernel;
     PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", direct_options(mr, 1, stride, opts, sizeof opts), name, &kernel));
@@ -514,21 +547,53 @@ static pcl_status direct_forward(pcl_layer *layer, const pcl_tensor *x, pcl_tens
     int O = cf->out_channels, K = x->c * cf->kernel_h * cf->kernel_w, mr = rows_for(O);
     cl_mem in;
     cl_long total;
-    int replicate = cf->padding == PCL_PADDING_REPLICATE;
-    direct_shape d = {x->n, x->c, 0, cf->stride, cf->kernel_h, cf->kernel_w, O, y->h, y->w, 0, 0, 0, 0, ALL_ROWS};
+    int replicate = cf->padding == PCL_PADDING_REPLICATE, S = cf->stride, first;
+    direct_shape d = {x->n, x->c, 0, S, cf->kernel_h, cf->kernel_w, O, y->h, y->w, 0, 0, 0, 0, ALL_ROWS};
     /* Zero padding rows: skipped by conv_direct (replicated rows are data). */
-    if (cf->stride == 1 && !replicate) d.row_lo = cf->pad_h, d.row_hi = cf->pad_h + x->h;
-    PCL_TRY(direct_input(layer, x, cf->pad_h, cf->pad_w, cf->stride, replicate, y->w, &in, &total, &d.Wq, &d.plane));
+    if (S == 1 && !replicate) d.row_lo = cf->pad_h, d.row_hi = cf->pad_h + x->h;
+    int copy = direct_layout(x, cf->pad_h, cf->pad_w, S, replicate, y->w, &d.Wq, &d.plane);
+    size_t per = copy ? pad_images(x, S, d.plane, 1) : (size_t)x->n;
     PCL_TRY(direct_weights(layer, "wpack_a", mr, 1, (size_t)O, (size_t)K, 0, 0));
-    return direct_conv(layer, mr, in, total, &d, cf->no_bias ? NULL : layer->params[P_BIAS]->mem, y->mem);
+    for (size_t start = 0; start < (size_t)x->n; start += per) {
+        int nc = (int)((size_t)x->n - start < per ? (size_t)x->n - start : per);
+        PCL_TRY(direct_input(layer, x, cf->pad_h, cf->pad_w, S, replicate, d.Wq, d.plane, (int)start, nc, &in, &total,
+                             &first));
+        d.n = nc;
+        d.xoff = (cl_long)first * x->c * S * S * d.plane;
+        d.yoff = start * O * y->h * y->w;
+        PCL_TRY(direct_conv(layer, mr, in, total, &d, cf->no_bias ? NULL : layer->params[P_BIAS]->mem, y->mem));
+    }
+    return PCL_OK;
 }
 
-/* dW += dy (x) x by dw_direct: dy in q order (dyq), MO output channels x MT
- * taps per item with float16 accumulators along q, in launches of a few
- * images that add into dW one after the other. `in` is x as direct_input
- * laid it out (rows Wp floats apart, planes `plane` apart, `total` floats). */
+/* Images per dw_direct launch (dw_lanes) for dy and rows Wp floats apart. */
+static size_t dw_lanes_images(const pcl_layer *layer, const pcl_tensor *dy, int Wp)
+{
+    const int O = ((const conv_impl *)layer->impl)->config.out_channels;
+    const size_t Qp = round_up((size_t)dy->h * Wp, 16);
+    /* Images per dw_direct launch: about DW_ITEM_Q values of q per item, so
+     * that the dyq and x rows an item streams (~24 bytes per q) stay in L1
+     * for the next item, which reads the same rows (measured on PoCL: 4
+     * images of 176 q ran 1.33x faster than 1, 2 images of 672 q 1.05x
+     * slower than 1); PERCEPTCL_CONV_CHUNK (floats of dyq) overrides. */
+    size_t per_image = (size_t)O * Qp;
+    size_t chunk = DW_ITEM_Q / Qp;
+    if (chunk * per_image > DYQ_CHUNK_FLOATS) chunk = DYQ_CHUNK_FLOATS / per_image;
+    const char *env = getenv("PERCEPTCL_CONV_CHUNK");
+    if (env && atol(env) > 0) chunk = (size_t)atol(env) / per_image;
+    if (chunk < 1) chunk = 1;
+    if (chunk > (size_t)dy->n) chunk = (size_t)dy->n;
+    return chunk;
+}
+
+/* dW += dy (x) x for images n_begin .. n_begin + n_count by dw_direct: dy
+ * in q order (dyq), MO output channels x MT taps per item with float16
+ * accumulators along q, in launches of dw_lanes_images images (counted from
+ * image 0 of the batch) that add into dW one after the other. `in` is x as
+ * direct_input laid it out (rows Wp floats apart, planes `plane` apart,
+ * `total` floats), image n_begin at its image `first`. */
 static pcl_status dw_lanes(pcl_layer *layer, const pcl_tensor *x, const pcl_tensor *dy, cl_mem in, cl_long total,
-                           cl_int Wp, cl_long plane)
+                           cl_int Wp, cl_long plane, int n_begin, int n_count, int first)
 {
     conv_impl *impl = layer->impl;
     pcl_context *ctx = layer->context;
@@ -538,34 +603,24 @@ static pcl_status dw_lanes(pcl_layer *layer, const pcl_tensor *x, const pcl_tens
     /* MO output channels per item, MO dividing O (dyq rows past O are not read). */
     int mo = O % 4 == 0 ? 4 : O % 2 == 0 ? 2 : 1, mt = mo == 4 ? 4 : 8;
     cl_int Qp = (cl_int)round_up((size_t)Ho * Wp, 16);
-    /* Images per dw_direct launch: about DW_ITEM_Q values of q per item, so
-     * that the dyq and x rows an item streams (~24 bytes per q) stay in L1
-     * for the next item, which reads the same rows (measured on PoCL: 4
-     * images of 176 q ran 1.33x faster than 1, 2 images of 672 q 1.05x
-     * slower than 1); PERCEPTCL_CONV_CHUNK (floats of dyq) overrides. */
-    size_t per_image = (size_t)O * Qp;
-    size_t chunk = DW_ITEM_Q / (size_t)Qp;
-    if (chunk * per_image > DYQ_CHUNK_FLOATS) chunk = DYQ_CHUNK_FLOATS / per_image;
-    const char *env = getenv("PERCEPTCL_CONV_CHUNK");
-    if (env && atol(env) > 0) chunk = (size_t)atol(env) / per_image;
-    if (chunk < 1) chunk = 1;
-    if (chunk > (size_t)x->n) chunk = (size_t)x->n;
-    PCL_TRY(pcl_scratch_reserve(ctx, &impl->dyq, &impl->dyq_bytes, chunk * per_image * sizeof(float)));
+    size_t per_image = (size_t)O * Qp, chunk = dw_lanes_images(layer, dy, Wp);
+    PCL_TRY(pcl_context_scratch(ctx, PCL_SCRATCH_SLOT_CONV_DYQ, chunk * per_image * sizeof(float), &impl->dyq));
     char opts[128];
     direct_options(1, mo, cf->stride, opts, sizeof opts);
     cl_kernel kq, kw;
     PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", opts, "dy_q", &kq));
     PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", opts, "dw_direct", &kw));
     float one = 1.0f;
-    for (size_t start = 0; start < (size_t)x->n; start += chunk) {
-        cl_int n0 = (cl_int)start, nc = (cl_int)((size_t)x->n - start < chunk ? (size_t)x->n - start : chunk);
+    for (size_t start = 0; start < (size_t)n_count; start += chunk) {
+        cl_int n0 = n_begin + (cl_int)start, xn0 = first + (cl_int)start;
+        cl_int nc = (cl_int)((size_t)n_count - start < chunk ? (size_t)n_count - start : chunk);
         PCL_TRY(pcl_kernel_set_args(kq, "dy_q", 9, sizeof O, &O, sizeof Ho, &Ho, sizeof Wo, &Wo, sizeof Wp, &Wp,
                                     sizeof Qp, &Qp, sizeof n0, &n0, sizeof nc, &nc, sizeof(cl_mem), &dy->mem,
                                     sizeof(cl_mem), &impl->dyq));
         size_t gq[3] = {(size_t)Wp, ((size_t)Qp + Wp - 1) / Wp, (size_t)nc * O};
         PCL_TRY(pcl_kernel_launch(ctx, kq, "dy_q", 3, gq, NULL));
         PCL_TRY(pcl_kernel_set_args(kw, "dw_direct", 14, sizeof C, &C, sizeof plane, &plane, sizeof Wp, &Wp, sizeof KH, &KH,
-                                    sizeof KW, &KW, sizeof O, &O, sizeof Qp, &Qp, sizeof n0, &n0, sizeof nc, &nc,
+                                    sizeof KW, &KW, sizeof O, &O, sizeof Qp, &Qp, sizeof xn0, &xn0, sizeof nc, &nc,
                                     sizeof total, &total, sizeof(cl_mem), &in, sizeof(cl_mem), &impl->dyq,
                                     sizeof one, &one, sizeof(cl_mem), &layer->grads[P_WEIGHT]->mem));
         size_t gw[2] = {(size_t)(K + mt - 1) / mt, (size_t)(O / mo)};
@@ -634,15 +689,16 @@ static pcl_status dw_channels(pcl_layer *layer, const pcl_tensor *x, const pcl_t
     const char *env = getenv("PERCEPTCL_CONV_OV");
     if (env && atoi(env) == 2) ov = 2;
     int taps = ov == 4 ? 6 : 12;
-    PCL_TRY(pcl_scratch_reserve(ctx, &impl->dyq, &impl->dyq_bytes, (size_t)N * P * O * sizeof(float)));
-    PCL_TRY(pcl_scratch_reserve(ctx, &impl->dwpart, &impl->dwpart_bytes, (size_t)chunks * K * O * sizeof(float)));
+    PCL_TRY(pcl_context_scratch(ctx, PCL_SCRATCH_SLOT_CONV_DYQ, (size_t)N * P * O * sizeof(float), &impl->dyq));
+    PCL_TRY(pcl_context_scratch(ctx, PCL_SCRATCH_SLOT_CONV_DWPART, (size_t)chunks * K * O * sizeof(float),
+                                &impl->dwpart));
     char opts[160];
     snprintf(opts, sizeof opts, "-DREPLICATE=0 -DST=%d -DOVEC=%d -DTAPS=%d", cf->stride, ov, taps);
     cl_kernel kq, kw, ks;
     PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", opts, "dy_qt", &kq));
     PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", opts, "dw_ot", &kw));
     PCL_TRY(pcl_kernel_get(ctx, "conv2d.cl", opts, "dw_sum", &ks));
-    PCL_TRY(pcl_scratch_reserve(ctx, &impl->partial, &impl->partial_bytes, (size_t)N * O * sizeof(float)));
+    PCL_TRY(pcl_context_scratch(ctx, PCL_SCRATCH_SLOT_CONV_PARTIAL, (size_t)N * O * sizeof(float), &impl->partial));
     PCL_TRY(pcl_kernel_set_args(kq, "dy_qt", 6, sizeof O, &O, sizeof P, &P, sizeof N, &N, sizeof(cl_mem), &dy->mem,
                                 sizeof(cl_mem), &impl->dyq, sizeof(cl_mem), &impl->partial));
     /* One item per work-group: items are long, and the groups spread over the cores. */
@@ -668,18 +724,25 @@ static pcl_status direct_backward(pcl_layer *layer, const pcl_tensor *x, const p
     pcl_context *ctx = layer->context;
     const pcl_conv2d_config *cf = &impl->config;
     cl_int C = x->c, O = cf->out_channels, KH = cf->kernel_h, KW = cf->kernel_w, Ho = dy->h, Wo = dy->w;
-    int S = cf->stride;
+    int S = cf->stride, N = x->n, first;
     cl_mem in;
     cl_long total;
     cl_int Wp;
     cl_long plane;
-    PCL_TRY(direct_input(layer, x, cf->pad_h, cf->pad_w, S, 0, Wo, &in, &total, &Wp, &plane));
-    int per_chunk = dw_chunk_images(layer, x, dy, Wp, plane, total);
-    if (per_chunk > 0) {
-        PCL_TRY(dw_channels(layer, x, dy, in, Wp, plane, per_chunk)); /* and the bias gradient */
-    } else {
-        if (!cf->no_bias) PCL_TRY(bias_grad(layer, dy));
-        PCL_TRY(dw_lanes(layer, x, dy, in, total, Wp, plane));
+    /* The weight gradient: dw_channels where it applies to the whole
+     * batch's padded copy, else dw_lanes over copies of a few images. */
+    int copy = direct_layout(x, cf->pad_h, cf->pad_w, S, 0, Wo, &Wp, &plane);
+    cl_long whole = (cl_long)N * C * S * S * plane + (copy ? DIRECT_SLACK : 0); /* floats of a whole-batch copy */
+    int per_chunk = dw_chunk_images(layer, x, dy, Wp, plane, whole);
+    size_t per = copy && per_chunk == 0 ? pad_images(x, S, plane, dw_lanes_images(layer, dy, Wp)) : (size_t)N;
+    if (per_chunk == 0 && !cf->no_bias) PCL_TRY(bias_grad(layer, dy));
+    for (size_t start = 0; start < (size_t)N; start += per) {
+        int nc = (int)((size_t)N - start < per ? (size_t)N - start : per);
+        PCL_TRY(direct_input(layer, x, cf->pad_h, cf->pad_w, S, 0, Wp, plane, (int)start, nc, &in, &total, &first));
+        if (per_chunk > 0)
+            PCL_TRY(dw_channels(layer, x, dy, in, Wp, plane, per_chunk)); /* and the bias gradient */
+        else
+            PCL_TRY(dw_lanes(layer, x, dy, in, total, Wp, plane, (int)start, nc, first));
     }
     if (!dx) return PCL_OK;
     if (S == 1) {
@@ -687,9 +750,18 @@ static pcl_status direct_backward(pcl_layer *layer, const pcl_tensor *x, const p
         int mr = rows_for(C);
         cl_int ph = KH - 1 - cf->pad_h, pw = KW - 1 - cf->pad_w;
         direct_shape d = {dy->n, O, 0, 1, KH, KW, C, x->h, x->w, 0, 0, 0, ph, ph + dy->h};
-        PCL_TRY(direct_input(layer, dy, ph, pw, 1, 0, d.Wo, &in, &total, &d.Wq, &d.plane));
+        copy = direct_layout(dy, ph, pw, 1, 0, d.Wo, &d.Wq, &d.plane);
+        per = copy ? pad_images(dy, 1, d.plane, 1) : (size_t)N;
         PCL_TRY(direct_weights(layer, "wflip_a", mr, 1, (size_t)C, (size_t)O * KH * KW, 0, 0));
-        return direct_conv(layer, mr, in, total, &d, NULL, dx->mem);
+        for (size_t start = 0; start < (size_t)N; start += per) {
+            int nc = (int)((size_t)N - start < per ? (size_t)N - start : per);
+            PCL_TRY(direct_input(layer, dy, ph, pw, 1, 0, d.Wq, d.plane, (int)start, nc, &in, &total, &first));
+            d.n = nc;
+            d.xoff = (cl_long)first * O * d.plane;
+            d.yoff = start * C * x->h * x->w;
+            PCL_TRY(direct_conv(layer, mr, in, total, &d, NULL, dx->mem));
+        }
+        return PCL_OK;
     }
     /* Stride S: the padded input's gradient in S*S phases (dxq in impl->col,
      * one block of n x C planes per phase): phase (a, b) is a correlation of
@@ -698,9 +770,10 @@ static pcl_status direct_backward(pcl_layer *layer, const pcl_tensor *x, const p
      * T - tb columns; then cropped and interleaved into dx. */
     int th = (KH + S - 1) / S, tw = (KW + S - 1) / S, mr = rows_for(C);
     direct_shape d = {dy->n, O, 0, 1, th, tw, C, Ho + th - 1, Wo + tw - 1, 0, 0, 0, 0, 0};
-    PCL_TRY(direct_input(layer, dy, th - 1, tw - 1, 1, 0, d.Wo, &in, &total, &d.Wq, &d.plane));
+    direct_layout(dy, th - 1, tw - 1, 1, 0, d.Wo, &d.Wq, &d.plane);
+    PCL_TRY(direct_input(layer, dy, th - 1, tw - 1, 1, 0, d.Wq, d.plane, 0, N, &in, &total, &first));
     size_t phase_floats = (size_t)dy->n * C * d.Ho * d.Wo;
-    PCL_TRY(pcl_scratch_reserve(ctx, &impl->col, &impl->col_bytes, phase_floats * S * S * sizeof(float)));
+    PCL_TRY(pcl_context_scratch(ctx, PCL_SCRATCH_SLOT_CONV_COL, phase_floats * S * S * sizeof(float), &impl->col));
     for (int a = 0; a < S; a++) {
         for (int b = 0; b < S; b++) {
             d.KH = (KH - a + S - 1) / S, d.KW = (KW - b + S - 1) / S;
@@ -771,7 +844,8 @@ static pcl_status bias_grad(pcl_layer *layer, const pcl_tensor *dy)
 {
     conv_impl *impl = layer->impl;
     pcl_context *ctx = layer->context;
-    PCL_TRY(pcl_scratch_reserve(ctx, &impl->partial, &impl->partial_bytes, (size_t)dy->n * dy->c * sizeof(float)));
+    PCL_TRY(pcl_context_scratch(ctx, PCL_SCRATCH_SLOT_CONV_PARTIAL, (size_t)dy->n * dy->c * sizeof(float),
+                                &impl->partial));
     cl_kernel kernel;
     cl_int count = dy->n * dy->c, hw = dy->h * dy->w;
     PCL_TRY(pcl_kernel_get(ctx, "reduce.cl", NULL, "sum_hw", &kernel));
@@ -817,13 +891,6 @@ static pcl_status backward(pcl_layer *layer, const pcl_tensor *x, const pcl_tens
 static void destroy(pcl_layer *layer)
 {
     conv_impl *impl = layer->impl;
-    pcl_buffer_release(impl->col);
-    pcl_buffer_release(impl->t);
-    pcl_buffer_release(impl->partial);
-    pcl_buffer_release(impl->wp);
-    pcl_buffer_release(impl->pad);
-    pcl_buffer_release(impl->dyq);
-    pcl_buffer_release(impl->dwpart);
     pcl_gemm_scratch_release(&impl->gemm);
 }
 
@@ -848,6 +915,7 @@ pcl_status pcl_conv2d_create(pcl_context *context, const pcl_conv2d_config *conf
     PCL_TRY(pcl_layer_alloc(context, PCL_LAYER_KIND_CONV2D, &ops, sizeof(conv_impl), layer));
     pcl_layer *l = *layer;
     ((conv_impl *)l->impl)->config = *c;
+    ((conv_impl *)l->impl)->gemm.shared = 1;
     pcl_status status = pcl_layer_add_param(l, "weight", c->out_channels, c->in_channels, c->kernel_h, c->kernel_w);
     if (status == PCL_OK && !c->no_bias) status = pcl_layer_add_param(l, "bias", 1, c->out_channels, 1, 1);
     if (status != PCL_OK) {

@@ -5,7 +5,7 @@
 typedef struct dense_impl {
     int in, out;
     pcl_gemm_backend backend;
-    pcl_gemm_scratch gemm;
+    pcl_gemm_scratch gemm; /* shared with the context's other layers */
 } dense_impl;
 
 /* On CPU devices with the own GEMM the products run transposed, so that the
@@ -99,6 +99,7 @@ pcl_status pcl_dense_create(pcl_context *context, int in_features, int out_featu
     impl->in = in_features;
     impl->out = out_features;
     impl->backend = backend;
+    impl->gemm.shared = 1; /* the packed batch operand: the context's scratch */
     pcl_status status;
     if ((status = pcl_layer_add_param(l, "weight", out_features, in_features, 1, 1)) != PCL_OK ||
         (status = pcl_layer_add_param(l, "bias", 1, out_features, 1, 1)) != PCL_OK) {

@@ -44,6 +44,14 @@ const char *pcl_layer_torch_name(const char *name);
 /* Grows *buffer to at least bytes (scratch kept between calls). */
 pcl_status pcl_scratch_reserve(pcl_context *context, cl_mem *buffer, size_t *capacity, size_t bytes);
 
+/* A tensor of shape n x c x h x w on the first n*c*h*w floats of src's
+ * buffer, which may hold more (the model's shared gradient buffers). */
+pcl_status pcl_tensor_view_front(const pcl_tensor *src, int n, int c, int h, int w, pcl_tensor **view);
+
+/* 1 when the layer's backward reads only x and dy, never its output y (the
+ * model may then let the next layer overwrite y in place). */
+int pcl_layer_backward_ignores_y(const pcl_layer *layer);
+
 /* Launches an elementwise kernel over count items (1-D). */
 pcl_status pcl_launch_1d(pcl_context *context, cl_kernel kernel, const char *name, size_t count);
 

@@ -26,13 +26,20 @@ struct pcl_model {
      * act[i + 1] layer i's output; grad[i] d loss / d act[i] for i >= 1,
      * grad[count] the caller's dy. A reshape layer's output (gradient input)
      * is a view of its input (gradient output); views rooted at the caller's
-     * x or dy are remade every call (input_view / grad_view mark them). */
+     * x or dy are remade every call (input_view / grad_view mark them).
+     * Memory (bench/RESULTS.md, "Peak memory"): an activation layer whose
+     * input only it reads runs in place (in_place[i]: act[i + 1] is a view
+     * of act[i], grad[i] of grad[i + 1]), and the other gradients are views
+     * of two buffers used in turn (a layer's dy in one, its dx in the
+     * other: no gradient is needed after the next layer down has read it),
+     * made at the first backward (none for inference). */
     int shape[4];
-    int allocated;
+    int allocated, grads_allocated;
     int (*shapes)[4];
     const pcl_tensor *x;
     pcl_tensor **act, **grad;
-    unsigned char *input_view, *grad_view;
+    pcl_tensor *grad_buffer[2];
+    unsigned char *input_view, *grad_view, *in_place;
     int batch; /* images in the last forward */
 };
 
@@ -60,9 +67,11 @@ static void release_tensors(pcl_model *m)
     if (!m->act) return;
     for (int i = 1; i <= m->count; i++) pcl_tensor_destroy(m->act[i]);
     for (int i = 1; i < m->count; i++) pcl_tensor_destroy(m->grad[i]);
+    for (int b = 0; b < 2; b++) pcl_tensor_destroy(m->grad_buffer[b]);
     memset(m->act, 0, (size_t)(m->count + 1) * sizeof *m->act);
     memset(m->grad, 0, (size_t)(m->count + 1) * sizeof *m->grad);
-    m->allocated = 0;
+    m->grad_buffer[0] = m->grad_buffer[1] = NULL;
+    m->allocated = m->grads_allocated = 0;
 }
 
 static void free_arrays(pcl_model *m)
@@ -73,9 +82,10 @@ static void free_arrays(pcl_model *m)
     free(m->shapes);
     free(m->input_view);
     free(m->grad_view);
+    free(m->in_place);
     m->act = m->grad = NULL;
     m->shapes = NULL;
-    m->input_view = m->grad_view = NULL;
+    m->input_view = m->grad_view = m->in_place = NULL;
 }
 
 void pcl_model_destroy(pcl_model *model)
@@ -325,7 +335,8 @@ static pcl_status allocate(pcl_model *m, const int in[4])
         m->shapes = calloc((size_t)L + 1, sizeof *m->shapes);
         m->input_view = calloc((size_t)L + 1, 1);
         m->grad_view = calloc((size_t)L + 1, 1);
-        if (!m->act || !m->grad || !m->shapes || !m->input_view || !m->grad_view) {
+        m->in_place = calloc((size_t)L + 1, 1);
+        if (!m->act || !m->grad || !m->shapes || !m->input_view || !m->grad_view || !m->in_place) {
             free_arrays(m);
             return pcl_fail(PCL_ERR_OUT_OF_MEMORY, "pcl_model_forward: out of memory");
         }
@@ -333,33 +344,28 @@ static pcl_status allocate(pcl_model *m, const int in[4])
     release_tensors(m);
     memset(m->input_view, 0, (size_t)L + 1);
     memset(m->grad_view, 0, (size_t)L + 1);
+    memset(m->in_place, 0, (size_t)L + 1);
     PCL_TRY(pcl_model_output_shape(m, in, m->shapes[L]));
     memcpy(m->shapes[0], in, sizeof m->shapes[0]);
     for (int i = 0; i < L; i++) PCL_TRY(pcl_layer_output_shape(m->layers[i], m->shapes[i], m->shapes[i + 1]));
     /* Activations, front to back. act[0] (the caller's x) is marked as a
-     * view root so reshapes right after it are remade per call. */
+     * view root so reshapes right after it are remade per call. Layer i
+     * runs in place when it is an activation and act[i] is the model's own
+     * output of a layer i - 1 whose backward does not read it. */
     m->input_view[0] = 1;
     pcl_status status = PCL_OK;
     for (int i = 0; i < L && status == PCL_OK; i++) {
         const int *s = m->shapes[i + 1];
+        m->in_place[i] = m->layers[i]->kind == PCL_LAYER_KIND_ACTIVATION && i >= 1 && !is_reshape(m, i - 1) &&
+                         !m->in_place[i - 1] && pcl_layer_backward_ignores_y(m->layers[i - 1]);
         if (is_reshape(m, i) && m->input_view[i])
             m->input_view[i + 1] = 1; /* made in forward */
         else if (is_reshape(m, i))
             status = pcl_reshape_view(m->layers[i], m->act[i], &m->act[i + 1]);
+        else if (m->in_place[i])
+            status = pcl_tensor_view(m->act[i], s[0], s[1], s[2], s[3], &m->act[i + 1]);
         else
             status = pcl_tensor_create(m->context, s[0], s[1], s[2], s[3], &m->act[i + 1]);
-    }
-    /* Gradients, back to front; grad[L] is the caller's dy and grad[0] is
-     * never computed. */
-    m->grad_view[L] = 1;
-    for (int i = L - 1; i >= 1 && status == PCL_OK; i--) {
-        const int *s = m->shapes[i];
-        if (is_reshape(m, i) && m->grad_view[i + 1])
-            m->grad_view[i] = 1;
-        else if (is_reshape(m, i))
-            status = pcl_tensor_view(m->grad[i + 1], s[0], s[1], s[2], s[3], &m->grad[i]);
-        else
-            status = pcl_tensor_create(m->context, s[0], s[1], s[2], s[3], &m->grad[i]);
     }
     if (status != PCL_OK) {
         release_tensors(m);
@@ -367,6 +373,58 @@ static pcl_status allocate(pcl_model *m, const int in[4])
     }
     memcpy(m->shape, in, sizeof m->shape);
     m->allocated = 1;
+    return PCL_OK;
+}
+
+/* Makes the gradient tensors for the allocated shape, back to front;
+ * grad[L] is the caller's dy and grad[0] is never computed. in[i]: the
+ * buffer (0 or 1) grad[i] lies in, -1 for the caller's dy. */
+static pcl_status allocate_grads(pcl_model *m)
+{
+    const int L = m->count;
+    signed char *in = malloc((size_t)L + 1);
+    if (!in) return pcl_fail(PCL_ERR_OUT_OF_MEMORY, "pcl_model_backward: out of memory");
+    size_t floats[2] = {0, 0};
+    int largest[2] = {0, 0}; /* a buffer is shaped as the largest gradient it holds */
+    in[L] = -1;
+    m->grad_view[L] = 1;
+    for (int i = L - 1; i >= 1; i--) {
+        const int *s = m->shapes[i];
+        if (is_reshape(m, i) && m->grad_view[i + 1])
+            m->grad_view[i] = 1, in[i] = -1; /* made in backward */
+        else if (is_reshape(m, i) || (m->in_place[i] && in[i + 1] >= 0))
+            in[i] = in[i + 1]; /* a view of grad[i + 1] */
+        else
+            in[i] = in[i + 1] == 0 ? 1 : 0;
+        size_t count = (size_t)s[0] * s[1] * s[2] * s[3];
+        if (in[i] >= 0 && count > floats[in[i]]) floats[in[i]] = count, largest[in[i]] = i;
+    }
+    pcl_status status = PCL_OK;
+    for (int b = 0; b < 2 && status == PCL_OK; b++) {
+        const int *s = m->shapes[largest[b]];
+        if (floats[b]) status = pcl_tensor_create(m->context, s[0], s[1], s[2], s[3], &m->grad_buffer[b]);
+    }
+    for (int i = L - 1; i >= 1 && status == PCL_OK; i--) {
+        const int *s = m->shapes[i];
+        if (m->grad_view[i]) continue;
+        if (in[i] == in[i + 1])
+            status = pcl_tensor_view(m->grad[i + 1], s[0], s[1], s[2], s[3], &m->grad[i]);
+        else
+            status = pcl_tensor_view_front(m->grad_buffer[in[i]], s[0], s[1], s[2], s[3], &m->grad[i]);
+    }
+    free(in);
+    if (status != PCL_OK) {
+        for (int i = 1; i < L; i++) {
+            pcl_tensor_destroy(m->grad[i]);
+            m->grad[i] = NULL;
+        }
+        for (int b = 0; b < 2; b++) {
+            pcl_tensor_destroy(m->grad_buffer[b]);
+            m->grad_buffer[b] = NULL;
+        }
+        return status;
+    }
+    m->grads_allocated = 1;
     return PCL_OK;
 }
 
@@ -420,6 +478,7 @@ pcl_status pcl_model_backward(pcl_model *model, const pcl_tensor *dy)
     if (!pcl_tensor_same_shape(dy, y))
         return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_model_backward: dy is %dx%dx%dx%d, the output %dx%dx%dx%d", dy->n,
                         dy->c, dy->h, dy->w, y->n, y->c, y->h, y->w);
+    if (!model->grads_allocated) PCL_TRY(allocate_grads(model));
     model->grad[L] = (pcl_tensor *)dy; /* read only */
     for (int i = L - 1; i >= 0; i--) {
         pcl_layer *layer = model->layers[i];

@@ -54,6 +54,26 @@ pcl_status pcl_tensor_view(const pcl_tensor *src, int n, int c, int h, int w, pc
     return PCL_OK;
 }
 
+pcl_status pcl_tensor_view_front(const pcl_tensor *src, int n, int c, int h, int w, pcl_tensor **view)
+{
+    *view = NULL;
+    if (!extents_valid(n, c, h, w) || (size_t)n * c * h * w > pcl_tensor_count(src))
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT,
+                        "pcl_tensor_view_front: %dx%dx%dx%d does not fit the %zu elements of %dx%dx%dx%d", n, c, h, w,
+                        pcl_tensor_count(src), src->n, src->c, src->h, src->w);
+    pcl_tensor *t = calloc(1, sizeof *t);
+    if (!t) return pcl_fail(PCL_ERR_OUT_OF_MEMORY, "pcl_tensor_view_front: out of host memory");
+    *t = *src;
+    t->n = n, t->c = c, t->h = h, t->w = w;
+    cl_int error = clRetainMemObject(t->mem);
+    if (error != CL_SUCCESS) {
+        free(t);
+        return pcl_fail_cl(error, "clRetainMemObject");
+    }
+    *view = t;
+    return PCL_OK;
+}
+
 void pcl_tensor_destroy(pcl_tensor *tensor)
 {
     if (!tensor) return;

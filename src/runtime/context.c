@@ -68,6 +68,40 @@ pcl_status pcl_context_create(const pcl_device_selection *requested, pcl_context
     return PCL_OK;
 }
 
+/* Scratch buffers shared by every layer of a context: a layer's temporaries
+ * (padded inputs, im2col panels, packed weights, per-chunk partial sums)
+ * live only inside one forward or backward call, and the context's in-order
+ * queue runs the layers one after another, so one buffer per kind of
+ * temporary, grown to the largest request, serves them all (per layer, the
+ * conv AE's six convolutions held 0.9 GB of such buffers: bench/RESULTS.md,
+ * "Peak memory"). */
+pcl_status pcl_context_scratch(pcl_context *context, pcl_scratch_slot slot, size_t bytes, cl_mem *buffer)
+{
+    if ((unsigned)slot >= PCL_SCRATCH_SLOT_COUNT)
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_context_scratch: unknown slot %d", (int)slot);
+    cl_mem *held = &context->scratch[slot];
+    size_t *capacity = &context->scratch_bytes[slot];
+    if (!*held || *capacity < bytes) {
+        /* Kernels already enqueued keep the old buffer alive until they ran. */
+        if (*held) pcl_buffer_release(*held);
+        *held = NULL;
+        *capacity = 0;
+        PCL_TRY(pcl_buffer_create(context, bytes ? bytes : 4, held));
+        *capacity = bytes;
+    }
+    *buffer = *held;
+    return PCL_OK;
+}
+
+static void scratch_release(pcl_context *context)
+{
+    for (int i = 0; i < PCL_SCRATCH_SLOT_COUNT; i++) {
+        if (context->scratch[i]) pcl_buffer_release(context->scratch[i]);
+        context->scratch[i] = NULL;
+        context->scratch_bytes[i] = 0;
+    }
+}
+
 void pcl_context_destroy(pcl_context *context)
 {
     if (!context) return;
@@ -77,6 +111,7 @@ void pcl_context_destroy(pcl_context *context)
      * context under them and CLBlast's exit-time release corrupted the heap
      * (tests/oclgrind/README.md). The cache refills on the next CLBlast call. */
     CLBlastClearCache();
+    scratch_release(context);
     for (int i = 0; i < context->kernel_count; i++) {
         clReleaseKernel(context->kernels[i].kernel);
         free(context->kernels[i].kernel_name);

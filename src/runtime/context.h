@@ -32,6 +32,8 @@ struct pcl_context {
     int kernel_count;
     pcl_memory_account *memory; /* created by the first buffer */
     uint64_t memory_limit;      /* 0: the device's global memory */
+    cl_mem scratch[PCL_SCRATCH_SLOT_COUNT]; /* shared by the layers (pcl_context_scratch) */
+    size_t scratch_bytes[PCL_SCRATCH_SLOT_COUNT];
 };
 
 /* Checks that a buffer of bytes fits what the device can hold (device_memory.c);

@@ -79,4 +79,29 @@ int pcl_driver_binary_complete(const unsigned char *binary, size_t size);
 /* Cache folder in use ("" when disabled). */
 const char *pcl_cache_dir(void);
 
+/* The kinds of scratch buffer a context shares among its layers
+ * (context.c): one buffer each, grown to the largest request. */
+typedef enum pcl_scratch_slot {
+    PCL_SCRATCH_SLOT_CONV_COL,     /* conv2d: im2col / dcol panels, dx phases */
+    PCL_SCRATCH_SLOT_CONV_T,       /* conv2d: the GEMM's output T (general, packed paths) */
+    PCL_SCRATCH_SLOT_CONV_PARTIAL, /* conv2d: per-image channel sums (bias gradient) */
+    PCL_SCRATCH_SLOT_CONV_WP,      /* conv2d: packed weights */
+    PCL_SCRATCH_SLOT_CONV_PAD,     /* conv2d: a padded (phase-split) input or dy */
+    PCL_SCRATCH_SLOT_CONV_DYQ,     /* conv2d: dy re-laid for the weight gradient */
+    PCL_SCRATCH_SLOT_CONV_DWPART,  /* conv2d: per-chunk weight-gradient partial sums */
+    PCL_SCRATCH_SLOT_GEMM_A,       /* gemm.c: packed A panels (a shared pcl_gemm_scratch) */
+    PCL_SCRATCH_SLOT_GEMM_B,       /* gemm.c: packed B panels */
+    PCL_SCRATCH_SLOT_GEMM_PARTIAL, /* gemm.c: split-K partial sums */
+    PCL_SCRATCH_SLOT_COUNT
+} pcl_scratch_slot;
+
+/* *buffer = the context's scratch buffer of that kind, grown to at least
+ * bytes (contents undefined). Borrowed: valid until the next request for the
+ * same slot, so a caller asks again in every call that uses it and never
+ * keeps data in it from one layer call to the next. */
+pcl_status pcl_context_scratch(pcl_context *context, pcl_scratch_slot slot, size_t bytes, cl_mem *buffer);
+
+/* Bytes of the context's live buffers (device_memory.c; for tests). */
+size_t pcl_device_memory_in_use(const pcl_context *context);
+
 #endif
