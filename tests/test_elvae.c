@@ -5,8 +5,15 @@
  * central finite differences of L (the model's forward with the same noise,
  * the loss's per-image value, the model's KL), for mse, mae and msssim on a
  * tiny VAE; D_bar (app_elvae_norm) against a float64 host computation of
- * the same seeded pairs; bad input to the normalisation. */
+ * the same seeded pairs; bad input to the normalisation. Then the app as a
+ * user runs it: the narrow variant's objective falls over a few dozen
+ * steps, D_bar and the KL weight in the model's metadata, resume; sample,
+ * reconstruct and select on tiny models; bad input (one line, non-zero
+ * exit, no partial files). */
 #include "../apps/elvae.h"
+#include "perceptcl/architectures.h"
+#include "perceptcl/checkpoint.h"
+#include "perceptcl/image.h"
 #include "perceptcl/model.h"
 #include "perceptcl/rng.h"
 #include "perceptcl/tensor.h"
@@ -16,9 +23,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <jansson.h>
 #include "check_run.h"
+#include "run_perceptcl.h"
 
 static pcl_context *context;
+static char work[64];
+static char out_text[1 << 16], err_text[1 << 14];
 
 #define OK(call) ck_assert_msg((call) == PCL_OK, "%s: %s", #call, pcl_last_error())
 
@@ -221,6 +234,213 @@ START_TEST(norm_msssim_and_bad_input)
 }
 END_TEST
 
+
+/* ---- the app ------------------------------------------------------------------------ */
+
+static int run(const char *args)
+{
+    return pcl_test_run_perceptcl(work, args, out_text, sizeof out_text, err_text, sizeof err_text);
+}
+
+static int exists(const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", work, name);
+    return access(path, F_OK) == 0;
+}
+
+static pcl_image *read_png(const char *name)
+{
+    char path[512];
+    pcl_image *image = NULL;
+    snprintf(path, sizeof path, "%s/%s", work, name);
+    OK(pcl_image_read(path, &image));
+    return image;
+}
+
+/* The train losses of a CSV log (header excluded). */
+static int read_train_losses(const char *name, double *train, int max)
+{
+    char path[512], line[512];
+    snprintf(path, sizeof path, "%s/%s", work, name);
+    FILE *f = fopen(path, "r");
+    int n = -1;
+    while (f && fgets(line, sizeof line, f)) {
+        long epoch, step;
+        if (n >= 0 && n < max) ck_assert_int_eq(sscanf(line, "%ld,%ld,%lf", &epoch, &step, &train[n]), 3);
+        n++;
+    }
+    if (f) fclose(f);
+    return n < 0 ? 0 : n;
+}
+
+static double metadata_number(const char *name, const char *key)
+{
+    char path[512];
+    pcl_checkpoint *file = NULL;
+    snprintf(path, sizeof path, "%s/%s", work, name);
+    OK(pcl_checkpoint_read(path, &file));
+    const char *text = pcl_checkpoint_metadata(file, key);
+    ck_assert_msg(text != NULL, "%s: no %s", name, key);
+    const double value = strtod(text, NULL);
+    pcl_checkpoint_destroy(file);
+    return value;
+}
+
+/* A narrow EL-VAE with He-normal weights of seed (its prior samples differ
+ * from image to image: a trained-for-a-few-steps one gives near-gray ones),
+ * saved as perceptcl elvae train would name its loss and C. */
+static void save_model(const char *name, const char *loss, const char *c, uint64_t seed)
+{
+    pcl_model *m;
+    pcl_checkpoint *meta;
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", work, name);
+    OK(pcl_model_build_architecture(context, &pcl_arch_elvae_96_narrow, &m));
+    OK(pcl_model_init_weights(m, PCL_INIT_HE_NORMAL, 0, seed));
+    OK(pcl_checkpoint_create(&meta));
+    OK(pcl_checkpoint_set_metadata(meta, "loss", loss));
+    OK(pcl_checkpoint_set_metadata(meta, "c", c));
+    OK(pcl_model_save(m, path, meta));
+    pcl_checkpoint_destroy(meta);
+    pcl_model_destroy(m);
+}
+
+#define IMAGES PCL_SHARED_DIR "/datasets/STL10/test_examples10"
+#define TINY "--narrow --train " IMAGES " --validation " IMAGES " --epoch-size 48 --batch 8 --lr 1e-3 --norm-pairs 500 "
+
+START_TEST(narrow_training_lowers_the_objective)
+{
+    /* 36 steps (6 epochs of 6) with MSE and C = 1000: the logged loss, (D_bar / C) L, falls. */
+    ck_assert_msg(run("elvae train --loss mse --c 1000 " TINY "--epochs 3 --out mse.safetensors --log mse.csv "
+                      "--curve mse.svg") == 0, "%s", err_text);
+    ck_assert_msg(run("elvae train --loss mse --c 1000 " TINY "--epochs 6 --out mse.safetensors --log mse.csv "
+                      "--curve mse.svg --resume") == 0, "resume: %s", err_text);
+    double train[8];
+    ck_assert_int_eq(read_train_losses("mse.csv", train, 8), 6);
+    ck_assert_msg(train[5] < 0.8 * train[0], "loss %g -> %g", train[0], train[5]);
+    /* D_bar, C and the KL weight recorded: w = D_bar / C, D_bar of MSE between unrelated images > 0. */
+    const double norm = metadata_number("mse.safetensors", "loss_norm"), c = metadata_number("mse.safetensors", "c");
+    ck_assert(c == 1000.0);
+    ck_assert_msg(norm > 0.01 && norm < 4.0, "D_bar %g", norm);
+    ck_assert_double_eq_tol(metadata_number("mse.safetensors", "kl_weight"), norm / c, 1e-15 * norm / c);
+    ck_assert_double_eq_tol(metadata_number("mse.safetensors", "objective_scale"), c / norm, 1e-12 * c / norm);
+    ck_assert(exists("mse.svg"));
+    /* Another C is another recipe: resuming the state with it is refused. */
+    ck_assert_int_ne(run("elvae train --loss mse --c 10 " TINY "--epochs 7 --out mse.safetensors --resume"), 0);
+    ck_assert_msg(strstr(err_text, "--resume"), "%s", err_text);
+}
+END_TEST
+
+START_TEST(sample_reconstruct_select)
+{
+    save_model("a.safetensors", "mse", "1", 1);
+    save_model("b.safetensors", "mse", "10", 2);
+    save_model("c.safetensors", "msssim", "1000", 3);
+    /* 10 samples: a grid of 8 columns (2 rows, zoom 2, 4-pixel gaps) and 10 PNGs, the
+     * grid's tiles those PNGs enlarged. */
+    ck_assert_msg(run("elvae sample --model a.safetensors --count 10 --out grid.png --dir s") == 0, "%s", err_text);
+    pcl_image *grid = read_png("grid.png"), *tile = read_png("s/sample-00009.png");
+    ck_assert_int_eq(grid->width, 8 * 192 + 7 * 4);
+    ck_assert_int_eq(grid->height, 2 * 192 + 4);
+    ck_assert_int_eq(tile->width, 96);
+    for (int y = 0; y < 96; y++)
+        for (int x = 0; x < 96; x++)
+            ck_assert_float_eq(grid->data[(size_t)(196 + 2 * y + 1) * grid->width + 196 + 2 * x], tile->data[y * 96 + x]);
+    double spread = 0;
+    for (int i = 0; i < 96 * 96; i++) spread += fabs(tile->data[i] - tile->data[0]);
+    ck_assert_msg(spread > 0, "a constant sample");
+    pcl_image_destroy(grid);
+    ck_assert(exists("s/sample-00000.png") && !exists("s/sample-00010.png") && !exists("s.partial"));
+    /* Seeded: the first 3 of another run of 3 are the same; another seed differs. */
+    ck_assert_msg(run("elvae sample --model a.safetensors --count 3 --dir t") == 0, "%s", err_text);
+    ck_assert_msg(run("elvae sample --model a.safetensors --count 3 --seed 2 --dir u") == 0, "%s", err_text);
+    pcl_image *same = read_png("t/sample-00002.png"), *first = read_png("s/sample-00002.png"),
+              *other = read_png("u/sample-00002.png");
+    ck_assert(memcmp(same->data, first->data, 96 * 96 * sizeof(float)) == 0);
+    ck_assert(memcmp(other->data, first->data, 96 * 96 * sizeof(float)) != 0);
+    pcl_image_destroy(same), pcl_image_destroy(first), pcl_image_destroy(other), pcl_image_destroy(tile);
+
+    /* Reconstructions: Figure 6's order whatever the order given. */
+    ck_assert_msg(run("elvae reconstruct --model a.safetensors --model c.safetensors --images " IMAGES
+                      " --count 3 rec.png") == 0, "%s", err_text);
+    ck_assert_msg(strstr(err_text, "original | MS-SSIM | MSE"), "%s", err_text);
+    pcl_image *rec = read_png("rec.png");
+    ck_assert_int_eq(rec->width, 3 * 192 + 2 * 4);
+    ck_assert_int_eq(rec->height, 3 * 192 + 2 * 4);
+    pcl_image_destroy(rec);
+
+    /* Selection between two C of one loss, 60 samples against 60 training windows. */
+    ck_assert_msg(run("elvae select --model a.safetensors --model b.safetensors --data " PCL_SHARED_DIR
+                      "/datasets --protocol substitute --samples 60 --report sel") == 0, "%s", err_text);
+    char path[512];
+    snprintf(path, sizeof path, "%s/sel.json", work);
+    json_t *doc = json_load_file(path, 0, NULL);
+    ck_assert(doc != NULL);
+    json_t *cands = json_object_get(doc, "candidates");
+    ck_assert_int_eq(json_array_size(cands), 2);
+    int winners = 0, winner = -1;
+    double mmd[2];
+    for (int k = 0; k < 2; k++) {
+        json_t *row = json_array_get(cands, k);
+        mmd[k] = json_real_value(json_object_get(row, "mmd2"));
+        ck_assert(isfinite(mmd[k]));
+        if (json_is_true(json_object_get(row, "winner"))) winners++, winner = k;
+        else {
+            const double p = json_real_value(json_object_get(row, "p_value"));
+            ck_assert_msg(p >= 0 && p <= 1, "p %g", p);
+        }
+    }
+    ck_assert_int_eq(winners, 1);
+    ck_assert(mmd[winner] <= mmd[1 - winner]);
+    ck_assert(json_real_value(json_object_get(doc, "chosen_c")) == (winner ? 10.0 : 1.0));
+    json_decref(doc);
+    ck_assert(exists("sel.md") && strstr(out_text, "Chosen: C ="));
+}
+END_TEST
+
+START_TEST(bad_input)
+{
+    save_model("m.safetensors", "mse", "1", 1);
+    save_model("n.safetensors", "msssim", "10", 2);
+    static const char *const errors[][2] = {
+        {"elvae train --loss mse " TINY "--out x.safetensors", "needs --c"},
+        {"elvae train --loss ssim --c 10 " TINY "--out x.safetensors", "--loss"},
+        {"elvae train --loss mse --c -1 " TINY "--out x.safetensors", "--c"},
+        {"elvae train --loss mse --c 10 " TINY "--out nowhere/x.safetensors", "does not exist"},
+        {"elvae sample --model m.safetensors", "needs --out"},
+        {"elvae sample --model m.safetensors --dir " IMAGES, "already exists"},
+        {"elvae select --model m.safetensors --reference " IMAGES, "two or more"},
+        {"elvae select --model m.safetensors --model n.safetensors --reference " IMAGES " --report x", "one loss"},
+        {"elvae sample --model missing.safetensors --out x.png", "missing.safetensors"},
+        {"elvae sample --model mse.csv --out x.png", "mse.csv"},
+        {"elvae bake", "unknown"},
+    };
+    ck_assert_int_eq(system("true"), 0);
+    char command[512];
+    snprintf(command, sizeof command, "echo junk > %s/mse.csv", work);
+    ck_assert_int_eq(system(command), 0);
+    for (size_t i = 0; i < sizeof errors / sizeof errors[0]; i++) {
+        ck_assert_msg(run(errors[i][0]) != 0, "%s: exit code 0", errors[i][0]);
+        ck_assert_msg(strstr(err_text, errors[i][1]), "%s: '%s' not in: %s", errors[i][0], errors[i][1], err_text);
+        const char *line = strstr(err_text, "perceptcl elvae");
+        ck_assert_msg(line && strchr(line, '\n') == err_text + strlen(err_text) - 1, "%s: not one line: %s",
+                      errors[i][0], err_text);
+        ck_assert(!exists("x.safetensors") && !exists("x.png") && !exists("x.md") && !exists("x.json"));
+    }
+    /* A model of another architecture (the conv AE): refused, no grid, no folder. */
+    pcl_model *ae;
+    snprintf(command, sizeof command, "%s/ae.safetensors", work);
+    OK(pcl_model_build_architecture(context, &pcl_arch_conv_ae_96_narrow, &ae));
+    OK(pcl_model_init_weights(ae, PCL_INIT_HE_NORMAL, 0, 1));
+    OK(pcl_model_save(ae, command, NULL));
+    pcl_model_destroy(ae);
+    ck_assert_int_ne(run("elvae sample --model ae.safetensors --out x.png --dir y"), 0);
+    ck_assert_msg(strstr(err_text, "conv-ae-96-narrow") && strstr(err_text, "elvae-96"), "%s", err_text);
+    ck_assert(!exists("x.png") && !exists("y") && !exists("y.partial"));
+}
+END_TEST
+
 int main(void)
 {
     if (pcl_context_create(NULL, &context) != PCL_OK) {
@@ -235,7 +455,18 @@ int main(void)
     tcase_add_test(tc, norm_matches_host_reference);
     tcase_add_test(tc, norm_msssim_and_bad_input);
     suite_add_tcase(suite, tc);
+    TCase *app = tcase_create("app");
+    tcase_set_timeout(app, 600);
+    tcase_add_test(app, narrow_training_lowers_the_objective);
+    tcase_add_test(app, sample_reconstruct_select);
+    tcase_add_test(app, bad_input);
+    suite_add_tcase(suite, app);
+    snprintf(work, sizeof work, "/tmp/pcl_elvae_XXXXXX");
+    if (!mkdtemp(work)) return 1;
     int failed = pcl_check_run(suite, 1);
+    char command[128];
+    snprintf(command, sizeof command, "rm -rf %s", work);
+    if (failed == 0 && system(command) != 0) fprintf(stderr, "could not remove %s\n", work);
     pcl_context_destroy(context);
     return failed == 0 ? 0 : 1;
 }
