@@ -668,7 +668,7 @@ static int run_select(int argc, char **argv)
             char stat[32] = "", p[32] = "";
             if (m != best) snprintf(stat, sizeof stat, "%.3f", cands[m].statistic), snprintf(p, sizeof p, "%.4g",
                                                                                           cands[m].p_value);
-            fprintf(mdout, "| %s | %g | %.6g | %s | %s | %s | %s |\n", models[m].label, cands[m].c, cands[m].mmd2,
+            fprintf(mdout, "| %s | %g | %.6g | %s | %s | %s | %s |\n", models[m].loss, cands[m].c, cands[m].mmd2,
                     m == best ? "-" : stat, m == best ? "-" : p, m == best ? "yes" : "", paths[m]);
             json_t *row = json_pack("{s:s, s:f, s:f, s:o, s:o, s:b, s:s}", "loss", models[m].loss, "c", cands[m].c,
                                     "mmd2", cands[m].mmd2, "statistic",

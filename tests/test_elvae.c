@@ -396,6 +396,26 @@ START_TEST(sample_reconstruct_select)
     ck_assert(json_real_value(json_object_get(doc, "chosen_c")) == (winner ? 10.0 : 1.0));
     json_decref(doc);
     ck_assert(exists("sel.md") && strstr(out_text, "Chosen: C ="));
+
+    /* The same MMD^2 as perceptcl mmd on the models' sample PNGs (same seed, the same
+     * bandwidth rule; only the PNGs' 8-bit rounding between them) against a folder. */
+    ck_assert_msg(run("elvae select --model a.safetensors --model b.safetensors --reference " IMAGES
+                      " --samples 40 --report ref") == 0, "%s", err_text);
+    ck_assert_msg(run("elvae sample --model a.safetensors --count 40 --dir ra") == 0, "%s", err_text);
+    ck_assert_msg(run("elvae sample --model b.safetensors --count 40 --dir rb") == 0, "%s", err_text);
+    ck_assert_msg(run("mmd " IMAGES " ra rb --json") == 0, "%s", err_text);
+    json_t *mmd_doc = json_loads(out_text, 0, NULL);
+    snprintf(path, sizeof path, "%s/ref.json", work);
+    doc = json_load_file(path, 0, NULL);
+    ck_assert(mmd_doc && doc);
+    for (int k = 0; k < 2; k++) {
+        const double ours = json_real_value(json_object_get(json_array_get(json_object_get(doc, "candidates"), k), "mmd2"));
+        const double theirs = json_real_value(json_object_get(mmd_doc, k ? "mmd2_b" : "mmd2_a"));
+        ck_assert_msg(fabs(ours - theirs) <= 1e-3 * fabs(theirs) + 1e-6, "model %d: select MMD^2 %.9g, perceptcl mmd %.9g",
+                      k, ours, theirs);
+    }
+    json_decref(doc);
+    json_decref(mmd_doc);
 }
 END_TEST
 
