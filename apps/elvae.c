@@ -37,7 +37,7 @@ static const char usage[] =
     "                             [--lr 1e-4] [--seed 1] [--resume] [--log CSV] [--curve SVG]\n"
     "       perceptcl elvae sample --model M [--count 64] [--seed 1] [--zoom 2] [--out GRID.png] [--dir DIR]\n"
     "       perceptcl elvae reconstruct --model M [--model M2 ...] [--data DIR | --images DIR] [--protocol P]\n"
-    "                             [--count 8] [--zoom 2] [--seed 1] OUT.png\n"
+    "                             [--count 8] [--zoom 2] [--seed 1] [--study DIR] [--study-count 64] OUT.png\n"
     "       perceptcl elvae select --model M --model M2 ... [--data DIR | --reference DIR] [--protocol P]\n"
     "                             [--samples 1000] [--seed 1] [--report PREFIX]\n\n"
     "App. B: the conv AE's 96x96 encoder (5x5 stride-2 convolutions 128, 256, 512, ReLU), one dense\n"
@@ -60,7 +60,8 @@ static const char usage[] =
     "  per image (96x96 gray), for perceptcl mmd.\n\n"
     "reconstruct: OUT.png, a row per seeded test image (the conv AE's test set): the original, then\n"
     "  the models' reconstructions from the posterior mode z = mu, ordered MS-SSIM | MSE | MAE (Figure\n"
-    "  6), other losses after.\n\n"
+    "  6), other losses after. --study DIR: --study-count seeded test images, originals and\n"
+    "  reconstructions, and DIR/items.json for perceptcl study make (3-way ranking; 2 or 3 models).\n\n"
     "select: models of one loss and different C: --samples prior samples of each (seed --seed)\n"
     "  against --samples training images (--reference DIR: a folder of 96x96 images instead), on\n"
     "  pixels, with the relative-similarity test (Bounliphone et al. 2016; perceptcl mmd). One\n"
@@ -423,8 +424,9 @@ static int run_sample(int argc, char **argv)
     if (rc == 0) rc = decoder_build(cmd, context, &model, &decoder, &latent);
     if (rc == 0) rc = draw_samples(cmd, context, decoder, latent, count, (uint64_t)seed, images);
     if (rc == 0 && out) rc = grid_write(cmd, images, count, zoom, out);
+    const int grid_written = rc == 0 && out;
     if (rc == 0 && dir) rc = dir_write(cmd, images, count, dir);
-    if (rc != 0 && out) remove(out); /* written before a later failure: all or nothing */
+    if (rc != 0 && grid_written) remove(out); /* written before a later failure: all or nothing */
     if (rc == 0)
         fprintf(stderr, "perceptcl %s: %ld samples of %s (%s, seed %ld)%s%s%s%s\n", cmd, count, path, model.label, seed,
                 out ? " -> " : "", out ? out : "", dir ? " -> " : "", dir ? dir : "");
@@ -439,7 +441,8 @@ static int run_sample(int argc, char **argv)
 
 static const app_option reconstruct_options[] = {{"--model", "M"}, {"--data", "DIR"}, {"--images", "DIR"},
                                                  {"--protocol", "P"}, {"--count", "N"}, {"--zoom", "Z"},
-                                                 {"--seed", "N"}, {NULL, NULL}};
+                                                 {"--seed", "N"}, {"--study", "DIR"}, {"--study-count", "N"},
+                                                 {NULL, NULL}};
 
 /* Figure 6's order of the models' columns: MS-SSIM, MSE, MAE, then the
  * rest as given; order[0] is the original. */
@@ -458,8 +461,9 @@ static void figure6_order(const app_ae_model *models, int count, int *order)
 static int run_reconstruct(int argc, char **argv)
 {
     const char *cmd = "elvae reconstruct", *out = NULL, *paths[MAX_MODELS], *data = NULL, *images = NULL;
+    const char *study = NULL;
     pcl_device_selection selection = {0};
-    int count = 8, zoom = 2, model_count = 0, protocol = APP_AE_PROTOCOL_AUTO;
+    int count = 8, zoom = 2, model_count = 0, protocol = APP_AE_PROTOCOL_AUTO, study_count = 64;
     long seed = 1;
     app_args r;
     app_args_init(&r, cmd, usage, reconstruct_options, &selection, argc, argv);
@@ -473,8 +477,17 @@ static int run_reconstruct(int argc, char **argv)
         else if (app_args_is(&r, "--count")) app_args_int(&r, 1, 64, &count);
         else if (app_args_is(&r, "--zoom")) app_args_int(&r, 1, 16, &zoom);
         else if (app_args_is(&r, "--seed")) app_args_long(&r, 0, 0x7fffffffL, &seed);
+        else if (app_args_is(&r, "--study")) study = r.value;
+        else if (app_args_is(&r, "--study-count")) app_args_int(&r, 1, 100000, &study_count);
     }
     const char *root = pcl_data_root(data);
+    struct stat st;
+    char partial[4200];
+    snprintf(partial, sizeof partial, "%s.partial", study ? study : "");
+    if (r.exit_code < 0 && study && stat(study, &st) == 0) app_args_error(&r, "--study %s: already exists", study);
+    if (r.exit_code < 0 && study) app_output_check(&r, "--study", partial);
+    if (r.exit_code < 0 && study && (model_count < 2 || model_count > 3))
+        app_args_error(&r, "--study compares 2 or 3 models, not %d", model_count);
     if (r.exit_code < 0 && !model_count) app_args_error(&r, "needs --model M");
     if (r.exit_code < 0 && !images && !root) app_args_error(&r, "needs --data DIR (or PERCEPTCL_DATA) or --images DIR");
     if (r.exit_code < 0 && !images && !(protocol = app_ae_resolve_protocol(&r, root, protocol)))
@@ -505,6 +518,20 @@ static int run_reconstruct(int argc, char **argv)
         figure6_order(models, model_count, order);
         rc = app_ae_grid_write(cmd, &eval, picked, count, order, model_count + 1, zoom, out);
     }
+    const int grid_written = rc == 0;
+    if (rc == 0 && study && study_count > eval.images)
+        rc = (fprintf(stderr, "perceptcl %s: --study-count %d: the test set has %ld images\n", cmd, study_count,
+                      eval.images), 2);
+    long *study_picked = rc == 0 && study ? malloc((size_t)study_count * sizeof *study_picked) : NULL;
+    if (rc == 0 && study && !study_picked) rc = (fprintf(stderr, "perceptcl %s: out of memory\n", cmd), 1);
+    if (rc == 0 && study) {
+        const char *labels[MAX_MODELS];
+        for (int m = 0; m < model_count; m++) labels[m] = models[m].label;
+        app_ae_pick(eval.images, study_count, (uint64_t)seed, study_picked);
+        rc = app_ae_study_write(cmd, &eval, labels, study_picked, study_count, study);
+    }
+    free(study_picked);
+    if (rc != 0 && grid_written) remove(out); /* written before a later failure: all or nothing */
     if (rc == 0) {
         fprintf(stderr, "perceptcl %s: %d images of %s, columns: original", cmd, count, set_name);
         for (int p = 1; p <= model_count; p++) fprintf(stderr, " | %s", models[order[p] - 1].label);

@@ -363,7 +363,8 @@ START_TEST(sample_reconstruct_select)
 
     /* Reconstructions: Figure 6's order whatever the order given. */
     ck_assert_msg(run("elvae reconstruct --model a.safetensors --model c.safetensors --images " IMAGES
-                      " --count 3 rec.png") == 0, "%s", err_text);
+                      " --count 3 --study study --study-count 4 rec.png") == 0, "%s", err_text);
+    ck_assert(exists("study/items.json") && exists("study/m1") && exists("study/m2") && !exists("study.partial"));
     ck_assert_msg(strstr(err_text, "original | MS-SSIM | MSE"), "%s", err_text);
     pcl_image *rec = read_png("rec.png");
     ck_assert_int_eq(rec->width, 3 * 192 + 2 * 4);
@@ -434,6 +435,7 @@ START_TEST(bad_input)
         {"elvae select --model m.safetensors --model n.safetensors --reference " IMAGES " --report x", "one loss"},
         {"elvae sample --model missing.safetensors --out x.png", "missing.safetensors"},
         {"elvae sample --model mse.csv --out x.png", "mse.csv"},
+        {"elvae reconstruct --model m.safetensors --images " IMAGES " --study st x.png", "2 or 3 models"},
         {"elvae bake", "unknown"},
     };
     ck_assert_int_eq(system("true"), 0);
