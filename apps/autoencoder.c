@@ -51,10 +51,25 @@ pcl_data_source app_ae_view_source(app_ae_view *view)
 
 int app_ae_train_run(app_train *t, const pcl_device_selection *selection, const app_ae_job *job)
 {
-    return app_ae_train_run_kl(t, selection, job, 0.0);
+    return app_ae_train_run_kl(t, selection, job, 0.0, NULL);
 }
 
-int app_ae_train_run_kl(app_train *t, const pcl_device_selection *selection, const app_ae_job *job, double kl_weight)
+/* The trainer's on_epoch: the hook with the model. */
+typedef struct hook_call {
+    const app_ae_epoch_hook *hook;
+    pcl_model *model;
+    int failed; /* the hook failed and said so */
+} hook_call;
+
+static pcl_status call_hook(void *user, const pcl_trainer_epoch *epoch)
+{
+    hook_call *call = user;
+    call->failed = call->hook->run(call->hook->user, call->model, epoch) != 0;
+    return call->failed ? PCL_ERR_UNDEFINED : PCL_OK;
+}
+
+int app_ae_train_run_kl(app_train *t, const pcl_device_selection *selection, const app_ae_job *job, double kl_weight,
+                        const app_ae_epoch_hook *hook)
 {
     const char *app = t->app;
     pcl_context *context = app_open_context(selection);
@@ -74,10 +89,12 @@ int app_ae_train_run_kl(app_train *t, const pcl_device_selection *selection, con
     if (rc == 0) rc = app_train_setup(t, context, 1.0, &config, &optimizer);
     config.ssim_options = &job->ssim;
     config.title = job->title;
+    hook_call call = {hook, model, 0};
+    if (hook) config.on_epoch = call_hook, config.user = &call;
     if (rc == 0 && pcl_trainer_create(model, optimizer, &config, &trainer) != PCL_OK) rc = app_fail(app, "trainer");
     double start = app_seconds();
     if (rc == 0 && pcl_trainer_run(trainer, &job->train, job->validation, &result) != PCL_OK)
-        rc = app_fail(app, "training");
+        rc = call.failed ? 1 : app_fail(app, "training");
     char seconds[32];
     snprintf(seconds, sizeof seconds, "%.1f", app_seconds() - start);
     if (rc == 0) rc = app_train_metadata(app, job->metadata, &meta);

@@ -57,9 +57,16 @@ typedef struct app_ae_job {
  * saves the model (app_train_save) with job->metadata, "device" and
  * "train_seconds" (this run's wall time). 0, or 1 after an error line. */
 int app_ae_train_run(app_train *t, const pcl_device_selection *selection, const app_ae_job *job);
+/* Called after every epoch (its checkpoint written) with the model being
+ * trained: 0, or 1 after an error line, which stops the run. */
+typedef struct app_ae_epoch_hook {
+    int (*run)(void *user, pcl_model *model, const pcl_trainer_epoch *epoch);
+    void *user;
+} app_ae_epoch_hook;
 /* The same for a model with a VAE sampler, its KL weight kl_weight
- * (pcl_model_set_kl_weight; 0: the default 1). */
-int app_ae_train_run_kl(app_train *t, const pcl_device_selection *selection, const app_ae_job *job, double kl_weight);
+ * (pcl_model_set_kl_weight; 0: the default 1), and hook (may be NULL). */
+int app_ae_train_run_kl(app_train *t, const pcl_device_selection *selection, const app_ae_job *job, double kl_weight,
+                        const app_ae_epoch_hook *hook);
 
 /* ---- models ---------------------------------------------------------------- */
 typedef struct app_ae_model {

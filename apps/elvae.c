@@ -16,6 +16,7 @@
 
 #include "perceptcl/architectures.h"
 #include "perceptcl/checkpoint.h"
+#include "perceptcl/loss_curve.h"
 #include "perceptcl/mmd.h"
 #include "perceptcl/rng.h"
 #include "perceptcl/tensor.h"
@@ -35,6 +36,7 @@ static const char usage[] =
     "                             [--msssim-weights equal|standard] [--epoch-size N] [--validation-crops 4]\n"
     "                             [--epochs 100] [--patience 5] [--min-delta D] [--max-steps N] [--batch 64]\n"
     "                             [--lr 1e-4] [--seed 1] [--resume] [--log CSV] [--curve SVG]\n"
+    "                             [--terms CSV] [--terms-curve SVG]\n"
     "       perceptcl elvae sample --model M [--count 64] [--seed 1] [--zoom 2] [--out GRID.png] [--dir DIR]\n"
     "       perceptcl elvae reconstruct --model M [--model M2 ...] [--data DIR | --images DIR] [--protocol P]\n"
     "                             [--count 8] [--zoom 2] [--seed 1] [--study DIR] [--study-count 64] OUT.png\n"
@@ -54,7 +56,10 @@ static const char usage[] =
     "  the paper's protocol (STL-10 unlabeled for training, validation on STL-10's labelled train\n"
     "  images as the paper's stopping rule) or the substitute (windows of BSD200 + T91, validation\n"
     "  BSD100 windows). --subset N: N training images of a seeded permutation (the paper's C grid:\n"
-    "  5,000). Adam, lr 1e-4, batch 64, early stopping after --patience epochs, the best weights kept.\n\n"
+    "  5,000). Adam, lr 1e-4, batch 64, early stopping after --patience epochs, the best weights kept.\n"
+    "  --terms CSV: after every epoch, the two terms of L on the validation set (z = mu): epoch,\n"
+    "  step, mean Delta, mean KL, L; --terms-curve SVG draws C * Delta / D_bar and KL against the\n"
+    "  step (log scale). Delta + (D_bar / C) KL there is the log's validation loss.\n\n"
     "sample: --count images decoded from z ~ N(0, I) (seed --seed; the first k are the same for any\n"
     "  count): --out, a grid of 8 columns enlarged --zoom; --dir DIR (must not exist), sample-NNNNN.png\n"
     "  per image (96x96 gray), for perceptcl mmd.\n\n"
@@ -110,7 +115,67 @@ static const app_option train_options[] = {
     APP_TRAIN_OPTIONS,         APP_TRAIN_EARLY_STOP_OPTIONS, {"--c", "C"},          {"--data", "DIR"},
     {"--protocol", "P"},       {"--train", "DIR"},           {"--validation", "DIR"}, {"--subset", "N"},
     {"--norm-pairs", "N"},     {"--narrow", NULL},           {"--msssim-weights", "W"}, {"--epoch-size", "N"},
-    {"--validation-crops", "N"}, {NULL, NULL}};
+    {"--validation-crops", "N"}, {"--terms", "CSV"},          {"--terms-curve", "SVG"}, {NULL, NULL}};
+
+/* --terms, --terms-curve: the objective's two terms on the validation set after every epoch. */
+typedef struct terms_log {
+    const char *app, *csv, *svg, *title;
+    const pcl_data_source *validation;
+    pcl_loss_kind loss;
+    pcl_ssim_options ssim;
+    size_t batch;
+    uint64_t seed;
+    double norm, c;
+} terms_log;
+
+/* Redraws --terms-curve from the whole CSV (a resumed run's earlier epochs too). */
+static int terms_curve(const terms_log *l)
+{
+    enum { MAX_POINTS = 100000 };
+    double *x = malloc(MAX_POINTS * sizeof *x), *scaled = malloc(MAX_POINTS * sizeof *scaled),
+           *kl = malloc(MAX_POINTS * sizeof *kl);
+    FILE *f = fopen(l->csv, "r");
+    char line[512];
+    size_t n = 0;
+    int rc = x && scaled && kl && f ? 0 : (fprintf(stderr, "perceptcl %s: %s: cannot read it back\n", l->app, l->csv), 1);
+    while (rc == 0 && n < MAX_POINTS && fgets(line, sizeof line, f)) {
+        long long epoch, step;
+        double delta, k;
+        if (sscanf(line, "%lld,%lld,%lf,%lf", &epoch, &step, &delta, &k) == 4)
+            x[n] = (double)step, scaled[n] = l->c * delta / l->norm, kl[n] = k, n++;
+    }
+    pcl_curve_series series[2] = {{"C * Delta / D_bar", x, scaled, n}, {"KL", x, kl, n}};
+    if (rc == 0 && pcl_loss_curve_write_svg(l->svg, l->title, "step", "validation mean (log)", series, 2, 1) != PCL_OK)
+        rc = app_fail(l->app, l->svg);
+    if (f) fclose(f);
+    free(x), free(scaled), free(kl);
+    return rc;
+}
+
+static int terms_epoch(void *user, pcl_model *model, const pcl_trainer_epoch *epoch)
+{
+    const terms_log *l = user;
+    double delta, kl;
+    if (app_elvae_terms(l->app, model, l->validation, l->loss, &l->ssim, l->batch, l->seed, &delta, &kl)) return 1;
+    FILE *f = fopen(l->csv, "a");
+    if (!f) return fprintf(stderr, "perceptcl %s: %s: %s\n", l->app, l->csv, strerror(errno)), 1;
+    fprintf(f, "%lld,%lld,%.9g,%.9g,%.9g\n", (long long)epoch->epoch, (long long)epoch->step, delta, kl,
+            l->c * delta / l->norm + kl);
+    if (fclose(f) != 0) return fprintf(stderr, "perceptcl %s: %s: %s\n", l->app, l->csv, strerror(errno)), 1;
+    return l->svg ? terms_curve(l) : 0;
+}
+
+/* A new run starts --terms with its header; a resume appends (the header
+ * when the file is missing). 0, or 1 after an error line. */
+static int terms_start(const char *app, const char *csv, int resume)
+{
+    struct stat st;
+    if (resume && stat(csv, &st) == 0 && st.st_size > 0) return 0;
+    FILE *f = fopen(csv, "w");
+    if (!f || fputs("epoch,step,delta,kl,objective\n", f) < 0 || fclose(f) != 0)
+        return fprintf(stderr, "perceptcl %s: %s: %s\n", app, csv, strerror(errno)), 1;
+    return 0;
+}
 
 /* The training and validation sets of the protocol (as convae train). */
 static int open_train_sets(const char *cmd, const char *root, int paper, const char *const *dirs, int dir_count,
@@ -149,6 +214,7 @@ static int open_train_sets(const char *cmd, const char *root, int paper, const c
 static int run_train(int argc, char **argv)
 {
     const char *cmd = "elvae train", *dirs[APP_AE_MAX_DIRS], *validation_dir = NULL, *data = NULL;
+    const char *terms = NULL, *terms_svg = NULL;
     pcl_device_selection selection = {0};
     app_train t = app_train_defaults();
     t.losses = 1u << PCL_LOSS_KIND_MSE | 1u << PCL_LOSS_KIND_MAE | 1u << PCL_LOSS_KIND_MSSSIM;
@@ -173,8 +239,13 @@ static int run_train(int argc, char **argv)
         else if (app_args_is(&r, "--msssim-weights")) app_args_choice(&r, exponents, &standard);
         else if (app_args_is(&r, "--epoch-size")) app_args_long(&r, 1, 1000000000, &epoch_size);
         else if (app_args_is(&r, "--validation-crops")) app_args_int(&r, 1, 1000, &crops);
+        else if (app_args_is(&r, "--terms")) terms = r.value;
+        else if (app_args_is(&r, "--terms-curve")) terms_svg = r.value;
     }
     const char *root = pcl_data_root(data);
+    if (r.exit_code < 0 && terms_svg && !terms) app_args_error(&r, "--terms-curve needs --terms CSV");
+    if (r.exit_code < 0 && terms && app_output_check(&r, "--terms", terms) && terms_svg)
+        app_output_check(&r, "--terms-curve", terms_svg);
     if (r.exit_code < 0 && !(c > 0)) app_args_error(&r, "needs --c C (the paper's grid: 1, 10, 1000, 10000)");
     if (r.exit_code < 0 && !root && (!dir_count || !validation_dir))
         app_args_error(&r, "needs --data DIR (or PERCEPTCL_DATA), or --train DIR and --validation DIR");
@@ -240,7 +311,14 @@ static int run_train(int argc, char **argv)
                                  "objective / objective_scale",
                                  NULL};
     app_ae_job job = {arch, train.source, &validation.source, ssim, title, keys_values, NULL};
-    if (rc == 0) rc = app_ae_train_run_kl(&t, &selection, &job, kl_weight);
+    char terms_title[160];
+    snprintf(terms_title, sizeof terms_title, "%s, %s loss, C %g: the objective's terms on the validation set",
+             arch->name, pcl_loss_kind_name(t.loss), c);
+    terms_log log = {cmd, terms, terms_svg, terms_title, &validation.source, t.loss, ssim, (size_t)t.batch,
+                     (uint64_t)t.seed, norm, c};
+    const app_ae_epoch_hook hook = {terms_epoch, &log};
+    if (rc == 0 && terms) rc = terms_start(cmd, terms, t.resume);
+    if (rc == 0) rc = app_ae_train_run_kl(&t, &selection, &job, kl_weight, terms ? &hook : NULL);
     app_ae_set_free(&train);
     app_ae_set_free(&validation);
     return rc;

@@ -17,6 +17,7 @@
 
 #include "app.h"
 #include "perceptcl/loss.h"
+#include "perceptcl/model.h"
 #include "perceptcl/ssim.h"
 #include "perceptcl/trainer.h"
 
@@ -40,5 +41,14 @@ double app_elvae_objective(double trainer_loss, double norm, double c);
  * is not positive and finite is an error (nothing could be normalised). */
 int app_elvae_norm(const char *app, pcl_context *context, const pcl_data_source *source, pcl_loss_kind loss,
                    const pcl_ssim_options *ssim, long pairs, uint64_t seed, double *norm);
+
+/* The objective's two terms over every record of source with model in
+ * inference mode (z = mu; restored to training mode after): *delta, the
+ * mean Delta, and *kl, the mean KL, in double. Batches of batch records,
+ * batch b filled with seed pcl_train_step_seed(seed, UINT64_MAX - b) as the
+ * trainer's validation pass fills them, so that *delta + w * *kl is the
+ * trainer's validation loss with KL weight w. 0, or 1 after an error line. */
+int app_elvae_terms(const char *app, pcl_model *model, const pcl_data_source *source, pcl_loss_kind loss,
+                           const pcl_ssim_options *ssim, size_t batch, uint64_t seed, double *delta, double *kl);
 
 #endif

@@ -258,8 +258,9 @@ static pcl_image *read_png(const char *name)
     return image;
 }
 
-/* The train losses of a CSV log (header excluded). */
-static int read_train_losses(const char *name, double *train, int max)
+/* Columns 3 and 4 of each line of a CSV (header excluded): a log's train and
+ * validation loss, --terms' Delta and KL. */
+static int read_columns(const char *name, double *train, double *validation, int max)
 {
     char path[512], line[512];
     snprintf(path, sizeof path, "%s/%s", work, name);
@@ -267,7 +268,8 @@ static int read_train_losses(const char *name, double *train, int max)
     int n = -1;
     while (f && fgets(line, sizeof line, f)) {
         long epoch, step;
-        if (n >= 0 && n < max) ck_assert_int_eq(sscanf(line, "%ld,%ld,%lf", &epoch, &step, &train[n]), 3);
+        if (n >= 0 && n < max)
+            ck_assert_int_eq(sscanf(line, "%ld,%ld,%lf,%lf", &epoch, &step, &train[n], &validation[n]), 4);
         n++;
     }
     if (f) fclose(f);
@@ -313,11 +315,12 @@ START_TEST(narrow_training_lowers_the_objective)
 {
     /* 36 steps (6 epochs of 6) with MSE and C = 1000: the logged loss, (D_bar / C) L, falls. */
     ck_assert_msg(run("elvae train --loss mse --c 1000 " TINY "--epochs 3 --out mse.safetensors --log mse.csv "
-                      "--curve mse.svg") == 0, "%s", err_text);
+                      "--curve mse.svg --terms terms.csv --terms-curve terms.svg") == 0, "%s", err_text);
     ck_assert_msg(run("elvae train --loss mse --c 1000 " TINY "--epochs 6 --out mse.safetensors --log mse.csv "
-                      "--curve mse.svg --resume") == 0, "resume: %s", err_text);
-    double train[8];
-    ck_assert_int_eq(read_train_losses("mse.csv", train, 8), 6);
+                      "--curve mse.svg --terms terms.csv --terms-curve terms.svg --resume") == 0, "resume: %s", err_text);
+    double train[8], validation[8], delta[8], kl[8];
+    ck_assert_int_eq(read_columns("mse.csv", train, validation, 8), 6);
+    ck_assert_int_eq(read_columns("terms.csv", delta, kl, 8), 6);
     ck_assert_msg(train[5] < 0.8 * train[0], "loss %g -> %g", train[0], train[5]);
     /* D_bar, C and the KL weight recorded: w = D_bar / C, D_bar of MSE between unrelated images > 0. */
     const double norm = metadata_number("mse.safetensors", "loss_norm"), c = metadata_number("mse.safetensors", "c");
@@ -325,7 +328,13 @@ START_TEST(narrow_training_lowers_the_objective)
     ck_assert_msg(norm > 0.01 && norm < 4.0, "D_bar %g", norm);
     ck_assert_double_eq_tol(metadata_number("mse.safetensors", "kl_weight"), norm / c, 1e-15 * norm / c);
     ck_assert_double_eq_tol(metadata_number("mse.safetensors", "objective_scale"), c / norm, 1e-12 * c / norm);
-    ck_assert(exists("mse.svg"));
+    ck_assert(exists("mse.svg") && exists("terms.svg"));
+    /* The two terms on the validation set make up the trainer's validation loss, Delta + (D_bar / C) KL. */
+    for (int e = 0; e < 6; e++) {
+        const double sum = delta[e] + norm / c * kl[e];
+        ck_assert_msg(kl[e] > 0 && fabs(sum - validation[e]) <= 2e-6 * validation[e], "epoch %d: Delta %.9g + w KL %.9g = "
+                      "%.9g, the log's validation loss %.9g", e, delta[e], kl[e], sum, validation[e]);
+    }
     /* Another C is another recipe: resuming the state with it is refused. */
     ck_assert_int_ne(run("elvae train --loss mse --c 10 " TINY "--epochs 7 --out mse.safetensors --resume"), 0);
     ck_assert_msg(strstr(err_text, "--resume"), "%s", err_text);

@@ -27,6 +27,7 @@ select_epoch_size=${SELECT_EPOCH_SIZE:-5000}
 final_epochs=${FINAL_EPOCHS:-100}
 mkdir -p "$out/grid"
 # train NAME LOSS C EPOCHS [FLAGS...]: one resumable run writing $out/NAME.safetensors, .csv, .svg
+# and the objective's two terms per epoch, NAME-terms.csv and .svg
 train() {
   name=$1 loss=$2 c=$3 epochs=$4
   shift 4
@@ -35,7 +36,7 @@ train() {
   [ -f "$out/$name.safetensors.train" ] && resume="--resume"
   nice "$perceptcl" elvae train --loss "$loss" --c "$c" --data "$data" --seed 1 --batch 64 --lr 1e-4 \
     --epochs "$epochs" --patience 5 --out "$out/$name.safetensors" --log "$out/$name.csv" \
-    --curve "$out/$name.svg" "$@" $resume
+    --curve "$out/$name.svg" --terms "$out/$name-terms.csv" --terms-curve "$out/$name-terms.svg" "$@" $resume
 }
 for loss in mse mae msssim; do
   for c in 1 10 1000 10000; do
