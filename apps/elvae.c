@@ -246,6 +246,7 @@ static int run_train(int argc, char **argv)
     if (r.exit_code < 0 && terms_svg && !terms) app_args_error(&r, "--terms-curve needs --terms CSV");
     if (r.exit_code < 0 && terms && app_output_check(&r, "--terms", terms) && terms_svg)
         app_output_check(&r, "--terms-curve", terms_svg);
+    if (r.exit_code < 0 && !t.loss_given) app_args_error(&r, "needs --loss");
     if (r.exit_code < 0 && !(c > 0)) app_args_error(&r, "needs --c C (the paper's grid: 1, 10, 1000, 10000)");
     if (r.exit_code < 0 && !root && (!dir_count || !validation_dir))
         app_args_error(&r, "needs --data DIR (or PERCEPTCL_DATA), or --train DIR and --validation DIR");

@@ -435,6 +435,8 @@ START_TEST(bad_input)
     save_model("n.safetensors", "msssim", "10", 2);
     static const char *const errors[][2] = {
         {"elvae train --loss mse " TINY "--out x.safetensors", "needs --c"},
+        {"elvae train --c 10 " TINY "--out x.safetensors", "needs --loss"},
+        {"elvae train --loss mse --c 10 " TINY "--out x.safetensors --terms-curve t.svg", "needs --terms"},
         {"elvae train --loss ssim --c 10 " TINY "--out x.safetensors", "--loss"},
         {"elvae train --loss mse --c -1 " TINY "--out x.safetensors", "--c"},
         {"elvae train --loss mse --c 10 " TINY "--out nowhere/x.safetensors", "does not exist"},
