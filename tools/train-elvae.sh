@@ -16,6 +16,10 @@
 # (default 5,000: one pass over the subset) and at most SELECT_EPOCHS epochs (default 20) for the
 # 12 grid runs; FINAL_EPOCHS (default 100) for the three final runs. Rerunning continues where a
 # run stopped (--resume) and skips finished steps. Seeds: 1 everywhere.
+# Cost on the 2-core Xeon development VM, estimated (not measured for the EL-VAE): the conv AE's
+# ~12 images/s per training step (bench W4a; the EL-VAE's head has 128 more outputs), i.e. ~7 min
+# per 5,000-record epoch, ~2.3 h per grid run of 20 epochs, ~28 h for the 12; ~28 min per
+# 20,000-window epoch of the final runs; early stopping decides the number of epochs.
 # usage: sh tools/train-elvae.sh DATA_DIR OUT_DIR [BUILD_DIR]
 set -eu
 usage="usage: sh tools/train-elvae.sh DATA_DIR OUT_DIR [BUILD_DIR]"
