@@ -27,7 +27,8 @@ int app_ae_set_finish(const char *app, app_ae_set *s, app_ae_draw how, size_t co
     if (how != APP_AE_DRAW_AS_IS)
         steps[n++] = (pcl_transform){.kind = PCL_TRANSFORM_KIND_RANDOM_RESIZED_CROP, .min_side = APP_AE_MIN_WINDOW,
                                      .max_side = APP_AE_MAX_WINDOW, .width = APP_AE_SIDE, .height = APP_AE_SIDE};
-    if (how == APP_AE_DRAW_WINDOWS_FLIPPED) steps[n++] = (pcl_transform){.kind = PCL_TRANSFORM_KIND_FLIP, .horizontal = 1};
+    if (how == APP_AE_DRAW_WINDOWS_FLIPPED)
+        steps[n++] = (pcl_transform){.kind = PCL_TRANSFORM_KIND_FLIP, .horizontal = 1};
     steps[n++] = (pcl_transform){.kind = PCL_TRANSFORM_KIND_SCALE, .range = PCL_RANGE_SIGNED};
     s->map = map;
     if (pcl_pipeline_create(s->datasets, s->count, steps, n, NULL, &s->pipeline) != PCL_OK ||
@@ -91,7 +92,8 @@ int app_ae_resolve_protocol(app_args *r, const char *root, int protocol)
     if (protocol == APP_AE_PROTOCOL_PAPER && !app_ae_paper_data(root))
         return app_args_error(r, "--protocol paper needs STL-10's binaries (stl10_binary/) under %s",
                               root ? root : "--data DIR");
-    if (protocol == APP_AE_PROTOCOL_AUTO) protocol = app_ae_paper_data(root) ? APP_AE_PROTOCOL_PAPER : APP_AE_PROTOCOL_SUBSTITUTE;
+    if (protocol == APP_AE_PROTOCOL_AUTO)
+        protocol = app_ae_paper_data(root) ? APP_AE_PROTOCOL_PAPER : APP_AE_PROTOCOL_SUBSTITUTE;
     return protocol;
 }
 
@@ -102,16 +104,18 @@ int app_ae_open_test(const char *app, const char *root, int protocol, const char
     if (images) {
         char base[256];
         snprintf(name, size, "%s", app_base_name(images, base, sizeof base));
-        return app_ae_open_folder(app, s, images, APP_AE_SIDE) || app_ae_set_finish(app, s, APP_AE_DRAW_AS_IS, 0, NULL, 0);
+        return app_ae_open_folder(app, s, images, APP_AE_SIDE) ||
+               app_ae_set_finish(app, s, APP_AE_DRAW_AS_IS, 0, NULL, 0);
     }
     if (protocol == APP_AE_PROTOCOL_PAPER) {
         size_t *map = NULL, count = 0;
         snprintf(name, size, "STL-10 test split");
         return app_ae_open_corpus(app, s, PCL_CORPUS_STL10_TRAIN_BIN, root) ||
-               app_ae_open_corpus(app, s, PCL_CORPUS_STL10_TEST_BIN, root) || app_ae_paper_split(app, 1, &map, &count) ||
-               app_ae_set_finish(app, s, APP_AE_DRAW_AS_IS, 0, map, count);
+               app_ae_open_corpus(app, s, PCL_CORPUS_STL10_TEST_BIN, root) ||
+               app_ae_paper_split(app, 1, &map, &count) || app_ae_set_finish(app, s, APP_AE_DRAW_AS_IS, 0, map, count);
     }
     snprintf(name, size, "STL-10 (256 real)");
     return app_ae_open_corpus(app, s, PCL_CORPUS_STL10_TEST_PNG, root) ||
-           app_ae_open_corpus(app, s, PCL_CORPUS_STL10_UNLABELED_PNG, root) || app_ae_set_finish(app, s, APP_AE_DRAW_AS_IS, 0, NULL, 0);
+           app_ae_open_corpus(app, s, PCL_CORPUS_STL10_UNLABELED_PNG, root) ||
+           app_ae_set_finish(app, s, APP_AE_DRAW_AS_IS, 0, NULL, 0);
 }

@@ -127,12 +127,12 @@ static int run_train(int argc, char **argv)
     const int paper = protocol == APP_AE_PROTOCOL_PAPER && !dir_count;
     json_t *folders = json_array();
     for (int d = 0; folders && d < dir_count; d++) json_array_append_new(folders, json_string(dirs[d]));
-    json_t *recipe = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:I, s:i, s:i, s:i, s:s}", "architecture", arch->name,
-                               "protocol", paper ? "paper" : "substitute", "data", root ? root : "", "train",
-                               folders, "validation", validation_dir ? validation_dir : "", "msssim_weights",
-                               standard ? "standard" : "equal", "epoch_size", (json_int_t)epoch_size,
-                               "validation_crops", crops, "window_min", APP_AE_MIN_WINDOW, "window_max", APP_AE_MAX_WINDOW, "init",
-                               init ? init : "");
+    json_t *recipe =
+        json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:I, s:i, s:i, s:i, s:s}", "architecture", arch->name, "protocol",
+                  paper ? "paper" : "substitute", "data", root ? root : "", "train", folders, "validation",
+                  validation_dir ? validation_dir : "", "msssim_weights", standard ? "standard" : "equal", "epoch_size",
+                  (json_int_t)epoch_size, "validation_crops", crops, "window_min", APP_AE_MIN_WINDOW, "window_max",
+                  APP_AE_MAX_WINDOW, "init", init ? init : "");
     if (r.exit_code < 0 && init && access(init, R_OK) != 0) app_args_error(&r, "--init %s: not readable", init);
     if (app_train_ready(&t, &r, recipe) >= 0) return r.exit_code;
 
@@ -143,13 +143,16 @@ static int run_train(int argc, char **argv)
     for (int d = 0; d < dir_count && rc == 0; d++) rc = app_ae_open_folder(cmd, &train, dirs[d], 0);
     if (rc == 0 && !dir_count && paper) rc = app_ae_open_corpus(cmd, &train, PCL_CORPUS_STL10_UNLABELED_BIN, root);
     if (rc == 0 && !dir_count && !paper)
-        rc = app_ae_open_corpus(cmd, &train, PCL_CORPUS_BSD200, root) || app_ae_open_corpus(cmd, &train, PCL_CORPUS_T91, root);
-    if (rc == 0) rc = app_ae_set_finish(cmd, &train, paper ? APP_AE_DRAW_AS_IS : APP_AE_DRAW_WINDOWS_FLIPPED,
-                                 epoch_size ? (size_t)epoch_size : paper || dir_count ? 0 : 20000, NULL, 0);
+        rc = app_ae_open_corpus(cmd, &train, PCL_CORPUS_BSD200, root) ||
+             app_ae_open_corpus(cmd, &train, PCL_CORPUS_T91, root);
+    if (rc == 0)
+        rc = app_ae_set_finish(cmd, &train, paper ? APP_AE_DRAW_AS_IS : APP_AE_DRAW_WINDOWS_FLIPPED,
+                               epoch_size ? (size_t)epoch_size : paper || dir_count ? 0 : 20000, NULL, 0);
     if (rc == 0 && validation_dir) rc = app_ae_open_folder(cmd, &validation, validation_dir, 0);
     if (rc == 0 && !validation_dir && paper)
         rc = app_ae_open_corpus(cmd, &validation, PCL_CORPUS_STL10_TRAIN_BIN, root) ||
-             app_ae_open_corpus(cmd, &validation, PCL_CORPUS_STL10_TEST_BIN, root) || app_ae_paper_split(cmd, 0, &map, &map_count);
+             app_ae_open_corpus(cmd, &validation, PCL_CORPUS_STL10_TEST_BIN, root) ||
+             app_ae_paper_split(cmd, 0, &map, &map_count);
     if (rc == 0 && !validation_dir && !paper) rc = app_ae_open_corpus(cmd, &validation, PCL_CORPUS_BSD100, root);
     if (rc == 0) {
         size_t images = 0;

@@ -137,7 +137,8 @@ static int terms_curve(const terms_log *l)
     FILE *f = fopen(l->csv, "r");
     char line[512];
     size_t n = 0;
-    int rc = x && scaled && kl && f ? 0 : (fprintf(stderr, "perceptcl %s: %s: cannot read it back\n", l->app, l->csv), 1);
+    int rc =
+        x && scaled && kl && f ? 0 : (fprintf(stderr, "perceptcl %s: %s: cannot read it back\n", l->app, l->csv), 1);
     while (rc == 0 && n < MAX_POINTS && fgets(line, sizeof line, f)) {
         long long epoch, step;
         double delta, k;
@@ -360,8 +361,8 @@ static int decoder_build(const char *cmd, pcl_context *context, const app_ae_mod
         pcl_layer *from = pcl_model_layer(m->model, s + 1 + k), *to = pcl_model_layer(*decoder, k);
         for (int p = 0; p < pcl_layer_param_count(from); p++) {
             pcl_tensor *a, *b;
-            if (pcl_layer_param(from, p, &a, NULL, NULL) != PCL_OK || pcl_layer_param(to, p, &b, NULL, NULL) != PCL_OK ||
-                pcl_tensor_copy(b, a) != PCL_OK)
+            if (pcl_layer_param(from, p, &a, NULL, NULL) != PCL_OK ||
+                pcl_layer_param(to, p, &b, NULL, NULL) != PCL_OK || pcl_tensor_copy(b, a) != PCL_OK)
                 return pcl_model_destroy(*decoder), *decoder = NULL, app_fail(cmd, "decoder weights");
         }
     }
@@ -448,7 +449,8 @@ static int dir_write(const char *cmd, const float *images, long count, const cha
         rc = image ? app_ae_write_png(cmd, path, image) : app_fail(cmd, path);
         pcl_image_destroy(image);
     }
-    if (rc == 0 && rename(partial, dir) != 0) rc = (fprintf(stderr, "perceptcl %s: %s: %s\n", cmd, dir, strerror(errno)), 1);
+    if (rc == 0 && rename(partial, dir) != 0)
+        rc = (fprintf(stderr, "perceptcl %s: %s: %s\n", cmd, dir, strerror(errno)), 1);
     if (rc != 0) {
         for (long k = 0; k < written; k++) {
             snprintf(path, sizeof path, "%s/sample-%05ld.png", partial, k);

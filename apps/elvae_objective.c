@@ -107,7 +107,8 @@ int app_elvae_terms(const char *app, pcl_model *model, const pcl_data_source *so
             if (status == PCL_OK)
                 status = pcl_loss_create(pcl_model_context(model), loss, (int)n * channels, height, w, &options, &l);
         }
-        if (status == PCL_OK) status = source->fill(source->user, indices, n, pcl_train_step_seed(seed, UINT64_MAX - b), x, t);
+        if (status == PCL_OK)
+            status = source->fill(source->user, indices, n, pcl_train_step_seed(seed, UINT64_MAX - b), x, t);
         pcl_tensor *y = NULL;
         if (status == PCL_OK) status = pcl_tensor_upload(tx, x);
         if (status == PCL_OK) status = pcl_tensor_upload(tt, t);

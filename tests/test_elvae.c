@@ -317,7 +317,8 @@ START_TEST(narrow_training_lowers_the_objective)
     ck_assert_msg(run("elvae train --loss mse --c 1000 " TINY "--epochs 3 --out mse.safetensors --log mse.csv "
                       "--curve mse.svg --terms terms.csv --terms-curve terms.svg") == 0, "%s", err_text);
     ck_assert_msg(run("elvae train --loss mse --c 1000 " TINY "--epochs 6 --out mse.safetensors --log mse.csv "
-                      "--curve mse.svg --terms terms.csv --terms-curve terms.svg --resume") == 0, "resume: %s", err_text);
+                      "--curve mse.svg --terms terms.csv --terms-curve terms.svg --resume") == 0,
+                  "resume: %s", err_text);
     double train[8], validation[8], delta[8], kl[8];
     ck_assert_int_eq(read_columns("mse.csv", train, validation, 8), 6);
     ck_assert_int_eq(read_columns("terms.csv", delta, kl, 8), 6);
@@ -332,8 +333,10 @@ START_TEST(narrow_training_lowers_the_objective)
     /* The two terms on the validation set make up the trainer's validation loss, Delta + (D_bar / C) KL. */
     for (int e = 0; e < 6; e++) {
         const double sum = delta[e] + norm / c * kl[e];
-        ck_assert_msg(kl[e] > 0 && fabs(sum - validation[e]) <= 2e-6 * validation[e], "epoch %d: Delta %.9g + w KL %.9g = "
-                      "%.9g, the log's validation loss %.9g", e, delta[e], kl[e], sum, validation[e]);
+        ck_assert_msg(kl[e] > 0 && fabs(sum - validation[e]) <= 2e-6 * validation[e],
+                      "epoch %d: Delta %.9g + w KL %.9g = "
+                      "%.9g, the log's validation loss %.9g",
+                      e, delta[e], kl[e], sum, validation[e]);
     }
     /* Another C is another recipe: resuming the state with it is refused. */
     ck_assert_int_ne(run("elvae train --loss mse --c 10 " TINY "--epochs 7 --out mse.safetensors --resume"), 0);
@@ -355,7 +358,8 @@ START_TEST(sample_reconstruct_select)
     ck_assert_int_eq(tile->width, 96);
     for (int y = 0; y < 96; y++)
         for (int x = 0; x < 96; x++)
-            ck_assert_float_eq(grid->data[(size_t)(196 + 2 * y + 1) * grid->width + 196 + 2 * x], tile->data[y * 96 + x]);
+            ck_assert_float_eq(grid->data[(size_t)(196 + 2 * y + 1) * grid->width + 196 + 2 * x],
+                               tile->data[y * 96 + x]);
     double spread = 0;
     for (int i = 0; i < 96 * 96; i++) spread += fabs(tile->data[i] - tile->data[0]);
     ck_assert_msg(spread > 0, "a constant sample");
@@ -419,10 +423,11 @@ START_TEST(sample_reconstruct_select)
     doc = json_load_file(path, 0, NULL);
     ck_assert(mmd_doc && doc);
     for (int k = 0; k < 2; k++) {
-        const double ours = json_real_value(json_object_get(json_array_get(json_object_get(doc, "candidates"), k), "mmd2"));
+        const double ours =
+            json_real_value(json_object_get(json_array_get(json_object_get(doc, "candidates"), k), "mmd2"));
         const double theirs = json_real_value(json_object_get(mmd_doc, k ? "mmd2_b" : "mmd2_a"));
-        ck_assert_msg(fabs(ours - theirs) <= 1e-3 * fabs(theirs) + 1e-6, "model %d: select MMD^2 %.9g, perceptcl mmd %.9g",
-                      k, ours, theirs);
+        ck_assert_msg(fabs(ours - theirs) <= 1e-3 * fabs(theirs) + 1e-6,
+                      "model %d: select MMD^2 %.9g, perceptcl mmd %.9g", k, ours, theirs);
     }
     json_decref(doc);
     json_decref(mmd_doc);
