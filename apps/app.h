@@ -24,6 +24,7 @@ int app_srcnn(int argc, char **argv);
 int app_study(int argc, char **argv);
 int app_yaleb(int argc, char **argv); /* yaleb.c; its parts: yaleb.h */
 int app_convae(int argc, char **argv); /* convae.c; the autoencoders' shared parts: autoencoder.h */
+int app_elvae(int argc, char **argv);  /* elvae.c, elvae_objective.c (elvae.h) */
 
 /* ---- arguments (args.c) ----------------------------------------------------
  * A command lists its options; the reader walks argv:

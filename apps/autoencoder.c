@@ -51,6 +51,26 @@ pcl_data_source app_ae_view_source(app_ae_view *view)
 
 int app_ae_train_run(app_train *t, const pcl_device_selection *selection, const app_ae_job *job)
 {
+    return app_ae_train_run_kl(t, selection, job, 0.0, NULL);
+}
+
+/* The trainer's on_epoch: the hook with the model. */
+typedef struct hook_call {
+    const app_ae_epoch_hook *hook;
+    pcl_model *model;
+    int failed; /* the hook failed and said so */
+} hook_call;
+
+static pcl_status call_hook(void *user, const pcl_trainer_epoch *epoch)
+{
+    hook_call *call = user;
+    call->failed = call->hook->run(call->hook->user, call->model, epoch) != 0;
+    return call->failed ? PCL_ERR_UNDEFINED : PCL_OK;
+}
+
+int app_ae_train_run_kl(app_train *t, const pcl_device_selection *selection, const app_ae_job *job, double kl_weight,
+                        const app_ae_epoch_hook *hook)
+{
     const char *app = t->app;
     pcl_context *context = app_open_context(selection);
     if (!context) return 1;
@@ -65,13 +85,16 @@ int app_ae_train_run(app_train *t, const pcl_device_selection *selection, const 
                  ? app_fail(app, job->arch->name)
                  : 0;
     if (rc == 0 && job->init && pcl_model_load(model, job->init, NULL) != PCL_OK) rc = app_fail(app, "--init");
+    if (rc == 0 && kl_weight > 0) pcl_model_set_kl_weight(model, kl_weight);
     if (rc == 0) rc = app_train_setup(t, context, 1.0, &config, &optimizer);
     config.ssim_options = &job->ssim;
     config.title = job->title;
+    hook_call call = {hook, model, 0};
+    if (hook) config.on_epoch = call_hook, config.user = &call;
     if (rc == 0 && pcl_trainer_create(model, optimizer, &config, &trainer) != PCL_OK) rc = app_fail(app, "trainer");
     double start = app_seconds();
     if (rc == 0 && pcl_trainer_run(trainer, &job->train, job->validation, &result) != PCL_OK)
-        rc = app_fail(app, "training");
+        rc = call.failed ? 1 : app_fail(app, "training");
     char seconds[32];
     snprintf(seconds, sizeof seconds, "%.1f", app_seconds() - start);
     if (rc == 0) rc = app_train_metadata(app, job->metadata, &meta);
@@ -346,7 +369,7 @@ void app_ae_pick(long images, int count, uint64_t seed, long *picked)
 }
 
 /* One CHW image in [-1, 1] as an 8-bit-scale pcl_image (HWC, 0..255). */
-static pcl_image *to_image(const float *chw, const int shape[3])
+pcl_image *app_ae_to_image(const float *chw, const int shape[3])
 {
     pcl_image *image = NULL;
     const int c = shape[0], h = shape[1], w = shape[2];
@@ -367,8 +390,7 @@ static const float *image_of(const app_ae_eval *e, int panel, long index)
                       : e->reconstructions + ((size_t)(panel - 1) * e->images + index) * per;
 }
 
-/* Writes image to path through path.tmp and a rename. */
-static int write_png(const char *app, const char *path, const pcl_image *image)
+int app_ae_write_png(const char *app, const char *path, const pcl_image *image)
 {
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
@@ -398,7 +420,7 @@ int app_ae_grid_write(const char *app, const app_ae_eval *e, const long *picked,
         for (size_t i = 0; i < pcl_image_size(grid); i++) grid->data[i] = 255.0f;
     for (int row = 0; row < rows && rc == 0; row++) {
         for (int p = 0; p < panels && rc == 0; p++) {
-            pcl_image *image = to_image(image_of(e, order ? order[p] : p, picked[row]), e->shape);
+            pcl_image *image = app_ae_to_image(image_of(e, order ? order[p] : p, picked[row]), e->shape);
             rc = image ? app_strip_put(app, strip, p, image, crop, zoom) : app_fail(app, "grid");
             pcl_image_destroy(image);
         }
@@ -406,7 +428,7 @@ int app_ae_grid_write(const char *app, const app_ae_eval *e, const long *picked,
         for (size_t y = 0; y < row_height && rc == 0; y++)
             memcpy(grid->data + (row * (row_height + GAP) + y) * line, strip->data + y * line, line * sizeof(float));
     }
-    if (rc == 0) rc = write_png(app, path, grid);
+    if (rc == 0) rc = app_ae_write_png(app, path, grid);
     pcl_image_destroy(strip);
     pcl_image_destroy(grid);
     return rc;
@@ -453,8 +475,8 @@ int app_ae_study_write(const char *app, const app_ae_eval *e, const char *const 
             if (p) snprintf(files[k][p - 1], sizeof files[k][p - 1], "m%d/%s.png", p, names[k][0]);
             if (p) items[k].images[p - 1] = files[k][p - 1];
             snprintf(path, sizeof path, "%s/%s", partial, relative);
-            pcl_image *image = to_image(image_of(e, p, picked[k]), e->shape);
-            rc = image ? write_png(app, path, image) : app_fail(app, path);
+            pcl_image *image = app_ae_to_image(image_of(e, p, picked[k]), e->shape);
+            rc = image ? app_ae_write_png(app, path, image) : app_fail(app, path);
             pcl_image_destroy(image);
         }
     }

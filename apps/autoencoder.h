@@ -14,7 +14,10 @@
 #define PERCEPTCL_APP_AUTOENCODER_H
 
 #include "app.h"
+#include "perceptcl/datasets.h"
+#include "perceptcl/image.h"
 #include "perceptcl/model.h"
+#include "perceptcl/pipeline.h"
 #include "perceptcl/ssim.h"
 #include "perceptcl/trainer.h"
 
@@ -54,6 +57,16 @@ typedef struct app_ae_job {
  * saves the model (app_train_save) with job->metadata, "device" and
  * "train_seconds" (this run's wall time). 0, or 1 after an error line. */
 int app_ae_train_run(app_train *t, const pcl_device_selection *selection, const app_ae_job *job);
+/* Called after every epoch (its checkpoint written) with the model being
+ * trained: 0, or 1 after an error line, which stops the run. */
+typedef struct app_ae_epoch_hook {
+    int (*run)(void *user, pcl_model *model, const pcl_trainer_epoch *epoch);
+    void *user;
+} app_ae_epoch_hook;
+/* The same for a model with a VAE sampler, its KL weight kl_weight
+ * (pcl_model_set_kl_weight; 0: the default 1), and hook (may be NULL). */
+int app_ae_train_run_kl(app_train *t, const pcl_device_selection *selection, const app_ae_job *job, double kl_weight,
+                        const app_ae_epoch_hook *hook);
 
 /* ---- models ---------------------------------------------------------------- */
 typedef struct app_ae_model {
@@ -127,6 +140,12 @@ void app_ae_pick(long images, int count, uint64_t seed, long *picked);
  * times (apps/strip.c), written atomically. 0, or 1 after an error line. */
 int app_ae_grid_write(const char *app, const app_ae_eval *eval, const long *picked, int rows, const int *panels,
                       int panel_count, int zoom, const char *path);
+/* An image (8-bit scale, clamped) of a chw array in [-1, 1]; NULL when out
+ * of memory. */
+pcl_image *app_ae_to_image(const float *chw, const int shape[3]);
+/* Writes image to path through path.tmp and a rename. 0, or 1 after an
+ * error line. */
+int app_ae_write_png(const char *app, const char *path, const pcl_image *image);
 /* The study kit's material for the picked images: DIR/original/<id>.png,
  * DIR/m<k>/<id>.png per model (k from 1) and DIR/items.json (methods =
  * labels, at most APP_STUDY_MAX_METHODS), ids "img<index>". DIR must not
@@ -134,5 +153,57 @@ int app_ae_grid_write(const char *app, const app_ae_eval *eval, const long *pick
  * failure removes what was written. 0, or 1 after an error line. */
 int app_ae_study_write(const char *app, const app_ae_eval *eval, const char *const *labels, const long *picked,
                        int count, const char *dir);
+
+/* ---- data sets (autoencoder_data.c) ---------------------------------------------
+ * The protocols of the 96x96 experiments (perceptcl convae, elvae): the
+ * paper's (STL-10 binaries) or the substitute (windows of BSD200 + T91 for
+ * training, BSD100 for validation, STL-10's 256 real images for testing);
+ * the usage texts of the apps say them in full. */
+enum {
+    APP_AE_MAX_DIRS = 8,
+    APP_AE_SPLIT_SEED = 2017, /* the split of STL-10's 13,000 labelled images */
+    APP_AE_SIDE = 96,
+    APP_AE_MIN_WINDOW = 96, /* the substitute's windows, resized to 96x96 */
+    APP_AE_MAX_WINDOW = 320
+};
+enum { APP_AE_PROTOCOL_AUTO = 0, APP_AE_PROTOCOL_PAPER, APP_AE_PROTOCOL_SUBSTITUTE };
+extern const char *const app_ae_protocol_names[]; /* "auto", "paper", "substitute", NULL */
+
+/* One set of images: datasets through a pipeline, seen through a view. */
+typedef struct app_ae_set {
+    pcl_dataset *datasets[APP_AE_MAX_DIRS];
+    int count;
+    pcl_pipeline *pipeline;
+    size_t *map;
+    app_ae_view view;
+    pcl_data_source source;
+} app_ae_set;
+void app_ae_set_free(app_ae_set *s);
+
+/* How a set's images are drawn: as they are (luma, [-1, 1]), seeded
+ * windows of side APP_AE_MIN_WINDOW..APP_AE_MAX_WINDOW resized to 96x96,
+ * the same mirrored left-right at random. */
+typedef enum app_ae_draw { APP_AE_DRAW_AS_IS, APP_AE_DRAW_WINDOWS, APP_AE_DRAW_WINDOWS_FLIPPED } app_ae_draw;
+
+/* Adds a corpus of root / a folder (side > 0: images of that size) to s.
+ * 0, or 1 after an error line. */
+int app_ae_open_corpus(const char *app, app_ae_set *s, pcl_corpus corpus, const char *root);
+int app_ae_open_folder(const char *app, app_ae_set *s, const char *dir, int side);
+/* The pipeline over s's datasets and the view of count records (0: one per
+ * record) of map (NULL: all; owned by s from now on, also after a failure).
+ * 0, or 1 after an error line. */
+int app_ae_set_finish(const char *app, app_ae_set *s, app_ae_draw how, size_t count, size_t *map, size_t map_count);
+/* The paper's split of STL-10's 13,000 labelled images (train_X then
+ * test_X): part 0 validation (10,400), part 1 test (2,600). */
+int app_ae_paper_split(const char *app, int part, size_t **map, size_t *count);
+/* 1 when root holds the three STL-10 binary corpora complete. */
+int app_ae_paper_data(const char *root);
+/* --protocol against the data root: APP_AE_PROTOCOL_PAPER or _SUBSTITUTE,
+ * or 0 after a usage error. */
+int app_ae_resolve_protocol(app_args *r, const char *root, int protocol);
+/* The test set: the folder images (96x96), or the protocol's; name: what
+ * a report calls it. 0, or 1 after an error line. */
+int app_ae_open_test(const char *app, const char *root, int protocol, const char *images, app_ae_set *s, char *name,
+                     size_t size);
 
 #endif

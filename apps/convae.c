@@ -73,134 +73,11 @@ static const char usage[] =
     "reconstruct: OUT.png, a row per seeded test image: original, then each model, enlarged --zoom.\n\n"
     "Errors: one line on stderr, non-zero exit, no output file written.\n\n";
 
-enum { MAX_MODELS = 8, MAX_DIRS = 8, SPLIT_SEED = 2017, SIDE = 96, MIN_WINDOW = 96, MAX_WINDOW = 320 };
-enum { PROTOCOL_AUTO = 0, PROTOCOL_PAPER, PROTOCOL_SUBSTITUTE };
-static const char *const protocol_names[] = {"auto", "paper", "substitute", NULL};
+enum { MAX_MODELS = 8 };
 static const char *const exponents[] = {"equal", "standard", NULL};
 
 static const pcl_architecture *const archs[] = {&pcl_arch_conv_ae_96, &pcl_arch_conv_ae_96_b512,
                                                 &pcl_arch_conv_ae_96_narrow};
-
-/* ---- data ---------------------------------------------------------------------- */
-
-/* One set of images: datasets through a pipeline, seen through a view. */
-typedef struct image_set {
-    pcl_dataset *datasets[MAX_DIRS];
-    int count;
-    pcl_pipeline *pipeline;
-    size_t *map;
-    app_ae_view view;
-    pcl_data_source source;
-} image_set;
-
-static void set_free(image_set *s)
-{
-    pcl_pipeline_destroy(s->pipeline);
-    for (int d = 0; d < s->count; d++) pcl_dataset_destroy(s->datasets[d]);
-    free(s->map);
-    memset(s, 0, sizeof *s);
-}
-
-/* How a set's images are drawn. */
-typedef enum draw { DRAW_AS_IS, DRAW_WINDOWS, DRAW_WINDOWS_FLIPPED } draw;
-
-/* The pipeline over s's datasets and the view of count records (0: one per
- * record) of map (NULL: all). 0, or 1 after an error line. */
-static int set_finish(const char *app, image_set *s, draw how, size_t count, size_t *map, size_t map_count)
-{
-    pcl_transform steps[4] = {{.kind = PCL_TRANSFORM_KIND_LUMA}};
-    int n = 1;
-    if (how != DRAW_AS_IS)
-        steps[n++] = (pcl_transform){.kind = PCL_TRANSFORM_KIND_RANDOM_RESIZED_CROP, .min_side = MIN_WINDOW,
-                                     .max_side = MAX_WINDOW, .width = SIDE, .height = SIDE};
-    if (how == DRAW_WINDOWS_FLIPPED) steps[n++] = (pcl_transform){.kind = PCL_TRANSFORM_KIND_FLIP, .horizontal = 1};
-    steps[n++] = (pcl_transform){.kind = PCL_TRANSFORM_KIND_SCALE, .range = PCL_RANGE_SIGNED};
-    s->map = map;
-    if (pcl_pipeline_create(s->datasets, s->count, steps, n, NULL, &s->pipeline) != PCL_OK ||
-        pcl_pipeline_source(s->pipeline, &s->view.base) != PCL_OK)
-        return app_fail(app, "images");
-    if (s->view.base.input[0] != 1 || s->view.base.input[1] != SIDE || s->view.base.input[2] != SIDE)
-        return fprintf(stderr, "perceptcl %s: images of %dx%d, expected %dx%d\n", app, s->view.base.input[2],
-                       s->view.base.input[1], SIDE, SIDE), 1;
-    s->view.map = map;
-    s->view.map_count = map ? map_count : s->view.base.count;
-    s->view.count = count ? count : s->view.map_count;
-    s->source = app_ae_view_source(&s->view);
-    return 0;
-}
-
-static int open_corpus(const char *app, image_set *s, pcl_corpus corpus, const char *root)
-{
-    if (pcl_dataset_open(corpus, root, &s->datasets[s->count]) != PCL_OK) return app_fail(app, "data");
-    s->count++;
-    return 0;
-}
-
-static int open_folder(const char *app, image_set *s, const char *dir, int side)
-{
-    pcl_folder_options options = {.width = side, .height = side};
-    if (pcl_dataset_open_folder(dir, &options, &s->datasets[s->count]) != PCL_OK) return app_fail(app, dir);
-    s->count++;
-    return 0;
-}
-
-/* The paper's split of STL-10's 13,000 labelled images (train_X then
- * test_X): part 0 validation (10,400), part 1 test (2,600). */
-static int paper_split(const char *app, int part, size_t **map, size_t *count)
-{
-    const size_t n = 13000, sizes[2] = {10400, 2600};
-    size_t *indices = malloc(n * sizeof *indices);
-    if (!indices || pcl_split(n, sizes, 2, SPLIT_SEED, indices) != PCL_OK)
-        return free(indices), app_fail(app, "split");
-    if (part == 1) memmove(indices, indices + sizes[0], sizes[1] * sizeof *indices);
-    *map = indices;
-    *count = sizes[part];
-    return 0;
-}
-
-/* The paper's protocol is there: the three STL-10 binary corpora complete. */
-static int paper_data(const char *root)
-{
-    const pcl_corpus corpora[3] = {PCL_CORPUS_STL10_UNLABELED_BIN, PCL_CORPUS_STL10_TRAIN_BIN,
-                                   PCL_CORPUS_STL10_TEST_BIN};
-    for (int c = 0; c < 3; c++) {
-        pcl_corpus_report report;
-        if (!root || pcl_corpus_check(corpora[c], root, 0, &report) != PCL_OK || !report.complete) return 0;
-    }
-    return 1;
-}
-
-/* Resolves --protocol against the data root: PROTOCOL_PAPER or
- * PROTOCOL_SUBSTITUTE, or 0 after a usage error. */
-static int resolve_protocol(app_args *r, const char *root, int protocol)
-{
-    if (protocol == PROTOCOL_PAPER && !paper_data(root))
-        return app_args_error(r, "--protocol paper needs STL-10's binaries (stl10_binary/) under %s",
-                              root ? root : "--data DIR");
-    if (protocol == PROTOCOL_AUTO) protocol = paper_data(root) ? PROTOCOL_PAPER : PROTOCOL_SUBSTITUTE;
-    return protocol;
-}
-
-/* The test set: --images, or the protocol's. name: what the report calls it. */
-static int open_test(const char *app, const char *root, int protocol, const char *images, image_set *s, char *name,
-                     size_t size)
-{
-    if (images) {
-        char base[256];
-        snprintf(name, size, "%s", app_base_name(images, base, sizeof base));
-        return open_folder(app, s, images, SIDE) || set_finish(app, s, DRAW_AS_IS, 0, NULL, 0);
-    }
-    if (protocol == PROTOCOL_PAPER) {
-        size_t *map = NULL, count = 0;
-        snprintf(name, size, "STL-10 test split");
-        return open_corpus(app, s, PCL_CORPUS_STL10_TRAIN_BIN, root) ||
-               open_corpus(app, s, PCL_CORPUS_STL10_TEST_BIN, root) || paper_split(app, 1, &map, &count) ||
-               set_finish(app, s, DRAW_AS_IS, 0, map, count);
-    }
-    snprintf(name, size, "STL-10 (256 real)");
-    return open_corpus(app, s, PCL_CORPUS_STL10_TEST_PNG, root) ||
-           open_corpus(app, s, PCL_CORPUS_STL10_UNLABELED_PNG, root) || set_finish(app, s, DRAW_AS_IS, 0, NULL, 0);
-}
 
 /* ---- train --------------------------------------------------------------------- */
 
@@ -212,24 +89,24 @@ static const app_option train_options[] = {
 
 static int run_train(int argc, char **argv)
 {
-    const char *cmd = "convae train", *dirs[MAX_DIRS], *validation_dir = NULL, *data = NULL, *init = NULL;
+    const char *cmd = "convae train", *dirs[APP_AE_MAX_DIRS], *validation_dir = NULL, *data = NULL, *init = NULL;
     pcl_device_selection selection = {0};
     app_train t = app_train_defaults();
     t.losses = 1u << PCL_LOSS_KIND_MSE | 1u << PCL_LOSS_KIND_MAE | 1u << PCL_LOSS_KIND_MSSSIM;
     t.adam = 1, t.adam_lr = 1e-4, t.batch = 64, t.epochs = 100, t.patience = 5;
     t.record_name = "images";
-    int dir_count = 0, bottleneck = 128, narrow = 0, standard = 0, protocol = PROTOCOL_AUTO, crops = 4;
+    int dir_count = 0, bottleneck = 128, narrow = 0, standard = 0, protocol = APP_AE_PROTOCOL_AUTO, crops = 4;
     long epoch_size = 0;
     app_args r;
     app_args_init(&r, cmd, usage, train_options, &selection, argc, argv);
     while (app_args_next(&r)) {
         if (app_train_arg(&t, &r)) continue;
         if (!r.option) app_args_error(&r, "unexpected argument '%s'", r.value);
-        else if (app_args_is(&r, "--train")) app_args_append(&r, dirs, &dir_count, MAX_DIRS, "--train folders");
+        else if (app_args_is(&r, "--train")) app_args_append(&r, dirs, &dir_count, APP_AE_MAX_DIRS, "--train folders");
         else if (app_args_is(&r, "--validation")) validation_dir = r.value;
         else if (app_args_is(&r, "--init")) init = r.value;
         else if (app_args_is(&r, "--data")) data = r.value;
-        else if (app_args_is(&r, "--protocol")) app_args_choice(&r, protocol_names, &protocol);
+        else if (app_args_is(&r, "--protocol")) app_args_choice(&r, app_ae_protocol_names, &protocol);
         else if (app_args_is(&r, "--bottleneck") && app_args_int(&r, 1, 1 << 20, &bottleneck) && bottleneck != 128 &&
                  bottleneck != 512)
             app_args_error(&r, "--bottleneck must be 128 or 512 (the paper's), not %d", bottleneck);
@@ -242,43 +119,46 @@ static int run_train(int argc, char **argv)
     if (r.exit_code < 0 && narrow && bottleneck != 128) app_args_error(&r, "--narrow has the 128-unit bottleneck");
     if (r.exit_code < 0 && !root && (!dir_count || !validation_dir))
         app_args_error(&r, "needs --data DIR (or PERCEPTCL_DATA), or --train DIR and --validation DIR");
-    if (r.exit_code < 0 && (dir_count || validation_dir) && protocol == PROTOCOL_PAPER)
+    if (r.exit_code < 0 && (dir_count || validation_dir) && protocol == APP_AE_PROTOCOL_PAPER)
         app_args_error(&r, "--protocol paper takes its images from --data, not --train / --validation");
-    if (r.exit_code < 0 && !(protocol = resolve_protocol(&r, root, protocol))) protocol = PROTOCOL_AUTO;
+    if (r.exit_code < 0 && !(protocol = app_ae_resolve_protocol(&r, root, protocol))) protocol = APP_AE_PROTOCOL_AUTO;
     const pcl_architecture *arch = narrow ? &pcl_arch_conv_ae_96_narrow
                                    : bottleneck == 512 ? &pcl_arch_conv_ae_96_b512 : &pcl_arch_conv_ae_96;
-    const int paper = protocol == PROTOCOL_PAPER && !dir_count;
+    const int paper = protocol == APP_AE_PROTOCOL_PAPER && !dir_count;
     json_t *folders = json_array();
     for (int d = 0; folders && d < dir_count; d++) json_array_append_new(folders, json_string(dirs[d]));
-    json_t *recipe = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:I, s:i, s:i, s:i, s:s}", "architecture", arch->name,
-                               "protocol", paper ? "paper" : "substitute", "data", root ? root : "", "train",
-                               folders, "validation", validation_dir ? validation_dir : "", "msssim_weights",
-                               standard ? "standard" : "equal", "epoch_size", (json_int_t)epoch_size,
-                               "validation_crops", crops, "window_min", MIN_WINDOW, "window_max", MAX_WINDOW, "init",
-                               init ? init : "");
+    json_t *recipe =
+        json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:I, s:i, s:i, s:i, s:s}", "architecture", arch->name, "protocol",
+                  paper ? "paper" : "substitute", "data", root ? root : "", "train", folders, "validation",
+                  validation_dir ? validation_dir : "", "msssim_weights", standard ? "standard" : "equal", "epoch_size",
+                  (json_int_t)epoch_size, "validation_crops", crops, "window_min", APP_AE_MIN_WINDOW, "window_max",
+                  APP_AE_MAX_WINDOW, "init", init ? init : "");
     if (r.exit_code < 0 && init && access(init, R_OK) != 0) app_args_error(&r, "--init %s: not readable", init);
     if (app_train_ready(&t, &r, recipe) >= 0) return r.exit_code;
 
     /* Data first: a bad folder fails before the device is opened. */
-    image_set train = {0}, validation = {0};
+    app_ae_set train = {0}, validation = {0};
     size_t *map = NULL, map_count = 0;
     int rc = 0;
-    for (int d = 0; d < dir_count && rc == 0; d++) rc = open_folder(cmd, &train, dirs[d], 0);
-    if (rc == 0 && !dir_count && paper) rc = open_corpus(cmd, &train, PCL_CORPUS_STL10_UNLABELED_BIN, root);
+    for (int d = 0; d < dir_count && rc == 0; d++) rc = app_ae_open_folder(cmd, &train, dirs[d], 0);
+    if (rc == 0 && !dir_count && paper) rc = app_ae_open_corpus(cmd, &train, PCL_CORPUS_STL10_UNLABELED_BIN, root);
     if (rc == 0 && !dir_count && !paper)
-        rc = open_corpus(cmd, &train, PCL_CORPUS_BSD200, root) || open_corpus(cmd, &train, PCL_CORPUS_T91, root);
-    if (rc == 0) rc = set_finish(cmd, &train, paper ? DRAW_AS_IS : DRAW_WINDOWS_FLIPPED,
-                                 epoch_size ? (size_t)epoch_size : paper || dir_count ? 0 : 20000, NULL, 0);
-    if (rc == 0 && validation_dir) rc = open_folder(cmd, &validation, validation_dir, 0);
+        rc = app_ae_open_corpus(cmd, &train, PCL_CORPUS_BSD200, root) ||
+             app_ae_open_corpus(cmd, &train, PCL_CORPUS_T91, root);
+    if (rc == 0)
+        rc = app_ae_set_finish(cmd, &train, paper ? APP_AE_DRAW_AS_IS : APP_AE_DRAW_WINDOWS_FLIPPED,
+                               epoch_size ? (size_t)epoch_size : paper || dir_count ? 0 : 20000, NULL, 0);
+    if (rc == 0 && validation_dir) rc = app_ae_open_folder(cmd, &validation, validation_dir, 0);
     if (rc == 0 && !validation_dir && paper)
-        rc = open_corpus(cmd, &validation, PCL_CORPUS_STL10_TRAIN_BIN, root) ||
-             open_corpus(cmd, &validation, PCL_CORPUS_STL10_TEST_BIN, root) || paper_split(cmd, 0, &map, &map_count);
-    if (rc == 0 && !validation_dir && !paper) rc = open_corpus(cmd, &validation, PCL_CORPUS_BSD100, root);
+        rc = app_ae_open_corpus(cmd, &validation, PCL_CORPUS_STL10_TRAIN_BIN, root) ||
+             app_ae_open_corpus(cmd, &validation, PCL_CORPUS_STL10_TEST_BIN, root) ||
+             app_ae_paper_split(cmd, 0, &map, &map_count);
+    if (rc == 0 && !validation_dir && !paper) rc = app_ae_open_corpus(cmd, &validation, PCL_CORPUS_BSD100, root);
     if (rc == 0) {
         size_t images = 0;
         for (int d = 0; d < validation.count; d++) images += pcl_dataset_count(validation.datasets[d]);
-        rc = paper ? set_finish(cmd, &validation, DRAW_AS_IS, 0, map, map_count)
-                   : set_finish(cmd, &validation, DRAW_WINDOWS, images * (size_t)crops, NULL, 0);
+        rc = paper ? app_ae_set_finish(cmd, &validation, APP_AE_DRAW_AS_IS, 0, map, map_count)
+                   : app_ae_set_finish(cmd, &validation, APP_AE_DRAW_WINDOWS, images * (size_t)crops, NULL, 0);
         map = NULL; /* owned by the set now (freed with it, also after a failure) */
     }
     free(map);
@@ -303,8 +183,8 @@ static int run_train(int argc, char **argv)
     job.ssim.scales = 5;
     job.ssim.weights = standard ? PCL_SSIM_WEIGHTS_STANDARD : PCL_SSIM_WEIGHTS_EQUAL;
     if (rc == 0) rc = app_ae_train_run(&t, &selection, &job);
-    set_free(&train);
-    set_free(&validation);
+    app_ae_set_free(&train);
+    app_ae_set_free(&validation);
     return rc;
 }
 
@@ -322,7 +202,7 @@ typedef struct test_run {
     pcl_context *context;
     app_ae_model models[MAX_MODELS];
     int model_count;
-    image_set set;
+    app_ae_set set;
     char set_name[128];
     const char *labels[MAX_MODELS];
     app_ae_eval eval;
@@ -333,7 +213,7 @@ static int test_run_start(const char *cmd, const pcl_device_selection *selection
                           const test_options *o, test_run *t)
 {
     const int count = o->count;
-    int rc = open_test(cmd, root, o->protocol, o->images, &t->set, t->set_name, sizeof t->set_name);
+    int rc = app_ae_open_test(cmd, root, o->protocol, o->images, &t->set, t->set_name, sizeof t->set_name);
     if (rc == 0 && !(t->context = app_open_context(selection))) rc = 1;
     if (rc == 0) rc = app_ae_load(cmd, t->context, archs, 3, o->paths, count, t->models);
     if (rc == 0) t->model_count = count;
@@ -352,7 +232,7 @@ static void test_run_end(test_run *t)
 {
     app_ae_eval_free(&t->eval);
     app_ae_free(t->models, t->model_count);
-    set_free(&t->set);
+    app_ae_set_free(&t->set);
     if (t->context) pcl_context_destroy(t->context);
 }
 
@@ -361,7 +241,7 @@ static int test_arg(app_args *r, test_options *o)
     if (app_args_is(r, "--model")) app_args_append(r, o->paths, &o->count, MAX_MODELS, "--model files");
     else if (app_args_is(r, "--data")) o->data = r->value;
     else if (app_args_is(r, "--images")) o->images = r->value;
-    else if (app_args_is(r, "--protocol")) app_args_choice(r, protocol_names, &o->protocol);
+    else if (app_args_is(r, "--protocol")) app_args_choice(r, app_ae_protocol_names, &o->protocol);
     else if (app_args_is(r, "--seed")) app_args_long(r, 0, 0x7fffffffL, &o->seed);
     else if (app_args_is(r, "--zoom")) app_args_int(r, 1, 16, &o->zoom);
     else if (app_args_is(r, "--msssim-weights")) app_args_choice(r, exponents, &o->standard);
@@ -376,8 +256,8 @@ static const char *test_ready(app_args *r, test_options *o)
     if (r->exit_code < 0 && !o->count) app_args_error(r, "needs --model M");
     if (r->exit_code < 0 && !o->images && !root)
         app_args_error(r, "needs --data DIR (or PERCEPTCL_DATA) or --images DIR");
-    if (r->exit_code < 0 && !o->images && !(o->protocol = resolve_protocol(r, root, o->protocol)))
-        o->protocol = PROTOCOL_AUTO;
+    if (r->exit_code < 0 && !o->images && !(o->protocol = app_ae_resolve_protocol(r, root, o->protocol)))
+        o->protocol = APP_AE_PROTOCOL_AUTO;
     return root;
 }
 
@@ -400,7 +280,7 @@ static char *eval_note(const test_run *t, int protocol, const char *images, int 
     if (!out) return free(wins), NULL;
     fprintf(out, "Test set: %s, %ld images, 96x96 luma in [-1, 1]; %s.\n\n", t->set_name, t->eval.images,
             images ? "a folder given with --images"
-            : protocol == PROTOCOL_PAPER
+            : protocol == APP_AE_PROTOCOL_PAPER
                 ? "the paper's protocol (STL-10 binaries; 2,600 of the 13,000 labelled images, split seed 2017)"
                 : "substitute protocol (no STL-10 binaries): trained on windows of BSD200 + T91, validated on "
                   "BSD100 windows, tested on the 256 real STL-10 images in ../shared/datasets");
@@ -472,7 +352,7 @@ static int run_eval(int argc, char **argv)
                                                     "ssim", app_round(app_ae_mean(&t.eval, m, APP_AE_SSIM), 6))))
             json_decref(models), models = NULL;
     json_t *header = models && wins ? json_pack("{s:s, s:s, s:o, s:o}", "protocol",
-                                                o.images ? "images" : o.protocol == PROTOCOL_PAPER ? "paper"
+                                                o.images ? "images" : o.protocol == APP_AE_PROTOCOL_PAPER ? "paper"
                                                                                                  : "substitute",
                                                 "pixel_scale", "[-1, 1]", "models", models, "wins", wins)
                                     : NULL;

@@ -18,6 +18,7 @@ static const app_entry apps[] = {
     {"sr-eval", app_sr_eval, "SRCNN evaluation protocol (PSNR/SSIM on Y) of the bicubic baseline"},
     {"srcnn", app_srcnn, "SRCNN super-resolution with MSE / MAE / MS-SSIM: train, eval (Table 2), upscale, compare"},
     {"convae", app_convae, "convolutional autoencoders with MSE / MAE / MS-SSIM: train, eval (Table 3), reconstruct"},
+    {"elvae", app_elvae, "the expected-loss VAE with MSE / MAE / MS-SSIM: train, sample, reconstruct, select C by MMD"},
     {"datasets", app_datasets, "which corpora a data folder holds and whether they are complete"},
     {"study", app_study, "human-judgment studies: items manifest, make (2AFC / ranking web page), analyze"},
     {"yaleb", app_yaleb, "Extended Yale B (Table 1): autoencoders, bottleneck and pixel features, SVM / SVR, Table 1 over seeds"},

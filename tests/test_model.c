@@ -416,6 +416,10 @@ START_TEST(test_architectures)
     /* App. B: the same convs, a head giving mu and log sigma^2 (2 x 128), z (128) -> 12x12x512. */
     size_t elvae = convs + dense_params(features96, 2 * 128) + dense_params(128, features96);
     expect_shape(&pcl_arch_elvae_96, out96, elvae);
+    /* Its narrow variant: the narrow conv AE's layers, the head 12x12x32 -> 2 x 128. */
+    const size_t elvae_narrow = narrow + dense_params(32 * 12 * 12, 2 * 128) - dense_params(32 * 12 * 12, 128);
+    expect_shape(&pcl_arch_elvae_96_narrow, out96, elvae_narrow);
+    expect_built(&pcl_arch_elvae_96_narrow, out96, elvae_narrow);
 
     /* App. C: 48x48 (6x6x512 features), 32-unit bottleneck, batch norm (gamma, beta) after
      * every conv / dense but the output conv. */

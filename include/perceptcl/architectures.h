@@ -27,6 +27,8 @@
  *   pcl_arch_elvae_96             app. B: the conv encoder, a Gaussian head
  *                                 (mu and log-variance of a 128-d z), the
  *                                 VAE sampler and the conv AE's decoder
+ *   pcl_arch_elvae_96_narrow      not the paper's: pcl_arch_elvae_96 with 8,
+ *                                 16, 32 filters, for tests and smoke runs
  *   pcl_arch_yaleb_ae_48          app. C: the conv AE at 48x48 with a 32-unit
  *                                 ReLU bottleneck and batch normalisation on
  *                                 every layer but the output
@@ -48,6 +50,7 @@ PCL_API extern const pcl_architecture pcl_arch_conv_ae_96;
 PCL_API extern const pcl_architecture pcl_arch_conv_ae_96_b512;
 PCL_API extern const pcl_architecture pcl_arch_conv_ae_96_narrow;
 PCL_API extern const pcl_architecture pcl_arch_elvae_96;
+PCL_API extern const pcl_architecture pcl_arch_elvae_96_narrow;
 PCL_API extern const pcl_architecture pcl_arch_yaleb_ae_48;
 
 #ifdef __cplusplus

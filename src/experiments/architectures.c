@@ -99,19 +99,27 @@ const pcl_architecture pcl_arch_conv_ae_96_narrow = {"conv-ae-96-narrow", conv_a
  * (mu, log sigma^2), i.e. one dense layer giving both (128 each, the VAE
  * sampler's 2L input); the decoder is the conv AE's from z (dense, ReLU,
  * upsample + conv, tanh output). */
-static const pcl_layer_spec elvae_96[] = {
-    PCL_SPEC_CONV2D(NULL, 1, 128, 5, 2, 2, PCL_PADDING_ZERO),   RELU,
-    PCL_SPEC_CONV2D(NULL, 128, 256, 5, 2, 2, PCL_PADDING_ZERO), RELU,
-    PCL_SPEC_CONV2D(NULL, 256, 512, 5, 2, 2, PCL_PADDING_ZERO), RELU,
-    PCL_SPEC_DENSE(NULL, 512 * 12 * 12, 2 * 128), /* mu, log sigma^2 */
-    PCL_SPEC_VAE_SAMPLER(128),
-    PCL_SPEC_DENSE(NULL, 128, 512 * 12 * 12),                   RELU,
-    PCL_SPEC_RESHAPE(512, 12, 12),
-    PCL_SPEC_UPSAMPLE(2), PCL_SPEC_CONV2D(NULL, 512, 256, 5, 1, 2, PCL_PADDING_ZERO), RELU,
-    PCL_SPEC_UPSAMPLE(2), PCL_SPEC_CONV2D(NULL, 256, 128, 5, 1, 2, PCL_PADDING_ZERO), RELU,
-    PCL_SPEC_UPSAMPLE(2), PCL_SPEC_CONV2D(NULL, 128, 1, 5, 1, 2, PCL_PADDING_ZERO),   TANH,
-};
+#define ELVAE_96(c1, c2, c3, latent)                                                                                   \
+    PCL_SPEC_CONV2D(NULL, 1, c1, 5, 2, 2, PCL_PADDING_ZERO),  RELU,                                                    \
+    PCL_SPEC_CONV2D(NULL, c1, c2, 5, 2, 2, PCL_PADDING_ZERO), RELU,                                                    \
+    PCL_SPEC_CONV2D(NULL, c2, c3, 5, 2, 2, PCL_PADDING_ZERO), RELU,                                                    \
+    PCL_SPEC_DENSE(NULL, c3 * 12 * 12, 2 * (latent)), /* mu, log sigma^2 */                                            \
+    PCL_SPEC_VAE_SAMPLER(latent),                                                                                      \
+    PCL_SPEC_DENSE(NULL, latent, c3 * 12 * 12),               RELU,                                                    \
+    PCL_SPEC_RESHAPE(c3, 12, 12),                                                                                      \
+    PCL_SPEC_UPSAMPLE(2), PCL_SPEC_CONV2D(NULL, c3, c2, 5, 1, 2, PCL_PADDING_ZERO), RELU,                              \
+    PCL_SPEC_UPSAMPLE(2), PCL_SPEC_CONV2D(NULL, c2, c1, 5, 1, 2, PCL_PADDING_ZERO), RELU,                              \
+    PCL_SPEC_UPSAMPLE(2), PCL_SPEC_CONV2D(NULL, c1, 1, 5, 1, 2, PCL_PADDING_ZERO),  TANH
+
+static const pcl_layer_spec elvae_96[] = {ELVAE_96(128, 256, 512, 128)};
 const pcl_architecture pcl_arch_elvae_96 = {"elvae-96", elvae_96, COUNT(elvae_96), {1, 96, 96}, 0};
+
+/* Not the paper's: the same with 8, 16, 32 filters and the 128-d z (about
+ * 1.2 M parameters instead of 27 M), for tests and smoke runs (perceptcl
+ * elvae train --narrow). */
+static const pcl_layer_spec elvae_96_narrow[] = {ELVAE_96(8, 16, 32, 128)};
+const pcl_architecture pcl_arch_elvae_96_narrow = {"elvae-96-narrow", elvae_96_narrow, COUNT(elvae_96_narrow),
+                                                   {1, 96, 96}, 0};
 
 /* ---- Extended Yale B autoencoder (sec. 5, app. C) -------------------------------
  * "the same architecture described in Section A.2 except here we used a
