@@ -47,6 +47,76 @@ pcl_data_source app_ae_view_source(app_ae_view *view)
     return s;
 }
 
+/* ---- a set of images ------------------------------------------------------------ */
+
+static int set_add(const char *app, app_ae_set *s, const char *what)
+{
+    if (s->count == APP_AE_MAX_DATASETS)
+        return fprintf(stderr, "perceptcl %s: %s: more than %d datasets in one set\n", app, what,
+                       APP_AE_MAX_DATASETS), 1;
+    return 0;
+}
+
+int app_ae_set_open_corpus(const char *app, app_ae_set *s, pcl_corpus corpus, const char *root)
+{
+    if (set_add(app, s, "data")) return 1;
+    if (pcl_dataset_open(corpus, root, &s->datasets[s->count]) != PCL_OK) return app_fail(app, "data");
+    s->count++;
+    return 0;
+}
+
+int app_ae_set_open_folder(const char *app, app_ae_set *s, const char *dir, int side)
+{
+    pcl_folder_options options = {.width = side, .height = side};
+    if (set_add(app, s, dir)) return 1;
+    if (pcl_dataset_open_folder(dir, &options, &s->datasets[s->count]) != PCL_OK) return app_fail(app, dir);
+    s->count++;
+    return 0;
+}
+
+int app_ae_set_finish(const char *app, app_ae_set *s, const app_ae_draw *draw, size_t count, size_t *map,
+                      size_t map_count)
+{
+    pcl_transform steps[4] = {{.kind = PCL_TRANSFORM_KIND_LUMA}};
+    int n = 1;
+    s->map = map;
+    if (draw->window_min)
+        steps[n++] = (pcl_transform){.kind = PCL_TRANSFORM_KIND_RANDOM_RESIZED_CROP, .min_side = draw->window_min,
+                                     .max_side = draw->window_max, .width = draw->side, .height = draw->side};
+    if (draw->window_min && draw->flip)
+        steps[n++] = (pcl_transform){.kind = PCL_TRANSFORM_KIND_FLIP, .horizontal = 1};
+    steps[n++] = (pcl_transform){.kind = PCL_TRANSFORM_KIND_SCALE, .range = PCL_RANGE_SIGNED};
+    if (pcl_pipeline_create(s->datasets, s->count, steps, n, NULL, &s->pipeline) != PCL_OK ||
+        pcl_pipeline_source(s->pipeline, &s->view.base) != PCL_OK)
+        return app_fail(app, "images");
+    const int *shape = s->view.base.input;
+    if (shape[0] != 1 || shape[1] != draw->side || shape[2] != draw->side)
+        return fprintf(stderr, "perceptcl %s: images of %dx%d, expected %dx%d\n", app, shape[2], shape[1],
+                       draw->side, draw->side), 1;
+    s->view.map = map;
+    s->view.map_count = map ? map_count : s->view.base.count;
+    s->view.count = count ? count : s->view.map_count;
+    s->source = app_ae_view_source(&s->view);
+    return 0;
+}
+
+void app_ae_set_free(app_ae_set *s)
+{
+    pcl_pipeline_destroy(s->pipeline);
+    for (int d = 0; d < s->count; d++) pcl_dataset_destroy(s->datasets[d]);
+    free(s->map);
+    memset(s, 0, sizeof *s);
+}
+
+int app_ae_split(const char *app, size_t n, const size_t sizes[2], uint64_t seed, int part, size_t **map)
+{
+    size_t *indices = malloc(n * sizeof *indices);
+    if (!indices || pcl_split(n, sizes, 2, seed, indices) != PCL_OK) return free(indices), app_fail(app, "split");
+    if (part == 1) memmove(indices, indices + sizes[0], sizes[1] * sizeof *indices);
+    *map = indices;
+    return 0;
+}
+
 /* ---- training --------------------------------------------------------------------- */
 
 static double now_seconds(void)
@@ -68,7 +138,8 @@ int app_ae_train_run(app_train *t, const pcl_device_selection *selection, const 
     pcl_trainer_config config;
     pcl_trainer_result result = {0};
     int rc = pcl_model_build_architecture(context, job->arch, &model) != PCL_OK ||
-                     pcl_model_init_weights(model, PCL_INIT_TORCH_DEFAULT, 0.0, (uint64_t)t->seed) != PCL_OK
+                     pcl_model_init_weights(model, job->he_init ? PCL_INIT_HE_NORMAL : PCL_INIT_TORCH_DEFAULT, 0.0,
+                                            (uint64_t)t->seed) != PCL_OK
                  ? app_fail(app, job->arch->name)
                  : 0;
     if (rc == 0 && job->init && pcl_model_load(model, job->init, NULL) != PCL_OK) rc = app_fail(app, "--init");

@@ -14,7 +14,9 @@
 #define PERCEPTCL_APP_AUTOENCODER_H
 
 #include "app.h"
+#include "perceptcl/datasets.h"
 #include "perceptcl/model.h"
+#include "perceptcl/pipeline.h"
 #include "perceptcl/ssim.h"
 #include "perceptcl/trainer.h"
 
@@ -36,6 +38,46 @@ typedef struct app_ae_view {
 } app_ae_view;
 pcl_data_source app_ae_view_source(app_ae_view *view);
 
+/* ---- a set of images ----------------------------------------------------------
+ * Datasets (corpora or folders) through one pipeline, seen through a view:
+ * luma (ITU-R 601-2), then as drawn (app_ae_draw), then [-1, 1]. Open the
+ * datasets, then app_ae_set_finish; the set must not move afterwards (its
+ * source points into it). */
+enum { APP_AE_MAX_DATASETS = 8 };
+typedef struct app_ae_set {
+    pcl_dataset *datasets[APP_AE_MAX_DATASETS];
+    int count;
+    pcl_pipeline *pipeline;
+    size_t *map; /* owned */
+    app_ae_view view;
+    pcl_data_source source;
+} app_ae_set;
+
+/* How a set's images become side x side records: window_min 0: as they are
+ * (they must be side x side); else a seeded square window of side
+ * window_min..window_max resized to side x side (RANDOM_RESIZED_CROP:
+ * MATLAB bicubic, antialiased), mirrored left-right at random when flip. */
+typedef struct app_ae_draw {
+    int side, window_min, window_max, flip;
+} app_ae_draw;
+
+/* Adds a corpus under root, or a folder (side: the size every image must
+ * have, 0 any). 0, or 1 after an error line. */
+int app_ae_set_open_corpus(const char *app, app_ae_set *s, pcl_corpus corpus, const char *root);
+int app_ae_set_open_folder(const char *app, app_ae_set *s, const char *dir, int side);
+/* The pipeline over the datasets and the view of count records (0: one per
+ * record of map) of map (map_count records; NULL: every record). map is
+ * owned by the set from here on, also after a failure. 0, or 1 after an
+ * error line. */
+int app_ae_set_finish(const char *app, app_ae_set *s, const app_ae_draw *draw, size_t count, size_t *map,
+                      size_t map_count);
+void app_ae_set_free(app_ae_set *s);
+
+/* Part (0 or 1) of a seeded split of n records into sizes[0] + sizes[1]
+ * (pcl_split): *map (malloc'd) holds its sizes[part] record indices. 0, or
+ * 1 after an error line. */
+int app_ae_split(const char *app, size_t n, const size_t sizes[2], uint64_t seed, int part, size_t **map);
+
 /* ---- training ---------------------------------------------------------------- */
 typedef struct app_ae_job {
     const pcl_architecture *arch;
@@ -45,11 +87,14 @@ typedef struct app_ae_job {
     const char *title;                 /* the curve's */
     const char *const *metadata;       /* key, value, ..., NULL (app_train_metadata) */
     const char *init;                  /* NULL, or a model file of arch to start from */
+    int he_init;                       /* 1: He-normal weights, zero biases (a deep ReLU stack: fcae) */
 } app_ae_job;
 
 /* Opens the device, builds job->arch with PyTorch's default initialisation
  * (PCL_INIT_TORCH_DEFAULT, seed t->seed; bench/RESULTS.md "W4a's loss": why
- * not He-normal) or job->init's weights, sets up the optimizer (app_train_setup), trains with early
+ * not He-normal for the conv AE), He-normal when job->he_init (README,
+ * "Experiment 1": PyTorch's default fades the signal through 12 dense ReLU
+ * layers), or job->init's weights, sets up the optimizer (app_train_setup), trains with early
  * stopping on the validation loss (t->patience; the best weights kept), and
  * saves the model (app_train_save) with job->metadata, "device" and
  * "train_seconds" (this run's wall time). 0, or 1 after an error line. */

@@ -296,7 +296,7 @@ static int run_train(int argc, char **argv)
                                  "96x96 luma (ITU-R 601-2) in [-1, 1]", "msssim_weights",
                                  standard ? "standard" : "equal", "init",
                                  init ? app_base_name(init, name, sizeof name) : NULL, NULL};
-    app_ae_job job = {arch, train.source, &validation.source, pcl_ssim_options_default(), title, keys_values, init};
+    app_ae_job job = {arch, train.source, &validation.source, pcl_ssim_options_default(), title, keys_values, init, 0};
     job.ssim.mode = PCL_SSIM_MODE_SAME;
     job.ssim.data_range = 2.0;
     job.ssim.scales = 5;
