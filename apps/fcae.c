@@ -25,10 +25,10 @@
 static const char usage[] =
     "usage: perceptcl fcae train --loss mse|ssim|mae|msssim --out MODEL.safetensors\n"
     "                            [--data DIR] [--protocol auto|paper|substitute] [--train DIR ...]\n"
-    "                            [--validation DIR] [--narrow] [--epoch-size N] [--epochs 100]\n"
-    "                            [--patience 1] [--min-delta D] [--max-steps N] [--batch 64] [--lr RATE]\n"
-    "                            [--momentum 0.9] [--weight-decay 5e-5] [--optimizer sgd|adam] [--seed 1]\n"
-    "                            [--resume] [--log CSV] [--curve SVG]\n"
+    "                            [--validation DIR] [--narrow] [--init he|torch] [--epoch-size N]\n"
+    "                            [--epochs 100] [--patience 1] [--min-delta D] [--max-steps N] [--batch 64]\n"
+    "                            [--lr RATE] [--momentum 0.9] [--weight-decay 5e-5] [--optimizer sgd|adam]\n"
+    "                            [--seed 1] [--resume] [--log CSV] [--curve SVG]\n"
     "       perceptcl fcae eval --model MSE_NET --model SSIM_NET [--model M ...] [--data DIR | --images DIR]\n"
     "                            [--protocol P] [--report PREFIX] [--grid OUT.png] [--study DIR]\n"
     "                            [--study-count 64] [--seed 1] [--zoom 4]\n"
@@ -64,7 +64,9 @@ static const char usage[] =
     "  summed over an image's 1024 pixels and halved: 512x ours; an approximate SSIM gradient):\n"
     "  defaults here, measured (README, \"Experiment 1\"): --lr 2.5e-2 for mse and mae (5e-5 x 512),\n"
     "  5e-2 for ssim and msssim. Every epoch writes MODEL.safetensors.train; --resume continues it\n"
-    "  exactly (same flags; --epochs and --max-steps may change).\n\n"
+    "  exactly (same flags; --epochs and --max-steps may change). --init: He-normal weights and zero\n"
+    "  biases (he, default), or PyTorch's U(+-1/sqrt(fan_in)) for both (torch), which fades the\n"
+    "  signal through the 12 dense ReLU layers (README).\n\n"
     "eval: the MSE net (a model trained with --loss mse) and the SSIM net (--loss ssim) on the\n"
     "  queries: the fraction of images where the SSIM net's SSIM is higher and where the MSE net's\n"
     "  MSE is lower, with Wilson 95% intervals and ties apart, beside the paper's 97.33% and 69.71%;\n"
@@ -168,7 +170,8 @@ static int open_tiny(const char *app, const char *root, app_ae_set *s, size_t ep
 static const app_option train_options[] = {
     APP_TRAIN_OPTIONS,   APP_TRAIN_EARLY_STOP_OPTIONS, {"--data", "DIR"},       {"--protocol", "P"},
     {"--train", "DIR"},  {"--validation", "DIR"},      {"--narrow", NULL},      {"--epoch-size", "N"},
-    {NULL, NULL}};
+    {"--init", "I"},     {NULL, NULL}};
+static const char *const init_names[] = {"he", "torch", NULL};
 
 static int run_train(int argc, char **argv)
 {
@@ -179,7 +182,7 @@ static int run_train(int argc, char **argv)
                1u << PCL_LOSS_KIND_MSSSIM;
     t.batch = 64, t.epochs = 100, t.patience = 1, t.momentum = 0.9, t.weight_decay = 5e-5;
     t.record_name = "images";
-    int dir_count = 0, narrow = 0, protocol = PROTOCOL_AUTO;
+    int dir_count = 0, narrow = 0, protocol = PROTOCOL_AUTO, torch_init = 0;
     long epoch_size = 0;
     app_args r;
     app_args_init(&r, cmd, usage, train_options, &selection, argc, argv);
@@ -191,6 +194,7 @@ static int run_train(int argc, char **argv)
         else if (app_args_is(&r, "--data")) data = r.value;
         else if (app_args_is(&r, "--protocol")) app_args_choice(&r, protocol_names, &protocol);
         else if (app_args_is(&r, "--narrow")) narrow = 1;
+        else if (app_args_is(&r, "--init")) app_args_choice(&r, init_names, &torch_init);
         else if (app_args_is(&r, "--epoch-size")) app_args_long(&r, 1, 1000000000, &epoch_size);
     }
     /* The learning rates measured to train (README, "Experiment 1"). */
@@ -206,10 +210,11 @@ static int run_train(int argc, char **argv)
     const int paper = protocol == PROTOCOL_PAPER && !dir_count;
     json_t *folders = json_array();
     for (int d = 0; folders && d < dir_count; d++) json_array_append_new(folders, json_string(dirs[d]));
-    json_t *recipe = json_pack("{s:s, s:s, s:s, s:o, s:s, s:I, s:i, s:i}", "architecture", arch->name, "protocol",
-                               paper ? "paper" : "substitute", "data", root ? root : "", "train", folders,
+    json_t *recipe = json_pack("{s:s, s:s, s:s, s:o, s:s, s:I, s:i, s:i, s:s}", "architecture", arch->name,
+                               "protocol", paper ? "paper" : "substitute", "data", root ? root : "", "train", folders,
                                "validation", validation_dir ? validation_dir : "", "epoch_size",
-                               (json_int_t)epoch_size, "window_min", MIN_WINDOW, "window_max", MAX_WINDOW);
+                               (json_int_t)epoch_size, "window_min", MIN_WINDOW, "window_max", MAX_WINDOW, "init",
+                               init_names[torch_init]);
     if (app_train_ready(&t, &r, recipe) >= 0) return r.exit_code;
 
     /* Data first: a bad folder fails before the device is opened. */
@@ -245,9 +250,10 @@ static int run_train(int argc, char **argv)
                                  dir_count ? train_names
                                  : paper   ? "Tiny Images (every 39th)"
                                            : "BSD200,T91,STL-10 unlabeled 246,CIFAR-10 train 200",
-                                 "input", "32x32 luma (ITU-R 601-2) in [-1, 1]", NULL};
+                                 "input", "32x32 luma (ITU-R 601-2) in [-1, 1]", "init", init_names[torch_init],
+                                 NULL};
     app_ae_job job = {arch, train.source, &validation.source, ssim_options(t.loss == PCL_LOSS_KIND_MSSSIM ? 5 : 1),
-                      title, keys_values, NULL, 1};
+                      title, keys_values, NULL, !torch_init};
     if (rc == 0) rc = app_ae_train_run(&t, &selection, &job);
     app_ae_set_free(&train);
     app_ae_set_free(&validation);

@@ -159,7 +159,8 @@ START_TEST(train_eval_reconstruct)
     double better = json_member_number(ssim, "better", NAN), worse = json_member_number(ssim, "worse", NAN),
            ties = json_member_number(ssim, "ties", NAN);
     ck_assert_msg(better + worse + ties == 1000, "%g + %g + %g", better, worse, ties);
-    ck_assert_msg(better > 500, "the SSIM net has the higher SSIM on %g of 1000 queries", better);
+    /* 693 on the 2-core Xeon VM (PoCL); a majority with room for another device's rounding. */
+    ck_assert_msg(better > 550, "the SSIM net has the higher SSIM on %g of 1000 queries", better);
     double rate = json_member_number(ssim, "rate", NAN), low = json_member_number(ssim, "low", NAN),
            high = json_member_number(ssim, "high", NAN);
     ck_assert(low < rate && rate < high && fabs(rate - better / 1000) < 1e-4);
