@@ -397,6 +397,36 @@ json_t *app_ae_wins_json(const app_ae_eval *e, const char *const *labels)
     return list;
 }
 
+typedef struct advantage {
+    double value;
+    long index;
+} advantage;
+
+static int by_advantage(const void *p, const void *q)
+{
+    const advantage *x = p, *y = q;
+    if (x->value != y->value) return x->value < y->value ? 1 : -1;
+    return (x->index > y->index) - (x->index < y->index);
+}
+
+int app_ae_extremes(const app_ae_eval *e, int a, int b, int metric, int half, long *rows)
+{
+    advantage *order = malloc((size_t)e->images * sizeof *order);
+    if (!order) return -1;
+    const int sign = app_ae_metric_higher_is_better(metric) ? 1 : -1;
+    for (long i = 0; i < e->images; i++) {
+        double va = e->scores[((size_t)a * e->images + i) * APP_AE_METRICS + metric];
+        double vb = e->scores[((size_t)b * e->images + i) * APP_AE_METRICS + metric];
+        order[i] = (advantage){sign * (va - vb), i};
+    }
+    qsort(order, (size_t)e->images, sizeof *order, by_advantage);
+    int n = 0;
+    for (long i = 0; i < e->images; i++)
+        if (i < half || i >= e->images - half) rows[n++] = order[i].index;
+    free(order);
+    return n;
+}
+
 /* ---- pictures and the study kit ----------------------------------------------- */
 
 void app_ae_pick(long images, int count, uint64_t seed, long *picked)

@@ -161,6 +161,14 @@ app_ae_wins app_ae_count_wins(const app_ae_eval *eval, int a, int b, int metric)
 char *app_ae_wins_markdown(const app_ae_eval *eval, const char *const *labels);
 json_t *app_ae_wins_json(const app_ae_eval *eval, const char *const *labels);
 
+/* The images where model a's advantage over b on metric (a - b, or b - a
+ * when lower is better) is largest, half of them in decreasing advantage,
+ * then the half where it is smallest, also in decreasing advantage (every
+ * image, in that order, when there are fewer than 2 * half; ties by index).
+ * Figure 3: a = the SSIM net, b = the MSE net, metric SSIM. Returns the
+ * number of rows written (min(images, 2 * half)), or -1 out of memory. */
+int app_ae_extremes(const app_ae_eval *eval, int a, int b, int metric, int half, long *rows);
+
 /* ---- pictures and the study kit ---------------------------------------------- */
 /* count distinct image indices below images, drawn from seed (in
  * increasing order); count <= images. */

@@ -384,35 +384,6 @@ static char *eval_note(const test_run *t, const test_options *o, const app_ae_wi
     return text;
 }
 
-/* Figure 3's rows: the FIGURE3_HALF queries where the SSIM net's SSIM gain
- * over the MSE net is largest, then the FIGURE3_HALF where it is smallest,
- * in decreasing gain (every query when there are fewer). Returns the rows. */
-static double *figure3_gain;
-static int by_gain(const void *a, const void *b)
-{
-    double ga = figure3_gain[*(const long *)a], gb = figure3_gain[*(const long *)b];
-    return ga < gb ? 1 : ga > gb ? -1 : (*(const long *)a > *(const long *)b) - (*(const long *)a < *(const long *)b);
-}
-
-static int figure3_rows(const app_ae_eval *e, int mse, int ssim, long *rows)
-{
-    long *order = malloc((size_t)e->images * sizeof *order);
-    double *gain = malloc((size_t)e->images * sizeof *gain);
-    if (!order || !gain) return free(order), free(gain), -1;
-    for (long i = 0; i < e->images; i++) {
-        order[i] = i;
-        gain[i] = e->scores[((size_t)ssim * e->images + i) * APP_AE_METRICS + APP_AE_SSIM] -
-                  e->scores[((size_t)mse * e->images + i) * APP_AE_METRICS + APP_AE_SSIM];
-    }
-    figure3_gain = gain;
-    qsort(order, (size_t)e->images, sizeof *order, by_gain);
-    int n = 0;
-    for (long i = 0; i < e->images; i++)
-        if (i < FIGURE3_HALF || i >= e->images - FIGURE3_HALF) rows[n++] = order[i];
-    free(order), free(gain);
-    return n;
-}
-
 static int run_eval(int argc, char **argv)
 {
     const char *cmd = "fcae eval", *report = NULL, *grid = NULL, *study = NULL;
@@ -484,7 +455,8 @@ static int run_eval(int argc, char **argv)
                         "set", "sets", "images", wins_metric, 1, columns, 2, app_paper_fc_wins.row_labels, 2, &row, 1,
                         note, header};
     long picked[2 * FIGURE3_HALF];
-    int rows = rc == 0 && grid ? figure3_rows(&t.eval, mse, ssim, picked) : 0;
+    /* Figure 3: the 8 queries where the SSIM net's SSIM gain is largest, then the 8 where it is smallest. */
+    int rows = rc == 0 && grid ? app_ae_extremes(&t.eval, ssim, mse, APP_AE_SSIM, FIGURE3_HALF, picked) : 0;
     if (rows < 0) rc = (fprintf(stderr, "perceptcl %s: out of memory\n", cmd), 1);
     const int panels[3] = {1 + mse, 0, 1 + ssim};
     if (rc == 0 && grid) rc = app_ae_grid_write(cmd, &t.eval, picked, rows, panels, 3, o.zoom, grid);

@@ -12,6 +12,7 @@
 #include "json_get.h"
 #include "perceptcl/architectures.h"
 #include "perceptcl/image.h"
+#include "perceptcl/tensor.h"
 
 #include "run_perceptcl.h"
 
@@ -91,6 +92,69 @@ START_TEST(split_and_set)
     ck_assert_int_eq(app_ae_set_open_folder("test", &small, TRAIN, 0), 0);
     ck_assert_int_ne(app_ae_set_finish("test", &small, &as_is, 0, NULL, 0), 0);
     app_ae_set_free(&small);
+}
+END_TEST
+
+START_TEST(extremes)
+{
+    /* 7 images, model 0 against model 1: SSIM advantages 0.3, -0.1, 0.5, 0, 0.2, -0.4, 0.2 (a tie
+     * broken by index); MSE 0's advantage is 1 - 0's value (lower is better). */
+    const double gain[7] = {0.3, -0.1, 0.5, 0.0, 0.2, -0.4, 0.2};
+    double scores[2 * 7 * APP_AE_METRICS] = {0};
+    for (int i = 0; i < 7; i++) {
+        scores[i * APP_AE_METRICS + APP_AE_SSIM] = 0.5 + gain[i];
+        scores[(7 + i) * APP_AE_METRICS + APP_AE_SSIM] = 0.5;
+        scores[i * APP_AE_METRICS + APP_AE_MSE] = gain[i];
+        scores[(7 + i) * APP_AE_METRICS + APP_AE_MSE] = 0.0;
+    }
+    app_ae_eval e = {.images = 7, .models = 2, .scores = scores};
+    long rows[14];
+    ck_assert_int_eq(app_ae_extremes(&e, 0, 1, APP_AE_SSIM, 2, rows), 4);
+    const long expected[4] = {2, 0, 1, 5}; /* largest two, then the smallest two, decreasing */
+    for (int k = 0; k < 4; k++) ck_assert_int_eq(rows[k], expected[k]);
+    ck_assert_int_eq(app_ae_extremes(&e, 0, 1, APP_AE_SSIM, 8, rows), 7); /* fewer than 16: all, in order */
+    const long all[7] = {2, 0, 4, 6, 3, 1, 5};
+    for (int k = 0; k < 7; k++) ck_assert_int_eq(rows[k], all[k]);
+    ck_assert_int_eq(app_ae_extremes(&e, 0, 1, APP_AE_MSE, 1, rows), 2); /* lower MSE: the advantage is -gain */
+    ck_assert_int_eq(rows[0], 5);
+    ck_assert_int_eq(rows[1], 2);
+}
+END_TEST
+
+START_TEST(narrow_code_is_binary)
+{
+    /* The narrow table's encoder (its first 12 entries: five dense + ReLU, dense, binary) on 64
+     * CIFAR-10 images: every code unit -1 or +1, 16 of them, and not all alike. */
+    const pcl_architecture *arch = &pcl_arch_fc_binary_ae_narrow;
+    ck_assert(arch->spec[11].kind == PCL_LAYER_KIND_BINARY);
+    pcl_model *encoder = NULL;
+    OK(pcl_model_build(context, arch->spec, 12, &encoder));
+    OK(pcl_model_init_weights(encoder, PCL_INIT_HE_NORMAL, 0, 3));
+    pcl_model_set_training(encoder, 0);
+    app_ae_set set = {0};
+    const app_ae_draw as_is = {32, 0, 0, 0};
+    ck_assert_int_eq(app_ae_set_open_folder("test", &set, TRAIN, 32), 0);
+    ck_assert_int_eq(app_ae_set_finish("test", &set, &as_is, 64, NULL, 0), 0);
+    size_t indices[64];
+    static float x[64 * 1024], t[64 * 1024];
+    for (int i = 0; i < 64; i++) indices[i] = (size_t)i;
+    OK(set.source.fill(set.source.user, indices, 64, 0, x, t));
+    pcl_tensor *input = NULL, *code = NULL;
+    OK(pcl_tensor_create(context, 64, 1, 32, 32, &input));
+    OK(pcl_tensor_upload(input, x));
+    OK(pcl_model_forward(encoder, input, &code));
+    ck_assert_int_eq((int)pcl_tensor_count(code), 64 * 16);
+    float bits[64 * 16];
+    OK(pcl_tensor_download(code, bits));
+    int plus = 0;
+    for (int k = 0; k < 64 * 16; k++) {
+        ck_assert_msg(bits[k] == 1.0f || bits[k] == -1.0f, "code unit %d: %g", k, bits[k]);
+        plus += bits[k] > 0;
+    }
+    ck_assert(plus > 0 && plus < 64 * 16);
+    pcl_tensor_destroy(input);
+    pcl_model_destroy(encoder);
+    app_ae_set_free(&set);
 }
 END_TEST
 
@@ -275,6 +339,8 @@ int main(void)
     TCase *tc = tcase_create("fcae");
     tcase_set_timeout(tc, 900);
     tcase_add_test(tc, split_and_set);
+    tcase_add_test(tc, extremes);
+    tcase_add_test(tc, narrow_code_is_binary);
     tcase_add_test(tc, bad_input);
     tcase_add_test(tc, train_eval_reconstruct);
     suite_add_tcase(suite, tc);
