@@ -160,7 +160,10 @@ END_TEST
 
 /* ---- the app ----------------------------------------------------------------------- */
 
-static int run(const char *args) { return pcl_test_run_perceptcl(work, args, out_text, sizeof out_text, err_text, sizeof err_text); }
+static int run(const char *args)
+{
+    return pcl_test_run_perceptcl(work, args, out_text, sizeof out_text, err_text, sizeof err_text);
+}
 
 static int exists(const char *name)
 {
@@ -226,7 +229,8 @@ START_TEST(train_eval_reconstruct)
     snprintf(path, sizeof path, "%s/report.json", work);
     json_t *doc = json_load_file(path, 0, NULL);
     ck_assert(doc && exists("report.md"));
-    const json_t *ssim = json_object_get(doc, "ssim_net_better_ssim"), *mse = json_object_get(doc, "mse_net_better_mse");
+    const json_t *ssim = json_object_get(doc, "ssim_net_better_ssim");
+    const json_t *mse = json_object_get(doc, "mse_net_better_mse");
     double better = json_member_number(ssim, "better", NAN), worse = json_member_number(ssim, "worse", NAN),
            ties = json_member_number(ssim, "ties", NAN);
     ck_assert_msg(better + worse + ties == 1000, "%g + %g + %g", better, worse, ties);
