@@ -83,79 +83,17 @@ static const pcl_architecture *const archs[] = {&pcl_arch_conv_ae_96, &pcl_arch_
 
 /* ---- data ---------------------------------------------------------------------- */
 
-/* One set of images: datasets through a pipeline, seen through a view. */
-typedef struct image_set {
-    pcl_dataset *datasets[MAX_DIRS];
-    int count;
-    pcl_pipeline *pipeline;
-    size_t *map;
-    app_ae_view view;
-    pcl_data_source source;
-} image_set;
-
-static void set_free(image_set *s)
-{
-    pcl_pipeline_destroy(s->pipeline);
-    for (int d = 0; d < s->count; d++) pcl_dataset_destroy(s->datasets[d]);
-    free(s->map);
-    memset(s, 0, sizeof *s);
-}
-
-/* How a set's images are drawn. */
-typedef enum draw { DRAW_AS_IS, DRAW_WINDOWS, DRAW_WINDOWS_FLIPPED } draw;
-
-/* The pipeline over s's datasets and the view of count records (0: one per
- * record) of map (NULL: all). 0, or 1 after an error line. */
-static int set_finish(const char *app, image_set *s, draw how, size_t count, size_t *map, size_t map_count)
-{
-    pcl_transform steps[4] = {{.kind = PCL_TRANSFORM_KIND_LUMA}};
-    int n = 1;
-    if (how != DRAW_AS_IS)
-        steps[n++] = (pcl_transform){.kind = PCL_TRANSFORM_KIND_RANDOM_RESIZED_CROP, .min_side = MIN_WINDOW,
-                                     .max_side = MAX_WINDOW, .width = SIDE, .height = SIDE};
-    if (how == DRAW_WINDOWS_FLIPPED) steps[n++] = (pcl_transform){.kind = PCL_TRANSFORM_KIND_FLIP, .horizontal = 1};
-    steps[n++] = (pcl_transform){.kind = PCL_TRANSFORM_KIND_SCALE, .range = PCL_RANGE_SIGNED};
-    s->map = map;
-    if (pcl_pipeline_create(s->datasets, s->count, steps, n, NULL, &s->pipeline) != PCL_OK ||
-        pcl_pipeline_source(s->pipeline, &s->view.base) != PCL_OK)
-        return app_fail(app, "images");
-    if (s->view.base.input[0] != 1 || s->view.base.input[1] != SIDE || s->view.base.input[2] != SIDE)
-        return fprintf(stderr, "perceptcl %s: images of %dx%d, expected %dx%d\n", app, s->view.base.input[2],
-                       s->view.base.input[1], SIDE, SIDE), 1;
-    s->view.map = map;
-    s->view.map_count = map ? map_count : s->view.base.count;
-    s->view.count = count ? count : s->view.map_count;
-    s->source = app_ae_view_source(&s->view);
-    return 0;
-}
-
-static int open_corpus(const char *app, image_set *s, pcl_corpus corpus, const char *root)
-{
-    if (pcl_dataset_open(corpus, root, &s->datasets[s->count]) != PCL_OK) return app_fail(app, "data");
-    s->count++;
-    return 0;
-}
-
-static int open_folder(const char *app, image_set *s, const char *dir, int side)
-{
-    pcl_folder_options options = {.width = side, .height = side};
-    if (pcl_dataset_open_folder(dir, &options, &s->datasets[s->count]) != PCL_OK) return app_fail(app, dir);
-    s->count++;
-    return 0;
-}
+/* How the sets' images are drawn (autoencoder.h). */
+static const app_ae_draw as_is = {SIDE, 0, 0, 0}, windows = {SIDE, MIN_WINDOW, MAX_WINDOW, 0},
+                         windows_flipped = {SIDE, MIN_WINDOW, MAX_WINDOW, 1};
 
 /* The paper's split of STL-10's 13,000 labelled images (train_X then
  * test_X): part 0 validation (10,400), part 1 test (2,600). */
 static int paper_split(const char *app, int part, size_t **map, size_t *count)
 {
-    const size_t n = 13000, sizes[2] = {10400, 2600};
-    size_t *indices = malloc(n * sizeof *indices);
-    if (!indices || pcl_split(n, sizes, 2, SPLIT_SEED, indices) != PCL_OK)
-        return free(indices), app_fail(app, "split");
-    if (part == 1) memmove(indices, indices + sizes[0], sizes[1] * sizeof *indices);
-    *map = indices;
+    const size_t sizes[2] = {10400, 2600};
     *count = sizes[part];
-    return 0;
+    return app_ae_split(app, 13000, sizes, SPLIT_SEED, part, map);
 }
 
 /* The paper's protocol is there: the three STL-10 binary corpora complete. */
@@ -182,24 +120,25 @@ static int resolve_protocol(app_args *r, const char *root, int protocol)
 }
 
 /* The test set: --images, or the protocol's. name: what the report calls it. */
-static int open_test(const char *app, const char *root, int protocol, const char *images, image_set *s, char *name,
+static int open_test(const char *app, const char *root, int protocol, const char *images, app_ae_set *s, char *name,
                      size_t size)
 {
     if (images) {
         char base[256];
         snprintf(name, size, "%s", app_base_name(images, base, sizeof base));
-        return open_folder(app, s, images, SIDE) || set_finish(app, s, DRAW_AS_IS, 0, NULL, 0);
+        return app_ae_set_open_folder(app, s, images, SIDE) || app_ae_set_finish(app, s, &as_is, 0, NULL, 0);
     }
     if (protocol == PROTOCOL_PAPER) {
         size_t *map = NULL, count = 0;
         snprintf(name, size, "STL-10 test split");
-        return open_corpus(app, s, PCL_CORPUS_STL10_TRAIN_BIN, root) ||
-               open_corpus(app, s, PCL_CORPUS_STL10_TEST_BIN, root) || paper_split(app, 1, &map, &count) ||
-               set_finish(app, s, DRAW_AS_IS, 0, map, count);
+        return app_ae_set_open_corpus(app, s, PCL_CORPUS_STL10_TRAIN_BIN, root) ||
+               app_ae_set_open_corpus(app, s, PCL_CORPUS_STL10_TEST_BIN, root) || paper_split(app, 1, &map, &count) ||
+               app_ae_set_finish(app, s, &as_is, 0, map, count);
     }
     snprintf(name, size, "STL-10 (256 real)");
-    return open_corpus(app, s, PCL_CORPUS_STL10_TEST_PNG, root) ||
-           open_corpus(app, s, PCL_CORPUS_STL10_UNLABELED_PNG, root) || set_finish(app, s, DRAW_AS_IS, 0, NULL, 0);
+    return app_ae_set_open_corpus(app, s, PCL_CORPUS_STL10_TEST_PNG, root) ||
+           app_ae_set_open_corpus(app, s, PCL_CORPUS_STL10_UNLABELED_PNG, root) ||
+           app_ae_set_finish(app, s, &as_is, 0, NULL, 0);
 }
 
 /* ---- train --------------------------------------------------------------------- */
@@ -259,25 +198,27 @@ static int run_train(int argc, char **argv)
     if (app_train_ready(&t, &r, recipe) >= 0) return r.exit_code;
 
     /* Data first: a bad folder fails before the device is opened. */
-    image_set train = {0}, validation = {0};
+    app_ae_set train = {0}, validation = {0};
     size_t *map = NULL, map_count = 0;
     int rc = 0;
-    for (int d = 0; d < dir_count && rc == 0; d++) rc = open_folder(cmd, &train, dirs[d], 0);
-    if (rc == 0 && !dir_count && paper) rc = open_corpus(cmd, &train, PCL_CORPUS_STL10_UNLABELED_BIN, root);
+    for (int d = 0; d < dir_count && rc == 0; d++) rc = app_ae_set_open_folder(cmd, &train, dirs[d], 0);
+    if (rc == 0 && !dir_count && paper) rc = app_ae_set_open_corpus(cmd, &train, PCL_CORPUS_STL10_UNLABELED_BIN, root);
     if (rc == 0 && !dir_count && !paper)
-        rc = open_corpus(cmd, &train, PCL_CORPUS_BSD200, root) || open_corpus(cmd, &train, PCL_CORPUS_T91, root);
-    if (rc == 0) rc = set_finish(cmd, &train, paper ? DRAW_AS_IS : DRAW_WINDOWS_FLIPPED,
+        rc = app_ae_set_open_corpus(cmd, &train, PCL_CORPUS_BSD200, root) ||
+             app_ae_set_open_corpus(cmd, &train, PCL_CORPUS_T91, root);
+    if (rc == 0) rc = app_ae_set_finish(cmd, &train, paper ? &as_is : &windows_flipped,
                                  epoch_size ? (size_t)epoch_size : paper || dir_count ? 0 : 20000, NULL, 0);
-    if (rc == 0 && validation_dir) rc = open_folder(cmd, &validation, validation_dir, 0);
+    if (rc == 0 && validation_dir) rc = app_ae_set_open_folder(cmd, &validation, validation_dir, 0);
     if (rc == 0 && !validation_dir && paper)
-        rc = open_corpus(cmd, &validation, PCL_CORPUS_STL10_TRAIN_BIN, root) ||
-             open_corpus(cmd, &validation, PCL_CORPUS_STL10_TEST_BIN, root) || paper_split(cmd, 0, &map, &map_count);
-    if (rc == 0 && !validation_dir && !paper) rc = open_corpus(cmd, &validation, PCL_CORPUS_BSD100, root);
+        rc = app_ae_set_open_corpus(cmd, &validation, PCL_CORPUS_STL10_TRAIN_BIN, root) ||
+             app_ae_set_open_corpus(cmd, &validation, PCL_CORPUS_STL10_TEST_BIN, root) ||
+             paper_split(cmd, 0, &map, &map_count);
+    if (rc == 0 && !validation_dir && !paper) rc = app_ae_set_open_corpus(cmd, &validation, PCL_CORPUS_BSD100, root);
     if (rc == 0) {
         size_t images = 0;
         for (int d = 0; d < validation.count; d++) images += pcl_dataset_count(validation.datasets[d]);
-        rc = paper ? set_finish(cmd, &validation, DRAW_AS_IS, 0, map, map_count)
-                   : set_finish(cmd, &validation, DRAW_WINDOWS, images * (size_t)crops, NULL, 0);
+        rc = paper ? app_ae_set_finish(cmd, &validation, &as_is, 0, map, map_count)
+                   : app_ae_set_finish(cmd, &validation, &windows, images * (size_t)crops, NULL, 0);
         map = NULL; /* owned by the set now (freed with it, also after a failure) */
     }
     free(map);
@@ -302,8 +243,8 @@ static int run_train(int argc, char **argv)
     job.ssim.scales = 5;
     job.ssim.weights = standard ? PCL_SSIM_WEIGHTS_STANDARD : PCL_SSIM_WEIGHTS_EQUAL;
     if (rc == 0) rc = app_ae_train_run(&t, &selection, &job);
-    set_free(&train);
-    set_free(&validation);
+    app_ae_set_free(&train);
+    app_ae_set_free(&validation);
     return rc;
 }
 
@@ -321,7 +262,7 @@ typedef struct test_run {
     pcl_context *context;
     app_ae_model models[MAX_MODELS];
     int model_count;
-    image_set set;
+    app_ae_set set;
     char set_name[128];
     const char *labels[MAX_MODELS];
     app_ae_eval eval;
@@ -351,7 +292,7 @@ static void test_run_end(test_run *t)
 {
     app_ae_eval_free(&t->eval);
     app_ae_free(t->models, t->model_count);
-    set_free(&t->set);
+    app_ae_set_free(&t->set);
     if (t->context) pcl_context_destroy(t->context);
 }
 
