@@ -208,8 +208,15 @@ int app_ae_load(const char *app, pcl_context *context, const pcl_architecture *c
         const char *steps = pcl_checkpoint_metadata(file, "steps"), *epochs = pcl_checkpoint_metadata(file, "epochs"),
                    *seconds = pcl_checkpoint_metadata(file, "train_seconds"),
                    *device = pcl_checkpoint_metadata(file, "device");
-        snprintf(am->cost, sizeof am->cost, "%s steps, %s epochs, %s s (last run) on %s", steps ? steps : "?",
-                 epochs ? epochs : "?", seconds ? seconds : "?", device ? device : "?");
+        /* Images seen: the steps times the batch the training recipe records. */
+        const char *recipe = pcl_checkpoint_metadata(file, "training");
+        json_t *training = json_loads(recipe ? recipe : "null", JSON_DECODE_ANY, NULL);
+        json_int_t batch = json_integer_value(json_object_get(training, "batch"));
+        json_decref(training);
+        char seen[64] = "?";
+        if (steps && batch > 0) snprintf(seen, sizeof seen, "%lld", strtoll(steps, NULL, 10) * (long long)batch);
+        snprintf(am->cost, sizeof am->cost, "%s steps, %s images, %s epochs, %s s (last run) on %s",
+                 steps ? steps : "?", seen, epochs ? epochs : "?", seconds ? seconds : "?", device ? device : "?");
         pcl_checkpoint_destroy(file);
         if (pcl_model_build_architecture(context, am->arch, &am->model) != PCL_OK ||
             pcl_model_load(am->model, paths[m], NULL) != PCL_OK)

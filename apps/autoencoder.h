@@ -106,7 +106,7 @@ typedef struct app_ae_model {
     const pcl_architecture *arch;
     char label[64];   /* "MSE", "MAE", "MS-SSIM", "SSIM" from the file's loss, else the file name */
     char loss[32];    /* the file's "loss" ("" when absent) */
-    char cost[256];   /* "steps N, epochs E, S s on DEVICE" from the file's metadata */
+    char cost[256];   /* "N steps, I images, E epochs, S s (last run) on DEVICE" (metadata) */
 } app_ae_model;
 
 /* Loads each file into the architecture its metadata names, which must be

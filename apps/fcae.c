@@ -42,7 +42,7 @@ static const char usage[] =
     "(pcl_arch_fc_binary_ae_narrow, 1.4 M; tests and smoke runs, not the paper's).\n\n"
     "Data (--data DIR, or $PERCEPTCL_DATA: a data root as `perceptcl datasets` reads it):\n"
     "  paper       (when DIR has tiny_images.bin and cifar-10-batches-bin/ complete) training: Tiny\n"
-    "              Images, every 39th of the 79,302,017 (2,033,385; the paper's ~2 M \"first 30\n"
+    "              Images, every 39th of the 79,302,017 (2,033,386; the paper's ~2 M \"first 30\n"
     "              images of every English proper noun\" need the keyword index, not read here);\n"
     "              CIFAR-10's 60,000 (train then test batches) split with seed 2017 into a\n"
     "              48,000-image search database (validation) and 12,000 queries.\n"
@@ -53,7 +53,7 @@ static const char usage[] =
     "              JPEG) split with seed 2017 into 8,000 and 2,000.\n"
     "  --train DIR / --validation DIR replace the training (drawn as the substitute's) / validation\n"
     "  images (32x32); --images DIR (eval, reconstruct): a folder of 32x32 query images.\n"
-    "  An epoch is --epoch-size records (default: the 2,033,385 Tiny Images, 200,000 windows for\n"
+    "  An epoch is --epoch-size records (default: the 2,033,386 Tiny Images, 200,000 windows for\n"
     "  the substitute, one per image for --train folders).\n\n"
     "train: SGD, momentum 0.9, weight decay 5e-5, batch 64 (the paper's); early stopping when the\n"
     "  validation loss (the training loss's own metric) has not improved after one epoch\n"
@@ -234,8 +234,8 @@ static int run_train(int argc, char **argv)
     if (rc == 0 && validation_dir)
         rc = app_ae_set_open_folder(cmd, &validation, validation_dir, SIDE) ||
              app_ae_set_finish(cmd, &validation, &as_is, 0, NULL, 0);
-    if (rc == 0 && !validation_dir) rc = open_cifar(cmd, root, paper ? PROTOCOL_PAPER : PROTOCOL_SUBSTITUTE, 0,
-                                                    &validation);
+    if (rc == 0 && !validation_dir) /* the protocol's, also under --train folders */
+        rc = open_cifar(cmd, root, protocol == PROTOCOL_PAPER ? PROTOCOL_PAPER : PROTOCOL_SUBSTITUTE, 0, &validation);
     if (rc == 0)
         fprintf(stderr, "perceptcl %s: %s, %s protocol: %zu training records per epoch from %zu images, %zu "
                         "validation images, loss %s, lr %g\n",

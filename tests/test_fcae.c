@@ -245,6 +245,9 @@ START_TEST(train_eval_reconstruct)
     const json_t *results = json_object_get(json_array_get(json_object_get(doc, "sets"), 0), "results");
     ck_assert(fabs(json_member_number(json_object_get(results, "SSIM"), "better_own_metric_pct", NAN) - 100 * rate) <
               0.006);
+    /* The training cost: steps, images seen (400 x 16), epochs, time, device. */
+    const char *cost = json_string_value(json_object_get(json_array_get(json_object_get(doc, "models"), 0), "cost"));
+    ck_assert_msg(cost && strstr(cost, "400 steps, 6400 images, 4 epochs,"), "%s", cost ? cost : "(none)");
     json_decref(doc);
     int width, height;
     png_size("fig3.png", &width, &height);

@@ -7,7 +7,7 @@
 # weights kept; at most 100 epochs). Then the per-image win rates beside the paper's 97.33% and
 # 69.71% with Wilson 95% intervals, Figure 3 (MSE | original | SSIM for the 8 queries where the SSIM
 # net gains most and the 8 where it gains least) and the study kit's items (64 seeded queries).
-# DATA_DIR with tiny_images.bin and cifar-10-batches-bin/: the paper's protocol (2,033,385 Tiny
+# DATA_DIR with tiny_images.bin and cifar-10-batches-bin/: the paper's protocol (2,033,386 Tiny
 # Images per epoch; CIFAR-10's 60,000 split 48,000 / 12,000, seed 2017); otherwise the substitute
 # (200,000 seeded 32..256-pixel windows per epoch of BSD200, T91, 246 STL-10 and 200 CIFAR-10 PNGs;
 # the CIFAR-10 test copy split 8,000 validation / 2,000 queries), e.g. DATA_DIR = ../shared/datasets.
