@@ -1,6 +1,7 @@
 /* The autoencoder experiments' shared parts (autoencoder.h): a view of a
- * data source, the training run, model loading by architecture, per-image
- * scores, win counts, the reconstruction grid and the study kit's items. */
+ * data source, sets of images and a split, the training run, model loading
+ * by architecture, per-image scores, win counts, the extremes, the
+ * reconstruction grid and the study kit's items. */
 #define _XOPEN_SOURCE 700
 #include "autoencoder.h"
 #include "study.h"

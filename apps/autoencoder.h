@@ -1,10 +1,11 @@
-/* What the autoencoder experiments share (perceptcl convae, app. A.2; the
- * fully-connected binary autoencoder of app. A.1 next): a view of a data
- * source (a subset, repeated with fresh crops), training an architecture on
- * a training and a validation source with early stopping (on top of
- * train_cmd.c), loading models whose files name their architecture, scoring
- * N models on a set of images (per-image MSE, MAE, SSIM, MS-SSIM), per-image
- * win counts with 95% intervals, a reconstruction grid and the study kit's
+/* What the autoencoder experiments share (perceptcl fcae, app. A.1, and
+ * perceptcl convae, app. A.2): a view of a data source (a subset, repeated
+ * with fresh crops), sets of images through a pipeline and a seeded split,
+ * training an architecture on a training and a validation source with early
+ * stopping (on top of train_cmd.c), loading models whose files name their
+ * architecture, scoring N models on a set of images (per-image MSE, MAE,
+ * SSIM, MS-SSIM), per-image win counts with 95% intervals, the images of
+ * largest and smallest advantage, a reconstruction grid and the study kit's
  * items.
  *
  * Pixels are on the networks' scale, [-1, 1]: MSE and MAE are means over an
