@@ -343,6 +343,30 @@ double app_ae_mean(const app_ae_eval *e, int model, int metric)
     return e->images ? sum / (double)e->images : NAN;
 }
 
+/* ---- a scoring session -------------------------------------------------------------- */
+
+int app_ae_session_start(const char *app, const pcl_device_selection *selection, const pcl_architecture *const *archs,
+                         int arch_count, const char *const *paths, int count, const pcl_data_source *source,
+                         const pcl_ssim_options *ssim, const pcl_ssim_options *msssim, app_ae_session *s)
+{
+    memset(s, 0, sizeof *s);
+    if (count < 1 || count > APP_AE_MAX_MODELS)
+        return fprintf(stderr, "perceptcl %s: 1 to %d models, not %d\n", app, APP_AE_MAX_MODELS, count), 1;
+    if (!(s->context = app_open_context(selection))) return 1;
+    if (app_ae_load(app, s->context, archs, arch_count, paths, count, s->models)) return 1;
+    s->model_count = count;
+    for (int m = 0; m < count; m++) s->labels[m] = s->models[m].label;
+    return app_ae_evaluate(app, s->context, s->models, count, source, ssim, msssim, &s->eval);
+}
+
+void app_ae_session_end(app_ae_session *s)
+{
+    app_ae_eval_free(&s->eval);
+    app_ae_free(s->models, s->model_count);
+    if (s->context) pcl_context_destroy(s->context);
+    memset(s, 0, sizeof *s);
+}
+
 /* ---- win counts ------------------------------------------------------------------ */
 
 enum { Z95_DIGITS = 4 };

@@ -147,6 +147,26 @@ void app_ae_eval_free(app_ae_eval *eval);
 /* The mean of a metric over the images of one model. */
 double app_ae_mean(const app_ae_eval *eval, int model, int metric);
 
+/* ---- a scoring session -------------------------------------------------------
+ * What eval and reconstruct share: the device, the models (files naming one
+ * of archs) and their scores on a set of images (app_ae_evaluate). */
+enum { APP_AE_MAX_MODELS = 8 };
+typedef struct app_ae_session {
+    pcl_context *context;
+    app_ae_model models[APP_AE_MAX_MODELS];
+    int model_count;
+    const char *labels[APP_AE_MAX_MODELS]; /* the models' labels */
+    app_ae_eval eval;
+} app_ae_session;
+
+/* Opens the device, loads the count (<= APP_AE_MAX_MODELS) files into
+ * archs and scores them on source. 0, or 1 after an error line; call
+ * app_ae_session_end after either. */
+int app_ae_session_start(const char *app, const pcl_device_selection *selection, const pcl_architecture *const *archs,
+                         int arch_count, const char *const *paths, int count, const pcl_data_source *source,
+                         const pcl_ssim_options *ssim, const pcl_ssim_options *msssim, app_ae_session *s);
+void app_ae_session_end(app_ae_session *s);
+
 /* ---- win counts -------------------------------------------------------------- */
 /* For models a and b on one metric: the images where a is better, where b
  * is, and ties (equal values), with Wilson 95% intervals of a / images and

@@ -79,7 +79,7 @@ static const char usage[] =
     "  original, then each model.\n\n"
     "Errors: one line on stderr, non-zero exit, no output file written.\n\n";
 
-enum { MAX_MODELS = 8, MAX_DIRS = 8, SIDE = 32, MIN_WINDOW = 32, MAX_WINDOW = 256, SPLIT_SEED = 2017 };
+enum { MAX_DIRS = 8, SIDE = 32, MIN_WINDOW = 32, MAX_WINDOW = 256, SPLIT_SEED = 2017 };
 enum { TINY_STRIDE = 39, SUBSTITUTE_EPOCH = 200000, FIGURE3_HALF = 8 };
 enum { PROTOCOL_AUTO = 0, PROTOCOL_PAPER, PROTOCOL_SUBSTITUTE };
 static const char *const protocol_names[] = {"auto", "paper", "substitute", NULL};
@@ -263,47 +263,35 @@ static int run_train(int argc, char **argv)
 /* ---- eval and reconstruct: what they share ----------------------------------- */
 
 typedef struct test_options {
-    const char *paths[MAX_MODELS], *data, *images;
+    const char *paths[APP_AE_MAX_MODELS], *data, *images;
     int count, protocol, zoom;
     long seed;
 } test_options;
 
 typedef struct test_run {
-    pcl_context *context;
-    app_ae_model models[MAX_MODELS];
-    int model_count;
     app_ae_set set;
     char set_name[128];
-    const char *labels[MAX_MODELS];
-    app_ae_eval eval;
+    app_ae_session s;
 } test_run;
 
-/* Opens the queries, the device and the models, and scores them. */
+/* Opens the queries, then the device and the models, and scores them. */
 static int test_run_start(const char *cmd, const pcl_device_selection *selection, const char *root,
                           const test_options *o, test_run *t)
 {
-    int rc = open_queries(cmd, root, o->protocol, o->images, &t->set, t->set_name, sizeof t->set_name);
-    if (rc == 0 && !(t->context = app_open_context(selection))) rc = 1;
-    if (rc == 0) rc = app_ae_load(cmd, t->context, archs, 2, o->paths, o->count, t->models);
-    if (rc == 0) t->model_count = o->count;
-    for (int m = 0; m < t->model_count; m++) t->labels[m] = t->models[m].label;
     const pcl_ssim_options ssim = ssim_options(1), msssim = ssim_options(5);
-    if (rc == 0)
-        rc = app_ae_evaluate(cmd, t->context, t->models, o->count, &t->set.source, &ssim, &msssim, &t->eval);
-    return rc;
+    return open_queries(cmd, root, o->protocol, o->images, &t->set, t->set_name, sizeof t->set_name) ||
+           app_ae_session_start(cmd, selection, archs, 2, o->paths, o->count, &t->set.source, &ssim, &msssim, &t->s);
 }
 
 static void test_run_end(test_run *t)
 {
-    app_ae_eval_free(&t->eval);
-    app_ae_free(t->models, t->model_count);
+    app_ae_session_end(&t->s);
     app_ae_set_free(&t->set);
-    if (t->context) pcl_context_destroy(t->context);
 }
 
 static int test_arg(app_args *r, test_options *o)
 {
-    if (app_args_is(r, "--model")) app_args_append(r, o->paths, &o->count, MAX_MODELS, "--model files");
+    if (app_args_is(r, "--model")) app_args_append(r, o->paths, &o->count, APP_AE_MAX_MODELS, "--model files");
     else if (app_args_is(r, "--data")) o->data = r->value;
     else if (app_args_is(r, "--images")) o->images = r->value;
     else if (app_args_is(r, "--protocol")) app_args_choice(r, protocol_names, &o->protocol);
@@ -337,8 +325,8 @@ static const app_metric wins_metric[1] = {{"better_own_metric_pct", "images bett
 /* One model trained with loss (the file's "loss"), or -1. */
 static int model_of_loss(const test_run *t, const char *loss)
 {
-    for (int m = 0; m < t->model_count; m++)
-        if (strcmp(t->models[m].loss, loss) == 0) return m;
+    for (int m = 0; m < t->s.model_count; m++)
+        if (strcmp(t->s.models[m].loss, loss) == 0) return m;
     return -1;
 }
 
@@ -353,11 +341,11 @@ static json_t *wins_json(const app_ae_wins *w)
 static char *eval_note(const test_run *t, const test_options *o, const app_ae_wins *ssim_wins,
                        const app_ae_wins *mse_wins)
 {
-    char *text = NULL, *wins = app_ae_wins_markdown(&t->eval, t->labels);
+    char *text = NULL, *wins = app_ae_wins_markdown(&t->s.eval, t->s.labels);
     size_t length = 0;
     FILE *out = wins ? open_memstream(&text, &length) : NULL;
     if (!out) return free(wins), NULL;
-    fprintf(out, "Queries: %s, %ld images, 32x32 luma in [-1, 1]; %s.\n\n", t->set_name, t->eval.images,
+    fprintf(out, "Queries: %s, %ld images, 32x32 luma in [-1, 1]; %s.\n\n", t->set_name, t->s.eval.images,
             o->images ? "a folder given with --images"
             : o->protocol == PROTOCOL_PAPER
                 ? "the paper's protocol: CIFAR-10's 60,000 split with seed 2017 into 48,000 validation and 12,000 "
@@ -374,10 +362,11 @@ static char *eval_note(const test_run *t, const test_options *o, const app_ae_wi
     fprintf(out, "Means over the queries (MSE, MAE: per-pixel means on [-1, 1], 4x and 2x their values on [0, 1]; "
                  "SSIM: one scale, valid mode, L = 2; MS-SSIM: 5 scales, same mode, equal exponents, L = 2):\n\n"
                  "| model | SSIM | MSE | MAE | MS-SSIM | training |\n|---|---|---|---|---|---|\n");
-    for (int m = 0; m < t->model_count; m++)
-        fprintf(out, "| %s | %.4f | %.5f | %.4f | %.4f | %s |\n", t->labels[m], app_ae_mean(&t->eval, m, APP_AE_SSIM),
-                app_ae_mean(&t->eval, m, APP_AE_MSE), app_ae_mean(&t->eval, m, APP_AE_MAE),
-                app_ae_mean(&t->eval, m, APP_AE_MSSSIM), t->models[m].cost);
+    const app_ae_eval *e = &t->s.eval;
+    for (int m = 0; m < t->s.model_count; m++)
+        fprintf(out, "| %s | %.4f | %.5f | %.4f | %.4f | %s |\n", t->s.labels[m], app_ae_mean(e, m, APP_AE_SSIM),
+                app_ae_mean(e, m, APP_AE_MSE), app_ae_mean(e, m, APP_AE_MAE), app_ae_mean(e, m, APP_AE_MSSSIM),
+                t->s.models[m].cost);
     fprintf(out, "\nPer-image wins of every pair (ties apart; Wilson 95%% intervals):\n\n%s", wins);
     free(wins);
     if (fclose(out) != 0) return free(text), NULL;
@@ -420,26 +409,26 @@ static int run_eval(int argc, char **argv)
     if (rc == 0 && (mse < 0 || ssim < 0))
         rc = (fprintf(stderr, "perceptcl %s: needs a model trained with --loss mse and one with --loss ssim (%s)\n",
                       cmd, mse < 0 ? "no mse" : "no ssim"), 1);
-    if (rc == 0 && study && study_count > t.eval.images)
+    if (rc == 0 && study && study_count > t.s.eval.images)
         rc = (fprintf(stderr, "perceptcl %s: --study-count %d: there are %ld queries\n", cmd, study_count,
-                      t.eval.images), 2);
+                      t.s.eval.images), 2);
     app_ae_wins ssim_wins = {0}, mse_wins = {0};
     if (rc == 0) {
-        ssim_wins = app_ae_count_wins(&t.eval, ssim, mse, APP_AE_SSIM);
-        mse_wins = app_ae_count_wins(&t.eval, mse, ssim, APP_AE_MSE);
+        ssim_wins = app_ae_count_wins(&t.s.eval, ssim, mse, APP_AE_SSIM);
+        mse_wins = app_ae_count_wins(&t.s.eval, mse, ssim, APP_AE_MSE);
     }
     /* One row (the queries), a column per net: its share of images better on its own metric. */
     const char *columns[2] = {"MSE", "SSIM"};
     const double values[2] = {rc == 0 ? 100.0 * mse_wins.a / mse_wins.images : 0,
                               rc == 0 ? 100.0 * ssim_wins.a / ssim_wins.images : 0};
-    app_report_row row = {t.set_name, t.eval.images, values, app_paper_fc_wins.values};
+    app_report_row row = {t.set_name, t.s.eval.images, values, app_paper_fc_wins.values};
     char *note = rc == 0 ? eval_note(&t, &o, &ssim_wins, &mse_wins) : NULL;
-    json_t *models = json_array(), *wins = rc == 0 ? app_ae_wins_json(&t.eval, t.labels) : NULL;
-    for (int m = 0; models && m < t.model_count; m++) {
-        json_t *item = json_pack("{s:s, s:s, s:s, s:s}", "label", t.labels[m], "path", o.paths[m], "loss",
-                                 t.models[m].loss, "cost", t.models[m].cost);
+    json_t *models = json_array(), *wins = rc == 0 ? app_ae_wins_json(&t.s.eval, t.s.labels) : NULL;
+    for (int m = 0; models && m < t.s.model_count; m++) {
+        json_t *item = json_pack("{s:s, s:s, s:s, s:s}", "label", t.s.labels[m], "path", o.paths[m], "loss",
+                                 t.s.models[m].loss, "cost", t.s.models[m].cost);
         for (int k = 0; item && k < APP_AE_METRICS; k++)
-            json_object_set_new(item, app_ae_metric_keys[k], json_real(app_round(app_ae_mean(&t.eval, m, k), 6)));
+            json_object_set_new(item, app_ae_metric_keys[k], json_real(app_round(app_ae_mean(&t.s.eval, m, k), 6)));
         if (json_array_append_new(models, item) != 0) json_decref(models), models = NULL;
     }
     json_t *header =
@@ -456,14 +445,14 @@ static int run_eval(int argc, char **argv)
                         note, header};
     long picked[2 * FIGURE3_HALF];
     /* Figure 3: the 8 queries where the SSIM net's SSIM gain is largest, then the 8 where it is smallest. */
-    int rows = rc == 0 && grid ? app_ae_extremes(&t.eval, ssim, mse, APP_AE_SSIM, FIGURE3_HALF, picked) : 0;
+    int rows = rc == 0 && grid ? app_ae_extremes(&t.s.eval, ssim, mse, APP_AE_SSIM, FIGURE3_HALF, picked) : 0;
     if (rows < 0) rc = (fprintf(stderr, "perceptcl %s: out of memory\n", cmd), 1);
     const int panels[3] = {1 + mse, 0, 1 + ssim};
-    if (rc == 0 && grid) rc = app_ae_grid_write(cmd, &t.eval, picked, rows, panels, 3, o.zoom, grid);
+    if (rc == 0 && grid) rc = app_ae_grid_write(cmd, &t.s.eval, picked, rows, panels, 3, o.zoom, grid);
     long *study_picked = rc == 0 && study ? malloc((size_t)study_count * sizeof *study_picked) : NULL;
     if (rc == 0 && study && !study_picked) rc = (fprintf(stderr, "perceptcl %s: out of memory\n", cmd), 1);
-    if (rc == 0 && study) app_ae_pick(t.eval.images, study_count, (uint64_t)o.seed, study_picked);
-    if (rc == 0 && study) rc = app_ae_study_write(cmd, &t.eval, t.labels, study_picked, study_count, study);
+    if (rc == 0 && study) app_ae_pick(t.s.eval.images, study_count, (uint64_t)o.seed, study_picked);
+    if (rc == 0 && study) rc = app_ae_study_write(cmd, &t.s.eval, t.s.labels, study_picked, study_count, study);
     if (rc == 0) rc = app_report_emit(cmd, &table, report);
     if (rc && grid) remove(grid); /* written before a later failure: all or nothing */
     free(study_picked);
@@ -499,15 +488,15 @@ static int run_reconstruct(int argc, char **argv)
     if (r.exit_code >= 0) return r.exit_code;
     test_run t = {0};
     int rc = test_run_start(cmd, &selection, root, &o, &t);
-    if (rc == 0 && count > t.eval.images) count = (int)t.eval.images; /* a small folder: all of it */
+    if (rc == 0 && count > t.s.eval.images) count = (int)t.s.eval.images; /* a small folder: all of it */
     long picked[64];
-    if (rc == 0) app_ae_pick(t.eval.images, count, (uint64_t)o.seed, picked);
-    if (rc == 0) rc = app_ae_grid_write(cmd, &t.eval, picked, count, NULL, 0, o.zoom, out);
+    if (rc == 0) app_ae_pick(t.s.eval.images, count, (uint64_t)o.seed, picked);
+    if (rc == 0) rc = app_ae_grid_write(cmd, &t.s.eval, picked, count, NULL, 0, o.zoom, out);
     if (rc == 0) {
         fprintf(stderr, "perceptcl %s: %d images of %s (", cmd, count, t.set_name);
         for (int k = 0; k < count; k++) fprintf(stderr, "%s%ld", k ? " " : "", picked[k]);
         fprintf(stderr, "), columns: original");
-        for (int m = 0; m < t.model_count; m++) fprintf(stderr, " | %s", t.labels[m]);
+        for (int m = 0; m < t.s.model_count; m++) fprintf(stderr, " | %s", t.s.labels[m]);
         fprintf(stderr, " -> %s\n", out);
     }
     test_run_end(&t);
