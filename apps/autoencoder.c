@@ -1,6 +1,7 @@
 /* The autoencoder experiments' shared parts (autoencoder.h): a view of a
- * data source, the training run, model loading by architecture, per-image
- * scores, win counts, the reconstruction grid and the study kit's items. */
+ * data source, sets of images and a split, the training run, model loading
+ * by architecture, per-image scores, win counts, the extremes, the
+ * reconstruction grid and the study kit's items. */
 #define _XOPEN_SOURCE 700
 #include "autoencoder.h"
 #include "study.h"
@@ -46,6 +47,76 @@ pcl_data_source app_ae_view_source(app_ae_view *view)
     return s;
 }
 
+/* ---- a set of images ------------------------------------------------------------ */
+
+static int set_add(const char *app, app_ae_set *s, const char *what)
+{
+    if (s->count == APP_AE_MAX_DATASETS)
+        return fprintf(stderr, "perceptcl %s: %s: more than %d datasets in one set\n", app, what,
+                       APP_AE_MAX_DATASETS), 1;
+    return 0;
+}
+
+int app_ae_set_open_corpus(const char *app, app_ae_set *s, pcl_corpus corpus, const char *root)
+{
+    if (set_add(app, s, "data")) return 1;
+    if (pcl_dataset_open(corpus, root, &s->datasets[s->count]) != PCL_OK) return app_fail(app, "data");
+    s->count++;
+    return 0;
+}
+
+int app_ae_set_open_folder(const char *app, app_ae_set *s, const char *dir, int side)
+{
+    pcl_folder_options options = {.width = side, .height = side};
+    if (set_add(app, s, dir)) return 1;
+    if (pcl_dataset_open_folder(dir, &options, &s->datasets[s->count]) != PCL_OK) return app_fail(app, dir);
+    s->count++;
+    return 0;
+}
+
+int app_ae_set_finish(const char *app, app_ae_set *s, const app_ae_draw *draw, size_t count, size_t *map,
+                      size_t map_count)
+{
+    pcl_transform steps[4] = {{.kind = PCL_TRANSFORM_KIND_LUMA}};
+    int n = 1;
+    s->map = map;
+    if (draw->window_min)
+        steps[n++] = (pcl_transform){.kind = PCL_TRANSFORM_KIND_RANDOM_RESIZED_CROP, .min_side = draw->window_min,
+                                     .max_side = draw->window_max, .width = draw->side, .height = draw->side};
+    if (draw->window_min && draw->flip)
+        steps[n++] = (pcl_transform){.kind = PCL_TRANSFORM_KIND_FLIP, .horizontal = 1};
+    steps[n++] = (pcl_transform){.kind = PCL_TRANSFORM_KIND_SCALE, .range = PCL_RANGE_SIGNED};
+    if (pcl_pipeline_create(s->datasets, s->count, steps, n, NULL, &s->pipeline) != PCL_OK ||
+        pcl_pipeline_source(s->pipeline, &s->view.base) != PCL_OK)
+        return app_fail(app, "images");
+    const int *shape = s->view.base.input;
+    if (shape[0] != 1 || shape[1] != draw->side || shape[2] != draw->side)
+        return fprintf(stderr, "perceptcl %s: images of %dx%d, expected %dx%d\n", app, shape[2], shape[1],
+                       draw->side, draw->side), 1;
+    s->view.map = map;
+    s->view.map_count = map ? map_count : s->view.base.count;
+    s->view.count = count ? count : s->view.map_count;
+    s->source = app_ae_view_source(&s->view);
+    return 0;
+}
+
+void app_ae_set_free(app_ae_set *s)
+{
+    pcl_pipeline_destroy(s->pipeline);
+    for (int d = 0; d < s->count; d++) pcl_dataset_destroy(s->datasets[d]);
+    free(s->map);
+    memset(s, 0, sizeof *s);
+}
+
+int app_ae_split(const char *app, size_t n, const size_t sizes[2], uint64_t seed, int part, size_t **map)
+{
+    size_t *indices = malloc(n * sizeof *indices);
+    if (!indices || pcl_split(n, sizes, 2, seed, indices) != PCL_OK) return free(indices), app_fail(app, "split");
+    if (part == 1) memmove(indices, indices + sizes[0], sizes[1] * sizeof *indices);
+    *map = indices;
+    return 0;
+}
+
 /* ---- training --------------------------------------------------------------------- */
 
 
@@ -81,7 +152,8 @@ int app_ae_train_run_kl(app_train *t, const pcl_device_selection *selection, con
     pcl_trainer_config config;
     pcl_trainer_result result = {0};
     int rc = pcl_model_build_architecture(context, job->arch, &model) != PCL_OK ||
-                     pcl_model_init_weights(model, PCL_INIT_TORCH_DEFAULT, 0.0, (uint64_t)t->seed) != PCL_OK
+                     pcl_model_init_weights(model, job->he_init ? PCL_INIT_HE_NORMAL : PCL_INIT_TORCH_DEFAULT, 0.0,
+                                            (uint64_t)t->seed) != PCL_OK
                  ? app_fail(app, job->arch->name)
                  : 0;
     if (rc == 0 && job->init && pcl_model_load(model, job->init, NULL) != PCL_OK) rc = app_fail(app, "--init");
@@ -153,8 +225,15 @@ int app_ae_load(const char *app, pcl_context *context, const pcl_architecture *c
         const char *steps = pcl_checkpoint_metadata(file, "steps"), *epochs = pcl_checkpoint_metadata(file, "epochs"),
                    *seconds = pcl_checkpoint_metadata(file, "train_seconds"),
                    *device = pcl_checkpoint_metadata(file, "device");
-        snprintf(am->cost, sizeof am->cost, "%s steps, %s epochs, %s s (last run) on %s", steps ? steps : "?",
-                 epochs ? epochs : "?", seconds ? seconds : "?", device ? device : "?");
+        /* Images seen: the steps times the batch the training recipe records. */
+        const char *recipe = pcl_checkpoint_metadata(file, "training");
+        json_t *training = json_loads(recipe ? recipe : "null", JSON_DECODE_ANY, NULL);
+        json_int_t batch = json_integer_value(json_object_get(training, "batch"));
+        json_decref(training);
+        char seen[64] = "?";
+        if (steps && batch > 0) snprintf(seen, sizeof seen, "%lld", strtoll(steps, NULL, 10) * (long long)batch);
+        snprintf(am->cost, sizeof am->cost, "%s steps, %s images, %s epochs, %s s (last run) on %s",
+                 steps ? steps : "?", seen, epochs ? epochs : "?", seconds ? seconds : "?", device ? device : "?");
         pcl_checkpoint_destroy(file);
         if (pcl_model_build_architecture(context, am->arch, &am->model) != PCL_OK ||
             pcl_model_load(am->model, paths[m], NULL) != PCL_OK)
@@ -280,6 +359,30 @@ double app_ae_mean(const app_ae_eval *e, int model, int metric)
     return e->images ? sum / (double)e->images : NAN;
 }
 
+/* ---- a scoring session -------------------------------------------------------------- */
+
+int app_ae_session_start(const char *app, const pcl_device_selection *selection, const pcl_architecture *const *archs,
+                         int arch_count, const char *const *paths, int count, const pcl_data_source *source,
+                         const pcl_ssim_options *ssim, const pcl_ssim_options *msssim, app_ae_session *s)
+{
+    memset(s, 0, sizeof *s);
+    if (count < 1 || count > APP_AE_MAX_MODELS)
+        return fprintf(stderr, "perceptcl %s: 1 to %d models, not %d\n", app, APP_AE_MAX_MODELS, count), 1;
+    if (!(s->context = app_open_context(selection))) return 1;
+    if (app_ae_load(app, s->context, archs, arch_count, paths, count, s->models)) return 1;
+    s->model_count = count;
+    for (int m = 0; m < count; m++) s->labels[m] = s->models[m].label;
+    return app_ae_evaluate(app, s->context, s->models, count, source, ssim, msssim, &s->eval);
+}
+
+void app_ae_session_end(app_ae_session *s)
+{
+    app_ae_eval_free(&s->eval);
+    app_ae_free(s->models, s->model_count);
+    if (s->context) pcl_context_destroy(s->context);
+    memset(s, 0, sizeof *s);
+}
+
 /* ---- win counts ------------------------------------------------------------------ */
 
 enum { Z95_DIGITS = 4 };
@@ -340,6 +443,36 @@ json_t *app_ae_wins_json(const app_ae_eval *e, const char *const *labels)
                 if (json_array_append_new(list, item) != 0) json_decref(list), list = NULL;
             }
     return list;
+}
+
+typedef struct advantage {
+    double value;
+    long index;
+} advantage;
+
+static int by_advantage(const void *p, const void *q)
+{
+    const advantage *x = p, *y = q;
+    if (x->value != y->value) return x->value < y->value ? 1 : -1;
+    return (x->index > y->index) - (x->index < y->index);
+}
+
+int app_ae_extremes(const app_ae_eval *e, int a, int b, int metric, int half, long *rows)
+{
+    advantage *order = malloc((size_t)e->images * sizeof *order);
+    if (!order) return -1;
+    const int sign = app_ae_metric_higher_is_better(metric) ? 1 : -1;
+    for (long i = 0; i < e->images; i++) {
+        double va = e->scores[((size_t)a * e->images + i) * APP_AE_METRICS + metric];
+        double vb = e->scores[((size_t)b * e->images + i) * APP_AE_METRICS + metric];
+        order[i] = (advantage){sign * (va - vb), i};
+    }
+    qsort(order, (size_t)e->images, sizeof *order, by_advantage);
+    int n = 0;
+    for (long i = 0; i < e->images; i++)
+        if (i < half || i >= e->images - half) rows[n++] = order[i].index;
+    free(order);
+    return n;
 }
 
 /* ---- pictures and the study kit ----------------------------------------------- */

@@ -1,10 +1,11 @@
-/* What the autoencoder experiments share (perceptcl convae, app. A.2; the
- * fully-connected binary autoencoder of app. A.1 next): a view of a data
- * source (a subset, repeated with fresh crops), training an architecture on
- * a training and a validation source with early stopping (on top of
- * train_cmd.c), loading models whose files name their architecture, scoring
- * N models on a set of images (per-image MSE, MAE, SSIM, MS-SSIM), per-image
- * win counts with 95% intervals, a reconstruction grid and the study kit's
+/* What the autoencoder experiments share (perceptcl fcae, app. A.1, and
+ * perceptcl convae, app. A.2): a view of a data source (a subset, repeated
+ * with fresh crops), sets of images through a pipeline and a seeded split,
+ * training an architecture on a training and a validation source with early
+ * stopping (on top of train_cmd.c), loading models whose files name their
+ * architecture, scoring N models on a set of images (per-image MSE, MAE,
+ * SSIM, MS-SSIM), per-image win counts with 95% intervals, the images of
+ * largest and smallest advantage, a reconstruction grid and the study kit's
  * items.
  *
  * Pixels are on the networks' scale, [-1, 1]: MSE and MAE are means over an
@@ -39,6 +40,46 @@ typedef struct app_ae_view {
 } app_ae_view;
 pcl_data_source app_ae_view_source(app_ae_view *view);
 
+/* ---- a set of images ----------------------------------------------------------
+ * Datasets (corpora or folders) through one pipeline, seen through a view:
+ * luma (ITU-R 601-2), then as drawn (app_ae_draw), then [-1, 1]. Open the
+ * datasets, then app_ae_set_finish; the set must not move afterwards (its
+ * source points into it). */
+enum { APP_AE_MAX_DATASETS = 8 };
+typedef struct app_ae_set {
+    pcl_dataset *datasets[APP_AE_MAX_DATASETS];
+    int count;
+    pcl_pipeline *pipeline;
+    size_t *map; /* owned */
+    app_ae_view view;
+    pcl_data_source source;
+} app_ae_set;
+
+/* How a set's images become side x side records: window_min 0: as they are
+ * (they must be side x side); else a seeded square window of side
+ * window_min..window_max resized to side x side (RANDOM_RESIZED_CROP:
+ * MATLAB bicubic, antialiased), mirrored left-right at random when flip. */
+typedef struct app_ae_draw {
+    int side, window_min, window_max, flip;
+} app_ae_draw;
+
+/* Adds a corpus under root, or a folder (side: the size every image must
+ * have, 0 any). 0, or 1 after an error line. */
+int app_ae_set_open_corpus(const char *app, app_ae_set *s, pcl_corpus corpus, const char *root);
+int app_ae_set_open_folder(const char *app, app_ae_set *s, const char *dir, int side);
+/* The pipeline over the datasets and the view of count records (0: one per
+ * record of map) of map (map_count records; NULL: every record). map is
+ * owned by the set from here on, also after a failure. 0, or 1 after an
+ * error line. */
+int app_ae_set_finish(const char *app, app_ae_set *s, const app_ae_draw *draw, size_t count, size_t *map,
+                      size_t map_count);
+void app_ae_set_free(app_ae_set *s);
+
+/* Part (0 or 1) of a seeded split of n records into sizes[0] + sizes[1]
+ * (pcl_split): *map (malloc'd) holds its sizes[part] record indices. 0, or
+ * 1 after an error line. */
+int app_ae_split(const char *app, size_t n, const size_t sizes[2], uint64_t seed, int part, size_t **map);
+
 /* ---- training ---------------------------------------------------------------- */
 typedef struct app_ae_job {
     const pcl_architecture *arch;
@@ -48,11 +89,14 @@ typedef struct app_ae_job {
     const char *title;                 /* the curve's */
     const char *const *metadata;       /* key, value, ..., NULL (app_train_metadata) */
     const char *init;                  /* NULL, or a model file of arch to start from */
+    int he_init;                       /* 1: He-normal weights, zero biases (a deep ReLU stack: fcae) */
 } app_ae_job;
 
 /* Opens the device, builds job->arch with PyTorch's default initialisation
  * (PCL_INIT_TORCH_DEFAULT, seed t->seed; bench/RESULTS.md "W4a's loss": why
- * not He-normal) or job->init's weights, sets up the optimizer (app_train_setup), trains with early
+ * not He-normal for the conv AE), He-normal when job->he_init (README,
+ * "Experiment 1": PyTorch's default fades the signal through 12 dense ReLU
+ * layers), or job->init's weights, sets up the optimizer (app_train_setup), trains with early
  * stopping on the validation loss (t->patience; the best weights kept), and
  * saves the model (app_train_save) with job->metadata, "device" and
  * "train_seconds" (this run's wall time). 0, or 1 after an error line. */
@@ -74,7 +118,7 @@ typedef struct app_ae_model {
     const pcl_architecture *arch;
     char label[64];   /* "MSE", "MAE", "MS-SSIM", "SSIM" from the file's loss, else the file name */
     char loss[32];    /* the file's "loss" ("" when absent) */
-    char cost[256];   /* "steps N, epochs E, S s on DEVICE" from the file's metadata */
+    char cost[256];   /* "N steps, I images, E epochs, S s (last run) on DEVICE" (metadata) */
 } app_ae_model;
 
 /* Loads each file into the architecture its metadata names, which must be
@@ -114,6 +158,26 @@ void app_ae_eval_free(app_ae_eval *eval);
 /* The mean of a metric over the images of one model. */
 double app_ae_mean(const app_ae_eval *eval, int model, int metric);
 
+/* ---- a scoring session -------------------------------------------------------
+ * What eval and reconstruct share: the device, the models (files naming one
+ * of archs) and their scores on a set of images (app_ae_evaluate). */
+enum { APP_AE_MAX_MODELS = 8 };
+typedef struct app_ae_session {
+    pcl_context *context;
+    app_ae_model models[APP_AE_MAX_MODELS];
+    int model_count;
+    const char *labels[APP_AE_MAX_MODELS]; /* the models' labels */
+    app_ae_eval eval;
+} app_ae_session;
+
+/* Opens the device, loads the count (<= APP_AE_MAX_MODELS) files into
+ * archs and scores them on source. 0, or 1 after an error line; call
+ * app_ae_session_end after either. */
+int app_ae_session_start(const char *app, const pcl_device_selection *selection, const pcl_architecture *const *archs,
+                         int arch_count, const char *const *paths, int count, const pcl_data_source *source,
+                         const pcl_ssim_options *ssim, const pcl_ssim_options *msssim, app_ae_session *s);
+void app_ae_session_end(app_ae_session *s);
+
 /* ---- win counts -------------------------------------------------------------- */
 /* For models a and b on one metric: the images where a is better, where b
  * is, and ties (equal values), with Wilson 95% intervals of a / images and
@@ -128,6 +192,14 @@ app_ae_wins app_ae_count_wins(const app_ae_eval *eval, int a, int b, int metric)
  * "a_low": .., ...}]); NULL when out of memory. */
 char *app_ae_wins_markdown(const app_ae_eval *eval, const char *const *labels);
 json_t *app_ae_wins_json(const app_ae_eval *eval, const char *const *labels);
+
+/* The images where model a's advantage over b on metric (a - b, or b - a
+ * when lower is better) is largest, half of them in decreasing advantage,
+ * then the half where it is smallest, also in decreasing advantage (every
+ * image, in that order, when there are fewer than 2 * half; ties by index).
+ * Figure 3: a = the SSIM net, b = the MSE net, metric SSIM. Returns the
+ * number of rows written (min(images, 2 * half)), or -1 out of memory. */
+int app_ae_extremes(const app_ae_eval *eval, int a, int b, int metric, int half, long *rows);
 
 /* ---- pictures and the study kit ---------------------------------------------- */
 /* count distinct image indices below images, drawn from seed (in
@@ -168,31 +240,11 @@ enum {
 };
 enum { APP_AE_PROTOCOL_AUTO = 0, APP_AE_PROTOCOL_PAPER, APP_AE_PROTOCOL_SUBSTITUTE };
 extern const char *const app_ae_protocol_names[]; /* "auto", "paper", "substitute", NULL */
+/* How their sets are drawn (app_ae_set_finish): 96x96 as they are; seeded
+ * windows of side APP_AE_MIN_WINDOW..APP_AE_MAX_WINDOW resized to 96x96; the
+ * same mirrored left-right at random. */
+extern const app_ae_draw app_ae_draw96_as_is, app_ae_draw96_windows, app_ae_draw96_windows_flipped;
 
-/* One set of images: datasets through a pipeline, seen through a view. */
-typedef struct app_ae_set {
-    pcl_dataset *datasets[APP_AE_MAX_DIRS];
-    int count;
-    pcl_pipeline *pipeline;
-    size_t *map;
-    app_ae_view view;
-    pcl_data_source source;
-} app_ae_set;
-void app_ae_set_free(app_ae_set *s);
-
-/* How a set's images are drawn: as they are (luma, [-1, 1]), seeded
- * windows of side APP_AE_MIN_WINDOW..APP_AE_MAX_WINDOW resized to 96x96,
- * the same mirrored left-right at random. */
-typedef enum app_ae_draw { APP_AE_DRAW_AS_IS, APP_AE_DRAW_WINDOWS, APP_AE_DRAW_WINDOWS_FLIPPED } app_ae_draw;
-
-/* Adds a corpus of root / a folder (side > 0: images of that size) to s.
- * 0, or 1 after an error line. */
-int app_ae_open_corpus(const char *app, app_ae_set *s, pcl_corpus corpus, const char *root);
-int app_ae_open_folder(const char *app, app_ae_set *s, const char *dir, int side);
-/* The pipeline over s's datasets and the view of count records (0: one per
- * record) of map (NULL: all; owned by s from now on, also after a failure).
- * 0, or 1 after an error line. */
-int app_ae_set_finish(const char *app, app_ae_set *s, app_ae_draw how, size_t count, size_t *map, size_t map_count);
 /* The paper's split of STL-10's 13,000 labelled images (train_X then
  * test_X): part 0 validation (10,400), part 1 test (2,600). */
 int app_ae_paper_split(const char *app, int part, size_t **map, size_t *count);

@@ -1,7 +1,6 @@
-/* The autoencoder experiments' data (autoencoder.h, "data sets"): images
- * through a pipeline seen through a view, the paper's STL-10 protocol and
- * the substitute; shared by perceptcl convae and perceptcl elvae (moved
- * from convae.c). */
+/* The 96x96 autoencoder experiments' data (autoencoder.h, "data sets"): the
+ * paper's STL-10 protocol and the substitute, on the module's image sets;
+ * shared by perceptcl convae and perceptcl elvae (moved from convae.c). */
 #include "autoencoder.h"
 
 #include <stdio.h>
@@ -9,55 +8,9 @@
 #include <string.h>
 
 const char *const app_ae_protocol_names[] = {"auto", "paper", "substitute", NULL};
-
-void app_ae_set_free(app_ae_set *s)
-{
-    pcl_pipeline_destroy(s->pipeline);
-    for (int d = 0; d < s->count; d++) pcl_dataset_destroy(s->datasets[d]);
-    free(s->map);
-    memset(s, 0, sizeof *s);
-}
-
-/* The pipeline over s's datasets and the view of count records (0: one per
- * record) of map (NULL: all). 0, or 1 after an error line. */
-int app_ae_set_finish(const char *app, app_ae_set *s, app_ae_draw how, size_t count, size_t *map, size_t map_count)
-{
-    pcl_transform steps[4] = {{.kind = PCL_TRANSFORM_KIND_LUMA}};
-    int n = 1;
-    if (how != APP_AE_DRAW_AS_IS)
-        steps[n++] = (pcl_transform){.kind = PCL_TRANSFORM_KIND_RANDOM_RESIZED_CROP, .min_side = APP_AE_MIN_WINDOW,
-                                     .max_side = APP_AE_MAX_WINDOW, .width = APP_AE_SIDE, .height = APP_AE_SIDE};
-    if (how == APP_AE_DRAW_WINDOWS_FLIPPED)
-        steps[n++] = (pcl_transform){.kind = PCL_TRANSFORM_KIND_FLIP, .horizontal = 1};
-    steps[n++] = (pcl_transform){.kind = PCL_TRANSFORM_KIND_SCALE, .range = PCL_RANGE_SIGNED};
-    s->map = map;
-    if (pcl_pipeline_create(s->datasets, s->count, steps, n, NULL, &s->pipeline) != PCL_OK ||
-        pcl_pipeline_source(s->pipeline, &s->view.base) != PCL_OK)
-        return app_fail(app, "images");
-    if (s->view.base.input[0] != 1 || s->view.base.input[1] != APP_AE_SIDE || s->view.base.input[2] != APP_AE_SIDE)
-        return fprintf(stderr, "perceptcl %s: images of %dx%d, expected %dx%d\n", app, s->view.base.input[2],
-                       s->view.base.input[1], APP_AE_SIDE, APP_AE_SIDE), 1;
-    s->view.map = map;
-    s->view.map_count = map ? map_count : s->view.base.count;
-    s->view.count = count ? count : s->view.map_count;
-    s->source = app_ae_view_source(&s->view);
-    return 0;
-}
-
-int app_ae_open_corpus(const char *app, app_ae_set *s, pcl_corpus corpus, const char *root)
-{
-    if (pcl_dataset_open(corpus, root, &s->datasets[s->count]) != PCL_OK) return app_fail(app, "data");
-    s->count++;
-    return 0;
-}
-
-int app_ae_open_folder(const char *app, app_ae_set *s, const char *dir, int side)
-{
-    pcl_folder_options options = {.width = side, .height = side};
-    if (pcl_dataset_open_folder(dir, &options, &s->datasets[s->count]) != PCL_OK) return app_fail(app, dir);
-    s->count++;
-    return 0;
-}
+const app_ae_draw app_ae_draw96_as_is = {APP_AE_SIDE, 0, 0, 0},
+                  app_ae_draw96_windows = {APP_AE_SIDE, APP_AE_MIN_WINDOW, APP_AE_MAX_WINDOW, 0},
+                  app_ae_draw96_windows_flipped = {APP_AE_SIDE, APP_AE_MIN_WINDOW, APP_AE_MAX_WINDOW, 1};
 
 /* The paper's split of STL-10's 13,000 labelled images (train_X then
  * test_X): part 0 validation (10,400), part 1 test (2,600). */
@@ -104,18 +57,18 @@ int app_ae_open_test(const char *app, const char *root, int protocol, const char
     if (images) {
         char base[256];
         snprintf(name, size, "%s", app_base_name(images, base, sizeof base));
-        return app_ae_open_folder(app, s, images, APP_AE_SIDE) ||
-               app_ae_set_finish(app, s, APP_AE_DRAW_AS_IS, 0, NULL, 0);
+        return app_ae_set_open_folder(app, s, images, APP_AE_SIDE) ||
+               app_ae_set_finish(app, s, &app_ae_draw96_as_is, 0, NULL, 0);
     }
     if (protocol == APP_AE_PROTOCOL_PAPER) {
         size_t *map = NULL, count = 0;
         snprintf(name, size, "STL-10 test split");
-        return app_ae_open_corpus(app, s, PCL_CORPUS_STL10_TRAIN_BIN, root) ||
-               app_ae_open_corpus(app, s, PCL_CORPUS_STL10_TEST_BIN, root) ||
-               app_ae_paper_split(app, 1, &map, &count) || app_ae_set_finish(app, s, APP_AE_DRAW_AS_IS, 0, map, count);
+        return app_ae_set_open_corpus(app, s, PCL_CORPUS_STL10_TRAIN_BIN, root) ||
+               app_ae_set_open_corpus(app, s, PCL_CORPUS_STL10_TEST_BIN, root) ||
+               app_ae_paper_split(app, 1, &map, &count) || app_ae_set_finish(app, s, &app_ae_draw96_as_is, 0, map, count);
     }
     snprintf(name, size, "STL-10 (256 real)");
-    return app_ae_open_corpus(app, s, PCL_CORPUS_STL10_TEST_PNG, root) ||
-           app_ae_open_corpus(app, s, PCL_CORPUS_STL10_UNLABELED_PNG, root) ||
-           app_ae_set_finish(app, s, APP_AE_DRAW_AS_IS, 0, NULL, 0);
+    return app_ae_set_open_corpus(app, s, PCL_CORPUS_STL10_TEST_PNG, root) ||
+           app_ae_set_open_corpus(app, s, PCL_CORPUS_STL10_UNLABELED_PNG, root) ||
+           app_ae_set_finish(app, s, &app_ae_draw96_as_is, 0, NULL, 0);
 }

@@ -140,25 +140,25 @@ static int run_train(int argc, char **argv)
     app_ae_set train = {0}, validation = {0};
     size_t *map = NULL, map_count = 0;
     int rc = 0;
-    for (int d = 0; d < dir_count && rc == 0; d++) rc = app_ae_open_folder(cmd, &train, dirs[d], 0);
-    if (rc == 0 && !dir_count && paper) rc = app_ae_open_corpus(cmd, &train, PCL_CORPUS_STL10_UNLABELED_BIN, root);
+    for (int d = 0; d < dir_count && rc == 0; d++) rc = app_ae_set_open_folder(cmd, &train, dirs[d], 0);
+    if (rc == 0 && !dir_count && paper) rc = app_ae_set_open_corpus(cmd, &train, PCL_CORPUS_STL10_UNLABELED_BIN, root);
     if (rc == 0 && !dir_count && !paper)
-        rc = app_ae_open_corpus(cmd, &train, PCL_CORPUS_BSD200, root) ||
-             app_ae_open_corpus(cmd, &train, PCL_CORPUS_T91, root);
+        rc = app_ae_set_open_corpus(cmd, &train, PCL_CORPUS_BSD200, root) ||
+             app_ae_set_open_corpus(cmd, &train, PCL_CORPUS_T91, root);
     if (rc == 0)
-        rc = app_ae_set_finish(cmd, &train, paper ? APP_AE_DRAW_AS_IS : APP_AE_DRAW_WINDOWS_FLIPPED,
+        rc = app_ae_set_finish(cmd, &train, paper ? &app_ae_draw96_as_is : &app_ae_draw96_windows_flipped,
                                epoch_size ? (size_t)epoch_size : paper || dir_count ? 0 : 20000, NULL, 0);
-    if (rc == 0 && validation_dir) rc = app_ae_open_folder(cmd, &validation, validation_dir, 0);
+    if (rc == 0 && validation_dir) rc = app_ae_set_open_folder(cmd, &validation, validation_dir, 0);
     if (rc == 0 && !validation_dir && paper)
-        rc = app_ae_open_corpus(cmd, &validation, PCL_CORPUS_STL10_TRAIN_BIN, root) ||
-             app_ae_open_corpus(cmd, &validation, PCL_CORPUS_STL10_TEST_BIN, root) ||
+        rc = app_ae_set_open_corpus(cmd, &validation, PCL_CORPUS_STL10_TRAIN_BIN, root) ||
+             app_ae_set_open_corpus(cmd, &validation, PCL_CORPUS_STL10_TEST_BIN, root) ||
              app_ae_paper_split(cmd, 0, &map, &map_count);
-    if (rc == 0 && !validation_dir && !paper) rc = app_ae_open_corpus(cmd, &validation, PCL_CORPUS_BSD100, root);
+    if (rc == 0 && !validation_dir && !paper) rc = app_ae_set_open_corpus(cmd, &validation, PCL_CORPUS_BSD100, root);
     if (rc == 0) {
         size_t images = 0;
         for (int d = 0; d < validation.count; d++) images += pcl_dataset_count(validation.datasets[d]);
-        rc = paper ? app_ae_set_finish(cmd, &validation, APP_AE_DRAW_AS_IS, 0, map, map_count)
-                   : app_ae_set_finish(cmd, &validation, APP_AE_DRAW_WINDOWS, images * (size_t)crops, NULL, 0);
+        rc = paper ? app_ae_set_finish(cmd, &validation, &app_ae_draw96_as_is, 0, map, map_count)
+                   : app_ae_set_finish(cmd, &validation, &app_ae_draw96_windows, images * (size_t)crops, NULL, 0);
         map = NULL; /* owned by the set now (freed with it, also after a failure) */
     }
     free(map);
@@ -177,7 +177,7 @@ static int run_train(int argc, char **argv)
                                  "96x96 luma (ITU-R 601-2) in [-1, 1]", "msssim_weights",
                                  standard ? "standard" : "equal", "init",
                                  init ? app_base_name(init, name, sizeof name) : NULL, NULL};
-    app_ae_job job = {arch, train.source, &validation.source, pcl_ssim_options_default(), title, keys_values, init};
+    app_ae_job job = {arch, train.source, &validation.source, pcl_ssim_options_default(), title, keys_values, init, 0};
     job.ssim.mode = PCL_SSIM_MODE_SAME;
     job.ssim.data_range = 2.0;
     job.ssim.scales = 5;
@@ -199,41 +199,29 @@ typedef struct test_options {
 } test_options;
 
 typedef struct test_run {
-    pcl_context *context;
-    app_ae_model models[MAX_MODELS];
-    int model_count;
     app_ae_set set;
     char set_name[128];
-    const char *labels[MAX_MODELS];
-    app_ae_eval eval;
+    app_ae_session s;
 } test_run;
 
-/* Opens the test images, the device and the models, and scores them. */
+/* Opens the test images, then the device and the models, and scores them. */
 static int test_run_start(const char *cmd, const pcl_device_selection *selection, const char *root,
                           const test_options *o, test_run *t)
 {
-    const int count = o->count;
-    int rc = app_ae_open_test(cmd, root, o->protocol, o->images, &t->set, t->set_name, sizeof t->set_name);
-    if (rc == 0 && !(t->context = app_open_context(selection))) rc = 1;
-    if (rc == 0) rc = app_ae_load(cmd, t->context, archs, 3, o->paths, count, t->models);
-    if (rc == 0) t->model_count = count;
-    for (int m = 0; m < t->model_count; m++) t->labels[m] = t->models[m].label;
     pcl_ssim_options ssim = pcl_ssim_options_default(), msssim;
     ssim.mode = PCL_SSIM_MODE_SAME;
     ssim.data_range = 2.0;
     msssim = ssim;
     msssim.scales = 5;
     msssim.weights = o->standard ? PCL_SSIM_WEIGHTS_STANDARD : PCL_SSIM_WEIGHTS_EQUAL;
-    if (rc == 0) rc = app_ae_evaluate(cmd, t->context, t->models, count, &t->set.source, &ssim, &msssim, &t->eval);
-    return rc;
+    return app_ae_open_test(cmd, root, o->protocol, o->images, &t->set, t->set_name, sizeof t->set_name) ||
+           app_ae_session_start(cmd, selection, archs, 3, o->paths, o->count, &t->set.source, &ssim, &msssim, &t->s);
 }
 
 static void test_run_end(test_run *t)
 {
-    app_ae_eval_free(&t->eval);
-    app_ae_free(t->models, t->model_count);
+    app_ae_session_end(&t->s);
     app_ae_set_free(&t->set);
-    if (t->context) pcl_context_destroy(t->context);
 }
 
 static int test_arg(app_args *r, test_options *o)
@@ -274,11 +262,11 @@ static const int table3_metric_index[3] = {APP_AE_MSE, APP_AE_MAE, APP_AE_MSSSIM
 /* The note under Table 3: protocol, scale, SSIM means, costs, win counts. */
 static char *eval_note(const test_run *t, int protocol, const char *images, int standard)
 {
-    char *text = NULL, *wins = app_ae_wins_markdown(&t->eval, t->labels);
+    char *text = NULL, *wins = app_ae_wins_markdown(&t->s.eval, t->s.labels);
     size_t length = 0;
     FILE *out = wins ? open_memstream(&text, &length) : NULL;
     if (!out) return free(wins), NULL;
-    fprintf(out, "Test set: %s, %ld images, 96x96 luma in [-1, 1]; %s.\n\n", t->set_name, t->eval.images,
+    fprintf(out, "Test set: %s, %ld images, 96x96 luma in [-1, 1]; %s.\n\n", t->set_name, t->s.eval.images,
             images ? "a folder given with --images"
             : protocol == APP_AE_PROTOCOL_PAPER
                 ? "the paper's protocol (STL-10 binaries; 2,600 of the 13,000 labelled images, split seed 2017)"
@@ -288,15 +276,16 @@ static char *eval_note(const test_run *t, int protocol, const char *images, int 
                  "MS-SSIM: 5 scales, same mode, L = 2, %s exponents. The paper does not say its scale: its MSE "
                  "net's MSE 0.0233 is 22.3 dB PSNR on [-1, 1] or 16.3 dB on [0, 1]",
             standard ? "Wang's (--msssim-weights standard)" : "the paper's equal");
-    for (int m = 0; m < t->model_count; m++) {
-        double mse = app_ae_mean(&t->eval, m, APP_AE_MSE);
-        fprintf(out, "%s %s's: %.2f dB", m ? "," : "; ours,", t->labels[m], 10.0 * log10(4.0 / mse));
+    for (int m = 0; m < t->s.model_count; m++) {
+        double mse = app_ae_mean(&t->s.eval, m, APP_AE_MSE);
+        fprintf(out, "%s %s's: %.2f dB", m ? "," : "; ours,", t->s.labels[m], 10.0 * log10(4.0 / mse));
     }
     fprintf(out, ".\n\nMean SSIM (same mode, L = 2):");
-    for (int m = 0; m < t->model_count; m++)
-        fprintf(out, "%s %s %.4f", m ? "," : "", t->labels[m], app_ae_mean(&t->eval, m, APP_AE_SSIM));
+    for (int m = 0; m < t->s.model_count; m++)
+        fprintf(out, "%s %s %.4f", m ? "," : "", t->s.labels[m], app_ae_mean(&t->s.eval, m, APP_AE_SSIM));
     fprintf(out, ".\n\nTraining cost:");
-    for (int m = 0; m < t->model_count; m++) fprintf(out, "%s %s: %s", m ? ";" : "", t->labels[m], t->models[m].cost);
+    for (int m = 0; m < t->s.model_count; m++)
+        fprintf(out, "%s %s: %s", m ? ";" : "", t->s.labels[m], t->s.models[m].cost);
     fprintf(out, ".\n\nPer-image wins (the better value on each image; ties apart; Wilson 95%% intervals):\n\n%s",
             wins);
     free(wins);
@@ -336,20 +325,20 @@ static int run_eval(int argc, char **argv)
 
     test_run t = {0};
     int rc = test_run_start(cmd, &selection, root, &o, &t);
-    if (rc == 0 && study && study_count > t.eval.images)
+    if (rc == 0 && study && study_count > t.s.eval.images)
         rc = (fprintf(stderr, "perceptcl %s: --study-count %d: the test set has %ld images\n", cmd, study_count,
-                      t.eval.images), 2);
+                      t.s.eval.images), 2);
     /* Table 3: one row (the test set), a line per metric, a column per model, the paper's beside. */
     double values[MAX_MODELS * 3];
-    for (int m = 0; rc == 0 && m < t.model_count; m++)
-        for (int k = 0; k < 3; k++) values[m * 3 + k] = app_ae_mean(&t.eval, m, table3_metric_index[k]);
-    app_report_row row = {t.set_name, t.eval.images, values, app_paper_table3.values};
+    for (int m = 0; rc == 0 && m < t.s.model_count; m++)
+        for (int k = 0; k < 3; k++) values[m * 3 + k] = app_ae_mean(&t.s.eval, m, table3_metric_index[k]);
+    app_report_row row = {t.set_name, t.s.eval.images, values, app_paper_table3.values};
     char *note = rc == 0 ? eval_note(&t, o.protocol, o.images, o.standard) : NULL;
-    json_t *models = json_array(), *wins = rc == 0 ? app_ae_wins_json(&t.eval, t.labels) : NULL;
-    for (int m = 0; models && m < t.model_count; m++)
-        if (json_array_append_new(models, json_pack("{s:s, s:s, s:s, s:s, s:f}", "label", t.labels[m], "path",
-                                                    o.paths[m], "loss", t.models[m].loss, "cost", t.models[m].cost,
-                                                    "ssim", app_round(app_ae_mean(&t.eval, m, APP_AE_SSIM), 6))))
+    json_t *models = json_array(), *wins = rc == 0 ? app_ae_wins_json(&t.s.eval, t.s.labels) : NULL;
+    for (int m = 0; models && m < t.s.model_count; m++)
+        if (json_array_append_new(models, json_pack("{s:s, s:s, s:s, s:s, s:f}", "label", t.s.labels[m], "path",
+                                                    o.paths[m], "loss", t.s.models[m].loss, "cost", t.s.models[m].cost,
+                                                    "ssim", app_round(app_ae_mean(&t.s.eval, m, APP_AE_SSIM), 6))))
             json_decref(models), models = NULL;
     json_t *header = models && wins ? json_pack("{s:s, s:s, s:o, s:o}", "protocol",
                                                 o.images ? "images" : o.protocol == APP_AE_PROTOCOL_PAPER ? "paper"
@@ -359,16 +348,16 @@ static int run_eval(int argc, char **argv)
     if (!header) json_decref(models), json_decref(wins);
     if (rc == 0 && (!note || !header)) rc = (fprintf(stderr, "perceptcl %s: out of memory for the report\n", cmd), 1);
     app_report table = {"Convolutional autoencoders on 96x96: held-out reconstruction (Table 3)", "set", "sets",
-                        "images", table3_metrics, 3, t.labels, t.model_count,
+                        "images", table3_metrics, 3, t.s.labels, t.s.model_count,
                         app_paper_table3.row_labels, 3, &row, 1, note, header};
     long picked[8];
-    const int rows = t.eval.images < 8 ? (int)t.eval.images : 8;
-    if (rc == 0 && grid) app_ae_pick(t.eval.images, rows, (uint64_t)o.seed, picked);
-    if (rc == 0 && grid) rc = app_ae_grid_write(cmd, &t.eval, picked, rows, NULL, 0, o.zoom, grid);
+    const int rows = t.s.eval.images < 8 ? (int)t.s.eval.images : 8;
+    if (rc == 0 && grid) app_ae_pick(t.s.eval.images, rows, (uint64_t)o.seed, picked);
+    if (rc == 0 && grid) rc = app_ae_grid_write(cmd, &t.s.eval, picked, rows, NULL, 0, o.zoom, grid);
     long *study_picked = rc == 0 && study ? malloc((size_t)study_count * sizeof *study_picked) : NULL;
     if (rc == 0 && study && !study_picked) rc = (fprintf(stderr, "perceptcl %s: out of memory\n", cmd), 1);
-    if (rc == 0 && study) app_ae_pick(t.eval.images, study_count, (uint64_t)o.seed, study_picked);
-    if (rc == 0 && study) rc = app_ae_study_write(cmd, &t.eval, t.labels, study_picked, study_count, study);
+    if (rc == 0 && study) app_ae_pick(t.s.eval.images, study_count, (uint64_t)o.seed, study_picked);
+    if (rc == 0 && study) rc = app_ae_study_write(cmd, &t.s.eval, t.s.labels, study_picked, study_count, study);
     if (rc == 0) rc = app_report_emit(cmd, &table, report);
     if (rc && grid) remove(grid); /* written before a later failure: all or nothing */
     free(study_picked);
@@ -404,16 +393,17 @@ static int run_reconstruct(int argc, char **argv)
     if (r.exit_code >= 0) return r.exit_code;
     test_run t = {0};
     int rc = test_run_start(cmd, &selection, root, &o, &t);
-    if (rc == 0 && count > t.eval.images)
-        rc = (fprintf(stderr, "perceptcl %s: --count %d: the test set has %ld images\n", cmd, count, t.eval.images), 2);
+    if (rc == 0 && count > t.s.eval.images)
+        rc = (fprintf(stderr, "perceptcl %s: --count %d: the test set has %ld images\n", cmd, count,
+                      t.s.eval.images), 2);
     long picked[64];
-    if (rc == 0) app_ae_pick(t.eval.images, count, (uint64_t)o.seed, picked);
-    if (rc == 0) rc = app_ae_grid_write(cmd, &t.eval, picked, count, NULL, 0, o.zoom, out);
+    if (rc == 0) app_ae_pick(t.s.eval.images, count, (uint64_t)o.seed, picked);
+    if (rc == 0) rc = app_ae_grid_write(cmd, &t.s.eval, picked, count, NULL, 0, o.zoom, out);
     if (rc == 0) {
         fprintf(stderr, "perceptcl %s: %d images of %s (", cmd, count, t.set_name);
         for (int k = 0; k < count; k++) fprintf(stderr, "%s%ld", k ? " " : "", picked[k]);
         fprintf(stderr, "), columns: original");
-        for (int m = 0; m < t.model_count; m++) fprintf(stderr, " | %s", t.labels[m]);
+        for (int m = 0; m < t.s.model_count; m++) fprintf(stderr, " | %s", t.s.labels[m]);
         fprintf(stderr, " -> %s\n", out);
     }
     test_run_end(&t);

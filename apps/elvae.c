@@ -184,11 +184,11 @@ static int open_train_sets(const char *cmd, const char *root, int paper, const c
                            app_ae_set *train, app_ae_set *validation)
 {
     int rc = 0;
-    for (int d = 0; d < dir_count && rc == 0; d++) rc = app_ae_open_folder(cmd, train, dirs[d], 0);
-    if (rc == 0 && !dir_count && paper) rc = app_ae_open_corpus(cmd, train, PCL_CORPUS_STL10_UNLABELED_BIN, root);
+    for (int d = 0; d < dir_count && rc == 0; d++) rc = app_ae_set_open_folder(cmd, train, dirs[d], 0);
+    if (rc == 0 && !dir_count && paper) rc = app_ae_set_open_corpus(cmd, train, PCL_CORPUS_STL10_UNLABELED_BIN, root);
     if (rc == 0 && !dir_count && !paper)
-        rc = app_ae_open_corpus(cmd, train, PCL_CORPUS_BSD200, root) ||
-             app_ae_open_corpus(cmd, train, PCL_CORPUS_T91, root);
+        rc = app_ae_set_open_corpus(cmd, train, PCL_CORPUS_BSD200, root) ||
+             app_ae_set_open_corpus(cmd, train, PCL_CORPUS_T91, root);
     size_t *map = NULL, map_count = 0;
     const size_t images = rc == 0 ? set_images(train) : 0;
     if (rc == 0 && subset > 0 && (size_t)subset < images) {
@@ -197,17 +197,17 @@ static int open_train_sets(const char *cmd, const char *root, int paper, const c
         map_count = (size_t)subset;
     }
     if (rc == 0)
-        rc = app_ae_set_finish(cmd, train, paper ? APP_AE_DRAW_AS_IS : APP_AE_DRAW_WINDOWS_FLIPPED,
+        rc = app_ae_set_finish(cmd, train, paper ? &app_ae_draw96_as_is : &app_ae_draw96_windows_flipped,
                                epoch_size ? (size_t)epoch_size : paper || dir_count ? 0 : SUBSTITUTE_EPOCH, map,
                                map_count);
     else free(map);
-    if (rc == 0 && validation_dir) rc = app_ae_open_folder(cmd, validation, validation_dir, 0);
+    if (rc == 0 && validation_dir) rc = app_ae_set_open_folder(cmd, validation, validation_dir, 0);
     if (rc == 0 && !validation_dir && paper)
-        rc = app_ae_open_corpus(cmd, validation, PCL_CORPUS_STL10_TRAIN_BIN, root);
-    if (rc == 0 && !validation_dir && !paper) rc = app_ae_open_corpus(cmd, validation, PCL_CORPUS_BSD100, root);
+        rc = app_ae_set_open_corpus(cmd, validation, PCL_CORPUS_STL10_TRAIN_BIN, root);
+    if (rc == 0 && !validation_dir && !paper) rc = app_ae_set_open_corpus(cmd, validation, PCL_CORPUS_BSD100, root);
     if (rc == 0)
-        rc = paper ? app_ae_set_finish(cmd, validation, APP_AE_DRAW_AS_IS, 0, NULL, 0)
-                   : app_ae_set_finish(cmd, validation, APP_AE_DRAW_WINDOWS, set_images(validation) * (size_t)crops,
+        rc = paper ? app_ae_set_finish(cmd, validation, &app_ae_draw96_as_is, 0, NULL, 0)
+                   : app_ae_set_finish(cmd, validation, &app_ae_draw96_windows, set_images(validation) * (size_t)crops,
                                        NULL, 0);
     return rc;
 }
@@ -312,7 +312,7 @@ static int run_train(int argc, char **argv)
                                  "C * Delta / loss_norm + KL; the logged loss is Delta + kl_weight * KL = "
                                  "objective / objective_scale",
                                  NULL};
-    app_ae_job job = {arch, train.source, &validation.source, ssim, title, keys_values, NULL};
+    app_ae_job job = {arch, train.source, &validation.source, ssim, title, keys_values, NULL, 0};
     char terms_title[160];
     snprintf(terms_title, sizeof terms_title, "%s, %s loss, C %g: the objective's terms on the validation set",
              arch->name, pcl_loss_kind_name(t.loss), c);
@@ -638,12 +638,12 @@ static int reference_images(const char *cmd, const char *root, int paper, const 
                             float **out)
 {
     app_ae_set s = {0};
-    int rc = dir ? app_ae_open_folder(cmd, &s, dir, APP_AE_SIDE)
-             : paper ? app_ae_open_corpus(cmd, &s, PCL_CORPUS_STL10_UNLABELED_BIN, root)
-                     : app_ae_open_corpus(cmd, &s, PCL_CORPUS_BSD200, root) ||
-                           app_ae_open_corpus(cmd, &s, PCL_CORPUS_T91, root);
+    int rc = dir ? app_ae_set_open_folder(cmd, &s, dir, APP_AE_SIDE)
+             : paper ? app_ae_set_open_corpus(cmd, &s, PCL_CORPUS_STL10_UNLABELED_BIN, root)
+                     : app_ae_set_open_corpus(cmd, &s, PCL_CORPUS_BSD200, root) ||
+                           app_ae_set_open_corpus(cmd, &s, PCL_CORPUS_T91, root);
     if (rc == 0)
-        rc = app_ae_set_finish(cmd, &s, dir || paper ? APP_AE_DRAW_AS_IS : APP_AE_DRAW_WINDOWS_FLIPPED,
+        rc = app_ae_set_finish(cmd, &s, dir || paper ? &app_ae_draw96_as_is : &app_ae_draw96_windows_flipped,
                                dir || paper ? 0 : (size_t)*n, NULL, 0);
     if (rc == 0 && (size_t)*n > s.source.count) *n = (long)s.source.count;
     const size_t per = (size_t)APP_AE_SIDE * APP_AE_SIDE;

@@ -17,6 +17,7 @@ static const app_entry apps[] = {
     {"resize", app_resize, "MATLAB-compatible bicubic resize of an image file"},
     {"sr-eval", app_sr_eval, "SRCNN evaluation protocol (PSNR/SSIM on Y) of the bicubic baseline"},
     {"srcnn", app_srcnn, "SRCNN super-resolution with MSE / MAE / MS-SSIM: train, eval (Table 2), upscale, compare"},
+    {"fcae", app_fcae, "FC binary autoencoders, MSE against SSIM: train, eval (per-image wins), reconstruct"},
     {"convae", app_convae, "convolutional autoencoders with MSE / MAE / MS-SSIM: train, eval (Table 3), reconstruct"},
     {"elvae", app_elvae, "the expected-loss VAE with MSE / MAE / MS-SSIM: train, sample, reconstruct, select C by MMD"},
     {"datasets", app_datasets, "which corpora a data folder holds and whether they are complete"},

@@ -103,7 +103,7 @@ int yaleb_run_train(int argc, char **argv)
     snprintf(counts, sizeof counts, "%zu/%zu/%zu", sizes[0], sizes[1], sizes[2]);
     const char *keys_values[] = {"data", "CroppedYale", "split_seed", seed, "split_train_validation_test", counts,
                                  "input", "48x48 bicubic (antialiased), [-1, 1]", NULL};
-    app_ae_job job = {&pcl_arch_yaleb_ae_48, train_source, &validation_source, ssim, title, keys_values, NULL};
+    app_ae_job job = {&pcl_arch_yaleb_ae_48, train_source, &validation_source, ssim, title, keys_values, NULL, 0};
     rc = app_ae_train_run(&t, &selection, &job);
     free(train), free(validation);
     return rc;

@@ -394,6 +394,15 @@ START_TEST(test_architectures)
     ck_assert(fc > 105000000 && fc < 107000000); /* the "about 106 M" */
     const int fc_out[4] = {2, 1, 32, 32};
     expect_shape(&pcl_arch_fc_binary_ae, fc_out, fc); /* 424 MB: walked, not built */
+    /* The narrow variant: hidden widths / 16, a 16-bit code. */
+    const size_t narrow_widths[7] = {1024, 512, 256, 128, 64, 32, 16};
+    size_t fc_narrow = 0;
+    for (int i = 0; i < 6; i++)
+        fc_narrow += dense_params(narrow_widths[i], narrow_widths[i + 1]) +
+                     dense_params(narrow_widths[i + 1], narrow_widths[i]);
+    ck_assert(fc_narrow > 1300000 && fc_narrow < 1500000);
+    expect_shape(&pcl_arch_fc_binary_ae_narrow, fc_out, fc_narrow);
+    expect_built(&pcl_arch_fc_binary_ae_narrow, fc_out, fc_narrow);
 
     /* App. A.2: convs 1 -> 128 -> 256 -> 512 (5x5), 12x12x512 <-> bottleneck, mirrored convs. */
     const size_t features96 = 512 * 12 * 12;

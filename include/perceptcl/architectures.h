@@ -17,6 +17,9 @@
  *                                 2048-1024-512-256 ReLU, 256-bit binary
  *                                 bottleneck, mirrored decoder, tanh output
  *                                 (about 106 M parameters)
+ *   pcl_arch_fc_binary_ae_narrow  not the paper's: pcl_arch_fc_binary_ae
+ *                                 with hidden widths 512 ... 32 (1/16) and
+ *                                 a 16-bit code, for tests and smoke runs
  *   pcl_arch_conv_ae_96           app. A.2: 96x96, three 5x5 stride-2 convs
  *                                 128, 256, 512, 128-unit tanh bottleneck,
  *                                 mirrored upsample + conv decoder
@@ -46,6 +49,7 @@ extern "C" {
 PCL_API extern const pcl_architecture pcl_arch_srcnn_955;
 PCL_API extern const pcl_architecture pcl_arch_srcnn_955_replicate;
 PCL_API extern const pcl_architecture pcl_arch_fc_binary_ae;
+PCL_API extern const pcl_architecture pcl_arch_fc_binary_ae_narrow;
 PCL_API extern const pcl_architecture pcl_arch_conv_ae_96;
 PCL_API extern const pcl_architecture pcl_arch_conv_ae_96_b512;
 PCL_API extern const pcl_architecture pcl_arch_conv_ae_96_narrow;

@@ -36,22 +36,30 @@ const pcl_architecture pcl_arch_srcnn_955_replicate = {"srcnn-9-5-5-replicate", 
  * the bottleneck and the output (tanh). The binary layer is the tanh and
  * its threshold to -1/+1 (EXPERIMENTS.md sec. 2: the authors' Caffe
  * binary_tanh layer), so the 256-unit dense layer feeds it directly. */
-static const pcl_layer_spec fc_binary_ae[] = {
-    PCL_SPEC_DENSE(NULL, 1024, 8192), RELU,
-    PCL_SPEC_DENSE(NULL, 8192, 4096), RELU,
-    PCL_SPEC_DENSE(NULL, 4096, 2048), RELU,
-    PCL_SPEC_DENSE(NULL, 2048, 1024), RELU,
-    PCL_SPEC_DENSE(NULL, 1024, 512),  RELU,
-    PCL_SPEC_DENSE(NULL, 512, 256),   PCL_SPEC_BINARY,
-    PCL_SPEC_DENSE(NULL, 256, 512),   RELU,
-    PCL_SPEC_DENSE(NULL, 512, 1024),  RELU,
-    PCL_SPEC_DENSE(NULL, 1024, 2048), RELU,
-    PCL_SPEC_DENSE(NULL, 2048, 4096), RELU,
-    PCL_SPEC_DENSE(NULL, 4096, 8192), RELU,
-    PCL_SPEC_DENSE(NULL, 8192, 1024), TANH,
-    PCL_SPEC_RESHAPE(1, 32, 32),
-};
+#define FC_BINARY_AE(w1, w2, w3, w4, w5, code)                                                                         \
+    PCL_SPEC_DENSE(NULL, 1024, w1), RELU,                                                                              \
+    PCL_SPEC_DENSE(NULL, w1, w2),   RELU,                                                                              \
+    PCL_SPEC_DENSE(NULL, w2, w3),   RELU,                                                                              \
+    PCL_SPEC_DENSE(NULL, w3, w4),   RELU,                                                                              \
+    PCL_SPEC_DENSE(NULL, w4, w5),   RELU,                                                                              \
+    PCL_SPEC_DENSE(NULL, w5, code), PCL_SPEC_BINARY,                                                                   \
+    PCL_SPEC_DENSE(NULL, code, w5), RELU,                                                                              \
+    PCL_SPEC_DENSE(NULL, w5, w4),   RELU,                                                                              \
+    PCL_SPEC_DENSE(NULL, w4, w3),   RELU,                                                                              \
+    PCL_SPEC_DENSE(NULL, w3, w2),   RELU,                                                                              \
+    PCL_SPEC_DENSE(NULL, w2, w1),   RELU,                                                                              \
+    PCL_SPEC_DENSE(NULL, w1, 1024), TANH,                                                                              \
+    PCL_SPEC_RESHAPE(1, 32, 32)
+
+static const pcl_layer_spec fc_binary_ae[] = {FC_BINARY_AE(8192, 4096, 2048, 1024, 512, 256)};
 const pcl_architecture pcl_arch_fc_binary_ae = {"fc-binary-ae-32", fc_binary_ae, COUNT(fc_binary_ae), {1, 32, 32}, 12};
+
+/* Not the paper's: the same layers with 1/16 of the hidden widths (512 ...
+ * 32) and a 16-bit code, about 1.4 M parameters instead of 106 M, for
+ * tests and smoke runs (perceptcl fcae train --narrow). */
+static const pcl_layer_spec fc_binary_ae_narrow[] = {FC_BINARY_AE(512, 256, 128, 64, 32, 16)};
+const pcl_architecture pcl_arch_fc_binary_ae_narrow = {"fc-binary-ae-32-narrow", fc_binary_ae_narrow,
+                                                       COUNT(fc_binary_ae_narrow), {1, 32, 32}, 12};
 
 /* ---- convolutional autoencoder on 96x96 (app. A.2) -----------------------
  * "3 convolutional layers, each with a filter size of 5 and a stride of 2
