@@ -178,6 +178,63 @@ int app_ae_session_start(const char *app, const pcl_device_selection *selection,
                          const pcl_ssim_options *ssim, const pcl_ssim_options *msssim, app_ae_session *s);
 void app_ae_session_end(app_ae_session *s);
 
+/* ---- the eval and reconstruct commands (autoencoder_cmd.c) ----------------------
+ * What perceptcl convae and fcae's eval and reconstruct share. */
+typedef struct app_ae_test_options {
+    const char *paths[APP_AE_MAX_MODELS], *data, *images;
+    int count, protocol, zoom, standard;
+    long seed;
+} app_ae_test_options;
+/* 1 when r's option is one of --model, --data, --images, --protocol,
+ * --seed, --zoom, --msssim-weights (read, or a usage error); a command's
+ * option table lists those it takes. */
+int app_ae_test_arg(app_args *r, app_ae_test_options *o);
+/* Resolves --protocol against the data root: the protocol, or 0 after a usage error. */
+typedef int (*app_ae_resolve)(app_args *r, const char *root, int protocol);
+/* After the arguments: --model given, --data (or PERCEPTCL_DATA) or
+ * --images, o->protocol resolved. Returns the data root. */
+const char *app_ae_test_ready(app_args *r, app_ae_test_options *o, app_ae_resolve resolve);
+/* eval's outputs, checked before any work: --report PREFIX's two files,
+ * --grid, --study DIR (must not exist; 2 or 3 models). */
+void app_ae_eval_outputs_check(app_args *r, const app_ae_test_options *o, const char *report, const char *grid,
+                               const char *study);
+
+/* The test set and the scoring session of one command. */
+typedef struct app_ae_test_run {
+    app_ae_set set;
+    char set_name[128];
+    app_ae_session s;
+} app_ae_test_run;
+void app_ae_test_run_end(app_ae_test_run *t);
+/* Opens the command's test set, then the session (app_ae_session_start). */
+typedef int (*app_ae_test_start)(const char *app, const pcl_device_selection *selection, const char *root,
+                                 const app_ae_test_options *o, app_ae_test_run *t);
+
+/* What eval writes besides its table: the grid (grid NULL: none) of
+ * row_count rows with panels (NULL: original then each model), study items
+ * of study_count images picked by --seed (study NULL: none), the report. */
+typedef struct app_ae_eval_outputs {
+    const char *report, *grid, *study;
+    const long *rows;
+    int row_count;
+    const int *panels;
+    int panel_count, study_count;
+} app_ae_eval_outputs;
+/* Writes them, then the table (app_report_emit); a failure removes the grid. 0, or the exit code after an error line. */
+int app_ae_eval_write(const char *app, const app_ae_test_run *t, const app_ae_test_options *o,
+                      const app_ae_eval_outputs *out, const app_report *table);
+
+/* The whole reconstruct command: [--count 8] images of the test set picked
+ * by --seed (all of a smaller set), original then each model, into OUT.png. */
+typedef struct app_ae_reconstruct_command {
+    const char *app, *usage;
+    const app_option *options;
+    app_ae_test_options defaults;
+    app_ae_resolve resolve;
+    app_ae_test_start start;
+} app_ae_reconstruct_command;
+int app_ae_run_reconstruct(int argc, char **argv, const app_ae_reconstruct_command *c);
+
 /* ---- win counts -------------------------------------------------------------- */
 /* For models a and b on one metric: the images where a is better, where b
  * is, and ties (equal values), with Wilson 95% intervals of a / images and

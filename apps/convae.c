@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 static const char usage[] =
@@ -188,25 +187,11 @@ static int run_train(int argc, char **argv)
     return rc;
 }
 
-/* ---- eval and reconstruct: what they share ----------------------------------- */
-
-/* The options both take, read into these. */
-typedef struct test_options {
-    const char *paths[MAX_MODELS], *data, *images;
-    int count, protocol;
-    long seed;
-    int zoom, standard;
-} test_options;
-
-typedef struct test_run {
-    app_ae_set set;
-    char set_name[128];
-    app_ae_session s;
-} test_run;
+/* ---- eval and reconstruct: what they share (autoencoder_cmd.c) ----------------- */
 
 /* Opens the test images, then the device and the models, and scores them. */
 static int test_run_start(const char *cmd, const pcl_device_selection *selection, const char *root,
-                          const test_options *o, test_run *t)
+                          const app_ae_test_options *o, app_ae_test_run *t)
 {
     pcl_ssim_options ssim = pcl_ssim_options_default(), msssim;
     ssim.mode = PCL_SSIM_MODE_SAME;
@@ -216,37 +201,6 @@ static int test_run_start(const char *cmd, const pcl_device_selection *selection
     msssim.weights = o->standard ? PCL_SSIM_WEIGHTS_STANDARD : PCL_SSIM_WEIGHTS_EQUAL;
     return app_ae_open_test(cmd, root, o->protocol, o->images, &t->set, t->set_name, sizeof t->set_name) ||
            app_ae_session_start(cmd, selection, archs, 3, o->paths, o->count, &t->set.source, &ssim, &msssim, &t->s);
-}
-
-static void test_run_end(test_run *t)
-{
-    app_ae_session_end(&t->s);
-    app_ae_set_free(&t->set);
-}
-
-static int test_arg(app_args *r, test_options *o)
-{
-    if (app_args_is(r, "--model")) app_args_append(r, o->paths, &o->count, MAX_MODELS, "--model files");
-    else if (app_args_is(r, "--data")) o->data = r->value;
-    else if (app_args_is(r, "--images")) o->images = r->value;
-    else if (app_args_is(r, "--protocol")) app_args_choice(r, app_ae_protocol_names, &o->protocol);
-    else if (app_args_is(r, "--seed")) app_args_long(r, 0, 0x7fffffffL, &o->seed);
-    else if (app_args_is(r, "--zoom")) app_args_int(r, 1, 16, &o->zoom);
-    else if (app_args_is(r, "--msssim-weights")) app_args_choice(r, exponents, &o->standard);
-    else return 0;
-    return 1;
-}
-
-/* After the arguments: the data root and the protocol; 0 after a usage error. */
-static const char *test_ready(app_args *r, test_options *o)
-{
-    const char *root = pcl_data_root(o->data);
-    if (r->exit_code < 0 && !o->count) app_args_error(r, "needs --model M");
-    if (r->exit_code < 0 && !o->images && !root)
-        app_args_error(r, "needs --data DIR (or PERCEPTCL_DATA) or --images DIR");
-    if (r->exit_code < 0 && !o->images && !(o->protocol = app_ae_resolve_protocol(r, root, o->protocol)))
-        o->protocol = APP_AE_PROTOCOL_AUTO;
-    return root;
 }
 
 /* ---- eval ------------------------------------------------------------------------- */
@@ -260,7 +214,7 @@ static const app_metric table3_metrics[] = {{"mse", "MSE", 4, 6}, {"mae", "MAE",
 static const int table3_metric_index[3] = {APP_AE_MSE, APP_AE_MAE, APP_AE_MSSSIM};
 
 /* The note under Table 3: protocol, scale, SSIM means, costs, win counts. */
-static char *eval_note(const test_run *t, int protocol, const char *images, int standard)
+static char *eval_note(const app_ae_test_run *t, int protocol, const char *images, int standard)
 {
     char *text = NULL, *wins = app_ae_wins_markdown(&t->s.eval, t->s.labels);
     size_t length = 0;
@@ -295,39 +249,26 @@ static char *eval_note(const test_run *t, int protocol, const char *images, int 
 
 static int run_eval(int argc, char **argv)
 {
-    const char *cmd = "convae eval", *report = NULL, *grid = NULL, *study = NULL;
+    const char *cmd = "convae eval";
     pcl_device_selection selection = {0};
-    test_options o = {.seed = 1, .zoom = 2};
-    int study_count = 64;
+    app_ae_test_options o = {.seed = 1, .zoom = 2};
+    app_ae_eval_outputs out = {.study_count = 64};
     app_args r;
     app_args_init(&r, cmd, usage, eval_options, &selection, argc, argv);
     while (app_args_next(&r)) {
         if (!r.option) app_args_error(&r, "unexpected argument '%s'", r.value);
-        else if (test_arg(&r, &o)) continue;
-        else if (app_args_is(&r, "--report")) report = r.value;
-        else if (app_args_is(&r, "--grid")) grid = r.value;
-        else if (app_args_is(&r, "--study")) study = r.value;
-        else if (app_args_is(&r, "--study-count")) app_args_int(&r, 1, 100000, &study_count);
+        else if (app_ae_test_arg(&r, &o)) continue;
+        else if (app_args_is(&r, "--report")) out.report = r.value;
+        else if (app_args_is(&r, "--grid")) out.grid = r.value;
+        else if (app_args_is(&r, "--study")) out.study = r.value;
+        else if (app_args_is(&r, "--study-count")) app_args_int(&r, 1, 100000, &out.study_count);
     }
-    const char *root = test_ready(&r, &o);
-    char md[4200], js[4200], partial[4200];
-    struct stat st;
-    snprintf(md, sizeof md, "%s.md", report ? report : "");
-    snprintf(js, sizeof js, "%s.json", report ? report : "");
-    snprintf(partial, sizeof partial, "%s.partial", study ? study : "");
-    if (r.exit_code < 0 && report && app_output_check(&r, "--report", md)) app_output_check(&r, "--report", js);
-    if (r.exit_code < 0 && grid) app_output_check(&r, "--grid", grid);
-    if (r.exit_code < 0 && study && stat(study, &st) == 0) app_args_error(&r, "--study %s: already exists", study);
-    if (r.exit_code < 0 && study) app_output_check(&r, "--study", partial);
-    if (r.exit_code < 0 && study && (o.count < 2 || o.count > 3))
-        app_args_error(&r, "--study compares 2 or 3 models, not %d", o.count);
+    const char *root = app_ae_test_ready(&r, &o, app_ae_resolve_protocol);
+    app_ae_eval_outputs_check(&r, &o, out.report, out.grid, out.study);
     if (r.exit_code >= 0) return r.exit_code;
 
-    test_run t = {0};
+    app_ae_test_run t = {0};
     int rc = test_run_start(cmd, &selection, root, &o, &t);
-    if (rc == 0 && study && study_count > t.s.eval.images)
-        rc = (fprintf(stderr, "perceptcl %s: --study-count %d: the test set has %ld images\n", cmd, study_count,
-                      t.s.eval.images), 2);
     /* Table 3: one row (the test set), a line per metric, a column per model, the paper's beside. */
     double values[MAX_MODELS * 3];
     for (int m = 0; rc == 0 && m < t.s.model_count; m++)
@@ -351,19 +292,13 @@ static int run_eval(int argc, char **argv)
                         "images", table3_metrics, 3, t.s.labels, t.s.model_count,
                         app_paper_table3.row_labels, 3, &row, 1, note, header};
     long picked[8];
-    const int rows = t.s.eval.images < 8 ? (int)t.s.eval.images : 8;
-    if (rc == 0 && grid) app_ae_pick(t.s.eval.images, rows, (uint64_t)o.seed, picked);
-    if (rc == 0 && grid) rc = app_ae_grid_write(cmd, &t.s.eval, picked, rows, NULL, 0, o.zoom, grid);
-    long *study_picked = rc == 0 && study ? malloc((size_t)study_count * sizeof *study_picked) : NULL;
-    if (rc == 0 && study && !study_picked) rc = (fprintf(stderr, "perceptcl %s: out of memory\n", cmd), 1);
-    if (rc == 0 && study) app_ae_pick(t.s.eval.images, study_count, (uint64_t)o.seed, study_picked);
-    if (rc == 0 && study) rc = app_ae_study_write(cmd, &t.s.eval, t.s.labels, study_picked, study_count, study);
-    if (rc == 0) rc = app_report_emit(cmd, &table, report);
-    if (rc && grid) remove(grid); /* written before a later failure: all or nothing */
-    free(study_picked);
+    out.row_count = t.s.eval.images < 8 ? (int)t.s.eval.images : 8;
+    out.rows = picked;
+    if (rc == 0 && out.grid) app_ae_pick(t.s.eval.images, out.row_count, (uint64_t)o.seed, picked);
+    if (rc == 0) rc = app_ae_eval_write(cmd, &t, &o, &out, &table);
     free(note);
     json_decref(header);
-    test_run_end(&t);
+    app_ae_test_run_end(&t);
     return rc;
 }
 
@@ -375,39 +310,10 @@ static const app_option reconstruct_options[] = {{"--model", "M"}, {"--data", "D
 
 static int run_reconstruct(int argc, char **argv)
 {
-    const char *cmd = "convae reconstruct", *out = NULL;
-    pcl_device_selection selection = {0};
-    test_options o = {.seed = 1, .zoom = 2};
-    int count = 8;
-    app_args r;
-    app_args_init(&r, cmd, usage, reconstruct_options, &selection, argc, argv);
-    while (app_args_next(&r)) {
-        if (!r.option && out) app_args_error(&r, "expects one OUT.png, got an extra '%s'", r.value);
-        else if (!r.option) out = r.value;
-        else if (test_arg(&r, &o)) continue;
-        else if (app_args_is(&r, "--count")) app_args_int(&r, 1, 64, &count);
-    }
-    const char *root = test_ready(&r, &o);
-    if (r.exit_code < 0 && !out) app_args_error(&r, "expects OUT.png");
-    if (r.exit_code < 0) app_output_check(&r, "OUT.png", out);
-    if (r.exit_code >= 0) return r.exit_code;
-    test_run t = {0};
-    int rc = test_run_start(cmd, &selection, root, &o, &t);
-    if (rc == 0 && count > t.s.eval.images)
-        rc = (fprintf(stderr, "perceptcl %s: --count %d: the test set has %ld images\n", cmd, count,
-                      t.s.eval.images), 2);
-    long picked[64];
-    if (rc == 0) app_ae_pick(t.s.eval.images, count, (uint64_t)o.seed, picked);
-    if (rc == 0) rc = app_ae_grid_write(cmd, &t.s.eval, picked, count, NULL, 0, o.zoom, out);
-    if (rc == 0) {
-        fprintf(stderr, "perceptcl %s: %d images of %s (", cmd, count, t.set_name);
-        for (int k = 0; k < count; k++) fprintf(stderr, "%s%ld", k ? " " : "", picked[k]);
-        fprintf(stderr, "), columns: original");
-        for (int m = 0; m < t.s.model_count; m++) fprintf(stderr, " | %s", t.s.labels[m]);
-        fprintf(stderr, " -> %s\n", out);
-    }
-    test_run_end(&t);
-    return rc;
+    static const app_ae_reconstruct_command command = {"convae reconstruct", usage, reconstruct_options,
+                                                       {.seed = 1, .zoom = 2}, app_ae_resolve_protocol,
+                                                       test_run_start};
+    return app_ae_run_reconstruct(argc, argv, &command);
 }
 
 int app_convae(int argc, char **argv)

@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 static const char usage[] =
     "usage: perceptcl fcae train --loss mse|ssim|mae|msssim --out MODEL.safetensors\n"
@@ -81,8 +80,6 @@ static const char usage[] =
 
 enum { MAX_DIRS = 8, SIDE = 32, MIN_WINDOW = 32, MAX_WINDOW = 256, SPLIT_SEED = 2017 };
 enum { TINY_STRIDE = 39, SUBSTITUTE_EPOCH = 200000, FIGURE3_HALF = 8 };
-enum { PROTOCOL_AUTO = 0, PROTOCOL_PAPER, PROTOCOL_SUBSTITUTE };
-static const char *const protocol_names[] = {"auto", "paper", "substitute", NULL};
 
 static const pcl_architecture *const archs[] = {&pcl_arch_fc_binary_ae, &pcl_arch_fc_binary_ae_narrow};
 
@@ -114,13 +111,13 @@ static int paper_data(const char *root)
     return 1;
 }
 
-/* --protocol against the data root: PROTOCOL_PAPER or PROTOCOL_SUBSTITUTE, or 0 after a usage error. */
+/* --protocol against the data root: APP_AE_PROTOCOL_PAPER or APP_AE_PROTOCOL_SUBSTITUTE, or 0 after a usage error. */
 static int resolve_protocol(app_args *r, const char *root, int protocol)
 {
-    if (protocol == PROTOCOL_PAPER && !paper_data(root))
+    if (protocol == APP_AE_PROTOCOL_PAPER && !paper_data(root))
         return app_args_error(r, "--protocol paper needs tiny_images.bin and cifar-10-batches-bin/ under %s",
                               root ? root : "--data DIR");
-    if (protocol == PROTOCOL_AUTO) protocol = paper_data(root) ? PROTOCOL_PAPER : PROTOCOL_SUBSTITUTE;
+    if (protocol == APP_AE_PROTOCOL_AUTO) protocol = paper_data(root) ? APP_AE_PROTOCOL_PAPER : APP_AE_PROTOCOL_SUBSTITUTE;
     return protocol;
 }
 
@@ -128,7 +125,7 @@ static int resolve_protocol(app_args *r, const char *root, int protocol)
 static int open_cifar(const char *app, const char *root, int protocol, int part, app_ae_set *s)
 {
     size_t *map = NULL;
-    if (protocol == PROTOCOL_PAPER) {
+    if (protocol == APP_AE_PROTOCOL_PAPER) {
         const size_t sizes[2] = {48000, 12000};
         return app_ae_set_open_corpus(app, s, PCL_CORPUS_CIFAR10_TRAIN_BIN, root) ||
                app_ae_set_open_corpus(app, s, PCL_CORPUS_CIFAR10_TEST_BIN, root) ||
@@ -149,7 +146,7 @@ static int open_queries(const char *app, const char *root, int protocol, const c
         app_base_name(images, name, size);
         return app_ae_set_open_folder(app, s, images, SIDE) || app_ae_set_finish(app, s, &as_is, 0, NULL, 0);
     }
-    snprintf(name, size, protocol == PROTOCOL_PAPER ? "CIFAR-10 queries (12,000 of 60,000)"
+    snprintf(name, size, protocol == APP_AE_PROTOCOL_PAPER ? "CIFAR-10 queries (12,000 of 60,000)"
                                                     : "CIFAR-10 test copy, queries (2,000 of 10,000)");
     return open_cifar(app, root, protocol, 1, s);
 }
@@ -182,7 +179,7 @@ static int run_train(int argc, char **argv)
                1u << PCL_LOSS_KIND_MSSSIM;
     t.batch = 64, t.epochs = 100, t.patience = 1, t.momentum = 0.9, t.weight_decay = 5e-5;
     t.record_name = "images";
-    int dir_count = 0, narrow = 0, protocol = PROTOCOL_AUTO, torch_init = 0;
+    int dir_count = 0, narrow = 0, protocol = APP_AE_PROTOCOL_AUTO, torch_init = 0;
     long epoch_size = 0;
     app_args r;
     app_args_init(&r, cmd, usage, train_options, &selection, argc, argv);
@@ -192,7 +189,7 @@ static int run_train(int argc, char **argv)
         else if (app_args_is(&r, "--train")) app_args_append(&r, dirs, &dir_count, MAX_DIRS, "--train folders");
         else if (app_args_is(&r, "--validation")) validation_dir = r.value;
         else if (app_args_is(&r, "--data")) data = r.value;
-        else if (app_args_is(&r, "--protocol")) app_args_choice(&r, protocol_names, &protocol);
+        else if (app_args_is(&r, "--protocol")) app_args_choice(&r, app_ae_protocol_names, &protocol);
         else if (app_args_is(&r, "--narrow")) narrow = 1;
         else if (app_args_is(&r, "--init")) app_args_choice(&r, init_names, &torch_init);
         else if (app_args_is(&r, "--epoch-size")) app_args_long(&r, 1, 1000000000, &epoch_size);
@@ -202,12 +199,12 @@ static int run_train(int argc, char **argv)
     const char *root = pcl_data_root(data);
     if (r.exit_code < 0 && !root && (!dir_count || !validation_dir))
         app_args_error(&r, "needs --data DIR (or PERCEPTCL_DATA), or --train DIR and --validation DIR");
-    if (r.exit_code < 0 && (dir_count || validation_dir) && protocol == PROTOCOL_PAPER)
+    if (r.exit_code < 0 && (dir_count || validation_dir) && protocol == APP_AE_PROTOCOL_PAPER)
         app_args_error(&r, "--protocol paper takes its images from --data, not --train / --validation");
     if (r.exit_code < 0 && (!dir_count || !validation_dir) && !(protocol = resolve_protocol(&r, root, protocol)))
-        protocol = PROTOCOL_AUTO;
+        protocol = APP_AE_PROTOCOL_AUTO;
     const pcl_architecture *arch = narrow ? &pcl_arch_fc_binary_ae_narrow : &pcl_arch_fc_binary_ae;
-    const int paper = protocol == PROTOCOL_PAPER && !dir_count;
+    const int paper = protocol == APP_AE_PROTOCOL_PAPER && !dir_count;
     json_t *folders = json_array();
     for (int d = 0; folders && d < dir_count; d++) json_array_append_new(folders, json_string(dirs[d]));
     json_t *recipe = json_pack("{s:s, s:s, s:s, s:o, s:s, s:I, s:i, s:i, s:s}", "architecture", arch->name,
@@ -235,7 +232,7 @@ static int run_train(int argc, char **argv)
         rc = app_ae_set_open_folder(cmd, &validation, validation_dir, SIDE) ||
              app_ae_set_finish(cmd, &validation, &as_is, 0, NULL, 0);
     if (rc == 0 && !validation_dir) /* the protocol's, also under --train folders */
-        rc = open_cifar(cmd, root, protocol == PROTOCOL_PAPER ? PROTOCOL_PAPER : PROTOCOL_SUBSTITUTE, 0, &validation);
+        rc = open_cifar(cmd, root, protocol == APP_AE_PROTOCOL_PAPER ? APP_AE_PROTOCOL_PAPER : APP_AE_PROTOCOL_SUBSTITUTE, 0, &validation);
     if (rc == 0)
         fprintf(stderr, "perceptcl %s: %s, %s protocol: %zu training records per epoch from %zu images, %zu "
                         "validation images, loss %s, lr %g\n",
@@ -260,57 +257,15 @@ static int run_train(int argc, char **argv)
     return rc;
 }
 
-/* ---- eval and reconstruct: what they share ----------------------------------- */
-
-typedef struct test_options {
-    const char *paths[APP_AE_MAX_MODELS], *data, *images;
-    int count, protocol, zoom;
-    long seed;
-} test_options;
-
-typedef struct test_run {
-    app_ae_set set;
-    char set_name[128];
-    app_ae_session s;
-} test_run;
+/* ---- eval and reconstruct: what they share (autoencoder_cmd.c) ----------------- */
 
 /* Opens the queries, then the device and the models, and scores them. */
 static int test_run_start(const char *cmd, const pcl_device_selection *selection, const char *root,
-                          const test_options *o, test_run *t)
+                          const app_ae_test_options *o, app_ae_test_run *t)
 {
     const pcl_ssim_options ssim = ssim_options(1), msssim = ssim_options(5);
     return open_queries(cmd, root, o->protocol, o->images, &t->set, t->set_name, sizeof t->set_name) ||
            app_ae_session_start(cmd, selection, archs, 2, o->paths, o->count, &t->set.source, &ssim, &msssim, &t->s);
-}
-
-static void test_run_end(test_run *t)
-{
-    app_ae_session_end(&t->s);
-    app_ae_set_free(&t->set);
-}
-
-static int test_arg(app_args *r, test_options *o)
-{
-    if (app_args_is(r, "--model")) app_args_append(r, o->paths, &o->count, APP_AE_MAX_MODELS, "--model files");
-    else if (app_args_is(r, "--data")) o->data = r->value;
-    else if (app_args_is(r, "--images")) o->images = r->value;
-    else if (app_args_is(r, "--protocol")) app_args_choice(r, protocol_names, &o->protocol);
-    else if (app_args_is(r, "--seed")) app_args_long(r, 0, 0x7fffffffL, &o->seed);
-    else if (app_args_is(r, "--zoom")) app_args_int(r, 1, 16, &o->zoom);
-    else return 0;
-    return 1;
-}
-
-/* After the arguments: the data root and the protocol; 0 after a usage error. */
-static const char *test_ready(app_args *r, test_options *o)
-{
-    const char *root = pcl_data_root(o->data);
-    if (r->exit_code < 0 && !o->count) app_args_error(r, "needs --model M");
-    if (r->exit_code < 0 && !o->images && !root)
-        app_args_error(r, "needs --data DIR (or PERCEPTCL_DATA) or --images DIR");
-    if (r->exit_code < 0 && !o->images && !(o->protocol = resolve_protocol(r, root, o->protocol)))
-        o->protocol = PROTOCOL_AUTO;
-    return root;
 }
 
 /* ---- eval ------------------------------------------------------------------------- */
@@ -323,7 +278,7 @@ static const app_option eval_options[] = {
 static const app_metric wins_metric[1] = {{"better_own_metric_pct", "images better on its own metric (%)", 2, 2}};
 
 /* One model trained with loss (the file's "loss"), or -1. */
-static int model_of_loss(const test_run *t, const char *loss)
+static int model_of_loss(const app_ae_test_run *t, const char *loss)
 {
     for (int m = 0; m < t->s.model_count; m++)
         if (strcmp(t->s.models[m].loss, loss) == 0) return m;
@@ -338,7 +293,7 @@ static json_t *wins_json(const app_ae_wins *w)
 }
 
 /* The note under the table: protocol, conventions, intervals, means, costs, every pair's wins. */
-static char *eval_note(const test_run *t, const test_options *o, const app_ae_wins *ssim_wins,
+static char *eval_note(const app_ae_test_run *t, const app_ae_test_options *o, const app_ae_wins *ssim_wins,
                        const app_ae_wins *mse_wins)
 {
     char *text = NULL, *wins = app_ae_wins_markdown(&t->s.eval, t->s.labels);
@@ -347,7 +302,7 @@ static char *eval_note(const test_run *t, const test_options *o, const app_ae_wi
     if (!out) return free(wins), NULL;
     fprintf(out, "Queries: %s, %ld images, 32x32 luma in [-1, 1]; %s.\n\n", t->set_name, t->s.eval.images,
             o->images ? "a folder given with --images"
-            : o->protocol == PROTOCOL_PAPER
+            : o->protocol == APP_AE_PROTOCOL_PAPER
                 ? "the paper's protocol: CIFAR-10's 60,000 split with seed 2017 into 48,000 validation and 12,000 "
                   "queries; trained on every 39th Tiny Image (the paper: ~2 M, the first 30 per proper noun)"
                 : "substitute protocol (no Tiny Images): trained on seeded 32..256-pixel windows of BSD200, T91, "
@@ -375,43 +330,31 @@ static char *eval_note(const test_run *t, const test_options *o, const app_ae_wi
 
 static int run_eval(int argc, char **argv)
 {
-    const char *cmd = "fcae eval", *report = NULL, *grid = NULL, *study = NULL;
+    const char *cmd = "fcae eval";
     pcl_device_selection selection = {0};
-    test_options o = {.seed = 1, .zoom = 4};
-    int study_count = 64;
+    app_ae_test_options o = {.seed = 1, .zoom = 4};
+    app_ae_eval_outputs out = {.study_count = 64};
     app_args r;
     app_args_init(&r, cmd, usage, eval_options, &selection, argc, argv);
     while (app_args_next(&r)) {
         if (!r.option) app_args_error(&r, "unexpected argument '%s'", r.value);
-        else if (test_arg(&r, &o)) continue;
-        else if (app_args_is(&r, "--report")) report = r.value;
-        else if (app_args_is(&r, "--grid")) grid = r.value;
-        else if (app_args_is(&r, "--study")) study = r.value;
-        else if (app_args_is(&r, "--study-count")) app_args_int(&r, 1, 100000, &study_count);
+        else if (app_ae_test_arg(&r, &o)) continue;
+        else if (app_args_is(&r, "--report")) out.report = r.value;
+        else if (app_args_is(&r, "--grid")) out.grid = r.value;
+        else if (app_args_is(&r, "--study")) out.study = r.value;
+        else if (app_args_is(&r, "--study-count")) app_args_int(&r, 1, 100000, &out.study_count);
     }
-    const char *root = test_ready(&r, &o);
-    char md[4200], js[4200], partial[4200];
-    struct stat st;
-    snprintf(md, sizeof md, "%s.md", report ? report : "");
-    snprintf(js, sizeof js, "%s.json", report ? report : "");
-    snprintf(partial, sizeof partial, "%s.partial", study ? study : "");
+    const char *root = app_ae_test_ready(&r, &o, resolve_protocol);
     if (r.exit_code < 0 && o.count < 2) app_args_error(&r, "needs the MSE net and the SSIM net (--model M twice)");
-    if (r.exit_code < 0 && report && app_output_check(&r, "--report", md)) app_output_check(&r, "--report", js);
-    if (r.exit_code < 0 && grid) app_output_check(&r, "--grid", grid);
-    if (r.exit_code < 0 && study && stat(study, &st) == 0) app_args_error(&r, "--study %s: already exists", study);
-    if (r.exit_code < 0 && study) app_output_check(&r, "--study", partial);
-    if (r.exit_code < 0 && study && o.count > 3) app_args_error(&r, "--study compares 2 or 3 models, not %d", o.count);
+    app_ae_eval_outputs_check(&r, &o, out.report, out.grid, out.study);
     if (r.exit_code >= 0) return r.exit_code;
 
-    test_run t = {0};
+    app_ae_test_run t = {0};
     int rc = test_run_start(cmd, &selection, root, &o, &t);
     const int mse = rc == 0 ? model_of_loss(&t, "mse") : -1, ssim = rc == 0 ? model_of_loss(&t, "ssim") : -1;
     if (rc == 0 && (mse < 0 || ssim < 0))
         rc = (fprintf(stderr, "perceptcl %s: needs a model trained with --loss mse and one with --loss ssim (%s)\n",
                       cmd, mse < 0 ? "no mse" : "no ssim"), 1);
-    if (rc == 0 && study && study_count > t.s.eval.images)
-        rc = (fprintf(stderr, "perceptcl %s: --study-count %d: there are %ld queries\n", cmd, study_count,
-                      t.s.eval.images), 2);
     app_ae_wins ssim_wins = {0}, mse_wins = {0};
     if (rc == 0) {
         ssim_wins = app_ae_count_wins(&t.s.eval, ssim, mse, APP_AE_SSIM);
@@ -434,7 +377,7 @@ static int run_eval(int argc, char **argv)
     json_t *header =
         models && wins
             ? json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "protocol",
-                        o.images ? "images" : o.protocol == PROTOCOL_PAPER ? "paper" : "substitute", "pixel_scale",
+                        o.images ? "images" : o.protocol == APP_AE_PROTOCOL_PAPER ? "paper" : "substitute", "pixel_scale",
                         "[-1, 1]", "ssim", "1 scale, valid mode, L = 2", "ssim_net_better_ssim", wins_json(&ssim_wins),
                         "mse_net_better_mse", wins_json(&mse_wins), "models", models, "wins", wins)
             : NULL;
@@ -445,20 +388,14 @@ static int run_eval(int argc, char **argv)
                         note, header};
     long picked[2 * FIGURE3_HALF];
     /* Figure 3: the 8 queries where the SSIM net's SSIM gain is largest, then the 8 where it is smallest. */
-    int rows = rc == 0 && grid ? app_ae_extremes(&t.s.eval, ssim, mse, APP_AE_SSIM, FIGURE3_HALF, picked) : 0;
-    if (rows < 0) rc = (fprintf(stderr, "perceptcl %s: out of memory\n", cmd), 1);
+    out.row_count = rc == 0 && out.grid ? app_ae_extremes(&t.s.eval, ssim, mse, APP_AE_SSIM, FIGURE3_HALF, picked) : 0;
+    if (out.row_count < 0) rc = (fprintf(stderr, "perceptcl %s: out of memory\n", cmd), 1);
     const int panels[3] = {1 + mse, 0, 1 + ssim};
-    if (rc == 0 && grid) rc = app_ae_grid_write(cmd, &t.s.eval, picked, rows, panels, 3, o.zoom, grid);
-    long *study_picked = rc == 0 && study ? malloc((size_t)study_count * sizeof *study_picked) : NULL;
-    if (rc == 0 && study && !study_picked) rc = (fprintf(stderr, "perceptcl %s: out of memory\n", cmd), 1);
-    if (rc == 0 && study) app_ae_pick(t.s.eval.images, study_count, (uint64_t)o.seed, study_picked);
-    if (rc == 0 && study) rc = app_ae_study_write(cmd, &t.s.eval, t.s.labels, study_picked, study_count, study);
-    if (rc == 0) rc = app_report_emit(cmd, &table, report);
-    if (rc && grid) remove(grid); /* written before a later failure: all or nothing */
-    free(study_picked);
+    out.rows = picked, out.panels = panels, out.panel_count = 3;
+    if (rc == 0) rc = app_ae_eval_write(cmd, &t, &o, &out, &table);
     free(note);
     json_decref(header);
-    test_run_end(&t);
+    app_ae_test_run_end(&t);
     return rc;
 }
 
@@ -470,37 +407,9 @@ static const app_option reconstruct_options[] = {{"--model", "M"}, {"--data", "D
 
 static int run_reconstruct(int argc, char **argv)
 {
-    const char *cmd = "fcae reconstruct", *out = NULL;
-    pcl_device_selection selection = {0};
-    test_options o = {.seed = 1, .zoom = 4};
-    int count = 8;
-    app_args r;
-    app_args_init(&r, cmd, usage, reconstruct_options, &selection, argc, argv);
-    while (app_args_next(&r)) {
-        if (!r.option && out) app_args_error(&r, "expects one OUT.png, got an extra '%s'", r.value);
-        else if (!r.option) out = r.value;
-        else if (test_arg(&r, &o)) continue;
-        else if (app_args_is(&r, "--count")) app_args_int(&r, 1, 64, &count);
-    }
-    const char *root = test_ready(&r, &o);
-    if (r.exit_code < 0 && !out) app_args_error(&r, "expects OUT.png");
-    if (r.exit_code < 0) app_output_check(&r, "OUT.png", out);
-    if (r.exit_code >= 0) return r.exit_code;
-    test_run t = {0};
-    int rc = test_run_start(cmd, &selection, root, &o, &t);
-    if (rc == 0 && count > t.s.eval.images) count = (int)t.s.eval.images; /* a small folder: all of it */
-    long picked[64];
-    if (rc == 0) app_ae_pick(t.s.eval.images, count, (uint64_t)o.seed, picked);
-    if (rc == 0) rc = app_ae_grid_write(cmd, &t.s.eval, picked, count, NULL, 0, o.zoom, out);
-    if (rc == 0) {
-        fprintf(stderr, "perceptcl %s: %d images of %s (", cmd, count, t.set_name);
-        for (int k = 0; k < count; k++) fprintf(stderr, "%s%ld", k ? " " : "", picked[k]);
-        fprintf(stderr, "), columns: original");
-        for (int m = 0; m < t.s.model_count; m++) fprintf(stderr, " | %s", t.s.labels[m]);
-        fprintf(stderr, " -> %s\n", out);
-    }
-    test_run_end(&t);
-    return rc;
+    static const app_ae_reconstruct_command command = {"fcae reconstruct", usage, reconstruct_options,
+                                                       {.seed = 1, .zoom = 4}, resolve_protocol, test_run_start};
+    return app_ae_run_reconstruct(argc, argv, &command);
 }
 
 int app_fcae(int argc, char **argv)
