@@ -220,6 +220,11 @@ typedef struct app_ae_eval_outputs {
     const int *panels;
     int panel_count, study_count;
 } app_ae_eval_outputs;
+/* eval's arguments from r (initialised with the command's options): the
+ * test options, --report, --grid, --study, --study-count; then
+ * app_ae_test_ready and app_ae_eval_outputs_check. The data root; r's
+ * exit_code as the argument reader leaves it. */
+const char *app_ae_eval_args(app_args *r, app_ae_test_options *o, app_ae_eval_outputs *out, app_ae_resolve resolve);
 /* Writes them, then the table (app_report_emit); a failure removes the grid. 0, or the exit code after an error line. */
 int app_ae_eval_write(const char *app, const app_ae_test_run *t, const app_ae_test_options *o,
                       const app_ae_eval_outputs *out, const app_report *table);

@@ -50,6 +50,21 @@ void app_ae_eval_outputs_check(app_args *r, const app_ae_test_options *o, const 
         app_args_error(r, "--study compares 2 or 3 models, not %d", o->count);
 }
 
+const char *app_ae_eval_args(app_args *r, app_ae_test_options *o, app_ae_eval_outputs *out, app_ae_resolve resolve)
+{
+    while (app_args_next(r)) {
+        if (!r->option) app_args_error(r, "unexpected argument '%s'", r->value);
+        else if (app_ae_test_arg(r, o)) continue;
+        else if (app_args_is(r, "--report")) out->report = r->value;
+        else if (app_args_is(r, "--grid")) out->grid = r->value;
+        else if (app_args_is(r, "--study")) out->study = r->value;
+        else if (app_args_is(r, "--study-count")) app_args_int(r, 1, 100000, &out->study_count);
+    }
+    const char *root = app_ae_test_ready(r, o, resolve);
+    app_ae_eval_outputs_check(r, o, out->report, out->grid, out->study);
+    return root;
+}
+
 void app_ae_test_run_end(app_ae_test_run *t)
 {
     app_ae_session_end(&t->s);

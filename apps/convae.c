@@ -255,16 +255,7 @@ static int run_eval(int argc, char **argv)
     app_ae_eval_outputs out = {.study_count = 64};
     app_args r;
     app_args_init(&r, cmd, usage, eval_options, &selection, argc, argv);
-    while (app_args_next(&r)) {
-        if (!r.option) app_args_error(&r, "unexpected argument '%s'", r.value);
-        else if (app_ae_test_arg(&r, &o)) continue;
-        else if (app_args_is(&r, "--report")) out.report = r.value;
-        else if (app_args_is(&r, "--grid")) out.grid = r.value;
-        else if (app_args_is(&r, "--study")) out.study = r.value;
-        else if (app_args_is(&r, "--study-count")) app_args_int(&r, 1, 100000, &out.study_count);
-    }
-    const char *root = app_ae_test_ready(&r, &o, app_ae_resolve_protocol);
-    app_ae_eval_outputs_check(&r, &o, out.report, out.grid, out.study);
+    const char *root = app_ae_eval_args(&r, &o, &out, app_ae_resolve_protocol);
     if (r.exit_code >= 0) return r.exit_code;
 
     app_ae_test_run t = {0};
