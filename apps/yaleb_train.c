@@ -31,7 +31,7 @@ static const char train_usage[] =
     "paper's equal exponents unless --msssim-weights standard. --resume continues --out's training\n"
     "state (--out.train) after an interruption.\n";
 
-/* The faces of split part `part` as one float array (count x 48 x 48). */
+/* The faces rows[0 .. count) as one float array (count x 48 x 48). */
 static float *part_pixels(const yaleb_features *faces, const size_t *rows, size_t count)
 {
     float *pixels = malloc(count * PIXELS * sizeof *pixels);
