@@ -264,6 +264,7 @@ static void run_gemm_case(pcl_gemm_backend backend, int ta, int tb, int m, int n
  * work-group limit, 3 CLBlast, 4..6 the own tiled kernel under each limit. */
 static pcl_gemm_backend gemm_variant(int i)
 {
+    ck_assert(pcl_context_finish(ctx) == PCL_OK); /* no kernel running while the environment changes */
     setenv("PERCEPTCL_GEMM_KERNEL", i >= 4 ? "tiled" : "packed", 1);
     /* Variant 1: the packed convolution one image per chunk (the chunk loop,
      * and weight gradients accumulated over chunks). */
@@ -505,9 +506,14 @@ static void run_conv(const conv_case *cc, pcl_gemm_backend backend)
     upload_param(layer, 0, &w, 0.25f);
     upload_param(layer, 1, &b, -0.5f);
     ck_assert(pcl_tensor_fill(ty, NAN) == PCL_OK && pcl_tensor_fill(tdx, NAN) == PCL_OK);
+    /* The environment changes only with the queue empty: PoCL's worker
+     * threads call getenv while kernels run, and setenv / unsetenv under
+     * them is a data race (it crashed the sanitizer build). */
+    ck_assert(pcl_context_finish(ctx) == PCL_OK);
     setenv("PERCEPTCL_CONV_PAD", "1", 1);
     ck_assert(pcl_layer_forward(layer, tx, ty) == PCL_OK);
     ck_assert(pcl_layer_backward(layer, tx, ty, tdy, tdx) == PCL_OK);
+    ck_assert(pcl_context_finish(ctx) == PCL_OK);
     unsetenv("PERCEPTCL_CONV_PAD");
     float *y2 = download(ty), *dx2 = download(tdx), *dw2 = download_grad(layer, 0), *db2 = download_grad(layer, 1);
     assert_bitwise("conv y", y, y2, ny);
