@@ -33,16 +33,11 @@ pcl_status pcl_tensor_create(pcl_context *context, int n, int c, int h, int w, p
     return PCL_OK;
 }
 
-pcl_status pcl_tensor_view(const pcl_tensor *src, int n, int c, int h, int w, pcl_tensor **view)
+/* A new tensor of shape n x c x h x w on src's buffer (retained). */
+static pcl_status make_view(const pcl_tensor *src, int n, int c, int h, int w, const char *what, pcl_tensor **view)
 {
-    if (!view) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_tensor_view: view is NULL");
-    *view = NULL;
-    if (!src) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_tensor_view: src is NULL");
-    if (!extents_valid(n, c, h, w) || (size_t)n * c * h * w != pcl_tensor_count(src))
-        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_tensor_view: %dx%dx%dx%d does not hold the %zu elements of %dx%dx%dx%d",
-                        n, c, h, w, pcl_tensor_count(src), src->n, src->c, src->h, src->w);
     pcl_tensor *t = calloc(1, sizeof *t);
-    if (!t) return pcl_fail(PCL_ERR_OUT_OF_MEMORY, "pcl_tensor_view: out of host memory");
+    if (!t) return pcl_fail(PCL_ERR_OUT_OF_MEMORY, "%s: out of host memory", what);
     *t = *src;
     t->n = n, t->c = c, t->h = h, t->w = w;
     cl_int error = clRetainMemObject(t->mem);
@@ -54,6 +49,17 @@ pcl_status pcl_tensor_view(const pcl_tensor *src, int n, int c, int h, int w, pc
     return PCL_OK;
 }
 
+pcl_status pcl_tensor_view(const pcl_tensor *src, int n, int c, int h, int w, pcl_tensor **view)
+{
+    if (!view) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_tensor_view: view is NULL");
+    *view = NULL;
+    if (!src) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_tensor_view: src is NULL");
+    if (!extents_valid(n, c, h, w) || (size_t)n * c * h * w != pcl_tensor_count(src))
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_tensor_view: %dx%dx%dx%d does not hold the %zu elements of %dx%dx%dx%d",
+                        n, c, h, w, pcl_tensor_count(src), src->n, src->c, src->h, src->w);
+    return make_view(src, n, c, h, w, "pcl_tensor_view", view);
+}
+
 pcl_status pcl_tensor_view_front(const pcl_tensor *src, int n, int c, int h, int w, pcl_tensor **view)
 {
     *view = NULL;
@@ -61,17 +67,7 @@ pcl_status pcl_tensor_view_front(const pcl_tensor *src, int n, int c, int h, int
         return pcl_fail(PCL_ERR_INVALID_ARGUMENT,
                         "pcl_tensor_view_front: %dx%dx%dx%d does not fit the %zu elements of %dx%dx%dx%d", n, c, h, w,
                         pcl_tensor_count(src), src->n, src->c, src->h, src->w);
-    pcl_tensor *t = calloc(1, sizeof *t);
-    if (!t) return pcl_fail(PCL_ERR_OUT_OF_MEMORY, "pcl_tensor_view_front: out of host memory");
-    *t = *src;
-    t->n = n, t->c = c, t->h = h, t->w = w;
-    cl_int error = clRetainMemObject(t->mem);
-    if (error != CL_SUCCESS) {
-        free(t);
-        return pcl_fail_cl(error, "clRetainMemObject");
-    }
-    *view = t;
-    return PCL_OK;
+    return make_view(src, n, c, h, w, "pcl_tensor_view_front", view);
 }
 
 void pcl_tensor_destroy(pcl_tensor *tensor)
