@@ -139,6 +139,13 @@ PCL_API pcl_status pcl_model_forward_to(pcl_model *model, const pcl_tensor *x, i
  * parameter gradient accumulates (df/dtheta)^T dy; the gradient with respect
  * to x is not computed. */
 PCL_API pcl_status pcl_model_backward(pcl_model *model, const pcl_tensor *dy);
+/* pcl_model_backward, calling after(user, i) as soon as layer i's backward
+ * is enqueued, for i from the last layer down to 0 (after may be NULL): a
+ * data-parallel trainer starts copying the gradients of the layers done
+ * while the layers below them still compute. A failure of after ends the
+ * backward with its status. */
+PCL_API pcl_status pcl_model_backward_each(pcl_model *model, const pcl_tensor *dy,
+                                           pcl_status (*after)(void *user, int layer), void *user);
 /* Sets every parameter gradient to 0. */
 PCL_API pcl_status pcl_model_zero_grad(pcl_model *model);
 

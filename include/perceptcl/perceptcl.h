@@ -22,6 +22,7 @@
 #include "perceptcl/checkpoint.h"
 #include "perceptcl/train.h"
 #include "perceptcl/trainer.h"
+#include "perceptcl/comm.h"
 #include "perceptcl/architectures.h"
 #include "perceptcl/srcnn.h"
 

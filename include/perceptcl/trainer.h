@@ -27,11 +27,32 @@
  *
  * A loss that is NaN or infinite stops the run with PCL_ERR_UNDEFINED and a
  * message naming the epoch, the step and the batch; nothing is saved for
- * that step. */
+ * that step.
+ *
+ * Data parallel (config.comm of N > 1 ranks, comm.h; every rank runs the
+ * same program with the same config and data): config.batch is the global
+ * batch. Every rank draws the same seeded order; rank r takes its part
+ * (pcl_comm_shard) of each global batch, computes the mean gradient over its
+ * images, and the ranks' gradients, weighted by their shares of the batch,
+ * are summed in rank order (grad_exchange: buckets of about bucket_bytes,
+ * copied and summed while the layers below still compute), so every rank
+ * takes the same optimizer step. The result equals one process with the same
+ * batch up to float rounding (the sums are grouped differently); two runs
+ * with the same N give the same bits. At the start every rank takes rank
+ * 0's weights; before each validation, batch normalisation's running
+ * statistics become their mean over the ranks. Validation is sharded the same
+ * way and its per-image losses summed, so every rank sees the same validation
+ * loss and makes the same early-stopping decision. Only rank 0 writes the
+ * checkpoint, log and curve and shows progress (the global loss and images
+ * per second). The position is global: a run resumes with any N. Per-image
+ * randomness comes from the step seed and the record (pcl_data_source), so
+ * it does not depend on N; a VAE sampler's noise is drawn per rank
+ * (pcl_model_set_noise_seed with the step seed and the rank). */
 #ifndef PERCEPTCL_TRAINER_H
 #define PERCEPTCL_TRAINER_H
 
 #include "perceptcl/export.h"
+#include "perceptcl/comm.h"
 #include "perceptcl/loss.h"
 #include "perceptcl/model.h"
 #include "perceptcl/optimizer.h"
@@ -121,6 +142,8 @@ typedef struct pcl_trainer_config {
      * learning rate here (a function of the epoch keeps resumes exact). */
     pcl_status (*on_epoch)(void *user, const pcl_trainer_epoch *epoch);
     void *user;
+    pcl_comm *comm;      /* NULL or one rank: this process alone; else data parallel (above) */
+    size_t bucket_bytes; /* data parallel: gradient bytes per exchange; 0: 4 MiB */
 } pcl_trainer_config;
 
 /* loss mse (msssim-l1 alpha 0.84), batch 16, epochs 1, seed 0, no early stopping, no files,
@@ -136,6 +159,8 @@ typedef struct pcl_trainer_result {
     int64_t best_epoch;           /* -1 without validation */
     int stopped_early;            /* early stopping ended the run */
     double images_per_second;     /* training throughput of the last epoch */
+    double exchange_seconds;      /* data parallel: host seconds waiting for gradient
+                                     copies and in the sums across ranks (this run) */
 } pcl_trainer_result;
 
 /* ---- the trainer ----------------------------------------------------------- */

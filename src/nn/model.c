@@ -470,6 +470,12 @@ pcl_status pcl_model_forward_to(pcl_model *model, const pcl_tensor *x, int layer
 
 pcl_status pcl_model_backward(pcl_model *model, const pcl_tensor *dy)
 {
+    return pcl_model_backward_each(model, dy, NULL, NULL);
+}
+
+pcl_status pcl_model_backward_each(pcl_model *model, const pcl_tensor *dy, pcl_status (*after)(void *user, int layer),
+                                   void *user)
+{
     if (!model || !dy) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_model_backward: NULL argument");
     if (!model->allocated || !model->x)
         return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_model_backward: no full forward before it");
@@ -495,6 +501,10 @@ pcl_status pcl_model_backward(pcl_model *model, const pcl_tensor *dy)
         if (status != PCL_OK)
             return pcl_fail(status, "model layer %d (%s) backward: %s", i, pcl_layer_kind_name(layer->kind),
                             pcl_last_error());
+        if (after && (status = after(user, i)) != PCL_OK) {
+            model->grad[L] = NULL;
+            return status;
+        }
     }
     model->grad[L] = NULL;
     return PCL_OK;

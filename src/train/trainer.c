@@ -6,6 +6,7 @@
 
 #include "perceptcl/loss.h"
 #include "nn/layer_internal.h"
+#include "train/grad_exchange.h"
 #include "train/train_internal.h"
 
 #include <limits.h>
@@ -40,6 +41,9 @@ struct pcl_trainer {
     cl_kernel k_scale, k_nonfinite;
     cl_mem flags; /* NONFINITE_CHUNKS ints */
     uint64_t seed; /* the run's (the saved one after a resume) */
+    pcl_comm *comm;               /* NULL: one process */
+    int rank, ranks;
+    pcl_grad_exchange *exchange;  /* ranks > 1 */
 };
 
 static double now_seconds(void)
@@ -106,6 +110,7 @@ void pcl_trainer_destroy(pcl_trainer *trainer)
 {
     if (!trainer) return;
     pcl_buffer_release(trainer->flags);
+    pcl_grad_exchange_destroy(trainer->exchange);
     pcl_loss_destroy(trainer->train_loss.loss);
     pcl_loss_destroy(trainer->eval_loss.loss);
     pcl_tensor_destroy(trainer->buf.x);
@@ -182,11 +187,24 @@ pcl_status pcl_trainer_create(pcl_model *model, pcl_optimizer *optimizer, const 
     if (config->ssim_options) t->loss_options.ssim = *config->ssim_options;
     t->loss_options.msssim_l1_alpha = config->msssim_l1_alpha;
     t->seed = config->seed;
+    t->comm = config->comm;
+    t->rank = pcl_comm_rank(t->comm);
+    t->ranks = pcl_comm_size(t->comm);
+    if (t->rank != 0) {
+        /* rank 0 alone writes files and shows progress */
+        free(t->checkpoint_path), free(t->log_path), free(t->curve_path);
+        t->checkpoint_path = t->log_path = t->curve_path = NULL;
+        t->config.checkpoint_path = t->config.log_path = t->config.curve_path = NULL;
+        t->config.progress_mode = PCL_PROGRESS_MODE_OFF;
+    }
     pcl_status status = pcl_kernel_get(pcl_model_context(model), "trainer.cl", NULL, "scale", &t->k_scale);
     if (status == PCL_OK)
         status = pcl_kernel_get(pcl_model_context(model), "trainer.cl", NULL, "nonfinite_flags", &t->k_nonfinite);
     if (status == PCL_OK)
         status = pcl_buffer_create(pcl_model_context(model), NONFINITE_CHUNKS * sizeof(cl_int), &t->flags);
+    if (status == PCL_OK && t->ranks > 1)
+        status = pcl_grad_exchange_create(model, t->comm, config->bucket_bytes ? config->bucket_bytes : 4u << 20,
+                                          &t->exchange);
     if (status != PCL_OK) {
         pcl_trainer_destroy(t);
         return status;
@@ -322,17 +340,30 @@ static pcl_status train_step(pcl_trainer *tr, const pcl_data_source *src, const 
                              const pcl_train_position *pos, double *loss)
 {
     const uint64_t step_seed = pcl_train_step_seed(tr->seed, (uint64_t)pos->step);
-    char where[160];
-    snprintf(where, sizeof where, "training epoch %lld, step %lld (batch %lld of the epoch)", (long long)pos->epoch,
-             (long long)pos->step, (long long)pos->batch);
-    PCL_TRY(load_batch(tr, src, indices, n, step_seed, src->input, src->target, where));
-    pcl_model_set_noise_seed(tr->model, step_seed);
-    pcl_tensor *y;
-    PCL_TRY(pcl_model_forward(tr->model, tr->buf.x, &y));
-    double sum;
-    PCL_TRY(batch_loss(tr, &tr->train_loss, y, 1, &sum, where));
+    char where[192], rank[32] = "";
+    if (tr->ranks > 1) snprintf(rank, sizeof rank, ", rank %d of %d", tr->rank, tr->ranks);
+    snprintf(where, sizeof where, "training epoch %lld, step %lld (batch %lld of the epoch%s)", (long long)pos->epoch,
+             (long long)pos->step, (long long)pos->batch, rank);
+    /* this rank's part of the global batch (all of it for one process) */
+    size_t begin, end;
+    pcl_comm_shard(tr->comm, n, &begin, &end);
+    const size_t mine = end - begin;
+    double sum = 0.0;
     PCL_TRY(pcl_optimizer_zero_grad(tr->optimizer));
-    PCL_TRY(pcl_model_backward(tr->model, tr->buf.dy));
+    if (mine > 0) {
+        PCL_TRY(load_batch(tr, src, indices + begin, mine, step_seed, src->input, src->target, where));
+        pcl_model_set_noise_seed(tr->model, tr->rank ? pcl_train_step_seed(step_seed, (uint64_t)tr->rank) : step_seed);
+        pcl_tensor *y;
+        PCL_TRY(pcl_model_forward(tr->model, tr->buf.x, &y));
+        PCL_TRY(batch_loss(tr, &tr->train_loss, y, 1, &sum, where));
+    }
+    if (tr->exchange) {
+        PCL_TRY(pcl_grad_exchange_backward(tr->exchange, mine ? tr->buf.dy : NULL, (double)mine / (double)n));
+        PCL_TRY(pcl_grad_exchange_average_buffers(tr->exchange));
+        PCL_TRY(pcl_comm_sum_doubles(tr->comm, &sum, 1));
+    } else {
+        PCL_TRY(pcl_model_backward(tr->model, tr->buf.dy));
+    }
     PCL_TRY(pcl_optimizer_step(tr->optimizer));
     *loss = sum / (double)n;
     return PCL_OK;
@@ -369,7 +400,9 @@ static pcl_status evaluate(pcl_trainer *tr, const pcl_data_source *src, double *
     double total = 0.0;
     pcl_status status = PCL_OK;
     uint64_t b = 0;
-    for (size_t start = 0; start < src->count && status == PCL_OK; b++) {
+    size_t begin, end; /* this rank's records */
+    pcl_comm_shard(tr->comm, src->count, &begin, &end);
+    for (size_t start = begin; start < end && status == PCL_OK; b++) {
         int in[3], tg[3];
         memcpy(in, src->input, sizeof in);
         memcpy(tg, src->target, sizeof tg);
@@ -377,7 +410,7 @@ static pcl_status evaluate(pcl_trainer *tr, const pcl_data_source *src, double *
         if (src->shape) {
             status = src->shape(src->user, start, in, tg);
             /* consecutive records of the same shapes share a batch */
-            while (status == PCL_OK && n < batch && start + n < src->count) {
+            while (status == PCL_OK && n < batch && start + n < end) {
                 int in2[3], tg2[3];
                 status = src->shape(src->user, start + n, in2, tg2);
                 if (status != PCL_OK || memcmp(in, in2, sizeof in) || memcmp(tg, tg2, sizeof tg)) break;
@@ -385,7 +418,7 @@ static pcl_status evaluate(pcl_trainer *tr, const pcl_data_source *src, double *
             }
             if (status != PCL_OK) break;
         } else {
-            n = src->count - start < batch ? src->count - start : batch;
+            n = end - start < batch ? end - start : batch;
         }
         for (size_t i = 0; i < n; i++) idx[i] = start + i;
         char where[128];
@@ -401,6 +434,8 @@ static pcl_status evaluate(pcl_trainer *tr, const pcl_data_source *src, double *
         start += n;
     }
     free(idx);
+    /* the same sum, in rank order, on every rank */
+    if (status == PCL_OK) status = pcl_comm_sum_doubles(tr->comm, &total, 1);
     if (status == PCL_OK) *loss = total / (double)src->count;
     return status;
 }
@@ -489,6 +524,7 @@ static pcl_status run(pcl_trainer *tr, const pcl_data_source *train, const pcl_d
     if (tr->resume_path)
         PCL_TRY(pcl_train_load(tr->resume_path, weights, tr->optimizer, rs->stop, &pos));
     tr->seed = pos.seed;
+    if (tr->exchange) PCL_TRY(pcl_grad_exchange_broadcast_weights(tr->exchange));
     res->epochs = pos.epoch;
     res->steps = pos.step;
     if (rs->stop) {
@@ -568,7 +604,7 @@ pcl_status pcl_trainer_run(pcl_trainer *trainer, const pcl_data_source *train, c
                            pcl_trainer_result *result)
 {
     if (!trainer || !train) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_trainer_run: NULL trainer or training source");
-    pcl_trainer_result res = {0, 0, NAN, NAN, INFINITY, -1, 0, NAN};
+    pcl_trainer_result res = {0, 0, NAN, NAN, INFINITY, -1, 0, NAN, 0.0};
     run_state rs;
     memset(&rs, 0, sizeof rs);
     pcl_status status = run(trainer, train, validation, &res, &rs);
@@ -583,6 +619,7 @@ pcl_status pcl_trainer_run(pcl_trainer *trainer, const pcl_data_source *train, c
     free(rs.hist.step);
     free(rs.hist.train);
     free(rs.hist.validation);
+    res.exchange_seconds = pcl_grad_exchange_seconds(trainer->exchange);
     if (result) *result = res;
     return status;
 }
