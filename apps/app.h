@@ -4,6 +4,7 @@
 #ifndef PERCEPTCL_APP_H
 #define PERCEPTCL_APP_H
 
+#include "perceptcl/comm.h"
 #include "perceptcl/device.h"
 #include "perceptcl/image.h"
 #include "perceptcl/status.h"
@@ -201,8 +202,17 @@ char *app_svg_finish(FILE *out, char **text);
 
 /* ---- common (common.c) ------------------------------------------------------ */
 
-/* Opens the selected device and prints it once to stderr; on failure prints
- * the error and returns NULL. */
+/* The job this process belongs to (comm.h: MPI ranks under mpirun, else one
+ * process), opened by main before any command. Rank 0 is the root: it alone
+ * prints reports and writes files; every rank prints its errors, and a
+ * command that fails on any rank ends the whole job (main: pcl_comm_abort). */
+void app_set_comm(pcl_comm *comm);
+pcl_comm *app_comm(void);
+int app_is_root(void);
+
+/* Opens the selected device (with no device named, rank r of a machine takes
+ * the default rule's (r mod count)-th device) and prints it once to stderr;
+ * on failure prints the error and returns NULL. */
 pcl_context *app_open_context(const pcl_device_selection *selection);
 
 /* Seconds on the monotonic clock (for "took N s" lines). */

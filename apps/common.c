@@ -6,15 +6,25 @@
 #include <string.h>
 #include <time.h>
 
+static pcl_comm *job; /* main's (app_set_comm) */
+
+void app_set_comm(pcl_comm *comm) { job = comm; }
+pcl_comm *app_comm(void) { return job; }
+int app_is_root(void) { return pcl_comm_rank(job) == 0; }
+
 pcl_context *app_open_context(const pcl_device_selection *selection)
 {
     pcl_context *context = NULL;
-    if (pcl_context_create(selection, &context) != PCL_OK) {
-        fprintf(stderr, "perceptcl: cannot open an OpenCL device: %s\n", pcl_last_error());
+    pcl_device_selection mine = *selection;
+    mine.local_rank = pcl_comm_local_rank(job); /* one device per rank when there are several */
+    char rank[48] = "";
+    if (pcl_comm_size(job) > 1) snprintf(rank, sizeof rank, " (rank %d of %d)", pcl_comm_rank(job), pcl_comm_size(job));
+    if (pcl_context_create(&mine, &context) != PCL_OK) {
+        fprintf(stderr, "perceptcl%s: cannot open an OpenCL device: %s\n", rank, pcl_last_error());
         return NULL;
     }
     const pcl_device_info *info = pcl_context_device(context);
-    fprintf(stderr, "perceptcl: device [%d] %s (%s, %s)\n", info->index, info->name, info->platform_name,
+    fprintf(stderr, "perceptcl%s: device [%d] %s (%s, %s)\n", rank, info->index, info->name, info->platform_name,
             pcl_device_type_name(info->type));
     return context;
 }

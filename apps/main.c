@@ -34,6 +34,22 @@ static void print_help(FILE *out)
     fprintf(out, "  help       this text\n\n%s", app_device_flags_help);
 }
 
+/* Runs a command as one rank of the job (comm.h): under mpirun every rank
+ * runs it; a rank that fails ends the job, so the others do not wait for it. */
+static int run_in_job(const app_entry *app, int argc, char **argv)
+{
+    pcl_comm *comm;
+    if (pcl_comm_open(&argc, &argv, &comm) != PCL_OK) {
+        fprintf(stderr, "perceptcl: %s\n", pcl_last_error());
+        return 1;
+    }
+    app_set_comm(comm);
+    const int rc = app->run(argc - 1, argv + 1);
+    if (rc != 0 && pcl_comm_size(comm) > 1) pcl_comm_abort(comm, rc);
+    pcl_comm_close(comm);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -50,7 +66,7 @@ int main(int argc, char **argv)
         return 0;
     }
     for (size_t i = 0; i < sizeof apps / sizeof apps[0]; i++)
-        if (strcmp(command, apps[i].name) == 0) return apps[i].run(argc - 1, argv + 1);
+        if (strcmp(command, apps[i].name) == 0) return run_in_job(&apps[i], argc, argv);
     fprintf(stderr, "perceptcl: unknown command '%s' (perceptcl help lists them)\n", command);
     return 2;
 }

@@ -121,6 +121,7 @@ int app_train_setup(const app_train *t, pcl_context *context, double sgd_lr_scal
     config->log_path = t->log;
     config->curve_path = t->curve;
     config->recipe = t->recipe;
+    config->comm = app_comm();
     pcl_status s;
     if (t->adam) {
         pcl_adam_config adam = pcl_adam_config_default();
@@ -148,6 +149,7 @@ int app_train_metadata(const char *app, const char *const *keys_values, pcl_chec
 int app_train_save(const app_train *t, pcl_model *model, const pcl_trainer_result *result,
                    pcl_checkpoint *metadata)
 {
+    if (!app_is_root()) return 0; /* every rank holds the same weights */
     char value[64];
     pcl_status s = pcl_checkpoint_set_metadata(metadata, "loss", pcl_loss_kind_name(t->loss));
     snprintf(value, sizeof value, "%lld", (long long)result->epochs);

@@ -36,7 +36,7 @@ static void setup(void)
 
 static int select_with(const char *platform, const char *device, pcl_device_type type, pcl_status *status)
 {
-    pcl_device_selection selection = {platform, device, type, type != PCL_DEVICE_TYPE_ANY};
+    pcl_device_selection selection = {platform, device, type, type != PCL_DEVICE_TYPE_ANY, 0};
     int chosen = -1;
     *status = pcl_device_select(machine, 4, &selection, &chosen);
     return chosen;
@@ -53,6 +53,27 @@ START_TEST(default_prefers_first_gpu)
     int chosen = -1;
     ck_assert_int_eq(pcl_device_select(only_cpu_and_accel, 2, &none, &chosen), PCL_OK);
     ck_assert_int_eq(chosen, 1);
+}
+END_TEST
+
+/* Under mpirun each local rank takes its own device of the default rule's
+ * kind: the GPUs in turn; a named device is every rank's. */
+START_TEST(local_ranks_share_out_the_default_devices)
+{
+    const int expected[] = {1, 2, 1, 2};
+    for (int rank = 0; rank < 4; rank++) {
+        pcl_device_selection selection = {NULL, NULL, PCL_DEVICE_TYPE_ANY, 0, rank};
+        int chosen = -1;
+        ck_assert_int_eq(pcl_device_select(machine, 4, &selection, &chosen), PCL_OK);
+        ck_assert_int_eq(chosen, expected[rank]);
+        selection.type = PCL_DEVICE_TYPE_CPU; /* one CPU: every rank shares it */
+        ck_assert_int_eq(pcl_device_select(machine, 4, &selection, &chosen), PCL_OK);
+        ck_assert_int_eq(chosen, 0);
+        selection.type = PCL_DEVICE_TYPE_ANY;
+        selection.device = "A100";
+        ck_assert_int_eq(pcl_device_select(machine, 4, &selection, &chosen), PCL_OK);
+        ck_assert_int_eq(chosen, 2);
+    }
 }
 END_TEST
 
@@ -227,6 +248,7 @@ int main(void)
     TCase *tc = tcase_create("selection");
     tcase_add_checked_fixture(tc, setup, NULL);
     tcase_add_test(tc, default_prefers_first_gpu);
+    tcase_add_test(tc, local_ranks_share_out_the_default_devices);
     tcase_add_test(tc, index_forms);
     tcase_add_test(tc, name_substring_is_case_insensitive);
     tcase_add_test(tc, ambiguous_and_missing_list_the_devices);

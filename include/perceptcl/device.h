@@ -59,6 +59,9 @@ typedef struct pcl_device_selection {
     const char *device;    /* NULL: default rule */
     pcl_device_type type;  /* PCL_DEVICE_TYPE_ANY: no filter */
     int type_set;          /* nonzero when type was given explicitly */
+    int local_rank;        /* with no device named: the default rule's devices are
+                              shared out, local rank r takes the (r mod count)-th
+                              (one rank per device under mpirun); 0: the first */
 } pcl_device_selection;
 
 /* Lists every device of every platform. On success *devices is an array of

@@ -246,17 +246,18 @@ pcl_status pcl_device_select(const pcl_device_info *devices, int count, const pc
     const char *type_space = *type_text ? " " : ""; /* "no device", "no gpu device" */
 
     if (!selection->device) {
-        /* Default rule: first GPU, else first CPU, else the first candidate. */
+        /* Default rule: the GPUs, else the CPUs, else every candidate; of
+         * them the first, or for local rank r the (r mod count)-th. */
         static const pcl_device_type order[] = {PCL_DEVICE_TYPE_GPU, PCL_DEVICE_TYPE_CPU};
-        for (size_t o = 0; o < 2; o++)
+        const int rank = selection->local_rank > 0 ? selection->local_rank : 0;
+        for (size_t o = 0; o <= 2; o++) {
+            int of_type[1024], m = 0;
             for (int k = 0; k < n; k++)
-                if (devices[candidates[k]].type == order[o]) {
-                    *chosen = candidates[k];
-                    return PCL_OK;
-                }
-        if (n > 0) {
-            *chosen = candidates[0];
-            return PCL_OK;
+                if (o == 2 || devices[candidates[k]].type == order[o]) of_type[m++] = candidates[k];
+            if (m > 0) {
+                *chosen = of_type[rank % m];
+                return PCL_OK;
+            }
         }
         snprintf(what, sizeof what, "no %s%sdevice%s%s%s", type_text, type_space,
                  selection->platform ? " on platform '" : "", selection->platform ? selection->platform : "",
