@@ -122,7 +122,7 @@ extern const char app_common_flags_help[]; /* --max-pixels, accepted by every co
 #define APP_TRAIN_OPTIONS                                                                                      \
     {"--loss", "L"}, {"--out", "MODEL"}, {"--log", "CSV"}, {"--curve", "SVG"}, {"--epochs", "N"},              \
         {"--max-steps", "N"}, {"--batch", "N"}, {"--seed", "N"}, {"--lr", "RATE"}, {"--momentum", "M"},        \
-        {"--weight-decay", "W"}, {"--optimizer", "NAME"}, {"--resume", NULL}
+        {"--weight-decay", "W"}, {"--optimizer", "NAME"}, {"--resume", NULL}, {"--bucket-mb", "M"}
 /* Early stopping, for apps that have validation data. */
 #define APP_TRAIN_EARLY_STOP_OPTIONS {"--patience", "N"}, {"--min-delta", "D"}
 
@@ -139,6 +139,7 @@ typedef struct app_train {
     const char *out, *log, *curve;
     long max_steps, patience;
     double lr, weight_decay, min_delta;
+    double bucket_mb; /* data parallel: gradient MiB per exchange (0: the trainer's default) */
     /* set by app_train_ready */
     const char *app;
     char state[4200];  /* --out + ".train" */

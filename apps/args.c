@@ -15,7 +15,10 @@ const char app_device_flags_help[] =
     "device selection (flag > environment > default: first GPU, else first CPU):\n"
     "  --platform P        platform index or name substring      (PERCEPTCL_PLATFORM)\n"
     "  --device D          index, P:D, or name substring          (PERCEPTCL_DEVICE)\n"
-    "  --device-type T     cpu | gpu | accelerator | any          (PERCEPTCL_DEVICE_TYPE)\n";
+    "  --device-type T     cpu | gpu | accelerator | any          (PERCEPTCL_DEVICE_TYPE)\n"
+    "under mpirun (README: More than one device) rank r of a machine takes the default rule's r-th\n"
+    "device; train's --batch is the global batch, split over the ranks; --bucket-mb M (default 4)\n"
+    "sets the gradient exchange's bucket size.\n";
 
 static const app_option device_options[] = {
     {"--platform", "P"}, {"--device", "D"}, {"--device-type", "T"}, {NULL, NULL}};

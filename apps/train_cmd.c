@@ -47,6 +47,7 @@ int app_train_arg(app_train *t, app_args *r)
     else if (app_args_is(r, "--resume")) t->resume = 1;
     else if (app_args_is(r, "--patience")) app_args_long(r, 1, 1000000, &t->patience);
     else if (app_args_is(r, "--min-delta")) app_args_double(r, 0.0, INFINITY, &t->min_delta);
+    else if (app_args_is(r, "--bucket-mb")) app_args_double(r, 0.001, 65536.0, &t->bucket_mb);
     else return 0;
     return 1;
 }
@@ -122,6 +123,7 @@ int app_train_setup(const app_train *t, pcl_context *context, double sgd_lr_scal
     config->curve_path = t->curve;
     config->recipe = t->recipe;
     config->comm = app_comm();
+    config->bucket_bytes = (size_t)(t->bucket_mb * 1048576.0);
     pcl_status s;
     if (t->adam) {
         pcl_adam_config adam = pcl_adam_config_default();
@@ -172,12 +174,16 @@ int app_train_save(const app_train *t, pcl_model *model, const pcl_trainer_resul
     if (s == PCL_OK) s = pcl_model_save(model, t->out, metadata);
     const char *app = t->app;
     if (s != PCL_OK) return app_fail(app, t->out);
+    char ranks[96] = "";
+    if (pcl_comm_size(app_comm()) > 1)
+        snprintf(ranks, sizeof ranks, " (%d ranks, %.1f s in gradient exchanges)", pcl_comm_size(app_comm()),
+                 result->exchange_seconds);
     if (isnan(result->train_loss))
-        fprintf(stderr, "perceptcl %s: %lld steps (no full epoch in this run) -> %s\n", app, (long long)result->steps,
-                t->out);
+        fprintf(stderr, "perceptcl %s: %lld steps (no full epoch in this run)%s -> %s\n", app,
+                (long long)result->steps, ranks, t->out);
     else
-        fprintf(stderr, "perceptcl %s: %lld epochs, %lld steps, last epoch loss %.6g, %.1f %s/s -> %s\n", app,
+        fprintf(stderr, "perceptcl %s: %lld epochs, %lld steps, last epoch loss %.6g, %.1f %s/s%s -> %s\n", app,
                 (long long)result->epochs, (long long)result->steps, result->train_loss, result->images_per_second,
-                t->record_name, t->out);
+                t->record_name, ranks, t->out);
     return 0;
 }

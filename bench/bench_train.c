@@ -24,10 +24,15 @@
  * run.py leaves them: from He-normal weights W4a's first Adam step (lr 1e-3)
  * saturates the output tanh and the loss stays at ~1.07, in PyTorch as here
  * (bench/RESULTS.md, "W4a's loss").
- * Usage: bench_train [--only W3a,W4a,W4b,W5a] [--reps N] [--json]
+ * Usage: bench_train [--only W3a,W4a,W4b,W5a] [--reps N] [--json] [--bucket-mb M]
  *        (--json: one JSON object per workload on stdout, the text on stderr;
- *         device selection: PERCEPTCL_DEVICE / PERCEPTCL_PLATFORM) */
+ *         device selection: PERCEPTCL_DEVICE / PERCEPTCL_PLATFORM)
+ * Under mpirun -np N (comm.h) the same global batch is split over the ranks
+ * (the trainer's data-parallel mode, --bucket-mb: its gradient buckets);
+ * rank 0 prints, rates are global images per second, and "exchange" is the
+ * median step's share of host time in the gradient exchange. */
 #include "perceptcl/architectures.h"
+#include "perceptcl/comm.h"
 #include "perceptcl/layers.h"
 #include "perceptcl/loss.h"
 #include "perceptcl/model.h"
@@ -234,6 +239,10 @@ static void bench_free(bench *b)
     free(b->x), free(b->end), free(b->loss_of);
 }
 
+static pcl_comm *job;       /* mpirun's ranks, or one process */
+static size_t bucket_bytes; /* 0: the trainer's default */
+static double exchange_seconds;
+
 static pcl_status record_step(void *user, const pcl_trainer_epoch *epoch)
 {
     bench *b = user;
@@ -256,6 +265,8 @@ static void run_steps(bench *b, int steps, double *t)
     config.progress_mode = PCL_PROGRESS_MODE_OFF;
     config.on_epoch = record_step;
     config.user = b;
+    config.comm = job;
+    config.bucket_bytes = bucket_bytes;
     pcl_array_source arrays = {b->x, b->target, (size_t)b->batch, {b->in[1], b->in[2], b->in[3]},
                                {b->out[1], b->out[2], b->out[3]}};
     pcl_data_source source = pcl_data_source_from_arrays(&arrays);
@@ -264,7 +275,9 @@ static void run_steps(bench *b, int steps, double *t)
     b->loss_of = malloc(sizeof(double) * (size_t)steps);
     CHECK(pcl_trainer_create(b->model, b->opt, &config, &trainer));
     const double start = now();
-    CHECK(pcl_trainer_run(trainer, &source, NULL, NULL));
+    pcl_trainer_result result;
+    CHECK(pcl_trainer_run(trainer, &source, NULL, &result));
+    exchange_seconds = result.exchange_seconds;
     pcl_trainer_destroy(trainer);
     for (int k = 0; k < steps; k++) t[k] = b->end[k] - (k ? b->end[k - 1] : start);
 }
@@ -282,13 +295,23 @@ static int run_workload(pcl_context *ctx, const workload *wl, int reps, int json
             fprintf(stderr, "bench_train: %s: the loss of step %d is %g\n", wl->name, s + 1, loss[s]);
             return 1;
         }
+    double total = 0.0; /* the whole run, warm-up included */
+    for (int s = 0; s < steps; s++) total += all[s];
     qsort(t, (size_t)reps, sizeof *t, cmp_double);
     const double med = t[reps / 2];
     const int decreased = loss[steps - 1] < loss[0];
     int lowest = 0;
     for (int s = 1; s < steps; s++)
         if (loss[s] < loss[lowest]) lowest = s;
+    if (pcl_comm_rank(job) != 0) { /* rank 0 reports */
+        free(all);
+        bench_free(&b);
+        return 0;
+    }
     FILE *text = json ? stderr : stdout;
+    if (pcl_comm_size(job) > 1)
+        fprintf(text, "%d ranks: %.1f s of the run's %.1f s in gradient exchanges (rank 0)\n", pcl_comm_size(job),
+                exchange_seconds, total);
     fprintf(text, "%-4s %10.2f %-9s (min %.2f, max %.2f; median step %.1f ms) %7.2f GFLOP/s  loss %.6g -> %.6g (%s; lowest %.6g at step %d)  %s\n",
             wl->name, b.batch / med, wl->unit, b.batch / t[reps - 1], b.batch / t[0], med * 1e3, b.flops / med * 1e-9,
             loss[0], loss[steps - 1], decreased ? "decreasing" : "NOT decreasing", loss[lowest], lowest + 1, wl->what);
@@ -312,14 +335,16 @@ static int run_workload(pcl_context *ctx, const workload *wl, int reps, int json
 
 int main(int argc, char **argv)
 {
+    CHECK(pcl_comm_open(&argc, &argv, &job));
     const char *only = NULL;
     int reps = 0, json = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--json")) json = 1;
         else if (i + 1 < argc && !strcmp(argv[i], "--only")) only = argv[++i];
         else if (i + 1 < argc && !strcmp(argv[i], "--reps")) reps = atoi(argv[++i]);
+        else if (i + 1 < argc && !strcmp(argv[i], "--bucket-mb")) bucket_bytes = (size_t)(atof(argv[++i]) * 1048576.0);
         else {
-            fprintf(stderr, "usage: bench_train [--only W3a,W4a,W4b,W5a] [--reps N] [--json]\n");
+            fprintf(stderr, "usage: bench_train [--only W3a,W4a,W4b,W5a] [--reps N] [--json] [--bucket-mb M]\n");
             return 2;
         }
     }
@@ -328,8 +353,10 @@ int main(int argc, char **argv)
         return 2;
     }
     pcl_context *ctx;
-    CHECK(pcl_context_create(NULL, &ctx));
-    fprintf(json ? stderr : stdout, "device: %s\n", pcl_context_device(ctx)->name);
+    pcl_device_selection selection = {0};
+    selection.local_rank = pcl_comm_local_rank(job);
+    CHECK(pcl_context_create(&selection, &ctx));
+    if (pcl_comm_rank(job) == 0) fprintf(json ? stderr : stdout, "device: %s\n", pcl_context_device(ctx)->name);
     int status = 0, ran = 0;
     for (size_t k = 0; k < sizeof workloads / sizeof workloads[0] && !status; k++) {
         const workload *wl = &workloads[k];
@@ -347,5 +374,6 @@ int main(int argc, char **argv)
         status = 2;
     }
     pcl_context_destroy(ctx);
+    pcl_comm_close(job);
     return status;
 }

@@ -159,8 +159,9 @@ typedef struct pcl_trainer_result {
     int64_t best_epoch;           /* -1 without validation */
     int stopped_early;            /* early stopping ended the run */
     double images_per_second;     /* training throughput of the last epoch */
-    double exchange_seconds;      /* data parallel: host seconds waiting for gradient
-                                     copies and in the sums across ranks (this run) */
+    double exchange_seconds;      /* data parallel: host seconds in the gradient sums
+                                     across the ranks (their communication and the
+                                     wait for slower ranks), since the trainer's create */
 } pcl_trainer_result;
 
 /* ---- the trainer ----------------------------------------------------------- */

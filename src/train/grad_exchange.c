@@ -162,7 +162,6 @@ static pcl_status reduce_bucket(pcl_grad_exchange *ex, int b, int have_gradients
 {
     const bucket *bk = &ex->buckets[b];
     float *values = ex->host + bk->offset;
-    const double started = now_seconds();
     if (have_gradients) {
         cl_int error = clWaitForEvents((cl_uint)(bk->end - bk->first), ex->events + bk->first);
         for (int p = bk->first; p < bk->end; p++) {
@@ -175,6 +174,9 @@ static pcl_status reduce_bucket(pcl_grad_exchange *ex, int b, int have_gradients
     } else {
         memset(values, 0, bk->count * sizeof *values);
     }
+    /* timed: the sum itself, and the wait for slower ranks inside it (the
+     * wait for the copy above is the device's backward, not communication) */
+    const double started = now_seconds();
     pcl_status status = pcl_comm_sum_floats(ex->comm, values, bk->count);
     ex->seconds += now_seconds() - started;
     if (status != PCL_OK) return pcl_fail(status, "gradient exchange across %d ranks: %s",

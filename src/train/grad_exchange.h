@@ -38,7 +38,8 @@ pcl_status pcl_grad_exchange_broadcast_weights(pcl_grad_exchange *exchange);
  * (a checkpoint of rank 0's resumes exactly with any N). */
 pcl_status pcl_grad_exchange_average_buffers(pcl_grad_exchange *exchange);
 
-/* Host seconds spent waiting for gradient copies and in the sums, since create. */
+/* Host seconds in the sums across the ranks (their communication and the
+ * wait for slower ranks inside them), since create. */
 double pcl_grad_exchange_seconds(const pcl_grad_exchange *exchange);
 
 #endif
