@@ -4,7 +4,7 @@
 #   loops such as image.c <-> the codecs or datasets/binary.c <-> dataset.c);
 # - a file calls only into its own folder or the folders below it, in this
 #   order, lowest first:
-#       runtime metrics nn io image datasets train experiments
+#       runtime parallel metrics nn io image datasets train experiments
 # The call graph is read from the static library's objects: object A depends
 # on object B when A leaves undefined a global symbol that B defines.
 #   test_layering.sh NM LIBRARY.a
@@ -24,7 +24,7 @@ function file(member,   f) {
     sub(/_/, "/", f); return f
 }
 BEGIN {
-    n = split("runtime metrics nn io image datasets train experiments", order, " ")
+    n = split("runtime parallel metrics nn io image datasets train experiments", order, " ")
     for (i = 1; i <= n; i++) rank[order[i]] = i
 }
 {

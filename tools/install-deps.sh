@@ -2,14 +2,15 @@
 # Installs what perceptcl needs to build and test on Debian 12 / Ubuntu 22.04+:
 # compiler, meson, the OpenCL ICD loader and headers, PoCL (OpenCL on the CPU,
 # so everything runs without a GPU), CLBlast, libjpeg-turbo, libpng, jansson, Check,
-# libsvm (the SVMs of perceptcl yaleb) and Oclgrind (the simulator the oclgrind test suite runs kernels on).
+# libsvm (the SVMs of perceptcl yaleb), Oclgrind (the simulator the oclgrind test suite runs kernels on)
+# and Open MPI (training and evaluation over several devices under mpirun; the mpi test suite).
 # For the tests only: chromium, chromium-driver and python3-selenium drive the
 # study page (perceptcl study make) in a headless browser (tests/study_browser.py);
 # when they cannot be installed, that one test skips and says why.
 set -eu
 packages="build-essential meson ninja-build pkg-config ocl-icd-opencl-dev opencl-c-headers
   pocl-opencl-icd libclblast-dev libjpeg-dev libpng-dev libjansson-dev check
-  oclgrind libsvm-dev"
+  oclgrind libsvm-dev libopenmpi-dev openmpi-bin"
 test_packages="chromium chromium-driver python3-selenium"
 missing=""
 missing_test=""
