@@ -9,7 +9,17 @@
  * gradient here (median of R), and the modelled time on links of 10 and 100
  * Gbit/s (bytes / bandwidth, latency ignored: one exchange per 4 MiB bucket
  * makes it negligible at these sizes). Run as one process it prints the model
- * for N = 2 without measuring. Markdown on rank 0's stdout. */
+ * for N = 2 without measuring. Markdown on rank 0's stdout.
+ *
+ * The second table asks when the exchange hides behind the compute: a
+ * training step costs 2 (3 MACs - first layer's MACs) FLOPs per image (as
+ * bench_train and torch_ref/flops.py count them); on a device that sustains
+ * R FLOP/s, a rank needs at least (exchange seconds) x R / (FLOPs per image)
+ * images per step for its backward to last as long as the exchange (the
+ * exchange overlaps the backward, so more images than that make it free;
+ * fewer leave the link the bottleneck). R: this CPU's ~100 GFLOP/s (what
+ * bench_train measures here) and 20 TFLOP/s for a GPU (an assumption, about
+ * a third of an H100's FP32 peak: no GPU was measured). */
 #include "perceptcl/architectures.h"
 #include "perceptcl/comm.h"
 
@@ -71,6 +81,22 @@ int main(int argc, char **argv)
         if (root)
             printf("| %s | %.2f M | %.1f | %s | %.1f ms | %.2f ms |\n", archs[a]->name, (double)p / 1e6, bytes / 1e6,
                    measured, 1e3 * bytes * 8.0 / 10e9, 1e3 * bytes * 8.0 / 100e9);
+    }
+    if (root) {
+        printf("\n| network | GFLOP per image (train step) | images per rank per step to hide the exchange: "
+               "CPU 100 GFLOP/s, 10 / 100 Gbit/s | GPU 20 TFLOP/s, 10 / 100 Gbit/s |\n|---|---|---|---|\n");
+        for (size_t a = 0; a < sizeof archs / sizeof archs[0]; a++) {
+            double macs, first;
+            CHECK(arch_macs(archs[a], 1, &macs, &first));
+            const double flops = 2.0 * (3.0 * macs - first);
+            const double bytes = 2.0 * (modelled - 1) / modelled * 4.0 * (double)parameters(archs[a]);
+            double need[2][2];
+            for (int d = 0; d < 2; d++)
+                for (int l = 0; l < 2; l++)
+                    need[d][l] = bytes * 8.0 / (l ? 100e9 : 10e9) * (d ? 20e12 : 100e9) / flops;
+            printf("| %s | %.3f | %.1f / %.1f | %.0f / %.0f |\n", archs[a]->name, flops / 1e9, need[0][0],
+                   need[0][1], need[1][0], need[1][1]);
+        }
     }
     pcl_comm_close(comm);
     return 0;

@@ -3,6 +3,7 @@
 #ifndef PERCEPTCL_BENCH_COMMON_H
 #define PERCEPTCL_BENCH_COMMON_H
 
+#include "perceptcl/architectures.h"
 #include "perceptcl/status.h"
 
 #include <stdio.h>
@@ -20,6 +21,30 @@ static inline int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
+}
+
+/* Forward multiply-adds of arch for a batch of n (each entry's input shape
+ * from pcl_model_spec_shape of the entries before it), and those of its first
+ * conv or dense layer (whose input gradient a training step skips). */
+static inline pcl_status arch_macs(const pcl_architecture *arch, int n, double *macs, double *first_macs)
+{
+    int shape[4] = {n, arch->input[0], arch->input[1], arch->input[2]};
+    *macs = *first_macs = 0;
+    for (int i = 0; i < arch->count; i++) {
+        const pcl_layer_spec *e = &arch->spec[i];
+        int next[4];
+        pcl_status status = pcl_model_spec_shape(e, 1, shape, next, NULL);
+        if (status != PCL_OK) return status;
+        double m = 0;
+        if (e->kind == PCL_LAYER_KIND_CONV2D)
+            m = (double)n * e->out * next[2] * next[3] * e->in * e->kernel * e->kernel;
+        else if (e->kind == PCL_LAYER_KIND_DENSE)
+            m = (double)n * e->in * e->out;
+        if (m > 0 && *macs == 0) *first_macs = m;
+        *macs += m;
+        for (int k = 0; k < 4; k++) shape[k] = next[k];
+    }
+    return PCL_OK;
 }
 
 #define CHECK(call)                                                                   \

@@ -54,26 +54,11 @@ typedef struct net {
     double macs, first_macs; /* forward MACs of the batch; those of the first conv/dense */
 } net;
 
-/* Builds arch and counts its forward MACs for a batch of n (each entry's
- * input shape from pcl_model_spec_shape of the entries before it). */
+/* Builds arch and counts its forward MACs for a batch of n (arch_macs). */
 static void net_build(pcl_context *ctx, const pcl_architecture *arch, int n, net *out)
 {
     CHECK(pcl_model_build_architecture(ctx, arch, &out->model));
-    int shape[4] = {n, arch->input[0], arch->input[1], arch->input[2]};
-    out->macs = out->first_macs = 0;
-    for (int i = 0; i < arch->count; i++) {
-        const pcl_layer_spec *e = &arch->spec[i];
-        int next[4];
-        CHECK(pcl_model_spec_shape(e, 1, shape, next, NULL));
-        double macs = 0;
-        if (e->kind == PCL_LAYER_KIND_CONV2D)
-            macs = (double)n * e->out * next[2] * next[3] * e->in * e->kernel * e->kernel;
-        else if (e->kind == PCL_LAYER_KIND_DENSE)
-            macs = (double)n * e->in * e->out;
-        if (macs > 0 && out->macs == 0) out->first_macs = macs;
-        out->macs += macs;
-        memcpy(shape, next, sizeof shape);
-    }
+    CHECK(arch_macs(arch, n, &out->macs, &out->first_macs));
 }
 
 /* ---- FLOPs (torch_ref/flops.py) ----------------------------------------- */
