@@ -47,7 +47,9 @@
  * per second). The position is global: a run resumes with any N. Per-image
  * randomness comes from the step seed and the record (pcl_data_source), so
  * it does not depend on N; a VAE sampler's noise is drawn per rank
- * (pcl_model_set_noise_seed with the step seed and the rank). */
+ * (pcl_model_set_noise_seed with the step seed and the rank). A failure on
+ * one rank (a bad record, a NaN loss) returns there while the others wait in
+ * the next exchange: end the job then (pcl_comm_abort), as perceptcl's apps do. */
 #ifndef PERCEPTCL_TRAINER_H
 #define PERCEPTCL_TRAINER_H
 
