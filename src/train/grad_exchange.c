@@ -46,6 +46,8 @@ static double now_seconds(void)
 void pcl_grad_exchange_destroy(pcl_grad_exchange *ex)
 {
     if (!ex) return;
+    /* the last step's writes back read the host buffer until they are done */
+    if (ex->grads && ex->param_count > 0) clFinish(pcl_context_queue(ex->grads[0]->context));
     for (int i = 0; ex->events && i < ex->param_count; i++)
         if (ex->events[i]) clReleaseEvent(ex->events[i]);
     free(ex->grads);
