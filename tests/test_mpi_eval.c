@@ -12,7 +12,9 @@
  *   sr-eval --json with 3 ranks likewise;
  *   convae eval of two narrow nets trained for two steps, on 70 crops of
  *   Set14 (batches of 32, 32 and 6) with 2 and 3 ranks: the report, stdout,
- *   the grid PNG and the study kit's items identical. */
+ *   the grid PNG and the study kit's items identical; convae reconstruct's
+ *   grid likewise;
+ *   a rank that fails on an image of its part ends the job. */
 #include "perceptcl/datasets.h"
 #include "perceptcl/image.h"
 
@@ -24,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include "check_run.h"
 
 static char work[64];
@@ -210,6 +213,37 @@ START_TEST(convae_eval_ranks_equal_one_process)
         }
     }
     closedir(d);
+    /* reconstruct (shared with fcae): Figure 4's grid */
+    snprintf(args, sizeof args,
+             "convae reconstruct --model %s/mse.safetensors --model %s/msssim.safetensors --images %s/crops "
+             "--count 5 --seed 4 figure4.png",
+             work, work, work);
+    run("reconstruct1", 1, args);
+    run("reconstruct2", 2, args);
+    same_file("reconstruct1", "reconstruct2", "figure4.png");
+}
+END_TEST
+
+/* Set5 with its last image (woman.png) cut in half: rank 1 of 2 fails on it
+ * while rank 0 waits for its scores; the job must end, non-zero, naming the
+ * image, with no report written. */
+START_TEST(a_rank_failing_on_its_images_ends_the_job)
+{
+    char dir[256], command[1024];
+    folder("set5", dir, sizeof dir);
+    snprintf(command, sizeof command, "cp %s/Set5/*.png %s && truncate -s 30000 %s/woman.png", SETS, dir, dir);
+    ck_assert_int_eq(system(command), 0);
+    folder("job", dir, sizeof dir);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    snprintf(command, sizeof command, "srcnn eval --model " SRCNN_MSE " --report table2 %s/set5", work);
+    const int rc = pcl_test_run_mpi(dir, 2, command, out_text, sizeof out_text, err_text, sizeof err_text);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    const double seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    ck_assert_msg(rc != 0, "the job exited 0: %s", err_text);
+    ck_assert_msg(strstr(err_text, "woman.png"), "the message does not name the image: %s", err_text);
+    ck_assert_msg(seconds < 60.0, "the job took %.1f s to end", seconds);
+    ck_assert_msg(entries(dir) == 2, "besides stdout.txt and stderr.txt, something was written in %s", dir);
 }
 END_TEST
 
@@ -222,6 +256,7 @@ int main(void)
     tcase_add_test(tc, srcnn_eval_two_ranks_equal_one_process);
     tcase_add_test(tc, uneven_shards_equal_one_process);
     tcase_add_test(tc, convae_eval_ranks_equal_one_process);
+    tcase_add_test(tc, a_rank_failing_on_its_images_ends_the_job);
     suite_add_tcase(s, tc);
     return pcl_check_run(s, 0) ? EXIT_FAILURE : EXIT_SUCCESS;
 }
