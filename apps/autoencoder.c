@@ -275,6 +275,34 @@ static pcl_status similarity(pcl_context *context, const pcl_ssim_options *optio
     return s;
 }
 
+/* Rows [begin, end) of a [rows][width] array, computed by this rank, to
+ * every rank: the ranks' parts follow each other in rank order, so the rows
+ * arrive in order (pcl_comm_gather_doubles). 0, or 1 after an error line. */
+static int gather_doubles(const char *app, double *values, size_t width, size_t rows, size_t begin, size_t end)
+{
+    if (pcl_comm_size(app_comm()) == 1) return 0;
+    const size_t n = (end - begin) * width;
+    double *mine = malloc(n * sizeof *mine + 1); /* MPI's buffers must not overlap */
+    if (!mine) return fprintf(stderr, "perceptcl %s: out of memory for %zu values\n", app, n), 1;
+    memcpy(mine, values + begin * width, n * sizeof *mine);
+    const pcl_status status = pcl_comm_gather_doubles(app_comm(), mine, n, values, rows * width);
+    free(mine);
+    return status == PCL_OK ? 0 : app_fail(app, "gathering the ranks' images");
+}
+
+/* The same for floats, through doubles (exact both ways). */
+static int gather_floats(const char *app, float *values, size_t width, size_t rows, size_t begin, size_t end)
+{
+    if (pcl_comm_size(app_comm()) == 1) return 0;
+    double *all = malloc(rows * width * sizeof *all);
+    if (!all) return fprintf(stderr, "perceptcl %s: out of memory for %zu values\n", app, rows * width), 1;
+    for (size_t i = begin * width; i < end * width; i++) all[i] = values[i];
+    const int rc = gather_doubles(app, all, width, rows, begin, end);
+    for (size_t i = 0; rc == 0 && i < rows * width; i++) values[i] = (float)all[i];
+    free(all);
+    return rc;
+}
+
 int app_ae_evaluate(const char *app, pcl_context *context, const app_ae_model *models, int count,
                     const pcl_data_source *source, const pcl_ssim_options *ssim, const pcl_ssim_options *msssim,
                     app_ae_eval *e)
@@ -295,9 +323,16 @@ int app_ae_evaluate(const char *app, pcl_context *context, const app_ae_model *m
         return fprintf(stderr, "perceptcl %s: out of memory for %zu images\n", app, images), 1;
     }
     for (size_t i = 0; i < images; i++) indices[i] = i;
+    /* This rank's part: whole batches of the one-process run (pcl_comm_shard
+     * of the batches), so that every image goes through the models in the
+     * same batch, with the same bits, for any number of ranks. */
+    size_t begin, end;
+    pcl_comm_shard(app_comm(), (images + EVAL_BATCH - 1) / EVAL_BATCH, &begin, &end);
+    begin *= EVAL_BATCH;
+    end = end * EVAL_BATCH < images ? end * EVAL_BATCH : images;
     int rc = 0;
-    for (size_t first = 0; first < images && rc == 0; first += EVAL_BATCH) {
-        const int n = (int)(images - first < EVAL_BATCH ? images - first : EVAL_BATCH);
+    for (size_t first = begin; first < end && rc == 0; first += EVAL_BATCH) {
+        const int n = (int)(end - first < EVAL_BATCH ? end - first : EVAL_BATCH);
         float *x = e->originals + first * per;
         if (source->fill(source->user, indices + first, (size_t)n, 0, x, targets) != PCL_OK) {
             rc = app_fail(app, "test images");
@@ -339,6 +374,11 @@ int app_ae_evaluate(const char *app, pcl_context *context, const app_ae_model *m
         }
         pcl_tensor_destroy(input);
     }
+    /* every rank's images, reconstructions and scores to every rank, in image order */
+    if (rc == 0) rc = gather_floats(app, e->originals, per, images, begin, end);
+    for (int m = 0; m < count && rc == 0; m++)
+        rc = gather_floats(app, e->reconstructions + (size_t)m * images * per, per, images, begin, end) ||
+             gather_doubles(app, e->scores + (size_t)m * images * APP_AE_METRICS, APP_AE_METRICS, images, begin, end);
     free(targets);
     free(indices);
     if (rc) app_ae_eval_free(e);

@@ -149,8 +149,10 @@ typedef struct app_ae_eval {
  * each model in inference mode, in batches, and scored per image: MSE, MAE
  * in double on the host; SSIM (ssim: 1 scale) and MS-SSIM (msssim: 5
  * scales) on the device, L = 2 in both options. An image of C channels
- * scores the mean over its channels for SSIM and MS-SSIM. 0, or 1 after an
- * error line. */
+ * scores the mean over its channels for SSIM and MS-SSIM. Under mpirun
+ * (app_comm) each rank runs its contiguous part of the batches and every
+ * rank gets all of it, in image order: the same bits as one process. 0, or
+ * 1 after an error line (a rank that fails ends the job; the others wait). */
 int app_ae_evaluate(const char *app, pcl_context *context, const app_ae_model *models, int count,
                     const pcl_data_source *source, const pcl_ssim_options *ssim, const pcl_ssim_options *msssim,
                     app_ae_eval *out);
@@ -225,12 +227,15 @@ typedef struct app_ae_eval_outputs {
  * app_ae_test_ready and app_ae_eval_outputs_check. The data root; r's
  * exit_code as the argument reader leaves it. */
 const char *app_ae_eval_args(app_args *r, app_ae_test_options *o, app_ae_eval_outputs *out, app_ae_resolve resolve);
-/* Writes them, then the table (app_report_emit); a failure removes the grid. 0, or the exit code after an error line. */
+/* Writes them, then the table (app_report_emit); a failure removes the grid.
+ * Rank 0 only: the other ranks of a job write and print nothing. 0, or the
+ * exit code after an error line. */
 int app_ae_eval_write(const char *app, const app_ae_test_run *t, const app_ae_test_options *o,
                       const app_ae_eval_outputs *out, const app_report *table);
 
 /* The whole reconstruct command: [--count 8] images of the test set picked
- * by --seed (all of a smaller set), original then each model, into OUT.png. */
+ * by --seed (all of a smaller set), original then each model, into OUT.png
+ * (written by rank 0 only). */
 typedef struct app_ae_reconstruct_command {
     const char *app, *usage;
     const app_option *options;

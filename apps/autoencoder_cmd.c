@@ -79,6 +79,7 @@ int app_ae_eval_write(const char *app, const app_ae_test_run *t, const app_ae_te
     if (out->study && out->study_count > e->images)
         return fprintf(stderr, "perceptcl %s: --study-count %d: the test set has %ld images\n", app, out->study_count,
                        e->images), 2;
+    if (!app_is_root()) return 0; /* every rank has the same scores and pictures */
     if (out->grid) rc = app_ae_grid_write(app, e, out->rows, out->row_count, out->panels, out->panel_count, o->zoom,
                                           out->grid);
     long *picked = rc == 0 && out->study ? malloc((size_t)out->study_count * sizeof *picked) : NULL;
@@ -114,8 +115,9 @@ int app_ae_run_reconstruct(int argc, char **argv, const app_ae_reconstruct_comma
     if (rc == 0 && count > t.s.eval.images) count = (int)t.s.eval.images; /* a small folder: all of it */
     long picked[64];
     if (rc == 0) app_ae_pick(t.s.eval.images, count, (uint64_t)o.seed, picked);
-    if (rc == 0) rc = app_ae_grid_write(c->app, &t.s.eval, picked, count, NULL, 0, o.zoom, out);
-    if (rc == 0) {
+    const int writer = app_is_root(); /* every rank has the same pictures: rank 0 writes them */
+    if (rc == 0 && writer) rc = app_ae_grid_write(c->app, &t.s.eval, picked, count, NULL, 0, o.zoom, out);
+    if (rc == 0 && writer) {
         fprintf(stderr, "perceptcl %s: %d images of %s (", c->app, count, t.set_name);
         for (int k = 0; k < count; k++) fprintf(stderr, "%s%ld", k ? " " : "", picked[k]);
         fprintf(stderr, "), columns: original");

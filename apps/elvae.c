@@ -594,18 +594,19 @@ static int run_reconstruct(int argc, char **argv)
         rc = (fprintf(stderr, "perceptcl %s: --count %d: the test set has %ld images\n", cmd, count, eval.images), 2);
     long picked[64];
     int order[MAX_MODELS + 1];
+    const int writer = app_is_root(); /* every rank has the same pictures: rank 0 writes them */
     if (rc == 0) {
         app_ae_pick(eval.images, count, (uint64_t)seed, picked);
         figure6_order(models, model_count, order);
-        rc = app_ae_grid_write(cmd, &eval, picked, count, order, model_count + 1, zoom, out);
+        if (writer) rc = app_ae_grid_write(cmd, &eval, picked, count, order, model_count + 1, zoom, out);
     }
-    const int grid_written = rc == 0;
+    const int grid_written = rc == 0 && writer;
     if (rc == 0 && study && study_count > eval.images)
         rc = (fprintf(stderr, "perceptcl %s: --study-count %d: the test set has %ld images\n", cmd, study_count,
                       eval.images), 2);
     long *study_picked = rc == 0 && study ? malloc((size_t)study_count * sizeof *study_picked) : NULL;
     if (rc == 0 && study && !study_picked) rc = (fprintf(stderr, "perceptcl %s: out of memory\n", cmd), 1);
-    if (rc == 0 && study) {
+    if (rc == 0 && study && writer) {
         const char *labels[MAX_MODELS];
         for (int m = 0; m < model_count; m++) labels[m] = models[m].label;
         app_ae_pick(eval.images, study_count, (uint64_t)seed, study_picked);
@@ -613,7 +614,7 @@ static int run_reconstruct(int argc, char **argv)
     }
     free(study_picked);
     if (rc != 0 && grid_written) remove(out); /* written before a later failure: all or nothing */
-    if (rc == 0) {
+    if (rc == 0 && writer) {
         fprintf(stderr, "perceptcl %s: %d images of %s, columns: original", cmd, count, set_name);
         for (int p = 1; p <= model_count; p++) fprintf(stderr, " | %s", models[order[p] - 1].label);
         fprintf(stderr, " (posterior mode) -> %s\n", out);

@@ -13,7 +13,8 @@ static const char usage[] =
     "8-bit Y and SSIM as Wang's ssim_index (valid, Gaussian 11/1.5, L = 255). Reports the\n"
     "bicubic baseline per folder, beside the paper's Table 2 bicubic figures (x4) where the\n"
     "folder is Set5, Set14 or BSD200, as a Markdown table or (--json) as perceptcl srcnn eval's\n"
-    "JSON without models. Default scale 4.\n\n";
+    "JSON without models. Default scale 4. Under mpirun the ranks share each folder's images out\n"
+    "and rank 0 prints the same report as one process.\n\n";
 
 static const app_option options[] = {{"--scale", "S"}, {"--json", NULL}, {NULL, NULL}};
 
@@ -46,7 +47,7 @@ int app_sr_eval(int argc, char **argv)
     for (int d = 0; d < dir_count && rc == 0; d++) {
         size_t images = 0;
         pcl_sr_score mean;
-        if (pcl_sr_evaluate_folder(context, dirs[d], scale, NULL, 0, &images, &mean) != PCL_OK) {
+        if (pcl_sr_evaluate_folder_sharded(context, app_comm(), dirs[d], scale, NULL, 0, &images, &mean) != PCL_OK) {
             rc = app_fail("sr-eval", dirs[d]);
             break;
         }
@@ -58,7 +59,7 @@ int app_sr_eval(int argc, char **argv)
         if (row) paper[2 * d] = row->psnr[0], paper[2 * d + 1] = row->ssim[0];
         rows[d] = (app_report_row){names[d], (long)images, &values[2 * d], row ? &paper[2 * d] : NULL};
     }
-    if (rc == 0) {
+    if (rc == 0 && app_is_root()) { /* every rank has the same table */
         char title[128];
         snprintf(title, sizeof title, "Bicubic x%d: PSNR (dB) and SSIM on Y (SRCNN protocol)", scale);
         json_t *header = json_pack("{s:s, s:i}", "protocol", "srcnn", "scale", scale);

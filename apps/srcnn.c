@@ -9,7 +9,7 @@
  *
  * The network is a table (architectures.c), the data a pipeline
  * (pcl_srcnn_training_pipeline), training the shared flags (train_cmd.c),
- * evaluation pcl_sr_evaluate_folder and a report (report.c), compare's
+ * evaluation pcl_sr_evaluate_folder_sharded and a report (report.c), compare's
  * images pcl_srcnn_colour_truth and its scores pcl_sr_score_crop. */
 #include "app.h"
 #include "perceptcl/sr.h"
@@ -63,7 +63,8 @@ static const char usage[] =
     "eval: the SRCNN protocol (as perceptcl sr-eval) with each model's Y in place of bicubic's; the\n"
     "  network runs with replicate padding, so its output has the input's size. Prints Table 2's\n"
     "  shape (PSNR and SSIM per set for bicubic and each model) beside the paper's figures;\n"
-    "  --report PREFIX also writes PREFIX.md and PREFIX.json.\n\n"
+    "  --report PREFIX also writes PREFIX.md and PREFIX.json. Under mpirun the ranks share each\n"
+    "  folder's images out and rank 0 prints and writes the same report as one process.\n\n"
     "upscale: IN is the low-resolution image; the output is scale times larger: bicubic Cb and Cr,\n"
     "  network Y (8-bit YCbCr as MATLAB's rgb2ycbcr on uint8). Gray images stay gray.\n\n"
     "compare: IMAGE is a ground-truth image; it is downscaled and upscaled as in eval, and the\n"
@@ -264,7 +265,8 @@ static int run_eval(int argc, char **argv)
     for (int d = 0; d < dir_count && rc == 0; d++) {
         pcl_sr_score means[1 + MAX_MODELS];
         size_t images = 0;
-        if (pcl_sr_evaluate_folder(context, dirs[d], scale, estimators, model_count, &images, means) != PCL_OK)
+        if (pcl_sr_evaluate_folder_sharded(context, app_comm(), dirs[d], scale, estimators, model_count, &images,
+                                           means) != PCL_OK)
             rc = app_fail(cmd, dirs[d]);
         for (int c = 0; c <= model_count && rc == 0; c++)
             values[d][2 * c] = means[c].psnr, values[d][2 * c + 1] = means[c].ssim;
@@ -289,7 +291,7 @@ static int run_eval(int argc, char **argv)
                         "Columns other than bicubic and the paper's are the models given to eval.",
                         header};
     if (rc == 0 && !header) rc = (fprintf(stderr, "perceptcl %s: out of memory for the report\n", cmd), 1);
-    if (rc == 0) rc = app_report_emit(cmd, &table, report);
+    if (rc == 0 && app_is_root()) rc = app_report_emit(cmd, &table, report); /* every rank has the same table */
     json_decref(header);
     free_models(models, model_count);
     pcl_context_destroy(context);

@@ -335,8 +335,9 @@ int yaleb_run_reconstruct(int argc, char **argv)
     ssim.data_range = msssim.data_range = 2.0;
     msssim.scales = 5, msssim.mode = PCL_SSIM_MODE_SAME, msssim.weights = PCL_SSIM_WEIGHTS_EQUAL;
     if (rc == 0) rc = app_ae_evaluate(cmd, context, models, count, &source, &ssim, &msssim, &eval);
-    if (rc == 0) rc = app_ae_grid_write(cmd, &eval, picked, grid_rows, NULL, 0, zoom, out);
-    if (rc == 0) rc = reconstruction_report(cmd, &eval, models, seed, report);
+    /* every rank has the same scores and pictures: rank 0 writes them */
+    if (rc == 0 && app_is_root()) rc = app_ae_grid_write(cmd, &eval, picked, grid_rows, NULL, 0, zoom, out);
+    if (rc == 0 && app_is_root()) rc = reconstruction_report(cmd, &eval, models, seed, report);
     app_ae_eval_free(&eval);
     app_ae_free(models, loaded);
     pcl_context_destroy(context);

@@ -7,11 +7,14 @@
  *   shave `scale` pixels from every side, round both to uint8
  *   PSNR on the 8-bit values; SSIM as Wang's ssim_index (valid, Gaussian 11 / 1.5, L = 255).
  * A network's output replaces `up` (it is fed `up`, scaled as the model expects).
- * pcl_sr_evaluate_folder runs all of it over a folder of images. */
+ * pcl_sr_evaluate_folder runs all of it over a folder of images;
+ * pcl_sr_evaluate_folder_sharded shares the images out over the ranks of a
+ * job (comm.h) with the same result. */
 #ifndef PERCEPTCL_SR_H
 #define PERCEPTCL_SR_H
 
 #include "perceptcl/export.h"
+#include "perceptcl/comm.h"
 #include "perceptcl/device.h"
 #include "perceptcl/image.h"
 
@@ -64,6 +67,18 @@ typedef struct pcl_sr_estimator {
 PCL_API pcl_status pcl_sr_evaluate_folder(pcl_context *context, const char *folder, int scale,
                                           const pcl_sr_estimator *estimators, int estimator_count, size_t *images,
                                           pcl_sr_score *means);
+/* The same as one rank of a job (comm; NULL or a job of one: this process
+ * alone, as above). Rank r scores its contiguous part of the images
+ * (pcl_comm_shard), the per-image scores are gathered in image order
+ * (pcl_comm_gather_doubles), and every rank computes the means from them in
+ * image order as one process does: bitwise the same means for any number of
+ * ranks. Every rank passes the same folder, scale and estimators (the same
+ * models). A rank that fails returns its error at once while the others wait
+ * in the gather: the job must then end (pcl_comm_abort, as perceptcl's
+ * commands do), as with the trainer. */
+PCL_API pcl_status pcl_sr_evaluate_folder_sharded(pcl_context *context, pcl_comm *comm, const char *folder, int scale,
+                                                  const pcl_sr_estimator *estimators, int estimator_count,
+                                                  size_t *images, pcl_sr_score *means);
 
 #ifdef __cplusplus
 }

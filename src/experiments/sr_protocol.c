@@ -131,28 +131,22 @@ pcl_status pcl_sr_score_crop(pcl_context *context, const pcl_image *ground_truth
     return s;
 }
 
-/* One image: its scores added to the means (in the apps' order of summation:
- * each score / count, image after image). */
+/* One image: the scores of the bicubic baseline and of each estimator,
+ * scores[2 k] (PSNR) and scores[2 k + 1] (SSIM) for column k. */
 static pcl_status evaluate_image(pcl_context *context, const char *path, int scale, const pcl_sr_estimator *estimators,
-                                 int estimator_count, size_t count, pcl_sr_score *means)
+                                 int estimator_count, double *scores)
 {
     pcl_image *image = NULL, *truth = NULL, *bicubic = NULL;
     pcl_sr_score score;
     pcl_status status = pcl_image_read(path, &image);
     if (status == PCL_OK) status = pcl_sr_prepare(image, scale, &truth, &bicubic);
     if (status == PCL_OK) status = pcl_sr_score_pair(context, truth, bicubic, scale, &score);
-    if (status == PCL_OK) {
-        means[0].psnr += score.psnr / (double)count;
-        means[0].ssim += score.ssim / (double)count;
-    }
+    if (status == PCL_OK) scores[0] = score.psnr, scores[1] = score.ssim;
     for (int k = 0; k < estimator_count && status == PCL_OK; k++) {
         pcl_image *estimate = NULL;
         status = estimators[k].estimate(estimators[k].user, bicubic, &estimate);
         if (status == PCL_OK) status = pcl_sr_score_pair(context, truth, estimate, scale, &score);
-        if (status == PCL_OK) {
-            means[1 + k].psnr += score.psnr / (double)count;
-            means[1 + k].ssim += score.ssim / (double)count;
-        }
+        if (status == PCL_OK) scores[2 * (1 + k)] = score.psnr, scores[2 * (1 + k) + 1] = score.ssim;
         pcl_image_destroy(estimate);
     }
     pcl_image_destroy(image);
@@ -161,9 +155,39 @@ static pcl_status evaluate_image(pcl_context *context, const char *path, int sca
     return status;
 }
 
+/* Images [begin, end) of the dataset into scores (a row of 2 (1 + K) per
+ * image); a failure names the image. */
+static pcl_status evaluate_images(pcl_context *context, const pcl_dataset *dataset, const char *folder, size_t begin,
+                                  size_t end, int scale, const pcl_sr_estimator *estimators, int estimator_count,
+                                  double *scores)
+{
+    const size_t row = 2 * (size_t)(1 + estimator_count);
+    pcl_status status = PCL_OK;
+    for (size_t i = begin; i < end && status == PCL_OK; i++) {
+        pcl_record_info info = {0};
+        status = pcl_dataset_record_info(dataset, i, &info);
+        if (!info.path) info.path = folder;
+        if (status == PCL_OK)
+            status = evaluate_image(context, info.path, scale, estimators, estimator_count, scores + (i - begin) * row);
+        if (status != PCL_OK && strstr(pcl_last_error(), info.path) == NULL) {
+            char why[1024];
+            snprintf(why, sizeof why, "%s", pcl_last_error());
+            status = pcl_fail(status, "%s: %s", info.path, why);
+        }
+    }
+    return status;
+}
+
 pcl_status pcl_sr_evaluate_folder(pcl_context *context, const char *folder, int scale,
                                   const pcl_sr_estimator *estimators, int estimator_count, size_t *images,
                                   pcl_sr_score *means)
+{
+    return pcl_sr_evaluate_folder_sharded(context, NULL, folder, scale, estimators, estimator_count, images, means);
+}
+
+pcl_status pcl_sr_evaluate_folder_sharded(pcl_context *context, pcl_comm *comm, const char *folder, int scale,
+                                          const pcl_sr_estimator *estimators, int estimator_count, size_t *images,
+                                          pcl_sr_score *means)
 {
     if (!context || !folder || !images || !means || estimator_count < 0 || (estimator_count && !estimators))
         return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_sr_evaluate_folder: NULL or negative argument");
@@ -172,20 +196,26 @@ pcl_status pcl_sr_evaluate_folder(pcl_context *context, const char *folder, int 
     pcl_folder_options options = {0};
     pcl_dataset *dataset = NULL;
     PCL_TRY(pcl_dataset_open_folder(folder, &options, &dataset));
-    size_t count = pcl_dataset_count(dataset);
-    pcl_status status = count ? PCL_OK : pcl_fail(PCL_ERR_INVALID_ARGUMENT, "no images in %s", folder);
-    for (size_t i = 0; i < count && status == PCL_OK; i++) {
-        pcl_record_info info = {0};
-        status = pcl_dataset_record_info(dataset, i, &info);
-        if (!info.path) info.path = folder;
-        if (status == PCL_OK)
-            status = evaluate_image(context, info.path, scale, estimators, estimator_count, count, means);
-        if (status != PCL_OK && strstr(pcl_last_error(), info.path) == NULL) {
-            char why[1024];
-            snprintf(why, sizeof why, "%s", pcl_last_error());
-            status = pcl_fail(status, "%s: %s", info.path, why);
+    const size_t count = pcl_dataset_count(dataset), row = 2 * (size_t)(1 + estimator_count);
+    size_t begin, end; /* this rank's images */
+    pcl_comm_shard(comm, count, &begin, &end);
+    double *mine = malloc((end - begin) * row * sizeof *mine + 1), *all = malloc(count * row * sizeof *all + 1);
+    pcl_status status = !count        ? pcl_fail(PCL_ERR_INVALID_ARGUMENT, "no images in %s", folder)
+                        : !mine || !all ? pcl_fail(PCL_ERR_OUT_OF_MEMORY, "%s: out of memory for %zu images' scores",
+                                                   folder, count)
+                                        : PCL_OK;
+    if (status == PCL_OK)
+        status = evaluate_images(context, dataset, folder, begin, end, scale, estimators, estimator_count, mine);
+    /* every rank's scores in image order, then the means as one process sums
+     * them (each score / count, image after image): the same bits for any N */
+    if (status == PCL_OK) status = pcl_comm_gather_doubles(comm, mine, (end - begin) * row, all, count * row);
+    for (size_t i = 0; i < count && status == PCL_OK; i++)
+        for (int k = 0; k <= estimator_count; k++) {
+            means[k].psnr += all[i * row + 2 * (size_t)k] / (double)count;
+            means[k].ssim += all[i * row + 2 * (size_t)k + 1] / (double)count;
         }
-    }
+    free(mine);
+    free(all);
     pcl_dataset_destroy(dataset);
     if (status == PCL_OK) *images = count;
     return status;
