@@ -135,6 +135,7 @@ typedef struct hook_call {
 static pcl_status call_hook(void *user, const pcl_trainer_epoch *epoch)
 {
     hook_call *call = user;
+    if (!app_is_root()) return PCL_OK; /* the hooks write files: rank 0's */
     call->failed = call->hook->run(call->hook->user, call->model, epoch) != 0;
     return call->failed ? PCL_ERR_UNDEFINED : PCL_OK;
 }

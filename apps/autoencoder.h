@@ -102,7 +102,8 @@ typedef struct app_ae_job {
  * "train_seconds" (this run's wall time). 0, or 1 after an error line. */
 int app_ae_train_run(app_train *t, const pcl_device_selection *selection, const app_ae_job *job);
 /* Called after every epoch (its checkpoint written) with the model being
- * trained: 0, or 1 after an error line, which stops the run. */
+ * trained, on rank 0 only under mpirun: 0, or 1 after an error line, which
+ * stops the run. */
 typedef struct app_ae_epoch_hook {
     int (*run)(void *user, pcl_model *model, const pcl_trainer_epoch *epoch);
     void *user;

@@ -319,7 +319,7 @@ static int run_train(int argc, char **argv)
     terms_log log = {cmd, terms, terms_svg, terms_title, &validation.source, t.loss, ssim, (size_t)t.batch,
                      (uint64_t)t.seed, norm, c};
     const app_ae_epoch_hook hook = {terms_epoch, &log};
-    if (rc == 0 && terms) rc = terms_start(cmd, terms, t.resume);
+    if (rc == 0 && terms && app_is_root()) rc = terms_start(cmd, terms, t.resume);
     if (rc == 0) rc = app_ae_train_run_kl(&t, &selection, &job, kl_weight, terms ? &hook : NULL);
     app_ae_set_free(&train);
     app_ae_set_free(&validation);

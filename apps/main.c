@@ -34,8 +34,28 @@ static void print_help(FILE *out)
     fprintf(out, "  help       this text\n\n%s", app_device_flags_help);
 }
 
+/* The commands that run on every rank of a job: train (data parallel),
+ * eval and reconstruct (sharded). An entry without a subcommand is the whole app. */
+static const char *const parallel_commands[] = {
+    "srcnn train", "srcnn eval", "sr-eval", "convae train", "convae eval", "convae reconstruct", "fcae train",
+    "fcae eval", "fcae reconstruct", "elvae train", "elvae reconstruct", "yaleb train", "yaleb reconstruct", NULL};
+
+static int runs_in_parallel(int argc, char **argv)
+{
+    for (const char *const *c = parallel_commands; *c; c++) {
+        const char *space = strchr(*c, ' ');
+        const size_t n = space ? (size_t)(space - *c) : strlen(*c);
+        if (strncmp(argv[1], *c, n) == 0 && argv[1][n] == '\0' &&
+            (!space || (argc > 2 && strcmp(argv[2], space + 1) == 0)))
+            return 1;
+    }
+    return 0;
+}
+
 /* Runs a command as one rank of the job (comm.h): under mpirun every rank
- * runs it; a rank that fails ends the job, so the others do not wait for it. */
+ * runs the parallel commands above, rank 0 alone the others (the rest wait
+ * in MPI_Finalize); a rank that fails ends the job, so the others do not
+ * wait for it. */
 static int run_in_job(const app_entry *app, int argc, char **argv)
 {
     pcl_comm *comm;
@@ -44,6 +64,16 @@ static int run_in_job(const app_entry *app, int argc, char **argv)
         return 1;
     }
     app_set_comm(comm);
+    if (pcl_comm_size(comm) > 1 && !runs_in_parallel(argc, argv)) {
+        if (pcl_comm_rank(comm) != 0) {
+            pcl_comm_close(comm);
+            return 0;
+        }
+        const int sub = argc > 2 && argv[2][0] != '-';
+        fprintf(stderr, "perceptcl %s%s%s: no parallel mode: rank 0 of %d runs it alone\n", argv[1], sub ? " " : "",
+                sub ? argv[2] : "", pcl_comm_size(comm));
+        app_set_comm(NULL); /* as a job of one: nothing waits for the other ranks */
+    }
     const int rc = app->run(argc - 1, argv + 1);
     if (rc != 0 && pcl_comm_size(comm) > 1) pcl_comm_abort(comm, rc);
     pcl_comm_close(comm);

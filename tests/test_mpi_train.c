@@ -155,6 +155,19 @@ START_TEST(a_failing_rank_ends_the_job)
 }
 END_TEST
 
+/* A command without a parallel mode (srcnn upscale) runs once, on rank 0. */
+START_TEST(a_command_without_parallel_mode_runs_once)
+{
+    const int rc = pcl_test_run_mpi(work, 2, "srcnn upscale --model " PCL_SOURCE_DIR "/models/srcnn_x4_mse.safetensors "
+                                    SET5 "/bird.png up.png", NULL, 0, err_text, sizeof err_text);
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, err_text);
+    int lines = 0;
+    for (const char *p = err_text; (p = strstr(p, "srcnn upscale: 288x288 -> 1152x1152")); p++) lines++;
+    ck_assert_msg(lines == 1, "%d upscale lines: %s", lines, err_text);
+    ck_assert_msg(strstr(err_text, "no parallel mode: rank 0 of 2 runs it alone"), "%s", err_text);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("mpi_train");
@@ -165,6 +178,7 @@ int main(void)
     tcase_add_test(tc, two_rank_runs_are_bitwise_repeatable);
     tcase_add_test(tc, a_stopped_run_resumes_with_one_or_two_ranks);
     tcase_add_test(tc, a_failing_rank_ends_the_job);
+    tcase_add_test(tc, a_command_without_parallel_mode_runs_once);
     suite_add_tcase(s, tc);
     return pcl_check_run(s, 0) ? EXIT_FAILURE : EXIT_SUCCESS;
 }
