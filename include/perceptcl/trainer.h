@@ -193,7 +193,9 @@ PCL_API pcl_status pcl_trainer_run(pcl_trainer *trainer, const pcl_data_source *
 PCL_API pcl_status pcl_trainer_check_resume(const pcl_trainer_config *config, const char *path);
 
 /* The mean per-image loss of the model on every record of source, in
- * inference mode (the mode is restored). */
+ * inference mode (the mode is restored). With config.comm of several ranks
+ * every rank must call it: each evaluates its shard and all get the same
+ * value. */
 PCL_API pcl_status pcl_trainer_evaluate(pcl_trainer *trainer, const pcl_data_source *source, double *loss);
 
 #ifdef __cplusplus
