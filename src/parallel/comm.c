@@ -188,26 +188,26 @@ static pcl_status sum_values(pcl_comm *c, void *values, size_t count, MPI_Dataty
 }
 #endif
 
-pcl_status pcl_comm_sum_floats(pcl_comm *comm, float *values, size_t count)
+/* The public sums: a job of one has nothing to add. */
+static pcl_status sum_checked(pcl_comm *comm, void *values, size_t count, size_t element, const char *name)
 {
     if (pcl_comm_size(comm) == 1 || count == 0) return PCL_OK;
-    if (!values) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_comm_sum_floats: values is NULL");
+    if (!values) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "%s: values is NULL", name);
 #ifdef PCL_HAVE_MPI
-    return sum_values(comm, values, count, MPI_FLOAT, sizeof(float));
+    return sum_values(comm, values, count, element == sizeof(float) ? MPI_FLOAT : MPI_DOUBLE, element);
 #else
     return PCL_OK;
 #endif
 }
 
+pcl_status pcl_comm_sum_floats(pcl_comm *comm, float *values, size_t count)
+{
+    return sum_checked(comm, values, count, sizeof *values, "pcl_comm_sum_floats");
+}
+
 pcl_status pcl_comm_sum_doubles(pcl_comm *comm, double *values, size_t count)
 {
-    if (pcl_comm_size(comm) == 1 || count == 0) return PCL_OK;
-    if (!values) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_comm_sum_doubles: values is NULL");
-#ifdef PCL_HAVE_MPI
-    return sum_values(comm, values, count, MPI_DOUBLE, sizeof(double));
-#else
-    return PCL_OK;
-#endif
+    return sum_checked(comm, values, count, sizeof *values, "pcl_comm_sum_doubles");
 }
 
 pcl_status pcl_comm_broadcast(pcl_comm *comm, void *data, size_t bytes, int root)
