@@ -131,6 +131,42 @@ START_TEST(a_stopped_run_resumes_with_one_or_two_ranks)
 }
 END_TEST
 
+/* A job killed (SIGTERM to mpirun, which ends every rank) once its first
+ * state is written, mid-run, resumes from that state with N = 2 to the bits
+ * of the uninterrupted run and with N = 1 to within the bound above. */
+START_TEST(a_killed_job_resumes_with_one_or_two_ranks)
+{
+    train(2, "--batch 64 --epochs 12 --out whole.safetensors");
+    char command[2048];
+    snprintf(command, sizeof command,
+             "cd %s && { %s --oversubscribe -np 2 %s srcnn train " RECIPE " --batch 64 --epochs 12 "
+             "--out two.safetensors >kill.txt 2>&1 & pid=$!; "
+             "while [ ! -f two.safetensors.train ] && kill -0 $pid 2>/dev/null; do sleep 0.02; done; "
+             "kill -TERM $pid; wait $pid; true; }",
+             work, PCL_MPIRUN, PCL_PERCEPTCL);
+    ck_assert_int_eq(system(command), 0);
+    char path[256];
+    snprintf(path, sizeof path, "%s/two.safetensors.train", work);
+    pcl_checkpoint *state = NULL;
+    ck_assert_msg(pcl_checkpoint_read(path, &state) == PCL_OK, "%s", pcl_last_error());
+    int64_t epoch = -1;
+    ck_assert_int_eq(pcl_checkpoint_metadata_i64(state, "epoch", &epoch), PCL_OK);
+    pcl_checkpoint_destroy(state);
+    ck_assert_msg(epoch >= 1 && epoch < 12, "the state is of epoch %lld: the job was not stopped mid-run",
+                  (long long)epoch);
+    snprintf(path, sizeof path, "%s/two.safetensors", work);
+    ck_assert_msg(access(path, F_OK) != 0, "the killed job wrote its model");
+    snprintf(command, sizeof command, "cp %s/two.safetensors.train %s/one.safetensors.train", work, work);
+    ck_assert_int_eq(system(command), 0);
+    train(2, "--batch 64 --epochs 12 --resume --out two.safetensors");
+    train(1, "--batch 64 --epochs 12 --resume --out one.safetensors");
+    ck_assert_msg(relative_difference("whole.safetensors", "two.safetensors") == 0.0,
+                  "the N = 2 resume after the kill differs from the uninterrupted run");
+    const double one = relative_difference("whole.safetensors", "one.safetensors");
+    ck_assert_msg(one <= 1e-5, "the N = 1 resume after the kill differs by %g (bound 1e-5)", one);
+}
+END_TEST
+
 /* Rank 0 is given a folder that does not exist, rank 1 a good one: rank 1
  * would wait in the first exchange forever; the job must end, non-zero,
  * with rank 0's message. */
@@ -177,6 +213,7 @@ int main(void)
     tcase_add_test(tc, two_ranks_equal_one_process_with_the_same_batch);
     tcase_add_test(tc, two_rank_runs_are_bitwise_repeatable);
     tcase_add_test(tc, a_stopped_run_resumes_with_one_or_two_ranks);
+    tcase_add_test(tc, a_killed_job_resumes_with_one_or_two_ranks);
     tcase_add_test(tc, a_failing_rank_ends_the_job);
     tcase_add_test(tc, a_command_without_parallel_mode_runs_once);
     suite_add_tcase(s, tc);
