@@ -57,7 +57,10 @@ pcl_status pcl_srcnn_init(pcl_model *model, double std, uint64_t seed)
  * go whole): larger images go in full-width strips. Measured on `srcnn
  * upscale` x4 of a 481x321 image (1924x1284, PoCL, 2 cores): 2^20 pixels per
  * forward and 2^19 took the same time (5.4-5.8 s; the halos add 6%), max RSS
- * 1.37 GB and 0.78 GB; 2^18: 5-10% slower, 0.46 GB. */
+ * 1.37 GB and 0.78 GB; 2^18: 5-10% slower, 0.46 GB. With strips of one size
+ * (buffers made once) and the ReLUs fused, medians of 3 alternated rounds
+ * (load 4.1-4.5): 2^19 4.98 s wall / 4.0 s CPU / 0.55 GB, 2^18 5.19 / 4.6 /
+ * 0.37 GB, 2^17 5.34 / 4.2 / 0.30 GB. */
 #define APPLY_MAX_PIXELS ((size_t)1 << 19)
 
 /* The pixels (halo included) one forward may take: APPLY_MAX_PIXELS, its
