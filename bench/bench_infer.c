@@ -1,20 +1,35 @@
-/* SRCNN test-time inference: the time inside pcl_srcnn_apply (the network
- * alone: upload, three replicate-padded convolutions, download) over the
- * images given, each prepared as `srcnn eval` does (Y, modcrop, bicubic
- * down and up by the scale). One untimed warm-up on the first image builds
+/* Test-time inference, the network alone, for bench/compare_infer.py.
+ *
+ * SRCNN (default): the time inside pcl_srcnn_apply (upload, three
+ * replicate-padded convolutions, download) over the images given, each
+ * prepared as `srcnn eval` does (Y, modcrop, bicubic down and up by the
+ * scale), or with --upscale as `srcnn upscale` does (8-bit YCbCr, bicubic up
+ * by the scale, its Y plane). One untimed warm-up on the first image builds
  * the kernels. --dump DIR writes each network input and output as raw
  * float32 (DIR/NNN.in, DIR/NNN.out, 0..255 scale) and DIR/index.json (their
- * sizes) for bench/compare_infer.py's PyTorch side and output comparison.
+ * sizes) for PyTorch's side and the output comparison.
  *
- * Usage: bench_infer --model M.safetensors [--scale 4] [--dump DIR] IMAGE...
- * Prints one JSON line: seconds (network total, wall clock), cpu_seconds
- * (the same span in CPU time, all threads), images, pixels, device. */
+ * Conv AE (--convae N): pcl_arch_conv_ae_96 (app. A.2) in inference mode on
+ * a batch of N 96x96 images, PyTorch's default initialisation (seed 1): one
+ * untimed warm-up, then --reps timed batches (upload, forward, download).
+ * The input is uniform in [-1, 1] from a fixed seed (the time does not depend
+ * on the values). --dump DIR writes DIR/convae.safetensors (the weights),
+ * DIR/convae.in and DIR/convae.out (raw float32, N x 1 x 96 x 96).
+ *
+ * Usage: bench_infer --model M.safetensors [--scale 4] [--upscale] [--dump DIR] IMAGE...
+ *        bench_infer --convae N [--reps 3] [--dump DIR]
+ * Prints one JSON line: seconds and cpu_seconds (SRCNN: the network total
+ * over the images; conv AE: the median batch; CPU time of all threads),
+ * images, pixels (SRCNN), device. */
 #include "bench_common.h"
+#include "perceptcl/color.h"
 #include "perceptcl/device.h"
 #include "perceptcl/image.h"
 #include "perceptcl/model.h"
+#include "perceptcl/resize.h"
 #include "perceptcl/sr.h"
 #include "perceptcl/srcnn.h"
+#include "perceptcl/tensor.h"
 
 #include <string.h>
 
@@ -26,45 +41,55 @@ static double cpu_now(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-static void write_raw(const char *dir, int index, const char *ext, const pcl_image *image)
+static void write_floats(const char *dir, const char *name, const float *data, size_t n)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/%03d.%s", dir, index, ext);
+    snprintf(path, sizeof path, "%s/%s", dir, name);
     FILE *f = fopen(path, "wb");
-    size_t n = (size_t)image->width * image->height;
-    if (!f || fwrite(image->data, sizeof(float), n, f) != n || fclose(f) != 0) {
+    if (!f || fwrite(data, sizeof(float), n, f) != n || fclose(f) != 0) {
         fprintf(stderr, "bench_infer: cannot write %s\n", path);
         exit(1);
     }
 }
 
-int main(int argc, char **argv)
+static void write_raw(const char *dir, int index, const char *ext, const pcl_image *image)
 {
-    const char *model_path = NULL, *dump = NULL;
-    int scale = 4, first = 1;
-    for (; first < argc && !strncmp(argv[first], "--", 2); first += 2) {
-        if (first + 1 >= argc) break;
-        if (!strcmp(argv[first], "--model")) model_path = argv[first + 1];
-        else if (!strcmp(argv[first], "--scale")) scale = atoi(argv[first + 1]);
-        else if (!strcmp(argv[first], "--dump")) dump = argv[first + 1];
-        else break;
-    }
-    if (!model_path || first >= argc || scale < 2) {
-        fprintf(stderr, "usage: bench_infer --model M.safetensors [--scale 4] [--dump DIR] IMAGE...\n");
-        return 2;
-    }
-    pcl_context *context = NULL;
+    char name[64];
+    snprintf(name, sizeof name, "%03d.%s", index, ext);
+    write_floats(dir, name, image->data, (size_t)image->width * image->height);
+}
+
+/* The network input `srcnn upscale` builds from image: the Y plane of its
+ * 8-bit YCbCr, bicubic-upscaled by scale (pcl_srcnn_upscale_colour). */
+static pcl_status upscale_input(const pcl_image *image, int scale, pcl_image **y)
+{
+    pcl_image *ycc = NULL, *up = NULL, *planes[3] = {0};
+    pcl_status s = pcl_srcnn_colour_input(image, &ycc);
+    if (s == PCL_OK) s = pcl_resize_bicubic_scale(ycc, (double)scale, PCL_RESIZE_DEFAULT, &up);
+    if (s == PCL_OK) s = pcl_color_split(up, planes);
+    *y = planes[0];
+    pcl_image_destroy(planes[1]);
+    pcl_image_destroy(planes[2]);
+    pcl_image_destroy(ycc);
+    pcl_image_destroy(up);
+    return s;
+}
+
+static int run_srcnn(pcl_context *context, const char *model_path, int scale, int upscale, const char *dump,
+                     char **files, int count)
+{
     pcl_model *model = NULL;
-    CHECK(pcl_context_create(NULL, &context));
     CHECK(pcl_srcnn_create(context, PCL_SRCNN_MODE_REPLICATE, &model));
     CHECK(pcl_model_load(model, model_path, NULL));
-    int count = argc - first;
     pcl_image **inputs = calloc((size_t)count, sizeof *inputs);
     size_t pixels = 0;
     for (int i = 0; i < count; i++) {
         pcl_image *image = NULL, *truth = NULL;
-        CHECK(pcl_image_read(argv[first + i], &image));
-        CHECK(pcl_sr_prepare(image, scale, &truth, &inputs[i]));
+        CHECK(pcl_image_read(files[i], &image));
+        if (upscale)
+            CHECK(upscale_input(image, scale, &inputs[i]));
+        else
+            CHECK(pcl_sr_prepare(image, scale, &truth, &inputs[i]));
         pixels += (size_t)inputs[i]->width * inputs[i]->height;
         pcl_image_destroy(image);
         pcl_image_destroy(truth);
@@ -105,6 +130,90 @@ int main(int argc, char **argv)
     for (int i = 0; i < count; i++) pcl_image_destroy(inputs[i]);
     free(inputs);
     pcl_model_destroy(model);
-    pcl_context_destroy(context);
     return 0;
+}
+
+static int run_convae(pcl_context *context, int batch, int reps, const char *dump)
+{
+    const pcl_architecture *arch = &pcl_arch_conv_ae_96;
+    pcl_model *model = NULL;
+    CHECK(pcl_model_build_architecture(context, arch, &model));
+    CHECK(pcl_model_init_weights(model, PCL_INIT_TORCH_DEFAULT, 0, 1));
+    pcl_model_set_training(model, 0);
+    const int side = arch->input[1];
+    const size_t n = (size_t)batch * side * side;
+    float *input = malloc(n * sizeof *input), *output = malloc(n * sizeof *output);
+    double *seconds = calloc((size_t)reps, sizeof *seconds), *cpu = calloc((size_t)reps, sizeof *cpu);
+    if (!input || !output || !seconds || !cpu) {
+        fprintf(stderr, "bench_infer: out of memory\n");
+        return 1;
+    }
+    uint64_t state = 0x9E3779B97F4A7C15ull;
+    for (size_t i = 0; i < n; i++) { /* xorshift64*: the top 24 bits, uniform in [-1, 1) */
+        state ^= state >> 12, state ^= state << 25, state ^= state >> 27;
+        input[i] = (float)((state * 0x2545F4914F6CDD1Dull) >> 40) / 8388608.0f - 1.0f;
+    }
+    pcl_tensor *x = NULL, *y = NULL;
+    CHECK(pcl_tensor_create(context, batch, 1, side, side, &x));
+    CHECK(pcl_tensor_upload(x, input));
+    CHECK(pcl_model_forward(model, x, &y)); /* warm-up: kernel builds, buffers */
+    for (int r = 0; r < reps; r++) {
+        double t0 = now(), c0 = cpu_now();
+        CHECK(pcl_tensor_upload(x, input));
+        CHECK(pcl_model_forward(model, x, &y));
+        CHECK(pcl_tensor_download(y, output));
+        seconds[r] = now() - t0;
+        cpu[r] = cpu_now() - c0;
+    }
+    if (dump) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/convae.safetensors", dump);
+        CHECK(pcl_model_save(model, path, NULL));
+        write_floats(dump, "convae.in", input, n);
+        write_floats(dump, "convae.out", output, n);
+    }
+    double macs, first;
+    CHECK(arch_macs(arch, batch, &macs, &first));
+    printf("{\"seconds_each\": [");
+    for (int r = 0; r < reps; r++) printf("%s%.4f", r ? ", " : "", seconds[r]);
+    qsort(seconds, (size_t)reps, sizeof *seconds, cmp_double);
+    qsort(cpu, (size_t)reps, sizeof *cpu, cmp_double);
+    printf("], \"seconds\": %.4f, \"cpu_seconds\": %.4f, \"images\": %d, \"reps\": %d, \"flop\": %.6g",
+           seconds[reps / 2], cpu[reps / 2], batch, reps, 2 * macs);
+    printf(", \"device\": \"%s\"}\n", pcl_context_device(context)->name);
+    pcl_tensor_destroy(x);
+    free(input), free(output), free(seconds), free(cpu);
+    pcl_model_destroy(model);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *model_path = NULL, *dump = NULL;
+    int scale = 4, upscale = 0, convae = 0, reps = 3, first = 1;
+    for (; first < argc && !strncmp(argv[first], "--", 2); first += 2) {
+        if (!strcmp(argv[first], "--upscale")) {
+            upscale = 1;
+            first--;
+            continue;
+        }
+        if (first + 1 >= argc) break;
+        if (!strcmp(argv[first], "--model")) model_path = argv[first + 1];
+        else if (!strcmp(argv[first], "--scale")) scale = atoi(argv[first + 1]);
+        else if (!strcmp(argv[first], "--dump")) dump = argv[first + 1];
+        else if (!strcmp(argv[first], "--convae")) convae = atoi(argv[first + 1]);
+        else if (!strcmp(argv[first], "--reps")) reps = atoi(argv[first + 1]);
+        else break;
+    }
+    if (convae ? (convae < 1 || reps < 1 || first < argc) : (!model_path || first >= argc || scale < 2)) {
+        fprintf(stderr, "usage: bench_infer --model M.safetensors [--scale 4] [--upscale] [--dump DIR] IMAGE...\n"
+                        "       bench_infer --convae N [--reps 3] [--dump DIR]\n");
+        return 2;
+    }
+    pcl_context *context = NULL;
+    CHECK(pcl_context_create(NULL, &context));
+    int rc = convae ? run_convae(context, convae, reps, dump)
+                    : run_srcnn(context, model_path, scale, upscale, dump, argv + first, argc - first);
+    pcl_context_destroy(context);
+    return rc;
 }

@@ -1,25 +1,42 @@
 #!/usr/bin/env python3
-"""SRCNN 9-5-5 test-time inference: perceptcl against PyTorch, in one alternated run.
+"""Test-time inference: perceptcl against PyTorch, in one alternated run.
 
-Workload: every image of a folder (default ../shared/datasets/BSD100, else BSD200, else
-Set14) prepared as `perceptcl srcnn eval` does (Y, modcrop, MATLAB bicubic down and up by
---scale), the whole image through the network with replicate padding in every layer (in
-PyTorch: F.pad(x, (p, p, p, p), mode='replicate') before each valid conv, as perceptcl
-does). Measured, each in a fresh process under /usr/bin/time -v (max RSS), alternating
-torch, perceptcl, torch, perceptcl ... so both see the same machine load:
+Three workloads, each measured in fresh processes under /usr/bin/time -v (max RSS),
+alternating torch, perceptcl, torch, perceptcl ... so both sides see the same machine load.
+
+SRCNN eval (default): every image of a folder (default ../shared/datasets/BSD100, else
+BSD200, else Set14) prepared as `perceptcl srcnn eval` does (Y, modcrop, MATLAB bicubic
+down and up by --scale), the whole image through the network with replicate padding in
+every layer (in PyTorch: F.pad(x, (p, p, p, p), mode='replicate') before each valid conv,
+as perceptcl does). Rows:
   torch net     the network alone over all images (torch.inference_mode, 2 threads)
   pcl net       the time inside pcl_srcnn_apply (build/bench/bench_infer)
   pcl eval      the whole `perceptcl srcnn eval --model M --scale S FOLDER` command
                 (image decoding, bicubic, network, PSNR and SSIM), wall clock
   base eval     with --base-app PATH: the same command of another build (before/after)
-Wall-clock and CPU seconds (all threads; the net rows: the network span only, the eval rows:
+
+SRCNN upscale (--upscale IMAGE): the same rows for `perceptcl srcnn upscale --model M
+--scale S IMAGE OUT.png` (8-bit YCbCr, bicubic up, the network on Y, back to RGB, the PNG
+written): the networks see the Y plane that command builds; with --base-app the two
+commands' PNGs are decoded and their pixels compared (PIL).
+
+Conv AE (--convae N): pcl_arch_conv_ae_96 (app. A.2: 3 stride-2 convs 128/256/512, dense
+bottleneck 128, 3 upsample + conv) reconstructing a batch of N 96x96 images in inference
+mode: perceptcl `bench_infer --convae N` against ../shared/bench/torch_ref/models.py's
+ConvAE under torch.inference_mode with the same weights (perceptcl's PyTorch-default
+initialisation, seed 1, loaded from the safetensors it writes) and the same input; the
+time of one batch (upload, forward, download for perceptcl), median of --reps batches
+after one warm-up, per process.
+
+Wall-clock and CPU seconds (all threads; the net rows: the network span only, the app rows:
 the whole process) both: on a shared machine the CPU time is the steadier of the two.
 The inputs PyTorch sees are the ones perceptcl prepared (bench_infer --dump, once, before
-the timed runs), and the two outputs are compared (max abs difference, 0..255 scale).
+the timed runs), and the two outputs are compared (max abs difference).
 
 Usage (from the repository root, after `ninja -C build`):
   /usr/bin/python3 bench/compare_infer.py [--rounds 3] [--build build] [--data DIR]
       [--model models/srcnn_x4_mse.safetensors] [--scale 4] [--work /tmp/compare_infer]
+      [--upscale IMAGE | --convae 64 [--reps 3]]
       [--base-app OTHER_BUILD/apps/perceptcl] [--peak-fma PEAK_FMA_BINARY]
 Python is only the harness; PyTorch is Debian's python3-torch (/usr/bin/python3).
 """
@@ -94,6 +111,41 @@ def torch_worker(args):
                       "threads": torch.get_num_threads()}))
 
 
+def convae_worker(args):
+    """Times PyTorch's conv AE on perceptcl's weights and input; writes its output; prints JSON."""
+    import numpy as np
+    import torch
+    torch.set_num_threads(2)
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "bench",
+                                    "torch_ref"))
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "shared", "bench",
+                                    "torch_ref"))
+    from models import ConvAE
+    net = ConvAE().eval()
+    # perceptcl's layer index (its tensor names) -> the module of models.ConvAE
+    modules = {0: net.encoder[0], 2: net.encoder[2], 4: net.encoder[4], 6: net.encoder[7], 8: net.decoder[0],
+               12: net.decoder[4], 15: net.decoder[7], 18: net.decoder[10]}
+    w = load_safetensors(os.path.join(args.work, "convae.safetensors"))
+    with torch.no_grad():
+        for index, m in modules.items():
+            m.weight.copy_(w[f"{index}.weight"])
+            m.bias.copy_(w[f"{index}.bias"])
+    raw = np.fromfile(os.path.join(args.work, "convae.in"), dtype="<f4")
+    x = torch.from_numpy(raw.reshape(args.convae, 1, 96, 96))
+    seconds, cpu_seconds = [], []
+    with torch.inference_mode():
+        y = net(x)  # warm-up, as bench_infer's
+        for _ in range(args.reps):
+            t0, c0 = time.perf_counter(), time.process_time()
+            y = net(x)
+            seconds.append(time.perf_counter() - t0)
+            cpu_seconds.append(time.process_time() - c0)
+    y.numpy().astype("<f4").tofile(os.path.join(args.work, "convae.torch"))
+    print(json.dumps({"seconds": statistics.median(seconds), "cpu_seconds": statistics.median(cpu_seconds),
+                      "seconds_each": seconds, "images": args.convae, "torch": torch.__version__,
+                      "threads": torch.get_num_threads()}))
+
+
 def timed(cmd, timeout):
     """Runs cmd under /usr/bin/time -v: (stdout, wall seconds, CPU seconds, max RSS in MB)."""
     t0 = time.perf_counter()
@@ -142,6 +194,161 @@ def cpu_model():
     return "?"
 
 
+def peak_fma(args, peaks):
+    """Runs peak_fma once (2 threads) when asked; adds its AVX-512 figures to peaks."""
+    if args.peak_fma:
+        p = subprocess.run([args.peak_fma], capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS="2"))
+        peaks += [float(g) for g in re.findall(r"fma512 rep \d+: ([\d.]+) GFLOP/s", p.stdout)]
+
+
+def print_machine(device, torch_version, rounds, peaks, load_start):
+    load = open("/proc/loadavg").read().split()[:3]
+    print(f"CPU {cpu_model()}; device {device}; PyTorch {torch_version}, BLAS {blas_name()}, 2 threads; "
+          f"load average {load_start} at start, {' '.join(load)} at end; {rounds} alternated rounds, medians")
+    if peaks:
+        print(f"FMA peak (peak_fma, AVX-512, 2 threads, once per round): median {statistics.median(peaks):.1f} "
+              f"GFLOP/s, range {min(peaks):.1f}-{max(peaks):.1f}")
+
+
+def print_table(rows, cpu, rss, reference, extra=None):
+    """One markdown row per workload: medians, the rounds in brackets, ratios to the reference row."""
+    med = {k: statistics.median(v) for k, v in rows.items()}
+    mcpu = {k: statistics.median(v) for k, v in cpu.items()}
+    head = "| workload | wall s (rounds) | CPU s | max RSS MB |" + (f" {extra[0]} |" if extra else "")
+    print(head + " PyTorch net / this, wall | CPU |")
+    print("|---" * (head.count("|") + 1) + "|")
+    for k in rows:
+        rounds = ", ".join(f"{v:.2f}" for v in rows[k])
+        print(f"| {k} | {med[k]:.2f} ({rounds}) | {mcpu[k]:.2f} | {max(rss[k]):.0f} |"
+              + (f" {extra[1](med[k])} |" if extra else "")
+              + f" {med[reference] / med[k]:.2f}x | {mcpu[reference] / mcpu[k]:.2f}x |")
+
+
+def png_pixels_equal(a, b):
+    """Whether two PNG files decode to the same samples (PIL), or None without PIL."""
+    try:
+        from PIL import Image
+    except ImportError:
+        return None
+    import numpy as np
+    x, y = np.asarray(Image.open(a)), np.asarray(Image.open(b))
+    return x.shape == y.shape and bool(np.array_equal(x, y))
+
+
+def run_srcnn(args):
+    if args.upscale:
+        images = [args.upscale]
+    else:
+        if not args.data:
+            for name in ("BSD100", "BSD200", "Set14"):
+                d = os.path.join("..", "shared", "datasets", name)
+                if os.path.isdir(d):
+                    args.data = d
+                    break
+        if not args.data:
+            raise SystemExit("no data set: pass --data DIR")
+        images = sorted(os.path.join(args.data, f) for f in os.listdir(args.data) if f.lower().endswith(IMAGE_EXT))
+    os.makedirs(args.work, exist_ok=True)
+    bench = os.path.join(args.build, "bench", "bench_infer")
+    app = os.path.join(args.build, "apps", "perceptcl")
+    base = [bench, "--model", args.model, "--scale", str(args.scale)] + (["--upscale"] if args.upscale else [])
+    # Untimed: perceptcl's inputs and outputs for PyTorch and the comparison.
+    out, _, _, _ = timed(base + ["--dump", args.work] + images, args.timeout)
+    info = last_json(out)
+    torch_cmd = ["/usr/bin/python3", os.path.abspath(__file__), "--torch-worker", "--model", args.model,
+                 "--work", args.work]
+    command = "upscale" if args.upscale else "eval"
+    png = {"pcl": os.path.join(args.work, "pcl.png"), "base": os.path.join(args.work, "base.png")}
+
+    def app_cmd(binary, which):
+        if args.upscale:
+            return [binary, "srcnn", "upscale", "--model", args.model, "--scale", str(args.scale), args.upscale,
+                    png[which]]
+        return [binary, "srcnn", "eval", "--model", args.model, "--scale", str(args.scale), args.data]
+    rows = {"torch net": [], "pcl net": [], f"pcl {command}": []}
+    if args.base_app:
+        rows[f"base {command}"] = []
+    cpu = {k: [] for k in rows}
+    rss = {k: [] for k in rows}
+    torch_version = "?"
+    peaks = []
+    load_start = open("/proc/loadavg").read().split()[0]
+    for r in range(args.rounds):
+        peak_fma(args, peaks)
+        out, wall, _, mb = timed(torch_cmd, args.timeout)
+        t = last_json(out)
+        torch_version = t["torch"]
+        rows["torch net"].append(t["seconds"]), cpu["torch net"].append(t["cpu_seconds"]), rss["torch net"].append(mb)
+        out, wall, _, mb = timed(base + images, args.timeout)
+        p = last_json(out)
+        rows["pcl net"].append(p["seconds"]), cpu["pcl net"].append(p["cpu_seconds"]), rss["pcl net"].append(mb)
+        _, wall, c, mb = timed(app_cmd(app, "pcl"), args.timeout)
+        k = f"pcl {command}"
+        rows[k].append(wall), cpu[k].append(c), rss[k].append(mb)
+        if args.base_app:
+            _, wall, c, mb = timed(app_cmd(args.base_app, "base"), args.timeout)
+            k = f"base {command}"
+            rows[k].append(wall), cpu[k].append(c), rss[k].append(mb)
+        print(f"round {r + 1}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in rows.items()), file=sys.stderr)
+    worst = compare_outputs(args.work)
+    what = f"`srcnn upscale` of {args.upscale}" if args.upscale else f"{info['images']} images of {args.data}"
+    print(f"SRCNN 9-5-5 x{args.scale} inference, {what} ({info['pixels'] / 1e6:.2f} Mpixels through the network), "
+          f"{args.model}")
+    print_machine(info["device"], torch_version, args.rounds, peaks, load_start)
+    flop = 2.0 * MACS_PER_PIXEL * info["pixels"]
+    med = {k: statistics.median(v) for k, v in rows.items()}
+    print(f"network: {flop / 1e12:.3f} TFLOP ({MACS_PER_PIXEL} MACs per pixel); "
+          f"torch net {flop / med['torch net'] / 1e9:.1f} GFLOP/s, pcl net {flop / med['pcl net'] / 1e9:.1f} GFLOP/s "
+          "(wall clock)")
+    print_table(rows, cpu, rss, "torch net")
+    print(f"outputs: max |perceptcl - PyTorch| = {worst:.3g} on the 0..255 scale")
+    if args.upscale and args.base_app:
+        same = png_pixels_equal(png["pcl"], png["base"])
+        sizes = ", ".join(f"{k} {os.path.getsize(v) / 1e6:.2f} MB" for k, v in png.items())
+        print(f"PNG files: {sizes}; pixels {'identical' if same else 'not compared (no PIL)' if same is None else 'DIFFER'}")
+
+
+def run_convae(args):
+    os.makedirs(args.work, exist_ok=True)
+    bench = [os.path.join(args.build, "bench", "bench_infer"), "--convae", str(args.convae)]
+    out, _, _, _ = timed(bench + ["--reps", "1", "--dump", args.work], args.timeout)  # weights, input, output
+    info = last_json(out)
+    torch_cmd = ["/usr/bin/python3", os.path.abspath(__file__), "--convae-worker", "--convae", str(args.convae),
+                 "--reps", str(args.reps), "--work", args.work]
+    rows = {"torch net": [], "pcl net": []}
+    cpu = {k: [] for k in rows}
+    rss = {k: [] for k in rows}
+    torch_version = "?"
+    peaks = []
+    load_start = open("/proc/loadavg").read().split()[0]
+    for r in range(args.rounds):
+        peak_fma(args, peaks)
+        out, _, _, mb = timed(torch_cmd, args.timeout)
+        t = last_json(out)
+        torch_version = t["torch"]
+        rows["torch net"].append(t["seconds"]), cpu["torch net"].append(t["cpu_seconds"]), rss["torch net"].append(mb)
+        out, _, _, mb = timed(bench + ["--reps", str(args.reps)], args.timeout)
+        p = last_json(out)
+        rows["pcl net"].append(p["seconds"]), cpu["pcl net"].append(p["cpu_seconds"]), rss["pcl net"].append(mb)
+        print(f"round {r + 1}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in rows.items()), file=sys.stderr)
+    import numpy as np
+    a = np.fromfile(os.path.join(args.work, "convae.out"), dtype="<f4")
+    b = np.fromfile(os.path.join(args.work, "convae.torch"), dtype="<f4")
+    if a.shape != b.shape or not np.all(np.isfinite(a)):
+        raise SystemExit("conv AE outputs differ in size or are not finite")
+    worst = float(np.max(np.abs(a.astype(np.float64) - b)))
+    print(f"conv AE (pcl_arch_conv_ae_96) reconstruction, batch {args.convae} x 96x96, inference mode, "
+          f"PyTorch-default weights (seed 1); per process one warm-up batch, then the median of {args.reps}")
+    print_machine(info["device"], torch_version, args.rounds, peaks, load_start)
+    flop = info["flop"]
+    med = {k: statistics.median(v) for k, v in rows.items()}
+    print(f"network: {flop / 1e9:.1f} GFLOP per batch; torch {flop / med['torch net'] / 1e9:.1f} GFLOP/s, "
+          f"perceptcl {flop / med['pcl net'] / 1e9:.1f} GFLOP/s (wall clock)")
+    print_table(rows, cpu, rss, "torch net", ("images/s", lambda sec: f"{args.convae / sec:.2f}"))
+    print(f"outputs: max |perceptcl - PyTorch| = {worst:.3g} (tanh output, max |output| {np.max(np.abs(b)):.3g}, "
+          f"mean |output| {np.mean(np.abs(b)):.3g})")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=3)
@@ -151,76 +358,21 @@ def main():
     ap.add_argument("--scale", type=int, default=4)
     ap.add_argument("--work", default="/tmp/compare_infer")
     ap.add_argument("--timeout", type=int, default=1800)
+    ap.add_argument("--upscale", metavar="IMAGE", help="time `srcnn upscale` of IMAGE instead of `srcnn eval`")
+    ap.add_argument("--convae", type=int, metavar="N", help="the conv AE's reconstruction of N 96x96 images instead")
+    ap.add_argument("--reps", type=int, default=3, help="conv AE: timed batches per process (median)")
     ap.add_argument("--peak-fma", help="../shared/bench/roofline/peak_fma.c built: run once per round (2 threads)")
-    ap.add_argument("--base-app", help="another build's perceptcl: its srcnn eval timed too (before/after)")
+    ap.add_argument("--base-app", help="another build's perceptcl: its srcnn eval / upscale timed too (before/after)")
     ap.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--convae-worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.torch_worker:
         return torch_worker(args)
-    if not args.data:
-        for name in ("BSD100", "BSD200", "Set14"):
-            d = os.path.join("..", "shared", "datasets", name)
-            if os.path.isdir(d):
-                args.data = d
-                break
-    if not args.data:
-        raise SystemExit("no data set: pass --data DIR")
-    images = sorted(os.path.join(args.data, f) for f in os.listdir(args.data) if f.lower().endswith(IMAGE_EXT))
-    os.makedirs(args.work, exist_ok=True)
-    bench = os.path.join(args.build, "bench", "bench_infer")
-    app = os.path.join(args.build, "apps", "perceptcl")
-    base = [bench, "--model", args.model, "--scale", str(args.scale)]
-    # Untimed: perceptcl's inputs and outputs for PyTorch and the comparison.
-    out, _, _, _ = timed(base + ["--dump", args.work] + images, args.timeout)
-    info = last_json(out)
-    torch_cmd = ["/usr/bin/python3", os.path.abspath(__file__), "--torch-worker", "--model", args.model,
-                 "--work", args.work]
-    eval_cmd = [app, "srcnn", "eval", "--model", args.model, "--scale", str(args.scale), args.data]
-    rows = {"torch net": [], "pcl net": [], "pcl eval": []}
-    if args.base_app:
-        rows["base eval"] = []
-    cpu = {k: [] for k in rows}
-    rss = {k: [] for k in rows}
-    torch_version = "?"
-    peaks = []
-    for r in range(args.rounds):
-        if args.peak_fma:
-            p = subprocess.run([args.peak_fma], capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS="2"))
-            peaks += [float(g) for g in re.findall(r"fma512 rep \d+: ([\d.]+) GFLOP/s", p.stdout)]
-        out, wall, _, mb = timed(torch_cmd, args.timeout)
-        t = last_json(out)
-        torch_version = t["torch"]
-        rows["torch net"].append(t["seconds"]), cpu["torch net"].append(t["cpu_seconds"]), rss["torch net"].append(mb)
-        out, wall, _, mb = timed(base + images, args.timeout)
-        p = last_json(out)
-        rows["pcl net"].append(p["seconds"]), cpu["pcl net"].append(p["cpu_seconds"]), rss["pcl net"].append(mb)
-        _, wall, c, mb = timed(eval_cmd, args.timeout)
-        rows["pcl eval"].append(wall), cpu["pcl eval"].append(c), rss["pcl eval"].append(mb)
-        if args.base_app:
-            _, wall, c, mb = timed([args.base_app] + eval_cmd[1:], args.timeout)
-            rows["base eval"].append(wall), cpu["base eval"].append(c), rss["base eval"].append(mb)
-        print(f"round {r + 1}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in rows.items()), file=sys.stderr)
-    worst = compare_outputs(args.work)
-    load = open("/proc/loadavg").read().split()[:3]
-    med = {k: statistics.median(v) for k, v in rows.items()}
-    print(f"SRCNN 9-5-5 x{args.scale} inference, {info['images']} images of {args.data} "
-          f"({info['pixels'] / 1e6:.2f} Mpixels), {args.model}")
-    print(f"CPU {cpu_model()}; device {info['device']}; PyTorch {torch_version}, BLAS {blas_name()}, 2 threads; "
-          f"load average {' '.join(load)}; {args.rounds} alternated rounds, medians")
-    if peaks:
-        print(f"FMA peak (peak_fma, AVX-512, 2 threads, once per round): median {statistics.median(peaks):.1f} "
-              f"GFLOP/s, range {min(peaks):.1f}-{max(peaks):.1f}")
-    mcpu = {k: statistics.median(v) for k, v in cpu.items()}
-    flop = 2.0 * MACS_PER_PIXEL * info["pixels"]
-    print(f"network: {flop / 1e12:.3f} TFLOP ({MACS_PER_PIXEL} MACs per pixel); "
-          f"torch net {flop / med['torch net'] / 1e9:.1f} GFLOP/s, pcl net {flop / med['pcl net'] / 1e9:.1f} GFLOP/s "
-          "(wall clock)")
-    print("| workload | wall s | CPU s | max RSS MB | PyTorch net / this, wall | CPU |")
-    print("|---|---|---|---|---|---|")
-    for k in rows:
-        print(f"| {k} | {med[k]:.2f} | {mcpu[k]:.2f} | {statistics.median(rss[k]):.0f} | "
-              f"{med['torch net'] / med[k]:.2f}x | {mcpu['torch net'] / mcpu[k]:.2f}x |")
-    print(f"outputs: max |perceptcl - PyTorch| = {worst:.3g} on the 0..255 scale")
+    if args.convae_worker:
+        return convae_worker(args)
+    if args.convae:
+        return run_convae(args)
+    return run_srcnn(args)
 
 
 if __name__ == "__main__":

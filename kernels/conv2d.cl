@@ -453,13 +453,15 @@ static float16 load16_safe(__global const float *x, const long idx, const long t
 /* conv_direct: y[n, o, oh, ow] = beta y + bias[o] + sum_{c,u,v} A[o][(c*KH+u)*KW+v] x[n, c, ST*oh+u, ST*ow+v]
  * (valid correlation of the padded input, stored as C*ST*ST planes of rows
  * Wp floats apart: see above), A packed by wpack_a / wflip_a / wphase_a.
- * Ho x Wo outputs;
+ * Ho x Wo outputs; relu != 0 (beta 0): each stored as relu_forward would
+ * leave it (a conv2d + ReLU pair of a model in inference mode, one pass less);
  * x read from xoff floats into each image, y written from yoff.
  * One item per (MR output channels, QW consecutive q, image). */
 __kernel void conv_direct(const int N, const int C, const long plane, const int Wp, const int Ho, const int Wo,
                           const int KH, const int KW, const int O, const long total, __global const float *x,
                           __global const float *Ap, const float beta, const int has_bias, __global const float *bias,
-                          __global float *y, const long xoff, const ulong yoff, const int row_lo, const int row_hi)
+                          __global float *y, const long xoff, const ulong yoff, const int row_lo, const int row_hi,
+                          const int relu)
 {
     const int ob = get_global_id(0), qb = get_global_id(1), n = get_global_id(2);
     const int Q = Ho * Wp, K = C * KH * KW;
@@ -518,7 +520,12 @@ __kernel void conv_direct(const int N, const int C, const long plane, const int 
             const float b = has_bias ? bias[ob * MR + i] : 0.0f;
             __global float *dst = yb + (size_t)i * P + oh * Wo + ow;
             const float *src = out + i * QW + t;
-            if (beta == 0.0f)
+            if (relu) /* a ReLU layer's forward fused: relu_forward's expression on the same value */
+                for (int j = 0; j < valid; j++) {
+                    const float v = src[j] + b;
+                    dst[j] = v > 0.0f ? v : 0.0f;
+                }
+            else if (beta == 0.0f)
                 for (int j = 0; j < valid; j++) dst[j] = src[j] + b;
             else
                 for (int j = 0; j < valid; j++) dst[j] = src[j] + b + beta * dst[j];

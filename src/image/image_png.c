@@ -228,6 +228,14 @@ static pcl_status write_png_depth(const char *path, const pcl_image *image, int 
         return pcl_fail(PCL_ERR_IO, "%s: PNG write failed: %s", path, writer.message);
     }
     png_init_io(png, af.file);
+    /* zlib level 2 and the Up filter on every row instead of libpng's
+     * default (level 6, each row's filter chosen among all five): measured on
+     * a 1284x1924 RGB `srcnn upscale` output, 0.2-0.26 s instead of 1.2-2.0 s
+     * for a file 4% larger (3.58 MB instead of 3.44); on Set5's baby.png 9%
+     * larger, 6x faster. Still lossless: the filters and the compression
+     * level change the bytes, not the decoded samples. */
+    png_set_compression_level(png, 2);
+    png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_UP);
     png_set_IHDR(png, info, (png_uint_32)image->width, (png_uint_32)image->height, depth,
                  color_types[image->channels], PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
                  PNG_FILTER_TYPE_DEFAULT);

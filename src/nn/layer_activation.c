@@ -45,6 +45,12 @@ static pcl_status backward(pcl_layer *layer, const pcl_tensor *x, const pcl_tens
 
 static const pcl_layer_ops ops = {same_shape, forward, backward, NULL};
 
+int pcl_activation_is_relu(const pcl_layer *layer)
+{
+    return layer->kind == PCL_LAYER_KIND_ACTIVATION &&
+           ((const activation_impl *)layer->impl)->activation == PCL_ACTIVATION_RELU;
+}
+
 pcl_status pcl_activation_create(pcl_context *context, pcl_activation activation, pcl_layer **layer)
 {
     if (!layer) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_activation_create: layer is NULL");

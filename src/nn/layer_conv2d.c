@@ -478,9 +478,9 @@ typedef struct direct_shape {
 #define ALL_ROWS (1 << 28) /* row_hi where no row is known to be padding */
 
 /* out = valid correlation of `in` with the packed weights impl->wp (MR rows
- * per panel), + bias when given. */
+ * per panel), + bias when given, through a ReLU when relu != 0. */
 static pcl_status direct_conv(pcl_layer *layer, int mr, cl_mem in, cl_long total, const direct_shape *d,
-                              cl_mem bias, cl_mem out)
+                              cl_mem bias, int relu, cl_mem out)
 {
     conv_impl *impl = layer->impl;
     pcl_context *ctx = layer->context;
@@ -495,12 +495,13 @@ static pcl_status direct_conv(pcl_layer *layer, int mr, cl_mem in, cl_long total
     cl_mem b = bias ? bias : in;
     cl_long xoff = d->xoff;
     cl_ulong yoff = d->yoff;
-    PCL_TRY(pcl_kernel_set_args(kernel, "conv_direct", 20, sizeof nn, &nn, sizeof c, &c, sizeof plane, &plane, sizeof wp,
+    cl_int fuse_relu = relu != 0;
+    PCL_TRY(pcl_kernel_set_args(kernel, "conv_direct", 21, sizeof nn, &nn, sizeof c, &c, sizeof plane, &plane, sizeof wp,
                                 &wp, sizeof ho, &ho, sizeof wo, &wo, sizeof kh, &kh, sizeof kw, &kw, sizeof o, &o,
                                 sizeof total, &total, sizeof(cl_mem), &in, sizeof(cl_mem), &impl->wp, sizeof beta,
                                 &beta, sizeof has_bias, &has_bias, sizeof(cl_mem), &b, sizeof(cl_mem), &out,
                                 sizeof xoff, &xoff, sizeof yoff, &yoff, sizeof d->row_lo, &d->row_lo,
-                                sizeof d->row_hi, &d->row_hi));
+                                sizeof d->row_hi, &d->row_hi, sizeof fuse_relu, &fuse_relu));
     size_t q = (size_t)d->Ho * d->Wq;
     size_t qw = 16 * (size_t)direct_dq();
     size_t global[3] = {(size_t)(d->O + mr - 1) / mr, (q + qw - 1) / qw, (size_t)d->n};
@@ -540,7 +541,7 @@ static pcl_status direct_weights(pcl_layer *layer, const char *name, int mr, int
     return pcl_kernel_launch(ctx, kernel, name, 2, global, NULL);
 }
 
-static pcl_status direct_forward(pcl_layer *layer, const pcl_tensor *x, pcl_tensor *y)
+static pcl_status direct_forward(pcl_layer *layer, const pcl_tensor *x, pcl_tensor *y, int relu)
 {
     conv_impl *impl = layer->impl;
     const pcl_conv2d_config *cf = &impl->config;
@@ -561,7 +562,7 @@ static pcl_status direct_forward(pcl_layer *layer, const pcl_tensor *x, pcl_tens
         d.n = nc;
         d.xoff = (cl_long)first * x->c * S * S * d.plane;
         d.yoff = start * O * y->h * y->w;
-        PCL_TRY(direct_conv(layer, mr, in, total, &d, cf->no_bias ? NULL : layer->params[P_BIAS]->mem, y->mem));
+        PCL_TRY(direct_conv(layer, mr, in, total, &d, cf->no_bias ? NULL : layer->params[P_BIAS]->mem, relu, y->mem));
     }
     return PCL_OK;
 }
@@ -759,7 +760,7 @@ static pcl_status direct_backward(pcl_layer *layer, const pcl_tensor *x, const p
             d.n = nc;
             d.xoff = (cl_long)first * O * d.plane;
             d.yoff = start * C * x->h * x->w;
-            PCL_TRY(direct_conv(layer, mr, in, total, &d, NULL, dx->mem));
+            PCL_TRY(direct_conv(layer, mr, in, total, &d, NULL, 0, dx->mem));
         }
         return PCL_OK;
     }
@@ -786,7 +787,7 @@ static pcl_status direct_backward(pcl_layer *layer, const pcl_tensor *x, const p
             }
             /* The in-order queue runs each phase's conv before the next packing. */
             PCL_TRY(direct_weights(layer, "wphase_a", mr, S, (size_t)C, (size_t)O * d.KH * d.KW, a, b));
-            PCL_TRY(direct_conv(layer, mr, in, total, &d, NULL, impl->col));
+            PCL_TRY(direct_conv(layer, mr, in, total, &d, NULL, 0, impl->col));
         }
     }
     cl_kernel un;
@@ -802,7 +803,7 @@ static pcl_status direct_backward(pcl_layer *layer, const pcl_tensor *x, const p
 
 static pcl_status forward(pcl_layer *layer, const pcl_tensor *x, pcl_tensor *y)
 {
-    if (use_direct(layer, 0)) return direct_forward(layer, x, y);
+    if (use_direct(layer, 0)) return direct_forward(layer, x, y, 0);
     if (use_packed(layer)) return packed_forward(layer, x, y);
     conv_impl *impl = layer->impl;
     pcl_context *ctx = layer->context;
@@ -895,6 +896,15 @@ static void destroy(pcl_layer *layer)
 }
 
 static const pcl_layer_ops ops = {output_shape, forward, backward, destroy};
+
+pcl_status pcl_conv2d_forward_relu(pcl_layer *layer, const pcl_tensor *x, pcl_tensor *y, int *fused)
+{
+    *fused = 0;
+    if (layer->kind != PCL_LAYER_KIND_CONV2D || !use_direct(layer, 0)) return pcl_layer_forward(layer, x, y);
+    PCL_TRY(pcl_layer_check_io(layer, x, y, "forward"));
+    *fused = 1;
+    return direct_forward(layer, x, y, 1);
+}
 
 pcl_status pcl_conv2d_create(pcl_context *context, const pcl_conv2d_config *config, pcl_layer **layer)
 {

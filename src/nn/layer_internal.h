@@ -52,6 +52,14 @@ pcl_status pcl_tensor_view_front(const pcl_tensor *src, int n, int c, int h, int
  * model may then let the next layer overwrite y in place). */
 int pcl_layer_backward_ignores_y(const pcl_layer *layer);
 
+/* 1 when the layer is a ReLU activation. */
+int pcl_activation_is_relu(const pcl_layer *layer);
+
+/* y = ReLU(conv2d(x)) in one pass where the layer takes the direct path
+ * (*fused = 1: the ReLU stored with the output, bitwise what the ReLU layer
+ * would give), else the plain forward (*fused = 0: the ReLU still to run). */
+pcl_status pcl_conv2d_forward_relu(pcl_layer *layer, const pcl_tensor *x, pcl_tensor *y, int *fused);
+
 /* Launches an elementwise kernel over count items (1-D). */
 pcl_status pcl_launch_1d(pcl_context *context, cl_kernel kernel, const char *name, size_t count);
 

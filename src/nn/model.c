@@ -458,10 +458,20 @@ pcl_status pcl_model_forward_to(pcl_model *model, const pcl_tensor *x, int layer
         }
         if (layer->kind == PCL_LAYER_KIND_VAE_SAMPLER)
             pcl_vae_sampler_set_seed(layer, pcl_train_step_seed(model->noise_seed, (uint64_t)i));
-        pcl_status status = pcl_layer_forward(layer, model->act[i], model->act[i + 1]);
+        /* Inference: a conv2d whose output the next layer, a ReLU, overwrites
+         * in place stores that ReLU itself (one memory pass less; SRCNN's
+         * separate ReLUs took 5% of `srcnn eval`). */
+        int fused = 0;
+        pcl_status status;
+        if (!model->training && layer->kind == PCL_LAYER_KIND_CONV2D && i + 1 < layers && model->in_place[i + 1] &&
+            pcl_activation_is_relu(model->layers[i + 1]))
+            status = pcl_conv2d_forward_relu(layer, model->act[i], model->act[i + 1], &fused);
+        else
+            status = pcl_layer_forward(layer, model->act[i], model->act[i + 1]);
         if (status != PCL_OK)
             return pcl_fail(status, "model layer %d (%s) forward: %s", i, pcl_layer_kind_name(layer->kind),
                             pcl_last_error());
+        i += fused; /* act[i + 2] is a view of act[i + 1]: the ReLU is done */
     }
     model->batch = x->n;
     *y = model->act[layers];
