@@ -235,6 +235,18 @@ def png_pixels_equal(a, b):
     return x.shape == y.shape and bool(np.array_equal(x, y))
 
 
+def net_round(torch_cmd, pcl_cmd, rows, cpu, rss, timeout):
+    """One round of the two networks alone: each side's own seconds and CPU seconds (its JSON) and the
+    process's max RSS into rows, cpu and rss under "torch net" and "pcl net"; returns torch's version."""
+    version = "?"
+    for key, cmd in (("torch net", torch_cmd), ("pcl net", pcl_cmd)):
+        out, _, _, mb = timed(cmd, timeout)
+        doc = last_json(out)
+        rows[key].append(doc["seconds"]), cpu[key].append(doc["cpu_seconds"]), rss[key].append(mb)
+        version = doc.get("torch", version)
+    return version
+
+
 def run_srcnn(args):
     if args.upscale:
         images = [args.upscale]
@@ -275,13 +287,7 @@ def run_srcnn(args):
     load_start = open("/proc/loadavg").read().split()[0]
     for r in range(args.rounds):
         peak_fma(args, peaks)
-        out, wall, _, mb = timed(torch_cmd, args.timeout)
-        t = last_json(out)
-        torch_version = t["torch"]
-        rows["torch net"].append(t["seconds"]), cpu["torch net"].append(t["cpu_seconds"]), rss["torch net"].append(mb)
-        out, wall, _, mb = timed(base + images, args.timeout)
-        p = last_json(out)
-        rows["pcl net"].append(p["seconds"]), cpu["pcl net"].append(p["cpu_seconds"]), rss["pcl net"].append(mb)
+        torch_version = net_round(torch_cmd, base + images, rows, cpu, rss, args.timeout)
         _, wall, c, mb = timed(app_cmd(app, "pcl"), args.timeout)
         k = f"pcl {command}"
         rows[k].append(wall), cpu[k].append(c), rss[k].append(mb)
@@ -323,13 +329,7 @@ def run_convae(args):
     load_start = open("/proc/loadavg").read().split()[0]
     for r in range(args.rounds):
         peak_fma(args, peaks)
-        out, _, _, mb = timed(torch_cmd, args.timeout)
-        t = last_json(out)
-        torch_version = t["torch"]
-        rows["torch net"].append(t["seconds"]), cpu["torch net"].append(t["cpu_seconds"]), rss["torch net"].append(mb)
-        out, _, _, mb = timed(bench + ["--reps", str(args.reps)], args.timeout)
-        p = last_json(out)
-        rows["pcl net"].append(p["seconds"]), cpu["pcl net"].append(p["cpu_seconds"]), rss["pcl net"].append(mb)
+        torch_version = net_round(torch_cmd, bench + ["--reps", str(args.reps)], rows, cpu, rss, args.timeout)
         print(f"round {r + 1}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in rows.items()), file=sys.stderr)
     import numpy as np
     a = np.fromfile(os.path.join(args.work, "convae.out"), dtype="<f4")

@@ -115,19 +115,30 @@ END_TEST
 /* A run stopped mid-epoch (--max-steps 3 of 10 steps: the checkpoint a kill
  * would leave is the same file, written atomically) resumes with N = 2 to the
  * uninterrupted run's bits and with N = 1 to within the tolerance above. */
-START_TEST(a_stopped_run_resumes_with_one_or_two_ranks)
+/* The state an interrupted N = 2 run left (two.safetensors.train), resumed
+ * with N = 2 and, from a copy, with N = 1 (run: "--batch 64 --epochs E"):
+ * the first must give the uninterrupted run's (whole.safetensors) bits, the
+ * second its weights within the bound above. */
+static void resume_with_one_and_two_ranks(const char *run)
 {
-    train(2, "--batch 64 --epochs 2 --out whole.safetensors");
-    train(2, "--batch 64 --epochs 2 --max-steps 3 --out two.safetensors");
-    char command[512];
+    char command[512], args[256];
     snprintf(command, sizeof command, "cp %s/two.safetensors.train %s/one.safetensors.train", work, work);
     ck_assert_int_eq(system(command), 0);
-    train(2, "--batch 64 --epochs 2 --resume --out two.safetensors");
-    train(1, "--batch 64 --epochs 2 --resume --out one.safetensors");
+    snprintf(args, sizeof args, "%s --resume --out two.safetensors", run);
+    train(2, args);
+    snprintf(args, sizeof args, "%s --resume --out one.safetensors", run);
+    train(1, args);
     ck_assert_msg(relative_difference("whole.safetensors", "two.safetensors") == 0.0,
                   "the N = 2 resume differs from the uninterrupted run");
     const double one = relative_difference("whole.safetensors", "one.safetensors");
     ck_assert_msg(one <= 1e-5, "the N = 1 resume differs by %g of the largest weight (bound 1e-5)", one);
+}
+
+START_TEST(a_stopped_run_resumes_with_one_or_two_ranks)
+{
+    train(2, "--batch 64 --epochs 2 --out whole.safetensors");
+    train(2, "--batch 64 --epochs 2 --max-steps 3 --out two.safetensors");
+    resume_with_one_and_two_ranks("--batch 64 --epochs 2");
 }
 END_TEST
 
@@ -156,14 +167,7 @@ START_TEST(a_killed_job_resumes_with_one_or_two_ranks)
                   (long long)epoch);
     snprintf(path, sizeof path, "%s/two.safetensors", work);
     ck_assert_msg(access(path, F_OK) != 0, "the killed job wrote its model");
-    snprintf(command, sizeof command, "cp %s/two.safetensors.train %s/one.safetensors.train", work, work);
-    ck_assert_int_eq(system(command), 0);
-    train(2, "--batch 64 --epochs 12 --resume --out two.safetensors");
-    train(1, "--batch 64 --epochs 12 --resume --out one.safetensors");
-    ck_assert_msg(relative_difference("whole.safetensors", "two.safetensors") == 0.0,
-                  "the N = 2 resume after the kill differs from the uninterrupted run");
-    const double one = relative_difference("whole.safetensors", "one.safetensors");
-    ck_assert_msg(one <= 1e-5, "the N = 1 resume after the kill differs by %g (bound 1e-5)", one);
+    resume_with_one_and_two_ranks("--batch 64 --epochs 12");
 }
 END_TEST
 
