@@ -278,17 +278,14 @@ static pcl_status similarity(pcl_context *context, const pcl_ssim_options *optio
 
 /* Rows [begin, end) of a [rows][width] array, computed by this rank, to
  * every rank: the ranks' parts follow each other in rank order, so the rows
- * arrive in order (pcl_comm_gather_doubles). 0, or 1 after an error line. */
+ * arrive in order (pcl_comm_gather_doubles, in place). 0, or 1 after an
+ * error line. */
 static int gather_doubles(const char *app, double *values, size_t width, size_t rows, size_t begin, size_t end)
 {
-    if (pcl_comm_size(app_comm()) == 1) return 0;
-    const size_t n = (end - begin) * width;
-    double *mine = malloc(n * sizeof *mine + 1); /* MPI's buffers must not overlap */
-    if (!mine) return fprintf(stderr, "perceptcl %s: out of memory for %zu values\n", app, n), 1;
-    memcpy(mine, values + begin * width, n * sizeof *mine);
-    const pcl_status status = pcl_comm_gather_doubles(app_comm(), mine, n, values, rows * width);
-    free(mine);
-    return status == PCL_OK ? 0 : app_fail(app, "gathering the ranks' images");
+    if (pcl_comm_gather_doubles(app_comm(), values + begin * width, (end - begin) * width, values, rows * width) ==
+        PCL_OK)
+        return 0;
+    return app_fail(app, "gathering the ranks' images");
 }
 
 /* The same for floats, through doubles (exact both ways). */

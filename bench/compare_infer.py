@@ -235,6 +235,12 @@ def png_pixels_equal(a, b):
     return x.shape == y.shape and bool(np.array_equal(x, y))
 
 
+def start_rows(names):
+    """Empty wall / CPU / RSS columns per row name, the FMA peaks' list and the load at the start."""
+    rows = {k: [] for k in names}
+    return rows, {k: [] for k in names}, {k: [] for k in names}, [], open("/proc/loadavg").read().split()[0]
+
+
 def net_round(torch_cmd, pcl_cmd, rows, cpu, rss, timeout):
     """One round of the two networks alone: each side's own seconds and CPU seconds (its JSON) and the
     process's max RSS into rows, cpu and rss under "torch net" and "pcl net"; returns torch's version."""
@@ -277,14 +283,9 @@ def run_srcnn(args):
             return [binary, "srcnn", "upscale", "--model", args.model, "--scale", str(args.scale), args.upscale,
                     png[which]]
         return [binary, "srcnn", "eval", "--model", args.model, "--scale", str(args.scale), args.data]
-    rows = {"torch net": [], "pcl net": [], f"pcl {command}": []}
-    if args.base_app:
-        rows[f"base {command}"] = []
-    cpu = {k: [] for k in rows}
-    rss = {k: [] for k in rows}
+    names = ["torch net", "pcl net", f"pcl {command}"] + ([f"base {command}"] if args.base_app else [])
+    rows, cpu, rss, peaks, load_start = start_rows(names)
     torch_version = "?"
-    peaks = []
-    load_start = open("/proc/loadavg").read().split()[0]
     for r in range(args.rounds):
         peak_fma(args, peaks)
         torch_version = net_round(torch_cmd, base + images, rows, cpu, rss, args.timeout)
@@ -321,12 +322,8 @@ def run_convae(args):
     info = last_json(out)
     torch_cmd = ["/usr/bin/python3", os.path.abspath(__file__), "--convae-worker", "--convae", str(args.convae),
                  "--reps", str(args.reps), "--work", args.work]
-    rows = {"torch net": [], "pcl net": []}
-    cpu = {k: [] for k in rows}
-    rss = {k: [] for k in rows}
+    rows, cpu, rss, peaks, load_start = start_rows(["torch net", "pcl net"])
     torch_version = "?"
-    peaks = []
-    load_start = open("/proc/loadavg").read().split()[0]
     for r in range(args.rounds):
         peak_fma(args, peaks)
         torch_version = net_round(torch_cmd, bench + ["--reps", str(args.reps)], rows, cpu, rss, args.timeout)

@@ -97,6 +97,14 @@ int main(int argc, char **argv)
         for (int k = 0; k <= r; k++, at++)
             EXPECT(gathered[at] == r + 0.5 * k, "gathered[%d] = %g, rank %d's value %d is %g", at, gathered[at], r, k,
                    r + 0.5 * k);
+    /* the same in place: each rank's values already at its place in the array */
+    double in_place[600];
+    for (int r = 0, at = 0; r < ranks; r++)
+        for (int k = 0; k <= r; k++, at++) in_place[at] = r == rank ? r + 0.5 * k : -1.0;
+    const size_t offset = (size_t)rank * (size_t)(rank + 1) / 2;
+    EXPECT(pcl_comm_gather_doubles(comm, in_place + offset, (size_t)rank + 1, in_place, total) == PCL_OK,
+           "gather in place: %s", pcl_last_error());
+    EXPECT(memcmp(in_place, gathered, total * sizeof *gathered) == 0, "the gather in place differs");
     /* a wrong total is refused on every rank, and nobody hangs */
     EXPECT(pcl_comm_gather_doubles(comm, given, (size_t)rank + 1, gathered, total + 1) == PCL_ERR_INVALID_ARGUMENT,
            "a wrong total was accepted");

@@ -69,7 +69,9 @@ PCL_API void pcl_comm_shard(const pcl_comm *comm, size_t count, size_t *begin, s
 /* all[0 .. total) = every rank's mine[0 .. count) one after the other in
  * rank order (MPI_Allgatherv), on every rank. The counts may differ between
  * ranks; their sum must be total (PCL_ERR_INVALID_ARGUMENT otherwise).
- * count may be 0. */
+ * count may be 0. In place: mine may point at this rank's own place in all
+ * (all + the counts of the ranks before it), as after computing a shard
+ * there; otherwise the two must not overlap. */
 PCL_API pcl_status pcl_comm_gather_doubles(pcl_comm *comm, const double *mine, size_t count, double *all,
                                            size_t total);
 

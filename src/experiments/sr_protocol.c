@@ -199,11 +199,12 @@ pcl_status pcl_sr_evaluate_folder_sharded(pcl_context *context, pcl_comm *comm, 
     const size_t count = pcl_dataset_count(dataset), row = 2 * (size_t)(1 + estimator_count);
     size_t begin, end; /* this rank's images */
     pcl_comm_shard(comm, count, &begin, &end);
-    double *mine = malloc((end - begin) * row * sizeof *mine + 1), *all = malloc(count * row * sizeof *all + 1);
-    pcl_status status = !count        ? pcl_fail(PCL_ERR_INVALID_ARGUMENT, "no images in %s", folder)
-                        : !mine || !all ? pcl_fail(PCL_ERR_OUT_OF_MEMORY, "%s: out of memory for %zu images' scores",
-                                                   folder, count)
-                                        : PCL_OK;
+    double *all = malloc(count * row * sizeof *all + 1);
+    pcl_status status = !count ? pcl_fail(PCL_ERR_INVALID_ARGUMENT, "no images in %s", folder)
+                        : !all ? pcl_fail(PCL_ERR_OUT_OF_MEMORY, "%s: out of memory for %zu images' scores", folder,
+                                          count)
+                               : PCL_OK;
+    double *mine = all ? all + begin * row : NULL; /* this rank's rows, gathered in place */
     if (status == PCL_OK)
         status = evaluate_images(context, dataset, folder, begin, end, scale, estimators, estimator_count, mine);
     /* every rank's scores in image order, then the means as one process sums
@@ -214,7 +215,6 @@ pcl_status pcl_sr_evaluate_folder_sharded(pcl_context *context, pcl_comm *comm, 
             means[k].psnr += all[i * row + 2 * (size_t)k] / (double)count;
             means[k].ssim += all[i * row + 2 * (size_t)k + 1] / (double)count;
         }
-    free(mine);
     free(all);
     pcl_dataset_destroy(dataset);
     if (status == PCL_OK) *images = count;

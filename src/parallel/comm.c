@@ -124,9 +124,10 @@ int pcl_comm_local_size(const pcl_comm *comm) { return comm ? comm->local_size :
 void pcl_comm_shard(const pcl_comm *comm, size_t count, size_t *begin, size_t *end)
 {
     const size_t r = (size_t)pcl_comm_rank(comm), n = (size_t)pcl_comm_size(comm);
-    /* r * count / n without overflow for any count a size_t holds */
-    *begin = (size_t)((unsigned __int128)count * r / n);
-    *end = (size_t)((unsigned __int128)count * (r + 1) / n);
+    /* floor(count * r / n) without overflow: (q n + m) r / n = q r + m r / n */
+    const size_t q = count / n, m = count % n;
+    *begin = q * r + m * r / n;
+    *end = q * (r + 1) + m * (r + 1) / n;
 }
 
 #ifdef PCL_HAVE_MPI
@@ -251,7 +252,9 @@ pcl_status pcl_comm_gather_doubles(pcl_comm *comm, const double *mine, size_t co
     if (sum != total)
         return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_comm_gather_doubles: the ranks have %zu values, %zu expected",
                         sum, total);
-    MPI_TRY(MPI_Allgatherv(mine, (int)count, MPI_DOUBLE, all, icounts, displs, MPI_DOUBLE, MPI_COMM_WORLD));
+    const int in_place = mine == all + displs[comm->rank];
+    MPI_TRY(MPI_Allgatherv(in_place ? MPI_IN_PLACE : mine, in_place ? 0 : (int)count, MPI_DOUBLE, all, icounts,
+                           displs, MPI_DOUBLE, MPI_COMM_WORLD));
 #endif
     return PCL_OK;
 }

@@ -29,6 +29,8 @@ struct pcl_grad_exchange {
     size_t total;
     int *buffers; /* the entries of pcl_model_weights that are not parameters */
     int buffer_count;
+    float *buffer_host; /* their values, one after the other (buffer_floats) */
+    size_t buffer_floats;
     /* during one backward */
     int next;    /* the next bucket whose reads are to be enqueued */
     int reduced; /* buckets [0, reduced) summed and written back */
@@ -56,21 +58,19 @@ void pcl_grad_exchange_destroy(pcl_grad_exchange *ex)
     free(ex->events);
     free(ex->host);
     free(ex->buffers);
+    free(ex->buffer_host);
     free(ex);
 }
 
-/* Appends layer's gradients to the list (count only when ex->grads is NULL). */
+/* Appends layer's gradients to the list. */
 static pcl_status add_layer_params(pcl_grad_exchange *ex, pcl_layer *layer)
 {
     for (int k = 0; k < pcl_layer_param_count(layer); k++) {
         pcl_tensor *value, *grad;
         const char *name;
         PCL_TRY(pcl_layer_param(layer, k, &value, &grad, &name));
-        if (ex->grads) {
-            ex->grads[ex->param_count] = grad;
-            ex->offsets[ex->param_count] = ex->total;
-        }
-        ex->param_count++;
+        ex->grads[ex->param_count] = grad;
+        ex->offsets[ex->param_count++] = ex->total;
         ex->total += pcl_tensor_count(grad);
     }
     return PCL_OK;
@@ -101,9 +101,12 @@ static pcl_status find_buffers(pcl_grad_exchange *ex)
         const char *name;
         pcl_tensor *tensor;
         PCL_TRY(pcl_train_weights_entry(weights, e, &name, &tensor));
-        if (!is_parameter(ex, tensor)) ex->buffers[ex->buffer_count++] = e;
+        if (is_parameter(ex, tensor)) continue;
+        ex->buffers[ex->buffer_count++] = e;
+        ex->buffer_floats += pcl_tensor_count(tensor);
     }
-    return PCL_OK;
+    ex->buffer_host = malloc((ex->buffer_floats ? ex->buffer_floats : 1) * sizeof *ex->buffer_host);
+    return ex->buffer_host ? PCL_OK : pcl_fail(PCL_ERR_OUT_OF_MEMORY, "gradient exchange: out of memory");
 }
 
 pcl_status pcl_grad_exchange_create(pcl_model *model, pcl_comm *comm, size_t bucket_bytes, pcl_grad_exchange **out)
@@ -114,41 +117,34 @@ pcl_status pcl_grad_exchange_create(pcl_model *model, pcl_comm *comm, size_t buc
     ex->model = model;
     ex->comm = comm;
     const int layers = pcl_model_layer_count(model);
-    pcl_status status = PCL_OK;
-    for (int pass = 0; pass < 2 && status == PCL_OK; pass++) {
-        if (pass == 1) {
-            const int n = ex->param_count > 0 ? ex->param_count : 1;
-            ex->grads = calloc((size_t)n, sizeof *ex->grads);
-            ex->offsets = calloc((size_t)n, sizeof *ex->offsets);
-            ex->buckets = calloc((size_t)n, sizeof *ex->buckets);
-            ex->events = calloc((size_t)n, sizeof *ex->events);
-            ex->host = malloc((ex->total ? ex->total : 1) * sizeof *ex->host);
-            if (!ex->grads || !ex->offsets || !ex->buckets || !ex->events || !ex->host) {
-                status = pcl_fail(PCL_ERR_OUT_OF_MEMORY, "gradient exchange: out of memory for %zu gradients",
-                                  ex->total);
-                break;
-            }
-            ex->param_count = 0;
-            ex->total = 0;
+    int params = 0;
+    for (int i = 0; i < layers; i++) params += pcl_layer_param_count(pcl_model_layer(model, i));
+    const size_t n = (size_t)(params > 0 ? params : 1);
+    ex->grads = calloc(n, sizeof *ex->grads);
+    ex->offsets = calloc(n, sizeof *ex->offsets);
+    ex->buckets = calloc(n, sizeof *ex->buckets);
+    ex->events = calloc(n, sizeof *ex->events);
+    pcl_status status = ex->grads && ex->offsets && ex->buckets && ex->events
+                            ? PCL_OK
+                            : pcl_fail(PCL_ERR_OUT_OF_MEMORY, "gradient exchange: out of memory for %d parameters", params);
+    for (int i = layers - 1; i >= 0 && status == PCL_OK; i--) {
+        const int first = ex->param_count;
+        const size_t offset = ex->total;
+        status = add_layer_params(ex, pcl_model_layer(model, i));
+        if (ex->param_count == first) continue;
+        /* the layer joins the open bucket, or opens one */
+        bucket *b = ex->bucket_count ? &ex->buckets[ex->bucket_count - 1] : NULL;
+        if (!b || b->count * sizeof(float) >= bucket_bytes) {
+            b = &ex->buckets[ex->bucket_count++];
+            b->first = first;
+            b->offset = offset;
         }
-        for (int i = layers - 1; i >= 0 && status == PCL_OK; i--) {
-            const int first = ex->param_count;
-            const size_t offset = ex->total;
-            status = add_layer_params(ex, pcl_model_layer(model, i));
-            if (pass == 0 || ex->param_count == first) continue;
-            /* the layer joins the open bucket, or opens one */
-            bucket *b = ex->bucket_count ? &ex->buckets[ex->bucket_count - 1] : NULL;
-            if (!b || b->count * sizeof(float) >= bucket_bytes) {
-                b = &ex->buckets[ex->bucket_count++];
-                b->first = first;
-                b->offset = offset;
-                b->count = 0;
-            }
-            b->end = ex->param_count;
-            b->count = ex->total - b->offset;
-            b->closing_layer = i;
-        }
+        b->end = ex->param_count;
+        b->count = ex->total - b->offset;
+        b->closing_layer = i;
     }
+    if (status == PCL_OK && !(ex->host = malloc((ex->total ? ex->total : 1) * sizeof *ex->host)))
+        status = pcl_fail(PCL_ERR_OUT_OF_MEMORY, "gradient exchange: out of memory for %zu gradients", ex->total);
     if (status == PCL_OK) status = find_buffers(ex);
     if (status != PCL_OK) {
         pcl_grad_exchange_destroy(ex);
@@ -237,37 +233,61 @@ pcl_status pcl_grad_exchange_backward(pcl_grad_exchange *ex, const pcl_tensor *d
     return PCL_OK;
 }
 
-/* Broadcasts all the model's weight entries from rank 0 (average 0), or
- * averages its buffers over the ranks (1). */
-static pcl_status share_weights(pcl_grad_exchange *ex, int average)
+/* The model's weight entries listed (indices into pcl_model_weights; NULL:
+ * all count of them) through one host array: downloaded, combined across
+ * the ranks in one call (averaged, or rank 0's broadcast), uploaded. */
+static pcl_status share_entries(pcl_grad_exchange *ex, const int *entries, int count, float *host, int average)
 {
     const pcl_train_weights *weights = pcl_model_weights(ex->model);
     const int ranks = pcl_comm_size(ex->comm);
-    const int count = average ? ex->buffer_count : pcl_train_weights_count(weights);
-    for (int i = 0; i < count; i++) {
-        const char *name;
+    pcl_status status = PCL_OK;
+    size_t at = 0;
+    for (int i = 0; i < count && status == PCL_OK; i++) {
         pcl_tensor *tensor;
-        PCL_TRY(pcl_train_weights_entry(weights, average ? ex->buffers[i] : i, &name, &tensor));
-        const size_t n = pcl_tensor_count(tensor);
-        float *values = malloc(n * sizeof *values);
-        if (!values) return pcl_fail(PCL_ERR_OUT_OF_MEMORY, "gradient exchange: out of memory for %s", name);
-        pcl_status status = pcl_tensor_download(tensor, values);
-        if (status == PCL_OK && average) {
-            status = pcl_comm_sum_floats(ex->comm, values, n);
-            for (size_t k = 0; status == PCL_OK && k < n; k++) values[k] /= (float)ranks;
-        } else if (status == PCL_OK) {
-            status = pcl_comm_broadcast(ex->comm, values, n * sizeof *values, 0);
-        }
-        if (status == PCL_OK) status = pcl_tensor_upload(tensor, values);
-        free(values);
-        if (status != PCL_OK) return pcl_fail(status, "%s %s across %d ranks: %s", average ? "averaging" : "sharing",
-                                              name, ranks, pcl_last_error());
+        status = pcl_train_weights_entry(weights, entries ? entries[i] : i, NULL, &tensor);
+        if (status == PCL_OK) status = pcl_tensor_download(tensor, host + at);
+        if (status == PCL_OK) at += pcl_tensor_count(tensor);
     }
+    if (status == PCL_OK && average) {
+        status = pcl_comm_sum_floats(ex->comm, host, at);
+        for (size_t k = 0; status == PCL_OK && k < at; k++) host[k] /= (float)ranks;
+    } else if (status == PCL_OK) {
+        status = pcl_comm_broadcast(ex->comm, host, at * sizeof *host, 0);
+    }
+    at = 0;
+    for (int i = 0; i < count && status == PCL_OK; i++) {
+        pcl_tensor *tensor;
+        status = pcl_train_weights_entry(weights, entries ? entries[i] : i, NULL, &tensor);
+        if (status == PCL_OK) status = pcl_tensor_upload(tensor, host + at);
+        if (status == PCL_OK) at += pcl_tensor_count(tensor);
+    }
+    if (status != PCL_OK)
+        return pcl_fail(status, "%s across %d ranks: %s", average ? "averaging the model's buffers"
+                                                                  : "sharing rank 0's weights", ranks, pcl_last_error());
     return PCL_OK;
 }
 
-pcl_status pcl_grad_exchange_broadcast_weights(pcl_grad_exchange *ex) { return share_weights(ex, 0); }
+pcl_status pcl_grad_exchange_broadcast_weights(pcl_grad_exchange *ex)
+{
+    const pcl_train_weights *weights = pcl_model_weights(ex->model);
+    const int count = pcl_train_weights_count(weights);
+    size_t floats = 0;
+    for (int i = 0; i < count; i++) {
+        pcl_tensor *tensor;
+        PCL_TRY(pcl_train_weights_entry(weights, i, NULL, &tensor));
+        floats += pcl_tensor_count(tensor);
+    }
+    float *host = malloc((floats ? floats : 1) * sizeof *host);
+    if (!host) return pcl_fail(PCL_ERR_OUT_OF_MEMORY, "gradient exchange: out of memory for %zu weights", floats);
+    const pcl_status status = share_entries(ex, NULL, count, host, 0);
+    free(host);
+    return status;
+}
 
-pcl_status pcl_grad_exchange_average_buffers(pcl_grad_exchange *ex) { return share_weights(ex, 1); }
+/* Every step (trainer.c): one collective for all the buffers, none without them. */
+pcl_status pcl_grad_exchange_average_buffers(pcl_grad_exchange *ex)
+{
+    return ex->buffer_count ? share_entries(ex, ex->buffers, ex->buffer_count, ex->buffer_host, 1) : PCL_OK;
+}
 
 double pcl_grad_exchange_seconds(const pcl_grad_exchange *ex) { return ex ? ex->seconds : 0.0; }
