@@ -17,6 +17,7 @@
  * (u = 2^-24) of the exact value, so each output's bound is c (K + 2) u times
  * the same computation on absolute values (the "magnitude"). */
 #include "nn/gemm.h"
+#include "nn/layer_internal.h"
 #include "runtime/internal.h"
 #include "layers_reference.h"
 #include "perceptcl/image.h"
@@ -380,71 +381,98 @@ END_TEST
 
 /* ---- conv2d ------------------------------------------------------------- */
 
+/* up = 2: the layer's sub-pixel form on an input upsampled 2x (nearest),
+ * pcl_conv2d_forward_upsampled / backward_upsampled; h, w are the input's
+ * before the upsampling; the reference upsamples, then convolves. */
 typedef struct conv_case {
-    int n, c, h, w, o, kh, kw, s, ph, pw, replicate;
+    int n, c, h, w, o, kh, kw, s, ph, pw, replicate, up;
 } conv_case;
 
 #ifdef PCL_TEST_SMALL
 static const conv_case conv_cases[] = {
-    {3, 3, 7, 9, 5, 3, 3, 1, 1, 1, 0},  /* same-size, zero padding, batch 3 */
-    {3, 2, 9, 7, 6, 5, 5, 2, 2, 2, 1},  /* stride 2, odd input, replicate */
-    {2, 3, 1, 4, 2, 3, 3, 1, 1, 1, 1},  /* one-row image */
-    {2, 4, 10, 9, 5, 4, 3, 3, 1, 2, 0}, /* stride 3 phase planes */
-    {2, 2, 9, 8, 3, 2, 3, 3, 1, 1, 0},  /* a phase with no taps */
-    {1, 2, 7, 6, 32, 3, 3, 1, 0, 0, 0}, /* dw_ot, one image */
-    {1, 1, 9, 10, 64, 3, 3, 2, 1, 1, 0}, /* dw_ot, 64 channels, stride 2 */
+    {3, 3, 7, 9, 5, 3, 3, 1, 1, 1, 0, 0},  /* same-size, zero padding, batch 3 */
+    {3, 2, 9, 7, 6, 5, 5, 2, 2, 2, 1, 0},  /* stride 2, odd input, replicate */
+    {2, 3, 1, 4, 2, 3, 3, 1, 1, 1, 1, 0},  /* one-row image */
+    {2, 4, 10, 9, 5, 4, 3, 3, 1, 2, 0, 0}, /* stride 3 phase planes */
+    {2, 2, 9, 8, 3, 2, 3, 3, 1, 1, 0, 0},  /* a phase with no taps */
+    {1, 2, 7, 6, 32, 3, 3, 1, 0, 0, 0, 0}, /* dw_ot, one image */
+    {1, 1, 9, 10, 64, 3, 3, 2, 1, 1, 0, 0}, /* dw_ot, 64 channels, stride 2 */
+    {2, 3, 5, 4, 6, 5, 5, 1, 2, 2, 0, 2}, /* sub-pixel form: decoder's 5x5 after a 2x upsampling */
+    {1, 2, 3, 5, 3, 5, 5, 1, 2, 2, 1, 2}, /* sub-pixel form, replicate padding */
 };
 #else
 static const conv_case conv_cases[] = {
-    {3, 3, 7, 9, 5, 3, 3, 1, 1, 1, 0},  /* same-size, zero padding */
-    {3, 2, 9, 7, 6, 5, 5, 2, 2, 2, 1},  /* stride 2, odd input, replicate */
-    {2, 5, 8, 5, 3, 3, 2, 2, 1, 0, 0},  /* rectangular kernel, stride 2 */
-    {3, 1, 11, 10, 7, 9, 9, 1, 0, 0, 0}, /* SRCNN-like valid 9x9 */
-    {2, 3, 1, 4, 2, 3, 3, 1, 1, 1, 1},  /* one-row image: both edges are one pixel */
-    {1, 6, 6, 6, 5, 5, 5, 2, 3, 3, 1},  /* replicate padding wider than the stride */
-    {2, 6, 9, 8, 1, 5, 5, 1, 0, 0, 0},  /* one output channel (SRCNN's last layer) */
-    {2, 9, 6, 7, 12, 3, 5, 1, 2, 1, 0}, /* partial channel blocks, padding k - 1 */
+    {3, 3, 7, 9, 5, 3, 3, 1, 1, 1, 0, 0},  /* same-size, zero padding */
+    {3, 2, 9, 7, 6, 5, 5, 2, 2, 2, 1, 0},  /* stride 2, odd input, replicate */
+    {2, 5, 8, 5, 3, 3, 2, 2, 1, 0, 0, 0},  /* rectangular kernel, stride 2 */
+    {3, 1, 11, 10, 7, 9, 9, 1, 0, 0, 0, 0}, /* SRCNN-like valid 9x9 */
+    {2, 3, 1, 4, 2, 3, 3, 1, 1, 1, 1, 0},  /* one-row image: both edges are one pixel */
+    {1, 6, 6, 6, 5, 5, 5, 2, 3, 3, 1, 0},  /* replicate padding wider than the stride */
+    {2, 6, 9, 8, 1, 5, 5, 1, 0, 0, 0, 0},  /* one output channel (SRCNN's last layer) */
+    {2, 9, 6, 7, 12, 3, 5, 1, 2, 1, 0, 0}, /* partial channel blocks, padding k - 1 */
     /* Zero padding, stride > 1: the direct path's phase planes (conv-AE encoder). */
-    {2, 6, 13, 12, 9, 5, 5, 2, 2, 2, 0}, /* conv-AE-like 5x5 s2 p2, odd height, partial blocks */
-    {3, 1, 12, 10, 6, 5, 5, 2, 2, 2, 0}, /* one input channel (the first layer) */
-    {2, 4, 10, 9, 5, 4, 3, 3, 1, 2, 0},  /* stride 3, 4x3 kernel: phases of 2 and 1 taps */
-    {1, 2, 7, 7, 3, 2, 2, 2, 0, 0, 0},   /* 2x2 stride 2, no padding: one tap per phase */
-    {2, 3, 8, 8, 16, 3, 3, 2, 1, 1, 0},  /* 3x3 s2 p1 on an even input, full channel blocks */
-    {2, 2, 9, 8, 3, 2, 3, 3, 1, 1, 0},   /* kernel height 2 < stride 3: a phase with no taps */
-    {1, 2, 11, 13, 4, 7, 7, 3, 4, 4, 0}, /* 7x7 stride 3 pad 4: phase rows sharing a zero column */
+    {2, 6, 13, 12, 9, 5, 5, 2, 2, 2, 0, 0}, /* conv-AE-like 5x5 s2 p2, odd height, partial blocks */
+    {3, 1, 12, 10, 6, 5, 5, 2, 2, 2, 0, 0}, /* one input channel (the first layer) */
+    {2, 4, 10, 9, 5, 4, 3, 3, 1, 2, 0, 0},  /* stride 3, 4x3 kernel: phases of 2 and 1 taps */
+    {1, 2, 7, 7, 3, 2, 2, 2, 0, 0, 0, 0},   /* 2x2 stride 2, no padding: one tap per phase */
+    {2, 3, 8, 8, 16, 3, 3, 2, 1, 1, 0, 0},  /* 3x3 s2 p1 on an even input, full channel blocks */
+    {2, 2, 9, 8, 3, 2, 3, 3, 1, 1, 0, 0},   /* kernel height 2 < stride 3: a phase with no taps */
+    {1, 2, 11, 13, 4, 7, 7, 3, 4, 4, 0, 0}, /* 7x7 stride 3 pad 4: phase rows sharing a zero column */
     /* 32 or 64 output channels: the weight gradient with channels along the lanes (dw_ot). */
-    {2, 3, 9, 8, 32, 5, 5, 1, 0, 0, 0},   /* 12 taps per item: a partial last block (75 taps) */
-    {2, 1, 12, 12, 64, 9, 9, 1, 0, 0, 0}, /* SRCNN's first layer: 6 taps per item, 81 taps */
-    {3, 2, 10, 11, 64, 3, 3, 2, 1, 1, 0}, /* stride 2 phase planes */
-    {1, 4, 7, 9, 32, 5, 5, 1, 2, 2, 0},   /* one image, 'same' padding: padded rows shared */
+    {2, 3, 9, 8, 32, 5, 5, 1, 0, 0, 0, 0},   /* 12 taps per item: a partial last block (75 taps) */
+    {2, 1, 12, 12, 64, 9, 9, 1, 0, 0, 0, 0}, /* SRCNN's first layer: 6 taps per item, 81 taps */
+    {3, 2, 10, 11, 64, 3, 3, 2, 1, 1, 0, 0}, /* stride 2 phase planes */
+    {1, 4, 7, 9, 32, 5, 5, 1, 2, 2, 0, 0},   /* one image, 'same' padding: padded rows shared */
     /* Replicate padding: the direct forward's replicated copy (pad_replicate,
      * rows sharing no columns, every kernel row read), the packed backward. */
-    {2, 1, 13, 11, 64, 9, 9, 1, 4, 4, 1}, /* SRCNN conv1 on an odd image, 64 outputs */
-    {1, 64, 7, 9, 32, 5, 5, 1, 2, 2, 1},  /* SRCNN conv2: 64 input channels */
-    {2, 32, 5, 3, 1, 5, 5, 1, 2, 2, 1},   /* SRCNN conv3, narrower than the kernel */
-    {2, 1, 1, 1, 3, 9, 9, 1, 4, 4, 1},    /* a 1-pixel image: every tap is the pixel */
-    {1, 3, 2, 3, 4, 5, 5, 1, 2, 2, 1},    /* smaller than the kernel both ways */
-    {2, 4, 5, 6, 3, 3, 3, 1, 1, 0, 1},    /* padding in one direction only */
-    {2, 3, 9, 7, 5, 3, 3, 2, 1, 1, 1},    /* stride 2: replicated phase planes */
-    {1, 2, 11, 13, 4, 7, 7, 3, 4, 4, 1},  /* stride 3, padding 4: no shared columns */
+    {2, 1, 13, 11, 64, 9, 9, 1, 4, 4, 1, 0}, /* SRCNN conv1 on an odd image, 64 outputs */
+    {1, 64, 7, 9, 32, 5, 5, 1, 2, 2, 1, 0},  /* SRCNN conv2: 64 input channels */
+    {2, 32, 5, 3, 1, 5, 5, 1, 2, 2, 1, 0},   /* SRCNN conv3, narrower than the kernel */
+    {2, 1, 1, 1, 3, 9, 9, 1, 4, 4, 1, 0},    /* a 1-pixel image: every tap is the pixel */
+    {1, 3, 2, 3, 4, 5, 5, 1, 2, 2, 1, 0},    /* smaller than the kernel both ways */
+    {2, 4, 5, 6, 3, 3, 3, 1, 1, 0, 1, 0},    /* padding in one direction only */
+    {2, 3, 9, 7, 5, 3, 3, 2, 1, 1, 1, 0},    /* stride 2: replicated phase planes */
+    {1, 2, 11, 13, 4, 7, 7, 3, 4, 4, 1, 0},  /* stride 3, padding 4: no shared columns */
+    /* The sub-pixel form of upsample 2x + conv (the decoders): phase kernels of 3 (5x5) and 5 (7x7, 9x9). */
+    {2, 3, 5, 4, 6, 5, 5, 1, 2, 2, 0, 2},   /* the decoders' 5x5, odd width, partial channel blocks */
+    {3, 6, 4, 3, 1, 5, 5, 1, 2, 2, 0, 2},   /* one output channel (the decoders' last layer) */
+    {1, 4, 6, 6, 32, 5, 5, 1, 2, 2, 0, 2},  /* 128 phase channels (dw_ot) */
+    {2, 2, 1, 3, 3, 5, 5, 1, 2, 2, 0, 2},   /* a one-row input */
+    {2, 3, 3, 5, 4, 5, 5, 1, 2, 2, 1, 2},   /* replicate padding */
+    {1, 2, 4, 5, 3, 7, 7, 1, 3, 3, 0, 2},   /* 7x7: 5x5 phases */
+    {1, 2, 3, 4, 2, 9, 9, 1, 4, 4, 1, 2},   /* 9x9 replicate: 5x5 phases wider than the input */
 };
 #endif
 
 typedef struct conv_state {
     ref_conv g;
-    double *x, *w, *b, *dy, *y;
+    int up;
+    double *x, *xu, *w, *b, *dy, *y; /* xu: x upsampled by up (x itself when up = 0) */
 } conv_state;
 
 static double conv_loss(void *p)
 {
     conv_state *s = p;
-    ref_conv_forward(&s->g, s->x, s->w, s->b, s->y);
+    if (s->up) ref_upsample_forward(s->g.n * s->g.c, s->g.h / s->up, s->g.w / s->up, s->up, s->x, s->xu);
+    ref_conv_forward(&s->g, s->xu, s->w, s->b, s->y);
     return dot(s->dy, s->y, (long)s->g.n * s->g.o * s->g.ho * s->g.wo);
+}
+
+static pcl_status run_forward(pcl_layer *layer, int up, const pcl_tensor *x, pcl_tensor *y)
+{
+    return up ? pcl_conv2d_forward_upsampled(layer, x, y, 0) : pcl_layer_forward(layer, x, y);
+}
+
+static pcl_status run_backward(pcl_layer *layer, int up, const pcl_tensor *x, const pcl_tensor *y,
+                               const pcl_tensor *dy, pcl_tensor *dx)
+{
+    return up ? pcl_conv2d_backward_upsampled(layer, x, dy, dx) : pcl_layer_backward(layer, x, y, dy, dx);
 }
 
 static void run_conv(const conv_case *cc, pcl_gemm_backend backend)
 {
-    ref_conv g = {cc->n, cc->c, cc->h, cc->w, cc->o, cc->kh, cc->kw, cc->s, cc->ph, cc->pw, cc->replicate, 0, 0};
+    const int up = cc->up, f = up ? up : 1;
+    ref_conv g = {cc->n, cc->c, cc->h * f, cc->w * f, cc->o, cc->kh, cc->kw, cc->s, cc->ph, cc->pw, cc->replicate, 0, 0};
     ref_conv_setup(&g);
     pcl_conv2d_config cfg = {cc->c, cc->o, cc->kh, cc->kw, cc->s, cc->ph, cc->pw,
                              cc->replicate ? PCL_PADDING_REPLICATE : PCL_PADDING_ZERO, 0, backend};
@@ -454,32 +482,42 @@ static void run_conv(const conv_case *cc, pcl_gemm_backend backend)
     ck_assert(pcl_layer_output_shape(layer, in, out) == PCL_OK);
     ck_assert_int_eq(out[2], g.ho);
     ck_assert_int_eq(out[3], g.wo);
-    long nx = (long)g.n * g.c * g.h * g.w, ny = (long)g.n * g.o * g.ho * g.wo, nw = (long)g.o * g.c * g.kh * g.kw;
+    if (up) ck_assert(pcl_conv2d_takes_upsampled(layer));
+    const int h = cc->h, w_ = cc->w; /* the layer's input */
+    long nx = (long)g.n * g.c * h * w_, nxu = (long)g.n * g.c * g.h * g.w, ny = (long)g.n * g.o * g.ho * g.wo;
+    long nw = (long)g.o * g.c * g.kh * g.kw;
     arr x = arr_random(nx, -1, 1), w = arr_random(nw, -0.5, 0.5), b = arr_random(g.o, -0.5, 0.5),
         dy = arr_random(ny, -1, 1);
     upload_param(layer, 0, &w, 0.25f);
     upload_param(layer, 1, &b, -0.5f);
-    pcl_tensor *tx = tensor_from(&x, g.n, g.c, g.h, g.w), *ty = poisoned(g.n, g.o, g.ho, g.wo);
-    pcl_tensor *tdy = tensor_from(&dy, g.n, g.o, g.ho, g.wo), *tdx = poisoned(g.n, g.c, g.h, g.w);
-    ck_assert_msg(pcl_layer_forward(layer, tx, ty) == PCL_OK, "%s", pcl_last_error());
-    ck_assert_msg(pcl_layer_backward(layer, tx, ty, tdy, tdx) == PCL_OK, "%s", pcl_last_error());
+    pcl_tensor *tx = tensor_from(&x, g.n, g.c, h, w_), *ty = poisoned(g.n, g.o, g.ho, g.wo);
+    pcl_tensor *tdy = tensor_from(&dy, g.n, g.o, g.ho, g.wo), *tdx = poisoned(g.n, g.c, h, w_);
+    ck_assert_msg(run_forward(layer, up, tx, ty) == PCL_OK, "%s", pcl_last_error());
+    ck_assert_msg(run_backward(layer, up, tx, ty, tdy, tdx) == PCL_OK, "%s", pcl_last_error());
     float *y = download(ty), *dx = download(tdx), *dw = download_grad(layer, 0), *db = download_grad(layer, 1);
 
     double *ry = dnew(ny), *my = dnew(ny), *rdx = dnew(nx), *mdx = dnew(nx), *rdw = dnew(nw), *mdw = dnew(nw);
-    double *rdb = dnew(g.o), *mdb = dnew(g.o);
+    double *rdb = dnew(g.o), *mdb = dnew(g.o), *xu = dnew(nxu), *axu = dnew(nxu), *rdxu = dnew(nxu), *mdxu = dnew(nxu);
     double *ax = dabs(x.d, nx), *aw = dabs(w.d, nw), *ab = dabs(b.d, g.o), *ady = dabs(dy.d, ny);
-    ref_conv_forward(&g, x.d, w.d, b.d, ry);
-    ref_conv_forward(&g, ax, aw, ab, my);
-    ref_conv_backward(&g, x.d, w.d, dy.d, rdx, rdw, rdb);
-    ref_conv_backward(&g, ax, aw, ady, mdx, mdw, mdb);
+    ref_upsample_forward(g.n * g.c, h, w_, f, x.d, xu);
+    ref_upsample_forward(g.n * g.c, h, w_, f, ax, axu);
+    ref_conv_forward(&g, xu, w.d, b.d, ry);
+    ref_conv_forward(&g, axu, aw, ab, my);
+    ref_conv_backward(&g, xu, w.d, dy.d, rdxu, rdw, rdb);
+    ref_conv_backward(&g, axu, aw, ady, mdxu, mdw, mdb);
+    ref_upsample_backward(g.n * g.c, h, w_, f, rdxu, rdx);
+    ref_upsample_backward(g.n * g.c, h, w_, f, mdxu, mdx);
     double *rdw_acc = dnew(nw), *rdb_acc = dnew(g.o), *dw_tol = dnew(nw), *db_tol = dnew(g.o), *dx_tol = dnew(nx);
-    long kdx = (long)g.o * g.kh * g.kw, kdw = (long)g.n * g.ho * g.wo, kfw = (long)g.c * g.kh * g.kw;
+    /* The sub-pixel form sums up to 4 weights (forward) and 4 phase
+     * gradients (backward) before or after its sums: f * f more terms. */
+    long kdx = (long)g.o * g.kh * g.kw * f * f, kdw = (long)g.n * g.ho * g.wo + f * f, kfw = (long)g.c * g.kh * g.kw;
     for (long i = 0; i < nw; i++) rdw_acc[i] = 0.25 + rdw[i], dw_tol[i] = 2.0 * (kdw + 3) * U * (mdw[i] + 0.25);
     for (long i = 0; i < g.o; i++) rdb_acc[i] = -0.5 + rdb[i], db_tol[i] = 2.0 * (kdw + 3) * U * (mdb[i] + 0.5);
     for (long i = 0; i < nx; i++) dx_tol[i] = 2.0 * (kdx + 3) * U * mdx[i] + 1e-30;
     char what[128];
-    snprintf(what, sizeof what, "conv %dx%dx%dx%d->%d k%dx%d s%d p%d,%d %s %s", g.n, g.c, g.h, g.w, g.o, g.kh, g.kw,
-             g.s, g.ph, g.pw, g.replicate ? "replicate" : "zero", pcl_gemm_backend_name(backend));
+    snprintf(what, sizeof what, "conv %dx%dx%dx%d%s->%d k%dx%d s%d p%d,%d %s %s", g.n, g.c, h, w_,
+             up ? " upsampled 2x" : "", g.o, g.kh, g.kw, g.s, g.ph, g.pw, g.replicate ? "replicate" : "zero",
+             pcl_gemm_backend_name(backend));
     compare(what, y, ry, my, 2.0 * (kfw + 3) * U, 1e-30, ny);
     for (long i = 0; i < nx; i++)
         ck_assert_msg(isfinite(dx[i]) && fabs(dx[i] - rdx[i]) <= dx_tol[i], "%s dx[%ld] = %.9g, reference %.9g", what,
@@ -492,7 +530,7 @@ static void run_conv(const conv_case *cc, pcl_gemm_backend backend)
                       what, i, (double)db[i], rdb_acc[i]);
 
     /* Finite differences of sum(dy * y) (the device's gradient minus its start). */
-    conv_state st = {g, x.d, w.d, b.d, dy.d, dnew(ny)};
+    conv_state st = {g, up, x.d, up ? xu : x.d, w.d, b.d, dy.d, dnew(ny)};
     float *dw0 = malloc(nw * 4), *db0 = malloc(g.o * 4);
     for (long i = 0; i < nw; i++) dw0[i] = dw[i] - 0.25f;
     for (long i = 0; i < g.o; i++) db0[i] = db[i] + 0.5f;
@@ -511,8 +549,8 @@ static void run_conv(const conv_case *cc, pcl_gemm_backend backend)
      * them is a data race (it crashed the sanitizer build). */
     ck_assert(pcl_context_finish(ctx) == PCL_OK);
     setenv("PERCEPTCL_CONV_PAD", "1", 1);
-    ck_assert(pcl_layer_forward(layer, tx, ty) == PCL_OK);
-    ck_assert(pcl_layer_backward(layer, tx, ty, tdy, tdx) == PCL_OK);
+    ck_assert(run_forward(layer, up, tx, ty) == PCL_OK);
+    ck_assert(run_backward(layer, up, tx, ty, tdy, tdx) == PCL_OK);
     ck_assert(pcl_context_finish(ctx) == PCL_OK);
     unsetenv("PERCEPTCL_CONV_PAD");
     float *y2 = download(ty), *dx2 = download(tdx), *dw2 = download_grad(layer, 0), *db2 = download_grad(layer, 1);
@@ -524,6 +562,7 @@ static void run_conv(const conv_case *cc, pcl_gemm_backend backend)
     free(y), free(dx), free(dw), free(db), free(y2), free(dx2), free(dw2), free(db2), free(dw0), free(db0);
     free(ry), free(my), free(rdx), free(mdx), free(rdw), free(mdw), free(rdb), free(mdb), free(ax), free(aw);
     free(ab), free(ady), free(rdw_acc), free(rdb_acc), free(dw_tol), free(db_tol), free(dx_tol), free(st.y);
+    free(xu), free(axu), free(rdxu), free(mdxu);
     arr_free(&x), arr_free(&w), arr_free(&b), arr_free(&dy);
     pcl_tensor_destroy(tx), pcl_tensor_destroy(ty), pcl_tensor_destroy(tdy), pcl_tensor_destroy(tdx);
     pcl_layer_destroy(layer);
@@ -985,6 +1024,27 @@ START_TEST(test_bad_arguments)
     in[1] = 3;
     in[2] = in[3] = 9;
     ck_assert_int_eq(pcl_layer_output_shape(layer, in, out), PCL_ERR_INVALID_ARGUMENT); /* channels */
+    /* No sub-pixel form without "same" padding, and none asked for. */
+    ck_assert(!pcl_conv2d_takes_upsampled(layer));
+    pcl_tensor *x = tensor(1, 2, 4, 4), *y = tensor(1, 3, 8, 8);
+    ck_assert_int_eq(pcl_conv2d_forward_upsampled(layer, x, y, 0), PCL_ERR_INVALID_ARGUMENT);
+    ck_assert(strstr(pcl_last_error(), "sub-pixel") != NULL);
+    pcl_layer_destroy(layer);
+    const pcl_conv2d_config no_gain[] = {{2, 3, 3, 3, 1, 1, 1, PCL_PADDING_ZERO, 0, PCL_GEMM_BACKEND_AUTO},
+                                         {2, 3, 5, 5, 2, 2, 2, PCL_PADDING_ZERO, 0, PCL_GEMM_BACKEND_AUTO},
+                                         {2, 3, 5, 3, 1, 2, 1, PCL_PADDING_ZERO, 0, PCL_GEMM_BACKEND_AUTO}};
+    for (int i = 0; i < 3; i++) {
+        ck_assert(pcl_conv2d_create(ctx, &no_gain[i], &layer) == PCL_OK);
+        ck_assert(!pcl_conv2d_takes_upsampled(layer));
+        pcl_layer_destroy(layer);
+    }
+    ok.pad_h = ok.pad_w = 2; /* takes it, but y must be twice x */
+    ck_assert(pcl_conv2d_create(ctx, &ok, &layer) == PCL_OK);
+    ck_assert(pcl_conv2d_takes_upsampled(layer));
+    pcl_tensor *y_wrong = tensor(1, 3, 4, 4);
+    ck_assert_int_eq(pcl_conv2d_forward_upsampled(layer, x, y_wrong, 0), PCL_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(pcl_conv2d_backward_upsampled(layer, x, y_wrong, NULL), PCL_ERR_INVALID_ARGUMENT);
+    pcl_tensor_destroy(x), pcl_tensor_destroy(y), pcl_tensor_destroy(y_wrong);
     pcl_layer_destroy(layer);
     ck_assert_int_eq(pcl_dense_create(ctx, 0, 3, PCL_GEMM_BACKEND_AUTO, &layer), PCL_ERR_INVALID_ARGUMENT);
     ck_assert_int_eq(pcl_batchnorm_create(ctx, 3, 0.1f, 0.0f, &layer), PCL_ERR_INVALID_ARGUMENT);

@@ -1098,6 +1098,116 @@ START_TEST(test_memory)
 }
 END_TEST
 
+/* ---- upsample + conv2d as one sub-pixel convolution -------------------- */
+
+/* max |a - b| <= tol * (1 + max |b|), no NaN (a: fused, b: layers apart). */
+static void assert_close(pcl_tensor *a, pcl_tensor *b, double tol, const char *what)
+{
+    size_t n = pcl_tensor_count(a);
+    ck_assert_uint_eq(n, pcl_tensor_count(b));
+    float *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y);
+    OK(pcl_tensor_download(a, x));
+    OK(pcl_tensor_download(b, y));
+    double scale = 0.0, worst = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_msg(isfinite(x[i]) && isfinite(y[i]), "%s[%zu]: %g, %g", what, i, x[i], y[i]);
+        scale = fmax(scale, fabs(y[i]));
+        worst = fmax(worst, fabs((double)x[i] - y[i]));
+    }
+    ck_assert_msg(worst <= tol * (1.0 + scale), "%s: fused and separate differ by %.3g (largest value %.3g)", what,
+                  worst, scale);
+    free(x);
+    free(y);
+}
+
+static size_t forward_bytes(pcl_model *m, pcl_tensor *x)
+{
+    pcl_tensor *y;
+    OK(pcl_context_finish(ctx));
+    size_t before = pcl_device_memory_in_use(ctx);
+    OK(pcl_model_forward(m, x, &y));
+    OK(pcl_context_finish(ctx));
+    return pcl_device_memory_in_use(ctx) - before;
+}
+
+START_TEST(test_upsample_conv_fused)
+{
+    /* A decoder: each 2x upsampling + 5x5 (7x7) conv runs fused by default,
+     * apart with PERCEPTCL_FUSE_UPSAMPLE=0. Both must agree to float32
+     * rounding in training (batch statistics) and inference (running ones,
+     * the ReLU stored by the fused step) and in every parameter gradient;
+     * the fused model never makes the upsampled maps (2x4x12x10,
+     * 2x3x24x20 and 2x2x48x40 floats) and instead keeps each conv's phase
+     * weights and their gradients (12x4x3x3 + 12, 8x3x3x3 + 8, 4x2x5x5 + 4). */
+    static const pcl_layer_spec spec[] = {
+        PCL_SPEC_CONV2D(NULL, 1, 4, 5, 2, 2, PCL_PADDING_ZERO),      PCL_SPEC_RELU,
+        PCL_SPEC_UPSAMPLE(2), PCL_SPEC_CONV2D(NULL, 4, 3, 5, 1, 2, PCL_PADDING_ZERO), PCL_SPEC_RELU,
+        PCL_SPEC_UPSAMPLE(2), PCL_SPEC_CONV2D(NULL, 3, 2, 5, 1, 2, PCL_PADDING_ZERO), PCL_SPEC_BATCHNORM(NULL, 2),
+        PCL_SPEC_RELU,        PCL_SPEC_UPSAMPLE(2), PCL_SPEC_CONV2D(NULL, 2, 1, 7, 1, 3, PCL_PADDING_REPLICATE),
+        PCL_SPEC_TANH,
+    };
+    const int count = (int)(sizeof spec / sizeof *spec);
+    pcl_model *fused, *apart;
+    pcl_tensor *x, *dy, *yf, *ya;
+    OK(pcl_model_build(ctx, spec, count, &fused));
+    OK(pcl_model_build(ctx, spec, count, &apart));
+    OK(pcl_model_init_weights(fused, PCL_INIT_TORCH_DEFAULT, 0, 5));
+    OK(pcl_model_init_weights(apart, PCL_INIT_TORCH_DEFAULT, 0, 5));
+    OK(pcl_tensor_create(ctx, 2, 1, 12, 10, &x));
+    OK(pcl_tensor_create(ctx, 2, 1, 48, 40, &dy));
+    OK(pcl_tensor_init_gaussian(x, 1.0, 6));
+    OK(pcl_tensor_init_gaussian(dy, 1.0, 7));
+    for (int mode = 0; mode < 2; mode++) { /* the first forward of each allocates, reading the variable */
+        pcl_model *warm;
+        OK(pcl_model_build(ctx, spec, count, &warm));
+        OK(pcl_context_finish(ctx));
+        if (mode) setenv("PERCEPTCL_FUSE_UPSAMPLE", "0", 1);
+        OK(pcl_model_forward(warm, x, &yf)); /* the context's scratch grown first */
+        size_t bytes = forward_bytes(mode ? apart : fused, x);
+        OK(pcl_context_finish(ctx));
+        unsetenv("PERCEPTCL_FUSE_UPSAMPLE");
+        pcl_model_destroy(warm);
+        static size_t fused_bytes;
+        if (!mode) fused_bytes = bytes;
+        else
+            ck_assert_uint_eq(bytes + 2 * (444 + 224 + 204) * sizeof(float),
+                              fused_bytes + (2 * 4 * 12 * 10 + 2 * 3 * 24 * 20 + 2 * 2 * 48 * 40) * sizeof(float));
+    }
+    for (int step = 0; step < 2; step++) {
+        OK(pcl_model_zero_grad(fused));
+        OK(pcl_model_zero_grad(apart));
+        OK(pcl_model_forward(fused, x, &yf));
+        OK(pcl_model_forward(apart, x, &ya));
+        assert_close(yf, ya, 1e-5, "training y");
+        OK(pcl_model_backward(fused, dy));
+        OK(pcl_model_backward(apart, dy));
+        for (int i = 0; i < count; i++) {
+            pcl_layer *lf = pcl_model_layer(fused, i), *la = pcl_model_layer(apart, i);
+            for (int p = 0; p < pcl_layer_param_count(lf); p++) {
+                pcl_tensor *gf, *ga;
+                char what[64];
+                OK(pcl_layer_param(lf, p, NULL, &gf, NULL));
+                OK(pcl_layer_param(la, p, NULL, &ga, NULL));
+                snprintf(what, sizeof what, "layer %d parameter %d gradient", i, p);
+                assert_close(gf, ga, 1e-3, what); /* sums of ~10^3 terms; conv 6 bias: 0 up to rounding (the BN) */
+            }
+        }
+    }
+    pcl_model_set_training(fused, 0);
+    pcl_model_set_training(apart, 0);
+    OK(pcl_model_forward(fused, x, &yf));
+    OK(pcl_model_forward(apart, x, &ya));
+    assert_close(yf, ya, 1e-5, "inference y");
+    /* A forward that stops at a fused upsample gives its output. */
+    OK(pcl_model_forward_to(fused, x, 3, &yf));
+    OK(pcl_model_forward_to(apart, x, 3, &ya));
+    ck_assert_int_eq(yf->h, 12);
+    assert_close(yf, ya, 0.0, "upsample output");
+    pcl_tensor_destroy(x), pcl_tensor_destroy(dy);
+    pcl_model_destroy(fused), pcl_model_destroy(apart);
+}
+END_TEST
+
 int main(void)
 {
     pcl_status status = pcl_context_create(NULL, &ctx);
@@ -1122,6 +1232,7 @@ int main(void)
     tcase_add_test(tc, test_init_torch_default);
     tcase_add_test(tc, test_conv_ae_trains);
     tcase_add_test(tc, test_memory);
+    tcase_add_test(tc, test_upsample_conv_fused);
     suite_add_tcase(suite, tc);
     snprintf(work, sizeof work, "/tmp/pcl_model_XXXXXX");
     if (!mkdtemp(work)) return 1;

@@ -27,6 +27,7 @@ typedef struct conv_impl {
     cl_mem wp;              /* the packed weights (W, W^T, flipped or one phase) */
     cl_mem pad, dyq, dwpart; /* direct path: a padded input (or dy), dy in q order, dW partial sums */
     pcl_gemm_scratch gemm; /* shared too */
+    pcl_layer *phases; /* the sub-pixel form's phase layer (conv2d_upsampled.c), made at first use */
 } conv_impl;
 
 enum { P_WEIGHT = 0, P_BIAS = 1 };
@@ -893,9 +894,20 @@ static void destroy(pcl_layer *layer)
 {
     conv_impl *impl = layer->impl;
     pcl_gemm_scratch_release(&impl->gemm);
+    pcl_layer_destroy(impl->phases);
 }
 
 static const pcl_layer_ops ops = {output_shape, forward, backward, destroy};
+
+const pcl_conv2d_config *pcl_conv2d_get_config(const pcl_layer *layer)
+{
+    return &((const conv_impl *)layer->impl)->config;
+}
+
+pcl_layer **pcl_conv2d_phase_layer_slot(pcl_layer *layer)
+{
+    return &((conv_impl *)layer->impl)->phases;
+}
 
 pcl_status pcl_conv2d_forward_relu(pcl_layer *layer, const pcl_tensor *x, pcl_tensor *y, int *fused)
 {

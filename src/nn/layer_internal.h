@@ -60,6 +60,26 @@ int pcl_activation_is_relu(const pcl_layer *layer);
  * would give), else the plain forward (*fused = 0: the ReLU still to run). */
 pcl_status pcl_conv2d_forward_relu(pcl_layer *layer, const pcl_tensor *x, pcl_tensor *y, int *fused);
 
+/* The conv2d's configuration as created. */
+const pcl_conv2d_config *pcl_conv2d_get_config(const pcl_layer *layer);
+
+/* The factor of an upsample layer. */
+int pcl_upsample_factor(const pcl_layer *layer);
+
+/* Nearest 2x upsampling followed by this conv2d, run as one sub-pixel
+ * convolution of the low-resolution input (src/nn/conv2d_upsampled.c): the
+ * model uses it for each upsample + conv2d pair of a decoder, without making
+ * the upsampled map. Applies when pcl_conv2d_takes_upsampled: stride 1, a
+ * square odd kernel >= 5, padding (kernel - 1) / 2. y is n x O x 2h x 2w for
+ * x of n x C x h x w; relu: store ReLU(y) (inference, as forward_relu); the
+ * backward writes dx (x's shape; NULL skips it) and adds to the layer's
+ * parameter gradients, as pcl_layer_backward does. */
+int pcl_conv2d_takes_upsampled(const pcl_layer *layer);
+pcl_status pcl_conv2d_forward_upsampled(pcl_layer *layer, const pcl_tensor *x, pcl_tensor *y, int relu);
+pcl_status pcl_conv2d_backward_upsampled(pcl_layer *layer, const pcl_tensor *x, const pcl_tensor *dy, pcl_tensor *dx);
+/* The sub-pixel form's phase layer, kept (and destroyed) by the conv2d layer. */
+pcl_layer **pcl_conv2d_phase_layer_slot(pcl_layer *layer);
+
 /* Launches an elementwise kernel over count items (1-D). */
 pcl_status pcl_launch_1d(pcl_context *context, cl_kernel kernel, const char *name, size_t count);
 

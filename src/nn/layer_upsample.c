@@ -48,6 +48,11 @@ static pcl_status backward(pcl_layer *layer, const pcl_tensor *x, const pcl_tens
 
 static const pcl_layer_ops ops = {output_shape, forward, backward, NULL};
 
+int pcl_upsample_factor(const pcl_layer *layer)
+{
+    return ((const upsample_impl *)layer->impl)->factor;
+}
+
 pcl_status pcl_upsample_create(pcl_context *context, int factor, pcl_layer **layer)
 {
     if (!layer) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_upsample_create: layer is NULL");

@@ -32,14 +32,18 @@ struct pcl_model {
      * of act[i], grad[i] of grad[i + 1]), and the other gradients are views
      * of two buffers used in turn (a layer's dy in one, its dx in the
      * other: no gradient is needed after the next layer down has read it),
-     * made at the first backward (none for inference). */
+     * made at the first backward (none for inference).
+     * A nearest 2x upsample followed by a conv2d that takes it in sub-pixel
+     * form (layer_internal.h) runs as one step, conv i + 1 reading act[i]
+     * (fused[i]): the upsampled map act[i + 1] and its gradient grad[i + 1]
+     * are not made (act[i + 1] only when a forward_to ends there). */
     int shape[4];
     int allocated, grads_allocated;
     int (*shapes)[4];
     const pcl_tensor *x;
     pcl_tensor **act, **grad;
     pcl_tensor *grad_buffer[2];
-    unsigned char *input_view, *grad_view, *in_place;
+    unsigned char *input_view, *grad_view, *in_place, *fused;
     int batch; /* images in the last forward */
 };
 
@@ -83,9 +87,10 @@ static void free_arrays(pcl_model *m)
     free(m->input_view);
     free(m->grad_view);
     free(m->in_place);
+    free(m->fused);
     m->act = m->grad = NULL;
     m->shapes = NULL;
-    m->input_view = m->grad_view = m->in_place = NULL;
+    m->input_view = m->grad_view = m->in_place = m->fused = NULL;
 }
 
 void pcl_model_destroy(pcl_model *model)
@@ -336,7 +341,8 @@ static pcl_status allocate(pcl_model *m, const int in[4])
         m->input_view = calloc((size_t)L + 1, 1);
         m->grad_view = calloc((size_t)L + 1, 1);
         m->in_place = calloc((size_t)L + 1, 1);
-        if (!m->act || !m->grad || !m->shapes || !m->input_view || !m->grad_view || !m->in_place) {
+        m->fused = calloc((size_t)L + 1, 1);
+        if (!m->act || !m->grad || !m->shapes || !m->input_view || !m->grad_view || !m->in_place || !m->fused) {
             free_arrays(m);
             return pcl_fail(PCL_ERR_OUT_OF_MEMORY, "pcl_model_forward: out of memory");
         }
@@ -345,6 +351,7 @@ static pcl_status allocate(pcl_model *m, const int in[4])
     memset(m->input_view, 0, (size_t)L + 1);
     memset(m->grad_view, 0, (size_t)L + 1);
     memset(m->in_place, 0, (size_t)L + 1);
+    memset(m->fused, 0, (size_t)L + 1);
     PCL_TRY(pcl_model_output_shape(m, in, m->shapes[L]));
     memcpy(m->shapes[0], in, sizeof m->shapes[0]);
     for (int i = 0; i < L; i++) PCL_TRY(pcl_layer_output_shape(m->layers[i], m->shapes[i], m->shapes[i + 1]));
@@ -353,9 +360,14 @@ static pcl_status allocate(pcl_model *m, const int in[4])
      * runs in place when it is an activation and act[i] is the model's own
      * output of a layer i - 1 whose backward does not read it. */
     m->input_view[0] = 1;
+    const char *fuse = getenv("PERCEPTCL_FUSE_UPSAMPLE"); /* "0": run the layers apart (benchmarks, tests) */
+    for (int i = 0; i + 1 < L; i++)
+        m->fused[i] = !(fuse && !strcmp(fuse, "0")) && m->layers[i]->kind == PCL_LAYER_KIND_UPSAMPLE &&
+                      pcl_upsample_factor(m->layers[i]) == 2 && pcl_conv2d_takes_upsampled(m->layers[i + 1]);
     pcl_status status = PCL_OK;
     for (int i = 0; i < L && status == PCL_OK; i++) {
         const int *s = m->shapes[i + 1];
+        if (m->fused[i]) continue; /* act[i + 1] not made */
         m->in_place[i] = m->layers[i]->kind == PCL_LAYER_KIND_ACTIVATION && i >= 1 && !is_reshape(m, i - 1) &&
                          !m->in_place[i - 1] && pcl_layer_backward_ignores_y(m->layers[i - 1]);
         if (is_reshape(m, i) && m->input_view[i])
@@ -390,6 +402,10 @@ static pcl_status allocate_grads(pcl_model *m)
     m->grad_view[L] = 1;
     for (int i = L - 1; i >= 1; i--) {
         const int *s = m->shapes[i];
+        if (m->fused[i - 1]) {
+            in[i] = in[i + 1]; /* not made: the fused conv writes grad[i - 1] from grad[i + 1] */
+            continue;
+        }
         if (is_reshape(m, i) && m->grad_view[i + 1])
             m->grad_view[i] = 1, in[i] = -1; /* made in backward */
         else if (is_reshape(m, i) || (m->in_place[i] && in[i + 1] >= 0))
@@ -406,7 +422,7 @@ static pcl_status allocate_grads(pcl_model *m)
     }
     for (int i = L - 1; i >= 1 && status == PCL_OK; i--) {
         const int *s = m->shapes[i];
-        if (m->grad_view[i]) continue;
+        if (m->grad_view[i] || m->fused[i - 1]) continue;
         if (in[i] == in[i + 1])
             status = pcl_tensor_view(m->grad[i + 1], s[0], s[1], s[2], s[3], &m->grad[i]);
         else
@@ -461,17 +477,29 @@ pcl_status pcl_model_forward_to(pcl_model *model, const pcl_tensor *x, int layer
         /* Inference: a conv2d whose output the next layer, a ReLU, overwrites
          * in place stores that ReLU itself (one memory pass less; SRCNN's
          * separate ReLUs took 5% of `srcnn eval`). */
-        int fused = 0;
-        pcl_status status;
-        if (!model->training && layer->kind == PCL_LAYER_KIND_CONV2D && i + 1 < layers && model->in_place[i + 1] &&
-            pcl_activation_is_relu(model->layers[i + 1]))
-            status = pcl_conv2d_forward_relu(layer, model->act[i], model->act[i + 1], &fused);
-        else
-            status = pcl_layer_forward(layer, model->act[i], model->act[i + 1]);
+        int relu_done = 0;
+        pcl_status status = PCL_OK;
+        if (model->fused[i] && i + 1 < layers) {
+            /* upsample + conv2d as one sub-pixel convolution, with the ReLU
+             * after them in inference as below */
+            relu_done = !model->training && i + 2 < layers && model->in_place[i + 2] &&
+                        pcl_activation_is_relu(model->layers[i + 2]);
+            layer = model->layers[++i];
+            status = pcl_conv2d_forward_upsampled(layer, model->act[i - 1], model->act[i + 1], relu_done);
+        } else if (!model->training && layer->kind == PCL_LAYER_KIND_CONV2D && i + 1 < layers &&
+                   model->in_place[i + 1] && pcl_activation_is_relu(model->layers[i + 1])) {
+            status = pcl_conv2d_forward_relu(layer, model->act[i], model->act[i + 1], &relu_done);
+        } else {
+            if (model->fused[i] && !model->act[i + 1]) { /* a forward_to ending at a fused upsample */
+                const int *s = model->shapes[i + 1];
+                status = pcl_tensor_create(model->context, s[0], s[1], s[2], s[3], &model->act[i + 1]);
+            }
+            if (status == PCL_OK) status = pcl_layer_forward(layer, model->act[i], model->act[i + 1]);
+        }
         if (status != PCL_OK)
             return pcl_fail(status, "model layer %d (%s) forward: %s", i, pcl_layer_kind_name(layer->kind),
                             pcl_last_error());
-        i += fused; /* act[i + 2] is a view of act[i + 1]: the ReLU is done */
+        i += relu_done; /* act[i + 2] is a view of act[i + 1]: the ReLU is done */
     }
     model->batch = x->n;
     *y = model->act[layers];
@@ -506,15 +534,23 @@ pcl_status pcl_model_backward_each(pcl_model *model, const pcl_tensor *dy, pcl_s
         }
         if (layer->kind == PCL_LAYER_KIND_VAE_SAMPLER)
             pcl_vae_sampler_set_kl_weight(layer, (float)(model->kl_weight / model->batch));
-        pcl_status status = pcl_layer_backward(layer, model->act[i], model->act[i + 1], model->grad[i + 1],
-                                               i >= 1 ? model->grad[i] : NULL);
+        int pair = i >= 1 && model->fused[i - 1]; /* conv i of a fused upsample + conv2d */
+        pcl_status status;
+        if (pair)
+            status = pcl_conv2d_backward_upsampled(layer, model->act[i - 1], model->grad[i + 1],
+                                                   i >= 2 ? model->grad[i - 1] : NULL);
+        else
+            status = pcl_layer_backward(layer, model->act[i], model->act[i + 1], model->grad[i + 1],
+                                        i >= 1 ? model->grad[i] : NULL);
         if (status != PCL_OK)
             return pcl_fail(status, "model layer %d (%s) backward: %s", i, pcl_layer_kind_name(layer->kind),
                             pcl_last_error());
-        if (after && (status = after(user, i)) != PCL_OK) {
-            model->grad[L] = NULL;
-            return status;
-        }
+        for (int done = i; done >= i - pair; done--)
+            if (after && (status = after(user, done)) != PCL_OK) {
+                model->grad[L] = NULL;
+                return status;
+            }
+        i -= pair;
     }
     model->grad[L] = NULL;
     return PCL_OK;

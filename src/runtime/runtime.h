@@ -89,6 +89,7 @@ typedef enum pcl_scratch_slot {
     PCL_SCRATCH_SLOT_CONV_PAD,     /* conv2d: a padded (phase-split) input or dy */
     PCL_SCRATCH_SLOT_CONV_DYQ,     /* conv2d: dy re-laid for the weight gradient */
     PCL_SCRATCH_SLOT_CONV_DWPART,  /* conv2d: per-chunk weight-gradient partial sums */
+    PCL_SCRATCH_SLOT_CONV_PHASES,  /* conv2d on an upsampled input: the phase outputs or their gradients */
     PCL_SCRATCH_SLOT_GEMM_A,       /* gemm.c: packed A panels (a shared pcl_gemm_scratch) */
     PCL_SCRATCH_SLOT_GEMM_B,       /* gemm.c: packed B panels */
     PCL_SCRATCH_SLOT_GEMM_PARTIAL, /* gemm.c: split-K partial sums */
