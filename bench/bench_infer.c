@@ -15,11 +15,13 @@
  * The input is uniform in [-1, 1] from a fixed seed (the time does not depend
  * on the values). --dump DIR writes DIR/convae.safetensors (the weights),
  * DIR/convae.in and DIR/convae.out (raw float32, N x 1 x 96 x 96).
+ * FC AE (--fcae N): the same for pcl_arch_fc_binary_ae (app. A.1, 32x32, the
+ * binary code thresholded as at test time), files DIR/fcae.*.
  *
  * Usage: bench_infer --model M.safetensors [--scale 4] [--upscale] [--dump DIR] IMAGE...
- *        bench_infer --convae N [--reps 3] [--dump DIR]
+ *        bench_infer --convae N | --fcae N [--reps 3] [--dump DIR]
  * Prints one JSON line: seconds and cpu_seconds (SRCNN: the network total
- * over the images; conv AE: the median batch; CPU time of all threads),
+ * over the images; autoencoders: the median batch; CPU time of all threads),
  * images, pixels (SRCNN), device. */
 #include "bench_common.h"
 #include "perceptcl/color.h"
@@ -133,15 +135,17 @@ static int run_srcnn(pcl_context *context, const char *model_path, int scale, in
     return 0;
 }
 
-static int run_convae(pcl_context *context, int batch, int reps, const char *dump)
+/* A batch of one autoencoder in inference mode (--convae, --fcae); name: its files' prefix. */
+static int run_batch(pcl_context *context, const pcl_architecture *arch, const char *name, int batch, int reps,
+                     const char *dump)
 {
-    const pcl_architecture *arch = &pcl_arch_conv_ae_96;
     pcl_model *model = NULL;
     CHECK(pcl_model_build_architecture(context, arch, &model));
     CHECK(pcl_model_init_weights(model, PCL_INIT_TORCH_DEFAULT, 0, 1));
     pcl_model_set_training(model, 0);
     const int side = arch->input[1];
     const size_t n = (size_t)batch * side * side;
+    char file[64];
     float *input = malloc(n * sizeof *input), *output = malloc(n * sizeof *output);
     double *seconds = calloc((size_t)reps, sizeof *seconds), *cpu = calloc((size_t)reps, sizeof *cpu);
     if (!input || !output || !seconds || !cpu) {
@@ -168,10 +172,12 @@ static int run_convae(pcl_context *context, int batch, int reps, const char *dum
     }
     if (dump) {
         char path[4096];
-        snprintf(path, sizeof path, "%s/convae.safetensors", dump);
+        snprintf(path, sizeof path, "%s/%s.safetensors", dump, name);
         CHECK(pcl_model_save(model, path, NULL));
-        write_floats(dump, "convae.in", input, n);
-        write_floats(dump, "convae.out", output, n);
+        snprintf(file, sizeof file, "%s.in", name);
+        write_floats(dump, file, input, n);
+        snprintf(file, sizeof file, "%s.out", name);
+        write_floats(dump, file, output, n);
     }
     double macs, first;
     CHECK(arch_macs(arch, batch, &macs, &first));
@@ -191,7 +197,7 @@ static int run_convae(pcl_context *context, int batch, int reps, const char *dum
 int main(int argc, char **argv)
 {
     const char *model_path = NULL, *dump = NULL;
-    int scale = 4, upscale = 0, convae = 0, reps = 3, first = 1;
+    int scale = 4, upscale = 0, convae = 0, fcae = 0, reps = 3, first = 1;
     for (; first < argc && !strncmp(argv[first], "--", 2); first += 2) {
         if (!strcmp(argv[first], "--upscale")) {
             upscale = 1;
@@ -203,17 +209,21 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[first], "--scale")) scale = atoi(argv[first + 1]);
         else if (!strcmp(argv[first], "--dump")) dump = argv[first + 1];
         else if (!strcmp(argv[first], "--convae")) convae = atoi(argv[first + 1]);
+        else if (!strcmp(argv[first], "--fcae")) fcae = atoi(argv[first + 1]);
         else if (!strcmp(argv[first], "--reps")) reps = atoi(argv[first + 1]);
         else break;
     }
-    if (convae ? (convae < 1 || reps < 1 || first < argc) : (!model_path || first >= argc || scale < 2)) {
+    const int batch = convae ? convae : fcae;
+    if (convae || fcae ? (batch < 1 || reps < 1 || first < argc || (convae && fcae))
+                       : (!model_path || first >= argc || scale < 2)) {
         fprintf(stderr, "usage: bench_infer --model M.safetensors [--scale 4] [--upscale] [--dump DIR] IMAGE...\n"
-                        "       bench_infer --convae N [--reps 3] [--dump DIR]\n");
+                        "       bench_infer --convae N | --fcae N [--reps 3] [--dump DIR]\n");
         return 2;
     }
     pcl_context *context = NULL;
     CHECK(pcl_context_create(NULL, &context));
-    int rc = convae ? run_convae(context, convae, reps, dump)
+    int rc = convae ? run_batch(context, &pcl_arch_conv_ae_96, "convae", batch, reps, dump)
+             : fcae ? run_batch(context, &pcl_arch_fc_binary_ae, "fcae", batch, reps, dump)
                     : run_srcnn(context, model_path, scale, upscale, dump, argv + first, argc - first);
     pcl_context_destroy(context);
     return rc;

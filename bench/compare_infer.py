@@ -28,6 +28,12 @@ initialisation, seed 1, loaded from the safetensors it writes) and the same inpu
 time of one batch (upload, forward, download for perceptcl), median of --reps batches
 after one warm-up, per process.
 
+FC AE (--fcae N): the same for pcl_arch_fc_binary_ae (app. A.1: dense 1024-8192-...-256,
+the code thresholded to -1/+1 as at test time, the mirrored decoder) against models.py's
+FCAE, N 32x32 images. A code bit whose pre-activation lies within float32 rounding of 0 may
+come out differently on the two sides; the output comparison reports how many images differ
+by more than 1e-3.
+
 Wall-clock and CPU seconds (all threads; the net rows: the network span only, the app rows:
 the whole process) both: on a shared machine the CPU time is the steadier of the two.
 The inputs PyTorch sees are the ones perceptcl prepared (bench_infer --dump, once, before
@@ -36,7 +42,7 @@ the timed runs), and the two outputs are compared (max abs difference).
 Usage (from the repository root, after `ninja -C build`):
   /usr/bin/python3 bench/compare_infer.py [--rounds 3] [--build build] [--data DIR]
       [--model models/srcnn_x4_mse.safetensors] [--scale 4] [--work /tmp/compare_infer]
-      [--upscale IMAGE | --convae 64 [--reps 3]]
+      [--upscale IMAGE | --convae 64 [--reps 3] | --fcae 256 [--reps 3]]
       [--base-app OTHER_BUILD/apps/perceptcl] [--peak-fma PEAK_FMA_BINARY]
 Python is only the harness; PyTorch is Debian's python3-torch (/usr/bin/python3).
 """
@@ -111,8 +117,20 @@ def torch_worker(args):
                       "threads": torch.get_num_threads()}))
 
 
-def convae_worker(args):
-    """Times PyTorch's conv AE on perceptcl's weights and input; writes its output; prints JSON."""
+# Per autoencoder: its models.py class, the image side, perceptcl's layer indices (its tensor
+# names) -> the module path in the PyTorch model, and the output's last layer.
+AUTOENCODERS = {
+    "convae": dict(cls="ConvAE", side=96, what="conv AE (pcl_arch_conv_ae_96)",
+                   modules={0: "encoder.0", 2: "encoder.2", 4: "encoder.4", 6: "encoder.7", 8: "decoder.0",
+                            12: "decoder.4", 15: "decoder.7", 18: "decoder.10"}),
+    "fcae": dict(cls="FCAE", side=32, what="FC binary AE (pcl_arch_fc_binary_ae)",
+                 modules={**{2 * i: f"encoder.{2 * i}" for i in range(6)},
+                          **{12 + 2 * i: f"decoder.{2 * i}" for i in range(6)}}),
+}
+
+
+def ae_worker(args, kind):
+    """Times PyTorch's autoencoder on perceptcl's weights and input; writes its output; prints JSON."""
     import numpy as np
     import torch
     torch.set_num_threads(2)
@@ -120,18 +138,18 @@ def convae_worker(args):
                                     "torch_ref"))
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "shared", "bench",
                                     "torch_ref"))
-    from models import ConvAE
-    net = ConvAE().eval()
-    # perceptcl's layer index (its tensor names) -> the module of models.ConvAE
-    modules = {0: net.encoder[0], 2: net.encoder[2], 4: net.encoder[4], 6: net.encoder[7], 8: net.decoder[0],
-               12: net.decoder[4], 15: net.decoder[7], 18: net.decoder[10]}
-    w = load_safetensors(os.path.join(args.work, "convae.safetensors"))
+    import models
+    ae = AUTOENCODERS[kind]
+    net = getattr(models, ae["cls"])().eval()
+    batch = getattr(args, kind)
+    w = load_safetensors(os.path.join(args.work, kind + ".safetensors"))
     with torch.no_grad():
-        for index, m in modules.items():
-            m.weight.copy_(w[f"{index}.weight"])
-            m.bias.copy_(w[f"{index}.bias"])
-    raw = np.fromfile(os.path.join(args.work, "convae.in"), dtype="<f4")
-    x = torch.from_numpy(raw.reshape(args.convae, 1, 96, 96))
+        for index, path in ae["modules"].items():
+            m = net.get_submodule(path)
+            m.weight.copy_(w[f"{index}.weight"].reshape(m.weight.shape))
+            m.bias.copy_(w[f"{index}.bias"].reshape(m.bias.shape))
+    raw = np.fromfile(os.path.join(args.work, kind + ".in"), dtype="<f4")
+    x = torch.from_numpy(raw.reshape(batch, 1, ae["side"], ae["side"]))
     seconds, cpu_seconds = [], []
     with torch.inference_mode():
         y = net(x)  # warm-up, as bench_infer's
@@ -140,9 +158,9 @@ def convae_worker(args):
             y = net(x)
             seconds.append(time.perf_counter() - t0)
             cpu_seconds.append(time.process_time() - c0)
-    y.numpy().astype("<f4").tofile(os.path.join(args.work, "convae.torch"))
+    y.numpy().astype("<f4").tofile(os.path.join(args.work, kind + ".torch"))
     print(json.dumps({"seconds": statistics.median(seconds), "cpu_seconds": statistics.median(cpu_seconds),
-                      "seconds_each": seconds, "images": args.convae, "torch": torch.__version__,
+                      "seconds_each": seconds, "images": batch, "torch": torch.__version__,
                       "threads": torch.get_num_threads()}))
 
 
@@ -315,12 +333,13 @@ def run_srcnn(args):
         print(f"PNG files: {sizes}; pixels {'identical' if same else 'not compared (no PIL)' if same is None else 'DIFFER'}")
 
 
-def run_convae(args):
+def run_ae(args, kind):
     os.makedirs(args.work, exist_ok=True)
-    bench = [os.path.join(args.build, "bench", "bench_infer"), "--convae", str(args.convae)]
+    batch = getattr(args, kind)
+    bench = [os.path.join(args.build, "bench", "bench_infer"), "--" + kind, str(batch)]
     out, _, _, _ = timed(bench + ["--reps", "1", "--dump", args.work], args.timeout)  # weights, input, output
     info = last_json(out)
-    torch_cmd = ["/usr/bin/python3", os.path.abspath(__file__), "--convae-worker", "--convae", str(args.convae),
+    torch_cmd = ["/usr/bin/python3", os.path.abspath(__file__), "--ae-worker", kind, "--" + kind, str(batch),
                  "--reps", str(args.reps), "--work", args.work]
     rows, cpu, rss, peaks, load_start = start_rows(["torch net", "pcl net"])
     torch_version = "?"
@@ -329,21 +348,23 @@ def run_convae(args):
         torch_version = net_round(torch_cmd, bench + ["--reps", str(args.reps)], rows, cpu, rss, args.timeout)
         print(f"round {r + 1}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in rows.items()), file=sys.stderr)
     import numpy as np
-    a = np.fromfile(os.path.join(args.work, "convae.out"), dtype="<f4")
-    b = np.fromfile(os.path.join(args.work, "convae.torch"), dtype="<f4")
+    side = AUTOENCODERS[kind]["side"]
+    a = np.fromfile(os.path.join(args.work, kind + ".out"), dtype="<f4")
+    b = np.fromfile(os.path.join(args.work, kind + ".torch"), dtype="<f4")
     if a.shape != b.shape or not np.all(np.isfinite(a)):
-        raise SystemExit("conv AE outputs differ in size or are not finite")
-    worst = float(np.max(np.abs(a.astype(np.float64) - b)))
-    print(f"conv AE (pcl_arch_conv_ae_96) reconstruction, batch {args.convae} x 96x96, inference mode, "
+        raise SystemExit(f"{kind} outputs differ in size or are not finite")
+    diff = np.abs(a.astype(np.float64) - b).reshape(batch, side * side)
+    print(f"{AUTOENCODERS[kind]['what']} reconstruction, batch {batch} x {side}x{side}, inference mode, "
           f"PyTorch-default weights (seed 1); per process one warm-up batch, then the median of {args.reps}")
     print_machine(info["device"], torch_version, args.rounds, peaks, load_start)
     flop = info["flop"]
     med = {k: statistics.median(v) for k, v in rows.items()}
     print(f"network: {flop / 1e9:.1f} GFLOP per batch; torch {flop / med['torch net'] / 1e9:.1f} GFLOP/s, "
           f"perceptcl {flop / med['pcl net'] / 1e9:.1f} GFLOP/s (wall clock)")
-    print_table(rows, cpu, rss, "torch net", ("images/s", lambda sec: f"{args.convae / sec:.2f}"))
-    print(f"outputs: max |perceptcl - PyTorch| = {worst:.3g} (tanh output, max |output| {np.max(np.abs(b)):.3g}, "
-          f"mean |output| {np.mean(np.abs(b)):.3g})")
+    print_table(rows, cpu, rss, "torch net", ("images/s", lambda sec: f"{batch / sec:.2f}"))
+    print(f"outputs: max |perceptcl - PyTorch| = {diff.max():.3g} (tanh output, max |output| {np.max(np.abs(b)):.3g}, "
+          f"mean |output| {np.mean(np.abs(b)):.3g}); images differing by more than 1e-3: "
+          f"{int(np.sum(diff.max(axis=1) > 1e-3))} of {batch}")
 
 
 def main():
@@ -357,18 +378,19 @@ def main():
     ap.add_argument("--timeout", type=int, default=1800)
     ap.add_argument("--upscale", metavar="IMAGE", help="time `srcnn upscale` of IMAGE instead of `srcnn eval`")
     ap.add_argument("--convae", type=int, metavar="N", help="the conv AE's reconstruction of N 96x96 images instead")
-    ap.add_argument("--reps", type=int, default=3, help="conv AE: timed batches per process (median)")
+    ap.add_argument("--fcae", type=int, metavar="N", help="the FC binary AE's reconstruction of N 32x32 images instead")
+    ap.add_argument("--reps", type=int, default=3, help="autoencoders: timed batches per process (median)")
     ap.add_argument("--peak-fma", help="../shared/bench/roofline/peak_fma.c built: run once per round (2 threads)")
     ap.add_argument("--base-app", help="another build's perceptcl: its srcnn eval / upscale timed too (before/after)")
     ap.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
-    ap.add_argument("--convae-worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--ae-worker", choices=sorted(AUTOENCODERS), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.torch_worker:
         return torch_worker(args)
-    if args.convae_worker:
-        return convae_worker(args)
-    if args.convae:
-        return run_convae(args)
+    if args.ae_worker:
+        return ae_worker(args, args.ae_worker)
+    if args.convae or args.fcae:
+        return run_ae(args, "convae" if args.convae else "fcae")
     return run_srcnn(args)
 
 
