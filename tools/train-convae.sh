@@ -9,8 +9,10 @@
 # T91 windows, BSD100 windows for validation, the 256 real STL-10 images for test), e.g.
 # DATA_DIR = ../shared/datasets. `perceptcl convae --help` has the details.
 # Rerunning continues where a run stopped (--resume) and skips finished models.
-# Cost on the 2-core Xeon development VM: ~12 images/s per training step (bench W4a), i.e.
-# ~28 minutes per 20,000-window epoch of the substitute; early stopping decides the number.
+# Cost on the 2-core Xeon development VM, with the sub-pixel decoder: 10.8 images/s per training
+# step when the machine is quiet (bench W4a, bench/RESULTS.md), i.e. ~31 minutes per 20,000-window
+# epoch of the substitute; the first MSE epoch took 48 minutes beside other work (7.0 images/s,
+# 2026-12-06); early stopping decides the number of epochs.
 # usage: sh tools/train-convae.sh DATA_DIR OUT_DIR [BUILD_DIR]
 set -eu
 usage="usage: sh tools/train-convae.sh DATA_DIR OUT_DIR [BUILD_DIR]"

@@ -16,11 +16,13 @@
 # (default 5,000: one pass over the subset) and at most SELECT_EPOCHS epochs (default 20) for the
 # 12 grid runs; FINAL_EPOCHS (default 100) for the three final runs. Rerunning continues where a
 # run stopped (--resume) and skips finished steps. Seeds: 1 everywhere.
-# Cost on the 2-core Xeon development VM, estimated (not measured for the EL-VAE): the conv AE's
-# ~12 images/s per training step (bench W4a; the EL-VAE's head has 128 more outputs), i.e. ~7 min
-# per 5,000-record epoch, ~2.3 h per grid run of 20 epochs, ~28 h for the 12; ~28 min per
-# 20,000-window epoch of the final runs; early stopping decides the number of epochs. Measured
-# once: 1.9 images/s (batch 16, 4 steps) with the machine's load average at 7.7 (other jobs).
+# Cost on the 2-core Xeon development VM, estimated from the conv AE (not measured for the EL-VAE,
+# whose head has 128 more outputs): 10.8 images/s per training step on a quiet machine (bench W4a,
+# with the sub-pixel decoder), i.e. ~8 min per 5,000-record epoch, ~2.6 h per grid run of 20
+# epochs, ~31 h for the 12; ~31 min per 20,000-window epoch of the final runs; each run first
+# computes its loss normaliser over 20,000 records (a few minutes); early stopping decides the
+# number of epochs. Measured once, before the sub-pixel decoder: 1.9 images/s (batch 16, 4 steps)
+# with the machine's load average at 7.7 (other jobs).
 # A model file is ~146 MB (36.6 M parameters): keep them out of git.
 # usage: sh tools/train-elvae.sh DATA_DIR OUT_DIR [BUILD_DIR]
 set -eu
