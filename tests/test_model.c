@@ -1157,6 +1157,7 @@ START_TEST(test_upsample_conv_fused)
     OK(pcl_tensor_create(ctx, 2, 1, 48, 40, &dy));
     OK(pcl_tensor_init_gaussian(x, 1.0, 6));
     OK(pcl_tensor_init_gaussian(dy, 1.0, 7));
+    size_t fused_bytes = 0;
     for (int mode = 0; mode < 2; mode++) { /* the first forward of each allocates, reading the variable */
         pcl_model *warm;
         OK(pcl_model_build(ctx, spec, count, &warm));
@@ -1167,8 +1168,8 @@ START_TEST(test_upsample_conv_fused)
         OK(pcl_context_finish(ctx));
         unsetenv("PERCEPTCL_FUSE_UPSAMPLE");
         pcl_model_destroy(warm);
-        static size_t fused_bytes;
-        if (!mode) fused_bytes = bytes;
+        if (!mode)
+            fused_bytes = bytes;
         else
             ck_assert_uint_eq(bytes + 2 * (444 + 224 + 204) * sizeof(float),
                               fused_bytes + (2 * 4 * 12 * 10 + 2 * 3 * 24 * 20 + 2 * 2 * 48 * 40) * sizeof(float));
