@@ -411,36 +411,32 @@ __kernel void wpack_a(const int O, const int K, __global const float *w, __globa
 }
 
 #ifndef DQ
-#define DQ 2 /* float16 vectors of outputs per item: 32 or 48 consecutive q */
+#define DQ 2 /* float16 vectors of outputs per item (2, 3, 4 or 6): 16 DQ consecutive q */
 #endif
 #define QW (16 * DQ)
-#if DQ == 3
-#define D_DECL(i) float16 d##i##0 = (float16)(0.0f), d##i##1 = (float16)(0.0f), d##i##2 = (float16)(0.0f);
-#define D_UPD(i)                               \
-    {                                          \
-        const float16 av = (float16)(ap[i]);   \
-        d##i##0 = fma(av, b0, d##i##0);        \
-        d##i##1 = fma(av, b1, d##i##1);        \
-        d##i##2 = fma(av, b2, d##i##2);        \
+/* X(i, j) for the DQ vectors j of output row i (its own paste: PASTE is
+ * already being expanded where these are used) */
+#define QV_2(X, i) X(i, 0) X(i, 1)
+#define QV_3(X, i) QV_2(X, i) X(i, 2)
+#define QV_4(X, i) QV_3(X, i) X(i, 3)
+#define QV_6(X, i) QV_4(X, i) X(i, 4) X(i, 5)
+#define QPASTE_(a, b) a##b
+#define QPASTE(a, b) QPASTE_(a, b)
+#define FOR_QV(X, i) QPASTE(QV_, DQ)(X, i)
+#define D_DECL1(i, j) float16 d##i##_##j = (float16)(0.0f);
+#define D_DECL(i) FOR_QV(D_DECL1, i)
+#define D_FMA1(i, j) d##i##_##j = fma(av, b##j, d##i##_##j);
+#define D_UPD(i)                             \
+    {                                        \
+        const float16 av = (float16)(ap[i]); \
+        FOR_QV(D_FMA1, i)                    \
     }
-#define D_SAVE(i) vstore16(d##i##0, 0, out + i * QW), vstore16(d##i##1, 0, out + i * QW + 16), \
-                  vstore16(d##i##2, 0, out + i * QW + 32);
-#define D_LOADB const float16 b0 = vload16(0, xr + vo), b1 = vload16(0, xr + vo + 16), b2 = vload16(0, xr + vo + 32);
-#define D_LOADB_SAFE                                                                                   \
-    const float16 b0 = load16_safe(x, row + vo, total), b1 = load16_safe(x, row + vo + 16, total), \
-                  b2 = load16_safe(x, row + vo + 32, total);
-#else
-#define D_DECL(i) float16 d##i##0 = (float16)(0.0f), d##i##1 = (float16)(0.0f);
-#define D_UPD(i)                               \
-    {                                          \
-        const float16 av = (float16)(ap[i]);   \
-        d##i##0 = fma(av, b0, d##i##0);        \
-        d##i##1 = fma(av, b1, d##i##1);        \
-    }
-#define D_SAVE(i) vstore16(d##i##0, 0, out + i * QW), vstore16(d##i##1, 0, out + i * QW + 16);
-#define D_LOADB const float16 b0 = vload16(0, xr + vo), b1 = vload16(0, xr + vo + 16);
-#define D_LOADB_SAFE const float16 b0 = load16_safe(x, row + vo, total), b1 = load16_safe(x, row + vo + 16, total);
-#endif
+#define D_SAVE1(i, j) vstore16(d##i##_##j, 0, out + i * QW + 16 * j);
+#define D_SAVE(i) FOR_QV(D_SAVE1, i)
+#define D_LOADB1(i, j) const float16 b##j = vload16(0, xr + vo + 16 * j);
+#define D_LOADB FOR_QV(D_LOADB1, 0)
+#define D_LOADB_SAFE1(i, j) const float16 b##j = load16_safe(x, row + vo + 16 * j, total);
+#define D_LOADB_SAFE FOR_QV(D_LOADB_SAFE1, 0)
 #define D_ROWS PASTE(RW_, MR)
 
 static float16 load16_safe(__global const float *x, const long idx, const long total)

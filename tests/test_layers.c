@@ -271,9 +271,10 @@ static pcl_gemm_backend gemm_variant(int i)
      * and weight gradients accumulated over chunks). */
     if (i == 1) setenv("PERCEPTCL_CONV_CHUNK", "1", 1);
     else unsetenv("PERCEPTCL_CONV_CHUNK");
-    /* Variant 0: the direct convolution with 48 outputs per item, and dw_ot
+    /* Variant 0: the direct convolution with 32 outputs per item (the default
+     * takes 48-96, by output rows per item), and dw_ot
      * with 32 channels per item where it would take 64. */
-    if (i == 0) setenv("PERCEPTCL_CONV_DQ", "3", 1), setenv("PERCEPTCL_CONV_OV", "2", 1);
+    if (i == 0) setenv("PERCEPTCL_CONV_DQ", "2", 1), setenv("PERCEPTCL_CONV_OV", "2", 1);
     else unsetenv("PERCEPTCL_CONV_DQ"), unsetenv("PERCEPTCL_CONV_OV");
     /* Variant 5: dw_direct (lane sums) where dw_ot would apply. */
     if (i == 5) setenv("PERCEPTCL_CONV_DW", "lanes", 1);

@@ -13,12 +13,15 @@
 # step when the machine is quiet (bench W4a, bench/RESULTS.md), i.e. ~31 minutes per 20,000-window
 # epoch of the substitute; the first MSE epoch took 48 minutes beside other work (7.0 images/s,
 # 2026-12-06); early stopping decides the number of epochs.
-# usage: sh tools/train-convae.sh DATA_DIR OUT_DIR [BUILD_DIR]
+# EPOCHS caps each net's training (default 100, i.e. early stopping decides); the committed
+# report (reports/convae/) used 6 per net, all that fits the 2-core VM's sessions.
+# usage: sh tools/train-convae.sh DATA_DIR OUT_DIR [BUILD_DIR] [EPOCHS]
 set -eu
-usage="usage: sh tools/train-convae.sh DATA_DIR OUT_DIR [BUILD_DIR]"
+usage="usage: sh tools/train-convae.sh DATA_DIR OUT_DIR [BUILD_DIR] [EPOCHS]"
 data=${1:?$usage}
 out=${2:?$usage}
 perceptcl=${3:-build}/apps/perceptcl
+epochs=${4:-100}
 mkdir -p "$out"
 # train LOSS: one resumable run writing $out/LOSS.safetensors, LOSS.csv, LOSS.svg
 train() {
@@ -27,7 +30,7 @@ train() {
   resume=""
   [ -f "$out/$loss.safetensors.train" ] && resume="--resume"
   nice "$perceptcl" convae train --loss "$loss" --data "$data" --seed 1 --batch 64 --lr 1e-4 \
-    --epochs 100 --patience 5 --out "$out/$loss.safetensors" --log "$out/$loss.csv" --curve "$out/$loss.svg" \
+    --epochs "$epochs" --patience 5 --out "$out/$loss.safetensors" --log "$out/$loss.csv" --curve "$out/$loss.svg" \
     $resume
 }
 train mse

@@ -329,7 +329,6 @@ static pcl_status packed_backward(pcl_layer *layer, const pcl_tensor *x, const p
 #define DIRECT_SLACK 64            /* zero floats after a padded copy */
 #define DW_ITEM_Q 704
 #define DYQ_CHUNK_FLOATS ((size_t)1 << 24)
-#define DIRECT_DQ 2 /* 3 measured within the noise of 2 (RESULTS.md) */
 #define DIRECT_MAX_STRIDE 4
 
 /* The forward takes the direct path with zero or replicate padding; the
@@ -351,19 +350,22 @@ static int rows_for(int channels)
     return channels >= 8 ? 8 : channels >= 4 ? 4 : channels >= 2 ? 2 : 1;
 }
 
-/* conv_direct's outputs per item: DQ float16 vectors along q (PERCEPTCL_CONV_DQ
- * = 2 or 3 overrides, for tuning and tests). */
-static int direct_dq(void)
+/* conv_direct's outputs per item for MR output rows: DQ float16 vectors
+ * along q. Fewer rows get more vectors, so that MR x DQ independent sums
+ * hide the FMA latency (a 32 -> 1 layer with 2 ran at 15-45 GFLOP/s);
+ * PERCEPTCL_CONV_DQ = 2, 3, 4 or 6 overrides, for tuning and tests. */
+static int direct_dq(int mr)
 {
     const char *env = getenv("PERCEPTCL_CONV_DQ");
-    if (env && (atoi(env) == 2 || atoi(env) == 3)) return atoi(env);
-    return DIRECT_DQ;
+    int forced = env ? atoi(env) : 0;
+    if (forced == 2 || forced == 3 || forced == 4 || forced == 6) return forced;
+    return mr >= 8 ? 3 : mr >= 4 ? 4 : 6;
 }
 
 static const char *direct_options(int mr, int mo, int stride, char *buffer, size_t size)
 {
     snprintf(buffer, size, "-DREPLICATE=0 -DMR=%d -DNR=32 -DMO=%d -DMT=%d -DDQ=%d -DST=%d", mr, mo, mo == 4 ? 4 : 8,
-             direct_dq(), stride);
+             direct_dq(mr), stride);
     return buffer;
 }
 
@@ -504,7 +506,7 @@ static pcl_status direct_conv(pcl_layer *layer, int mr, cl_mem in, cl_long total
                                 sizeof xoff, &xoff, sizeof yoff, &yoff, sizeof d->row_lo, &d->row_lo,
                                 sizeof d->row_hi, &d->row_hi, sizeof fuse_relu, &fuse_relu));
     size_t q = (size_t)d->Ho * d->Wq;
-    size_t qw = 16 * (size_t)direct_dq();
+    size_t qw = 16 * (size_t)direct_dq(mr);
     size_t global[3] = {(size_t)(d->O + mr - 1) / mr, (q + qw - 1) / qw, (size_t)d->n};
     return pcl_kernel_launch(ctx, kernel, "conv_direct", 3, global, NULL);
 }
