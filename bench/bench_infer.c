@@ -14,12 +14,25 @@
  * untimed warm-up, then --reps timed batches (upload, forward, download).
  * The input is uniform in [-1, 1] from a fixed seed (the time does not depend
  * on the values). --dump DIR writes DIR/convae.safetensors (the weights),
- * DIR/convae.in and DIR/convae.out (raw float32, N x 1 x 96 x 96).
+ * DIR/convae.in and DIR/convae.out (raw float32, N x 1 x 96 x 96: the
+ * batch in the architecture's input shape, and its output).
  * FC AE (--fcae N): the same for pcl_arch_fc_binary_ae (app. A.1, 32x32, the
  * binary code thresholded as at test time), files DIR/fcae.*.
+ * EL-VAE (--elvae N): pcl_arch_elvae_96 (app. B, 96x96) as `elvae
+ * reconstruct` runs it: in inference mode the VAE sampler passes the
+ * posterior mode z = mu on (no noise; it still computes the per-image KL),
+ * files DIR/elvae.*.
+ * Yale B AE (--yaleb N): pcl_arch_yaleb_ae_48 (app. C, 48x48, batch
+ * normalisation) as `yaleb reconstruct` runs it: inference mode, each batch
+ * normalisation with its running statistics. So that those are not the
+ * initial 0 / 1 (nearly the identity, which would not show whether the
+ * other side reads them), a network with batch normalisation first runs one
+ * untimed training-mode forward of the batch (running statistics updated
+ * with momentum 0.1); DIR/yaleb.safetensors holds them ("1.running_mean",
+ * "1.running_var", ...). Files DIR/yaleb.*.
  *
  * Usage: bench_infer --model M.safetensors [--scale 4] [--upscale] [--dump DIR] IMAGE...
- *        bench_infer --convae N | --fcae N [--reps 3] [--dump DIR]
+ *        bench_infer --convae N | --fcae N | --elvae N | --yaleb N [--reps 3] [--dump DIR]
  * Prints one JSON line: seconds and cpu_seconds (SRCNN: the network total
  * over the images; autoencoders: the median batch; CPU time of all threads),
  * images, pixels (SRCNN), device. */
@@ -135,18 +148,29 @@ static int run_srcnn(pcl_context *context, const char *model_path, int scale, in
     return 0;
 }
 
-/* A batch of one autoencoder in inference mode (--convae, --fcae); name: its files' prefix. */
+/* Whether arch has a batch normalisation (running statistics to set). */
+static int has_batchnorm(const pcl_architecture *arch)
+{
+    for (int i = 0; i < arch->count; i++)
+        if (arch->spec[i].kind == PCL_LAYER_KIND_BATCHNORM) return 1;
+    return 0;
+}
+
+/* A batch of one autoencoder in inference mode (--convae, --fcae, --elvae,
+ * --yaleb); name: its files' prefix. */
 static int run_batch(pcl_context *context, const pcl_architecture *arch, const char *name, int batch, int reps,
                      const char *dump)
 {
     pcl_model *model = NULL;
     CHECK(pcl_model_build_architecture(context, arch, &model));
     CHECK(pcl_model_init_weights(model, PCL_INIT_TORCH_DEFAULT, 0, 1));
-    pcl_model_set_training(model, 0);
-    const int side = arch->input[1];
-    const size_t n = (size_t)batch * side * side;
+    const int in_shape[4] = {batch, arch->input[0], arch->input[1], arch->input[2]};
+    int out_shape[4];
+    CHECK(pcl_model_output_shape(model, in_shape, out_shape));
+    const size_t n = (size_t)batch * arch->input[0] * arch->input[1] * arch->input[2];
+    const size_t n_out = (size_t)out_shape[0] * out_shape[1] * out_shape[2] * out_shape[3];
     char file[64];
-    float *input = malloc(n * sizeof *input), *output = malloc(n * sizeof *output);
+    float *input = malloc(n * sizeof *input), *output = malloc(n_out * sizeof *output);
     double *seconds = calloc((size_t)reps, sizeof *seconds), *cpu = calloc((size_t)reps, sizeof *cpu);
     if (!input || !output || !seconds || !cpu) {
         fprintf(stderr, "bench_infer: out of memory\n");
@@ -158,8 +182,11 @@ static int run_batch(pcl_context *context, const pcl_architecture *arch, const c
         input[i] = (float)((state * 0x2545F4914F6CDD1Dull) >> 40) / 8388608.0f - 1.0f;
     }
     pcl_tensor *x = NULL, *y = NULL;
-    CHECK(pcl_tensor_create(context, batch, 1, side, side, &x));
+    CHECK(pcl_tensor_create(context, batch, arch->input[0], arch->input[1], arch->input[2], &x));
     CHECK(pcl_tensor_upload(x, input));
+    if (has_batchnorm(arch)) /* running statistics other than the initial 0 / 1 */
+        CHECK(pcl_model_forward(model, x, &y));
+    pcl_model_set_training(model, 0);
     CHECK(pcl_model_forward(model, x, &y)); /* warm-up: kernel builds, buffers */
     CHECK(pcl_tensor_download(y, output));  /* waits for it: else the first timed batch runs it too */
     for (int r = 0; r < reps; r++) {
@@ -177,7 +204,7 @@ static int run_batch(pcl_context *context, const pcl_architecture *arch, const c
         snprintf(file, sizeof file, "%s.in", name);
         write_floats(dump, file, input, n);
         snprintf(file, sizeof file, "%s.out", name);
-        write_floats(dump, file, output, n);
+        write_floats(dump, file, output, n_out);
     }
     double macs, first;
     CHECK(arch_macs(arch, batch, &macs, &first));
@@ -196,8 +223,16 @@ static int run_batch(pcl_context *context, const pcl_architecture *arch, const c
 
 int main(int argc, char **argv)
 {
+    static const struct {
+        const char *name; /* --NAME N, the dumped files' prefix */
+        const pcl_architecture *arch;
+    } autoencoders[] = {{"convae", &pcl_arch_conv_ae_96},
+                        {"fcae", &pcl_arch_fc_binary_ae},
+                        {"elvae", &pcl_arch_elvae_96},
+                        {"yaleb", &pcl_arch_yaleb_ae_48}};
+    const int kinds = (int)(sizeof autoencoders / sizeof autoencoders[0]);
     const char *model_path = NULL, *dump = NULL;
-    int scale = 4, upscale = 0, convae = 0, fcae = 0, reps = 3, first = 1;
+    int scale = 4, upscale = 0, reps = 3, first = 1, batch = 0, chosen = -1, several = 0;
     for (; first < argc && !strncmp(argv[first], "--", 2); first += 2) {
         if (!strcmp(argv[first], "--upscale")) {
             upscale = 1;
@@ -205,26 +240,28 @@ int main(int argc, char **argv)
             continue;
         }
         if (first + 1 >= argc) break;
-        if (!strcmp(argv[first], "--model")) model_path = argv[first + 1];
+        int k = 0;
+        while (k < kinds && strcmp(argv[first] + 2, autoencoders[k].name)) k++;
+        if (k < kinds) {
+            several |= chosen >= 0;
+            chosen = k;
+            batch = atoi(argv[first + 1]);
+        } else if (!strcmp(argv[first], "--model")) model_path = argv[first + 1];
         else if (!strcmp(argv[first], "--scale")) scale = atoi(argv[first + 1]);
         else if (!strcmp(argv[first], "--dump")) dump = argv[first + 1];
-        else if (!strcmp(argv[first], "--convae")) convae = atoi(argv[first + 1]);
-        else if (!strcmp(argv[first], "--fcae")) fcae = atoi(argv[first + 1]);
         else if (!strcmp(argv[first], "--reps")) reps = atoi(argv[first + 1]);
         else break;
     }
-    const int batch = convae ? convae : fcae;
-    if (convae || fcae ? (batch < 1 || reps < 1 || first < argc || (convae && fcae))
-                       : (!model_path || first >= argc || scale < 2)) {
+    if (chosen >= 0 ? (batch < 1 || reps < 1 || first < argc || several)
+                    : (!model_path || first >= argc || scale < 2)) {
         fprintf(stderr, "usage: bench_infer --model M.safetensors [--scale 4] [--upscale] [--dump DIR] IMAGE...\n"
-                        "       bench_infer --convae N | --fcae N [--reps 3] [--dump DIR]\n");
+                        "       bench_infer --convae N | --fcae N | --elvae N | --yaleb N [--reps 3] [--dump DIR]\n");
         return 2;
     }
     pcl_context *context = NULL;
     CHECK(pcl_context_create(NULL, &context));
-    int rc = convae ? run_batch(context, &pcl_arch_conv_ae_96, "convae", batch, reps, dump)
-             : fcae ? run_batch(context, &pcl_arch_fc_binary_ae, "fcae", batch, reps, dump)
-                    : run_srcnn(context, model_path, scale, upscale, dump, argv + first, argc - first);
+    int rc = chosen >= 0 ? run_batch(context, autoencoders[chosen].arch, autoencoders[chosen].name, batch, reps, dump)
+                         : run_srcnn(context, model_path, scale, upscale, dump, argv + first, argc - first);
     pcl_context_destroy(context);
     return rc;
 }

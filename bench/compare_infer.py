@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Test-time inference: perceptcl against PyTorch, in one alternated run.
 
-Three workloads, each measured in fresh processes under /usr/bin/time -v (max RSS),
+Six workloads, each measured in fresh processes under /usr/bin/time -v (max RSS),
 alternating torch, perceptcl, torch, perceptcl ... so both sides see the same machine load.
 
 SRCNN eval (default): every image of a folder (default ../shared/datasets/BSD100, else
@@ -34,6 +34,19 @@ FCAE, N 32x32 images. A code bit whose pre-activation lies within float32 roundi
 come out differently on the two sides; the output comparison reports how many images differ
 by more than 1e-3.
 
+EL-VAE (--elvae N): pcl_arch_elvae_96 (app. B: the conv AE's encoder, one dense layer to the
+mean and log-variance of a 128-d z, the VAE sampler, the conv AE's decoder) as `perceptcl
+elvae reconstruct` runs it: in inference mode the sampler passes the posterior mode z = mu on
+(no noise), N 96x96 images. PyTorch: bench/torch_mirrors.py's ELVAE (one module per perceptcl
+layer; ../shared/bench/torch_ref has no EL-VAE).
+
+Yale B AE (--yaleb N): pcl_arch_yaleb_ae_48 (app. C: the conv AE at 48x48, a 32-unit ReLU
+bottleneck, batch normalisation after every layer but the output) as `perceptcl yaleb
+reconstruct` runs it, N 48x48 images, each batch normalisation on its running statistics:
+bench_infer sets them with one untimed training-mode forward of the batch (so that they are
+not the initial 0 / 1), and PyTorch (torch_mirrors.py's YaleBAE, eval mode) loads them from
+the safetensors file with the weights.
+
 Wall-clock and CPU seconds (all threads; the net rows: the network span only, the app rows:
 the whole process) both: on a shared machine the CPU time is the steadier of the two.
 The inputs PyTorch sees are the ones perceptcl prepared (bench_infer --dump, once, before
@@ -42,7 +55,7 @@ the timed runs), and the two outputs are compared (max abs difference).
 Usage (from the repository root, after `ninja -C build`):
   /usr/bin/python3 bench/compare_infer.py [--rounds 3] [--build build] [--data DIR]
       [--model models/srcnn_x4_mse.safetensors] [--scale 4] [--work /tmp/compare_infer]
-      [--upscale IMAGE | --convae 64 [--reps 3] | --fcae 256 [--reps 3]]
+      [--upscale IMAGE | --convae 64 | --fcae 256 | --elvae 64 | --yaleb 256] [--reps 3]
       [--base-app OTHER_BUILD/apps/perceptcl] [--peak-fma PEAK_FMA_BINARY]
 Python is only the harness; PyTorch is Debian's python3-torch (/usr/bin/python3).
 """
@@ -117,37 +130,66 @@ def torch_worker(args):
                       "threads": torch.get_num_threads()}))
 
 
-# Per autoencoder: its models.py class, the image side, perceptcl's layer indices (its tensor
-# names) -> the module path in the PyTorch model, and the output's last layer.
+# Per autoencoder: where its PyTorch class comes from (source: "models", the shared
+# ../shared/bench/torch_ref/models.py, or "torch_mirrors", bench/torch_mirrors.py), the class,
+# the image side, perceptcl's layer indices (its tensor names) -> the module path in the
+# PyTorch model (every parameter and buffer of that module, batch normalisation's running
+# statistics included, is loaded from "<index>.<name>"), and what it is.
 AUTOENCODERS = {
-    "convae": dict(cls="ConvAE", side=96, what="conv AE (pcl_arch_conv_ae_96)",
+    "convae": dict(source="models", cls="ConvAE", side=96, what="conv AE (pcl_arch_conv_ae_96)",
                    modules={0: "encoder.0", 2: "encoder.2", 4: "encoder.4", 6: "encoder.7", 8: "decoder.0",
                             12: "decoder.4", 15: "decoder.7", 18: "decoder.10"}),
-    "fcae": dict(cls="FCAE", side=32, what="FC binary AE (pcl_arch_fc_binary_ae)",
+    "fcae": dict(source="models", cls="FCAE", side=32, what="FC binary AE (pcl_arch_fc_binary_ae)",
                  modules={**{2 * i: f"encoder.{2 * i}" for i in range(6)},
                           **{12 + 2 * i: f"decoder.{2 * i}" for i in range(6)}}),
+    "elvae": dict(source="torch_mirrors", cls="ELVAE", side=96,
+                  what="EL-VAE (pcl_arch_elvae_96, posterior mode z = mu)",
+                  modules={i: str(i) for i in (0, 2, 4, 6, 8, 12, 15, 18)}),
+    "yaleb": dict(source="torch_mirrors", cls="YaleBAE", side=48,
+                  what="Yale B AE (pcl_arch_yaleb_ae_48, batch norm on running statistics set by one training-mode "
+                       "forward)",
+                  modules={i: str(i) for i in (0, 1, 3, 4, 6, 7, 9, 10, 12, 13, 17, 18, 21, 22, 25)}),
 }
+
+
+def load_autoencoder(net, modules, w, path):
+    """Copies perceptcl's tensors w (from path) into net: for each layer index -> module path, the
+    module's own parameters and buffers (PyTorch's num_batches_tracked aside) from "<index>.<name>".
+    Every tensor of w must be used and every one wanted must be there, same number of values."""
+    import torch
+    used = set()
+    with torch.no_grad():
+        for index, module_path in modules.items():
+            m = net.get_submodule(module_path)
+            for name, t in list(m.named_parameters(recurse=False)) + list(m.named_buffers(recurse=False)):
+                if name == "num_batches_tracked":
+                    continue
+                key = f"{index}.{name}"
+                if key not in w:
+                    raise SystemExit(f"{path}: no tensor {key} for {module_path}.{name}")
+                if w[key].numel() != t.numel():
+                    raise SystemExit(f"{path}: {key} has {w[key].numel()} values, {module_path}.{name} {t.numel()}")
+                t.copy_(w[key].reshape(t.shape))
+                used.add(key)
+    if set(w) - used:
+        raise SystemExit(f"{path}: tensors with no PyTorch counterpart: {', '.join(sorted(set(w) - used))}")
 
 
 def ae_worker(args, kind):
     """Times PyTorch's autoencoder on perceptcl's weights and input; writes its output; prints JSON."""
+    import importlib
     import numpy as np
     import torch
     torch.set_num_threads(2)
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "bench",
-                                    "torch_ref"))
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "shared", "bench",
-                                    "torch_ref"))
-    import models
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path.insert(0, os.path.join(here, "..", "..", "shared", "bench", "torch_ref"))
+    sys.path.insert(0, os.path.join(here, "..", "shared", "bench", "torch_ref"))
+    sys.path.insert(0, here)  # torch_mirrors
     ae = AUTOENCODERS[kind]
-    net = getattr(models, ae["cls"])().eval()
+    net = getattr(importlib.import_module(ae["source"]), ae["cls"])().eval()
     batch = getattr(args, kind)
-    w = load_safetensors(os.path.join(args.work, kind + ".safetensors"))
-    with torch.no_grad():
-        for index, path in ae["modules"].items():
-            m = net.get_submodule(path)
-            m.weight.copy_(w[f"{index}.weight"].reshape(m.weight.shape))
-            m.bias.copy_(w[f"{index}.bias"].reshape(m.bias.shape))
+    path = os.path.join(args.work, kind + ".safetensors")
+    load_autoencoder(net, ae["modules"], load_safetensors(path), path)
     raw = np.fromfile(os.path.join(args.work, kind + ".in"), dtype="<f4")
     x = torch.from_numpy(raw.reshape(batch, 1, ae["side"], ae["side"]))
     seconds, cpu_seconds = [], []
@@ -379,6 +421,9 @@ def main():
     ap.add_argument("--upscale", metavar="IMAGE", help="time `srcnn upscale` of IMAGE instead of `srcnn eval`")
     ap.add_argument("--convae", type=int, metavar="N", help="the conv AE's reconstruction of N 96x96 images instead")
     ap.add_argument("--fcae", type=int, metavar="N", help="the FC binary AE's reconstruction of N 32x32 images instead")
+    ap.add_argument("--elvae", type=int, metavar="N", help="the EL-VAE's reconstruction (posterior mode) of N 96x96 "
+                    "images instead")
+    ap.add_argument("--yaleb", type=int, metavar="N", help="the Yale B AE's reconstruction of N 48x48 images instead")
     ap.add_argument("--reps", type=int, default=3, help="autoencoders: timed batches per process (median)")
     ap.add_argument("--peak-fma", help="../shared/bench/roofline/peak_fma.c built: run once per round (2 threads)")
     ap.add_argument("--base-app", help="another build's perceptcl: its srcnn eval / upscale timed too (before/after)")
@@ -389,8 +434,11 @@ def main():
         return torch_worker(args)
     if args.ae_worker:
         return ae_worker(args, args.ae_worker)
-    if args.convae or args.fcae:
-        return run_ae(args, "convae" if args.convae else "fcae")
+    kinds = [k for k in AUTOENCODERS if getattr(args, k)]
+    if len(kinds) > 1:
+        ap.error("one of --" + ", --".join(AUTOENCODERS) + " at a time")
+    if kinds:
+        return run_ae(args, kinds[0])
     return run_srcnn(args)
 
 
