@@ -30,22 +30,23 @@
 /* The phase tap that kernel tap u of output phase a lands on. */
 #define PHASE_TAP(a, u) (FLOOR_HALF((a) - P + (u)) - LO)
 
-/* One item per w' element: global (KC * KC, C, 4O). */
+/* One item per (c, phase row q): its KC x KC taps of w', each the sum of the
+ * w taps landing on it in increasing (u, v) order. Global (C, 4O). (One item
+ * per w' element with a test per tap took 9% of a Yale B AE's inference.) */
 __kernel void upsampled_weights(const int O, const int C, const int has_bias, __global const float *w,
                                 __global const float *b, __global float *wp, __global float *bp)
 {
-    const int tap = get_global_id(0), c = get_global_id(1), q = get_global_id(2);
-    if (tap >= KC * KC || c >= C || q >= 4 * O) return;
-    const int s = tap / KC, t = tap % KC, phase = q / O, o = q % O, a = phase >> 1, bb = phase & 1;
+    const int c = get_global_id(0), q = get_global_id(1);
+    if (c >= C || q >= 4 * O) return;
+    const int phase = q / O, o = q % O, a = phase >> 1, bb = phase & 1;
     __global const float *src = w + ((size_t)o * C + c) * K * K;
-    float sum = 0.0f;
-    for (int u = 0; u < K; u++) {
-        if (PHASE_TAP(a, u) != s) continue;
-        for (int v = 0; v < K; v++)
-            if (PHASE_TAP(bb, v) == t) sum += src[u * K + v];
-    }
-    wp[((size_t)q * C + c) * KC * KC + tap] = sum;
-    if (c == 0 && tap == 0) bp[q] = has_bias ? b[o] : 0.0f;
+    float sum[KC * KC];
+    for (int tap = 0; tap < KC * KC; tap++) sum[tap] = 0.0f;
+    for (int u = 0; u < K; u++)
+        for (int v = 0; v < K; v++) sum[PHASE_TAP(a, u) * KC + PHASE_TAP(bb, v)] += src[u * K + v];
+    __global float *dst = wp + ((size_t)q * C + c) * KC * KC;
+    for (int tap = 0; tap < KC * KC; tap++) dst[tap] = sum[tap];
+    if (c == 0) bp[q] = has_bias ? b[o] : 0.0f;
 }
 
 /* One item per w element: global (K * K, C, O). */

@@ -51,9 +51,10 @@ pcl_status pcl_sr_shave_u8(const pcl_image *image, int border, pcl_image **out)
         return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "cannot shave %d pixels from a %dx%d image", border, image->width,
                         image->height);
     PCL_TRY(pcl_image_crop(image, border, border, image->width - 2 * border, image->height - 2 * border, out));
-    for (size_t i = 0; i < pcl_image_size(*out); i++) {
-        float v = (*out)->data[i];
-        (*out)->data[i] = v <= 0.0f ? 0.0f : v >= 255.0f ? 255.0f : floorf(v + 0.5f);
+    float *data = (*out)->data;
+    for (size_t i = 0, n = pcl_image_size(*out); i < n; i++) {
+        float v = data[i];
+        data[i] = v <= 0.0f ? 0.0f : v >= 255.0f ? 255.0f : floorf(v + 0.5f);
     }
     (*out)->max_value = 255.0f;
     return PCL_OK;

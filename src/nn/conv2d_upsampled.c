@@ -114,8 +114,8 @@ pcl_status pcl_conv2d_forward_upsampled(pcl_layer *layer, const pcl_tensor *x, p
     cl_mem wp = phases->params[0]->mem, bp = phases->params[1]->mem;
     PCL_TRY(pcl_kernel_set_args(kernel, "upsampled_weights", 7, sizeof O, &O, sizeof C, &C, sizeof has_bias,
                                 &has_bias, sizeof w, &w, sizeof b, &b, sizeof wp, &wp, sizeof bp, &bp));
-    size_t global[3] = {(size_t)g.kc * g.kc, (size_t)C, 4 * (size_t)O};
-    PCL_TRY(pcl_kernel_launch(layer->context, kernel, "upsampled_weights", 3, global, NULL));
+    size_t global[2] = {(size_t)C, 4 * (size_t)O};
+    PCL_TRY(pcl_kernel_launch(layer->context, kernel, "upsampled_weights", 2, global, NULL));
     pcl_tensor t;
     PCL_TRY(phase_tensor(layer, x, &t));
     PCL_TRY(pcl_layer_forward(phases, x, &t));
