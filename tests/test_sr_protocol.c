@@ -104,6 +104,23 @@ static pcl_status wrong_size_estimate(void *user, const pcl_image *bicubic, pcl_
 
 /* PSNR, in float64, of the shaved ground truth of every image of a folder
  * against a flat value: the mean over the folder. */
+/* The first `limit` bytes of file `from` as file `to` (a truncated copy
+ * when limit is below its size). */
+static void copy_prefix(const char *from, const char *to, size_t limit)
+{
+    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+    ck_assert_msg(in && out, "cannot copy %s to %s", from, to);
+    char buffer[65536];
+    size_t n, total = 0;
+    while (total < limit && (n = fread(buffer, 1, sizeof buffer, in)) > 0) {
+        if (n > limit - total) n = limit - total;
+        ck_assert_uint_eq(fwrite(buffer, 1, n, out), n);
+        total += n;
+    }
+    fclose(in);
+    ck_assert_int_eq(fclose(out), 0);
+}
+
 static double flat_psnr(const char *dir_path, int scale, double value)
 {
     static const char *const names[] = {"baby.png", "bird.png", "butterfly.png", "head.png", "woman.png"};
@@ -161,6 +178,25 @@ START_TEST(evaluate_folder_with_estimators)
     ck_assert_int_ne(pcl_sr_evaluate_folder(context, empty, 4, NULL, 0, &images, means), PCL_OK);
     ck_assert_msg(strstr(pcl_last_error(), empty) != NULL, "%s", pcl_last_error());
     rmdir(empty);
+    /* A truncated image first (read before any scoring) or after a good one
+     * (read on the preparing thread while the good one is scored): an error
+     * that names it, whichever thread read it. */
+    char mixed[] = "/tmp/pcl-sr-mixed-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(mixed));
+    char source[1200], good[1200], bad[1200];
+    snprintf(source, sizeof source, "%s/baby.png", folder);
+    snprintf(good, sizeof good, "%s/b.png", mixed);
+    copy_prefix(source, good, (size_t)-1);
+    for (int first = 1; first >= 0; first--) {
+        snprintf(bad, sizeof bad, "%s/%s.png", mixed, first ? "a" : "c");
+        copy_prefix(source, bad, 200);
+        ck_assert_int_ne(pcl_sr_evaluate_folder(context, mixed, 4, estimators, 2, &images, means), PCL_OK);
+        ck_assert_msg(strstr(pcl_last_error(), bad) != NULL, "%s", pcl_last_error());
+        ck_assert_uint_eq(images, 0);
+        remove(bad);
+    }
+    remove(good);
+    rmdir(mixed);
     ck_assert_int_eq(pcl_sr_evaluate_folder(context, folder, 4, NULL, 1, &images, means), PCL_ERR_INVALID_ARGUMENT);
     pcl_context_destroy(context);
 }

@@ -12,9 +12,8 @@
 # Cost on the 2-core Xeon development VM, with the sub-pixel decoder: 10.8 images/s per training
 # step when the machine is quiet (bench W4a, bench/RESULTS.md), i.e. ~31 minutes per 20,000-window
 # epoch of the substitute; the first MSE epoch took 48 minutes beside other work (7.0 images/s,
-# 2026-12-06); early stopping decides the number of epochs.
-# EPOCHS caps each net's training (default 100, i.e. early stopping decides); the committed
-# report (reports/convae/) used 6 per net, all that fits the 2-core VM's sessions.
+# 2026-12-06). EPOCHS caps each net's training (default 100: early stopping decides); the run
+# for reports/convae/ uses 6 per net (~3 hours each on a quiet VM), what fits this VM's sessions.
 # usage: sh tools/train-convae.sh DATA_DIR OUT_DIR [BUILD_DIR] [EPOCHS]
 set -eu
 usage="usage: sh tools/train-convae.sh DATA_DIR OUT_DIR [BUILD_DIR] [EPOCHS]"
