@@ -8,7 +8,6 @@
 #include "perceptcl/ssim.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,106 +132,49 @@ pcl_status pcl_sr_score_crop(pcl_context *context, const pcl_image *ground_truth
     return s;
 }
 
-/* One image read and prepared (pcl_sr_prepare) on a thread of its own: the
- * next image's decoding and bicubic run while the device computes this
- * one's network (one core's serial host work between the networks was 14%
- * of `srcnn eval` on BSD100, bench/RESULTS.md). */
-typedef struct prepared_image {
-    char path[4096];
-    int scale;
-    pcl_image *truth, *bicubic;
-    pcl_status status;
-    char message[1024]; /* the thread's pcl_last_error() (thread-local) */
-    pthread_t thread;
-    int threaded;
-} prepared_image;
-
-static void *prepare_image(void *arg)
-{
-    prepared_image *p = arg;
-    pcl_image *image = NULL;
-    p->status = pcl_image_read(p->path, &image);
-    if (p->status == PCL_OK) p->status = pcl_sr_prepare(image, p->scale, &p->truth, &p->bicubic);
-    if (p->status != PCL_OK) snprintf(p->message, sizeof p->message, "%s", pcl_last_error());
-    pcl_image_destroy(image);
-    return NULL;
-}
-
-/* Starts preparing image i of the dataset into p (on the calling thread if
- * no thread can be made). */
-static pcl_status prepare_start(const pcl_dataset *dataset, const char *folder, size_t i, int scale,
-                                prepared_image *p)
-{
-    pcl_record_info info = {0};
-    *p = (prepared_image){.scale = scale};
-    PCL_TRY(pcl_dataset_record_info(dataset, i, &info));
-    snprintf(p->path, sizeof p->path, "%s", info.path ? info.path : folder);
-    p->threaded = pthread_create(&p->thread, NULL, prepare_image, p) == 0;
-    if (!p->threaded) prepare_image(p);
-    return PCL_OK;
-}
-
-/* Waits for p; its failure as this thread's error, naming the image. */
-static pcl_status prepare_finish(prepared_image *p)
-{
-    if (p->threaded) pthread_join(p->thread, NULL), p->threaded = 0;
-    if (p->status == PCL_OK) return PCL_OK;
-    if (strstr(p->message, p->path)) return pcl_fail(p->status, "%s", p->message);
-    return pcl_fail(p->status, "%s: %s", p->path, p->message);
-}
-
-static void prepared_release(prepared_image *p)
-{
-    if (p->threaded) pthread_join(p->thread, NULL), p->threaded = 0;
-    pcl_image_destroy(p->truth);
-    pcl_image_destroy(p->bicubic);
-    p->truth = p->bicubic = NULL;
-}
-
-/* One prepared image: the scores of the bicubic baseline and of each
- * estimator, scores[2 k] (PSNR) and scores[2 k + 1] (SSIM) for column k. */
-static pcl_status evaluate_image(pcl_context *context, const prepared_image *p, const pcl_sr_estimator *estimators,
+/* One image: the scores of the bicubic baseline and of each estimator,
+ * scores[2 k] (PSNR) and scores[2 k + 1] (SSIM) for column k. */
+static pcl_status evaluate_image(pcl_context *context, const char *path, int scale, const pcl_sr_estimator *estimators,
                                  int estimator_count, double *scores)
 {
+    pcl_image *image = NULL, *truth = NULL, *bicubic = NULL;
     pcl_sr_score score;
-    pcl_status status = pcl_sr_score_pair(context, p->truth, p->bicubic, p->scale, &score);
+    pcl_status status = pcl_image_read(path, &image);
+    if (status == PCL_OK) status = pcl_sr_prepare(image, scale, &truth, &bicubic);
+    if (status == PCL_OK) status = pcl_sr_score_pair(context, truth, bicubic, scale, &score);
     if (status == PCL_OK) scores[0] = score.psnr, scores[1] = score.ssim;
     for (int k = 0; k < estimator_count && status == PCL_OK; k++) {
         pcl_image *estimate = NULL;
-        status = estimators[k].estimate(estimators[k].user, p->bicubic, &estimate);
-        if (status == PCL_OK) status = pcl_sr_score_pair(context, p->truth, estimate, p->scale, &score);
+        status = estimators[k].estimate(estimators[k].user, bicubic, &estimate);
+        if (status == PCL_OK) status = pcl_sr_score_pair(context, truth, estimate, scale, &score);
         if (status == PCL_OK) scores[2 * (1 + k)] = score.psnr, scores[2 * (1 + k) + 1] = score.ssim;
         pcl_image_destroy(estimate);
     }
-    if (status != PCL_OK && strstr(pcl_last_error(), p->path) == NULL) {
-        char why[1024];
-        snprintf(why, sizeof why, "%s", pcl_last_error());
-        status = pcl_fail(status, "%s: %s", p->path, why);
-    }
+    pcl_image_destroy(image);
+    pcl_image_destroy(truth);
+    pcl_image_destroy(bicubic);
     return status;
 }
 
 /* Images [begin, end) of the dataset into scores (a row of 2 (1 + K) per
- * image), image i + 1 prepared while image i is scored; a failure names the
- * image. */
+ * image); a failure names the image. */
 static pcl_status evaluate_images(pcl_context *context, const pcl_dataset *dataset, const char *folder, size_t begin,
                                   size_t end, int scale, const pcl_sr_estimator *estimators, int estimator_count,
                                   double *scores)
 {
     const size_t row = 2 * (size_t)(1 + estimator_count);
-    prepared_image slots[2];
-    pcl_status status = begin < end ? prepare_start(dataset, folder, begin, scale, &slots[0]) : PCL_OK;
+    pcl_status status = PCL_OK;
     for (size_t i = begin; i < end && status == PCL_OK; i++) {
-        prepared_image *now = &slots[(i - begin) % 2], *next = &slots[(i - begin + 1) % 2];
-        int next_started = 0;
-        status = prepare_finish(now);
-        if (status == PCL_OK && i + 1 < end) {
-            status = prepare_start(dataset, folder, i + 1, scale, next);
-            next_started = 1; /* released below on a failure (prepare_start leaves it empty on its own) */
+        pcl_record_info info = {0};
+        status = pcl_dataset_record_info(dataset, i, &info);
+        if (!info.path) info.path = folder;
+        if (status == PCL_OK)
+            status = evaluate_image(context, info.path, scale, estimators, estimator_count, scores + (i - begin) * row);
+        if (status != PCL_OK && strstr(pcl_last_error(), info.path) == NULL) {
+            char why[1024];
+            snprintf(why, sizeof why, "%s", pcl_last_error());
+            status = pcl_fail(status, "%s: %s", info.path, why);
         }
-        if (status == PCL_OK) status = evaluate_image(context, now, estimators, estimator_count, scores + (i - begin) * row);
-        if (status != PCL_OK && next_started) prepared_release(next);
-        prepared_release(now);
     }
     return status;
 }
