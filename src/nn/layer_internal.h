@@ -71,7 +71,7 @@ int pcl_upsample_factor(const pcl_layer *layer);
  * model uses it for each upsample + conv2d pair of a decoder, without making
  * the upsampled map. Applies when pcl_conv2d_takes_upsampled: stride 1, a
  * square odd kernel >= 5, padding (kernel - 1) / 2. y is n x O x 2h x 2w for
- * x of n x C x h x w; relu: store ReLU(y) (inference, as forward_relu); the
+ * x of n x C x h x w; relu: store ReLU(y) (as forward_relu); the
  * backward writes dx (x's shape; NULL skips it) and adds to the layer's
  * parameter gradients, as pcl_layer_backward does. */
 int pcl_conv2d_takes_upsampled(const pcl_layer *layer);
