@@ -182,6 +182,8 @@ static void bench_fcae(pcl_context *ctx, pcl_gemm_backend backend, int reps)
 {
     const int n = 64, widths[7] = {1024, 8192, 4096, 2048, 1024, 512, 256};
     stage s[12];
+    static char labels[12][32];
+    const char *names[12];
     int count = 0;
     for (int dir = 0; dir < 2; dir++)
         for (int i = 0; i < 6; i++) {
@@ -189,8 +191,15 @@ static void bench_fcae(pcl_context *ctx, pcl_gemm_backend backend, int reps)
             pcl_layer *l;
             CHECK(pcl_dense_create(ctx, a, b, backend, &l));
             stage_make(ctx, l, n, a, 1, 1, count == 0, (double)n * a * b, &s[count]);
+            snprintf(labels[count], sizeof labels[count], "dense %d->%d", a, b);
+            names[count] = labels[count];
             count++;
         }
+    if (split_passes) {
+        time_split(ctx, s, count, reps, names);
+        for (int i = 0; i < count; i++) stage_free(&s[i]);
+        return;
+    }
     double per[12], flops = 0;
     double t = time_stages(ctx, s, count, reps, per);
     for (int i = 0; i < count; i++) flops += step_flops(&s[i]);

@@ -279,9 +279,10 @@ static pcl_gemm_backend gemm_variant(int i)
     /* Variant 5: dw_direct (lane sums) where dw_ot would apply. */
     if (i == 5) setenv("PERCEPTCL_CONV_DW", "lanes", 1);
     else unsetenv("PERCEPTCL_CONV_DW");
-    /* Variant 2: the packed im2col path where the direct one would apply. */
-    if (i == 2) setenv("PERCEPTCL_CONV", "packed", 1);
-    else unsetenv("PERCEPTCL_CONV");
+    /* Variant 2: the packed im2col path where the direct one would apply,
+     * and a transposed A read in place where the default packs it. */
+    if (i == 2) setenv("PERCEPTCL_CONV", "packed", 1), setenv("PERCEPTCL_GEMM_PACK_A", "0", 1);
+    else unsetenv("PERCEPTCL_CONV"), unsetenv("PERCEPTCL_GEMM_PACK_A");
     set_limit(i == 3 ? 0 : limits[i % 4 == 3 ? 0 : (i < 3 ? i : i - 4)]);
     return i == 3 ? PCL_GEMM_BACKEND_CLBLAST : PCL_GEMM_BACKEND_OWN;
 }
