@@ -182,7 +182,7 @@ static void bench_fcae(pcl_context *ctx, pcl_gemm_backend backend, int reps)
 {
     const int n = 64, widths[7] = {1024, 8192, 4096, 2048, 1024, 512, 256};
     stage s[12];
-    static char labels[12][32];
+    char labels[12][32];
     const char *names[12];
     int count = 0;
     for (int dir = 0; dir < 2; dir++)

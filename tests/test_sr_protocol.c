@@ -102,8 +102,6 @@ static pcl_status wrong_size_estimate(void *user, const pcl_image *bicubic, pcl_
     return pcl_image_create(out, bicubic->width - 1, bicubic->height, 1);
 }
 
-/* PSNR, in float64, of the shaved ground truth of every image of a folder
- * against a flat value: the mean over the folder. */
 /* The first `limit` bytes of file `from` as file `to` (a truncated copy
  * when limit is below its size). */
 static void copy_prefix(const char *from, const char *to, size_t limit)
@@ -121,6 +119,8 @@ static void copy_prefix(const char *from, const char *to, size_t limit)
     ck_assert_int_eq(fclose(out), 0);
 }
 
+/* PSNR, in float64, of the shaved ground truth of every image of a folder
+ * against a flat value: the mean over the folder. */
 static double flat_psnr(const char *dir_path, int scale, double value)
 {
     static const char *const names[] = {"baby.png", "bird.png", "butterfly.png", "head.png", "woman.png"};
@@ -178,9 +178,8 @@ START_TEST(evaluate_folder_with_estimators)
     ck_assert_int_ne(pcl_sr_evaluate_folder(context, empty, 4, NULL, 0, &images, means), PCL_OK);
     ck_assert_msg(strstr(pcl_last_error(), empty) != NULL, "%s", pcl_last_error());
     rmdir(empty);
-    /* A truncated image first (read before any scoring) or after a good one
-     * (read on the preparing thread while the good one is scored): an error
-     * that names it, whichever thread read it. */
+    /* A truncated image first (before any scoring) or after a good one
+     * (once the good one is scored): an error that names it, no means. */
     char mixed[] = "/tmp/pcl-sr-mixed-XXXXXX";
     ck_assert_ptr_nonnull(mkdtemp(mixed));
     char source[1200], good[1200], bad[1200];

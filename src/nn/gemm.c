@@ -262,13 +262,13 @@ pcl_status pcl_gemm_packed_ex(pcl_context *context, pcl_gemm_scratch *scratch, i
     if (!scratch) scratch = &local;
     /* A is read in place (no packing pass) when its rows run along k (not
      * transposed), every MR-row panel is complete and it starts at offset 0;
-     * PERCEPTCL_GEMM_PACK_A=1 packs always, 0 never where it could. A
-     * transposed A read in place takes MR floats from a new row of memory at
-     * every k: the FC AE's input and weight gradients ran at 19-24% of the
-     * FMA peak that way, packed 26-29% faster (bench/RESULTS.md). */
+     * PERCEPTCL_GEMM_PACK_A=1 packs always, 0 only where A cannot be read in
+     * place. A transposed A read in place takes MR floats from a new row of
+     * memory at every k: the FC AE's input and weight gradients ran at 19-24%
+     * of the FMA peak that way and 25-40% faster packed (bench/RESULTS.md). */
     const char *env = getenv("PERCEPTCL_GEMM_PACK_A");
-    int strided = m % PACK_MR == 0 && a_offset == 0 && !(env && *env == '1') &&
-                  (!trans_a || (env && *env == '0'));
+    const int pack_always = env && *env == '1', pack_never = env && *env == '0';
+    int strided = m % PACK_MR == 0 && a_offset == 0 && !pack_always && (!trans_a || pack_never);
     pcl_status status = PCL_OK;
     if (!strided)
         status = reserve_scratch(context, scratch, PCL_SCRATCH_SLOT_GEMM_A, &scratch->a, &scratch->a_bytes,
