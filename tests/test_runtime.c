@@ -87,6 +87,46 @@ START_TEST(kernel_runs_and_rounds_global_size)
 }
 END_TEST
 
+/* PERCEPTCL_PROFILE: each launch counted once under its kernel, options and
+ * global size, with a positive device time, written when the context closes. */
+START_TEST(kernel_profile_counts_launches)
+{
+    make_temp_dir();
+    char path[128];
+    snprintf(path, sizeof path, "%s/profile.txt", temp_dir);
+    setenv("PERCEPTCL_PROFILE", path, 1);
+    pcl_context *context = open_context();
+    unsetenv("PERCEPTCL_PROFILE");
+    for (int i = 0; i < 3; i++) check_scale_add(context, 1000);
+    check_scale_add(context, 7);
+    pcl_context_destroy(context);
+    FILE *file = fopen(path, "r");
+    ck_assert_ptr_nonnull(file);
+    char line[512];
+    int rows = 0;
+    while (fgets(line, sizeof line, file)) {
+        double total, share, mean;
+        unsigned long calls;
+        char kernel[64], global[64];
+        if (line[0] == '#') continue;
+        ck_assert_int_eq(sscanf(line, "%lf %lf%% %lu %lf %63s %63s", &total, &share, &calls, &mean, kernel, global), 6);
+        ck_assert_str_eq(kernel, "scale_add");
+        ck_assert_msg(total > 0 && mean > 0 && share > 0 && share <= 100, "%s", line);
+        if (strcmp(global, "1000x1x1")) {
+            ck_assert_str_eq(global, "7x1x1");
+            ck_assert_uint_eq(calls, 1);
+        } else {
+            ck_assert_uint_eq(calls, 3);
+        }
+        rows++;
+    }
+    fclose(file);
+    ck_assert_int_eq(rows, 2);
+    remove(path);
+    rmdir(temp_dir);
+}
+END_TEST
+
 START_TEST(small_work_group_limits)
 {
     pcl_context *context = open_context();
@@ -383,6 +423,7 @@ int main(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, kernel_runs_and_rounds_global_size);
     tcase_add_test(tc, small_work_group_limits);
+    tcase_add_test(tc, kernel_profile_counts_launches);
 #ifndef PCL_TEST_SMALL /* the oclgrind suite: smoke.cl's kernel only (the rest is PoCL's cache and errors) */
     tcase_add_test(tc, cache_hit_then_memory);
     tcase_add_test(tc, cache_corruption_is_rebuilt);

@@ -58,11 +58,18 @@ pcl_status pcl_context_create(const pcl_device_selection *requested, pcl_context
         free(context);
         return pcl_fail_cl(error, "clCreateContext");
     }
-    context->queue = clCreateCommandQueue(context->cl, context->device, 0, &error);
+    const char *profile = getenv("PERCEPTCL_PROFILE");
+    cl_command_queue_properties timing = profile && *profile ? CL_QUEUE_PROFILING_ENABLE : 0;
+    context->queue = clCreateCommandQueue(context->cl, context->device, timing, &error);
     if (error != CL_SUCCESS) {
         clReleaseContext(context->cl);
         free(context);
         return pcl_fail_cl(error, "clCreateCommandQueue");
+    }
+    status = pcl_profile_open(context);
+    if (status != PCL_OK) {
+        pcl_context_destroy(context);
+        return status;
     }
     *out = context;
     return PCL_OK;
@@ -106,6 +113,7 @@ void pcl_context_destroy(pcl_context *context)
 {
     if (!context) return;
     if (context->queue) clFinish(context->queue);
+    pcl_profile_close(context);
     /* CLBlast caches the programs it builds (for every context) until exit;
      * release them while their context exists. Left alive, Oclgrind freed the
      * context under them and CLBlast's exit-time release corrupted the heap

@@ -16,6 +16,9 @@ typedef struct pcl_kernel_entry {
     cl_kernel kernel;
 } pcl_kernel_entry;
 
+/* The kernel profile of PERCEPTCL_PROFILE (profile.c). */
+typedef struct pcl_profile pcl_profile;
+
 /* Live device bytes of a context's buffers (device_memory.c). */
 typedef struct pcl_memory_account pcl_memory_account;
 
@@ -34,6 +37,7 @@ struct pcl_context {
     uint64_t memory_limit;      /* 0: the device's global memory */
     cl_mem scratch[PCL_SCRATCH_SLOT_COUNT]; /* shared by the layers (pcl_context_scratch) */
     size_t scratch_bytes[PCL_SCRATCH_SLOT_COUNT];
+    pcl_profile *profile; /* NULL unless PERCEPTCL_PROFILE is set */
 };
 
 /* Checks that a buffer of bytes fits what the device can hold (device_memory.c);
@@ -43,5 +47,15 @@ pcl_status pcl_device_memory_reserve(pcl_context *context, size_t bytes);
 pcl_status pcl_device_memory_track(pcl_context *context, cl_mem buffer, size_t bytes);
 /* The context's share of the account, given up when it is destroyed. */
 void pcl_device_memory_release_account(pcl_context *context);
+
+/* PERCEPTCL_PROFILE set: starts the context's kernel profile (its queue
+ * must time events: CL_QUEUE_PROFILING_ENABLE). */
+pcl_status pcl_profile_open(pcl_context *context);
+/* Takes event (the launch of kernel `name` over global): its time is added
+ * to the profile once the device ran it. */
+void pcl_profile_record(pcl_context *context, cl_kernel kernel, const char *name, cl_uint dims, const size_t *global,
+                        cl_event event);
+/* Writes the profile to PERCEPTCL_PROFILE's file and frees it. */
+void pcl_profile_close(pcl_context *context);
 
 #endif

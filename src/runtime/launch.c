@@ -93,9 +93,12 @@ pcl_status pcl_kernel_launch(pcl_context *context, cl_kernel kernel, const char 
             rounded[d] = pcl_round_up(global[d], chosen[d]);
         }
     }
-    cl_int error = clEnqueueNDRangeKernel(context->queue, kernel, dims, NULL, rounded, chosen, 0, NULL, NULL);
+    cl_event event = NULL;
+    cl_int error = clEnqueueNDRangeKernel(context->queue, kernel, dims, NULL, rounded, chosen, 0, NULL,
+                                          context->profile ? &event : NULL);
     if (error != CL_SUCCESS)
         return pcl_fail(PCL_ERR_OPENCL, "clEnqueueNDRangeKernel(%s) failed: %s (%d)", kernel_name,
                         pcl_cl_error_name(error), (int)error);
+    if (event) pcl_profile_record(context, kernel, kernel_name, dims, global, event);
     return PCL_OK;
 }
