@@ -118,9 +118,10 @@ pcl_status pcl_layer_backward(pcl_layer *layer, const pcl_tensor *x, const pcl_t
 
 int pcl_layer_backward_ignores_y(const pcl_layer *layer)
 {
-    /* conv2d reads y's shape only; dense and upsample not even that. */
+    /* conv2d reads y's shape only; dense, upsample and batchnorm (x, dy and
+     * its statistics) not even that. */
     return layer->kind == PCL_LAYER_KIND_CONV2D || layer->kind == PCL_LAYER_KIND_DENSE ||
-           layer->kind == PCL_LAYER_KIND_UPSAMPLE;
+           layer->kind == PCL_LAYER_KIND_UPSAMPLE || layer->kind == PCL_LAYER_KIND_BATCHNORM;
 }
 
 void pcl_layer_set_training(pcl_layer *layer, int training)

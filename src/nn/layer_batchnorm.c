@@ -89,7 +89,15 @@ static void current_stats(pcl_layer *layer, cl_mem *mean, cl_mem *var)
     }
 }
 
-static pcl_status forward(pcl_layer *layer, const pcl_tensor *x, pcl_tensor *y)
+/* Global (hw / per_item rounded up, n * c) of the elementwise kernels. */
+static pcl_status launch_planes(pcl_layer *layer, cl_kernel kernel, const char *name, const pcl_tensor *x,
+                                size_t per_item)
+{
+    size_t global[2] = {((size_t)x->h * x->w + per_item - 1) / per_item, (size_t)x->n * x->c};
+    return pcl_kernel_launch(layer->context, kernel, name, 2, global, NULL);
+}
+
+static pcl_status normalise(pcl_layer *layer, const pcl_tensor *x, pcl_tensor *y, int relu)
 {
     batchnorm_impl *impl = layer->impl;
     PCL_TRY(reserve(layer, x));
@@ -103,13 +111,26 @@ static pcl_status forward(pcl_layer *layer, const pcl_tensor *x, pcl_tensor *y)
     current_stats(layer, &mean, &var);
     cl_kernel kernel;
     PCL_TRY(pcl_kernel_get(layer->context, "batchnorm.cl", NULL, "bn_forward", &kernel));
-    cl_int total = (cl_int)pcl_tensor_count(x), c = x->c, hw = x->h * x->w;
+    cl_int planes = x->n * x->c, c = x->c, hw = x->h * x->w, fuse_relu = relu != 0;
     float eps = impl->epsilon;
-    PCL_TRY(pcl_kernel_set_args(kernel, "bn_forward", 10, sizeof total, &total, sizeof c, &c, sizeof hw, &hw,
-                                sizeof eps, &eps, sizeof(cl_mem), &x->mem, sizeof(cl_mem), &mean, sizeof(cl_mem),
-                                &var, sizeof(cl_mem), &layer->params[P_GAMMA]->mem, sizeof(cl_mem),
-                                &layer->params[P_BETA]->mem, sizeof(cl_mem), &y->mem));
-    return pcl_launch_1d(layer->context, kernel, "bn_forward", (size_t)total);
+    PCL_TRY(pcl_kernel_set_args(kernel, "bn_forward", 11, sizeof planes, &planes, sizeof c, &c, sizeof hw, &hw, sizeof eps, &eps,
+                                sizeof(cl_mem), &x->mem, sizeof(cl_mem), &mean, sizeof(cl_mem), &var, sizeof(cl_mem),
+                                &layer->params[P_GAMMA]->mem, sizeof(cl_mem), &layer->params[P_BETA]->mem,
+                                sizeof fuse_relu, &fuse_relu, sizeof(cl_mem), &y->mem));
+    return launch_planes(layer, kernel, "bn_forward", x, 16);
+}
+
+static pcl_status forward(pcl_layer *layer, const pcl_tensor *x, pcl_tensor *y)
+{
+    return normalise(layer, x, y, 0);
+}
+
+pcl_status pcl_batchnorm_forward_relu(pcl_layer *layer, const pcl_tensor *x, pcl_tensor *y)
+{
+    if (layer->kind != PCL_LAYER_KIND_BATCHNORM)
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_batchnorm_forward_relu: not a batchnorm layer");
+    PCL_TRY(pcl_layer_check_io(layer, x, y, "forward"));
+    return normalise(layer, x, y, 1);
 }
 
 static pcl_status backward(pcl_layer *layer, const pcl_tensor *x, const pcl_tensor *y, const pcl_tensor *dy,
@@ -133,15 +154,15 @@ static pcl_status backward(pcl_layer *layer, const pcl_tensor *x, const pcl_tens
                                 &layer->grads[P_GAMMA]->mem, sizeof(cl_mem), &layer->grads[P_BETA]->mem));
     PCL_TRY(pcl_launch_1d(layer->context, kernel, "bn_param_grad", (size_t)c));
     if (!dx) return PCL_OK;
-    cl_int total = (cl_int)pcl_tensor_count(x), hw = x->h * x->w, training = layer->training;
+    cl_int planes = x->n * x->c, hw = x->h * x->w, training = layer->training;
     float count = (float)((double)x->n * hw);
     PCL_TRY(pcl_kernel_get(layer->context, "batchnorm.cl", NULL, "bn_backward", &kernel));
-    PCL_TRY(pcl_kernel_set_args(kernel, "bn_backward", 14, sizeof total, &total, sizeof c, &c, sizeof hw, &hw,
+    PCL_TRY(pcl_kernel_set_args(kernel, "bn_backward", 14, sizeof planes, &planes, sizeof c, &c, sizeof hw, &hw,
                                 sizeof eps, &eps, sizeof count, &count, sizeof training, &training, sizeof(cl_mem),
                                 &x->mem, sizeof(cl_mem), &dy->mem, sizeof(cl_mem), &mean, sizeof(cl_mem), &var,
                                 sizeof(cl_mem), &layer->params[P_GAMMA]->mem, sizeof(cl_mem), &impl->s1,
                                 sizeof(cl_mem), &impl->s2, sizeof(cl_mem), &dx->mem));
-    return pcl_launch_1d(layer->context, kernel, "bn_backward", (size_t)total);
+    return launch_planes(layer, kernel, "bn_backward", x, 16);
 }
 
 static void destroy(pcl_layer *layer)

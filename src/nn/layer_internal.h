@@ -60,6 +60,9 @@ int pcl_activation_is_relu(const pcl_layer *layer);
  * would give), else the plain forward (*fused = 0: the ReLU still to run). */
 pcl_status pcl_conv2d_forward_relu(pcl_layer *layer, const pcl_tensor *x, pcl_tensor *y, int *fused);
 
+/* y = ReLU(batchnorm(x)) in one pass, bitwise what the two layers give. */
+pcl_status pcl_batchnorm_forward_relu(pcl_layer *layer, const pcl_tensor *x, pcl_tensor *y);
+
 /* The conv2d's configuration as created. */
 const pcl_conv2d_config *pcl_conv2d_get_config(const pcl_layer *layer);
 

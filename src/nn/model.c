@@ -474,11 +474,12 @@ pcl_status pcl_model_forward_to(pcl_model *model, const pcl_tensor *x, int layer
         }
         if (layer->kind == PCL_LAYER_KIND_VAE_SAMPLER)
             pcl_vae_sampler_set_seed(layer, pcl_train_step_seed(model->noise_seed, (uint64_t)i));
-        /* A conv2d whose output the next layer, a ReLU, overwrites in place
-         * stores that ReLU itself (one memory pass less; SRCNN's separate
-         * ReLUs took 5% of `srcnn eval`, 1.3% of its training step). The same
-         * in training: the ReLU's backward reads only its output, and the
-         * conv2d's backward not its own. */
+        /* A conv2d or batchnorm whose output the next layer, a ReLU,
+         * overwrites in place stores that ReLU itself (one memory pass less;
+         * SRCNN's separate ReLUs took 5% of `srcnn eval`, 1.3% of its
+         * training step). The same in training: the ReLU's backward reads
+         * only its output, and the conv2d's or batchnorm's backward not its
+         * own. */
         int relu_done = 0;
         pcl_status status = PCL_OK;
         if (model->fused[i] && i + 1 < layers) {
@@ -491,6 +492,10 @@ pcl_status pcl_model_forward_to(pcl_model *model, const pcl_tensor *x, int layer
         } else if (layer->kind == PCL_LAYER_KIND_CONV2D && i + 1 < layers &&
                    model->in_place[i + 1] && pcl_activation_is_relu(model->layers[i + 1])) {
             status = pcl_conv2d_forward_relu(layer, model->act[i], model->act[i + 1], &relu_done);
+        } else if (layer->kind == PCL_LAYER_KIND_BATCHNORM && i + 1 < layers &&
+                   model->in_place[i + 1] && pcl_activation_is_relu(model->layers[i + 1])) {
+            status = pcl_batchnorm_forward_relu(layer, model->act[i], model->act[i + 1]);
+            relu_done = 1;
         } else {
             if (model->fused[i] && !model->act[i + 1]) { /* a forward_to ending at a fused upsample */
                 const int *s = model->shapes[i + 1];
