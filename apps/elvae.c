@@ -32,7 +32,8 @@
 static const char usage[] =
     "usage: perceptcl elvae train --loss mse|mae|msssim --c C --out MODEL.safetensors\n"
     "                             [--data DIR] [--protocol auto|paper|substitute] [--train DIR ...]\n"
-    "                             [--validation DIR] [--subset N] [--norm-pairs 10000] [--narrow]\n"
+    "                             [--validation DIR] [--subset N] [--norm-pairs 10000] [--norm-file F]\n"
+    "                             [--narrow]\n"
     "                             [--msssim-weights equal|standard] [--epoch-size N] [--validation-crops 4]\n"
     "                             [--epochs 100] [--patience 5] [--min-delta D] [--max-steps N] [--batch 64]\n"
     "                             [--lr 1e-4] [--seed 1] [--resume] [--log CSV] [--curve SVG]\n"
@@ -49,7 +50,10 @@ static const char usage[] =
     "train: minimises L = C * Delta(x, f(z)) / D_bar + KL per image, Delta = mse, mae or msssim\n"
     "  (1 - MS-SSIM, 5 scales, same mode, L = 2, equal exponents), D_bar the mean of Delta over\n"
     "  --norm-pairs pairs of training records drawn with replacement (seed --seed), computed at the\n"
-    "  start, recorded in the training state's recipe and the model's metadata (\"loss_norm\"). The\n"
+    "  start, recorded in the training state's recipe and the model's metadata (\"loss_norm\").\n"
+    "  --norm-file F: D_bar computed once for every run given F (the C grid, the final run, each\n"
+    "  --resume): taken from F when F holds it for the same loss, MS-SSIM weights, pairs, seed and\n"
+    "  data (another setting is an error), else computed and written to F (JSON). The\n"
     "  trainer minimises Delta + (D_bar / C) KL = (D_bar / C) L: the log, the curve and early stopping\n"
     "  show that loss (the model's \"objective_scale\" C / D_bar converts it to L). The paper's grid is\n"
     "  C in {1, 10, 1000, 10000}; any C > 0 is taken. Data as perceptcl convae train (its --help):\n"
@@ -115,7 +119,8 @@ static const app_option train_options[] = {
     APP_TRAIN_OPTIONS,         APP_TRAIN_EARLY_STOP_OPTIONS, {"--c", "C"},          {"--data", "DIR"},
     {"--protocol", "P"},       {"--train", "DIR"},           {"--validation", "DIR"}, {"--subset", "N"},
     {"--norm-pairs", "N"},     {"--narrow", NULL},           {"--msssim-weights", "W"}, {"--epoch-size", "N"},
-    {"--validation-crops", "N"}, {"--terms", "CSV"},          {"--terms-curve", "SVG"}, {NULL, NULL}};
+    {"--validation-crops", "N"}, {"--terms", "CSV"},          {"--terms-curve", "SVG"}, {"--norm-file", "F"},
+    {NULL, NULL}};
 
 /* --terms, --terms-curve: the objective's two terms on the validation set after every epoch. */
 typedef struct terms_log {
@@ -215,7 +220,7 @@ static int open_train_sets(const char *cmd, const char *root, int paper, const c
 static int run_train(int argc, char **argv)
 {
     const char *cmd = "elvae train", *dirs[APP_AE_MAX_DIRS], *validation_dir = NULL, *data = NULL;
-    const char *terms = NULL, *terms_svg = NULL;
+    const char *terms = NULL, *terms_svg = NULL, *norm_file = NULL;
     pcl_device_selection selection = {0};
     app_train t = app_train_defaults();
     t.losses = 1u << PCL_LOSS_KIND_MSE | 1u << PCL_LOSS_KIND_MAE | 1u << PCL_LOSS_KIND_MSSSIM;
@@ -242,6 +247,7 @@ static int run_train(int argc, char **argv)
         else if (app_args_is(&r, "--validation-crops")) app_args_int(&r, 1, 1000, &crops);
         else if (app_args_is(&r, "--terms")) terms = r.value;
         else if (app_args_is(&r, "--terms-curve")) terms_svg = r.value;
+        else if (app_args_is(&r, "--norm-file")) norm_file = r.value;
     }
     const char *root = pcl_data_root(data);
     if (r.exit_code < 0 && terms_svg && !terms) app_args_error(&r, "--terms-curve needs --terms CSV");
@@ -266,13 +272,28 @@ static int run_train(int argc, char **argv)
     int rc = open_train_sets(cmd, root, paper, dirs, dir_count, validation_dir, subset, epoch_size, crops,
                              (uint64_t)t.seed, &train, &validation);
     const pcl_ssim_options ssim = msssim_options(standard);
-    double norm = 0;
-    pcl_context *context = rc == 0 ? app_open_context(&selection) : NULL;
-    if (rc == 0 && !context) rc = 1;
-    if (rc == 0) rc = app_elvae_norm(cmd, context, &train.source, t.loss, &ssim, pairs, (uint64_t)t.seed, &norm);
-    if (context) pcl_context_destroy(context);
     json_t *folders = json_array();
     for (int d = 0; folders && d < dir_count; d++) json_array_append_new(folders, json_string(dirs[d]));
+    /* What decides D_bar, for --norm-file (not C, the subset or the epoch size: one D_bar per loss). */
+    json_t *norm_key = json_pack("{s:s, s:s, s:I, s:I, s:s, s:s, s:O}", "loss", pcl_loss_kind_name(t.loss),
+                                 "msssim_weights", standard ? "standard" : "equal", "pairs", (json_int_t)pairs, "seed",
+                                 (json_int_t)t.seed, "protocol", paper ? "paper" : "substitute", "data",
+                                 root ? root : "", "train", folders);
+    double norm = 0;
+    int norm_found = 0;
+    if (rc == 0 && !norm_key) rc = (fprintf(stderr, "perceptcl %s: out of memory\n", cmd), 1);
+    if (rc == 0 && norm_file) rc = app_elvae_norm_file_read(cmd, norm_file, norm_key, &norm, &norm_found);
+    if (rc == 0 && norm_found) printf("D_bar = %.9g from %s\n", norm, norm_file);
+    if (rc == 0 && !norm_found) {
+        pcl_context *context = app_open_context(&selection);
+        rc = context ? app_elvae_norm(cmd, context, &train.source, t.loss, &ssim, pairs, (uint64_t)t.seed, &norm) : 1;
+        pcl_context_destroy(context);
+        if (rc == 0 && norm_file)
+            rc = app_elvae_norm_file_write(cmd, norm_file, norm_key, norm,
+                                           json_pack("{s:I, s:I, s:I}", "records", (json_int_t)train.source.count,
+                                                     "subset", (json_int_t)subset, "epoch_size", (json_int_t)epoch_size));
+    }
+    json_decref(norm_key);
     json_t *recipe = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:I, s:i, s:i, s:i, s:I, s:f, s:f, s:I}",
                                "architecture", arch->name, "protocol", paper ? "paper" : "substitute", "data",
                                root ? root : "", "train", folders, "validation", validation_dir ? validation_dir : "",

@@ -42,6 +42,16 @@ double app_elvae_objective(double trainer_loss, double norm, double c);
 int app_elvae_norm(const char *app, pcl_context *context, const pcl_data_source *source, pcl_loss_kind loss,
                    const pcl_ssim_options *ssim, long pairs, uint64_t seed, double *norm);
 
+/* D_bar shared by runs (--norm-file FILE): *found = 1 and *norm FILE's value
+ * when FILE holds one computed under the same key (the settings that decide
+ * D_bar: loss, MS-SSIM weights, pairs, seed, data), *found = 0 when FILE does
+ * not exist. A FILE that cannot be read, holds another key (the first field
+ * that differs named) or no positive finite D_bar is an error line and 1. */
+int app_elvae_norm_file_read(const char *app, const char *file, const json_t *key, double *norm, int *found);
+/* Writes key, norm and `about` (how it was computed; taken over) to FILE
+ * whole or not at all (a temporary file renamed). 0, or 1 after an error line. */
+int app_elvae_norm_file_write(const char *app, const char *file, const json_t *key, double norm, json_t *about);
+
 /* The objective's two terms over every record of source with model in
  * inference mode (z = mu; restored to training mode after): *delta, the
  * mean Delta, and *kl, the mean KL, in double. Batches of batch records,

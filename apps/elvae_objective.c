@@ -5,9 +5,12 @@
 #include "perceptcl/rng.h"
 #include "perceptcl/tensor.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 double app_elvae_kl_weight(double norm, double c) { return norm / c; }
 
@@ -69,6 +72,59 @@ int app_elvae_norm(const char *app, pcl_context *context, const pcl_data_source 
     pcl_tensor_destroy(ta);
     pcl_tensor_destroy(tb);
     free(a), free(b), free(targets), free(values);
+    return rc;
+}
+
+int app_elvae_norm_file_read(const char *app, const char *file, const json_t *key, double *norm, int *found)
+{
+    *found = 0;
+    if (access(file, F_OK) != 0) return 0;
+    json_error_t error;
+    json_t *doc = json_load_file(file, 0, &error);
+    if (!doc)
+        return fprintf(stderr, "perceptcl %s: --norm-file %s: line %d: %s\n", app, file, error.line, error.text), 1;
+    const json_t *stored = json_object_get(doc, "key"), *value = json_object_get(doc, "loss_norm");
+    int rc = 0;
+    if (!json_is_object(stored) || !json_is_number(value) || !(json_number_value(value) > 0) ||
+        !isfinite(json_number_value(value))) {
+        rc = (fprintf(stderr, "perceptcl %s: --norm-file %s: no \"key\" object and positive \"loss_norm\"\n", app,
+                      file), 1);
+    } else if (!json_equal(stored, key)) {
+        const char *field;
+        const json_t *want;
+        json_object_foreach((json_t *)key, field, want) {
+            if (json_equal(json_object_get(stored, field), want)) continue;
+            char *ours = json_dumps(want, JSON_ENCODE_ANY | JSON_COMPACT);
+            char *theirs = json_dumps(json_object_get(stored, field), JSON_ENCODE_ANY | JSON_COMPACT);
+            fprintf(stderr, "perceptcl %s: --norm-file %s holds D_bar for %s %s, this run has %s: give another file\n",
+                    app, file, field, theirs ? theirs : "(none)", ours ? ours : "?");
+            free(ours), free(theirs);
+            break;
+        }
+        rc = 1;
+    } else {
+        *norm = json_number_value(value);
+        *found = 1;
+    }
+    json_decref(doc);
+    return rc;
+}
+
+int app_elvae_norm_file_write(const char *app, const char *file, const json_t *key, double norm, json_t *about)
+{
+    json_t *doc = json_pack("{s:O, s:f, s:o}", "key", key, "loss_norm", norm, "computed_with", about);
+    size_t length = strlen(file) + 8;
+    char *partial = malloc(length);
+    int rc = doc && partial ? 0 : (fprintf(stderr, "perceptcl %s: out of memory\n", app), 1);
+    if (rc == 0) snprintf(partial, length, "%s.part", file);
+    if (rc == 0 && json_dump_file(doc, partial, JSON_INDENT(2)) != 0)
+        rc = (fprintf(stderr, "perceptcl %s: --norm-file: cannot write %s: %s\n", app, partial, strerror(errno)), 1);
+    if (rc == 0 && rename(partial, file) != 0)
+        rc = (fprintf(stderr, "perceptcl %s: --norm-file: cannot rename %s to %s: %s\n", app, partial, file,
+                      strerror(errno)), 1);
+    if (rc != 0 && partial) remove(partial);
+    json_decref(doc);
+    free(partial);
     return rc;
 }
 

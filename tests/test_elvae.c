@@ -344,6 +344,34 @@ START_TEST(narrow_training_lowers_the_objective)
 }
 END_TEST
 
+/* --norm-file: D_bar computed by the first run and written, taken by the next
+ * run of the same loss and data (another C), refused for another loss, and a
+ * file that is not JSON named with its line. */
+START_TEST(norm_file_shared_across_runs)
+{
+    ck_assert_msg(run("elvae train --loss mse --c 1000 " TINY "--epochs 1 --out a.safetensors --norm-file norm.json") == 0,
+                  "%s", err_text);
+    ck_assert(exists("norm.json") && !exists("norm.json.part"));
+    ck_assert_msg(run("elvae train --loss mse --c 10 " TINY "--epochs 1 --out b.safetensors --norm-file norm.json") == 0,
+                  "%s", err_text);
+    ck_assert_msg(strstr(out_text, "from norm.json"), "%s", out_text);
+    const double computed = metadata_number("a.safetensors", "loss_norm");
+    ck_assert_msg(computed > 0 && metadata_number("b.safetensors", "loss_norm") == computed, "D_bar %.17g and %.17g",
+                  computed, metadata_number("b.safetensors", "loss_norm"));
+    ck_assert_int_ne(run("elvae train --loss mae --c 10 " TINY "--epochs 1 --out c.safetensors --norm-file norm.json"), 0);
+    ck_assert_msg(strstr(err_text, "norm.json") && strstr(err_text, "loss \"mse\""), "%s", err_text);
+    ck_assert(!exists("c.safetensors"));
+    char path[512];
+    snprintf(path, sizeof path, "%s/bad.json", work);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("{\"key\":\n", f);
+    fclose(f);
+    ck_assert_int_ne(run("elvae train --loss mse --c 10 " TINY "--epochs 1 --out d.safetensors --norm-file bad.json"), 0);
+    ck_assert_msg(strstr(err_text, "bad.json: line"), "%s", err_text);
+}
+END_TEST
+
 START_TEST(sample_reconstruct_select)
 {
     save_model("a.safetensors", "mse", "1", 1);
@@ -496,6 +524,7 @@ int main(void)
     TCase *app = tcase_create("app");
     tcase_set_timeout(app, 600);
     tcase_add_test(app, narrow_training_lowers_the_objective);
+    tcase_add_test(app, norm_file_shared_across_runs);
     tcase_add_test(app, sample_reconstruct_select);
     tcase_add_test(app, bad_input);
     suite_add_tcase(suite, app);

@@ -19,9 +19,10 @@
 # Cost on the 2-core Xeon development VM, estimated from the conv AE (not measured for the EL-VAE,
 # whose head has 128 more outputs): 10.8 images/s per training step on a quiet machine (bench W4a,
 # with the sub-pixel decoder), i.e. ~8 min per 5,000-record epoch, ~2.6 h per grid run of 20
-# epochs, ~31 h for the 12; ~31 min per 20,000-window epoch of the final runs; each run first
-# computes its loss normaliser over 20,000 records (a few minutes); early stopping decides the
-# number of epochs. Measured once, before the sub-pixel decoder: 1.9 images/s (batch 16, 4 steps)
+# epochs, ~31 h for the 12; ~31 min per 20,000-window epoch of the final runs; the loss
+# normaliser D_bar (10,000 pairs, a few minutes) is computed once per loss, by its first grid run
+# on the subset, and shared by the loss's other runs and every --resume through
+# OUT_DIR/norm-LOSS.json (--norm-file); early stopping decides the number of epochs. Measured once, before the sub-pixel decoder: 1.9 images/s (batch 16, 4 steps)
 # with the machine's load average at 7.7 (other jobs).
 # A model file is ~146 MB (36.6 M parameters): keep them out of git.
 # usage: sh tools/train-elvae.sh DATA_DIR OUT_DIR [BUILD_DIR]
@@ -44,7 +45,8 @@ train() {
   [ -f "$out/$name.safetensors.train" ] && resume="--resume"
   nice "$perceptcl" elvae train --loss "$loss" --c "$c" --data "$data" --seed 1 --batch 64 --lr 1e-4 \
     --epochs "$epochs" --patience 5 --out "$out/$name.safetensors" --log "$out/$name.csv" \
-    --curve "$out/$name.svg" --terms "$out/$name-terms.csv" --terms-curve "$out/$name-terms.svg" "$@" $resume
+    --curve "$out/$name.svg" --terms "$out/$name-terms.csv" --terms-curve "$out/$name-terms.svg" \
+    --norm-file "$out/norm-$loss.json" "$@" $resume
 }
 for loss in mse mae msssim; do
   for c in 1 10 1000 10000; do
