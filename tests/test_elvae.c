@@ -349,16 +349,16 @@ END_TEST
  * file that is not JSON named with its line. */
 START_TEST(norm_file_shared_across_runs)
 {
-    ck_assert_msg(run("elvae train --loss mse --c 1000 " TINY "--epochs 1 --out a.safetensors --norm-file norm.json") == 0,
-                  "%s", err_text);
+#define NORM_RUN(loss, c, out, file) \
+    run("elvae train --loss " loss " --c " c " " TINY "--epochs 1 --out " out " --norm-file " file)
+    ck_assert_msg(NORM_RUN("mse", "1000", "a.safetensors", "norm.json") == 0, "%s", err_text);
     ck_assert(exists("norm.json") && !exists("norm.json.part"));
-    ck_assert_msg(run("elvae train --loss mse --c 10 " TINY "--epochs 1 --out b.safetensors --norm-file norm.json") == 0,
-                  "%s", err_text);
+    ck_assert_msg(NORM_RUN("mse", "10", "b.safetensors", "norm.json") == 0, "%s", err_text);
     ck_assert_msg(strstr(out_text, "from norm.json"), "%s", out_text);
     const double computed = metadata_number("a.safetensors", "loss_norm");
     ck_assert_msg(computed > 0 && metadata_number("b.safetensors", "loss_norm") == computed, "D_bar %.17g and %.17g",
                   computed, metadata_number("b.safetensors", "loss_norm"));
-    ck_assert_int_ne(run("elvae train --loss mae --c 10 " TINY "--epochs 1 --out c.safetensors --norm-file norm.json"), 0);
+    ck_assert_int_ne(NORM_RUN("mae", "10", "c.safetensors", "norm.json"), 0);
     ck_assert_msg(strstr(err_text, "norm.json") && strstr(err_text, "loss \"mse\""), "%s", err_text);
     ck_assert(!exists("c.safetensors"));
     char path[512];
@@ -367,8 +367,9 @@ START_TEST(norm_file_shared_across_runs)
     ck_assert_ptr_nonnull(f);
     fputs("{\"key\":\n", f);
     fclose(f);
-    ck_assert_int_ne(run("elvae train --loss mse --c 10 " TINY "--epochs 1 --out d.safetensors --norm-file bad.json"), 0);
+    ck_assert_int_ne(NORM_RUN("mse", "10", "d.safetensors", "bad.json"), 0);
     ck_assert_msg(strstr(err_text, "bad.json: line"), "%s", err_text);
+#undef NORM_RUN
 }
 END_TEST
 

@@ -113,10 +113,10 @@ static pcl_status normalise(pcl_layer *layer, const pcl_tensor *x, pcl_tensor *y
     PCL_TRY(pcl_kernel_get(layer->context, "batchnorm.cl", NULL, "bn_forward", &kernel));
     cl_int planes = x->n * x->c, c = x->c, hw = x->h * x->w, fuse_relu = relu != 0;
     float eps = impl->epsilon;
-    PCL_TRY(pcl_kernel_set_args(kernel, "bn_forward", 11, sizeof planes, &planes, sizeof c, &c, sizeof hw, &hw, sizeof eps, &eps,
-                                sizeof(cl_mem), &x->mem, sizeof(cl_mem), &mean, sizeof(cl_mem), &var, sizeof(cl_mem),
-                                &layer->params[P_GAMMA]->mem, sizeof(cl_mem), &layer->params[P_BETA]->mem,
-                                sizeof fuse_relu, &fuse_relu, sizeof(cl_mem), &y->mem));
+    PCL_TRY(pcl_kernel_set_args(kernel, "bn_forward", 11, sizeof planes, &planes, sizeof c, &c, sizeof hw, &hw,
+                                sizeof eps, &eps, sizeof(cl_mem), &x->mem, sizeof(cl_mem), &mean, sizeof(cl_mem), &var,
+                                sizeof(cl_mem), &layer->params[P_GAMMA]->mem, sizeof(cl_mem),
+                                &layer->params[P_BETA]->mem, sizeof fuse_relu, &fuse_relu, sizeof(cl_mem), &y->mem));
     return launch_planes(layer, kernel, "bn_forward", x, 16);
 }
 
