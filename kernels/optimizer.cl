@@ -14,13 +14,14 @@
 #pragma OPENCL FP_CONTRACT OFF
 
 /* first: 1 at the first step (b <- g); use_momentum 0: plain SGD (b unused). */
-__kernel void sgd_step(const int n, __global float *p, __global const float *g, __global float *b,
+__kernel void sgd_step(const int n, __global float *p, __global float *g, __global float *b,
                        const float lr, const float momentum, const float one_minus_dampening, const float weight_decay,
-                       const int use_momentum, const int first, const int nesterov)
+                       const int use_momentum, const int first, const int nesterov, const int zero_grad)
 {
     const int i = get_global_id(0);
     if (i >= n) return;
     float d = g[i];
+    if (zero_grad) g[i] = 0.0f; /* b may be g (no momentum): never written then */
     if (weight_decay != 0.0f) d = d + weight_decay * p[i];
     if (use_momentum) {
         float buf = first ? d : momentum * b[i] + one_minus_dampening * d;
@@ -31,14 +32,15 @@ __kernel void sgd_step(const int n, __global float *p, __global const float *g, 
 }
 
 /* step_size = lr / (1 - beta1^t), bc2_sqrt = sqrt(1 - beta2^t), both from the host. */
-__kernel void adam_step(const int n, __global float *p, __global const float *g, __global float *m,
+__kernel void adam_step(const int n, __global float *p, __global float *g, __global float *m,
                         __global float *v, const float step_size, const float bc2_sqrt, const float beta1,
                         const float one_minus_beta1, const float beta2, const float one_minus_beta2,
-                        const float epsilon, const float weight_decay)
+                        const float epsilon, const float weight_decay, const int zero_grad)
 {
     const int i = get_global_id(0);
     if (i >= n) return;
     float d = g[i];
+    if (zero_grad) g[i] = 0.0f;
     if (weight_decay != 0.0f) d = d + weight_decay * p[i];
     const float mi = beta1 * m[i] + one_minus_beta1 * d;
     const float vi = beta2 * v[i] + one_minus_beta2 * (d * d);

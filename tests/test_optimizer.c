@@ -216,9 +216,17 @@ START_TEST(test_steps)
             for (int i = 0; i < sizes[k]; i++) hg[k][i] = i % 17 == 3 ? 0.0f : urand(-1, 1) * (float)(1 + i % 5);
             ck_assert(pcl_tensor_upload(g[k], hg[k]) == PCL_OK);
         }
-        ck_assert_msg(pcl_optimizer_step(opt) == PCL_OK, "%s", pcl_last_error());
+        /* Every other step also zeroes the gradients it read; the update is the same. */
+        const int zero_grad = t % 2 == 0;
+        ck_assert_msg((zero_grad ? pcl_optimizer_step_zero_grad(opt) : pcl_optimizer_step(opt)) == PCL_OK, "%s",
+                      pcl_last_error());
         for (int k = 0; k < NT; k++) {
             int n = sizes[k];
+            download(g[k], got);
+            for (int i = 0; i < n; i++)
+                ck_assert_msg(zero_grad ? got[i] == 0.0f : !memcmp(&got[i], &hg[k][i], sizeof(float)),
+                              "%s step %d: gradient [%d] %g after the step (zeroed: %d)", c->label, t, i, got[i],
+                              zero_grad);
             reference_step(c, t, c->lr * mult[k], n, hp[k], hg[k], hs0[k], hs1[k], ep, tp, e0, t0, e1, t1);
             download(p[k], hp[k]);
             for (int i = 0; i < n; i++) check_close(c->label, t, i, hp[k][i], ep[i], tp[i]);

@@ -95,6 +95,12 @@ PCL_API pcl_status pcl_optimizer_add_layer(pcl_optimizer *optimizer, pcl_layer *
 
 /* One update of every registered parameter from its gradient. */
 PCL_API pcl_status pcl_optimizer_step(pcl_optimizer *optimizer);
+/* pcl_optimizer_step, then every registered gradient 0 (as
+ * pcl_optimizer_zero_grad), in the same pass over memory: the next step's
+ * zeroing costs nothing (for the FC AE's 424 MB of gradients a separate
+ * fill took 13% of a training step). On an error the gradients are
+ * undefined: zero them before the next backward. */
+PCL_API pcl_status pcl_optimizer_step_zero_grad(pcl_optimizer *optimizer);
 /* Sets every registered gradient to 0. */
 PCL_API pcl_status pcl_optimizer_zero_grad(pcl_optimizer *optimizer);
 

@@ -129,12 +129,12 @@ pcl_status pcl_optimizer_add_layer(pcl_optimizer *optimizer, pcl_layer *layer, c
     return PCL_OK;
 }
 
-pcl_status pcl_optimizer_step(pcl_optimizer *optimizer)
+static pcl_status step(pcl_optimizer *optimizer, int zero_grad)
 {
     if (!optimizer) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_optimizer_step: optimizer is NULL");
     optimizer->steps++;
     for (int i = 0; i < optimizer->count; i++) {
-        pcl_status status = optimizer->ops->update(optimizer, &optimizer->params[i]);
+        pcl_status status = optimizer->ops->update(optimizer, &optimizer->params[i], zero_grad);
         if (status != PCL_OK) {
             /* The step is not counted: the caller may retry from its checkpoint. */
             optimizer->steps--;
@@ -143,6 +143,10 @@ pcl_status pcl_optimizer_step(pcl_optimizer *optimizer)
     }
     return PCL_OK;
 }
+
+pcl_status pcl_optimizer_step(pcl_optimizer *optimizer) { return step(optimizer, 0); }
+
+pcl_status pcl_optimizer_step_zero_grad(pcl_optimizer *optimizer) { return step(optimizer, 1); }
 
 pcl_status pcl_optimizer_zero_grad(pcl_optimizer *optimizer)
 {

@@ -5,7 +5,7 @@
 #include <math.h>
 #include <stdio.h>
 
-static pcl_status update(pcl_optimizer *optimizer, pcl_optimizer_entry *param)
+static pcl_status update(pcl_optimizer *optimizer, pcl_optimizer_entry *param, int zero_grad)
 {
     const pcl_adam_config *c = optimizer->config;
     cl_kernel kernel;
@@ -19,13 +19,14 @@ static pcl_status update(pcl_optimizer *optimizer, pcl_optimizer_entry *param)
     cl_float beta1 = (cl_float)c->beta1, beta2 = (cl_float)c->beta2, epsilon = (cl_float)c->epsilon;
     cl_float one_minus_beta1 = (cl_float)(1.0 - c->beta1), one_minus_beta2 = (cl_float)(1.0 - c->beta2);
     cl_float weight_decay = (cl_float)c->weight_decay;
-    PCL_TRY(pcl_kernel_set_args(kernel, "adam_step", 13, sizeof n, &n, sizeof(cl_mem), &param->value->mem,
+    cl_int clear = zero_grad != 0;
+    PCL_TRY(pcl_kernel_set_args(kernel, "adam_step", 14, sizeof n, &n, sizeof(cl_mem), &param->value->mem,
                                 sizeof(cl_mem), &param->grad->mem, sizeof(cl_mem), &param->state[0]->mem,
                                 sizeof(cl_mem), &param->state[1]->mem, sizeof step_size, &step_size,
                                 sizeof bc2_sqrt, &bc2_sqrt, sizeof beta1, &beta1, sizeof one_minus_beta1,
                                 &one_minus_beta1,
                                 sizeof beta2, &beta2, sizeof one_minus_beta2, &one_minus_beta2,
-                                sizeof epsilon, &epsilon, sizeof weight_decay, &weight_decay));
+                                sizeof epsilon, &epsilon, sizeof weight_decay, &weight_decay, sizeof clear, &clear));
     size_t global = (size_t)n;
     return pcl_kernel_launch(optimizer->context, kernel, "adam_step", 1, &global, NULL);
 }

@@ -15,8 +15,9 @@ typedef struct pcl_optimizer_entry {
 } pcl_optimizer_entry;
 
 typedef struct pcl_optimizer_ops {
-    /* Updates one parameter; optimizer->steps is already the new step t (>= 1). */
-    pcl_status (*update)(pcl_optimizer *optimizer, pcl_optimizer_entry *param);
+    /* Updates one parameter; optimizer->steps is already the new step t (>= 1).
+     * zero_grad: its gradient set to 0 once read (pcl_optimizer_step_zero_grad). */
+    pcl_status (*update)(pcl_optimizer *optimizer, pcl_optimizer_entry *param, int zero_grad);
     pcl_status (*describe)(const pcl_optimizer *optimizer, char *text, size_t capacity);
 } pcl_optimizer_ops;
 

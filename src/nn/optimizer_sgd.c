@@ -5,7 +5,7 @@
 #include <math.h>
 #include <stdio.h>
 
-static pcl_status update(pcl_optimizer *optimizer, pcl_optimizer_entry *param)
+static pcl_status update(pcl_optimizer *optimizer, pcl_optimizer_entry *param, int zero_grad)
 {
     const pcl_sgd_config *c = optimizer->config;
     cl_kernel kernel;
@@ -17,11 +17,12 @@ static pcl_status update(pcl_optimizer *optimizer, pcl_optimizer_entry *param)
     cl_float lr = (cl_float)(optimizer->learning_rate * param->lr_multiplier);
     cl_float momentum = (cl_float)c->momentum, one_minus_dampening = (cl_float)(1.0 - c->dampening);
     cl_float weight_decay = (cl_float)c->weight_decay;
-    PCL_TRY(pcl_kernel_set_args(kernel, "sgd_step", 11, sizeof n, &n, sizeof(cl_mem), &param->value->mem,
+    cl_int clear = zero_grad != 0;
+    PCL_TRY(pcl_kernel_set_args(kernel, "sgd_step", 12, sizeof n, &n, sizeof(cl_mem), &param->value->mem,
                                 sizeof(cl_mem), &param->grad->mem, sizeof(cl_mem), &b, sizeof lr, &lr,
                                 sizeof momentum, &momentum, sizeof one_minus_dampening, &one_minus_dampening, sizeof weight_decay,
                                 &weight_decay, sizeof use_momentum, &use_momentum, sizeof first, &first,
-                                sizeof nesterov, &nesterov));
+                                sizeof nesterov, &nesterov, sizeof clear, &clear));
     size_t global = (size_t)n;
     return pcl_kernel_launch(optimizer->context, kernel, "sgd_step", 1, &global, NULL);
 }

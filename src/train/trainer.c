@@ -44,6 +44,7 @@ struct pcl_trainer {
     pcl_comm *comm;               /* NULL: one process */
     int rank, ranks;
     pcl_grad_exchange *exchange;  /* ranks > 1 */
+    int grads_zero;               /* the last step left the gradients 0 */
 };
 
 static double now_seconds(void)
@@ -349,7 +350,9 @@ static pcl_status train_step(pcl_trainer *tr, const pcl_data_source *src, const 
     pcl_comm_shard(tr->comm, n, &begin, &end);
     const size_t mine = end - begin;
     double sum = 0.0;
-    PCL_TRY(pcl_optimizer_zero_grad(tr->optimizer));
+    /* The previous step zeroed the gradients as it read them. */
+    if (!tr->grads_zero) PCL_TRY(pcl_optimizer_zero_grad(tr->optimizer));
+    tr->grads_zero = 0;
     if (mine > 0) {
         PCL_TRY(load_batch(tr, src, indices + begin, mine, step_seed, src->input, src->target, where));
         pcl_model_set_noise_seed(tr->model, tr->rank ? pcl_train_step_seed(step_seed, (uint64_t)tr->rank) : step_seed);
@@ -364,7 +367,8 @@ static pcl_status train_step(pcl_trainer *tr, const pcl_data_source *src, const 
     } else {
         PCL_TRY(pcl_model_backward(tr->model, tr->buf.dy));
     }
-    PCL_TRY(pcl_optimizer_step(tr->optimizer));
+    PCL_TRY(pcl_optimizer_step_zero_grad(tr->optimizer));
+    tr->grads_zero = 1;
     *loss = sum / (double)n;
     return PCL_OK;
 }
