@@ -544,6 +544,7 @@ static pcl_status run(pcl_trainer *tr, const pcl_data_source *train, const pcl_d
     rs->order = malloc(count * sizeof *rs->order);
     if (!rs->order) return pcl_fail(PCL_ERR_OUT_OF_MEMORY, "trainer: out of memory for %zu indices", count);
     pcl_model_set_training(tr->model, 1);
+    tr->grads_zero = 0; /* the caller may have run a backward since the last run */
 
     while (pos.epoch < cfg->epochs && !(cfg->max_steps > 0 && pos.step >= cfg->max_steps)) {
         pcl_train_epoch_order(&pos, rs->order, count);
