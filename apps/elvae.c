@@ -287,10 +287,11 @@ static int run_train(int argc, char **argv)
         pcl_context *context = app_open_context(&selection);
         rc = context ? app_elvae_norm(cmd, context, &train.source, t.loss, &ssim, pairs, (uint64_t)t.seed, &norm) : 1;
         pcl_context_destroy(context);
-        json_t *about = json_pack("{s:I, s:I, s:I}", "records", (json_int_t)train.source.count, "subset",
-                                  (json_int_t)subset, "epoch_size", (json_int_t)epoch_size);
-        if (rc == 0 && norm_file) rc = app_elvae_norm_file_write(cmd, norm_file, norm_key, norm, about);
-        else json_decref(about);
+        if (rc == 0 && norm_file)
+            rc = app_elvae_norm_file_write(cmd, norm_file, norm_key, norm,
+                                           json_pack("{s:I, s:I, s:I}", "records", (json_int_t)train.source.count,
+                                                     "subset", (json_int_t)subset, "epoch_size",
+                                                     (json_int_t)epoch_size));
     }
     json_decref(norm_key);
     json_t *recipe = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:I, s:i, s:i, s:i, s:I, s:f, s:f, s:I}",

@@ -89,11 +89,10 @@ static void current_stats(pcl_layer *layer, cl_mem *mean, cl_mem *var)
     }
 }
 
-/* Global (hw / per_item rounded up, n * c) of the elementwise kernels. */
-static pcl_status launch_planes(pcl_layer *layer, cl_kernel kernel, const char *name, const pcl_tensor *x,
-                                size_t per_item)
+/* Global (hw / 16 rounded up, n * c) of the elementwise kernels (16 values per item). */
+static pcl_status launch_planes(pcl_layer *layer, cl_kernel kernel, const char *name, const pcl_tensor *x)
 {
-    size_t global[2] = {((size_t)x->h * x->w + per_item - 1) / per_item, (size_t)x->n * x->c};
+    size_t global[2] = {((size_t)x->h * x->w + 15) / 16, (size_t)x->n * x->c};
     return pcl_kernel_launch(layer->context, kernel, name, 2, global, NULL);
 }
 
@@ -117,7 +116,7 @@ static pcl_status normalise(pcl_layer *layer, const pcl_tensor *x, pcl_tensor *y
                                 sizeof eps, &eps, sizeof(cl_mem), &x->mem, sizeof(cl_mem), &mean, sizeof(cl_mem), &var,
                                 sizeof(cl_mem), &layer->params[P_GAMMA]->mem, sizeof(cl_mem),
                                 &layer->params[P_BETA]->mem, sizeof fuse_relu, &fuse_relu, sizeof(cl_mem), &y->mem));
-    return launch_planes(layer, kernel, "bn_forward", x, 16);
+    return launch_planes(layer, kernel, "bn_forward", x);
 }
 
 static pcl_status forward(pcl_layer *layer, const pcl_tensor *x, pcl_tensor *y)
@@ -162,7 +161,7 @@ static pcl_status backward(pcl_layer *layer, const pcl_tensor *x, const pcl_tens
                                 &x->mem, sizeof(cl_mem), &dy->mem, sizeof(cl_mem), &mean, sizeof(cl_mem), &var,
                                 sizeof(cl_mem), &layer->params[P_GAMMA]->mem, sizeof(cl_mem), &impl->s1,
                                 sizeof(cl_mem), &impl->s2, sizeof(cl_mem), &dx->mem));
-    return launch_planes(layer, kernel, "bn_backward", x, 16);
+    return launch_planes(layer, kernel, "bn_backward", x);
 }
 
 static void destroy(pcl_layer *layer)

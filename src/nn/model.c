@@ -481,6 +481,7 @@ pcl_status pcl_model_forward_to(pcl_model *model, const pcl_tensor *x, int layer
          * only its output, and the conv2d's or batchnorm's backward not its
          * own. */
         int relu_done = 0;
+        const int relu_next = i + 1 < layers && model->in_place[i + 1] && pcl_activation_is_relu(model->layers[i + 1]);
         pcl_status status = PCL_OK;
         if (model->fused[i] && i + 1 < layers) {
             /* upsample + conv2d as one sub-pixel convolution, with the ReLU
@@ -489,11 +490,9 @@ pcl_status pcl_model_forward_to(pcl_model *model, const pcl_tensor *x, int layer
                         pcl_activation_is_relu(model->layers[i + 2]);
             layer = model->layers[++i];
             status = pcl_conv2d_forward_upsampled(layer, model->act[i - 1], model->act[i + 1], relu_done);
-        } else if (layer->kind == PCL_LAYER_KIND_CONV2D && i + 1 < layers &&
-                   model->in_place[i + 1] && pcl_activation_is_relu(model->layers[i + 1])) {
+        } else if (layer->kind == PCL_LAYER_KIND_CONV2D && relu_next) {
             status = pcl_conv2d_forward_relu(layer, model->act[i], model->act[i + 1], &relu_done);
-        } else if (layer->kind == PCL_LAYER_KIND_BATCHNORM && i + 1 < layers &&
-                   model->in_place[i + 1] && pcl_activation_is_relu(model->layers[i + 1])) {
+        } else if (layer->kind == PCL_LAYER_KIND_BATCHNORM && relu_next) {
             status = pcl_batchnorm_forward_relu(layer, model->act[i], model->act[i + 1]);
             relu_done = 1;
         } else {

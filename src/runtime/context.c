@@ -58,8 +58,7 @@ pcl_status pcl_context_create(const pcl_device_selection *requested, pcl_context
         free(context);
         return pcl_fail_cl(error, "clCreateContext");
     }
-    const char *profile = getenv("PERCEPTCL_PROFILE");
-    cl_command_queue_properties timing = profile && *profile ? CL_QUEUE_PROFILING_ENABLE : 0;
+    cl_command_queue_properties timing = pcl_profile_path() ? CL_QUEUE_PROFILING_ENABLE : 0;
     context->queue = clCreateCommandQueue(context->cl, context->device, timing, &error);
     if (error != CL_SUCCESS) {
         clReleaseContext(context->cl);

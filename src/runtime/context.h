@@ -48,6 +48,8 @@ pcl_status pcl_device_memory_track(pcl_context *context, cl_mem buffer, size_t b
 /* The context's share of the account, given up when it is destroyed. */
 void pcl_device_memory_release_account(pcl_context *context);
 
+/* PERCEPTCL_PROFILE's file, NULL when no profile is asked for. */
+const char *pcl_profile_path(void);
 /* PERCEPTCL_PROFILE set: starts the context's kernel profile (its queue
  * must time events: CL_QUEUE_PROFILING_ENABLE). */
 pcl_status pcl_profile_open(pcl_context *context);

@@ -34,10 +34,16 @@ struct pcl_profile {
     unsigned long unreadable; /* launches whose event gave no time */
 };
 
-pcl_status pcl_profile_open(pcl_context *context)
+const char *pcl_profile_path(void)
 {
     const char *path = getenv("PERCEPTCL_PROFILE");
-    if (!path || !*path) return PCL_OK;
+    return path && *path ? path : NULL;
+}
+
+pcl_status pcl_profile_open(pcl_context *context)
+{
+    const char *path = pcl_profile_path();
+    if (!path) return PCL_OK;
     pcl_profile *profile = calloc(1, sizeof *profile);
     if (!profile || !(profile->path = strdup(path))) {
         free(profile);
