@@ -118,11 +118,13 @@ extern const char app_common_flags_help[]; /* --max-pixels, accepted by every co
  * --resume that the state exists and was written by a run of the same loss,
  * batch, seed, optimizer, learning rate and app recipe (the app's JSON:
  * data, scale, ...; pcl_trainer_check_resume), naming every mismatch in one
- * line; the epochs and --max-steps may change. */
+ * line; the epochs, --max-steps and --checkpoint-minutes (default 10: the
+ * state is also written mid-epoch that often) may change. */
 #define APP_TRAIN_OPTIONS                                                                                      \
     {"--loss", "L"}, {"--out", "MODEL"}, {"--log", "CSV"}, {"--curve", "SVG"}, {"--epochs", "N"},              \
         {"--max-steps", "N"}, {"--batch", "N"}, {"--seed", "N"}, {"--lr", "RATE"}, {"--momentum", "M"},        \
-        {"--weight-decay", "W"}, {"--optimizer", "NAME"}, {"--resume", NULL}, {"--bucket-mb", "M"}
+        {"--weight-decay", "W"}, {"--optimizer", "NAME"}, {"--resume", NULL}, {"--bucket-mb", "M"},   \
+        {"--checkpoint-minutes", "M"}
 /* Early stopping, for apps that have validation data. */
 #define APP_TRAIN_EARLY_STOP_OPTIONS {"--patience", "N"}, {"--min-delta", "D"}
 
@@ -140,6 +142,7 @@ typedef struct app_train {
     long max_steps, patience;
     double lr, weight_decay, min_delta;
     double bucket_mb; /* data parallel: gradient MiB per exchange (0: the trainer's default) */
+    double checkpoint_minutes; /* the state also written mid-epoch this often (0: at epoch ends only) */
     /* set by app_train_ready */
     const char *app;
     char state[4200];  /* --out + ".train" */

@@ -37,6 +37,7 @@ static const char usage[] =
     "                             [--validation-crops 4] [--epochs 100] [--patience 5] [--min-delta D]\n"
     "                             [--max-steps N] [--batch 64] [--lr 1e-4] [--seed 1] [--resume]\n"
     "                             [--log CSV] [--curve SVG] [--terms CSV] [--terms-curve SVG]\n"
+    "                             [--checkpoint-minutes 10]\n"
     "       perceptcl elvae sample --model M [--count 64] [--seed 1] [--zoom 2] [--out GRID.png] [--dir DIR]\n"
     "       perceptcl elvae reconstruct --model M [--model M2 ...] [--data DIR | --images DIR] [--protocol P]\n"
     "                             [--count 8] [--zoom 2] [--seed 1] [--study DIR] [--study-count 64] OUT.png\n"

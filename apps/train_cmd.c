@@ -14,7 +14,8 @@
 app_train app_train_defaults(void)
 {
     return (app_train){.losses = ~0u, .epochs = 10, .batch = 16, .seed = 1, .sgd_lr = 1e-2, .adam_lr = 1e-3,
-                       .momentum = 0.9, .record_name = "records", .loss = PCL_LOSS_KIND_MSE};
+                       .momentum = 0.9, .record_name = "records", .loss = PCL_LOSS_KIND_MSE,
+                       .checkpoint_minutes = 10.0};
 }
 
 int app_train_arg(app_train *t, app_args *r)
@@ -48,6 +49,7 @@ int app_train_arg(app_train *t, app_args *r)
     else if (app_args_is(r, "--patience")) app_args_long(r, 1, 1000000, &t->patience);
     else if (app_args_is(r, "--min-delta")) app_args_double(r, 0.0, INFINITY, &t->min_delta);
     else if (app_args_is(r, "--bucket-mb")) app_args_double(r, 0.001, 65536.0, &t->bucket_mb);
+    else if (app_args_is(r, "--checkpoint-minutes")) app_args_double(r, 0.0, 1e6, &t->checkpoint_minutes);
     else return 0;
     return 1;
 }
@@ -118,6 +120,7 @@ int app_train_setup(const app_train *t, pcl_context *context, double sgd_lr_scal
     config->min_delta = t->min_delta;
     config->restore_best = t->patience > 0;
     config->checkpoint_path = t->state;
+    config->checkpoint_seconds = t->checkpoint_minutes * 60.0;
     config->resume_path = t->resume ? t->state : NULL;
     config->log_path = t->log;
     config->curve_path = t->curve;

@@ -19,7 +19,7 @@ enum { PIXELS = YALEB_SIDE * YALEB_SIDE, FORWARD_BATCH = 64 };
 static const char train_usage[] =
     "usage: perceptcl yaleb train --data DIR --loss mse|mae|msssim --out MODEL.safetensors [--seed 1]\n"
     "           [--epochs 300] [--patience 20] [--batch 32] [--lr 1e-3] [--msssim-weights equal|standard]\n"
-    "           [--log CSV] [--curve SVG] [--resume] [device flags]\n\n"
+    "           [--log CSV] [--curve SVG] [--resume] [--checkpoint-minutes 10] [device flags]\n\n"
     "The Yale B autoencoder of appendix C (architectures.h, pcl_arch_yaleb_ae_48: 5x5 stride-2\n"
     "convolutions 128, 256, 512 on 48x48, a 32-unit ReLU bottleneck, batch normalisation on every\n"
     "layer but the output's tanh; PyTorch's default initialisation), trained with Adam (lr 1e-3, batch\n"
@@ -29,7 +29,7 @@ static const char train_usage[] =
     "weights are saved. Faces: MATLAB-compatible bicubic with antialiasing to 48x48, pixels in [-1, 1].\n"
     "msssim: 1 - MS-SSIM, 5 scales in same mode (48x48 is below valid mode's minimum), L = 2, the\n"
     "paper's equal exponents unless --msssim-weights standard. --resume continues --out's training\n"
-    "state (--out.train) after an interruption.\n";
+    "state (--out.train, written every epoch and every --checkpoint-minutes) after an interruption.\n";
 
 /* The faces rows[0 .. count) as one float array (count x 48 x 48). */
 static float *part_pixels(const yaleb_features *faces, const size_t *rows, size_t count)

@@ -598,7 +598,8 @@ END_TEST
 
 /* Issue 18, defects 3 and 8: every output checked before any work (an
  * existing folder as --out or --curve fails at once, no state left); a
- * --resume with another configuration refused naming each mismatch; a
+ * --resume with another configuration refused naming each mismatch (but
+ * not another --checkpoint-minutes, which is no part of the run); a
  * resume that ends mid-epoch writes no train_loss (was "nan"). */
 START_TEST(train_checks_outputs_and_resume)
 {
@@ -611,8 +612,10 @@ START_TEST(train_checks_outputs_and_resume)
         {"srcnn train --loss mse --train t1r --out m.safetensors --curve adir", "--curve adir: is a directory"},
         {"srcnn train --loss mse --train t1r --out m.safetensors --log adir", "--log adir: is a directory"},
         {"srcnn train --loss mse --train t1r --out nodir/m.safetensors", "does not exist"},
+        {"srcnn train --loss mse --train t1r --out m.safetensors --checkpoint-minutes -1",
+         "--checkpoint-minutes must be a number in [0, 1e+06), not '-1'"},
     };
-    for (int c = 0; c < 4; c++) {
+    for (int c = 0; c < 5; c++) {
         ck_assert_int_eq(run(refused[c][0]), 2);
         ck_assert_msg(strstr(err_text, refused[c][1]) && !strstr(err_text, "sub-images"), "%s: %s", refused[c][0],
                       err_text);
@@ -629,7 +632,8 @@ START_TEST(train_checks_outputs_and_resume)
                                         "seed 1 (this run: 7)", "train [\"t1r\"] (this run: [\"t1r\",\".\"])"};
     for (int k = 0; k < 5; k++) ck_assert_msg(strstr(err_text, named[k]) != NULL, "'%s' not in %s", named[k], err_text);
     ck_assert_msg(!strchr(err_text, '\n') || strchr(err_text, '\n') == err_text + strlen(err_text) - 1, "%s", err_text);
-    snprintf(args, sizeof args, "%s --max-steps 2 --resume", base);
+    /* --checkpoint-minutes is not the run's recipe: it may change */
+    snprintf(args, sizeof args, "%s --max-steps 2 --resume --checkpoint-minutes 5", base);
     ck_assert_msg(run(args) == 0, "%s", err_text);
     pcl_checkpoint *meta = NULL;
     snprintf(path, sizeof path, "%s/m.safetensors", work);

@@ -12,9 +12,11 @@
  *   float64 from the problem;
  * - the same seed gives bitwise the same weights and optimizer state; another
  *   seed does not;
- * - resume after whole epochs and mid-epoch (max_steps) is bitwise the same
- *   as a straight run, also with a VAE sampler (noise per step) and a
- *   partial last batch; the CSV log holds one line per epoch;
+ * - resume after whole epochs, mid-epoch (max_steps), and after a run
+ *   killed mid-epoch that saved a checkpoint every step (checkpoint_seconds)
+ *   is bitwise the same as a straight run, also with a VAE sampler (noise
+ *   per step) and a partial last batch; the CSV log holds one line per epoch
+ *   with the straight run's losses;
  * - early stopping on a constructed plateau (a learning rate too small to
  *   change a float32 weight) stops after patience epochs, keeps epoch 0 as
  *   the best, and a resume of the stopped run does nothing;
@@ -362,14 +364,33 @@ typedef struct run_spec {
     uint64_t seed, init_seed;
     int64_t epochs, max_steps;
     const char *checkpoint, *resume, *log;
+    double checkpoint_seconds;
+    int64_t kill_at_step; /* > 0: the data source fails there, as a killed process stops */
 } run_spec;
 
-/* Trains and returns every weight and optimizer state float (malloc'd). */
+/* An array source whose training batches fail from step kill_at_step on. */
+typedef struct killed_source {
+    pcl_data_source inner;
+    int64_t calls, kill_at_step;
+} killed_source;
+
+static pcl_status killed_fill(void *user, const size_t *indices, size_t n, uint64_t seed, float *inputs,
+                              float *targets)
+{
+    killed_source *k = user;
+    if (k->calls++ == k->kill_at_step) return PCL_ERR_IO;
+    return k->inner.fill(k->inner.user, indices, n, seed, inputs, targets);
+}
+
+/* Trains and returns every weight and optimizer state float (malloc'd);
+ * NULL for a run killed as spec->kill_at_step asks (checked to fail). */
 static float *train_run(const run_spec *spec, size_t *count, pcl_trainer_result *res)
 {
     pcl_array_source train_a = {f_x, f_t, 22, {1, FH, FW}, {1, FH, FW}}; /* batches 8, 8, 6 */
     pcl_array_source val_a = {f_x + NTRAIN * FP, f_t + NTRAIN * FP, NVAL, {1, FH, FW}, {1, FH, FW}};
     pcl_data_source train = pcl_data_source_from_arrays(&train_a), val = pcl_data_source_from_arrays(&val_a);
+    killed_source killed = {train, 0, spec->kill_at_step};
+    if (spec->kill_at_step > 0) train.fill = killed_fill, train.user = &killed;
     pcl_model *m = deep_model(spec->kind, spec->init_seed);
     pcl_optimizer *opt;
     pcl_adam_config ac = pcl_adam_config_default();
@@ -384,8 +405,16 @@ static float *train_run(const run_spec *spec, size_t *count, pcl_trainer_result 
     c.checkpoint_path = spec->checkpoint;
     c.resume_path = spec->resume;
     c.log_path = spec->log;
+    c.checkpoint_seconds = spec->checkpoint_seconds;
     pcl_trainer *tr;
     OK(pcl_trainer_create(m, opt, &c, &tr));
+    if (spec->kill_at_step > 0) {
+        ck_assert_int_eq(pcl_trainer_run(tr, &train, &val, res), PCL_ERR_IO);
+        pcl_trainer_destroy(tr);
+        pcl_optimizer_destroy(opt);
+        pcl_model_destroy(m);
+        return NULL;
+    }
     OK(pcl_trainer_run(tr, &train, &val, res));
     size_t n = 0;
     pcl_train_weights *w = pcl_model_weights(m);
@@ -438,7 +467,7 @@ START_TEST(test_same_seed)
     const int kind = _i;
     size_t n1, n2, n3;
     pcl_trainer_result r1, r2, r3;
-    run_spec s = {kind, 7, 11, 3, 0, NULL, NULL, NULL};
+    run_spec s = {kind, 7, 11, 3, 0, NULL, NULL, NULL, 0.0, 0};
     float *a = train_run(&s, &n1, &r1);
     float *b = train_run(&s, &n2, &r2);
     s.seed = 8;
@@ -453,25 +482,52 @@ START_TEST(test_same_seed)
 }
 END_TEST
 
+/* The first four fields of every line of a CSV log (epoch, step, training
+ * and validation loss: what a resume must repeat; not the rate and time). */
+static void log_losses(const char *path, char *out, size_t size)
+{
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "%s missing", path);
+    char line[512];
+    out[0] = 0;
+    while (fgets(line, sizeof line, f)) {
+        char *p = line;
+        for (int commas = 0; *p && commas < 4; p++) commas += *p == ',';
+        const size_t used = strlen(out);
+        snprintf(out + used, size - used, "%.*s\n", (int)(p - line), line);
+    }
+    fclose(f);
+}
+
+/* Resume after whole epochs (mode 0), after --max-steps mid-epoch (1), and
+ * after a run killed mid-epoch that saved every step (2: checkpoint_seconds
+ * tiny; without the mid-epoch saves its state would be the last epoch's). */
 START_TEST(test_resume)
 {
-    const int kind = _i / 2, mid_epoch = _i % 2;
-    char ck_straight[256], ck_split[256], log_split[256];
+    const int kind = _i / 3, mode = _i % 3;
+    char ck_straight[256], ck_split[256], log_straight[256], log_split[256];
     path_for(ck_straight, sizeof ck_straight, "straight.safetensors");
     path_for(ck_split, sizeof ck_split, "split.safetensors");
+    path_for(log_straight, sizeof log_straight, "straight.csv");
     path_for(log_split, sizeof log_split, "split.csv");
+    unlink(log_straight);
     unlink(log_split);
     size_t n1, n2;
     pcl_trainer_result r1, r2;
-    run_spec straight = {kind, 5, 11, 4, 0, ck_straight, NULL, NULL};
+    run_spec straight = {kind, 5, 11, 4, 0, ck_straight, NULL, log_straight, 0.0, 0};
     float *a = train_run(&straight, &n1, &r1);
-    /* first part: 2 epochs, or 4 steps (mid-epoch 1 of 3 batches) */
-    run_spec first = {kind, 5, 11, mid_epoch ? 4 : 2, mid_epoch ? 4 : 0, ck_split, NULL, log_split};
+    /* first part: 2 epochs, or 4 steps (mid-epoch 1 of 3 batches), or killed at step 5 (epoch 1, batch 2) */
+    run_spec first = {kind, 5, 11, mode == 0 ? 2 : 4, mode == 1 ? 4 : 0, ck_split, NULL, log_split,
+                      mode == 2 ? 1e-9 : 0.0, mode == 2 ? 5 : 0};
     free(train_run(&first, &n2, &r2));
-    ck_assert_int_eq(r2.steps, mid_epoch ? 4 : 6);
+    ck_assert_int_eq(r2.steps, mode == 0 ? 6 : mode == 1 ? 4 : 5);
+    pcl_checkpoint *saved;
+    OK(pcl_checkpoint_read(ck_split, &saved));
+    ck_assert_str_eq(pcl_checkpoint_metadata(saved, "step"), mode == 0 ? "6" : mode == 1 ? "4" : "5");
+    pcl_checkpoint_destroy(saved);
     /* second part: other initial weights and another seed in the config,
      * both replaced by the checkpoint's */
-    run_spec second = {kind, 99, 12345, 4, 0, ck_split, ck_split, log_split};
+    run_spec second = {kind, 99, 12345, 4, 0, ck_split, ck_split, log_split, 0.0, 0};
     float *b = train_run(&second, &n2, &r2);
     ck_assert_uint_eq(n1, n2);
     for (size_t i = 0; i < n1; i++)
@@ -481,8 +537,13 @@ START_TEST(test_resume)
     ck_assert(r1.best_validation_loss == r2.best_validation_loss);
     ck_assert_int_eq(r1.best_epoch, r2.best_epoch);
     ck_assert(r1.validation_loss == r2.validation_loss);
-    /* the log: a header and one line per epoch over both parts */
+    /* the log: a header and one line per epoch over both parts, the losses
+     * those of the straight run (an epoch split by the resume included) */
     ck_assert_int_eq(count_lines(log_split), 1 + 4);
+    char losses_straight[2048], losses_split[2048];
+    log_losses(log_straight, losses_straight, sizeof losses_straight);
+    log_losses(log_split, losses_split, sizeof losses_split);
+    ck_assert_str_eq(losses_split, losses_straight);
     /* the checkpoints hold the same position */
     pcl_checkpoint *c1, *c2;
     OK(pcl_checkpoint_read(ck_straight, &c1));
@@ -496,6 +557,7 @@ START_TEST(test_resume)
     free(b);
     unlink(ck_straight);
     unlink(ck_split);
+    unlink(log_straight);
     unlink(log_split);
 }
 END_TEST
@@ -767,7 +829,7 @@ int main(void)
 #ifndef PCL_TEST_SMALL /* the oclgrind suite: one step per loss (trainer.cl's kernels); the rest is slow there */
     tcase_add_loop_test(tc, test_learns, 0, LOSS_KINDS);
     tcase_add_loop_test(tc, test_same_seed, 0, 2);
-    tcase_add_loop_test(tc, test_resume, 0, 4);
+    tcase_add_loop_test(tc, test_resume, 0, 6);
     tcase_add_test(tc, test_resume_refuses_another_run);
     tcase_add_test(tc, test_early_stop);
     tcase_add_test(tc, test_evaluate_shapes);

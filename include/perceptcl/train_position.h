@@ -35,6 +35,10 @@ typedef struct pcl_train_position {
     uint64_t epoch_rng; /* stream state before this epoch's shuffle */
     uint64_t rng;       /* stream state now (after the shuffle) */
     double elapsed;     /* seconds of training so far (for logs) */
+    double epoch_loss;  /* sum of this epoch's batch losses so far (position.batch
+                           of them), so that an epoch resumed mid-way logs
+                           the mean over all its batches; NaN: unknown (a
+                           state saved before this was recorded) */
 } pcl_train_position;
 
 PCL_API pcl_train_position pcl_train_position_start(uint64_t seed);
@@ -42,7 +46,7 @@ PCL_API pcl_train_position pcl_train_position_start(uint64_t seed);
  * rng = epoch_rng, shuffles, leaves rng after the draw. Call at the start of
  * every epoch, including a resumed one (which then skips position.batch). */
 PCL_API void pcl_train_epoch_order(pcl_train_position *position, size_t *indices, size_t n);
-/* Ends an epoch: epoch + 1, batch 0, epoch_rng = rng. */
+/* Ends an epoch: epoch + 1, batch 0, epoch_loss 0, epoch_rng = rng. */
 PCL_API void pcl_train_next_epoch(pcl_train_position *position);
 
 #ifdef __cplusplus

@@ -10,9 +10,10 @@
  * backward, one optimizer step; per epoch: a validation pass (inference
  * mode), early stopping, a CSV log line, the loss curve redrawn and a
  * checkpoint written atomically (weights, optimizer state, position, early
- * stopping with the best weights). config.resume_path continues such a
- * checkpoint exactly: the resumed run's weights are bitwise those of an
- * uninterrupted run with the same seed on the same device.
+ * stopping with the best weights), and mid-epoch every
+ * config.checkpoint_seconds. config.resume_path continues such a checkpoint
+ * exactly: the resumed run's weights, and its log's losses, are bitwise those
+ * of an uninterrupted run with the same seed on the same device.
  *
  * The loss of a batch of n images (what is minimised, logged and shown):
  *   mse, mae, msssim-l1:  (1/n) sum_i value_i
@@ -132,6 +133,10 @@ typedef struct pcl_trainer_config {
     int restore_best;                     /* at the end, the best validation weights
                                              are copied into the model */
     const char *checkpoint_path;          /* NULL: no checkpoints */
+    double checkpoint_seconds;            /* > 0: also save mid-epoch, after the first
+                                             step that ends this long after the last
+                                             save (a killed run then loses at most
+                                             this much); 0: at epoch ends only */
     const char *resume_path;              /* NULL: a new run */
     const char *log_path;                 /* NULL: no CSV log (appended on resume) */
     const char *curve_path;               /* NULL: no SVG loss curve */

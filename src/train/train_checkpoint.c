@@ -107,6 +107,7 @@ static pcl_status fill(pcl_checkpoint *c, const pcl_train_weights *weights, cons
         PCL_TRY(pcl_checkpoint_set_metadata_u64(c, "epoch_rng", position->epoch_rng));
         PCL_TRY(pcl_checkpoint_set_metadata_u64(c, "rng", position->rng));
         PCL_TRY(set_double(c, "elapsed", position->elapsed));
+        if (!isnan(position->epoch_loss)) PCL_TRY(set_double(c, "epoch_loss", position->epoch_loss));
     }
     if (loss_name) PCL_TRY(pcl_checkpoint_set_metadata(c, "loss", loss_name));
     for (int i = 0; i < pcl_train_weights_count(weights); i++) {
@@ -278,6 +279,9 @@ static pcl_status load(const pcl_checkpoint *c, const char *path, pcl_train_weig
         PCL_TRY(pcl_checkpoint_metadata_u64(c, "epoch_rng", &p.epoch_rng));
         PCL_TRY(pcl_checkpoint_metadata_u64(c, "rng", &p.rng));
         PCL_TRY(get_double(c, path, "elapsed", &p.elapsed));
+        /* states written before the epoch's loss sum was recorded lack it */
+        p.epoch_loss = NAN;
+        if (pcl_checkpoint_metadata(c, "epoch_loss")) PCL_TRY(get_double(c, path, "epoch_loss", &p.epoch_loss));
         if (apply) *position = p;
     }
     return PCL_OK;

@@ -36,5 +36,6 @@ void pcl_train_next_epoch(pcl_train_position *position)
 {
     position->epoch++;
     position->batch = 0;
+    position->epoch_loss = 0.0;
     position->epoch_rng = position->rng;
 }

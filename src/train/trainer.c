@@ -45,6 +45,7 @@ struct pcl_trainer {
     int rank, ranks;
     pcl_grad_exchange *exchange;  /* ranks > 1 */
     int grads_zero;               /* the last step left the gradients 0 */
+    double saved_at;              /* when this run last wrote its checkpoint (or started) */
 };
 
 static double now_seconds(void)
@@ -144,6 +145,9 @@ pcl_status pcl_trainer_create(pcl_model *model, pcl_optimizer *optimizer, const 
     if (config->validation_batch > INT_MAX)
         return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_trainer_create: validation batch %zu too large",
                         config->validation_batch);
+    if (!(config->checkpoint_seconds >= 0))
+        return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_trainer_create: checkpoint_seconds %g: must be >= 0",
+                        config->checkpoint_seconds);
     if (config->epochs < 0 || config->max_steps < 0 || config->patience < 0)
         return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_trainer_create: epochs %lld, max_steps %lld, patience %d: "
                         "none may be negative", (long long)config->epochs, (long long)config->max_steps,
@@ -493,6 +497,7 @@ static pcl_status write_curve(pcl_trainer *tr, const history *h)
 static pcl_status save(pcl_trainer *tr, const pcl_early_stop *stop, const pcl_train_position *pos)
 {
     if (!tr->checkpoint_path) return PCL_OK;
+    tr->saved_at = now_seconds();
     pcl_train_run run = {pcl_loss_kind_name(tr->config.loss), (int64_t)tr->config.batch, tr->config.recipe};
     return pcl_train_save_run(tr->checkpoint_path, pcl_model_weights(tr->model), tr->optimizer, stop, pos, &run);
 }
@@ -545,22 +550,31 @@ static pcl_status run(pcl_trainer *tr, const pcl_data_source *train, const pcl_d
     if (!rs->order) return pcl_fail(PCL_ERR_OUT_OF_MEMORY, "trainer: out of memory for %zu indices", count);
     pcl_model_set_training(tr->model, 1);
     tr->grads_zero = 0; /* the caller may have run a backward since the last run */
+    tr->saved_at = now_seconds();
 
     while (pos.epoch < cfg->epochs && !(cfg->max_steps > 0 && pos.step >= cfg->max_steps)) {
         pcl_train_epoch_order(&pos, rs->order, count);
         pcl_progress_epoch_begin(rs->progress, pos.epoch, cfg->epochs, batches, pos.batch);
-        double sum = 0.0, started = now_seconds();
-        int64_t done = 0;
+        /* A state saved before the epoch's loss sum was recorded: the mean of the batches run here. */
+        const int64_t first_batch = isnan(pos.epoch_loss) ? pos.batch : 0;
+        if (isnan(pos.epoch_loss)) pos.epoch_loss = 0.0;
+        double started = now_seconds();
         while (pos.batch < batches && !(cfg->max_steps > 0 && pos.step >= cfg->max_steps)) {
             const size_t start = (size_t)pos.batch * batch, n = count - start < batch ? count - start : batch;
             double loss;
             PCL_TRY(train_step(tr, train, rs->order + start, n, &pos, &loss));
-            sum += loss;
-            done++;
+            pos.epoch_loss += loss;
             pos.batch++;
             pos.step++;
             res->steps = pos.step;
             pcl_progress_batch(rs->progress, loss, n);
+            if (cfg->checkpoint_seconds > 0 && pos.batch < batches &&
+                now_seconds() - tr->saved_at >= cfg->checkpoint_seconds) {
+                const double t = now_seconds();
+                pos.elapsed += t - started;
+                started = t;
+                PCL_TRY(save(tr, rs->stop, &pos));
+            }
         }
         pos.elapsed += now_seconds() - started;
         res->steps = pos.step;
@@ -569,7 +583,8 @@ static pcl_status run(pcl_trainer *tr, const pcl_data_source *train, const pcl_d
             PCL_TRY(save(tr, rs->stop, &pos));
             break;
         }
-        pcl_trainer_epoch ep = {pos.epoch, pos.step, done ? sum / (double)done : NAN, NAN,
+        const int64_t done = pos.batch - first_batch;
+        pcl_trainer_epoch ep = {pos.epoch, pos.step, done ? pos.epoch_loss / (double)done : NAN, NAN,
                                 pcl_progress_images_per_second(rs->progress), 0};
         int should_stop = 0;
         if (validation) {
