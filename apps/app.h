@@ -157,7 +157,8 @@ int app_train_arg(app_train *t, app_args *r);
  * ready, else the exit code after one line on stderr. */
 int app_train_ready(app_train *t, app_args *r, json_t *recipe);
 /* The trainer's config (loss, batch, epochs, max steps, seed, early
- * stopping, state, resume, log, curve, recipe) and the optimizer: SGD with
+ * stopping, state, resume, log, curve, recipe, mid-epoch checkpoints, and in
+ * a one-process run the stop request of SIGINT / SIGTERM) and the optimizer: SGD with
  * lr * sgd_lr_scale (an app's units), momentum, weight decay, or Adam with
  * lr and weight decay. 0, or 1 after an error line. */
 int app_train_setup(const app_train *t, pcl_context *context, double sgd_lr_scale, pcl_trainer_config *config,
@@ -166,7 +167,11 @@ int app_train_setup(const app_train *t, pcl_context *context, double sgd_lr_scal
  * omitted when this run completed none: a resume or --max-steps ending
  * mid-epoch) and "training" (the recipe as JSON, with loss and batch) to
  * metadata, writes the model to --out
- * (pcl_model_save) and prints the final line. 0, or 1 after an error line. */
+ * (pcl_model_save) and prints the final line. 0, or 1 after an error line.
+ * A run stopped by SIGINT or SIGTERM (app_train_setup catches them in a
+ * one-process run: the trainer saves its state after the current step)
+ * writes no model: one line saying where the state is, and 128 + the
+ * signal's number. */
 int app_train_save(const app_train *t, pcl_model *model, const pcl_trainer_result *result, pcl_checkpoint *metadata);
 
 /* A new metadata block for app_train_save with the app's own entries:

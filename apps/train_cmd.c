@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +108,34 @@ int app_train_ready(app_train *t, app_args *r, json_t *recipe)
     return r->exit_code;
 }
 
+/* The first SIGINT or SIGTERM asks the trainer to save and stop after the
+ * current step (pcl_trainer_config.stop_request); a second one ends the
+ * process at once, as without the handler. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int signal_number)
+{
+    if (stop_signal) {
+        signal(signal_number, SIG_DFL);
+        raise(signal_number);
+        return;
+    }
+    stop_signal = signal_number;
+    static const char note[] = "perceptcl: stopping after this step to save the training state "
+                               "(once more to stop at once, losing it)\n";
+    if (write(STDERR_FILENO, note, sizeof note - 1) < 0) return; /* nothing to do about it here */
+}
+
+static void catch_stop_signals(void)
+{
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = on_stop_signal;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, NULL);
+    sigaction(SIGTERM, &action, NULL);
+}
+
 int app_train_setup(const app_train *t, pcl_context *context, double sgd_lr_scale, pcl_trainer_config *config,
                     pcl_optimizer **optimizer)
 {
@@ -126,6 +155,10 @@ int app_train_setup(const app_train *t, pcl_context *context, double sgd_lr_scal
     config->curve_path = t->curve;
     config->recipe = t->recipe;
     config->comm = app_comm();
+    if (pcl_comm_size(config->comm) == 1) {
+        catch_stop_signals();
+        config->stop_request = &stop_signal;
+    }
     config->bucket_bytes = (size_t)(t->bucket_mb * 1048576.0);
     pcl_status s;
     if (t->adam) {
@@ -155,6 +188,14 @@ int app_train_save(const app_train *t, pcl_model *model, const pcl_trainer_resul
                    pcl_checkpoint *metadata)
 {
     if (!app_is_root()) return 0; /* every rank holds the same weights */
+    if (result->interrupted) {
+        /* The model is written only by a run that ends: the state holds this one. */
+        fprintf(stderr,
+                "perceptcl %s: stopped by %s at step %lld; the training state is saved in %s: the same "
+                "command with --resume continues it (no model written)\n",
+                t->app, stop_signal == SIGINT ? "SIGINT" : "SIGTERM", (long long)result->steps, t->state);
+        return 128 + (int)stop_signal;
+    }
     char value[64];
     pcl_status s = pcl_checkpoint_set_metadata(metadata, "loss", pcl_loss_kind_name(t->loss));
     snprintf(value, sizeof value, "%lld", (long long)result->epochs);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -656,6 +657,54 @@ START_TEST(train_checks_outputs_and_resume)
 }
 END_TEST
 
+/* SIGTERM (or Ctrl-C's SIGINT) during training: the run saves its state
+ * after the current step, writes no model, says where the state is and exits
+ * with 128 + the signal; --resume continues from that step. The state is
+ * written after every step (--checkpoint-minutes tiny), so that its presence
+ * says the run is past its first step. */
+START_TEST(train_saves_state_on_signal)
+{
+    char dir[1024], state[1200], model[1200];
+    if (!t1_folder("t1s", dir, sizeof dir)) return;
+    snprintf(state, sizeof state, "%s/s.safetensors.train", work);
+    snprintf(model, sizeof model, "%s/s.safetensors", work);
+    const char *base = "srcnn train --loss mse --train t1s --out s.safetensors --limit-patches 24 --batch 8";
+    char command[4096];
+    snprintf(command, sizeof command, "cd %s && exec %s %s --epochs 100000 --checkpoint-minutes 1e-9 2>stderr.txt",
+             work, PCL_PERCEPTCL, base);
+    const pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", command, (char *)NULL);
+        _exit(127);
+    }
+    struct stat st;
+    for (int tries = 0; tries < 6000 && stat(state, &st) != 0; tries++) usleep(10000);
+    ck_assert_msg(stat(state, &st) == 0, "no training state after 60 s");
+    ck_assert_int_eq(kill(pid, SIGTERM), 0);
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    char path[1200];
+    snprintf(path, sizeof path, "%s/stderr.txt", work);
+    pcl_test_read_text(path, err_text, sizeof err_text);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 128 + SIGTERM, "status %d: %s", status, err_text);
+    ck_assert_msg(strstr(err_text, "stopped by SIGTERM at step") && strstr(err_text, "--resume continues"), "%s",
+                  err_text);
+    ck_assert_msg(stat(model, &st) != 0, "a model was written by an interrupted run");
+    pcl_checkpoint *saved = NULL;
+    ck_assert_int_eq(pcl_checkpoint_read(state, &saved), PCL_OK);
+    const long long steps = strtoll(pcl_checkpoint_metadata(saved, "step"), NULL, 10);
+    pcl_checkpoint_destroy(saved);
+    ck_assert_int_ge(steps, 1);
+    char args[1024];
+    snprintf(args, sizeof args, "%s --epochs 100000 --max-steps %lld --resume", base, steps + 2);
+    ck_assert_msg(run(args) == 0, "%s", err_text);
+    ck_assert_int_eq(pcl_checkpoint_read(model, &saved), PCL_OK);
+    ck_assert_int_eq(strtoll(pcl_checkpoint_metadata(saved, "steps"), NULL, 10), steps + 2);
+    pcl_checkpoint_destroy(saved);
+}
+END_TEST
+
 /* The colour path of upscale and compare: a gray image's output is its
  * bicubic upscaling rounded and clamped (the identity network); in colour
  * the identity network gives bicubic's Y exactly as the NULL model does. */
@@ -762,6 +811,7 @@ int main(void)
     tcase_add_test(tc, upscale_colour_matches_bicubic);
     tcase_add_test(tc, colour_truth_matches_protocol);
     tcase_add_test(tc, train_checks_outputs_and_resume);
+    tcase_add_test(tc, train_saves_state_on_signal);
     tcase_add_test(tc, eval_identity_reproduces_bicubic);
     tcase_add_test(tc, shipped_models_beat_bicubic);
     tcase_add_test(tc, short_training_lowers_each_loss);

@@ -14,7 +14,8 @@
  *   seed does not;
  * - resume after whole epochs, mid-epoch (max_steps), and after a run
  *   killed mid-epoch that saved a checkpoint every step (checkpoint_seconds)
- *   is bitwise the same as a straight run, also with a VAE sampler (noise
+ *   and after a stop request (a signal handler's flag, mid-epoch and at an
+ *   epoch's last batch) is bitwise the same as a straight run, also with a VAE sampler (noise
  *   per step) and a partial last batch; the CSV log holds one line per epoch
  *   with the straight run's losses;
  * - early stopping on a constructed plateau (a learning rate too small to
@@ -366,18 +367,22 @@ typedef struct run_spec {
     const char *checkpoint, *resume, *log;
     double checkpoint_seconds;
     int64_t kill_at_step; /* > 0: the data source fails there, as a killed process stops */
+    int64_t stop_at_step; /* > 0: the stop request is set while that step's batch is read */
 } run_spec;
 
-/* An array source whose training batches fail from step kill_at_step on. */
+/* An array source whose training batch of step kill_at_step fails, or that
+ * sets the stop request (as a signal handler would) at step stop_at_step. */
 typedef struct killed_source {
     pcl_data_source inner;
-    int64_t calls, kill_at_step;
+    int64_t calls, kill_at_step, stop_at_step;
+    volatile sig_atomic_t stop;
 } killed_source;
 
 static pcl_status killed_fill(void *user, const size_t *indices, size_t n, uint64_t seed, float *inputs,
                               float *targets)
 {
     killed_source *k = user;
+    if (k->calls == k->stop_at_step) k->stop = 1;
     if (k->calls++ == k->kill_at_step) return PCL_ERR_IO;
     return k->inner.fill(k->inner.user, indices, n, seed, inputs, targets);
 }
@@ -389,8 +394,9 @@ static float *train_run(const run_spec *spec, size_t *count, pcl_trainer_result 
     pcl_array_source train_a = {f_x, f_t, 22, {1, FH, FW}, {1, FH, FW}}; /* batches 8, 8, 6 */
     pcl_array_source val_a = {f_x + NTRAIN * FP, f_t + NTRAIN * FP, NVAL, {1, FH, FW}, {1, FH, FW}};
     pcl_data_source train = pcl_data_source_from_arrays(&train_a), val = pcl_data_source_from_arrays(&val_a);
-    killed_source killed = {train, 0, spec->kill_at_step};
-    if (spec->kill_at_step > 0) train.fill = killed_fill, train.user = &killed;
+    killed_source killed = {train, 0, spec->kill_at_step > 0 ? spec->kill_at_step : -1,
+                            spec->stop_at_step > 0 ? spec->stop_at_step : -1, 0};
+    if (spec->kill_at_step > 0 || spec->stop_at_step > 0) train.fill = killed_fill, train.user = &killed;
     pcl_model *m = deep_model(spec->kind, spec->init_seed);
     pcl_optimizer *opt;
     pcl_adam_config ac = pcl_adam_config_default();
@@ -406,6 +412,7 @@ static float *train_run(const run_spec *spec, size_t *count, pcl_trainer_result 
     c.resume_path = spec->resume;
     c.log_path = spec->log;
     c.checkpoint_seconds = spec->checkpoint_seconds;
+    c.stop_request = &killed.stop;
     pcl_trainer *tr;
     OK(pcl_trainer_create(m, opt, &c, &tr));
     if (spec->kill_at_step > 0) {
@@ -416,6 +423,7 @@ static float *train_run(const run_spec *spec, size_t *count, pcl_trainer_result 
         return NULL;
     }
     OK(pcl_trainer_run(tr, &train, &val, res));
+    ck_assert_int_eq(res->interrupted, spec->stop_at_step > 0);
     size_t n = 0;
     pcl_train_weights *w = pcl_model_weights(m);
     for (int pass = 0; pass < 2; pass++) {
@@ -467,7 +475,7 @@ START_TEST(test_same_seed)
     const int kind = _i;
     size_t n1, n2, n3;
     pcl_trainer_result r1, r2, r3;
-    run_spec s = {kind, 7, 11, 3, 0, NULL, NULL, NULL, 0.0, 0};
+    run_spec s = {kind, 7, 11, 3, 0, NULL, NULL, NULL, 0.0, 0, 0};
     float *a = train_run(&s, &n1, &r1);
     float *b = train_run(&s, &n2, &r2);
     s.seed = 8;
@@ -499,12 +507,14 @@ static void log_losses(const char *path, char *out, size_t size)
     fclose(f);
 }
 
-/* Resume after whole epochs (mode 0), after --max-steps mid-epoch (1), and
+/* Resume after whole epochs (mode 0), after --max-steps mid-epoch (1),
  * after a run killed mid-epoch that saved every step (2: checkpoint_seconds
- * tiny; without the mid-epoch saves its state would be the last epoch's). */
+ * tiny; without the mid-epoch saves its state would be the last epoch's),
+ * and after a stop request mid-epoch (3) and at an epoch's last batch (4:
+ * the state ends before that epoch's validation). */
 START_TEST(test_resume)
 {
-    const int kind = _i / 3, mode = _i % 3;
+    const int kind = _i / 5, mode = _i % 5;
     char ck_straight[256], ck_split[256], log_straight[256], log_split[256];
     path_for(ck_straight, sizeof ck_straight, "straight.safetensors");
     path_for(ck_split, sizeof ck_split, "split.safetensors");
@@ -514,20 +524,24 @@ START_TEST(test_resume)
     unlink(log_split);
     size_t n1, n2;
     pcl_trainer_result r1, r2;
-    run_spec straight = {kind, 5, 11, 4, 0, ck_straight, NULL, log_straight, 0.0, 0};
+    run_spec straight = {kind, 5, 11, 4, 0, ck_straight, NULL, log_straight, 0.0, 0, 0};
     float *a = train_run(&straight, &n1, &r1);
-    /* first part: 2 epochs, or 4 steps (mid-epoch 1 of 3 batches), or killed at step 5 (epoch 1, batch 2) */
+    /* first part: 2 epochs; 4 steps (mid-epoch 1 of 3 batches); killed at step 5 (epoch 1, batch 2);
+     * a stop requested during step 4 (saved after it: 5 steps) or step 5 (6 steps, epoch 1's last) */
+    static const int64_t steps_done[] = {6, 4, 5, 5, 6};
     run_spec first = {kind, 5, 11, mode == 0 ? 2 : 4, mode == 1 ? 4 : 0, ck_split, NULL, log_split,
-                      mode == 2 ? 1e-9 : 0.0, mode == 2 ? 5 : 0};
+                      mode == 2 ? 1e-9 : 0.0, mode == 2 ? 5 : 0, mode == 3 ? 4 : mode == 4 ? 5 : 0};
     free(train_run(&first, &n2, &r2));
-    ck_assert_int_eq(r2.steps, mode == 0 ? 6 : mode == 1 ? 4 : 5);
+    ck_assert_int_eq(r2.steps, steps_done[mode]);
     pcl_checkpoint *saved;
     OK(pcl_checkpoint_read(ck_split, &saved));
-    ck_assert_str_eq(pcl_checkpoint_metadata(saved, "step"), mode == 0 ? "6" : mode == 1 ? "4" : "5");
+    char step_text[32];
+    snprintf(step_text, sizeof step_text, "%lld", (long long)steps_done[mode]);
+    ck_assert_str_eq(pcl_checkpoint_metadata(saved, "step"), step_text);
     pcl_checkpoint_destroy(saved);
     /* second part: other initial weights and another seed in the config,
      * both replaced by the checkpoint's */
-    run_spec second = {kind, 99, 12345, 4, 0, ck_split, ck_split, log_split, 0.0, 0};
+    run_spec second = {kind, 99, 12345, 4, 0, ck_split, ck_split, log_split, 0.0, 0, 0};
     float *b = train_run(&second, &n2, &r2);
     ck_assert_uint_eq(n1, n2);
     for (size_t i = 0; i < n1; i++)
@@ -829,7 +843,7 @@ int main(void)
 #ifndef PCL_TEST_SMALL /* the oclgrind suite: one step per loss (trainer.cl's kernels); the rest is slow there */
     tcase_add_loop_test(tc, test_learns, 0, LOSS_KINDS);
     tcase_add_loop_test(tc, test_same_seed, 0, 2);
-    tcase_add_loop_test(tc, test_resume, 0, 6);
+    tcase_add_loop_test(tc, test_resume, 0, 10);
     tcase_add_test(tc, test_resume_refuses_another_run);
     tcase_add_test(tc, test_early_stop);
     tcase_add_test(tc, test_evaluate_shapes);

@@ -62,6 +62,7 @@
 #include "perceptcl/ssim.h"
 #include "perceptcl/train.h"
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -149,6 +150,12 @@ typedef struct pcl_trainer_config {
      * learning rate here (a function of the epoch keeps resumes exact). */
     pcl_status (*on_epoch)(void *user, const pcl_trainer_epoch *epoch);
     void *user;
+    /* Optional: a flag that a signal handler sets (apps: SIGINT, SIGTERM). Seen
+     * non-zero after a step, the run writes its checkpoint there (mid-epoch
+     * too) and returns PCL_OK with result.interrupted set; a resume continues
+     * exactly. Data-parallel runs (comm of N > 1 ranks) do not read it: the
+     * ranks could see it at different steps. */
+    const volatile sig_atomic_t *stop_request;
     pcl_comm *comm;      /* NULL or one rank: this process alone; else data parallel (above) */
     size_t bucket_bytes; /* data parallel: gradient bytes per exchange; 0: 4 MiB */
 } pcl_trainer_config;
@@ -169,6 +176,7 @@ typedef struct pcl_trainer_result {
     double exchange_seconds;      /* data parallel: host seconds in the gradient sums
                                      across the ranks (their communication and the
                                      wait for slower ranks), since the trainer's create */
+    int interrupted;              /* config.stop_request ended the run (checkpoint written) */
 } pcl_trainer_result;
 
 /* ---- the trainer ----------------------------------------------------------- */

@@ -568,12 +568,19 @@ static pcl_status run(pcl_trainer *tr, const pcl_data_source *train, const pcl_d
             pos.step++;
             res->steps = pos.step;
             pcl_progress_batch(rs->progress, loss, n);
-            if (cfg->checkpoint_seconds > 0 && pos.batch < batches &&
-                now_seconds() - tr->saved_at >= cfg->checkpoint_seconds) {
+            /* An interrupted run's state may end at its epoch's last batch: a
+             * resume then runs the validation and the rest of the epoch's end. */
+            const int interrupted = cfg->stop_request && *cfg->stop_request && tr->ranks == 1;
+            if (interrupted || (cfg->checkpoint_seconds > 0 && pos.batch < batches &&
+                                now_seconds() - tr->saved_at >= cfg->checkpoint_seconds)) {
                 const double t = now_seconds();
                 pos.elapsed += t - started;
                 started = t;
                 PCL_TRY(save(tr, rs->stop, &pos));
+            }
+            if (interrupted) {
+                res->interrupted = 1;
+                return PCL_OK;
             }
         }
         pos.elapsed += now_seconds() - started;
@@ -624,7 +631,7 @@ pcl_status pcl_trainer_run(pcl_trainer *trainer, const pcl_data_source *train, c
                            pcl_trainer_result *result)
 {
     if (!trainer || !train) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_trainer_run: NULL trainer or training source");
-    pcl_trainer_result res = {0, 0, NAN, NAN, INFINITY, -1, 0, NAN, 0.0};
+    pcl_trainer_result res = {0, 0, NAN, NAN, INFINITY, -1, 0, NAN, 0.0, 0};
     run_state rs;
     memset(&rs, 0, sizeof rs);
     pcl_status status = run(trainer, train, validation, &res, &rs);
