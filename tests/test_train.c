@@ -151,12 +151,14 @@ START_TEST(test_progress)
     ck_assert_int_eq(lines, 6); /* batches 2, 4, 6, 8, 10 and the summary */
 
     /* The bar: redrawn in place, summary replaces it; a resumed epoch (3 of
-     * 10 batches done) measures its rate from the batches it ran. */
+     * 10 batches done, their losses summing to 12) measures its rate from the
+     * batches it ran and shows the mean loss over all of them. */
     f = tmpfile();
     ck_assert(pcl_progress_create(f, PCL_PROGRESS_MODE_BAR, 5.0, &p) == PCL_OK);
     pcl_progress_set_clock(p, fake_clock, NULL);
     fake_now = 0.0;
     pcl_progress_epoch_begin(p, 4, 0, 10, 3);
+    pcl_progress_epoch_done_loss(p, 12.0);
     for (int k = 0; k < 7; k++) {
         fake_now += 0.5;
         pcl_progress_batch(p, 1.0, 4);
@@ -167,9 +169,9 @@ START_TEST(test_progress)
     memset(text, 0, sizeof text);
     ck_assert(fread(text, 1, sizeof text - 1, f) > 0);
     fclose(f);
-    ck_assert_msg(strstr(text, "\repoch 5 [#########...............] 4/10 loss 1 8.0 img/s ETA 0:00:03\033[K"), "%s",
+    ck_assert_msg(strstr(text, "\repoch 5 [#########...............] 4/10 loss 3.25 8.0 img/s ETA 0:00:03\033[K"), "%s",
                   text);
-    ck_assert_msg(strstr(text, "\repoch 5 [########################] 10/10 loss 1 8.0 img/s ETA 0:00:00"), "%s",
+    ck_assert_msg(strstr(text, "\repoch 5 [########################] 10/10 loss 1.9 8.0 img/s ETA 0:00:00"), "%s",
                   text);
     ck_assert_msg(strstr(text, "\repoch 5: train loss 1, validation loss 0.5, 8.0 img/s, took 0:00:04"), "%s",
                   text);

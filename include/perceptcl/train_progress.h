@@ -36,6 +36,9 @@ PCL_API void pcl_progress_set_clock(pcl_progress *progress, double (*now)(void *
  * done: batches already done (a resumed epoch). */
 PCL_API void pcl_progress_epoch_begin(pcl_progress *progress, int64_t epoch, int64_t epochs, int64_t batches,
                                       int64_t done);
+/* A resumed epoch: the losses of its `done` batches already done summed, so
+ * that the running mean shown is over the whole epoch. */
+PCL_API void pcl_progress_epoch_done_loss(pcl_progress *progress, double loss_sum);
 /* One mini-batch done: its mean loss and its number of images. */
 PCL_API void pcl_progress_batch(pcl_progress *progress, double loss, size_t images);
 /* Ends the epoch with its mean training loss and validation loss (NaN:

@@ -126,6 +126,13 @@ void pcl_progress_epoch_begin(pcl_progress *progress, int64_t epoch, int64_t epo
     progress->last_loss = NAN;
 }
 
+void pcl_progress_epoch_done_loss(pcl_progress *progress, double loss_sum)
+{
+    if (!progress) return;
+    progress->loss_sum = loss_sum;
+    progress->loss_count = progress->start_done;
+}
+
 void pcl_progress_batch(pcl_progress *progress, double loss, size_t images)
 {
     if (!progress) return;

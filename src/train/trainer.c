@@ -558,6 +558,7 @@ static pcl_status run(pcl_trainer *tr, const pcl_data_source *train, const pcl_d
         /* A state saved before the epoch's loss sum was recorded: the mean of the batches run here. */
         const int64_t first_batch = isnan(pos.epoch_loss) ? pos.batch : 0;
         if (isnan(pos.epoch_loss)) pos.epoch_loss = 0.0;
+        else pcl_progress_epoch_done_loss(rs->progress, pos.epoch_loss);
         double started = now_seconds();
         while (pos.batch < batches && !(cfg->max_steps > 0 && pos.step >= cfg->max_steps)) {
             const size_t start = (size_t)pos.batch * batch, n = count - start < batch ? count - start : batch;
