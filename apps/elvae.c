@@ -75,9 +75,10 @@ static const char usage[] =
     "  against --samples training images (--reference DIR: a folder of 96x96 images instead), on\n"
     "  pixels, with the relative-similarity test (Bounliphone et al. 2016; perceptcl mmd). One\n"
     "  bandwidth for every comparison (the median heuristic of the first two models' test), so that\n"
-    "  the MMD^2 are comparable. The winner has the smallest MMD^2; every other model is tested against\n"
-    "  it: statistic and p-value (small p: the winner is significantly closer). Report: Markdown on\n"
-    "  stdout, --report PREFIX.md / .json.\n\n"
+    "  the MMD^2 are comparable. The winner has the smallest MMD^2 (the first given on a tie); every\n"
+    "  other model is tested against it: statistic and p-value (small p: the winner is significantly\n"
+    "  closer), or \"undefined\" where the test's variance estimate is not positive (samples too alike,\n"
+    "  e.g. two models collapsed to one image). Report: Markdown on stdout, --report PREFIX.md / .json.\n\n"
     "Errors: one line on stderr, non-zero exit, no output file written.\n\n";
 
 enum { MAX_MODELS = 8, GRID_COLUMNS = 8, SUBSTITUTE_EPOCH = 20000 };
@@ -689,8 +690,23 @@ static int reference_images(const char *cmd, const char *root, int paper, const 
 typedef struct candidate {
     const char *path;
     double c, mmd2, statistic, p_value;
+    int tested; /* against the winner: 0 when the test's variance was not positive */
     float *samples;
 } candidate;
+
+/* The test of y against z; its MMD^2 are defined even where the test is not
+ * (PCL_ERR_UNDEFINED: a variance <= 0, e.g. two collapsed models' samples, each
+ * one image repeated): *tested says which. 0, or 1 after an error line. */
+static int mmd_test(const char *cmd, pcl_context *context, const float *x, long m, const float *y, const float *z,
+                    long n, pcl_mmd_options *options, pcl_mmd_result *result, int *tested)
+{
+    const size_t per = (size_t)APP_AE_SIDE * APP_AE_SIDE;
+    const pcl_status s =
+        pcl_mmd_relative_similarity(context, x, (size_t)m, y, (size_t)n, z, (size_t)n, per, options, result);
+    if (s != PCL_OK && s != PCL_ERR_UNDEFINED) return app_fail(cmd, "MMD test");
+    *tested = s == PCL_OK;
+    return 0;
+}
 
 static int run_select(int argc, char **argv)
 {
@@ -754,26 +770,23 @@ static int run_select(int argc, char **argv)
     /* One bandwidth for every comparison: the median heuristic of the first pair's test. */
     pcl_mmd_options options = pcl_mmd_options_default();
     pcl_mmd_result result;
-    if (rc == 0 && pcl_mmd_relative_similarity(context, x, (size_t)m_ref, cands[0].samples, (size_t)samples,
-                                               cands[1].samples, (size_t)samples, per, &options, &result) != PCL_OK)
-        rc = app_fail(cmd, "MMD test");
+    int tested;
+    if (rc == 0) rc = mmd_test(cmd, context, x, m_ref, cands[0].samples, cands[1].samples, samples, &options, &result,
+                               &tested);
     if (rc == 0) options.sigma = result.sigma;
     int best = 0;
     for (int m = 0; m < loaded && rc == 0; m++) {
         const int other = m == 0 ? 1 : 0;
-        if (pcl_mmd_relative_similarity(context, x, (size_t)m_ref, cands[m].samples, (size_t)samples,
-                                        cands[other].samples, (size_t)samples, per, &options, &result) != PCL_OK)
-            rc = app_fail(cmd, "MMD test");
-        else cands[m].mmd2 = result.mmd2_xy;
+        rc = mmd_test(cmd, context, x, m_ref, cands[m].samples, cands[other].samples, samples, &options, &result,
+                      &tested);
+        if (rc == 0) cands[m].mmd2 = result.mmd2_xy;
         if (rc == 0 && cands[m].mmd2 < cands[best].mmd2) best = m;
     }
     for (int m = 0; m < loaded && rc == 0; m++) {
-        cands[m].statistic = cands[m].p_value = NAN;
         if (m == best) continue;
-        if (pcl_mmd_relative_similarity(context, x, (size_t)m_ref, cands[m].samples, (size_t)samples,
-                                        cands[best].samples, (size_t)samples, per, &options, &result) != PCL_OK)
-            rc = app_fail(cmd, "MMD test");
-        else cands[m].statistic = result.statistic, cands[m].p_value = result.p_value;
+        rc = mmd_test(cmd, context, x, m_ref, cands[m].samples, cands[best].samples, samples, &options, &result,
+                      &cands[m].tested);
+        cands[m].statistic = result.statistic, cands[m].p_value = result.p_value;
     }
     /* The report: a row per (loss, C). */
     char *markdown = NULL;
@@ -795,19 +808,27 @@ static int run_select(int argc, char **argv)
                 options.sigma);
         fprintf(mdout, "| loss | C | MMD^2 | statistic vs winner | p-value | winner | model |\n"
                        "|---|---:|---:|---:|---:|---|---|\n");
+        int untested = 0;
         for (int m = 0; m < loaded; m++) {
-            char stat[32] = "", p[32] = "";
-            if (m != best) snprintf(stat, sizeof stat, "%.3f", cands[m].statistic), snprintf(p, sizeof p, "%.4g",
-                                                                                          cands[m].p_value);
-            fprintf(mdout, "| %s | %g | %.6g | %s | %s | %s | %s |\n", models[m].loss, cands[m].c, cands[m].mmd2,
-                    m == best ? "-" : stat, m == best ? "-" : p, m == best ? "yes" : "", paths[m]);
+            const int shown = m != best && cands[m].tested;
+            char stat[32] = "-", p[32] = "-";
+            if (shown) snprintf(stat, sizeof stat, "%.3f", cands[m].statistic);
+            if (shown) snprintf(p, sizeof p, "%.4g", cands[m].p_value);
+            if (m != best && !shown) snprintf(stat, sizeof stat, "undefined (*)"), untested = 1;
+            fprintf(mdout, "| %s | %g | %.6g | %s | %s | %s | %s |\n", models[m].loss, cands[m].c, cands[m].mmd2, stat, p,
+                    m == best ? "yes" : "", paths[m]);
             json_t *row = json_pack("{s:s, s:f, s:f, s:o, s:o, s:b, s:s}", "loss", models[m].loss, "c", cands[m].c,
                                     "mmd2", cands[m].mmd2, "statistic",
-                                    m == best ? json_null() : json_real(cands[m].statistic), "p_value",
-                                    m == best ? json_null() : json_real(cands[m].p_value), "winner", m == best, "model",
+                                    shown ? json_real(cands[m].statistic) : json_null(), "p_value",
+                                    shown ? json_real(cands[m].p_value) : json_null(), "winner", m == best, "model",
                                     paths[m]);
+            if (row && m != best && !shown && json_object_set_new(row, "test", json_string("undefined")) != 0) rc = 1;
             if (!row || json_array_append_new(rows, row) != 0) rc = 1;
         }
+        if (untested)
+            fprintf(mdout, "\n(*) The test's variance estimate against the winner was not positive: the two "
+                           "models' samples are too alike to test (e.g. both collapsed to one image); their MMD^2 "
+                           "still rank them.\n");
         fprintf(mdout, "\nChosen: C = %g.\n", cands[best].c);
     }
     if (mdout && fclose(mdout) != 0) rc = 1;

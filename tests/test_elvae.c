@@ -308,6 +308,32 @@ static void save_model(const char *name, const char *loss, const char *c, uint64
     pcl_model_destroy(m);
 }
 
+/* A collapsed model: the output layer's weights and bias 0, so that every
+ * sample is the same image (tanh(0) = 0), as a VAE whose KL term won. */
+static void save_collapsed_model(const char *name, const char *c)
+{
+    pcl_model *m;
+    pcl_checkpoint *meta;
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", work, name);
+    OK(pcl_model_build_architecture(context, &pcl_arch_elvae_96_narrow, &m));
+    OK(pcl_model_init_weights(m, PCL_INIT_HE_NORMAL, 0, 5));
+    pcl_train_weights *w = pcl_model_weights(m);
+    for (int i = pcl_train_weights_count(w) - 2; i < pcl_train_weights_count(w); i++) {
+        pcl_tensor *t;
+        OK(pcl_train_weights_entry(w, i, NULL, &t));
+        float *zeros = calloc(pcl_tensor_count(t), sizeof *zeros);
+        OK(pcl_tensor_upload(t, zeros));
+        free(zeros);
+    }
+    OK(pcl_checkpoint_create(&meta));
+    OK(pcl_checkpoint_set_metadata(meta, "loss", "mse"));
+    OK(pcl_checkpoint_set_metadata(meta, "c", c));
+    OK(pcl_model_save(m, path, meta));
+    pcl_checkpoint_destroy(meta);
+    pcl_model_destroy(m);
+}
+
 #define IMAGES PCL_SHARED_DIR "/datasets/STL10/test_examples10"
 #define TINY "--narrow --train " IMAGES " --validation " IMAGES " --epoch-size 48 --batch 8 --lr 1e-3 --norm-pairs 500 "
 
@@ -460,6 +486,26 @@ START_TEST(sample_reconstruct_select)
     }
     json_decref(doc);
     json_decref(mmd_doc);
+
+    /* Two collapsed models (every sample one zero image): equal MMD^2, the first given wins,
+     * and the test of the other against it is undefined (its variance estimate is negative
+     * for one image repeated), reported as such instead of failing the selection. */
+    save_collapsed_model("z1.safetensors", "1");
+    save_collapsed_model("z10.safetensors", "10");
+    ck_assert_msg(run("elvae select --model z1.safetensors --model z10.safetensors --reference " IMAGES
+                      " --samples 40 --report col") == 0, "%s", err_text);
+    snprintf(path, sizeof path, "%s/col.json", work);
+    doc = json_load_file(path, 0, NULL);
+    ck_assert(doc != NULL);
+    json_t *z1 = json_array_get(json_object_get(doc, "candidates"), 0),
+           *z10 = json_array_get(json_object_get(doc, "candidates"), 1);
+    ck_assert(json_real_value(json_object_get(z1, "mmd2")) == json_real_value(json_object_get(z10, "mmd2")));
+    ck_assert(json_is_true(json_object_get(z1, "winner")) && !json_is_true(json_object_get(z10, "winner")));
+    ck_assert(json_real_value(json_object_get(doc, "chosen_c")) == 1.0);
+    ck_assert_msg(json_is_null(json_object_get(z10, "p_value")), "%s", out_text);
+    ck_assert_str_eq(json_string_value(json_object_get(z10, "test")), "undefined");
+    ck_assert_msg(strstr(out_text, "undefined (*)") && strstr(out_text, "too alike"), "%s", out_text);
+    json_decref(doc);
 }
 END_TEST
 

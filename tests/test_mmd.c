@@ -256,10 +256,31 @@ START_TEST(refusals_name_the_problem)
     pcl_mmd_options o = pcl_mmd_options_default();
     o.sigma = 1.0;
     pcl_mmd_result r = {.p_value = 42};
-    /* X = {1, 0, 2}, Y = {0, 3}, Z = {3, 3}, sigma 1: the reference code's Var is -0.2507. */
+    /* X = {1, 0, 2}, Y = {0, 3}, Z = {3, 3}, sigma 1: the reference code's Var is -0.2507. The
+     * two MMD^2 are still given (the U-statistics summed in double below), the test is not. */
     ck_assert_int_eq(pcl_mmd_relative_similarity(context, x, 3, y, 2, z, 2, 1, &o, &r), PCL_ERR_UNDEFINED);
     ck_assert_ptr_nonnull(strstr(pcl_last_error(), "not positive"));
-    ck_assert_double_eq(r.p_value, 42); /* untouched */
+    {
+        double kxx = 0, kyy = 0, kzz = 0, kxy = 0, kxz = 0;
+        for (int i = 0; i < 3; i++)
+            for (int j = 0; j < 3; j++)
+                if (i != j) kxx += exp(-(x[i] - x[j]) * (x[i] - x[j]) / 2.0);
+        for (int i = 0; i < 2; i++)
+            for (int j = 0; j < 2; j++) {
+                if (i != j) kyy += exp(-(y[i] - y[j]) * (y[i] - y[j]) / 2.0);
+                if (i != j) kzz += exp(-(z[i] - z[j]) * (z[i] - z[j]) / 2.0);
+            }
+        for (int i = 0; i < 3; i++)
+            for (int j = 0; j < 2; j++) {
+                kxy += exp(-(x[i] - y[j]) * (x[i] - y[j]) / 2.0);
+                kxz += exp(-(x[i] - z[j]) * (x[i] - z[j]) / 2.0);
+            }
+        ck_assert_double_eq_tol(r.mmd2_xy, kxx / 6 + kyy / 2 - 2 * kxy / 6, 1e-6);
+        ck_assert_double_eq_tol(r.mmd2_xz, kxx / 6 + kzz / 2 - 2 * kxz / 6, 1e-6);
+        ck_assert_double_eq_tol(r.variance, -0.2507, 1e-4);
+        ck_assert(r.statistic == 0 && r.p_value == 0 && r.sigma == 1.0);
+    }
+    r.p_value = 42;
     ck_assert_int_eq(pcl_mmd_relative_similarity(context, x, 2, y, 2, z, 2, 1, &o, &r), PCL_ERR_INVALID_ARGUMENT);
     ck_assert_ptr_nonnull(strstr(pcl_last_error(), "sample x has 2 rows, needs >= 3"));
     const float bad[] = {0, 1, 2, NAN, 4, 5};

@@ -64,8 +64,11 @@ typedef struct pcl_mmd_result {
 /* The test for x (m rows), y (n rows), z (r rows) of d values each: m >= 3,
  * n, r >= 2, d >= 1, every value finite (a NaN or infinity fails naming the
  * sample, row and column). A variance that comes out zero or negative (too
- * few or too similar rows: estimation noise) fails with PCL_ERR_UNDEFINED
- * naming it, never a NaN result. result is written only on success. */
+ * few or too similar rows: estimation noise; e.g. Y and Z each one image
+ * repeated, as from two collapsed VAEs) fails with PCL_ERR_UNDEFINED naming
+ * it, never a NaN: result then holds sigma, the two MMD^2 (defined), t and
+ * the variance, with statistic and p_value 0 (no test). On other failures
+ * result is not written. */
 PCL_API pcl_status pcl_mmd_relative_similarity(pcl_context *context, const float *x, size_t m, const float *y,
                                                size_t n, const float *z, size_t r, size_t d,
                                                const pcl_mmd_options *options, pcl_mmd_result *result);

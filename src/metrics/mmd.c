@@ -185,15 +185,16 @@ static pcl_status finish(const test_sums *s, double m, double n, double r, pcl_m
     const double zeta1 = t1 + t2 + t3 + t4 + t5 + t6 - 2.0 * (t7 + t8 + t9);
     const double variance = 4.0 * (m - 2) / (m * (m - 1)) * zeta1;
     const double t = u_yy - 2.0 * u_xy - u_zz + 2.0 * u_xz;
+    out->mmd2_xy = u_xx + u_yy - 2.0 * u_xy;
+    out->mmd2_xz = u_xx + u_zz - 2.0 * u_xz;
+    out->t = t;
+    out->variance = variance;
+    out->statistic = out->p_value = 0.0;
     if (!(variance > 0.0))
         return pcl_fail(PCL_ERR_UNDEFINED,
                         "pcl_mmd_relative_similarity: the variance of the statistic is %g (not positive: too few or "
                         "too alike rows for the estimate; t = %g)",
                         variance, t);
-    out->mmd2_xy = u_xx + u_yy - 2.0 * u_xy;
-    out->mmd2_xz = u_xx + u_zz - 2.0 * u_xz;
-    out->t = t;
-    out->variance = variance;
     out->statistic = t / sqrt(variance);
     out->p_value = 0.5 * erfc(t / sqrt(2.0 * variance));
     return PCL_OK;
@@ -233,8 +234,10 @@ pcl_status pcl_mmd_relative_similarity(pcl_context *context, const float *x, siz
         out.sigma = 0.5 * (sigma_xy + sigma_xz);
     }
     if (status == PCL_OK) status = all_sums(context, d, out.sigma, mx, m, my, n, mz, r, &s);
-    if (status == PCL_OK) status = finish(&s, (double)m, (double)n, (double)r, &out);
-    if (status == PCL_OK) *result = out;
+    if (status == PCL_OK) {
+        status = finish(&s, (double)m, (double)n, (double)r, &out);
+        if (status == PCL_OK || status == PCL_ERR_UNDEFINED) *result = out;
+    }
     cl_mem buffers[3] = {mx, my, mz};
     for (int i = 0; i < 3; i++)
         if (buffers[i]) pcl_buffer_release(buffers[i]);
