@@ -168,11 +168,13 @@ int app_ae_train_run_kl(app_train *t, const pcl_device_selection *selection, con
     double start = app_seconds();
     if (rc == 0 && pcl_trainer_run(trainer, &job->train, job->validation, &result) != PCL_OK)
         rc = call.failed ? 1 : app_fail(app, "training");
-    char seconds[32];
+    char seconds[32], total[32];
     snprintf(seconds, sizeof seconds, "%.1f", app_seconds() - start);
+    snprintf(total, sizeof total, "%.1f", result.elapsed_seconds);
     if (rc == 0) rc = app_train_metadata(app, job->metadata, &meta);
     if (rc == 0 && (pcl_checkpoint_set_metadata(meta, "device", pcl_context_device(context)->name) != PCL_OK ||
-                    pcl_checkpoint_set_metadata(meta, "train_seconds", seconds) != PCL_OK))
+                    pcl_checkpoint_set_metadata(meta, "train_seconds", seconds) != PCL_OK ||
+                    pcl_checkpoint_set_metadata(meta, "train_seconds_total", total) != PCL_OK))
         rc = app_fail(app, "metadata");
     if (rc == 0 && result.stopped_early)
         fprintf(stderr, "perceptcl %s: early stop after epoch %lld, best validation loss %.6g at epoch %lld\n", app,
@@ -225,6 +227,7 @@ int app_ae_load(const char *app, pcl_context *context, const pcl_architecture *c
             if (strcmp(models[o].label, am->label) == 0) app_base_name(paths[m], am->label, sizeof am->label);
         const char *steps = pcl_checkpoint_metadata(file, "steps"), *epochs = pcl_checkpoint_metadata(file, "epochs"),
                    *seconds = pcl_checkpoint_metadata(file, "train_seconds"),
+                   *total = pcl_checkpoint_metadata(file, "train_seconds_total"),
                    *device = pcl_checkpoint_metadata(file, "device");
         /* Images seen: the steps times the batch the training recipe records. */
         const char *recipe = pcl_checkpoint_metadata(file, "training");
@@ -233,8 +236,12 @@ int app_ae_load(const char *app, pcl_context *context, const pcl_architecture *c
         json_decref(training);
         char seen[64] = "?";
         if (steps && batch > 0) snprintf(seen, sizeof seen, "%lld", strtoll(steps, NULL, 10) * (long long)batch);
-        snprintf(am->cost, sizeof am->cost, "%s steps, %s images, %s epochs, %s s (last run) on %s",
-                 steps ? steps : "?", seen, epochs ? epochs : "?", seconds ? seconds : "?", device ? device : "?");
+        /* Models written before train_seconds_total: the last run's wall time only. */
+        char time_text[96];
+        if (total) snprintf(time_text, sizeof time_text, "%s s of training steps over all runs", total);
+        else snprintf(time_text, sizeof time_text, "%s s (last run)", seconds ? seconds : "?");
+        snprintf(am->cost, sizeof am->cost, "%s steps, %s images, %s epochs, %s on %s", steps ? steps : "?", seen,
+                 epochs ? epochs : "?", time_text, device ? device : "?");
         pcl_checkpoint_destroy(file);
         if (pcl_model_build_architecture(context, am->arch, &am->model) != PCL_OK ||
             pcl_model_load(am->model, paths[m], NULL) != PCL_OK)

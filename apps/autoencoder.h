@@ -119,7 +119,8 @@ typedef struct app_ae_model {
     const pcl_architecture *arch;
     char label[64];   /* "MSE", "MAE", "MS-SSIM", "SSIM" from the file's loss, else the file name */
     char loss[32];    /* the file's "loss" ("" when absent) */
-    char cost[256];   /* "N steps, I images, E epochs, S s (last run) on DEVICE" (metadata) */
+    char cost[256];   /* "N steps, I images, E epochs, S s of training steps over all runs on
+                         DEVICE" (metadata; older files: "S s (last run)") */
 } app_ae_model;
 
 /* Loads each file into the architecture its metadata names, which must be

@@ -533,6 +533,8 @@ START_TEST(test_resume)
                       mode == 2 ? 1e-9 : 0.0, mode == 2 ? 5 : 0, mode == 3 ? 4 : mode == 4 ? 5 : 0};
     free(train_run(&first, &n2, &r2));
     ck_assert_int_eq(r2.steps, steps_done[mode]);
+    const double first_seconds = r2.elapsed_seconds;
+    ck_assert_msg(mode == 2 || first_seconds > 0, "elapsed %g", first_seconds);
     pcl_checkpoint *saved;
     OK(pcl_checkpoint_read(ck_split, &saved));
     char step_text[32];
@@ -547,6 +549,8 @@ START_TEST(test_resume)
     for (size_t i = 0; i < n1; i++)
         ck_assert_msg(!memcmp(&a[i], &b[i], sizeof *a), "value %zu: straight %.9g, resumed %.9g", i, a[i], b[i]);
     ck_assert_int_eq(r2.steps, 12);
+    /* the training time of both parts: the second adds to the first's saved one */
+    ck_assert_msg(r2.elapsed_seconds > first_seconds, "elapsed %g after %g", r2.elapsed_seconds, first_seconds);
     ck_assert_int_eq(r2.epochs, 4);
     ck_assert(r1.best_validation_loss == r2.best_validation_loss);
     ck_assert_int_eq(r1.best_epoch, r2.best_epoch);

@@ -177,6 +177,9 @@ typedef struct pcl_trainer_result {
                                      across the ranks (their communication and the
                                      wait for slower ranks), since the trainer's create */
     int interrupted;              /* config.stop_request ended the run (checkpoint written) */
+    double elapsed_seconds;       /* seconds of training steps over every run of this
+                                     training, resumed ones included (the position's;
+                                     validation passes not counted) */
 } pcl_trainer_result;
 
 /* ---- the trainer ----------------------------------------------------------- */

@@ -536,6 +536,7 @@ static pcl_status run(pcl_trainer *tr, const pcl_data_source *train, const pcl_d
     if (tr->exchange) PCL_TRY(pcl_grad_exchange_broadcast_weights(tr->exchange));
     res->epochs = pos.epoch;
     res->steps = pos.step;
+    res->elapsed_seconds = pos.elapsed;
     if (rs->stop) {
         res->best_validation_loss = pcl_early_stop_best(rs->stop);
         res->best_epoch = pcl_early_stop_best_epoch(rs->stop);
@@ -581,11 +582,13 @@ static pcl_status run(pcl_trainer *tr, const pcl_data_source *train, const pcl_d
             }
             if (interrupted) {
                 res->interrupted = 1;
+                res->elapsed_seconds = pos.elapsed;
                 return PCL_OK;
             }
         }
         pos.elapsed += now_seconds() - started;
         res->steps = pos.step;
+        res->elapsed_seconds = pos.elapsed;
         if (pos.batch < batches) {
             /* max_steps reached mid-epoch: save where we are. */
             PCL_TRY(save(tr, rs->stop, &pos));
@@ -632,7 +635,7 @@ pcl_status pcl_trainer_run(pcl_trainer *trainer, const pcl_data_source *train, c
                            pcl_trainer_result *result)
 {
     if (!trainer || !train) return pcl_fail(PCL_ERR_INVALID_ARGUMENT, "pcl_trainer_run: NULL trainer or training source");
-    pcl_trainer_result res = {0, 0, NAN, NAN, INFINITY, -1, 0, NAN, 0.0, 0};
+    pcl_trainer_result res = {0, 0, NAN, NAN, INFINITY, -1, 0, NAN, 0.0, 0, 0.0};
     run_state rs;
     memset(&rs, 0, sizeof rs);
     pcl_status status = run(trainer, train, validation, &res, &rs);
