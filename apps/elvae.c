@@ -770,7 +770,7 @@ static int run_select(int argc, char **argv)
     /* One bandwidth for every comparison: the median heuristic of the first pair's test. */
     pcl_mmd_options options = pcl_mmd_options_default();
     pcl_mmd_result result;
-    int tested;
+    int tested; /* the ranking needs only the MMD^2 */
     if (rc == 0) rc = mmd_test(cmd, context, x, m_ref, cands[0].samples, cands[1].samples, samples, &options, &result,
                                &tested);
     if (rc == 0) options.sigma = result.sigma;
@@ -786,7 +786,7 @@ static int run_select(int argc, char **argv)
         if (m == best) continue;
         rc = mmd_test(cmd, context, x, m_ref, cands[m].samples, cands[best].samples, samples, &options, &result,
                       &cands[m].tested);
-        cands[m].statistic = result.statistic, cands[m].p_value = result.p_value;
+        if (rc == 0) cands[m].statistic = result.statistic, cands[m].p_value = result.p_value;
     }
     /* The report: a row per (loss, C). */
     char *markdown = NULL;
