@@ -15,7 +15,8 @@
 # Scaled for a 2-core machine (state it with the results): SELECT_EPOCH_SIZE records per epoch
 # (default 5,000: one pass over the subset) and at most SELECT_EPOCHS epochs (default 20) for the
 # 12 grid runs; FINAL_EPOCHS (default 100) for the three final runs. Rerunning continues where a
-# run stopped (--resume) and skips finished steps. Seeds: 1 everywhere.
+# run stopped (--resume; the state is also saved every 10 minutes within an epoch and on Ctrl-C /
+# SIGTERM) and skips finished steps. Seeds: 1 everywhere.
 # Cost on the 2-core Xeon development VM, estimated from the conv AE (not measured for the EL-VAE,
 # whose head has 128 more outputs): 10.8 images/s per training step on a quiet machine (bench W4a,
 # with the sub-pixel decoder), i.e. ~8 min per 5,000-record epoch, ~2.6 h per grid run of 20
