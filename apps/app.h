@@ -115,7 +115,8 @@ extern const char app_common_flags_help[]; /* --max-pixels, accepted by every co
  * app_train_ready checks everything before any work: --loss and --out given,
  * every output (--out, its state --out.train, --log, --curve) a path whose
  * folder exists and is writable and that is not itself a folder, and for
- * --resume that the state exists and was written by a run of the same loss,
+ * --resume that the state exists (and without it that it does not: an
+ * earlier run's state is not overwritten) and was written by a run of the same loss,
  * batch, seed, optimizer, learning rate and app recipe (the app's JSON:
  * data, scale, ...; pcl_trainer_check_resume), naming every mismatch in one
  * line; the epochs, --max-steps and --checkpoint-minutes (default 10: the

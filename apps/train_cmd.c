@@ -84,6 +84,11 @@ int app_train_ready(app_train *t, app_args *r, json_t *recipe)
         if (t->curve) app_output_check(r, "--curve", t->curve);
     if (r->exit_code < 0 && t->resume && access(t->state, R_OK) != 0)
         app_args_error(r, "--resume: no training state at %s", t->state);
+    /* A state left by an earlier run (stopped, or finished) is not overwritten by a new one. */
+    if (r->exit_code < 0 && !t->resume && access(t->state, F_OK) == 0)
+        app_args_error(r, "%s holds the training state of an earlier run: --resume continues it; remove it to "
+                          "start a new run",
+                       t->state);
     if (!t->lr_given) t->lr = t->adam ? t->adam_lr : t->sgd_lr;
     /* What a resume must repeat, besides the loss and the batch the trainer records. */
     json_t *train = json_pack("{s:I, s:s, s:f}", "seed", (json_int_t)t->seed, "optimizer", t->adam ? "adam" : "sgd",

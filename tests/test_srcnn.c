@@ -600,7 +600,8 @@ END_TEST
 /* Issue 18, defects 3 and 8: every output checked before any work (an
  * existing folder as --out or --curve fails at once, no state left); a
  * --resume with another configuration refused naming each mismatch (but
- * not another --checkpoint-minutes, which is no part of the run); a
+ * not another --checkpoint-minutes, which is no part of the run); a new run
+ * over an earlier run's state refused (--resume or remove it); a
  * resume that ends mid-epoch writes no train_loss (was "nan"). */
 START_TEST(train_checks_outputs_and_resume)
 {
@@ -627,6 +628,17 @@ START_TEST(train_checks_outputs_and_resume)
     char args[1024];
     snprintf(args, sizeof args, "%s --max-steps 1", base);
     ck_assert_msg(run(args) == 0, "%s", err_text);
+    /* The same command again without --resume: refused, the state kept as it was. */
+    struct stat before, after;
+    snprintf(path, sizeof path, "%s/m.safetensors.train", work);
+    ck_assert_int_eq(stat(path, &before), 0);
+    ck_assert_int_eq(run(args), 2);
+    ck_assert_msg(strstr(err_text, "m.safetensors.train holds the training state of an earlier run: --resume "
+                                   "continues it"),
+                  "%s", err_text);
+    ck_assert_int_eq(stat(path, &after), 0);
+    ck_assert(before.st_ino == after.st_ino && before.st_mtim.tv_nsec == after.st_mtim.tv_nsec &&
+              before.st_size == after.st_size); /* a save would rename a new file over it */
     snprintf(args, sizeof args, "%s --max-steps 2 --resume --loss mae --scale 2 --batch 4 --seed 7 --train .", base);
     ck_assert_int_ne(run(args), 0);
     static const char *const named[] = {"loss mse (this run: mae)", "batch 8 (this run: 4)", "scale 4 (this run: 2)",
