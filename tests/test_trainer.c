@@ -372,16 +372,16 @@ typedef struct run_spec {
 
 /* An array source whose training batch of step kill_at_step fails, or that
  * sets the stop request (as a signal handler would) at step stop_at_step. */
-typedef struct killed_source {
+typedef struct stopping_source {
     pcl_data_source inner;
     int64_t calls, kill_at_step, stop_at_step;
     volatile sig_atomic_t stop;
-} killed_source;
+} stopping_source;
 
-static pcl_status killed_fill(void *user, const size_t *indices, size_t n, uint64_t seed, float *inputs,
+static pcl_status stopping_fill(void *user, const size_t *indices, size_t n, uint64_t seed, float *inputs,
                               float *targets)
 {
-    killed_source *k = user;
+    stopping_source *k = user;
     if (k->calls == k->stop_at_step) k->stop = 1;
     if (k->calls++ == k->kill_at_step) return PCL_ERR_IO;
     return k->inner.fill(k->inner.user, indices, n, seed, inputs, targets);
@@ -394,9 +394,9 @@ static float *train_run(const run_spec *spec, size_t *count, pcl_trainer_result 
     pcl_array_source train_a = {f_x, f_t, 22, {1, FH, FW}, {1, FH, FW}}; /* batches 8, 8, 6 */
     pcl_array_source val_a = {f_x + NTRAIN * FP, f_t + NTRAIN * FP, NVAL, {1, FH, FW}, {1, FH, FW}};
     pcl_data_source train = pcl_data_source_from_arrays(&train_a), val = pcl_data_source_from_arrays(&val_a);
-    killed_source killed = {train, 0, spec->kill_at_step > 0 ? spec->kill_at_step : -1,
+    stopping_source stopping = {train, 0, spec->kill_at_step > 0 ? spec->kill_at_step : -1,
                             spec->stop_at_step > 0 ? spec->stop_at_step : -1, 0};
-    if (spec->kill_at_step > 0 || spec->stop_at_step > 0) train.fill = killed_fill, train.user = &killed;
+    if (spec->kill_at_step > 0 || spec->stop_at_step > 0) train.fill = stopping_fill, train.user = &stopping;
     pcl_model *m = deep_model(spec->kind, spec->init_seed);
     pcl_optimizer *opt;
     pcl_adam_config ac = pcl_adam_config_default();
@@ -412,7 +412,7 @@ static float *train_run(const run_spec *spec, size_t *count, pcl_trainer_result 
     c.resume_path = spec->resume;
     c.log_path = spec->log;
     c.checkpoint_seconds = spec->checkpoint_seconds;
-    c.stop_request = &killed.stop;
+    c.stop_request = &stopping.stop;
     pcl_trainer *tr;
     OK(pcl_trainer_create(m, opt, &c, &tr));
     if (spec->kill_at_step > 0) {
