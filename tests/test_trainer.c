@@ -511,7 +511,7 @@ static void log_losses(const char *path, char *out, size_t size)
  * after a run killed mid-epoch that saved every step (2: checkpoint_seconds
  * tiny; without the mid-epoch saves its state would be the last epoch's),
  * and after a stop request mid-epoch (3) and at an epoch's last batch (4:
- * the state ends before that epoch's validation). */
+ * the run ends after that epoch's validation and state). */
 START_TEST(test_resume)
 {
     const int kind = _i / 5, mode = _i % 5;

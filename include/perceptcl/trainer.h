@@ -151,8 +151,9 @@ typedef struct pcl_trainer_config {
     pcl_status (*on_epoch)(void *user, const pcl_trainer_epoch *epoch);
     void *user;
     /* Optional: a flag that a signal handler sets (apps: SIGINT, SIGTERM). Seen
-     * non-zero after a step, the run writes its checkpoint there (mid-epoch
-     * too) and returns PCL_OK with result.interrupted set; a resume continues
+     * non-zero after a step, the run writes its checkpoint there (after the
+     * epoch's end when that step was its last) and returns PCL_OK with
+     * result.interrupted set (best weights not restored); a resume continues
      * exactly. Data-parallel runs (comm of N > 1 ranks) do not read it: the
      * ranks could see it at different steps. */
     const volatile sig_atomic_t *stop_request;

@@ -561,7 +561,8 @@ static pcl_status run(pcl_trainer *tr, const pcl_data_source *train, const pcl_d
         if (isnan(pos.epoch_loss)) pos.epoch_loss = 0.0;
         else pcl_progress_epoch_done_loss(rs->progress, pos.epoch_loss);
         double started = now_seconds();
-        while (pos.batch < batches && !(cfg->max_steps > 0 && pos.step >= cfg->max_steps)) {
+        int stopped = 0; /* the stop request, seen after a step */
+        while (pos.batch < batches && !(cfg->max_steps > 0 && pos.step >= cfg->max_steps) && !stopped) {
             const size_t start = (size_t)pos.batch * batch, n = count - start < batch ? count - start : batch;
             double loss;
             PCL_TRY(train_step(tr, train, rs->order + start, n, &pos, &loss));
@@ -570,27 +571,21 @@ static pcl_status run(pcl_trainer *tr, const pcl_data_source *train, const pcl_d
             pos.step++;
             res->steps = pos.step;
             pcl_progress_batch(rs->progress, loss, n);
-            /* An interrupted run's state may end at its epoch's last batch: a
-             * resume then runs the validation and the rest of the epoch's end. */
-            const int interrupted = cfg->stop_request && *cfg->stop_request && tr->ranks == 1;
-            if (interrupted || (cfg->checkpoint_seconds > 0 && pos.batch < batches &&
-                                now_seconds() - tr->saved_at >= cfg->checkpoint_seconds)) {
+            stopped = cfg->stop_request && *cfg->stop_request && tr->ranks == 1;
+            if (!stopped && cfg->checkpoint_seconds > 0 && pos.batch < batches &&
+                now_seconds() - tr->saved_at >= cfg->checkpoint_seconds) {
                 const double t = now_seconds();
                 pos.elapsed += t - started;
                 started = t;
                 PCL_TRY(save(tr, rs->stop, &pos));
             }
-            if (interrupted) {
-                res->interrupted = 1;
-                res->elapsed_seconds = pos.elapsed;
-                return PCL_OK;
-            }
         }
         pos.elapsed += now_seconds() - started;
         res->steps = pos.step;
         res->elapsed_seconds = pos.elapsed;
+        res->interrupted = stopped;
         if (pos.batch < batches) {
-            /* max_steps reached mid-epoch: save where we are. */
+            /* max_steps or the stop request mid-epoch: save where we are. */
             PCL_TRY(save(tr, rs->stop, &pos));
             break;
         }
@@ -622,12 +617,13 @@ static pcl_status run(pcl_trainer *tr, const pcl_data_source *train, const pcl_d
         res->validation_loss = ep.validation_loss;
         res->images_per_second = ep.images_per_second;
         if (cfg->on_epoch) PCL_TRY(cfg->on_epoch(cfg->user, &ep));
+        if (stopped) break; /* at the epoch's end: its validation and state are done */
         if (should_stop && cfg->patience > 0) {
             res->stopped_early = 1;
             break;
         }
     }
-    if (cfg->restore_best && rs->stop) PCL_TRY(pcl_early_stop_restore(rs->stop));
+    if (cfg->restore_best && rs->stop && !res->interrupted) PCL_TRY(pcl_early_stop_restore(rs->stop));
     return PCL_OK;
 }
 
