@@ -8,7 +8,8 @@
 # DATA_DIR with stl10_binary/ complete: the paper's protocol; otherwise the substitute (BSD200 +
 # T91 windows, BSD100 windows for validation, the 256 real STL-10 images for test), e.g.
 # DATA_DIR = ../shared/datasets. `perceptcl convae --help` has the details.
-# Rerunning continues where a run stopped (--resume) and skips finished models.
+# Rerunning continues where a run stopped (--resume; the state is also saved every 10 minutes
+# within an epoch and on Ctrl-C / SIGTERM) and skips finished models.
 # Cost on the 2-core Xeon development VM, with the sub-pixel decoder: 10.8 images/s per training
 # step when the machine is quiet (bench W4a, bench/RESULTS.md), i.e. ~31 minutes per 20,000-window
 # epoch of the substitute; the first MSE epoch took 48 minutes beside other work (7.0 images/s,
