@@ -705,6 +705,106 @@ START_TEST(test_early_stop)
 }
 END_TEST
 
+/* Early stopping keeps the best weights, also when a resume finds the run
+ * already stopped: training toward the negated targets makes every epoch
+ * after the first worse on validation, so the last weights are not the best. */
+START_TEST(test_early_stop_keeps_best)
+{
+    char ck[256];
+    path_for(ck, sizeof ck, "worse.safetensors");
+    static float negated[16 * FP];
+    for (int i = 0; i < 16 * FP; i++) negated[i] = -f_t[i];
+    pcl_array_source train_a = {f_x, negated, 16, {1, FH, FW}, {1, FH, FW}};
+    pcl_array_source val_a = {f_x + NTRAIN * FP, f_t + NTRAIN * FP, NVAL, {1, FH, FW}, {1, FH, FW}};
+    pcl_data_source train = pcl_data_source_from_arrays(&train_a), val = pcl_data_source_from_arrays(&val_a);
+    double best = NAN;
+    for (int pass = 0; pass < 2; pass++) {
+        pcl_model *m = filter_model(3);
+        pcl_optimizer *opt;
+        pcl_adam_config ac = pcl_adam_config_default();
+        ac.learning_rate = 0.05;
+        OK(pcl_adam_create(ctx, &ac, &opt));
+        pcl_trainer_config c = quiet_config(PCL_LOSS_KIND_MSE);
+        c.batch = 8;
+        c.epochs = 50;
+        c.patience = 2;
+        c.restore_best = 1;
+        c.checkpoint_path = ck;
+        c.resume_path = pass ? ck : NULL; /* pass 1: resume the stopped run */
+        pcl_trainer *tr;
+        OK(pcl_trainer_create(m, opt, &c, &tr));
+        pcl_trainer_result res;
+        OK(pcl_trainer_run(tr, &train, &val, &res));
+        ck_assert(res.stopped_early && !res.interrupted);
+        ck_assert_int_eq(res.epochs, 3); /* epoch 0 the best, 1 and 2 worse */
+        ck_assert_int_eq(res.best_epoch, 0);
+        if (pass == 0) {
+            best = res.best_validation_loss;
+            ck_assert_msg(res.validation_loss > best, "last %.9g, best %.9g: the test's premise", res.validation_loss,
+                          best);
+        }
+        double now;
+        OK(pcl_trainer_evaluate(tr, &val, &now));
+        ck_assert_msg(now == best, "pass %d: the model's validation loss %.9g, the best epoch's %.9g", pass, now, best);
+        pcl_trainer_destroy(tr);
+        pcl_optimizer_destroy(opt);
+        pcl_model_destroy(m);
+    }
+    unlink(ck);
+}
+END_TEST
+
+/* A stop request (SIGTERM) seen after the run's last step interrupts nothing:
+ * the run is complete, with its best weights. Cases: the last epoch's last
+ * step (a best epoch before it), max_steps, the epoch early stopping ends. */
+START_TEST(test_stop_at_last_step)
+{
+    const int which = _i;
+    static float negated[16 * FP];
+    for (int i = 0; i < 16 * FP; i++) negated[i] = -f_t[i];
+    /* cases 0 and 2 train away from the validation targets (best epoch 0) */
+    pcl_array_source train_a = {f_x, which == 1 ? f_t : negated, 16, {1, FH, FW}, {1, FH, FW}}; /* 2 batches */
+    pcl_array_source val_a = {f_x + NTRAIN * FP, f_t + NTRAIN * FP, NVAL, {1, FH, FW}, {1, FH, FW}};
+    pcl_data_source val = pcl_data_source_from_arrays(&val_a);
+    stopping_source stopping = {pcl_data_source_from_arrays(&train_a), 0, -1, 0, 0};
+    pcl_data_source train = stopping.inner;
+    train.fill = stopping_fill, train.user = &stopping;
+    pcl_model *m = filter_model(3);
+    pcl_optimizer *opt;
+    pcl_adam_config ac = pcl_adam_config_default();
+    ac.learning_rate = 0.05;
+    OK(pcl_adam_create(ctx, &ac, &opt));
+    pcl_trainer_config c = quiet_config(PCL_LOSS_KIND_MSE);
+    c.batch = 8;
+    c.epochs = which == 0 ? 3 : 50;
+    c.max_steps = which == 1 ? 3 : 0;
+    c.patience = which == 2 ? 2 : 0;
+    c.restore_best = 1;
+    c.stop_request = &stopping.stop;
+    const int64_t last = which == 0 ? 6 : which == 1 ? 3 : 6; /* the run's last step, counted from 1 */
+    stopping.stop_at_step = last - 1;                        /* the fill calls count from 0 */
+    pcl_trainer *tr;
+    OK(pcl_trainer_create(m, opt, &c, &tr));
+    pcl_trainer_result res;
+    OK(pcl_trainer_run(tr, &train, &val, &res));
+    ck_assert_int_eq(stopping.stop, 1);
+    ck_assert_int_eq(res.steps, last);
+    ck_assert_msg(!res.interrupted, "case %d: a stop at the last step reported as an interruption", which);
+    ck_assert_int_eq(res.stopped_early, which == 2);
+    if (which != 1) {
+        ck_assert_int_eq(res.epochs, 3);
+        ck_assert(res.validation_loss > res.best_validation_loss); /* the premise: the last epoch is not the best */
+        double now;
+        OK(pcl_trainer_evaluate(tr, &val, &now));
+        ck_assert_msg(now == res.best_validation_loss, "case %d: the model's validation loss %.9g, the best %.9g",
+                      which, now, res.best_validation_loss);
+    }
+    pcl_trainer_destroy(tr);
+    pcl_optimizer_destroy(opt);
+    pcl_model_destroy(m);
+}
+END_TEST
+
 /* ---- evaluation over records of several sizes --------------------------------- */
 
 /* Records 0..2 are 16x16, 3..4 the top-left 12x10 of records 3..4. */
@@ -850,6 +950,8 @@ int main(void)
     tcase_add_loop_test(tc, test_resume, 0, 10);
     tcase_add_test(tc, test_resume_refuses_another_run);
     tcase_add_test(tc, test_early_stop);
+    tcase_add_test(tc, test_early_stop_keeps_best);
+    tcase_add_loop_test(tc, test_stop_at_last_step, 0, 3);
     tcase_add_test(tc, test_evaluate_shapes);
     tcase_add_loop_test(tc, test_nan, 0, 3);
 #endif

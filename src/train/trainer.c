@@ -541,7 +541,8 @@ static pcl_status run(pcl_trainer *tr, const pcl_data_source *train, const pcl_d
         res->best_validation_loss = pcl_early_stop_best(rs->stop);
         res->best_epoch = pcl_early_stop_best_epoch(rs->stop);
         if (cfg->patience > 0 && pcl_early_stop_bad_epochs(rs->stop) >= cfg->patience) {
-            res->stopped_early = 1; /* a resumed run that had already stopped */
+            res->stopped_early = 1; /* a resumed run that had already stopped: its result is the best weights */
+            if (cfg->restore_best) PCL_TRY(pcl_early_stop_restore(rs->stop));
             return PCL_OK;
         }
     }
@@ -617,12 +618,16 @@ static pcl_status run(pcl_trainer *tr, const pcl_data_source *train, const pcl_d
         res->validation_loss = ep.validation_loss;
         res->images_per_second = ep.images_per_second;
         if (cfg->on_epoch) PCL_TRY(cfg->on_epoch(cfg->user, &ep));
-        if (stopped) break; /* at the epoch's end: its validation and state are done */
         if (should_stop && cfg->patience > 0) {
             res->stopped_early = 1;
             break;
         }
+        if (stopped) break; /* at the epoch's end: its validation and state are done */
     }
+    /* A stop request seen at the run's last step ended nothing early: the run is complete. */
+    const int finished = res->stopped_early || pos.epoch >= cfg->epochs ||
+                         (cfg->max_steps > 0 && pos.step >= cfg->max_steps);
+    res->interrupted = res->interrupted && !finished;
     if (cfg->restore_best && rs->stop && !res->interrupted) PCL_TRY(pcl_early_stop_restore(rs->stop));
     return PCL_OK;
 }
