@@ -15,8 +15,9 @@
 # Rerunning continues where a run stopped (--resume; the state is also saved every 10 minutes
 # within an epoch and on Ctrl-C / SIGTERM) and skips finished models.
 # Cost on the 2-core Xeon development VM: 135 images/s per training step when the machine is quiet
-# (bench_train --only W5a, 2026-12-06 23:35), i.e. ~25 minutes per 200,000-window epoch of the
-# substitute (~4.2 hours per Tiny Images epoch). EPOCHS caps each net's training (default 100:
+# (bench_train --only W5a, 2026-12-06 23:35); the run of reports/fcae (EPOCHS = 2, 2026-12-07)
+# trained at 100-114 images/s with its window drawing, ~32 minutes per 200,000-window epoch with
+# validation (~5 hours per Tiny Images epoch). EPOCHS caps each net's training (default 100:
 # early stopping decides).
 # usage: sh tools/train-fcae.sh DATA_DIR OUT_DIR [BUILD_DIR] [EPOCHS]
 set -eu
