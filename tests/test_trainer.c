@@ -244,6 +244,25 @@ static void make_filter_data(void)
     }
 }
 
+/* Adam with its default betas at learning rate lr. */
+static pcl_optimizer *adam_at(double lr)
+{
+    pcl_optimizer *opt;
+    pcl_adam_config ac = pcl_adam_config_default();
+    ac.learning_rate = lr;
+    OK(pcl_adam_create(ctx, &ac, &opt));
+    return opt;
+}
+
+/* The first 16 training targets negated: training toward them takes the
+ * filter away from the validation targets'. */
+static const float *negated_targets(void)
+{
+    static float negated[16 * FP];
+    for (int i = 0; i < 16 * FP; i++) negated[i] = -f_t[i];
+    return negated;
+}
+
 static pcl_model *filter_model(uint64_t seed)
 {
     pcl_model *m;
@@ -285,10 +304,7 @@ START_TEST(test_learns)
     ck_assert(baseline > 0);
 
     pcl_model *m = filter_model(3);
-    pcl_optimizer *opt;
-    pcl_adam_config ac = pcl_adam_config_default();
-    ac.learning_rate = 0.05;
-    OK(pcl_adam_create(ctx, &ac, &opt));
+    pcl_optimizer *opt = adam_at(0.05);
     pcl_trainer_config c = quiet_config(kind);
     c.batch = 8;
     c.epochs = 60;
@@ -398,10 +414,7 @@ static float *train_run(const run_spec *spec, size_t *count, pcl_trainer_result 
                             spec->stop_at_step > 0 ? spec->stop_at_step : -1, 0};
     if (spec->kill_at_step > 0 || spec->stop_at_step > 0) train.fill = stopping_fill, train.user = &stopping;
     pcl_model *m = deep_model(spec->kind, spec->init_seed);
-    pcl_optimizer *opt;
-    pcl_adam_config ac = pcl_adam_config_default();
-    ac.learning_rate = 0.01;
-    OK(pcl_adam_create(ctx, &ac, &opt));
+    pcl_optimizer *opt = adam_at(0.01);
     pcl_trainer_config c = quiet_config(PCL_LOSS_KIND_MSE);
     c.batch = 8;
     c.validation_batch = 3; /* 3, 3, 2 */
@@ -712,18 +725,14 @@ START_TEST(test_early_stop_keeps_best)
 {
     char ck[256];
     path_for(ck, sizeof ck, "worse.safetensors");
-    static float negated[16 * FP];
-    for (int i = 0; i < 16 * FP; i++) negated[i] = -f_t[i];
+    const float *negated = negated_targets();
     pcl_array_source train_a = {f_x, negated, 16, {1, FH, FW}, {1, FH, FW}};
     pcl_array_source val_a = {f_x + NTRAIN * FP, f_t + NTRAIN * FP, NVAL, {1, FH, FW}, {1, FH, FW}};
     pcl_data_source train = pcl_data_source_from_arrays(&train_a), val = pcl_data_source_from_arrays(&val_a);
     double best = NAN;
     for (int pass = 0; pass < 2; pass++) {
         pcl_model *m = filter_model(3);
-        pcl_optimizer *opt;
-        pcl_adam_config ac = pcl_adam_config_default();
-        ac.learning_rate = 0.05;
-        OK(pcl_adam_create(ctx, &ac, &opt));
+        pcl_optimizer *opt = adam_at(0.05);
         pcl_trainer_config c = quiet_config(PCL_LOSS_KIND_MSE);
         c.batch = 8;
         c.epochs = 50;
@@ -760,8 +769,7 @@ END_TEST
 START_TEST(test_stop_at_last_step)
 {
     const int which = _i;
-    static float negated[16 * FP];
-    for (int i = 0; i < 16 * FP; i++) negated[i] = -f_t[i];
+    const float *negated = negated_targets();
     /* cases 0 and 2 train away from the validation targets (best epoch 0) */
     pcl_array_source train_a = {f_x, which == 1 ? f_t : negated, 16, {1, FH, FW}, {1, FH, FW}}; /* 2 batches */
     pcl_array_source val_a = {f_x + NTRAIN * FP, f_t + NTRAIN * FP, NVAL, {1, FH, FW}, {1, FH, FW}};
@@ -770,10 +778,7 @@ START_TEST(test_stop_at_last_step)
     pcl_data_source train = stopping.inner;
     train.fill = stopping_fill, train.user = &stopping;
     pcl_model *m = filter_model(3);
-    pcl_optimizer *opt;
-    pcl_adam_config ac = pcl_adam_config_default();
-    ac.learning_rate = 0.05;
-    OK(pcl_adam_create(ctx, &ac, &opt));
+    pcl_optimizer *opt = adam_at(0.05);
     pcl_trainer_config c = quiet_config(PCL_LOSS_KIND_MSE);
     c.batch = 8;
     c.epochs = which == 0 ? 3 : 50;
