@@ -156,8 +156,8 @@ typedef struct pcl_trainer_config {
      * result.interrupted set (best weights not restored); a resume continues
      * exactly. A request seen at the run's last step (its last epoch, its
      * max_steps or the epoch early stopping ends) interrupts nothing: the
-     * result is that of a complete run. Data-parallel runs (comm of N > 1 ranks) do not read it: the
-     * ranks could see it at different steps. */
+     * result is that of a complete run. Data-parallel runs (comm of N > 1
+     * ranks) do not read it: the ranks could see it at different steps. */
     const volatile sig_atomic_t *stop_request;
     pcl_comm *comm;      /* NULL or one rank: this process alone; else data parallel (above) */
     size_t bucket_bytes; /* data parallel: gradient bytes per exchange; 0: 4 MiB */
