@@ -718,6 +718,14 @@ START_TEST(test_early_stop)
 }
 END_TEST
 
+/* The model's validation loss, evaluated now, is the best epoch's: its weights are back. */
+static void ck_holds_best(pcl_trainer *tr, const pcl_data_source *val, double best, const char *what)
+{
+    double now;
+    OK(pcl_trainer_evaluate(tr, val, &now));
+    ck_assert_msg(now == best, "%s: the model's validation loss %.9g, the best epoch's %.9g", what, now, best);
+}
+
 /* Early stopping keeps the best weights, also when a resume finds the run
  * already stopped: training toward the negated targets makes every epoch
  * after the first worse on validation, so the last weights are not the best. */
@@ -752,9 +760,7 @@ START_TEST(test_early_stop_keeps_best)
             ck_assert_msg(res.validation_loss > best, "last %.9g, best %.9g: the test's premise", res.validation_loss,
                           best);
         }
-        double now;
-        OK(pcl_trainer_evaluate(tr, &val, &now));
-        ck_assert_msg(now == best, "pass %d: the model's validation loss %.9g, the best epoch's %.9g", pass, now, best);
+        ck_holds_best(tr, &val, best, pass ? "after the resume" : "after the run");
         pcl_trainer_destroy(tr);
         pcl_optimizer_destroy(opt);
         pcl_model_destroy(m);
@@ -786,8 +792,8 @@ START_TEST(test_stop_at_last_step)
     c.patience = which == 2 ? 2 : 0;
     c.restore_best = 1;
     c.stop_request = &stopping.stop;
-    const int64_t last = which == 0 ? 6 : which == 1 ? 3 : 6; /* the run's last step, counted from 1 */
-    stopping.stop_at_step = last - 1;                        /* the fill calls count from 0 */
+    const int64_t last = which == 1 ? 3 : 6; /* the run's last step, counted from 1 */
+    stopping.stop_at_step = last - 1;        /* the fill calls count from 0 */
     pcl_trainer *tr;
     OK(pcl_trainer_create(m, opt, &c, &tr));
     pcl_trainer_result res;
@@ -799,10 +805,7 @@ START_TEST(test_stop_at_last_step)
     if (which != 1) {
         ck_assert_int_eq(res.epochs, 3);
         ck_assert(res.validation_loss > res.best_validation_loss); /* the premise: the last epoch is not the best */
-        double now;
-        OK(pcl_trainer_evaluate(tr, &val, &now));
-        ck_assert_msg(now == res.best_validation_loss, "case %d: the model's validation loss %.9g, the best %.9g",
-                      which, now, res.best_validation_loss);
+        ck_holds_best(tr, &val, res.best_validation_loss, which ? "early stopping's epoch" : "the last epoch");
     }
     pcl_trainer_destroy(tr);
     pcl_optimizer_destroy(opt);

@@ -510,6 +510,13 @@ typedef struct run_state {
     history hist;
 } run_state;
 
+/* Every way a run ends: the best validation weights back in the model when asked, unless a stop
+ * request interrupted it (a resume continues from the last weights). */
+static pcl_status end_run(const pcl_trainer_config *cfg, const run_state *rs, const pcl_trainer_result *res)
+{
+    return cfg->restore_best && rs->stop && !res->interrupted ? pcl_early_stop_restore(rs->stop) : PCL_OK;
+}
+
 static pcl_status run(pcl_trainer *tr, const pcl_data_source *train, const pcl_data_source *validation,
                       pcl_trainer_result *res, run_state *rs)
 {
@@ -541,9 +548,8 @@ static pcl_status run(pcl_trainer *tr, const pcl_data_source *train, const pcl_d
         res->best_validation_loss = pcl_early_stop_best(rs->stop);
         res->best_epoch = pcl_early_stop_best_epoch(rs->stop);
         if (cfg->patience > 0 && pcl_early_stop_bad_epochs(rs->stop) >= cfg->patience) {
-            res->stopped_early = 1; /* a resumed run that had already stopped: its result is the best weights */
-            if (cfg->restore_best) PCL_TRY(pcl_early_stop_restore(rs->stop));
-            return PCL_OK;
+            res->stopped_early = 1; /* a resumed run that had already stopped */
+            return end_run(cfg, rs, res);
         }
     }
     if (tr->log_path) PCL_TRY(pcl_train_log_open(tr->log_path, tr->resume_path != NULL, &rs->log));
@@ -554,6 +560,7 @@ static pcl_status run(pcl_trainer *tr, const pcl_data_source *train, const pcl_d
     tr->grads_zero = 0; /* the caller may have run a backward since the last run */
     tr->saved_at = now_seconds();
 
+    int stopped = 0; /* the stop request, seen after a step */
     while (pos.epoch < cfg->epochs && !(cfg->max_steps > 0 && pos.step >= cfg->max_steps)) {
         pcl_train_epoch_order(&pos, rs->order, count);
         pcl_progress_epoch_begin(rs->progress, pos.epoch, cfg->epochs, batches, pos.batch);
@@ -562,7 +569,6 @@ static pcl_status run(pcl_trainer *tr, const pcl_data_source *train, const pcl_d
         if (isnan(pos.epoch_loss)) pos.epoch_loss = 0.0;
         else pcl_progress_epoch_done_loss(rs->progress, pos.epoch_loss);
         double started = now_seconds();
-        int stopped = 0; /* the stop request, seen after a step */
         while (pos.batch < batches && !(cfg->max_steps > 0 && pos.step >= cfg->max_steps) && !stopped) {
             const size_t start = (size_t)pos.batch * batch, n = count - start < batch ? count - start : batch;
             double loss;
@@ -584,7 +590,6 @@ static pcl_status run(pcl_trainer *tr, const pcl_data_source *train, const pcl_d
         pos.elapsed += now_seconds() - started;
         res->steps = pos.step;
         res->elapsed_seconds = pos.elapsed;
-        res->interrupted = stopped;
         if (pos.batch < batches) {
             /* max_steps or the stop request mid-epoch: save where we are. */
             PCL_TRY(save(tr, rs->stop, &pos));
@@ -627,9 +632,8 @@ static pcl_status run(pcl_trainer *tr, const pcl_data_source *train, const pcl_d
     /* A stop request seen at the run's last step ended nothing early: the run is complete. */
     const int finished = res->stopped_early || pos.epoch >= cfg->epochs ||
                          (cfg->max_steps > 0 && pos.step >= cfg->max_steps);
-    res->interrupted = res->interrupted && !finished;
-    if (cfg->restore_best && rs->stop && !res->interrupted) PCL_TRY(pcl_early_stop_restore(rs->stop));
-    return PCL_OK;
+    res->interrupted = stopped && !finished;
+    return end_run(cfg, rs, res);
 }
 
 pcl_status pcl_trainer_run(pcl_trainer *trainer, const pcl_data_source *train, const pcl_data_source *validation,
