@@ -17,14 +17,13 @@
 # 12 grid runs; FINAL_EPOCHS (default 100) for the three final runs. Rerunning continues where a
 # run stopped (--resume; the state is also saved every 10 minutes within an epoch and on Ctrl-C /
 # SIGTERM) and skips finished steps. Seeds: 1 everywhere.
-# Cost on the 2-core Xeon development VM, estimated from the conv AE (not measured for the EL-VAE,
-# whose head has 128 more outputs): 10.8 images/s per training step on a quiet machine (bench W4a,
-# with the sub-pixel decoder), i.e. ~8 min per 5,000-record epoch, ~2.6 h per grid run of 20
-# epochs, ~31 h for the 12; ~31 min per 20,000-window epoch of the final runs; the loss
-# normaliser D_bar (10,000 pairs, a few minutes) is computed once per loss, by its first grid run
-# on the subset, and shared by the loss's other runs and every --resume through
-# OUT_DIR/norm-LOSS.json (--norm-file); early stopping decides the number of epochs. Measured once, before the sub-pixel decoder: 1.9 images/s (batch 16, 4 steps)
-# with the machine's load average at 7.7 (other jobs).
+# FINAL_EPOCH_SIZE (default: the app's, 20,000 substitute windows) records per final epoch.
+# Cost on the 2-core Xeon development VM (measured 2026-12-07, MS-SSIM, batch 64, quiet machine):
+# 11 images/s per training step, i.e. ~8 min per 5,000-record epoch, ~2.5 h per grid run of 20
+# epochs, ~30 h for the 12; ~30 min per 20,000-window epoch of the final runs; the loss
+# normaliser D_bar (10,000 pairs, ~2 min for MS-SSIM) is computed once per loss, by its first grid
+# run, and shared by the loss's other runs and every --resume through OUT_DIR/norm-LOSS.json
+# (--norm-file); early stopping decides the number of epochs.
 # A model file is ~146 MB (36.6 M parameters): keep them out of git.
 # usage: sh tools/train-elvae.sh DATA_DIR OUT_DIR [BUILD_DIR]
 set -eu
@@ -35,6 +34,7 @@ perceptcl=${3:-build}/apps/perceptcl
 select_epochs=${SELECT_EPOCHS:-20}
 select_epoch_size=${SELECT_EPOCH_SIZE:-5000}
 final_epochs=${FINAL_EPOCHS:-100}
+final_epoch_size=${FINAL_EPOCH_SIZE:+--epoch-size $FINAL_EPOCH_SIZE}
 mkdir -p "$out/grid"
 # train NAME LOSS C EPOCHS [FLAGS...]: one resumable run writing $out/NAME.safetensors, .csv, .svg
 # and the objective's two terms per epoch, NAME-terms.csv and .svg
@@ -59,7 +59,7 @@ for loss in mse mae msssim; do
       --samples 1000 --seed 1 --report "$out/select-$loss" >/dev/null
   fi
   chosen=$(sed -n 's/^Chosen: C = \(.*\)\.$/\1/p' "$out/select-$loss.md")
-  train "$loss" "$loss" "$chosen" "$final_epochs"
+  train "$loss" "$loss" "$chosen" "$final_epochs" $final_epoch_size
   [ -f "$out/samples-$loss.png" ] ||
     "$perceptcl" elvae sample --model "$out/$loss.safetensors" --count 64 --seed 1 --out "$out/samples-$loss.png"
 done
