@@ -18,12 +18,12 @@
 # run stopped (--resume; the state is also saved every 10 minutes within an epoch and on Ctrl-C /
 # SIGTERM) and skips finished steps. Seeds: 1 everywhere.
 # FINAL_EPOCH_SIZE (default: the app's, 20,000 substitute windows) records per final epoch.
-# Cost on the 2-core Xeon development VM (measured 2026-12-07, MS-SSIM, batch 64, quiet machine):
-# 11 images/s per training step, i.e. ~8 min per 5,000-record epoch, ~2.5 h per grid run of 20
-# epochs, ~30 h for the 12; ~30 min per 20,000-window epoch of the final runs; the loss
-# normaliser D_bar (10,000 pairs, ~2 min for MS-SSIM) is computed once per loss, by its first grid
-# run, and shared by the loss's other runs and every --resume through OUT_DIR/norm-LOSS.json
-# (--norm-file); early stopping decides the number of epochs.
+# Cost on the 2-core Xeon development VM (measured 2026-12-07 in the run of reports/elvae, batch
+# 64): 9-17 images/s per training step (the VM's speed varied), i.e. 5-9 min per 5,000-record
+# epoch, 2-3 h per grid run of 20 epochs, 20-36 h for the 12; 20-35 min per 20,000-window epoch
+# of the final runs; the loss normaliser D_bar (10,000 pairs, ~2 min for MS-SSIM) is computed
+# once per loss, by its first grid run, and shared by the loss's other runs and every --resume
+# through OUT_DIR/norm-LOSS.json (--norm-file); early stopping decides the number of epochs.
 # A model file is ~146 MB (36.6 M parameters): keep them out of git.
 # usage: sh tools/train-elvae.sh DATA_DIR OUT_DIR [BUILD_DIR]
 set -eu
