@@ -34,7 +34,7 @@ perceptcl=${3:-build}/apps/perceptcl
 select_epochs=${SELECT_EPOCHS:-20}
 select_epoch_size=${SELECT_EPOCH_SIZE:-5000}
 final_epochs=${FINAL_EPOCHS:-100}
-final_epoch_size=${FINAL_EPOCH_SIZE:+--epoch-size $FINAL_EPOCH_SIZE}
+final_epoch_size=${FINAL_EPOCH_SIZE:-} # empty: the app's default epoch
 mkdir -p "$out/grid"
 # train NAME LOSS C EPOCHS [FLAGS...]: one resumable run writing $out/NAME.safetensors, .csv, .svg
 # and the objective's two terms per epoch, NAME-terms.csv and .svg
@@ -59,7 +59,7 @@ for loss in mse mae msssim; do
       --samples 1000 --seed 1 --report "$out/select-$loss" >/dev/null
   fi
   chosen=$(sed -n 's/^Chosen: C = \(.*\)\.$/\1/p' "$out/select-$loss.md")
-  train "$loss" "$loss" "$chosen" "$final_epochs" $final_epoch_size
+  train "$loss" "$loss" "$chosen" "$final_epochs" ${final_epoch_size:+--epoch-size "$final_epoch_size"}
   [ -f "$out/samples-$loss.png" ] ||
     "$perceptcl" elvae sample --model "$out/$loss.safetensors" --count 64 --seed 1 --out "$out/samples-$loss.png"
 done
